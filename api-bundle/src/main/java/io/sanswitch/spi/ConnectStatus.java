@@ -1,0 +1,12 @@
+package io.sanswitch.spi;
+
+/**
+ * How {@code connect} returned without failing (spec 2.2, 6.2). Winsock reports a started
+ * nonblocking connect as the error {@code WSAEWOULDBLOCK}; in Java that normal outcome is a value.
+ */
+public enum ConnectStatus {
+    /** Connected at once ({@code 0}). */
+    CONNECTED,
+    /** Started; the result comes later as FD_CONNECT ({@code WSAEWOULDBLOCK}). */
+    IN_PROGRESS
+}

@@ -1,0 +1,66 @@
+package io.sanswitch.transport;
+
+import java.net.InetAddress;
+import java.util.List;
+
+import org.osgi.annotation.versioning.ConsumerType;
+
+import io.sanswitch.spi.WsaException;
+
+/**
+ * What a backend bundle supplies: the primitives of one transport (UCX, NIO, ...), with no rule
+ * of the SPI in it. The provider engine in core wraps a {@code Transport} and owns every lifecycle
+ * rule (reference counting, cleanup order, exactly-once completion, the notification gate):
+ * a backend never counts startups, never orders a cleanup and never completes an operation.
+ *
+ * <p><b>Calls.</b> The engine calls {@link #open} and {@link #close} strictly alternately, never
+ * concurrently. {@link #close} may be called on one of the transport's own threads (a cleanup
+ * made from inside an upcall, DESIGN 2.5): it must then not wait for that thread.
+ *
+ * <p>{@code @ConsumerType}: implemented outside core, so adding a method is a major change.
+ */
+@ConsumerType
+public interface Transport {
+
+    /** A short name for logs and for the switch ("tcp", "ucx"). */
+    String name();
+
+    /** What this backend can do; constant for the life of the object. */
+    TransportCapabilities capabilities();
+
+    /**
+     * Acquires the backend's resources (threads, contexts, selectors) for one run. Called by the
+     * first successful startup of the engine.
+     *
+     * @param events where the backend reports, until {@link #close} returns
+     * @throws WsaException {@code WSASYSNOTREADY} when the network subsystem cannot be opened;
+     *     the backend has then released whatever it acquired
+     */
+    void open(TransportEvents events) throws WsaException;
+
+    /**
+     * Releases every resource of the run: after it returns no thread of this run is left, no
+     * port is held, and the backend makes no report. Never throws; called once after every
+     * successful {@link #open}, after every socket was reset (DESIGN 2.3 d).
+     */
+    void close();
+
+    /**
+     * {@code true} once the network subsystem under this run has failed (the bound interface is
+     * gone, the fabric is down). Read by the final cleanup after it released everything, to report
+     * {@code WSAENETDOWN} (DESIGN 2.3 e). May block briefly; never throws.
+     */
+    boolean networkSubsystemFailed();
+
+    /**
+     * A new unbound stream socket of the given family ({@code Winsock.AF_INET} or
+     * {@code AF_INET6}).
+     *
+     * @throws WsaException {@code WSAEAFNOSUPPORT}, {@code WSAEMFILE}, {@code WSAENOBUFS},
+     *     {@code WSAENETDOWN}
+     */
+    TransportSocket newSocket(int addressFamily) throws WsaException;
+
+    /** The IP addresses of this backend's interfaces, for {@code SIO_ADDRESS_LIST_QUERY}. */
+    List<InetAddress> localAddresses() throws WsaException;
+}

@@ -1,0 +1,11 @@
+/**
+ * The backend SPI: what a transport bundle implements ({@code Transport},
+ * {@code TransportSocket}) and how it reports to the provider engine ({@code TransportEvents}).
+ * Backends supply primitives; the engine owns every rule of the SAN SPI.
+ */
+@Export
+@Version("1.0.0")
+package io.sanswitch.transport;
+
+import org.osgi.annotation.bundle.Export;
+import org.osgi.annotation.versioning.Version;

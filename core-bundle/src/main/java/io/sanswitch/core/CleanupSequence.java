@@ -1,0 +1,120 @@
+package io.sanswitch.core;
+
+import java.time.Duration;
+import java.util.List;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.sanswitch.spi.WsaError;
+import io.sanswitch.spi.WsaException;
+import io.sanswitch.transport.Transport;
+
+/**
+ * The final cleanup, DESIGN 2.3 a–f, top to bottom in {@link #run}. Every step runs even if an
+ * earlier one threw (STYLE 2.4); the first failure is logged and the provider still ends idle.
+ * {@code WSAENETDOWN} is the only failure reported, and only after everything was released.
+ */
+final class CleanupSequence {
+    private static final Logger LOG = LoggerFactory.getLogger(CleanupSequence.class);
+
+    /** What one final cleanup did, for logs and diagnostics. */
+    record Report(CleanupReason reason, int operationsAborted, int socketsReset, boolean networkDown,
+            long durationNanos) {
+    }
+
+    private final String name;
+    private final Transport transport;
+    private final NotificationGate gate;
+    private final InFlight calls;
+    private final HandleTable handles;
+    private final SocketTeardown teardown;
+    private final Duration drainTimeout;
+    private volatile Report lastReport;
+
+    CleanupSequence(String name, Transport transport, NotificationGate gate, InFlight calls, HandleTable handles,
+            SocketTeardown teardown, Duration drainTimeout) {
+        this.name = name;
+        this.transport = transport;
+        this.gate = gate;
+        this.calls = calls;
+        this.handles = handles;
+        this.teardown = teardown;
+        this.drainTimeout = drainTimeout;
+    }
+
+    Report lastReport() {
+        return lastReport;
+    }
+
+    /**
+     * Runs the sequence. The lifecycle is already {@code CLEANING_UP}, so new calls are refused.
+     *
+     * @param networkDownReported whether the backend reported a failed network during the run
+     * @return {@code WSAENETDOWN} to report, or {@code null}
+     */
+    WsaException run(CleanupReason reason, boolean networkDownReported) {
+        long start = System.nanoTime();
+        LOG.info("{}: final cleanup ({}) with {} open sockets", name, reason, handles.size());
+
+        // a. No FD_* event reaches the switch from here on; events already past the gate are
+        //    delivered first. Calls that entered before the state changed are waited for, so each
+        //    of their operations is registered before step b looks (DESIGN 2.4).
+        step("a: close the notification gate", () -> {
+            if (!gate.closeAndDrain(drainTimeout)) {
+                LOG.warn("{}: event postings did not drain in {} ms; going on. {}", name, drainTimeout.toMillis(),
+                        Diagnostics.threadDump());
+            }
+            if (!calls.awaitQuiescent(drainTimeout)) {
+                LOG.warn("{}: SPI calls still in progress after {} ms; going on. {}", name, drainTimeout.toMillis(),
+                        Diagnostics.threadDump());
+            }
+        });
+
+        // b. Every pending operation: cancelled in the backend, memory released, then completed
+        //    once with WSA_OPERATION_ABORTED in its own mode.
+        List<EngineSocket> sockets = handles.snapshot();
+        int[] aborted = {0};
+        step("b: abort pending operations", () -> {
+            for (EngineSocket s : sockets) {
+                if (s.beginClose()) {
+                    aborted[0] += teardown.abortPending(s, drainTimeout);
+                }
+            }
+        });
+
+        // c. Every open socket reset and released as by closeSocket; closeSocketHandle is the
+        //    last upcall for each.
+        step("c: reset open sockets", () -> {
+            for (EngineSocket s : sockets) {
+                if (s.life() == EngineSocket.Life.CLOSING) {
+                    teardown.release(s, SocketTeardown.Kind.RESET);
+                }
+            }
+        });
+
+        // d. The backend's resources (threads, ports, native contexts).
+        step("d: release transport resources", transport::close);
+
+        // e. A failed network is reported only now, so it never leaks anything.
+        boolean[] down = {networkDownReported};
+        step("e: ask the transport whether its network failed", () -> down[0] |= transport.networkSubsystemFailed());
+
+        // f. Idle and restartable: the lifecycle goes to IDLE when this returns; the gate opens
+        //    again with the next first startup.
+        Report report = new Report(reason, aborted[0], sockets.size(), down[0], System.nanoTime() - start);
+        lastReport = report;
+        LOG.info("{}: final cleanup done in {} µs: {} operations aborted, {} sockets reset{}", name,
+                report.durationNanos() / 1000, report.operationsAborted(), report.socketsReset(),
+                report.networkDown() ? ", network subsystem failed" : "");
+        return down[0] ? new WsaException(WsaError.WSAENETDOWN, name + ": the network subsystem failed") : null;
+    }
+
+    private void step(String what, Runnable action) {
+        try {
+            action.run();
+        } catch (RuntimeException e) {
+            LOG.error("{}: cleanup step {} threw; going on with the next step", name, what, e);
+        }
+    }
+}

@@ -1,0 +1,88 @@
+package io.sanswitch.core;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.sanswitch.spi.Overlapped;
+import io.sanswitch.spi.OverlappedResult;
+import io.sanswitch.spi.WsaError;
+
+/**
+ * Completes operations, once each. Whoever won {@link PendingOperation#tryClaim()} calls
+ * {@link #complete}: memory released first, then the result published on the overlapped, then —
+ * in notify mode only — the upcall (spec 4.2, Q3; WSPCleanup page: memory before completion).
+ */
+final class Completions {
+    private static final Logger LOG = LoggerFactory.getLogger(Completions.class);
+
+    private final Upcalls upcalls;
+
+    Completions(Upcalls upcalls) {
+        this.upcalls = upcalls;
+    }
+
+    /** Completes a claimed operation. Never throws. */
+    void complete(PendingOperation op, OverlappedResult result) {
+        EngineSocket socket = op.socket();
+        try {
+            socket.removePending(op);
+            op.releaseMemory();
+            Overlapped ov = op.overlapped();
+            ov.publish(result);
+            if (ov.mode() == Overlapped.Mode.NOTIFY) {
+                upcalls.completeOverlappedRequest(socket.switchHandle(), ov, result);
+            }
+        } finally {
+            op.markDone();
+        }
+    }
+
+    /**
+     * Aborts every pending operation of a closing socket: cancelled in the backend so it no
+     * longer touches the buffers, memory released, then completed with
+     * {@code WSA_OPERATION_ABORTED}. Operations another thread is completing at this instant are
+     * left to it and waited for (bounded), except one this thread is completing itself (a close
+     * or cleanup made from inside its completion upcall).
+     *
+     * @return how many this call aborted
+     */
+    int abortAll(EngineSocket socket, Duration waitForOthers) {
+        int aborted = 0;
+        List<PendingOperation> completingElsewhere = new ArrayList<>();
+        for (PendingOperation op : socket.pendingSnapshot()) {
+            if (op.tryClaim()) {
+                try {
+                    socket.transport().cancel(op);
+                } catch (RuntimeException e) {
+                    LOG.warn("backend cancel of {} threw; aborting it anyway", op, e);
+                }
+                complete(op, OverlappedResult.failure(WsaError.WSA_OPERATION_ABORTED, 0));
+                aborted++;
+            } else if (!op.isCompletingOnThisThread()) {
+                completingElsewhere.add(op);
+            }
+        }
+        awaitDone(completingElsewhere, waitForOthers);
+        return aborted;
+    }
+
+    private void awaitDone(List<PendingOperation> ops, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (PendingOperation op : ops) {
+            while (op.lvState() != PendingOperation.State.DONE) {
+                if (System.nanoTime() - deadline > 0 || Thread.currentThread().isInterrupted()) {
+                    LOG.warn("{} still completing on another thread after {} ms; going on. {}", op, timeout.toMillis(),
+                            Diagnostics.threadDump());
+                    return;
+                }
+                LockSupport.parkNanos(TimeUnit.MICROSECONDS.toNanos(50));
+            }
+        }
+    }
+}

@@ -1,0 +1,187 @@
+package io.sanswitch.core;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
+
+import io.sanswitch.spi.EventHandle;
+import io.sanswitch.spi.NetworkEventRecord;
+import io.sanswitch.spi.NetworkEvents;
+import io.sanswitch.spi.WsaError;
+import io.sanswitch.transport.TransportSocket;
+
+/**
+ * One open socket of the engine: its backend socket, the switch's handle, its connection role,
+ * its selected and recorded network events, its pending operations and its registrations.
+ *
+ * <p>Its life is {@code OPEN → CLOSING → CLOSED}, decided by compare-and-set so that closeSocket
+ * and the final cleanup never both release it. Calls on the socket are counted in
+ * {@link #calls()}; a closer marks it CLOSING first (new calls are refused) and then waits for the
+ * calls already inside, so an operation is either refused or registered here before the closer
+ * aborts what is registered: never lost.
+ */
+final class EngineSocket {
+
+    enum Life {
+        OPEN, CLOSING, CLOSED
+    }
+
+    enum Role {
+        UNBOUND, BOUND, LISTENING, CONNECTING, CONNECTED
+    }
+
+    private final EngineSocketHandle handle;
+    private final TransportSocket transport;
+    private final AtomicReference<Life> life = new AtomicReference<>(Life.OPEN);
+    private final InFlight calls;
+    private final ConcurrentHashMap<PendingOperation, Boolean> pending = new ConcurrentHashMap<>();
+    private final MemoryRegistry memory = new MemoryRegistry();
+    private volatile long switchHandle;
+    private volatile boolean hasSwitchHandle;
+
+    // Guarded by this.
+    private Role role;
+    private EventHandle event;
+    private int selectedEvents;
+    private int recordedEvents;
+    private final WsaError[] recordedErrors = new WsaError[NetworkEvents.FD_MAX_EVENTS];
+
+    EngineSocket(EngineSocketHandle handle, TransportSocket transport, Role role) {
+        this.handle = handle;
+        this.transport = transport;
+        this.role = role;
+        this.calls = new InFlight("calls on " + handle);
+    }
+
+    EngineSocketHandle handle() {
+        return handle;
+    }
+
+    TransportSocket transport() {
+        return transport;
+    }
+
+    InFlight calls() {
+        return calls;
+    }
+
+    MemoryRegistry memory() {
+        return memory;
+    }
+
+    Life life() {
+        return life.get();
+    }
+
+    boolean isOpen() {
+        return life.get() == Life.OPEN;
+    }
+
+    /** OPEN → CLOSING: {@code true} for the one closer. */
+    boolean beginClose() {
+        return life.compareAndSet(Life.OPEN, Life.CLOSING);
+    }
+
+    void markClosed() {
+        life.set(Life.CLOSED);
+    }
+
+    void switchHandle(long h) {
+        switchHandle = h;
+        hasSwitchHandle = true;
+    }
+
+    long switchHandle() {
+        return switchHandle;
+    }
+
+    boolean hasSwitchHandle() {
+        return hasSwitchHandle;
+    }
+
+    // ---- pending operations ----
+
+    void addPending(PendingOperation op) {
+        pending.put(op, Boolean.TRUE);
+    }
+
+    void removePending(PendingOperation op) {
+        pending.remove(op);
+    }
+
+    List<PendingOperation> pendingSnapshot() {
+        return new ArrayList<>(pending.keySet());
+    }
+
+    int pendingCount() {
+        return pending.size();
+    }
+
+    // ---- role ----
+
+    synchronized Role role() {
+        return role;
+    }
+
+    synchronized boolean compareAndSetRole(Role expected, Role next) {
+        if (role != expected) {
+            return false;
+        }
+        role = next;
+        return true;
+    }
+
+    synchronized void role(Role next) {
+        role = next;
+    }
+
+    // ---- network events (spec 5) ----
+
+    /** {@code eventSelect}: new association, recorded events cleared. */
+    synchronized void select(EventHandle newEvent, int mask) {
+        event = mask == 0 ? null : newEvent;
+        selectedEvents = mask;
+        recordedEvents = 0;
+        java.util.Arrays.fill(recordedErrors, null);
+    }
+
+    /**
+     * Records an event if the socket is open and selected it.
+     *
+     * @return the event object to set, or {@code null} when nothing is to be signalled
+     */
+    synchronized EventHandle record(int bit, WsaError error) {
+        int mask = 1 << bit;
+        if (life.get() != Life.OPEN || (selectedEvents & mask) == 0 || event == null) {
+            return null;
+        }
+        recordedEvents |= mask;
+        recordedErrors[bit] = error;
+        return event;
+    }
+
+    /** {@code enumNetworkEvents}: the record, cleared. */
+    synchronized NetworkEventRecord takeRecord() {
+        NetworkEventRecord r = NetworkEventRecord.of(recordedEvents, recordedErrors);
+        recordedEvents = 0;
+        java.util.Arrays.fill(recordedErrors, null);
+        return r;
+    }
+
+    /** A successful accept re-arms FD_ACCEPT (spec 5.3). */
+    synchronized EventHandle clearAccept() {
+        recordedEvents &= ~NetworkEvents.FD_ACCEPT;
+        recordedErrors[NetworkEvents.FD_ACCEPT_BIT] = null;
+        return (selectedEvents & NetworkEvents.FD_ACCEPT) != 0 ? event : null;
+    }
+
+    synchronized boolean selects(int mask) {
+        return (selectedEvents & mask) != 0 && event != null;
+    }
+
+    @Override
+    public String toString() {
+        return handle + "[" + life.get() + ", " + role() + ", " + pending.size() + " pending]";
+    }
+}

@@ -1,0 +1,22 @@
+package io.sanswitch.core;
+
+/** The engine's lifecycle (DESIGN 2.1-2.3, STYLE 2.1: an enum with predicates). */
+enum LifecycleState {
+    /** No startup outstanding; the transport is closed. */
+    IDLE,
+    /** The first startup is opening the transport. */
+    STARTING,
+    /** At least one startup outstanding; calls are accepted. */
+    RUNNING,
+    /** The final cleanup runs; calls are refused with {@code WSANOTINITIALISED}. */
+    CLEANING_UP;
+
+    boolean acceptsCalls() {
+        return this == RUNNING;
+    }
+
+    /** A state that ends by itself, which startupEx may wait out. */
+    boolean isTransitional() {
+        return this == STARTING || this == CLEANING_UP;
+    }
+}

@@ -1,0 +1,68 @@
+package io.sanswitch.core;
+
+import java.time.Duration;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Takes one socket down, the same way for closeSocket and for the final cleanup (spec 6.9,
+ * WSPCleanup: "reset and released as if WSPCloseSocket was called"). The caller has won
+ * {@link EngineSocket#beginClose()} and waited for the socket's calls in progress.
+ */
+final class SocketTeardown {
+    private static final Logger LOG = LoggerFactory.getLogger(SocketTeardown.class);
+
+    enum Kind {
+        /** closeSocket: orderly teardown in the backend. */
+        CLOSE,
+        /** Final cleanup: abortive, the peer sees a reset (DESIGN 2.3 c, spec Q25). */
+        RESET
+    }
+
+    private final HandleTable handles;
+    private final Completions completions;
+    private final Upcalls upcalls;
+
+    SocketTeardown(HandleTable handles, Completions completions, Upcalls upcalls) {
+        this.handles = handles;
+        this.completions = completions;
+        this.upcalls = upcalls;
+    }
+
+    /**
+     * Aborts the socket's pending operations. Its registrations are retired first, so each one is
+     * released in the backend by the abort of the last operation using it, before that abort's
+     * completion (memory first, then {@code WSA_OPERATION_ABORTED}).
+     *
+     * @return operations aborted
+     */
+    int abortPending(EngineSocket socket, Duration waitForOthers) {
+        socket.memory().retireAll();
+        return completions.abortAll(socket, waitForOthers);
+    }
+
+    /**
+     * Tears the backend socket down, forgets the descriptor and makes
+     * {@code closeSocketHandle} the last upcall for it (spec 1.4, Q2). Never throws.
+     */
+    void release(EngineSocket socket, Kind kind) {
+        try {
+            if (kind == Kind.RESET) {
+                socket.transport().reset();
+            } else {
+                socket.transport().closeGracefully();
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("backend {} of {} threw; releasing it anyway", kind, socket, e);
+        }
+        // Registrations made by a call that raced the close (none after the drain, but a backend
+        // may have been slow) go too.
+        socket.memory().retireAll();
+        handles.remove(socket);
+        if (socket.hasSwitchHandle()) {
+            upcalls.closeSocketHandle(socket.switchHandle());
+        }
+        socket.markClosed();
+    }
+}
