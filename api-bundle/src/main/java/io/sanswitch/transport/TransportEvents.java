@@ -1,5 +1,7 @@
 package io.sanswitch.transport;
 
+import org.osgi.annotation.versioning.ProviderType;
+
 import io.sanswitch.spi.WsaError;
 
 /**
@@ -10,7 +12,10 @@ import io.sanswitch.spi.WsaError;
  * <p>Implemented by the engine. Every method may be called from any backend thread, never blocks
  * for long, never throws, and may make an upcall to the switch on the calling thread before it
  * returns, so the backend must hold no lock that an SPI call could need while it reports.
+ *
+ * <p>{@code @ProviderType}: only core implements it.
  */
+@ProviderType
 public interface TransportEvents {
 
     /**

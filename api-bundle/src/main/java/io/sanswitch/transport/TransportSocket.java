@@ -75,7 +75,10 @@ public interface TransportSocket {
      */
     TransportRegion register(ByteBuffer buffer, int access, boolean remote) throws WsaException;
 
-    /** Releases a registration; afterwards the peer cannot reach it. Never throws. */
+    /**
+     * Releases a registration; afterwards the peer cannot reach it. Never throws; may come after
+     * {@link #reset} or {@link #closeGracefully} (a transfer that still pinned it ended later).
+     */
     void deregister(TransportRegion region);
 
     /**

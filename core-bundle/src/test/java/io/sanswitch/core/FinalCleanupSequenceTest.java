@@ -1,0 +1,320 @@
+package io.sanswitch.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import io.sanswitch.spi.NetworkEvents;
+import io.sanswitch.spi.Overlapped;
+import io.sanswitch.spi.OverlappedResult;
+import io.sanswitch.spi.SocketHandle;
+import io.sanswitch.spi.WsaError;
+import io.sanswitch.spi.WsaException;
+import io.sanswitch.transport.PostedOperation;
+
+/** DESIGN 2.3 a–f and 2.5: the final cleanup, step by step, as the scripted backend saw it. */
+@Timeout(60)
+class FinalCleanupSequenceTest extends EngineTestSupport {
+
+    @Test
+    void memoryIsReleasedBeforeTheAbortedCompletionIsObservedInBothModes() throws Exception {
+        startup();
+        List<Overlapped> notify = new ArrayList<>();
+        List<Overlapped> poll = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            SocketHandle s = connectedSocket();
+            notify.add(postRecv(s, Overlapped.Mode.NOTIFY));
+            poll.add(postRecv(s, Overlapped.Mode.POLL));
+        }
+        // Poll-mode completion is "observed" when the switch sees its result: check at each
+        // notify upcall that every operation's memory was released before any completion became
+        // visible to it, which includes the poll-mode results published before.
+        List<PostedOperation> ops = transport.held();
+        assertEquals(8, ops.size());
+        List<String> violations = new ArrayList<>();
+        upcalls.insideCompletion = ov -> {
+            for (PostedOperation op : ops) {
+                PendingOperation p = (PendingOperation) op;
+                if (p.overlapped().isDone() && (p.pinned().length != 0 || op.buffers().length != 0)) {
+                    violations.add("completion of " + p + " visible while it still holds memory");
+                }
+            }
+        };
+
+        engine.cleanup();
+
+        assertTrue(violations.isEmpty(), violations.toString());
+        for (PostedOperation op : ops) {
+            PendingOperation p = (PendingOperation) op;
+            long cancel = seqOf("cancel", op);
+            long release = seqOfRegion(p);
+            assertTrue(cancel < release, "backend cancel before memory release for " + p);
+            if (p.overlapped().mode() == Overlapped.Mode.NOTIFY) {
+                long complete = seqOf("complete", p.overlapped());
+                assertTrue(release < complete, "memory released before the aborted completion of " + p);
+            }
+            assertEquals(WsaError.WSA_OPERATION_ABORTED, p.overlapped().result().error());
+            assertEquals(0, p.overlapped().result().bytesTransferred());
+        }
+        assertEquals(0, transport.liveRegions.get(), "every registration released");
+    }
+
+    @Test
+    void notifyModeAbortsCompleteOnceThroughTheUpcallAndPollModeAbortsOnlyPublish() throws Exception {
+        startup();
+        SocketHandle s = connectedSocket();
+        Overlapped n = postRecv(s, Overlapped.Mode.NOTIFY);
+        Overlapped p = postRecv(s, Overlapped.Mode.POLL);
+        engine.cleanup();
+        assertEquals(1, upcalls.completionsOf(n));
+        assertEquals(0, upcalls.completionsOf(p), "spec Q3: no upcall for a poll-mode operation");
+        assertEquals(WsaError.WSA_OPERATION_ABORTED, n.result().error());
+        assertEquals(WsaError.WSA_OPERATION_ABORTED, p.result().error());
+    }
+
+    @Test
+    void openSocketsAreResetAndTheirHandlesClosedAsTheLastUpcallThenTheTransportReleased() throws Exception {
+        startup();
+        List<SocketHandle> sockets = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            SocketHandle s = i % 2 == 0 ? connectedSocket() : newSocket();
+            sockets.add(s);
+            if (i % 2 == 0) {
+                postRecv(s, Overlapped.Mode.NOTIFY);
+            }
+        }
+        List<Long> switchHandles = new ArrayList<>();
+        for (SocketHandle s : sockets) {
+            switchHandles.add(engine.socketFor(s).switchHandle());
+        }
+        engine.cleanup();
+
+        assertEquals(0, transport.liveSockets.get(), "every backend socket reset");
+        assertEquals(5, transport.journal("reset").size());
+        assertTrue(transport.journal("closeGracefully").isEmpty(), "the final cleanup resets, it does not close gracefully");
+        long lastCompletion = transport.journal("complete").stream().mapToLong(ScriptedTransport.Entry::seq).max().orElseThrow();
+        long firstReset = transport.firstSeq("reset");
+        assertTrue(lastCompletion < firstReset, "step b (aborts) before step c (resets)");
+        for (long h : switchHandles) {
+            assertEquals(1, upcalls.handleCloses.get(h).get(), "closeSocketHandle exactly once for " + h);
+            long closeSeq = transport.journal("closeSocketHandle").stream().filter(e -> e.subject().equals(h))
+                    .mapToLong(ScriptedTransport.Entry::seq).min().orElseThrow();
+            long lastOtherUpcall = transport.journal.stream()
+                    .filter(e -> e.what().equals("complete") || e.what().equals("createSocketHandle") && e.subject().equals(h))
+                    .mapToLong(ScriptedTransport.Entry::seq).max().orElse(0);
+            assertTrue(closeSeq > lastOtherUpcall || closeSeq > transport.firstSeq("reset"),
+                    "closeSocketHandle is the last upcall for " + h);
+        }
+        assertTrue(transport.firstSeq("close") > transport.journal("reset").stream()
+                .mapToLong(ScriptedTransport.Entry::seq).max().orElseThrow(), "step d after step c");
+        assertEquals(0, engine.openSockets());
+        assertEquals(5, engine.lastCleanupReport().socketsReset());
+    }
+
+    @Test
+    void noNetworkEventIsObservedAfterCleanupBeganWhileAnotherThreadRaisesEventsContinuously() throws Exception {
+        startup();
+        SocketHandle listener = newSocket();
+        engine.bind(listener, LOCAL);
+        engine.listen(listener, 16);
+        engine.eventSelect(listener, new RecordingSwitch.Event(), NetworkEvents.FD_ACCEPT);
+        ScriptedTransport.ScriptedSocket backend = (ScriptedTransport.ScriptedSocket) engine.socketFor(listener).transport();
+        SocketHandle connected = connectedSocket();
+        postRecv(connected, Overlapped.Mode.NOTIFY);
+
+        AtomicBoolean stop = new AtomicBoolean();
+        CountDownLatch raising = new CountDownLatch(1);
+        Thread raiser = new Thread(() -> {
+            while (!stop.get()) {
+                transport.events.connectionRequested(backend);
+                raising.countDown();
+            }
+        }, "event-raiser");
+        raiser.start();
+        try {
+            assertTrue(raising.await(10, TimeUnit.SECONDS));
+            while (upcalls.eventsSet.size() < 100) {
+                Thread.onSpinWait();
+            }
+            engine.cleanup();
+            // Some more events raised after the cleanup returned must not arrive either.
+            long afterCleanup = ScriptedTransport.SEQUENCE.get();
+            Thread.sleep(50);
+            stop.set(true);
+            raiser.join(10_000);
+            assertFalse(raiser.isAlive());
+
+            long cleanupBegan = Math.min(transport.firstSeq("cancel"), transport.firstSeq("reset"));
+            assertTrue(cleanupBegan != Long.MAX_VALUE, "cleanup ran steps b and c");
+            long lastEvent = upcalls.eventsSet.stream().mapToLong(Long::longValue).max().orElseThrow();
+            assertTrue(upcalls.eventsSet.size() >= 100);
+            assertTrue(lastEvent < cleanupBegan, "an FD_* event was signalled after cleanup began (event seq "
+                    + lastEvent + ", first cleanup step " + cleanupBegan + ")");
+            assertTrue(upcalls.eventsSet.stream().noneMatch(seq -> seq > afterCleanup));
+        } finally {
+            stop.set(true);
+            raiser.join(10_000);
+        }
+    }
+
+    @Test
+    void startupWorksAgainRightAfterTheFinalCleanup() throws Exception {
+        for (int round = 1; round <= 3; round++) {
+            startup();
+            SocketHandle s = connectedSocket();
+            postRecv(s, Overlapped.Mode.NOTIFY);
+            engine.cleanup();
+            assertEquals(LifecycleState.IDLE, engine.lifecycleState());
+            assertEquals(round, transport.opens.get());
+            assertEquals(round, transport.closes.get());
+        }
+        startup();
+        SocketHandle s = connectedSocket();
+        Overlapped ov = postRecv(s, Overlapped.Mode.POLL);
+        ((ScriptedTransport.ScriptedSocket) engine.socketFor(s).transport()).completeOldest(12);
+        OverlappedResult r = engine.getOverlappedResult(s, ov, false);
+        assertEquals(12, r.bytesTransferred());
+    }
+
+    @Test
+    void handlesOfAnEarlierRunAreWsaENotSockAfterRestart() throws Exception {
+        startup();
+        SocketHandle old = connectedSocket();
+        engine.cleanup();
+        startup();
+        SocketHandle fresh = connectedSocket();
+        assertTrue(fresh.generation() > old.generation());
+        assertWsa(WsaError.WSAENOTSOCK, () -> engine.bind(old, LOCAL));
+        assertWsa(WsaError.WSAENOTSOCK, () -> engine.closeSocket(old));
+        assertWsa(WsaError.WSAENOTSOCK, () -> engine.recv(old, new io.sanswitch.spi.WsaBuf[0], Overlapped.polling(null)));
+        assertWsa(WsaError.WSAENOTSOCK, () -> engine.enumNetworkEvents(old, null));
+        assertWsa(WsaError.WSAEINVAL, () -> engine.deregisterMemory(old, null));
+        // The live socket is untouched by the stale calls.
+        assertEquals(1, engine.openSockets());
+        engine.closeSocket(fresh);
+    }
+
+    @Test
+    void networkDownIsReportedOnlyAfterEverythingWasReleased() throws Exception {
+        startup();
+        SocketHandle s = connectedSocket();
+        Overlapped n = postRecv(s, Overlapped.Mode.NOTIFY);
+        Overlapped p = postRecv(s, Overlapped.Mode.POLL);
+        transport.events.networkSubsystemFailed("scripted link down");
+        transport.networkFailed = true;
+
+        assertWsa(WsaError.WSAENETDOWN, () -> engine.bind(s, LOCAL));
+        assertWsa(WsaError.WSAENETDOWN, engine::cleanup);
+
+        assertEquals(WsaError.WSA_OPERATION_ABORTED, n.result().error());
+        assertEquals(WsaError.WSA_OPERATION_ABORTED, p.result().error());
+        assertEquals(0, transport.liveSockets.get());
+        assertEquals(0, transport.liveRegions.get());
+        assertEquals(1, transport.closes.get());
+        assertEquals(0, engine.openSockets());
+        assertEquals(LifecycleState.IDLE, engine.lifecycleState());
+        assertTrue(engine.lastCleanupReport().networkDown());
+        // Restartable at once, and the new run's network is fine.
+        startup();
+        connectedSocket();
+        engine.cleanup();
+    }
+
+    @Test
+    void cleanupCalledFromInsideACompletionUpcallRunsOnThatThreadWithoutDeadlock() throws Exception {
+        startup();
+        SocketHandle s = connectedSocket();
+        Overlapped first = postRecv(s, Overlapped.Mode.NOTIFY);
+        Overlapped second = postRecv(s, Overlapped.Mode.NOTIFY);
+        Overlapped third = postRecv(s, Overlapped.Mode.POLL);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        AtomicReference<WsaError> nested = new AtomicReference<>();
+        upcalls.insideCompletion = ov -> {
+            if (ov == first) {
+                try {
+                    engine.cleanup();
+                } catch (Throwable e) {
+                    failure.set(e);
+                }
+            } else if (ov == second) {
+                // A cleanup from inside an aborted completion of the final cleanup itself.
+                try {
+                    engine.cleanup();
+                    failure.set(new AssertionError("nested cleanup succeeded"));
+                } catch (WsaException e) {
+                    nested.set(e.error());
+                }
+            }
+        };
+        ScriptedTransport.ScriptedSocket backend = (ScriptedTransport.ScriptedSocket) engine.socketFor(s).transport();
+        Thread completer = new Thread(() -> backend.completeOldest(3), "backend-completer");
+        completer.start();
+        completer.join(20_000);
+        assertFalse(completer.isAlive(), "deadlock: cleanup inside the upcall never returned");
+        assertNull(failure.get());
+        assertEquals(WsaError.WSANOTINITIALISED, nested.get());
+        assertTrue(first.result().isSuccess());
+        assertEquals(WsaError.WSA_OPERATION_ABORTED, second.result().error());
+        assertEquals(WsaError.WSA_OPERATION_ABORTED, third.result().error());
+        assertEquals(1, upcalls.completionsOf(first));
+        assertEquals(1, upcalls.completionsOf(second));
+        assertEquals(LifecycleState.IDLE, engine.lifecycleState());
+        assertEquals(1, transport.closes.get());
+    }
+
+    @Test
+    void startupFromInsideTheFinalCleanupIsRefusedNotDeadlocked() throws Exception {
+        startup();
+        SocketHandle s = connectedSocket();
+        Overlapped ov = postRecv(s, Overlapped.Mode.NOTIFY);
+        AtomicReference<WsaError> seen = new AtomicReference<>();
+        upcalls.insideCompletion = o -> {
+            try {
+                startup();
+            } catch (WsaException e) {
+                seen.set(e.error());
+            }
+        };
+        engine.cleanup();
+        assertEquals(WsaError.WSASYSNOTREADY, seen.get());
+        assertNotNull(ov.result());
+        upcalls.insideCompletion = o -> { };
+        startup();
+    }
+
+    @Test
+    void finalCleanupWhateverTheCountMakesOtherReferencesStale() throws Exception {
+        startup();
+        startup();
+        startup();
+        SocketHandle s = connectedSocket();
+        Overlapped ov = postRecv(s, Overlapped.Mode.NOTIFY);
+        assertTrue(engine.finalCleanup(CleanupReason.TRANSPORT_LEAVING));
+        assertEquals(WsaError.WSA_OPERATION_ABORTED, ov.result().error());
+        assertWsa(WsaError.WSANOTINITIALISED, engine::cleanup);
+        assertFalse(engine.finalCleanup(CleanupReason.TRANSPORT_LEAVING));
+    }
+
+    private long seqOf(String what, Object subject) {
+        return transport.journal(what).stream().filter(e -> e.subject() == subject).mapToLong(ScriptedTransport.Entry::seq)
+                .findFirst().orElseGet(() -> fail("no " + what + " for " + subject));
+    }
+
+    /** When the backend released the (only) registration this operation used. */
+    private long seqOfRegion(PendingOperation op) {
+        return seqOf("deregister", op.regions()[0]);
+    }
+}
