@@ -77,7 +77,13 @@ final class ScriptedTransport implements Transport {
         }
     }
 
+    /** Makes every primitive throw a RuntimeException, as a buggy backend would. */
+    volatile boolean crash;
+
     private synchronized void maybeFail(Primitive p) throws WsaException {
+        if (crash) {
+            throw new IllegalStateException("scripted crash in " + p);
+        }
         WsaError e = failures.get(p);
         if (e != null) {
             throw new WsaException(e, "scripted failure of " + p);
@@ -128,6 +134,10 @@ final class ScriptedTransport implements Transport {
 
     @Override
     public void close() {
+        if (crash) {
+            closes.incrementAndGet();
+            throw new IllegalStateException("scripted crash in close");
+        }
         closes.incrementAndGet();
         log("close", this);
     }
