@@ -1,7 +1,7 @@
 package io.sanswitch.core;
 
 /** Why a final cleanup runs (logged with it, STYLE 2.4). */
-enum CleanupReason {
+public enum CleanupReason {
     /** A cleanup call took the reference count to zero. */
     COUNT_REACHED_ZERO,
     /** The backend is going away (its bundle stops), whatever the count. */

@@ -36,6 +36,7 @@ import io.sanswitch.spi.UpcallTable;
 import io.sanswitch.spi.Winsock;
 import io.sanswitch.spi.WinsockVersion;
 import io.sanswitch.spi.WsaBuf;
+import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 import io.sanswitch.transport.ConnectionRequest;
 import io.sanswitch.transport.PostedOperation.Kind;
@@ -198,19 +199,10 @@ public final class ProviderEngine implements SanServiceProvider {
         call(SpiCall.BIND, c -> {
             EngineSocket s = c.socket(socket);
             requireAddress(local);
-            if (!s.compareAndSetRole(EngineSocket.Role.UNBOUND, EngineSocket.Role.BOUND)) {
-                throw new WsaException(WSAEINVAL, s + " is already bound");
-            }
-            boolean bound = false;
-            try {
+            return transition(s, EngineSocket.Role.UNBOUND, EngineSocket.Role.BOUND, WSAEINVAL, () -> {
                 s.transport().bind(local);
-                bound = true;
-            } finally {
-                if (!bound) {
-                    s.compareAndSetRole(EngineSocket.Role.BOUND, EngineSocket.Role.UNBOUND);
-                }
-            }
-            return null;
+                return null;
+            });
         });
     }
 
@@ -227,19 +219,10 @@ public final class ProviderEngine implements SanServiceProvider {
                 case BOUND -> {
                 }
             }
-            if (!s.compareAndSetRole(EngineSocket.Role.BOUND, EngineSocket.Role.LISTENING)) {
-                throw new WsaException(WSAEINVAL, s + " changed state during listen");
-            }
-            boolean listening = false;
-            try {
+            return transition(s, EngineSocket.Role.BOUND, EngineSocket.Role.LISTENING, WSAEINVAL, () -> {
                 s.transport().listen(backlog <= 0 ? 1 : backlog);
-                listening = true;
-            } finally {
-                if (!listening) {
-                    s.compareAndSetRole(EngineSocket.Role.LISTENING, EngineSocket.Role.BOUND);
-                }
-            }
-            return null;
+                return null;
+            });
         });
     }
 
@@ -303,23 +286,13 @@ public final class ProviderEngine implements SanServiceProvider {
                 case UNBOUND, BOUND -> {
                 }
             }
-            if (!s.compareAndSetRole(before, EngineSocket.Role.CONNECTING)) {
-                throw new WsaException(WSAEALREADY, s + " changed state during connect");
+            boolean now = transition(s, before, EngineSocket.Role.CONNECTING, WSAEALREADY,
+                    () -> s.transport().connect(remote, callerData == null ? new byte[0] : callerData.clone()));
+            if (now) {
+                s.compareAndSetRole(EngineSocket.Role.CONNECTING, EngineSocket.Role.CONNECTED);
+                return ConnectStatus.CONNECTED;
             }
-            boolean started = false;
-            try {
-                boolean now = s.transport().connect(remote, callerData == null ? new byte[0] : callerData.clone());
-                started = true;
-                if (now) {
-                    s.compareAndSetRole(EngineSocket.Role.CONNECTING, EngineSocket.Role.CONNECTED);
-                    return ConnectStatus.CONNECTED;
-                }
-                return ConnectStatus.IN_PROGRESS;
-            } finally {
-                if (!started) {
-                    s.compareAndSetRole(EngineSocket.Role.CONNECTING, before);
-                }
-            }
+            return ConnectStatus.IN_PROGRESS;
         });
     }
 
@@ -830,7 +803,7 @@ public final class ProviderEngine implements SanServiceProvider {
             return s;
         }
 
-        EngineSocket socketOr(SocketHandle handle, io.sanswitch.spi.WsaError instead) throws WsaException {
+        EngineSocket socketOr(SocketHandle handle, WsaError instead) throws WsaException {
             try {
                 return socket(handle);
             } catch (WsaException e) {
@@ -844,6 +817,33 @@ public final class ProviderEngine implements SanServiceProvider {
                 socket.calls().exit();
             }
             calls.exit();
+        }
+    }
+
+    @FunctionalInterface
+    private interface BackendStep<T> {
+        T run() throws WsaException;
+    }
+
+    /**
+     * Moves a socket to the role it has while a backend step runs (so a concurrent call on it sees
+     * that role), and back again if the step fails: a failed bind, listen or connect leaves the
+     * socket as it was.
+     */
+    private static <T> T transition(EngineSocket s, EngineSocket.Role from, EngineSocket.Role to, WsaError raced,
+            BackendStep<T> step) throws WsaException {
+        if (!s.compareAndSetRole(from, to)) {
+            throw new WsaException(raced, s + " is no longer " + from);
+        }
+        boolean done = false;
+        try {
+            T result = step.run();
+            done = true;
+            return result;
+        } finally {
+            if (!done) {
+                s.compareAndSetRole(to, from);
+            }
         }
     }
 
