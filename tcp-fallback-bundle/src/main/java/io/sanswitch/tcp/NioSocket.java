@@ -1,0 +1,509 @@
+package io.sanswitch.tcp;
+
+import java.io.IOException;
+import java.net.BindException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.NoRouteToHostException;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.sanswitch.spi.RdmaBufferDescriptor;
+import io.sanswitch.spi.Winsock;
+import io.sanswitch.spi.WsaError;
+import io.sanswitch.spi.WsaException;
+import io.sanswitch.transport.ConnectionRequest;
+import io.sanswitch.transport.PostedOperation;
+import io.sanswitch.transport.TransportRegion;
+import io.sanswitch.transport.TransportSocket;
+
+/**
+ * One TCP socket over java.nio. Plain TCP on the wire: the bytes of posted sends, in order,
+ * nothing added (DESIGN 3). Posted receives are filled straight from the channel into the
+ * switch's buffers, and complete with whatever one read delivered (a partial receive, as TCP).
+ *
+ * <p>Its loop thread does all I/O while holding this socket's monitor, and {@link #cancel} takes
+ * the same monitor, so once cancel returns the operation's buffers are never touched again.
+ * Reports to the engine are made after the monitor is released.
+ */
+final class NioSocket implements TransportSocket {
+    private static final Logger LOG = LoggerFactory.getLogger(NioSocket.class);
+
+    private final NioTransport owner;
+    private final SelectorLoop loop;
+    // Guarded by this.
+    private InetSocketAddress bindAddress;
+    private SocketChannel channel;
+    private ServerSocketChannel server;
+    private SelectionKey key;
+    private int backlog;
+    private boolean tcpNoDelay;
+    private boolean ended;
+    private final ArrayDeque<PostedOperation> sends = new ArrayDeque<>();
+    private final ArrayDeque<PostedOperation> recvs = new ArrayDeque<>();
+    private long sentOfHead;
+    private final ArrayDeque<Request> requests = new ArrayDeque<>();
+
+    /** A connection the kernel already accepted, waiting for the switch's condition function. */
+    private record Request(SocketChannel channel, InetSocketAddress peer) implements ConnectionRequest {
+        @Override
+        public byte[] callerData() {
+            return new byte[0];
+        }
+    }
+
+    NioSocket(NioTransport owner, SelectorLoop loop, boolean tcpNoDelay) {
+        this.owner = owner;
+        this.loop = loop;
+        this.tcpNoDelay = tcpNoDelay;
+    }
+
+    /** An accepted, connected socket. */
+    NioSocket(NioTransport owner, SelectorLoop loop, SocketChannel accepted, boolean tcpNoDelay) {
+        this(owner, loop, tcpNoDelay);
+        this.channel = accepted;
+        loop.execute(this::registerConnected);
+    }
+
+    @Override
+    public synchronized void bind(InetSocketAddress local) throws WsaException {
+        // The backend learns at listen or connect which kind of channel this is; check the
+        // address now so bind reports what bind may report.
+        try (ServerSocketChannel probe = ServerSocketChannel.open()) {
+            probe.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            probe.bind(local);
+            bindAddress = (InetSocketAddress) probe.getLocalAddress();
+        } catch (BindException e) {
+            throw new WsaException(e.getMessage() != null && e.getMessage().contains("in use") ? WsaError.WSAEADDRINUSE
+                    : WsaError.WSAEADDRNOTAVAIL, "bind " + local + ": " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new WsaException(WsaError.WSAENETDOWN, "bind " + local + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public synchronized InetSocketAddress localAddress() {
+        try {
+            if (server != null) {
+                return (InetSocketAddress) server.getLocalAddress();
+            }
+            if (channel != null) {
+                return (InetSocketAddress) channel.getLocalAddress();
+            }
+        } catch (IOException e) {
+            return bindAddress;
+        }
+        return bindAddress;
+    }
+
+    @Override
+    public synchronized void listen(int backlog) throws WsaException {
+        this.backlog = backlog == Winsock.SOMAXCONN ? 1024 : Math.min(backlog, 1024);
+        try {
+            server = ServerSocketChannel.open();
+            server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            server.bind(bindAddress, this.backlog);
+            server.configureBlocking(false);
+        } catch (IOException e) {
+            closeQuietly(server);
+            server = null;
+            throw new WsaException(WsaError.WSAENETDOWN, "listen on " + bindAddress + ": " + e.getMessage(), e);
+        }
+        loop.execute(() -> register(server, SelectionKey.OP_ACCEPT));
+    }
+
+    @Override
+    public synchronized boolean connect(InetSocketAddress remote, byte[] callerData) throws WsaException {
+        try {
+            channel = SocketChannel.open();
+            channel.configureBlocking(false);
+            channel.setOption(StandardSocketOptions.TCP_NODELAY, tcpNoDelay);
+            if (bindAddress != null) {
+                channel.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+                channel.bind(bindAddress);
+            }
+            if (channel.connect(remote)) {
+                loop.execute(this::registerConnected);
+                return true;
+            }
+        } catch (IOException e) {
+            closeQuietly(channel);
+            channel = null;
+            throw new WsaException(connectError(e), "connect to " + remote + ": " + e.getMessage(), e);
+        }
+        loop.execute(() -> register(channel, SelectionKey.OP_CONNECT));
+        return false;
+    }
+
+    /** spec 6.2: the code decides whether the switch falls back to TCP. */
+    static WsaError connectError(IOException e) {
+        if (e instanceof ConnectException) {
+            // Nobody listens on that port: a TCP attempt would fail the same way.
+            return WsaError.WSAECONNRESET;
+        }
+        if (e instanceof NoRouteToHostException) {
+            return WsaError.WSAEHOSTUNREACH;
+        }
+        return WsaError.WSAETIMEDOUT;
+    }
+
+    private synchronized void register(java.nio.channels.SelectableChannel ch, int ops) {
+        if (ended || ch == null) {
+            return;
+        }
+        try {
+            key = ch.register(loop.selector(), ops, this);
+        } catch (IOException e) {
+            LOG.warn("register {} with its selector", ch, e);
+        }
+    }
+
+    private void registerConnected() {
+        register(channel, 0);
+        updateInterest();
+    }
+
+    /** Called on the loop thread for a ready key. */
+    void onReady(SelectionKey k) {
+        if (!k.isValid()) {
+            return;
+        }
+        if (k.isAcceptable()) {
+            onAcceptable();
+        } else if (k.isConnectable()) {
+            onConnectable();
+        } else {
+            if (k.isReadable()) {
+                onReadable();
+            }
+            if (k.isValid() && k.isWritable()) {
+                onWritable();
+            }
+        }
+    }
+
+    private void onAcceptable() {
+        int arrived = 0;
+        synchronized (this) {
+            if (ended) {
+                return;
+            }
+            while (true) {
+                SocketChannel ch;
+                try {
+                    ch = server.accept();
+                } catch (IOException e) {
+                    LOG.warn("accept on {}", server, e);
+                    break;
+                }
+                if (ch == null) {
+                    break;
+                }
+                if (requests.size() >= backlog) {
+                    // spec 6.3: a full backlog refuses at once, with no event.
+                    abort(ch);
+                    continue;
+                }
+                try {
+                    requests.add(new Request(ch, (InetSocketAddress) ch.getRemoteAddress()));
+                    arrived++;
+                } catch (IOException e) {
+                    abort(ch);
+                }
+            }
+        }
+        for (int i = 0; i < arrived; i++) {
+            owner.events().connectionRequested(this);
+        }
+    }
+
+    private void onConnectable() {
+        WsaError error = null;
+        synchronized (this) {
+            if (ended) {
+                return;
+            }
+            try {
+                channel.finishConnect();
+                key.interestOps(0);
+            } catch (IOException e) {
+                error = connectError(e);
+            }
+            if (error == null) {
+                updateInterest();
+            }
+        }
+        owner.events().connectCompleted(this, error);
+    }
+
+    private void onReadable() {
+        List<Runnable> reports = new ArrayList<>(2);
+        synchronized (this) {
+            if (ended || recvs.isEmpty()) {
+                updateInterest();
+                return;
+            }
+            PostedOperation op = recvs.peekFirst();
+            long n;
+            try {
+                n = channel.read(op.buffers());
+            } catch (IOException e) {
+                failAll(reports, WsaError.WSAECONNRESET);
+                updateInterest();
+                run(reports);
+                return;
+            }
+            if (n == 0) {
+                return;
+            }
+            recvs.pollFirst();
+            long bytes = Math.max(n, 0); // -1: the peer closed gracefully, a 0-byte receive
+            reports.add(() -> owner.events().operationCompleted(op, bytes));
+            if (n < 0) {
+                // Every further receive also sees the end of the stream.
+                for (PostedOperation more : recvs) {
+                    reports.add(() -> owner.events().operationCompleted(more, 0));
+                }
+                recvs.clear();
+            }
+            updateInterest();
+        }
+        run(reports);
+    }
+
+    private void onWritable() {
+        List<Runnable> reports = new ArrayList<>(2);
+        synchronized (this) {
+            if (ended) {
+                return;
+            }
+            try {
+                while (!sends.isEmpty()) {
+                    PostedOperation op = sends.peekFirst();
+                    sentOfHead += channel.write(op.buffers());
+                    if (sentOfHead < op.length()) {
+                        break;
+                    }
+                    sends.pollFirst();
+                    long bytes = sentOfHead;
+                    sentOfHead = 0;
+                    reports.add(() -> owner.events().operationCompleted(op, bytes));
+                }
+            } catch (IOException e) {
+                failAll(reports, WsaError.WSAECONNRESET);
+            }
+            updateInterest();
+        }
+        run(reports);
+    }
+
+    private void failAll(List<Runnable> reports, WsaError error) {
+        for (PostedOperation op : sends) {
+            long moved = op == sends.peekFirst() ? sentOfHead : 0;
+            reports.add(() -> owner.events().operationFailed(op, error, moved));
+        }
+        for (PostedOperation op : recvs) {
+            reports.add(() -> owner.events().operationFailed(op, error, 0));
+        }
+        sends.clear();
+        recvs.clear();
+        sentOfHead = 0;
+    }
+
+    private static void run(List<Runnable> reports) {
+        for (Runnable r : reports) {
+            r.run();
+        }
+    }
+
+    /** Guarded by this. */
+    private void updateInterest() {
+        if (key == null || !key.isValid() || channel == null || !channel.isConnected()) {
+            return;
+        }
+        int ops = (recvs.isEmpty() ? 0 : SelectionKey.OP_READ) | (sends.isEmpty() ? 0 : SelectionKey.OP_WRITE);
+        key.interestOps(ops);
+    }
+
+    @Override
+    public synchronized ConnectionRequest peekConnectionRequest() {
+        return requests.peekFirst();
+    }
+
+    @Override
+    public TransportSocket accept(ConnectionRequest request) throws WsaException {
+        Request r;
+        synchronized (this) {
+            if (!(request instanceof Request q) || !requests.remove(q)) {
+                throw new WsaException(WsaError.WSAEINVAL, "not a queued request of this socket");
+            }
+            r = q;
+        }
+        try {
+            r.channel.configureBlocking(false);
+            r.channel.setOption(StandardSocketOptions.TCP_NODELAY, tcpNoDelay);
+        } catch (IOException e) {
+            abort(r.channel);
+            throw new WsaException(WsaError.WSAECONNRESET, "accepted connection failed: " + e.getMessage(), e);
+        }
+        return owner.adopt(r.channel);
+    }
+
+    @Override
+    public void reject(ConnectionRequest request) {
+        synchronized (this) {
+            if (request instanceof Request q && requests.remove(q)) {
+                abort(q.channel);
+            }
+        }
+    }
+
+    @Override
+    public void post(PostedOperation op) throws WsaException {
+        synchronized (this) {
+            if (ended || channel == null) {
+                throw new WsaException(WsaError.WSAENOTCONN, "not connected");
+            }
+            switch (op.kind()) {
+                case SEND -> sends.add(op);
+                case RECV -> recvs.add(op);
+                default -> throw new WsaException(WsaError.WSAEOPNOTSUPP, "TCP has no RDMA");
+            }
+        }
+        // The I/O happens on the loop thread, so no report is made on the posting thread.
+        loop.execute(() -> {
+            synchronized (this) {
+                updateInterest();
+            }
+        });
+    }
+
+    @Override
+    public synchronized void cancel(PostedOperation op) {
+        if (sends.peekFirst() == op) {
+            sentOfHead = 0;
+        }
+        sends.remove(op);
+        recvs.remove(op);
+    }
+
+    @Override
+    public TransportRegion register(ByteBuffer buffer, int access, boolean remote) throws WsaException {
+        if (remote) {
+            throw new WsaException(WsaError.WSAEOPNOTSUPP, "TCP has no RDMA");
+        }
+        // Plain TCP reads and writes any buffer: registration only names it.
+        return new TransportRegion() {
+            @Override
+            public ByteBuffer buffer() {
+                return buffer;
+            }
+
+            @Override
+            public RdmaBufferDescriptor remoteDescriptor() {
+                return null;
+            }
+        };
+    }
+
+    @Override
+    public void deregister(TransportRegion region) {
+        // nothing is pinned for plain TCP
+    }
+
+    @Override
+    public void checkRemote(RdmaBufferDescriptor descriptor, long offset, long length) throws WsaException {
+        throw new WsaException(WsaError.WSAEOPNOTSUPP, "TCP has no RDMA");
+    }
+
+    @Override
+    public synchronized int getOption(int level, int name) throws WsaException {
+        if (level == Winsock.IPPROTO_TCP && name == Winsock.TCP_NODELAY) {
+            return tcpNoDelay ? 1 : 0;
+        }
+        throw new WsaException(WsaError.WSAENOPROTOOPT, "option 0x" + Integer.toHexString(name));
+    }
+
+    @Override
+    public synchronized void setOption(int level, int name, int value) throws WsaException {
+        if (level == Winsock.IPPROTO_TCP && name == Winsock.TCP_NODELAY) {
+            tcpNoDelay = value != 0;
+            if (channel != null) {
+                try {
+                    channel.setOption(StandardSocketOptions.TCP_NODELAY, tcpNoDelay);
+                } catch (IOException e) {
+                    throw new WsaException(WsaError.WSAENETRESET, "TCP_NODELAY: " + e.getMessage(), e);
+                }
+            }
+            return;
+        }
+        throw new WsaException(WsaError.WSAENOPROTOOPT, "option 0x" + Integer.toHexString(name));
+    }
+
+    @Override
+    public void closeGracefully() {
+        end(false);
+    }
+
+    @Override
+    public void reset() {
+        end(true);
+    }
+
+    private void end(boolean abortive) {
+        synchronized (this) {
+            if (ended) {
+                return;
+            }
+            ended = true;
+            sends.clear();
+            recvs.clear();
+            if (key != null) {
+                key.cancel();
+            }
+            for (Request r : requests) {
+                abort(r.channel); // spec Q17: queued requests are refused
+            }
+            requests.clear();
+            if (channel != null) {
+                if (abortive) {
+                    abort(channel);
+                } else {
+                    closeQuietly(channel);
+                }
+            }
+            closeQuietly(server);
+        }
+        owner.forget(this);
+    }
+
+    /** SO_LINGER 0 then close: the peer sees a reset (DESIGN 2.3 c). */
+    static void abort(SocketChannel ch) {
+        try {
+            ch.setOption(StandardSocketOptions.SO_LINGER, 0);
+        } catch (IOException | RuntimeException e) {
+            // closed already
+        }
+        closeQuietly(ch);
+    }
+
+    private static void closeQuietly(java.io.Closeable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (IOException e) {
+            LOG.debug("close", e);
+        }
+    }
+}

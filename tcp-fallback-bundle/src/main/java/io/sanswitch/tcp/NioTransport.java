@@ -1,0 +1,147 @@
+package io.sanswitch.tcp;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import io.sanswitch.spi.Winsock;
+import io.sanswitch.spi.WsaError;
+import io.sanswitch.spi.WsaException;
+import io.sanswitch.transport.Transport;
+import io.sanswitch.transport.TransportCapabilities;
+import io.sanswitch.transport.TransportEvents;
+import io.sanswitch.transport.TransportSocket;
+
+/**
+ * The plain-TCP fallback backend on java.nio: selector loops that own their sockets, no framing.
+ * It counts nothing and orders nothing: the engine owns every SPI rule.
+ */
+public final class NioTransport implements Transport {
+    private final int threads;
+    private final boolean tcpNoDelay;
+    private final Set<NioSocket> sockets = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger nextLoop = new AtomicInteger();
+    private volatile SelectorLoop[] loops = new SelectorLoop[0];
+    private volatile TransportEvents events;
+
+    public NioTransport(int threads, boolean tcpNoDelay) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be at least 1: " + threads);
+        }
+        this.threads = threads;
+        this.tcpNoDelay = tcpNoDelay;
+    }
+
+    @Override
+    public String name() {
+        return "tcp";
+    }
+
+    @Override
+    public TransportCapabilities capabilities() {
+        return TransportCapabilities.streamOnly();
+    }
+
+    @Override
+    public void open(TransportEvents events) throws WsaException {
+        this.events = events;
+        SelectorLoop[] started = new SelectorLoop[threads];
+        try {
+            for (int i = 0; i < threads; i++) {
+                started[i] = new SelectorLoop("sanswitch-tcp-" + i);
+            }
+        } catch (IOException e) {
+            for (SelectorLoop l : started) {
+                if (l != null) {
+                    l.stop();
+                }
+            }
+            throw new WsaException(WsaError.WSASYSNOTREADY, "cannot open a selector: " + e.getMessage(), e);
+        }
+        for (SelectorLoop l : started) {
+            l.start();
+        }
+        loops = started;
+    }
+
+    @Override
+    public void close() {
+        for (NioSocket s : new ArrayList<>(sockets)) {
+            s.reset();
+        }
+        for (SelectorLoop l : loops) {
+            l.stop();
+        }
+        loops = new SelectorLoop[0];
+    }
+
+    @Override
+    public boolean networkSubsystemFailed() {
+        return false;
+    }
+
+    @Override
+    public TransportSocket newSocket(int addressFamily) throws WsaException {
+        if (addressFamily != Winsock.AF_INET && addressFamily != Winsock.AF_INET6) {
+            throw new WsaException(WsaError.WSAEAFNOSUPPORT, "address family " + addressFamily);
+        }
+        NioSocket s = new NioSocket(this, loop(), tcpNoDelay);
+        sockets.add(s);
+        return s;
+    }
+
+    NioSocket adopt(SocketChannel accepted) {
+        NioSocket s = new NioSocket(this, loop(), accepted, tcpNoDelay);
+        sockets.add(s);
+        return s;
+    }
+
+    void forget(NioSocket s) {
+        sockets.remove(s);
+    }
+
+    int openSockets() {
+        return sockets.size();
+    }
+
+    boolean loopsAlive() {
+        for (SelectorLoop l : loops) {
+            if (l.isAlive()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    TransportEvents events() {
+        return events;
+    }
+
+    private SelectorLoop loop() {
+        SelectorLoop[] l = loops;
+        return l[Math.floorMod(nextLoop.getAndIncrement(), l.length)];
+    }
+
+    @Override
+    public List<InetAddress> localAddresses() throws WsaException {
+        try {
+            List<InetAddress> all = new ArrayList<>();
+            for (NetworkInterface ni : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+                if (ni.isUp()) {
+                    all.addAll(Collections.list(ni.getInetAddresses()));
+                }
+            }
+            return all;
+        } catch (SocketException e) {
+            throw new WsaException(WsaError.WSAENETDOWN, "cannot list interfaces: " + e.getMessage(), e);
+        }
+    }
+}

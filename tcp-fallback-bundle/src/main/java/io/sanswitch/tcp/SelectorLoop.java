@@ -1,0 +1,116 @@
+package io.sanswitch.tcp;
+
+import java.io.IOException;
+import java.nio.channels.ClosedSelectorException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.util.Iterator;
+import java.util.concurrent.ConcurrentLinkedQueue;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One selector thread that owns its sockets' I/O (DESIGN 4: each backend owns its I/O threads).
+ * Work from other threads is handed over with {@link #execute}; ready keys are dispatched to the
+ * {@link NioSocket} attached to them.
+ */
+final class SelectorLoop implements Runnable {
+    private static final Logger LOG = LoggerFactory.getLogger(SelectorLoop.class);
+
+    private final Selector selector;
+    private final Thread thread;
+    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    private volatile boolean running = true;
+
+    SelectorLoop(String name) throws IOException {
+        this.selector = Selector.open();
+        this.thread = new Thread(this, name);
+        this.thread.setDaemon(true);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    Selector selector() {
+        return selector;
+    }
+
+    boolean inLoop() {
+        return Thread.currentThread() == thread;
+    }
+
+    /** Runs {@code task} on the loop thread (at once if already there). */
+    void execute(Runnable task) {
+        if (inLoop()) {
+            task.run();
+        } else {
+            tasks.add(task);
+            selector.wakeup();
+        }
+    }
+
+    @Override
+    public void run() {
+        try {
+            while (running) {
+                runTasks();
+                selector.select(500);
+                Iterator<SelectionKey> it = selector.selectedKeys().iterator();
+                while (it.hasNext()) {
+                    SelectionKey key = it.next();
+                    it.remove();
+                    if (key.attachment() instanceof NioSocket s) {
+                        s.onReady(key);
+                    }
+                }
+            }
+        } catch (ClosedSelectorException e) {
+            // closed by stop()
+        } catch (IOException | RuntimeException e) {
+            LOG.error("{} failed", thread.getName(), e);
+        } finally {
+            runTasks();
+        }
+    }
+
+    private void runTasks() {
+        Runnable r;
+        while ((r = tasks.poll()) != null) {
+            try {
+                r.run();
+            } catch (RuntimeException e) {
+                LOG.warn("task on {} threw", thread.getName(), e);
+            }
+        }
+    }
+
+    /**
+     * Stops the loop and closes the selector. Waits (bounded) for the thread unless called on it
+     * (a cleanup from inside an upcall on this loop: DESIGN 2.5).
+     */
+    void stop() {
+        running = false;
+        selector.wakeup();
+        if (!inLoop()) {
+            try {
+                thread.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (thread.isAlive()) {
+                LOG.warn("{} did not stop within 5 s", thread.getName());
+            }
+        }
+        try {
+            selector.close();
+        } catch (IOException e) {
+            LOG.debug("closing the selector of {}", thread.getName(), e);
+        }
+    }
+
+    boolean isAlive() {
+        return thread.isAlive();
+    }
+}
