@@ -150,7 +150,10 @@ final class ScriptedTransport implements Transport {
     @Override
     public TransportSocket newSocket(int addressFamily) throws WsaException {
         maybeFail(Primitive.NEW_SOCKET);
-        ScriptedSocket s = new ScriptedSocket();
+        return track(new ScriptedSocket());
+    }
+
+    private ScriptedSocket track(ScriptedSocket s) {
         sockets.add(s);
         liveSockets.incrementAndGet();
         return s;
@@ -214,10 +217,7 @@ final class ScriptedTransport implements Transport {
         public TransportSocket accept(ConnectionRequest request) throws WsaException {
             maybeFail(Primitive.ACCEPT);
             requests.remove(request);
-            ScriptedSocket s = new ScriptedSocket();
-            sockets.add(s);
-            liveSockets.incrementAndGet();
-            return s;
+            return track(new ScriptedSocket());
         }
 
         @Override
