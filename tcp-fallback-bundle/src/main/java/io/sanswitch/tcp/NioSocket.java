@@ -38,7 +38,12 @@ import io.sanswitch.transport.TransportSocket;
 final class NioSocket implements TransportSocket {
     private static final Logger LOG = LoggerFactory.getLogger(NioSocket.class);
 
+    /** Per-socket defaults from the configuration. */
+    record Settings(boolean tcpNoDelay, int receiveBufferBytes, int sendBufferBytes) {
+    }
+
     private final NioTransport owner;
+    private final Settings settings;
     private final SelectorLoop loop;
     // Guarded by this.
     private InetSocketAddress bindAddress;
@@ -61,15 +66,16 @@ final class NioSocket implements TransportSocket {
         }
     }
 
-    NioSocket(NioTransport owner, SelectorLoop loop, boolean tcpNoDelay) {
+    NioSocket(NioTransport owner, SelectorLoop loop, Settings settings) {
         this.owner = owner;
         this.loop = loop;
-        this.tcpNoDelay = tcpNoDelay;
+        this.settings = settings;
+        this.tcpNoDelay = settings.tcpNoDelay();
     }
 
     /** An accepted, connected socket. */
-    NioSocket(NioTransport owner, SelectorLoop loop, SocketChannel accepted, boolean tcpNoDelay) {
-        this(owner, loop, tcpNoDelay);
+    NioSocket(NioTransport owner, SelectorLoop loop, SocketChannel accepted, Settings settings) {
+        this(owner, loop, settings);
         this.channel = accepted;
         loop.execute(this::registerConnected);
     }
@@ -126,7 +132,7 @@ final class NioSocket implements TransportSocket {
         try {
             channel = SocketChannel.open();
             channel.configureBlocking(false);
-            channel.setOption(StandardSocketOptions.TCP_NODELAY, tcpNoDelay);
+            applySettings(channel);
             if (bindAddress != null) {
                 channel.setOption(StandardSocketOptions.SO_REUSEADDR, true);
                 channel.bind(bindAddress);
@@ -142,6 +148,16 @@ final class NioSocket implements TransportSocket {
         }
         loop.execute(() -> register(channel, SelectionKey.OP_CONNECT));
         return false;
+    }
+
+    private void applySettings(SocketChannel ch) throws IOException {
+        ch.setOption(StandardSocketOptions.TCP_NODELAY, tcpNoDelay);
+        if (settings.receiveBufferBytes() > 0) {
+            ch.setOption(StandardSocketOptions.SO_RCVBUF, settings.receiveBufferBytes());
+        }
+        if (settings.sendBufferBytes() > 0) {
+            ch.setOption(StandardSocketOptions.SO_SNDBUF, settings.sendBufferBytes());
+        }
     }
 
     /** spec 6.2: the code decides whether the switch falls back to TCP. */
@@ -350,7 +366,7 @@ final class NioSocket implements TransportSocket {
         }
         try {
             r.channel.configureBlocking(false);
-            r.channel.setOption(StandardSocketOptions.TCP_NODELAY, tcpNoDelay);
+            applySettings(r.channel);
         } catch (IOException e) {
             abort(r.channel);
             throw new WsaException(WsaError.WSAECONNRESET, "accepted connection failed: " + e.getMessage(), e);

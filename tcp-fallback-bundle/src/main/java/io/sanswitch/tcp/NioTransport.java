@@ -12,6 +12,12 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
 import io.sanswitch.spi.Winsock;
 import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
@@ -22,22 +28,56 @@ import io.sanswitch.transport.TransportSocket;
 
 /**
  * The plain-TCP fallback backend on java.nio: selector loops that own their sockets, no framing.
- * It counts nothing and orders nothing: the engine owns every SPI rule.
+ * It counts nothing and orders nothing: the engine owns every SPI rule. Registered as a
+ * {@link Transport} service by Declarative Services, configured through PID
+ * {@code io.sanswitch.tcp}.
  */
+@Component(service = Transport.class, configurationPid = NioTransport.PID, property = "sanswitch.transport=tcp")
+@Designate(ocd = NioTransport.Config.class)
 public final class NioTransport implements Transport {
+    public static final String PID = "io.sanswitch.tcp";
+
+    @ObjectClassDefinition(name = "sanswitch TCP fallback", description = "The plain-TCP backend on java.nio.")
+    public @interface Config {
+        @AttributeDefinition(description = "Selector threads (I/O loops) started for each provider run; at least 1.")
+        int threads() default 2;
+
+        @AttributeDefinition(description = "TCP_NODELAY for new sockets (the switch may change it per socket).")
+        boolean tcpNoDelay() default true;
+
+        @AttributeDefinition(description = "SO_RCVBUF of new sockets, in bytes; 0 keeps the operating system's default.")
+        int receiveBufferBytes() default 0;
+
+        @AttributeDefinition(description = "SO_SNDBUF of new sockets, in bytes; 0 keeps the operating system's default.")
+        int sendBufferBytes() default 0;
+    }
+
     private final int threads;
-    private final boolean tcpNoDelay;
+    private final NioSocket.Settings settings;
     private final Set<NioSocket> sockets = ConcurrentHashMap.newKeySet();
     private final AtomicInteger nextLoop = new AtomicInteger();
     private volatile SelectorLoop[] loops = new SelectorLoop[0];
     private volatile TransportEvents events;
 
     public NioTransport(int threads, boolean tcpNoDelay) {
+        this(threads, new NioSocket.Settings(tcpNoDelay, 0, 0));
+    }
+
+    @Activate
+    public NioTransport(Config config) {
+        this(config.threads(), new NioSocket.Settings(config.tcpNoDelay(), config.receiveBufferBytes(),
+                config.sendBufferBytes()));
+    }
+
+    private NioTransport(int threads, NioSocket.Settings settings) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be at least 1: " + threads);
         }
+        if (settings.receiveBufferBytes() < 0 || settings.sendBufferBytes() < 0) {
+            throw new IllegalArgumentException("buffer sizes must not be negative: " + settings);
+        }
         this.threads = threads;
-        this.tcpNoDelay = tcpNoDelay;
+        this.settings = settings;
     }
 
     @Override
@@ -93,13 +133,13 @@ public final class NioTransport implements Transport {
         if (addressFamily != Winsock.AF_INET && addressFamily != Winsock.AF_INET6) {
             throw new WsaException(WsaError.WSAEAFNOSUPPORT, "address family " + addressFamily);
         }
-        NioSocket s = new NioSocket(this, loop(), tcpNoDelay);
+        NioSocket s = new NioSocket(this, loop(), settings);
         sockets.add(s);
         return s;
     }
 
     NioSocket adopt(SocketChannel accepted) {
-        NioSocket s = new NioSocket(this, loop(), accepted, tcpNoDelay);
+        NioSocket s = new NioSocket(this, loop(), accepted, settings);
         sockets.add(s);
         return s;
     }
