@@ -1,6 +1,7 @@
 package io.sanswitch.core;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
@@ -143,7 +144,7 @@ final class EngineSocket {
         event = mask == 0 ? null : newEvent;
         selectedEvents = mask;
         recordedEvents = 0;
-        java.util.Arrays.fill(recordedErrors, null);
+        Arrays.fill(recordedErrors, null);
     }
 
     /**
@@ -165,7 +166,7 @@ final class EngineSocket {
     synchronized NetworkEventRecord takeRecord() {
         NetworkEventRecord r = NetworkEventRecord.of(recordedEvents, recordedErrors);
         recordedEvents = 0;
-        java.util.Arrays.fill(recordedErrors, null);
+        Arrays.fill(recordedErrors, null);
         return r;
     }
 

@@ -56,8 +56,7 @@ final class SocketTeardown {
         } catch (RuntimeException e) {
             LOG.warn("backend {} of {} threw; releasing it anyway", kind, socket, e);
         }
-        // Registrations made by a call that raced the close (none after the drain, but a backend
-        // may have been slow) go too.
+        // Only a drain that timed out can leave a call that registered memory after step b.
         socket.memory().retireAll();
         handles.remove(socket);
         if (socket.hasSwitchHandle()) {

@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.List;
@@ -52,7 +54,7 @@ class ErrorListsTest extends EngineTestSupport {
     /** Every SPI call at least once, against the given sockets (some may be stale or null). */
     private List<Invocation> everyCall(SocketHandle connected, SocketHandle listener, MemoryHandle memory,
             RdmaBufferDescriptor descriptor) {
-        return everyCall(connected, listener, memory, descriptor, new java.util.ArrayDeque<>(List.of(connected, connected,
+        return everyCall(connected, listener, memory, descriptor, new ArrayDeque<>(List.of(connected, connected,
                 connected, connected, connected, connected)));
     }
 
@@ -61,7 +63,7 @@ class ErrorListsTest extends EngineTestSupport {
      * began, so each invocation makes exactly one SPI call and its error is its own.
      */
     private List<Invocation> everyCall(SocketHandle connected, SocketHandle listener, MemoryHandle memory,
-            RdmaBufferDescriptor descriptor, java.util.Deque<SocketHandle> fresh) {
+            RdmaBufferDescriptor descriptor, Deque<SocketHandle> fresh) {
         WsaBuf[] bufs = memory == null ? new WsaBuf[] {null} : new WsaBuf[] {WsaBuf.of(memory)};
         InetSocketAddress there = REMOTE;
         List<Invocation> all = new ArrayList<>();
@@ -119,8 +121,8 @@ class ErrorListsTest extends EngineTestSupport {
     }
 
     /** Unbound sockets for bind, connect and close; one bound one for listen (second). */
-    private java.util.Deque<SocketHandle> freshSockets() throws WsaException {
-        java.util.Deque<SocketHandle> fresh = new java.util.ArrayDeque<>();
+    private Deque<SocketHandle> freshSockets() throws WsaException {
+        Deque<SocketHandle> fresh = new ArrayDeque<>();
         for (int i = 0; i < 5; i++) {
             fresh.add(newSocket());
         }
@@ -164,7 +166,7 @@ class ErrorListsTest extends EngineTestSupport {
             engine.bind(listener, LOCAL);
             engine.listen(listener, 4);
             ((ScriptedTransport.ScriptedSocket) engine.socketFor(listener).transport()).arrive(REMOTE);
-            java.util.Deque<SocketHandle> fresh = freshSockets();
+            Deque<SocketHandle> fresh = freshSockets();
             for (ScriptedTransport.Primitive p : ScriptedTransport.Primitive.values()) {
                 transport.fail(p, injected);
             }
@@ -192,7 +194,7 @@ class ErrorListsTest extends EngineTestSupport {
         SocketHandle listener = newSocket();
         engine.bind(listener, LOCAL);
         engine.listen(listener, 4);
-        java.util.Deque<SocketHandle> fresh = freshSockets();
+        Deque<SocketHandle> fresh = freshSockets();
         transport.crash = true;
         runAll(everyCall(connected, listener, memory, RdmaBufferDescriptor.of(new byte[] {1}), fresh), "backend crashes");
         transport.crash = true;

@@ -7,6 +7,8 @@ import java.net.InetSocketAddress;
 import java.net.NoRouteToHostException;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
+import java.io.Closeable;
+import java.nio.channels.SelectableChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -172,7 +174,7 @@ final class NioSocket implements TransportSocket {
         return WsaError.WSAETIMEDOUT;
     }
 
-    private synchronized void register(java.nio.channels.SelectableChannel ch, int ops) {
+    private synchronized void register(SelectableChannel ch, int ops) {
         if (ended || ch == null) {
             return;
         }
@@ -512,7 +514,7 @@ final class NioSocket implements TransportSocket {
         closeQuietly(ch);
     }
 
-    private static void closeQuietly(java.io.Closeable c) {
+    private static void closeQuietly(Closeable c) {
         if (c == null) {
             return;
         }
