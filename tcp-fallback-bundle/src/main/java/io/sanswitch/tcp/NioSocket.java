@@ -3,6 +3,7 @@ package io.sanswitch.tcp;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.ConnectException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NoRouteToHostException;
 import java.net.StandardSocketOptions;
@@ -55,6 +56,7 @@ final class NioSocket implements TransportSocket {
     private int backlog;
     private boolean tcpNoDelay;
     private boolean ended;
+    private boolean networkLost;
     private final ArrayDeque<PostedOperation> sends = new ArrayDeque<>();
     private final ArrayDeque<PostedOperation> recvs = new ArrayDeque<>();
     private long sentOfHead;
@@ -385,9 +387,46 @@ final class NioSocket implements TransportSocket {
         }
     }
 
+    /** The local IP of a connected or listening socket, for the interface check; else {@code null}. */
+    synchronized InetAddress boundAddress() {
+        if (ended || networkLost) {
+            return null;
+        }
+        try {
+            if (channel != null && channel.isConnected()) {
+                return ((InetSocketAddress) channel.getLocalAddress()).getAddress();
+            }
+            if (server != null) {
+                return ((InetSocketAddress) server.getLocalAddress()).getAddress();
+            }
+        } catch (IOException e) {
+            return null;
+        }
+        return null;
+    }
+
+    /** The interface under this socket is gone: its pending operations fail with WSAENETDOWN. */
+    void networkLost() {
+        loop.execute(() -> {
+            List<Runnable> reports = new ArrayList<>();
+            synchronized (this) {
+                if (ended || networkLost) {
+                    return;
+                }
+                networkLost = true;
+                failAll(reports, WsaError.WSAENETDOWN);
+                updateInterest();
+            }
+            run(reports);
+        });
+    }
+
     @Override
     public void post(PostedOperation op) throws WsaException {
         synchronized (this) {
+            if (networkLost) {
+                throw new WsaException(WsaError.WSAENETDOWN, "the interface under this socket is gone");
+            }
             if (ended || channel == null) {
                 throw new WsaException(WsaError.WSAENOTCONN, "not connected");
             }

@@ -7,10 +7,15 @@ import java.net.SocketException;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -50,9 +55,17 @@ public final class NioTransport implements Transport {
 
         @AttributeDefinition(description = "SO_SNDBUF of new sockets, in bytes; 0 keeps the operating system's default.")
         int sendBufferBytes() default 0;
+
+        @AttributeDefinition(description = "How often, in milliseconds, the interfaces under open sockets are checked;"
+                + " a socket whose local address is gone or whose interface is down fails with WSAENETDOWN.")
+        int networkCheckMillis() default 200;
     }
 
+    private static final Logger LOG = LoggerFactory.getLogger(NioTransport.class);
+
     private final int threads;
+    private final int networkCheckMillis;
+    private final AtomicBoolean networkFailed = new AtomicBoolean();
     private final NioSocket.Settings settings;
     private final Set<NioSocket> sockets = ConcurrentHashMap.newKeySet();
     private final AtomicInteger nextLoop = new AtomicInteger();
@@ -60,16 +73,20 @@ public final class NioTransport implements Transport {
     private volatile TransportEvents events;
 
     public NioTransport(int threads, boolean tcpNoDelay) {
-        this(threads, new NioSocket.Settings(tcpNoDelay, 0, 0));
+        this(threads, new NioSocket.Settings(tcpNoDelay, 0, 0), 200);
     }
 
     @Activate
     public NioTransport(Config config) {
         this(config.threads(), new NioSocket.Settings(config.tcpNoDelay(), config.receiveBufferBytes(),
-                config.sendBufferBytes()));
+                config.sendBufferBytes()), config.networkCheckMillis());
     }
 
-    private NioTransport(int threads, NioSocket.Settings settings) {
+    private NioTransport(int threads, NioSocket.Settings settings, int networkCheckMillis) {
+        if (networkCheckMillis < 1) {
+            throw new IllegalArgumentException("networkCheckMillis must be at least 1: " + networkCheckMillis);
+        }
+        this.networkCheckMillis = networkCheckMillis;
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be at least 1: " + threads);
         }
@@ -93,6 +110,7 @@ public final class NioTransport implements Transport {
     @Override
     public void open(TransportEvents events) throws WsaException {
         this.events = events;
+        networkFailed.set(false);
         SelectorLoop[] started = new SelectorLoop[threads];
         try {
             for (int i = 0; i < threads; i++) {
@@ -106,6 +124,7 @@ public final class NioTransport implements Transport {
             }
             throw new WsaException(WsaError.WSASYSNOTREADY, "cannot open a selector: " + e.getMessage(), e);
         }
+        started[0].every(networkCheckMillis, this::checkNetwork);
         for (SelectorLoop l : started) {
             l.start();
         }
@@ -125,7 +144,46 @@ public final class NioTransport implements Transport {
 
     @Override
     public boolean networkSubsystemFailed() {
-        return false;
+        return networkFailed.get();
+    }
+
+    /**
+     * The "bound interface is gone" check: a socket whose local address no longer sits on an
+     * interface that is up has lost its network. Its pending operations fail with
+     * {@code WSAENETDOWN}, and the engine hears that the subsystem failed (it then refuses calls
+     * with {@code WSAENETDOWN} and its final cleanup reports it). TCP itself would only time out
+     * minutes later.
+     */
+    private void checkNetwork() {
+        if (sockets.isEmpty()) {
+            return;
+        }
+        Set<InetAddress> up;
+        try {
+            up = addressesOfUpInterfaces();
+        } catch (SocketException e) {
+            LOG.debug("cannot list interfaces", e);
+            return;
+        }
+        for (NioSocket s : sockets) {
+            InetAddress local = s.boundAddress();
+            if (local != null && !local.isAnyLocalAddress() && !up.contains(local)) {
+                if (networkFailed.compareAndSet(false, true)) {
+                    events.networkSubsystemFailed("interface of " + local.getHostAddress() + " is gone or down");
+                }
+                s.networkLost();
+            }
+        }
+    }
+
+    private static Set<InetAddress> addressesOfUpInterfaces() throws SocketException {
+        Set<InetAddress> up = new HashSet<>();
+        for (NetworkInterface ni : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+            if (ni.isUp()) {
+                up.addAll(Collections.list(ni.getInetAddresses()));
+            }
+        }
+        return up;
     }
 
     @Override
@@ -173,13 +231,7 @@ public final class NioTransport implements Transport {
     @Override
     public List<InetAddress> localAddresses() throws WsaException {
         try {
-            List<InetAddress> all = new ArrayList<>();
-            for (NetworkInterface ni : Collections.list(NetworkInterface.getNetworkInterfaces())) {
-                if (ni.isUp()) {
-                    all.addAll(Collections.list(ni.getInetAddresses()));
-                }
-            }
-            return all;
+            return new ArrayList<>(addressesOfUpInterfaces());
         } catch (SocketException e) {
             throw new WsaException(WsaError.WSAENETDOWN, "cannot list interfaces: " + e.getMessage(), e);
         }

@@ -22,6 +22,9 @@ final class SelectorLoop implements Runnable {
     private final Thread thread;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private volatile boolean running = true;
+    private volatile Runnable tick;
+    private volatile long tickNanos;
+    private long nextTick;
 
     SelectorLoop(String name) throws IOException {
         this.selector = Selector.open();
@@ -31,6 +34,12 @@ final class SelectorLoop implements Runnable {
 
     void start() {
         thread.start();
+    }
+
+    /** Runs {@code task} on the loop thread about every {@code millis}; set before {@link #start}. */
+    void every(long millis, Runnable task) {
+        tickNanos = millis * 1_000_000L;
+        tick = task;
     }
 
     Selector selector() {
@@ -56,7 +65,8 @@ final class SelectorLoop implements Runnable {
         try {
             while (running) {
                 runTasks();
-                selector.select(500);
+                runTick();
+                selector.select(tick == null ? 500 : Math.max(1, tickNanos / 1_000_000L));
                 Iterator<SelectionKey> it = selector.selectedKeys().iterator();
                 while (it.hasNext()) {
                     SelectionKey key = it.next();
@@ -72,6 +82,22 @@ final class SelectorLoop implements Runnable {
             LOG.error("{} failed", thread.getName(), e);
         } finally {
             runTasks();
+        }
+    }
+
+    private void runTick() {
+        Runnable t = tick;
+        if (t == null) {
+            return;
+        }
+        long now = System.nanoTime();
+        if (now - nextTick >= 0) {
+            nextTick = now + tickNanos;
+            try {
+                t.run();
+            } catch (RuntimeException e) {
+                LOG.warn("periodic task on {} threw", thread.getName(), e);
+            }
         }
     }
 

@@ -34,7 +34,7 @@ class DeclarativeServicesMetadataTest {
         assertTrue(ds.contains("configuration-pid=\"io.sanswitch.tcp\""), ds);
         assertTrue(ds.contains("interface=\"io.sanswitch.transport.Transport\""), ds);
         String metatype = read("OSGI-INF/metatype");
-        for (String attribute : new String[] {"threads", "tcpNoDelay", "receiveBufferBytes", "sendBufferBytes"}) {
+        for (String attribute : new String[] {"threads", "tcpNoDelay", "receiveBufferBytes", "sendBufferBytes", "networkCheckMillis"}) {
             assertTrue(metatype.contains("id=\"" + attribute + "\""), attribute + " missing in " + metatype);
         }
     }

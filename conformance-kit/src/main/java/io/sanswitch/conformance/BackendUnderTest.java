@@ -1,0 +1,42 @@
+package io.sanswitch.conformance;
+
+import java.net.InetAddress;
+
+import io.sanswitch.transport.Transport;
+
+/**
+ * What a backend hands the conformance kit: a way to make its {@link Transport} and what it
+ * can do. The kit never runs on a fake transport: give it the real one.
+ */
+public interface BackendUnderTest {
+
+    /** A short name for test output. */
+    String name();
+
+    /** A new, unopened transport. The kit makes two per test: one per side of a connection. */
+    Transport newTransport();
+
+    /** The local address the backend's sockets use in the tests (loopback for most). */
+    default InetAddress address() {
+        return InetAddress.getLoopbackAddress();
+    }
+
+    /**
+     * Whether a connection refused by the listener's condition function fails the peer's
+     * connect itself ({@code WSAECONNREFUSED} as FD_CONNECT). A plain-TCP backend cannot: the
+     * kernel completes the handshake before the condition function runs, so its peer sees the
+     * refusal as a reset ({@code WSAECONNRESET}) on its first receive instead.
+     */
+    default boolean refusalFailsConnect() {
+        return true;
+    }
+
+    /**
+     * Makes the network under {@code transport} fail as the backend would detect it, if the
+     * backend can do that in a test; otherwise returns {@code false} and the kit skips the
+     * {@code WSAENETDOWN} case (cover it with a backend-specific test).
+     */
+    default boolean failNetwork(Transport transport) {
+        return false;
+    }
+}

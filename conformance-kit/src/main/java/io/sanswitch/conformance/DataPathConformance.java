@@ -1,0 +1,217 @@
+package io.sanswitch.conformance;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+
+import io.sanswitch.spi.AcceptedSocket;
+import io.sanswitch.spi.ConditionDecision;
+import io.sanswitch.spi.NetworkEventRecord;
+import io.sanswitch.spi.NetworkEvents;
+import io.sanswitch.spi.Overlapped;
+import io.sanswitch.spi.OverlappedResult;
+import io.sanswitch.spi.SocketHandle;
+import io.sanswitch.spi.SpiCall;
+import io.sanswitch.spi.Winsock;
+import io.sanswitch.spi.WsaBuf;
+import io.sanswitch.spi.WsaError;
+import io.sanswitch.spi.WsaException;
+
+/**
+ * The SPI data path over real connections of the backend under test: connect and accept with
+ * their events, refusal, ordered transfers from 1 B to 16 MiB, partial receives, graceful close
+ * versus reset, and the calls' error codes held to their spec rows.
+ */
+public abstract class DataPathConformance extends KitTestBase {
+
+    private SocketHandle listener;
+    private KitSwitch.Event accepts;
+    private InetSocketAddress at;
+
+    private void startBoth() throws Exception {
+        a.startup();
+        b.startup();
+        accepts = new KitSwitch.Event();
+        at = freeAddress();
+        listener = b.listen(at, 16, accepts);
+    }
+
+    @Test
+    void connectIsReportedAsFdConnectAndTheRequestAsFdAcceptResetByAccept() throws Exception {
+        startBoth();
+        SocketHandle c = a.socket();
+        assertEquals(null, a.connect(c, at), "FD_CONNECT with success");
+        assertTrue(accepts.await(KitProvider.WAIT_SECONDS, TimeUnit.SECONDS), "FD_ACCEPT signalled");
+        NetworkEventRecord r = b.engine.enumNetworkEvents(listener, accepts);
+        assertTrue(r.has(NetworkEvents.FD_ACCEPT), r.toString());
+        Thread caller = Thread.currentThread();
+        AcceptedSocket s = b.engine.accept(listener, (peer, data, cb) -> {
+            assertEquals(caller, Thread.currentThread(), "spec 6.3: the condition function runs on the accepting thread");
+            assertEquals(at.getAddress(), peer.getAddress());
+            return ConditionDecision.CF_ACCEPT;
+        }, 7);
+        assertNotNull(s.peer());
+        a.send(c, new byte[] {9}, Overlapped.Mode.NOTIFY);
+        assertArrayEquals(new byte[] {9}, b.receiveExactly(s.socket(), 1, 4));
+    }
+
+    @Test
+    void aRequestRefusedByTheConditionFunctionIsRefusedAtThePeer() throws Exception {
+        startBoth();
+        SocketHandle c = a.socket();
+        KitSwitch.Event connectEvent = new KitSwitch.Event();
+        a.startConnect(c, at, connectEvent);
+        assertTrue(accepts.await(KitProvider.WAIT_SECONDS, TimeUnit.SECONDS));
+        WsaException refused = assertThrows(WsaException.class,
+                () -> b.engine.accept(listener, (peer, data, cb) -> ConditionDecision.CF_REJECT, 0));
+        assertEquals(WsaError.WSAECONNREFUSED, refused.error());
+        assertTrue(connectEvent.await(KitProvider.WAIT_SECONDS, TimeUnit.SECONDS), "FD_CONNECT at the peer");
+        WsaError connectStatus = a.engine.enumNetworkEvents(c, connectEvent).errorFor(NetworkEvents.FD_CONNECT_BIT);
+        if (backend().refusalFailsConnect()) {
+            assertEquals(WsaError.WSAECONNREFUSED, connectStatus);
+        } else {
+            // The handshake completed before the condition function ran: the refusal is a reset.
+            assertEquals(null, connectStatus);
+            OverlappedResult first = KitProvider.await(a.recv(c, 8, Overlapped.Mode.POLL).overlapped());
+            assertEquals(WsaError.WSAECONNRESET, first.error());
+        }
+        assertEquals(0, b.engine.openSockets() - 1, "the refused request left no socket behind");
+    }
+
+    @Test
+    void transfersFrom1ByteTo16MiBArriveInOrderAndUnchanged() throws Exception {
+        startBoth();
+        SocketHandle c = a.connected(at);
+        SocketHandle s = b.accept(listener, accepts, ConditionDecision.CF_ACCEPT).socket();
+        Random random = new Random(1);
+        int[] sizes = {1, 2, 1000, 65_536, 1 << 20, 16 << 20};
+        List<byte[]> sent = new ArrayList<>();
+        List<Overlapped> sends = new ArrayList<>();
+        int total = 0;
+        for (int size : sizes) {
+            byte[] data = new byte[size];
+            random.nextBytes(data);
+            sent.add(data);
+            total += size;
+            // Posted back to back: completion and wire order follow posting order (spec Q21).
+            sends.add(a.send(c, data, sizes.length % 2 == 0 ? Overlapped.Mode.NOTIFY : Overlapped.Mode.POLL));
+        }
+        byte[] received = b.receiveExactly(s, total, 1 << 20);
+        int offset = 0;
+        for (byte[] data : sent) {
+            byte[] part = new byte[data.length];
+            System.arraycopy(received, offset, part, 0, data.length);
+            assertArrayEquals(data, part, data.length + "-byte transfer");
+            offset += data.length;
+        }
+        for (int i = 0; i < sends.size(); i++) {
+            assertEquals(sizes[i], KitProvider.await(sends.get(i)).bytesTransferred());
+        }
+    }
+
+    @Test
+    void aReceiveCompletesWithTheBytesThatArrivedEvenIfItsBufferIsLarger() throws Exception {
+        startBoth();
+        SocketHandle c = a.connected(at);
+        SocketHandle s = b.accept(listener, accepts, ConditionDecision.CF_ACCEPT).socket();
+        KitProvider.Receive r = b.recv(s, 4096, Overlapped.Mode.NOTIFY);
+        a.send(c, "0123456789".getBytes(), Overlapped.Mode.POLL);
+        OverlappedResult first = KitProvider.await(r.overlapped());
+        assertTrue(first.isSuccess());
+        assertTrue(first.bytesTransferred() > 0 && first.bytesTransferred() <= 10, "partial receive: " + first);
+        byte[] rest = first.bytesTransferred() < 10 ? b.receiveExactly(s, 10 - (int) first.bytesTransferred(), 64) : new byte[0];
+        byte[] all = new byte[10];
+        System.arraycopy(r.bytes(first.bytesTransferred()), 0, all, 0, (int) first.bytesTransferred());
+        System.arraycopy(rest, 0, all, (int) first.bytesTransferred(), rest.length);
+        assertArrayEquals("0123456789".getBytes(), all);
+        assertEquals(1, b.upcalls.completionsOf(r.overlapped()));
+    }
+
+    @Test
+    void closeSocketEndsTheStreamInOrderWhileTheFinalCleanupResetsIt() throws Exception {
+        startBoth();
+        SocketHandle c1 = a.connected(at);
+        SocketHandle s1 = b.accept(listener, accepts, ConditionDecision.CF_ACCEPT).socket();
+        SocketHandle c2 = a.connected(at);
+        SocketHandle s2 = b.accept(listener, accepts, ConditionDecision.CF_ACCEPT).socket();
+        KitProvider.Receive orderly = b.recv(s1, 16, Overlapped.Mode.POLL);
+        KitProvider.Receive reset = b.recv(s2, 16, Overlapped.Mode.POLL);
+        Overlapped ownPending = a.recv(c1, 16, Overlapped.Mode.NOTIFY).overlapped();
+
+        a.engine.closeSocket(c1);
+        a.assertCompletedOnce(ownPending, WsaError.WSA_OPERATION_ABORTED);
+        OverlappedResult end = KitProvider.await(orderly.overlapped());
+        assertTrue(end.isSuccess() && end.bytesTransferred() == 0, "graceful close: end of stream, got " + end);
+        WsaException closed = assertThrows(WsaException.class, () -> a.engine.closeSocket(c1));
+        assertEquals(WsaError.WSAENOTSOCK, closed.error());
+
+        a.engine.cleanup();
+        assertEquals(WsaError.WSAECONNRESET, KitProvider.await(reset.overlapped()).error(), "abortive reset");
+    }
+
+    @Test
+    void everyFailingCallUsesACodeOfItsSpecRow() throws Exception {
+        startBoth();
+        SocketHandle c = a.connected(at);
+        SocketHandle s = b.accept(listener, accepts, ConditionDecision.CF_ACCEPT).socket();
+        SocketHandle fresh = a.socket();
+        InetSocketAddress nobody = freeAddress();
+        List<String> violations = new ArrayList<>();
+        expect(violations, SpiCall.BIND, WsaError.WSAEADDRINUSE, () -> a.engine.bind(fresh, at));
+        expect(violations, SpiCall.LISTEN, WsaError.WSAEINVAL, () -> a.engine.listen(a.socket(), 4));
+        expect(violations, SpiCall.LISTEN, WsaError.WSAEISCONN, () -> a.engine.listen(c, 4));
+        expect(violations, SpiCall.CONNECT, WsaError.WSAEISCONN, () -> a.engine.connect(c, at, null));
+        expect(violations, SpiCall.ACCEPT, WsaError.WSAEWOULDBLOCK,
+                () -> b.engine.accept(listener, (p, d, cb) -> ConditionDecision.CF_ACCEPT, 0));
+        expect(violations, SpiCall.ACCEPT, WsaError.WSAEINVAL, () -> b.engine.accept(s, (p, d, cb) -> ConditionDecision.CF_ACCEPT, 0));
+        expect(violations, SpiCall.RECV, WsaError.WSAENOTCONN, () -> a.recv(fresh, 8, Overlapped.Mode.POLL));
+        expect(violations, SpiCall.SEND, WsaError.WSAEFAULT, () -> a.engine.send(c, null, 0, Overlapped.notifying(null)));
+        expect(violations, SpiCall.SEND, WsaError.WSAEINVAL, () -> a.engine.send(c,
+                new WsaBuf[] {WsaBuf.of(a.register(c, ByteBuffer.allocateDirect(8), Winsock.MEM_READ))}, 1, Overlapped.notifying(null)));
+        expect(violations, SpiCall.REGISTER_MEMORY, WsaError.WSAEINVAL, () -> a.register(c, ByteBuffer.allocateDirect(8), 7));
+        expect(violations, SpiCall.DEREGISTER_MEMORY, WsaError.WSAEINVAL, () -> a.engine.deregisterMemory(c, null));
+        expect(violations, SpiCall.EVENT_SELECT, WsaError.WSAEINVAL, () -> a.engine.eventSelect(c, null, NetworkEvents.FD_CONNECT));
+        expect(violations, SpiCall.GET_SOCK_OPT, WsaError.WSAEINVAL, () -> a.engine.getSockOpt(c, 12345, 1));
+        expect(violations, SpiCall.GET_OVERLAPPED_RESULT, WsaError.WSA_IO_INCOMPLETE,
+                () -> a.engine.getOverlappedResult(c, a.recv(c, 8, Overlapped.Mode.POLL).overlapped(), false));
+        expect(violations, SpiCall.MEMORY_REGISTRATION_CACHE_CALLBACK, WsaError.WSAEOPNOTSUPP,
+                () -> a.engine.memoryRegistrationCacheCallback(ByteBuffer.allocateDirect(8)));
+        // Connect where nobody listens: spec 6.2 allows only codes that stop or allow the fallback.
+        WsaError nobodyStatus = a.connect(a.socket(), nobody);
+        assertTrue(nobodyStatus == WsaError.WSAECONNRESET || nobodyStatus == WsaError.WSAECONNREFUSED
+                || nobodyStatus == WsaError.WSAETIMEDOUT || nobodyStatus == WsaError.WSAEHOSTUNREACH,
+                "connect to a port nobody listens on: " + nobodyStatus);
+        a.engine.closeSocket(c);
+        expect(violations, SpiCall.CLOSE_SOCKET, WsaError.WSAENOTSOCK, () -> a.engine.closeSocket(c));
+        expect(violations, SpiCall.SEND, WsaError.WSAENOTSOCK, () -> a.send(c, new byte[1], Overlapped.Mode.POLL));
+        assertTrue(violations.isEmpty(), String.join("\n", violations));
+    }
+
+    private static void expect(List<String> violations, SpiCall call, WsaError expected, Executable action) {
+        try {
+            action.execute();
+            violations.add(call + ": expected " + expected + " but the call succeeded");
+        } catch (WsaException e) {
+            if (!call.allows(e.error())) {
+                violations.add(call + " failed with " + e.error() + ", outside its spec row");
+            } else if (e.error() != expected) {
+                violations.add(call + ": expected " + expected + ", got " + e.error());
+            }
+        } catch (Throwable t) {
+            violations.add(call + " threw " + t);
+        }
+    }
+}

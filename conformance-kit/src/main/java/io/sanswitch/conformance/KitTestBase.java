@@ -1,0 +1,75 @@
+package io.sanswitch.conformance;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.util.Set;
+import java.util.TreeSet;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Shared fixture of the kit's suites: two providers over two transports of the backend under
+ * test ({@link #a} and {@link #b}, the two ends of a connection), and a check that no thread
+ * outlives them.
+ */
+@Timeout(120)
+public abstract class KitTestBase {
+    protected KitProvider a;
+    protected KitProvider b;
+    private Set<String> threadsBefore;
+
+    /** The backend to certify. */
+    protected abstract BackendUnderTest backend();
+
+    @BeforeEach
+    void createProviders(TestInfo test) {
+        threadsBefore = threadNames();
+        System.out.println("[kit " + backend().name() + "] " + test.getDisplayName());
+        a = new KitProvider(backend().newTransport());
+        b = new KitProvider(backend().newTransport());
+    }
+
+    @AfterEach
+    void closeProvidersAndCheckThreads() throws InterruptedException {
+        a.close();
+        b.close();
+        // Threads of the runs must be gone once both final cleanups returned (DESIGN 2.3 f).
+        Set<String> extra = null;
+        for (int i = 0; i < 100; i++) {
+            extra = threadNames();
+            extra.removeAll(threadsBefore);
+            if (extra.isEmpty()) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        assertTrue(extra.isEmpty(), "threads left after the final cleanups: " + extra);
+    }
+
+    private static Set<String> threadNames() {
+        Set<String> names = new TreeSet<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.isAlive() && !t.getName().startsWith("ForkJoinPool") && !t.getName().startsWith("junit")) {
+                names.add(t.getName() + "#" + t.getId());
+            }
+        }
+        return names;
+    }
+
+    /** A port free on the backend's address right now. */
+    protected InetSocketAddress freeAddress() throws IOException {
+        try (ServerSocket probe = new ServerSocket(0, 1, backend().address())) {
+            return new InetSocketAddress(backend().address(), probe.getLocalPort());
+        }
+    }
+
+    protected InetSocketAddress local() {
+        return new InetSocketAddress(backend().address(), 0);
+    }
+}
