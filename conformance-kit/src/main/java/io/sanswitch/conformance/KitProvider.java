@@ -39,7 +39,7 @@ public final class KitProvider implements AutoCloseable {
     public final ProviderEngine engine;
     public final KitSwitch upcalls = new KitSwitch();
 
-    KitProvider(Transport transport) {
+    public KitProvider(Transport transport) {
         this.transport = transport;
         this.engine = new ProviderEngine(transport, EngineConfig.defaults(transport.name()));
     }

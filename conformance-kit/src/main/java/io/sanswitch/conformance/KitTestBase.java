@@ -55,7 +55,9 @@ public abstract class KitTestBase {
     private static Set<String> threadNames() {
         Set<String> names = new TreeSet<>();
         for (Thread t : Thread.getAllStackTraces().keySet()) {
-            if (t.isAlive() && !t.getName().startsWith("ForkJoinPool") && !t.getName().startsWith("junit")) {
+            // JDK infrastructure threads (pools, a test's child-process reapers) are not the backend's.
+            String n = t.getName();
+            if (t.isAlive() && !n.startsWith("ForkJoinPool") && !n.startsWith("junit") && !n.equals("process reaper")) {
                 names.add(t.getName() + "#" + t.getId());
             }
         }

@@ -277,7 +277,7 @@ final class NioSocket implements TransportSocket {
             try {
                 n = channel.read(op.buffers());
             } catch (IOException e) {
-                failAll(reports, WsaError.WSAECONNRESET);
+                failAll(reports, ioError());
                 updateInterest();
                 run(reports);
                 return;
@@ -319,11 +319,31 @@ final class NioSocket implements TransportSocket {
                     reports.add(() -> owner.events().operationCompleted(op, bytes));
                 }
             } catch (IOException e) {
-                failAll(reports, WsaError.WSAECONNRESET);
+                failAll(reports, ioError());
             }
             updateInterest();
         }
         run(reports);
+    }
+
+    /**
+     * The status for a connection that failed under I/O: {@code WSAENETDOWN} if the interface
+     * under it is gone (the subsystem failed), else {@code WSAECONNRESET} (the peer reset it).
+     * Guarded by this.
+     */
+    private WsaError ioError() {
+        InetAddress local = null;
+        try {
+            local = ((InetSocketAddress) channel.getLocalAddress()).getAddress();
+        } catch (IOException | RuntimeException e) {
+            // closed: fall through to the reset
+        }
+        if (local != null && !owner.isUp(local)) {
+            networkLost = true;
+            owner.networkLost(local);
+            return WsaError.WSAENETDOWN;
+        }
+        return WsaError.WSAECONNRESET;
     }
 
     private void failAll(List<Runnable> reports, WsaError error) {

@@ -168,11 +168,25 @@ public final class NioTransport implements Transport {
         for (NioSocket s : sockets) {
             InetAddress local = s.boundAddress();
             if (local != null && !local.isAnyLocalAddress() && !up.contains(local)) {
-                if (networkFailed.compareAndSet(false, true)) {
-                    events.networkSubsystemFailed("interface of " + local.getHostAddress() + " is gone or down");
-                }
+                networkLost(local);
                 s.networkLost();
             }
+        }
+    }
+
+    /** Whether {@code local} is on an interface that is up (true when that cannot be told). */
+    boolean isUp(InetAddress local) {
+        try {
+            return local.isAnyLocalAddress() || addressesOfUpInterfaces().contains(local);
+        } catch (SocketException e) {
+            return true;
+        }
+    }
+
+    /** Tells the engine, once per run, that the network under {@code local} failed. */
+    void networkLost(InetAddress local) {
+        if (networkFailed.compareAndSet(false, true)) {
+            events.networkSubsystemFailed("interface of " + local.getHostAddress() + " is gone or down");
         }
     }
 
