@@ -61,6 +61,7 @@ final class NioSocket implements TransportSocket {
     private final ArrayDeque<PostedOperation> recvs = new ArrayDeque<>();
     private long sentOfHead;
     private final ArrayDeque<Request> requests = new ArrayDeque<>();
+    private final ArrayDeque<Runnable> deferred = new ArrayDeque<>();
 
     /** A connection the kernel already accepted, waiting for the switch's condition function. */
     private record Request(SocketChannel channel, InetSocketAddress peer) implements ConnectionRequest {
@@ -266,62 +267,88 @@ final class NioSocket implements TransportSocket {
     }
 
     private void onReadable() {
-        List<Runnable> reports = new ArrayList<>(2);
+        List<Runnable> reports;
         synchronized (this) {
-            if (ended || recvs.isEmpty()) {
-                updateInterest();
-                return;
-            }
-            PostedOperation op = recvs.peekFirst();
-            long n;
-            try {
-                n = channel.read(op.buffers());
-            } catch (IOException e) {
-                failAll(reports, ioError());
-                updateInterest();
-                run(reports);
-                return;
-            }
-            if (n == 0) {
-                return;
-            }
-            recvs.pollFirst();
-            long bytes = Math.max(n, 0); // -1: the peer closed gracefully, a 0-byte receive
-            reports.add(() -> owner.events().operationCompleted(op, bytes));
-            if (n < 0) {
-                // Every further receive also sees the end of the stream.
-                for (PostedOperation more : recvs) {
-                    reports.add(() -> owner.events().operationCompleted(more, 0));
-                }
-                recvs.clear();
+            reports = takeDeferred();
+            if (!ended && !recvs.isEmpty()) {
+                readInto(reports);
             }
             updateInterest();
         }
         run(reports);
     }
 
-    private void onWritable() {
-        List<Runnable> reports = new ArrayList<>(2);
-        synchronized (this) {
-            if (ended) {
-                return;
+    /** One read into the oldest posted receive. Guarded by this. */
+    private void readInto(List<Runnable> reports) {
+        PostedOperation op = recvs.peekFirst();
+        long n;
+        try {
+            n = channel.read(op.buffers());
+        } catch (IOException e) {
+            failAll(reports, ioError());
+            return;
+        }
+        if (n == 0) {
+            return;
+        }
+        recvs.pollFirst();
+        long bytes = Math.max(n, 0); // -1: the peer closed in order, a 0-byte receive
+        reports.add(() -> owner.events().operationCompleted(op, bytes));
+        if (n < 0) {
+            // Every further receive also sees the end of the stream.
+            for (PostedOperation more : recvs) {
+                reports.add(() -> owner.events().operationCompleted(more, 0));
             }
-            try {
-                while (!sends.isEmpty()) {
-                    PostedOperation op = sends.peekFirst();
-                    sentOfHead += channel.write(op.buffers());
-                    if (sentOfHead < op.length()) {
-                        break;
-                    }
-                    sends.pollFirst();
-                    long bytes = sentOfHead;
-                    sentOfHead = 0;
-                    reports.add(() -> owner.events().operationCompleted(op, bytes));
-                }
-            } catch (IOException e) {
-                failAll(reports, ioError());
+            recvs.clear();
+        }
+    }
+
+    private void onWritable() {
+        List<Runnable> reports;
+        synchronized (this) {
+            reports = takeDeferred();
+            if (!ended) {
+                writeQueued(reports);
             }
             updateInterest();
+        }
+        run(reports);
+    }
+
+    /** Writes queued sends until the socket would block. Guarded by this. */
+    private void writeQueued(List<Runnable> reports) {
+        try {
+            while (!sends.isEmpty()) {
+                PostedOperation op = sends.peekFirst();
+                sentOfHead += channel.write(op.buffers());
+                if (sentOfHead < op.length()) {
+                    break;
+                }
+                sends.pollFirst();
+                long bytes = sentOfHead;
+                sentOfHead = 0;
+                reports.add(() -> owner.events().operationCompleted(op, bytes));
+            }
+        } catch (IOException e) {
+            failAll(reports, ioError());
+        }
+    }
+
+    /**
+     * Reports made on a posting thread wait here for the loop, so that no completion is reported
+     * before {@code post} returns (TransportSocket contract) and reports keep posting order
+     * (spec Q21): every report batch of this socket starts with these. Guarded by this.
+     */
+    private List<Runnable> takeDeferred() {
+        List<Runnable> reports = new ArrayList<>(deferred);
+        deferred.clear();
+        return reports;
+    }
+
+    private void flushDeferred() {
+        List<Runnable> reports;
+        synchronized (this) {
+            reports = takeDeferred();
         }
         run(reports);
     }
@@ -428,11 +455,12 @@ final class NioSocket implements TransportSocket {
     /** The interface under this socket is gone: its pending operations fail with WSAENETDOWN. */
     void networkLost() {
         loop.execute(() -> {
-            List<Runnable> reports = new ArrayList<>();
+            List<Runnable> reports;
             synchronized (this) {
                 if (ended || networkLost) {
                     return;
                 }
+                reports = takeDeferred();
                 networkLost = true;
                 failAll(reports, WsaError.WSAENETDOWN);
                 updateInterest();
@@ -443,6 +471,8 @@ final class NioSocket implements TransportSocket {
 
     @Override
     public void post(PostedOperation op) throws WsaException {
+        boolean needInterest;
+        boolean reportLater = false;
         synchronized (this) {
             if (networkLost) {
                 throw new WsaException(WsaError.WSAENETDOWN, "the interface under this socket is gone");
@@ -451,17 +481,35 @@ final class NioSocket implements TransportSocket {
                 throw new WsaException(WsaError.WSAENOTCONN, "not connected");
             }
             switch (op.kind()) {
-                case SEND -> sends.add(op);
-                case RECV -> recvs.add(op);
+                case SEND -> {
+                    boolean idle = sends.isEmpty();
+                    sends.add(op);
+                    if (idle && channel.isConnected() && key != null) {
+                        // Write at once, as a blocking write would: no wait for the loop's next turn.
+                        List<Runnable> reports = new ArrayList<>(1);
+                        writeQueued(reports);
+                        deferred.addAll(reports);
+                        reportLater = !reports.isEmpty();
+                    }
+                    needInterest = !sends.isEmpty();
+                }
+                case RECV -> {
+                    recvs.add(op);
+                    needInterest = key == null || !key.isValid() || (key.interestOps() & SelectionKey.OP_READ) == 0;
+                }
                 default -> throw new WsaException(WsaError.WSAEOPNOTSUPP, "TCP has no RDMA");
             }
         }
-        // The I/O happens on the loop thread, so no report is made on the posting thread.
-        loop.execute(() -> {
-            synchronized (this) {
-                updateInterest();
-            }
-        });
+        if (reportLater) {
+            loop.later(this::flushDeferred);
+        }
+        if (needInterest) {
+            loop.execute(() -> {
+                synchronized (this) {
+                    updateInterest();
+                }
+            });
+        }
     }
 
     @Override
@@ -542,6 +590,7 @@ final class NioSocket implements TransportSocket {
                 return;
             }
             ended = true;
+            deferred.clear();
             sends.clear();
             recvs.clear();
             if (key != null) {

@@ -60,6 +60,14 @@ final class SelectorLoop implements Runnable {
         }
     }
 
+    /** Runs {@code task} on the loop thread after the current work, never inline. */
+    void later(Runnable task) {
+        tasks.add(task);
+        if (!inLoop()) {
+            selector.wakeup();
+        }
+    }
+
     @Override
     public void run() {
         try {
