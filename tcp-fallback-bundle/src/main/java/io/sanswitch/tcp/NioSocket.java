@@ -272,6 +272,9 @@ final class NioSocket implements TransportSocket {
             reports = takeDeferred();
             if (!ended && !recvs.isEmpty()) {
                 readInto(reports);
+            } else if (key != null && key.isValid()) {
+                // Readable with no receive posted: stop listening until one is.
+                key.interestOps(key.interestOps() & ~SelectionKey.OP_READ);
             }
             updateInterest();
         }
@@ -392,13 +395,22 @@ final class NioSocket implements TransportSocket {
         }
     }
 
-    /** Guarded by this. */
+    /**
+     * Sets the selector interest from the queues. Read interest is kept once set, even with no
+     * receive posted, and dropped only when a read finds none ({@link #onReadable}): a switch
+     * reposts its receive from the completion upcall, so dropping and re-adding it each time would
+     * cost two epoll_ctl calls per receive. Guarded by this.
+     */
     private void updateInterest() {
         if (key == null || !key.isValid() || channel == null || !channel.isConnected()) {
             return;
         }
-        int ops = (recvs.isEmpty() ? 0 : SelectionKey.OP_READ) | (sends.isEmpty() ? 0 : SelectionKey.OP_WRITE);
-        key.interestOps(ops);
+        int current = key.interestOps();
+        int ops = (recvs.isEmpty() ? current & SelectionKey.OP_READ : SelectionKey.OP_READ)
+                | (sends.isEmpty() ? 0 : SelectionKey.OP_WRITE);
+        if (ops != current) {
+            key.interestOps(ops);
+        }
     }
 
     @Override
