@@ -1,21 +1,19 @@
 package io.sanswitch.tcp;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
-import java.util.Random;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
@@ -23,58 +21,28 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import io.sanswitch.conformance.BackendUnderTest;
-import io.sanswitch.conformance.KitProvider;
-import io.sanswitch.conformance.KitTestBase;
-import io.sanswitch.spi.Overlapped;
-import io.sanswitch.spi.OverlappedResult;
-import io.sanswitch.spi.SocketHandle;
-import io.sanswitch.spi.WsaError;
-import io.sanswitch.spi.WsaException;
-
 /**
- * Two hosts joined by a veth pair: this JVM on one end, a plain echo server in a network
- * namespace on the other. Data is exchanged, then the link is removed during a transfer: the
+ * Two hosts, each in its own network namespace, joined by a veth pair: host A runs the provider
+ * engine over the NIO transport ({@link NetnsEngineHost}), host B a plain java.net echo server
+ * ({@link NetnsEchoPeer}). Data is exchanged, then the link is removed during a transfer: the
  * pending operations fail, the final cleanup reports {@code WSAENETDOWN}, nothing hangs and no
- * thread is left. The namespace, the veth pair and the peer process are created and removed by
+ * thread is left. The namespaces, the veth pair and both host processes are created and removed by
  * the test; it runs where it can create them (as root with iproute2, as CI does) and is skipped
  * with the reason printed elsewhere.
  */
-class NetworkNamespaceTest extends KitTestBase {
-    private static final String NS = "ssw-b-" + ProcessHandle.current().pid();
-    private static final String VETH_A = "ssw" + ProcessHandle.current().pid() % 100_000 + "a";
-    private static final String VETH_B = "ssw" + ProcessHandle.current().pid() % 100_000 + "b";
+class NetworkNamespaceTest {
+    private static final long PID = ProcessHandle.current().pid();
+    private static final String NS_A = "ssw-a-" + PID;
+    private static final String NS_B = "ssw-b-" + PID;
+    private static final String VETH_A = "ssw" + PID % 100_000 + "a";
+    private static final String VETH_B = "ssw" + PID % 100_000 + "b";
     // Addresses of the test's own two hosts, on a link that exists only inside this machine.
     private static final String HOST_A = "10.254.77.1";
     private static final String HOST_B = "10.254.77.2";
     private static final int PORT = 17_077;
 
-    private Process peer;
+    private final List<Process> hosts = new ArrayList<>();
     private boolean created;
-
-    @Override
-    protected BackendUnderTest backend() {
-        return new BackendUnderTest() {
-            @Override
-            public String name() {
-                return "tcp over veth";
-            }
-
-            @Override
-            public io.sanswitch.transport.Transport newTransport() {
-                return new NioTransport(1, true);
-            }
-
-            @Override
-            public InetAddress address() {
-                try {
-                    return InetAddress.getByName(HOST_A);
-                } catch (IOException e) {
-                    throw new IllegalStateException(e);
-                }
-            }
-        };
-    }
 
     @BeforeEach
     void createHosts() throws Exception {
@@ -84,82 +52,90 @@ class NetworkNamespaceTest extends KitTestBase {
         }
         Assumptions.assumeTrue(why == null, why);
         created = true;
-        run("ip", "netns", "add", NS);
-        run("ip", "link", "add", VETH_A, "type", "veth", "peer", "name", VETH_B);
-        run("ip", "link", "set", VETH_B, "netns", NS);
-        run("ip", "addr", "add", HOST_A + "/30", "dev", VETH_A);
-        run("ip", "link", "set", VETH_A, "up");
-        run("ip", "netns", "exec", NS, "ip", "addr", "add", HOST_B + "/30", "dev", VETH_B);
-        run("ip", "netns", "exec", NS, "ip", "link", "set", VETH_B, "up");
-        run("ip", "netns", "exec", NS, "ip", "link", "set", "lo", "up");
-        String java = ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
-        peer = new ProcessBuilder("ip", "netns", "exec", NS, java, "-cp", System.getProperty("java.class.path"),
-                NetnsEchoPeer.class.getName(), HOST_B, String.valueOf(PORT)).redirectErrorStream(true).start();
-        BufferedReader out = new BufferedReader(new InputStreamReader(peer.getInputStream(), StandardCharsets.UTF_8));
-        String line = out.readLine();
-        assertEquals("READY", line, "the echo peer in " + NS + " did not start");
-        System.out.println("hosts: " + HOST_A + " (" + VETH_A + ", this JVM) <-> " + HOST_B + " (" + VETH_B + " in " + NS + ")");
+        run("ip", "netns", "add", NS_A);
+        run("ip", "netns", "add", NS_B);
+        run("ip", "link", "add", VETH_A, "netns", NS_A, "type", "veth", "peer", "name", VETH_B, "netns", NS_B);
+        run("ip", "netns", "exec", NS_A, "ip", "addr", "add", HOST_A + "/30", "dev", VETH_A);
+        run("ip", "netns", "exec", NS_B, "ip", "addr", "add", HOST_B + "/30", "dev", VETH_B);
+        for (String[] end : new String[][] {{NS_A, VETH_A}, {NS_B, VETH_B}}) {
+            run("ip", "netns", "exec", end[0], "ip", "link", "set", end[1], "up");
+            run("ip", "netns", "exec", end[0], "ip", "link", "set", "lo", "up");
+        }
+        System.out.println("hosts: A " + HOST_A + " (" + VETH_A + " in " + NS_A + ") <-> B " + HOST_B + " (" + VETH_B
+                + " in " + NS_B + ")");
     }
 
     @AfterEach
     void removeHosts() throws Exception {
-        if (peer != null) {
-            peer.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        for (Process p : hosts) {
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         }
         if (created) {
-            runQuietly("ip", "link", "del", VETH_A);
-            runQuietly("ip", "netns", "del", NS);
+            runQuietly("ip", "netns", "del", NS_A);
+            runQuietly("ip", "netns", "del", NS_B);
         }
+    }
+
+    private Process startIn(String ns, Class<?> main, String... args) throws IOException {
+        String java = ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
+        List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", ns, java, "-cp",
+                System.getProperty("java.class.path"), main.getName()));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        hosts.add(p);
+        return p;
     }
 
     @Test
     void dataCrossesTheLinkThenLosingItFailsPendingOperationsAndCleanupReportsNetworkDown() throws Exception {
-        a.startup();
-        SocketHandle s = a.socket();
-        a.engine.bind(s, new InetSocketAddress(HOST_A, 0));
-        assertEquals(null, a.connect(s, new InetSocketAddress(HOST_B, PORT)));
-        byte[] data = new byte[1 << 20];
-        new Random(3).nextBytes(data);
-        a.send(s, data, Overlapped.Mode.NOTIFY);
-        assertArrayEquals(data, a.receiveExactly(s, data.length, 1 << 16), "1 MiB echoed across the veth link");
+        Process b = startIn(NS_B, NetnsEchoPeer.class, HOST_B, String.valueOf(PORT));
+        BufferedReader bOut = reader(b);
+        assertEquals("READY", bOut.readLine(), "the echo peer in " + NS_B + " did not start");
 
-        // A transfer in flight: a large send and a receive, then the link goes away.
-        Overlapped bigSend = a.send(s, new byte[64 << 20], Overlapped.Mode.NOTIFY);
-        List<Overlapped> pending = new ArrayList<>();
-        pending.add(bigSend);
-        Thread.sleep(100);
-        run("ip", "link", "del", VETH_A);
-        long removed = System.nanoTime();
-        // Echoed bytes may still complete receives posted now; post until one fails.
-        OverlappedResult failedReceive = null;
-        for (int i = 0; i < 10_000 && failedReceive == null; i++) {
-            try {
-                OverlappedResult r = KitProvider.await(a.recv(s, 1 << 20, Overlapped.Mode.POLL).overlapped());
-                if (!r.isSuccess()) {
-                    failedReceive = r;
-                }
-            } catch (WsaException e) {
-                assertEquals(WsaError.WSAENETDOWN, e.error(), "a call after the link was lost");
-                break;
-            }
+        Process a = startIn(NS_A, NetnsEngineHost.class, HOST_A, HOST_B, String.valueOf(PORT));
+        BufferedReader aOut = reader(a);
+        Map<String, String> report = new HashMap<>();
+        String line;
+        while ((line = aOut.readLine()) != null && !line.equals("TRANSFERRING")) {
+            System.out.println("host A: " + line);
+            record(report, line);
         }
-        OverlappedResult sendResult = KitProvider.await(bigSend);
-        long detectedMillis = (System.nanoTime() - removed) / 1_000_000;
-        System.out.printf("link removed during transfer: the pending send failed with %s after %d ms%n",
-                sendResult.error(), detectedMillis);
-        assertFalse(sendResult.isSuccess(), "the send across the lost link succeeded");
-        assertEquals(WsaError.WSAENETDOWN, sendResult.error());
-        assertEquals(1, a.upcalls.completionsOf(bigSend));
-        if (failedReceive != null) {
-            assertEquals(WsaError.WSAENETDOWN, failedReceive.error());
-        }
+        assertEquals("TRANSFERRING", line, "host A ended early: " + report);
+        assertEquals("null", report.get("connect"), "host A connected to host B");
+        assertEquals("true", report.get("echoed"), "1 MiB crossed the veth link and came back unchanged");
 
-        WsaException down = assertThrows(WsaException.class, a.engine::cleanup);
-        assertEquals(WsaError.WSAENETDOWN, down.error());
-        assertEquals(0, a.engine.openSockets());
-        assertEquals(0, ((NioTransport) a.transport).openSockets());
-        assertFalse(a.engine.isRunning());
-        assertTrue(pending.stream().allMatch(Overlapped::isDone));
+        // The link goes away during the transfer: host A's interface is removed.
+        run("ip", "netns", "exec", NS_A, "ip", "link", "del", VETH_A);
+        OutputStream aIn = a.getOutputStream();
+        aIn.write("link removed\n".getBytes(StandardCharsets.UTF_8));
+        aIn.flush();
+        while ((line = aOut.readLine()) != null && !line.equals("DONE")) {
+            System.out.println("host A: " + line);
+            record(report, line);
+        }
+        assertEquals("DONE", line, "host A hung or died: " + report);
+        assertTrue(a.waitFor(30, TimeUnit.SECONDS), "host A did not exit");
+
+        System.out.printf("link removed during transfer: the pending send failed with %s after %s ms%n",
+                report.get("send"), report.get("detectMillis"));
+        assertEquals("WSAENETDOWN (10050)", report.get("send"), "the pending send across the lost link");
+        assertEquals("1", report.get("sendUpcalls"), "completed exactly once");
+        assertTrue(Set.of("data", "WSAENETDOWN (10050)").contains(report.get("recv")), report.get("recv"));
+        assertEquals("WSAENETDOWN (10050)", report.get("cleanup"), "the final cleanup reports the failed network");
+        assertEquals("0", report.get("openSockets"));
+        assertEquals("false", report.get("running"));
+        assertEquals("0", report.get("backendThreads"), "no backend thread left");
+    }
+
+    private static BufferedReader reader(Process p) {
+        return new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    }
+
+    private static void record(Map<String, String> report, String line) {
+        int eq = line.indexOf('=');
+        if (eq > 0) {
+            report.put(line.substring(0, eq), line.substring(eq + 1));
+        }
     }
 
     /** Why this machine cannot run the test, or {@code null}. */

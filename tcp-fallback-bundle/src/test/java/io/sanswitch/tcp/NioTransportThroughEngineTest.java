@@ -39,6 +39,7 @@ import io.sanswitch.spi.NetworkEvents;
 import io.sanswitch.spi.Overlapped;
 import io.sanswitch.spi.OverlappedResult;
 import io.sanswitch.spi.ProtocolInfo;
+import io.sanswitch.spi.SanExtension;
 import io.sanswitch.spi.SocketHandle;
 import io.sanswitch.spi.UpcallTable;
 import io.sanswitch.spi.Winsock;
@@ -227,6 +228,25 @@ class NioTransportThroughEngineTest {
         engine.listen(again, 8);
         try (Socket plain = new Socket(LOOPBACK, port)) {
             assertTrue(plain.isConnected());
+        }
+    }
+
+    @Test
+    void everyRdmaExtensionIsWsaEOpNotSuppOnPlainTcp() throws Exception {
+        startup();
+        try (ServerSocket plain = new ServerSocket(0, 5, LOOPBACK)) {
+            SocketHandle s = connectTo((InetSocketAddress) plain.getLocalSocketAddress());
+            for (SanExtension e : SanExtension.values()) {
+                if (e == SanExtension.REGISTER_MEMORY || e == SanExtension.DEREGISTER_MEMORY) {
+                    assertEquals(e, engine.getExtensionFunction(s, e.guid()));
+                } else {
+                    WsaException x = assertThrows(WsaException.class, () -> engine.getExtensionFunction(s, e.guid()));
+                    assertEquals(WsaError.WSAEOPNOTSUPP, x.error(), e.name());
+                }
+            }
+            WsaException x = assertThrows(WsaException.class,
+                    () -> engine.registerRdmaMemory(s, ByteBuffer.allocateDirect(64), Winsock.MEM_WRITE));
+            assertEquals(WsaError.WSAEOPNOTSUPP, x.error());
         }
     }
 
