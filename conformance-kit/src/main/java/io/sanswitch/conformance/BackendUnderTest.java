@@ -25,7 +25,8 @@ public interface BackendUnderTest {
      * Whether a connection refused by the listener's condition function fails the peer's
      * connect itself ({@code WSAECONNREFUSED} as FD_CONNECT). A plain-TCP backend cannot: the
      * kernel completes the handshake before the condition function runs, so its peer sees the
-     * refusal as a reset ({@code WSAECONNRESET}) on its first receive instead.
+     * refusal as a reset: {@code WSAECONNREFUSED} as FD_CONNECT if the reset beats the connect's
+     * report, else {@code WSAECONNRESET} on its first receive.
      */
     default boolean refusalFailsConnect() {
         return true;

@@ -82,9 +82,11 @@ public abstract class DataPathConformance extends KitTestBase {
         WsaError connectStatus = a.engine.enumNetworkEvents(c, connectEvent).errorFor(NetworkEvents.FD_CONNECT_BIT);
         if (backend().refusalFailsConnect()) {
             assertEquals(WsaError.WSAECONNREFUSED, connectStatus);
+        } else if (connectStatus != null) {
+            // The refusal reached the peer before its connect was reported.
+            assertEquals(WsaError.WSAECONNREFUSED, connectStatus);
         } else {
             // The handshake completed before the condition function ran: the refusal is a reset.
-            assertEquals(null, connectStatus);
             OverlappedResult first = KitProvider.await(a.recv(c, 8, Overlapped.Mode.POLL).overlapped());
             assertEquals(WsaError.WSAECONNRESET, first.error());
         }
@@ -137,7 +139,7 @@ public abstract class DataPathConformance extends KitTestBase {
         System.arraycopy(r.bytes(first.bytesTransferred()), 0, all, 0, (int) first.bytesTransferred());
         System.arraycopy(rest, 0, all, (int) first.bytesTransferred(), rest.length);
         assertArrayEquals("0123456789".getBytes(), all);
-        assertEquals(1, b.upcalls.completionsOf(r.overlapped()));
+        assertEquals(1, b.upcalls.settledCompletionsOf(r.overlapped()));
     }
 
     @Test

@@ -174,6 +174,11 @@ final class NioSocket implements TransportSocket {
         if (e instanceof NoRouteToHostException) {
             return WsaError.WSAEHOSTUNREACH;
         }
+        if (e.getMessage() != null && e.getMessage().contains("reset")) {
+            // Reset right after the handshake: the remote switch refused it (its condition function).
+            return WsaError.WSAECONNREFUSED;
+        }
+        // Anything else might still work over the TCP/IP provider: let the switch fall back.
         return WsaError.WSAETIMEDOUT;
     }
 

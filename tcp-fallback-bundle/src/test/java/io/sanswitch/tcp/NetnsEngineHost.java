@@ -45,7 +45,7 @@ public final class NetnsEngineHost {
 
         OverlappedResult sent = KitProvider.await(bigSend);
         System.out.println("send=" + sent.error());
-        System.out.println("sendUpcalls=" + a.upcalls.completionsOf(bigSend));
+        System.out.println("sendUpcalls=" + a.upcalls.settledCompletionsOf(bigSend));
         System.out.println("detectMillis=" + (System.nanoTime() - removed) / 1_000_000);
         // The receive either got the tail of the echo before the link went, or failed with it.
         OverlappedResult received = KitProvider.await(pendingRecv);
