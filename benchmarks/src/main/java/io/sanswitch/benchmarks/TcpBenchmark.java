@@ -42,6 +42,9 @@ import io.sanswitch.tcp.NioTransport;
  * <p>The engine side is driven the way a switch drives a provider: completions arrive as upcalls
  * on the backend's threads and the next operation is posted from inside the upcall.
  *
+ * <p>The engine keeps {@code sanswitch.bench.depth} (system property, default 2) sends and
+ * receives of 1 MiB posted per side; the raw pair reuses one 1 MiB buffer per side.
+ *
  * <pre>mvn -B -q -pl benchmarks -am install -DskipTests
  * mvn -B -q -pl benchmarks exec:java -Dexec.args="--seconds 3 --rounds 5"</pre>
  */
@@ -337,7 +340,7 @@ public final class TcpBenchmark {
         try (EnginePair p = new EnginePair()) {
             AtomicBoolean stop = new AtomicBoolean();
             AtomicLong received = new AtomicLong();
-            int depth = 4;
+            int depth = Integer.getInteger("sanswitch.bench.depth", 2);
             for (int i = 0; i < depth; i++) {
                 MemoryHandle out = p.a.registerMemory(p.client, ByteBuffer.allocateDirect(CHUNK), Winsock.MEM_READ);
                 WsaBuf[] sendBufs = {WsaBuf.of(out)};
