@@ -83,7 +83,29 @@ public final class KitProvider implements AutoCloseable {
         return r.errorFor(NetworkEvents.FD_CONNECT_BIT);
     }
 
-    /** A connected socket, or the test fails. */
+    /** A connected pair: the client's socket and the listener side's accepted socket. */
+    public record Pair(SocketHandle client, SocketHandle server) {
+    }
+
+    /**
+     * Connects a socket of this provider to {@code server}'s listener and accepts it there, the
+     * way a switch does: the connect is started, the request accepted on FD_ACCEPT, then FD_CONNECT
+     * awaited. Some backends (UCX) finish a connect only once the peer accepted it.
+     */
+    public Pair connectTo(KitProvider server, SocketHandle listener, KitSwitch.Event acceptEvent, InetSocketAddress at)
+            throws Exception {
+        SocketHandle c = socket();
+        KitSwitch.Event connectEvent = new KitSwitch.Event();
+        boolean done = startConnect(c, at, connectEvent) == ConnectStatus.CONNECTED;
+        AcceptedSocket s = server.accept(listener, acceptEvent, ConditionDecision.CF_ACCEPT);
+        if (!done) {
+            assertTrue(connectEvent.await(WAIT_SECONDS, TimeUnit.SECONDS), "no FD_CONNECT");
+            assertNull(engine.enumNetworkEvents(c, connectEvent).errorFor(NetworkEvents.FD_CONNECT_BIT), "connect to " + at);
+        }
+        return new Pair(c, s.socket());
+    }
+
+    /** A connected socket (to a peer that accepts by itself, e.g. a plain TCP server), or the test fails. */
     public SocketHandle connected(InetSocketAddress to) throws Exception {
         SocketHandle s = socket();
         assertNull(connect(s, to), "connect to " + to);

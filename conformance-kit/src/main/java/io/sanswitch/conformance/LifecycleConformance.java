@@ -29,14 +29,9 @@ import io.sanswitch.spi.WsaException;
  */
 public abstract class LifecycleConformance extends KitTestBase {
 
-    /** A connected pair: a's client socket and b's accepted socket. */
-    protected record Pair(SocketHandle client, SocketHandle server) {
-    }
-
-    protected Pair connectPair(SocketHandle listener, KitSwitch.Event acceptEvent, InetSocketAddress at) throws Exception {
-        SocketHandle c = a.connected(at);
-        AcceptedSocket s = b.accept(listener, acceptEvent, ConditionDecision.CF_ACCEPT);
-        return new Pair(c, s.socket());
+    private KitProvider.Pair connectPair(SocketHandle listener, KitSwitch.Event acceptEvent, InetSocketAddress at)
+            throws Exception {
+        return a.connectTo(b, listener, acceptEvent, at);
     }
 
     @Test
@@ -48,7 +43,7 @@ public abstract class LifecycleConformance extends KitTestBase {
         KitSwitch.Event ev = new KitSwitch.Event();
         InetSocketAddress at = freeAddress();
         SocketHandle listener = b.listen(at, 8, ev);
-        Pair p = connectPair(listener, ev, at);
+        KitProvider.Pair p = connectPair(listener, ev, at);
         a.engine.cleanup();
         a.engine.cleanup();
         assertTrue(a.engine.isRunning(), "two of three cleanups leave the provider running");
@@ -71,31 +66,38 @@ public abstract class LifecycleConformance extends KitTestBase {
         List<Overlapped> pending = new ArrayList<>();
         List<KitProvider.Receive> peerReceives = new ArrayList<>();
         for (int i = 0; i < connections; i++) {
-            Pair p = connectPair(bListener, bAccepts, bAt);
+            KitProvider.Pair p = connectPair(bListener, bAccepts, bAt);
             pending.add(a.recv(p.client(), 64, Overlapped.Mode.NOTIFY).overlapped());
             pending.add(a.recv(p.client(), 64, Overlapped.Mode.POLL).overlapped());
             peerReceives.add(b.recv(p.server(), 64, Overlapped.Mode.POLL));
         }
         // A send the peer never reads: more than the stack can buffer, so it stays pending.
-        Pair stuck = connectPair(bListener, bAccepts, bAt);
+        KitProvider.Pair stuck = connectPair(bListener, bAccepts, bAt);
         Overlapped bigSend = a.send(stuck.client(), new byte[64 << 20], Overlapped.Mode.NOTIFY);
         pending.add(bigSend);
         // Pending accepts: requests queued on a's listener, never accepted.
         KitSwitch.Event aAccepts = new KitSwitch.Event();
         InetSocketAddress aAt = freeAddress();
         SocketHandle aListener = a.listen(aAt, 16, aAccepts);
-        List<KitProvider.Receive> refusedPeers = new ArrayList<>();
+        List<SocketHandle> queuedPeers = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
             SocketHandle c = b.socket();
-            if (b.connect(c, aAt) == null) {
-                refusedPeers.add(b.recv(c, 16, Overlapped.Mode.POLL));
-            }
+            b.startConnect(c, aAt, new KitSwitch.Event());
+            queuedPeers.add(c);
+        }
+        for (int i = 0; i < 3; i++) {
+            assertTrue(aAccepts.await(KitProvider.WAIT_SECONDS, java.util.concurrent.TimeUnit.SECONDS), "FD_ACCEPT");
         }
         // A connect still in progress when the cleanup starts.
         a.startConnect(a.socket(), bAt, new KitSwitch.Event());
 
         Thread.sleep(200); // let the big send fill the pipe and the requests queue up
-        assertFalse(bigSend.isDone(), "the big send completed: the pipe absorbed 64 MiB");
+        if (bigSend.isDone()) {
+            // A backend that buffers unread data at the receiver (UCX streams) completes it.
+            System.out.println("[kit " + backend().name() + "] the 64 MiB send completed without a reader: no pending send to abort");
+            a.assertCompletedOnce(bigSend, null);
+            pending.remove(bigSend);
+        }
         a.engine.cleanup();
 
         for (Overlapped ov : pending) {
@@ -110,9 +112,17 @@ public abstract class LifecycleConformance extends KitTestBase {
             OverlappedResult result = KitProvider.await(r.overlapped());
             assertEquals(WsaError.WSAECONNRESET, result.error(), "peer receive after the cleanup");
         }
-        for (KitProvider.Receive r : refusedPeers) {
+        // spec Q17: a request still queued is refused, never left hanging: the peer's connect
+        // fails, or (TCP, handshake done in the kernel) its first receive fails.
+        for (SocketHandle c : queuedPeers) {
+            KitProvider.Receive r;
+            try {
+                r = b.recv(c, 16, Overlapped.Mode.POLL);
+            } catch (WsaException e) {
+                continue; // not connected: the connect itself was refused
+            }
             OverlappedResult result = KitProvider.await(r.overlapped());
-            assertFalse(result.isSuccess(), "spec Q17: a request still queued is refused, not closed in order: " + result);
+            assertFalse(result.isSuccess(), "a request still queued was closed in order: " + result);
         }
         a.assertNoSocketLeft(aListener);
     }
@@ -138,7 +148,10 @@ public abstract class LifecycleConformance extends KitTestBase {
         hammer.start();
         try {
             assertTrue(aAccepts.await(KitProvider.WAIT_SECONDS, java.util.concurrent.TimeUnit.SECONDS));
-            SocketHandle c = a.connected(freeListenerOn(b));
+            InetSocketAddress bAt = freeAddress();
+            KitSwitch.Event bAccepts = new KitSwitch.Event();
+            SocketHandle bListener = b.listen(bAt, 8, bAccepts);
+            SocketHandle c = a.connectTo(b, bListener, bAccepts, bAt).client();
             Overlapped ov = a.recv(c, 8, Overlapped.Mode.NOTIFY).overlapped();
             a.engine.cleanup();
             long cleanupReturned = KitSwitch.SEQUENCE.incrementAndGet();
@@ -155,11 +168,6 @@ public abstract class LifecycleConformance extends KitTestBase {
         }
     }
 
-    private InetSocketAddress freeListenerOn(KitProvider p) throws Exception {
-        InetSocketAddress at = freeAddress();
-        p.listen(at, 8, new KitSwitch.Event());
-        return at;
-    }
 
     @Test
     void theProviderRestartsAtOnceOnTheSamePortAndOldHandlesAreStale() throws Exception {
@@ -168,8 +176,9 @@ public abstract class LifecycleConformance extends KitTestBase {
         InetSocketAddress aAt = freeAddress();
         KitSwitch.Event ev = new KitSwitch.Event();
         SocketHandle oldListener = a.listen(aAt, 8, ev);
-        SocketHandle oldClient = b.connected(aAt);
-        SocketHandle oldAccepted = a.accept(oldListener, ev, ConditionDecision.CF_ACCEPT).socket();
+        KitProvider.Pair old = b.connectTo(a, oldListener, ev, aAt);
+        SocketHandle oldClient = old.client();
+        SocketHandle oldAccepted = old.server();
         Overlapped peerReceive = b.recv(oldClient, 8, Overlapped.Mode.POLL).overlapped();
         a.engine.cleanup();
         assertEquals(WsaError.WSAECONNRESET, KitProvider.await(peerReceive).error(), "the peer sees a reset");
@@ -177,8 +186,9 @@ public abstract class LifecycleConformance extends KitTestBase {
         a.startup();
         KitSwitch.Event ev2 = new KitSwitch.Event();
         SocketHandle listener = a.listen(aAt, 8, ev2);
-        SocketHandle client = b.connected(aAt);
-        SocketHandle accepted = a.accept(listener, ev2, ConditionDecision.CF_ACCEPT).socket();
+        KitProvider.Pair fresh = b.connectTo(a, listener, ev2, aAt);
+        SocketHandle client = fresh.client();
+        SocketHandle accepted = fresh.server();
         b.send(client, new byte[] {42}, Overlapped.Mode.POLL);
         assertArrayEquals(new byte[] {42}, a.receiveExactly(accepted, 1, 8));
         for (SocketHandle stale : List.of(oldListener, oldAccepted)) {
@@ -194,8 +204,7 @@ public abstract class LifecycleConformance extends KitTestBase {
         InetSocketAddress bAt = freeAddress();
         KitSwitch.Event ev = new KitSwitch.Event();
         SocketHandle listener = b.listen(bAt, 8, ev);
-        SocketHandle c = a.connected(bAt);
-        b.accept(listener, ev, ConditionDecision.CF_ACCEPT);
+        SocketHandle c = a.connectTo(b, listener, ev, bAt).client();
         Overlapped ov = a.recv(c, 8, Overlapped.Mode.NOTIFY).overlapped();
         Assumptions.assumeTrue(backend().failNetwork(a.transport),
                 backend().name() + " cannot fail its network in a test; cover WSAENETDOWN with a backend test");

@@ -12,7 +12,6 @@ import io.sanswitch.conformance.BackendUnderTest;
 import io.sanswitch.conformance.KitProvider;
 import io.sanswitch.conformance.KitSwitch;
 import io.sanswitch.conformance.KitTestBase;
-import io.sanswitch.spi.ConditionDecision;
 import io.sanswitch.spi.Overlapped;
 import io.sanswitch.spi.SocketHandle;
 import io.sanswitch.spi.WsaError;
@@ -36,8 +35,9 @@ class ThousandSocketsCleanupTest extends KitTestBase {
         List<Overlapped> pending = new ArrayList<>();
         List<Overlapped> peers = new ArrayList<>();
         for (int i = 0; i < CONNECTIONS; i++) {
-            SocketHandle c = a.connected(at);
-            SocketHandle s = b.accept(listener, accepts, ConditionDecision.CF_ACCEPT).socket();
+            KitProvider.Pair pair = a.connectTo(b, listener, accepts, at);
+            SocketHandle c = pair.client();
+            SocketHandle s = pair.server();
             pending.add(a.recv(c, 64, i % 2 == 0 ? Overlapped.Mode.NOTIFY : Overlapped.Mode.POLL).overlapped());
             peers.add(b.recv(s, 64, Overlapped.Mode.POLL).overlapped());
         }

@@ -1,0 +1,199 @@
+package io.sanswitch.rdma;
+
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
+
+import org.openucx.jucx.ucp.UcpWorker;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.sanswitch.spi.WsaError;
+import io.sanswitch.spi.WsaException;
+
+/**
+ * The one thread that progresses a UCX worker and makes every UCX call on it (the worker is
+ * created single-threaded). Other threads hand it work with {@link #execute} or {@link #call}
+ * and wake it with the worker's signal. UCX callbacks run on this thread, inside
+ * {@code progress()}: work that needs more progress (waiting for callbacks) must not run from
+ * inside one.
+ */
+final class UcxWorkerThread implements Runnable {
+    private static final Logger LOG = LoggerFactory.getLogger(UcxWorkerThread.class);
+    static final Duration CALL_TIMEOUT = Duration.ofSeconds(10);
+
+    private final UcpWorker worker;
+    private final ProgressPolicy policy;
+    private final Thread thread;
+    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    private volatile boolean running = true;
+    private volatile Runnable lastAct;
+    private boolean inProgress;
+
+    UcxWorkerThread(UcpWorker worker, ProgressPolicy policy, String name) {
+        this.worker = worker;
+        this.policy = policy;
+        this.thread = new Thread(this, name);
+        this.thread.setDaemon(true);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    boolean inThread() {
+        return Thread.currentThread() == thread;
+    }
+
+    /** Whether this thread is inside {@code worker.progress()} (a UCX callback) right now. */
+    boolean inCallback() {
+        return inThread() && inProgress;
+    }
+
+    void execute(Runnable task) {
+        if (inThread()) {
+            task.run();
+        } else {
+            tasks.add(task);
+            worker.signal();
+        }
+    }
+
+    /** Queues {@code task} for the worker thread, never running it inline. */
+    void later(Runnable task) {
+        tasks.add(task);
+        if (!inThread()) {
+            worker.signal();
+        }
+    }
+
+    /** Runs {@code task} on the worker thread and returns its result. */
+    <T> T call(Callable<T> task) throws WsaException {
+        if (inThread()) {
+            try {
+                return task.call();
+            } catch (WsaException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new WsaException(WsaError.WSAENOBUFS, "UCX: " + e.getMessage(), e);
+            }
+        }
+        CompletableFuture<T> result = new CompletableFuture<>();
+        tasks.add(() -> {
+            try {
+                result.complete(task.call());
+            } catch (Throwable e) {
+                result.completeExceptionally(e);
+            }
+        });
+        worker.signal();
+        try {
+            return result.get(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof WsaException w) {
+                throw w;
+            }
+            throw new WsaException(WsaError.WSAENOBUFS, "UCX: " + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new WsaException(WsaError.WSAENETDOWN, "interrupted waiting for the UCX worker", e);
+        } catch (TimeoutException e) {
+            throw new WsaException(WsaError.WSAENETDOWN, "the UCX worker did not answer in " + CALL_TIMEOUT.toSeconds() + " s");
+        }
+    }
+
+    /**
+     * Progresses the worker until {@code done} holds (bounded). Only on the worker thread and not
+     * from inside a callback.
+     *
+     * @return whether {@code done} held in time
+     */
+    boolean progressUntil(BooleanSupplier done, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!done.getAsBoolean()) {
+            if (System.nanoTime() - deadline > 0) {
+                return false;
+            }
+            progressOnce();
+        }
+        return true;
+    }
+
+    private int progressOnce() {
+        inProgress = true;
+        try {
+            return worker.progress();
+        } catch (Exception e) {
+            LOG.warn("UCX progress failed", e);
+            return 0;
+        } finally {
+            inProgress = false;
+        }
+    }
+
+    @Override
+    public void run() {
+        int idleRounds = 0;
+        while (running) {
+            boolean worked = runTasks();
+            if (progressOnce() > 0 || worked) {
+                idleRounds = 0;
+            } else if (tasks.isEmpty() && running) {
+                policy.idle(worker, idleRounds++);
+            }
+        }
+        runTasks();
+        Runnable last = lastAct;
+        if (last != null) {
+            try {
+                last.run();
+            } catch (RuntimeException e) {
+                LOG.warn("UCX teardown threw", e);
+            }
+        }
+    }
+
+    private boolean runTasks() {
+        boolean any = false;
+        Runnable r;
+        while ((r = tasks.poll()) != null) {
+            any = true;
+            try {
+                r.run();
+            } catch (RuntimeException e) {
+                LOG.warn("task on the UCX worker thread threw", e);
+            }
+        }
+        return any;
+    }
+
+    /**
+     * Stops the loop and then runs {@code lastAct} (destroying the worker) as the thread's last
+     * act, after its final progress call. Waits for the thread unless called on it: from inside a
+     * callback the destruction happens when the callback has returned.
+     */
+    void stop(Runnable lastAct) {
+        this.lastAct = lastAct;
+        running = false;
+        worker.signal();
+        if (!inThread()) {
+            try {
+                thread.join(CALL_TIMEOUT.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (thread.isAlive()) {
+                LOG.warn("{} did not stop in time", thread.getName());
+            }
+        }
+    }
+
+    boolean isAlive() {
+        return thread.isAlive();
+    }
+}
