@@ -1,0 +1,238 @@
+package io.sanswitch.itests;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertNotSame;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+import static org.ops4j.pax.exam.CoreOptions.bundle;
+import static org.ops4j.pax.exam.CoreOptions.cleanCaches;
+import static org.ops4j.pax.exam.CoreOptions.junitBundles;
+import static org.ops4j.pax.exam.CoreOptions.mavenBundle;
+import static org.ops4j.pax.exam.CoreOptions.options;
+import static org.ops4j.pax.exam.CoreOptions.systemProperty;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.ByteBuffer;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import javax.inject.Inject;
+
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerClass;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.FrameworkUtil;
+import org.osgi.util.tracker.ServiceTracker;
+
+import io.sanswitch.spi.AcceptedSocket;
+import io.sanswitch.spi.ConditionDecision;
+import io.sanswitch.spi.EventHandle;
+import io.sanswitch.spi.MemoryHandle;
+import io.sanswitch.spi.Overlapped;
+import io.sanswitch.spi.OverlappedResult;
+import io.sanswitch.spi.ProtocolInfo;
+import io.sanswitch.spi.SanServiceProvider;
+import io.sanswitch.spi.SocketHandle;
+import io.sanswitch.spi.UpcallTable;
+import io.sanswitch.spi.Winsock;
+import io.sanswitch.spi.WinsockVersion;
+import io.sanswitch.spi.WsaBuf;
+import io.sanswitch.spi.WsaError;
+import io.sanswitch.spi.WsaException;
+
+/**
+ * DESIGN 2's OSGi mapping in a real Apache Felix with SCR: the TCP backend bundle's start makes a
+ * {@code SanServiceProvider} appear; its stop runs the final cleanup (pending operations aborted
+ * once, references stale, no backend thread left); its restart makes a new provider usable at once.
+ */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerClass.class)
+public class ProviderLifecycleIT {
+    private static final String TCP_BSN = "io.sanswitch.tcp";
+    private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
+
+    @Inject
+    private BundleContext context;
+
+    @Configuration
+    public Option[] config() {
+        return options(
+                junitBundles(),
+                mavenBundle("org.apache.felix", "org.apache.felix.scr", "2.2.12"),
+                mavenBundle("org.osgi", "org.osgi.service.component", "1.5.1"),
+                mavenBundle("org.osgi", "org.osgi.util.promise", "1.3.0"),
+                mavenBundle("org.osgi", "org.osgi.util.function", "1.2.0"),
+                // slf4j 1.7 API bundle: 2.x would need a ServiceLoader mediator; our bundles accept both.
+                mavenBundle("org.slf4j", "slf4j-api", "1.7.36"),
+                mavenBundle("org.slf4j", "slf4j-simple", "1.7.36").noStart(),
+                bundle("reference:file:" + System.getProperty("sanswitch.bundle.api")),
+                bundle("reference:file:" + System.getProperty("sanswitch.bundle.core")),
+                bundle("reference:file:" + System.getProperty("sanswitch.bundle.tcp")),
+                systemProperty("org.ops4j.pax.logging.DefaultServiceLog.level").value("WARN"),
+                systemProperty("org.ops4j.pax.url.mvn.localRepository")
+                        .value(System.getProperty("org.ops4j.pax.url.mvn.localRepository", "")),
+                cleanCaches());
+    }
+
+    /** A switch that counts completion upcalls per overlapped. */
+    static final class CountingSwitch implements UpcallTable {
+        final Map<Overlapped, AtomicInteger> completions = new ConcurrentHashMap<>();
+        final AtomicInteger handles = new AtomicInteger();
+
+        @Override
+        public long createSocketHandle(SocketHandle providerSocket) {
+            return handles.incrementAndGet();
+        }
+
+        @Override
+        public void closeSocketHandle(long switchHandle) {
+        }
+
+        @Override
+        public void completeOverlappedRequest(long switchHandle, Overlapped ov, OverlappedResult result) {
+            completions.computeIfAbsent(ov, k -> new AtomicInteger()).incrementAndGet();
+        }
+
+        @Override
+        public void setEvent(EventHandle event) {
+        }
+
+        @Override
+        public void resetEvent(EventHandle event) {
+        }
+
+        int completionsOf(Overlapped ov) {
+            AtomicInteger n = completions.get(ov);
+            return n == null ? 0 : n.get();
+        }
+    }
+
+    private SanServiceProvider awaitProvider() throws InterruptedException {
+        ServiceTracker<SanServiceProvider, SanServiceProvider> tracker = new ServiceTracker<>(context,
+                SanServiceProvider.class, null);
+        tracker.open();
+        try {
+            SanServiceProvider p = tracker.waitForService(10_000);
+            assertNotNull("no SanServiceProvider registered", p);
+            return p;
+        } finally {
+            tracker.close();
+        }
+    }
+
+    private Bundle tcpBundle() {
+        for (Bundle b : context.getBundles()) {
+            if (TCP_BSN.equals(b.getSymbolicName())) {
+                return b;
+            }
+        }
+        fail("no bundle " + TCP_BSN);
+        return null;
+    }
+
+    private static int freePort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0, 1, LOOPBACK)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static long backendThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.isAlive() && t.getName().startsWith("sanswitch-tcp-")).count();
+    }
+
+    /** A connected pair on one provider with a receive pending on the accepted side. */
+    private Overlapped connectAndPostReceive(SanServiceProvider p, CountingSwitch sw) throws Exception {
+        InetSocketAddress at = new InetSocketAddress(LOOPBACK, freePort());
+        SocketHandle listener = p.socket(Winsock.AF_INET, Winsock.SOCK_STREAM, Winsock.IPPROTO_TCP, null, 0);
+        p.bind(listener, at);
+        p.listen(listener, 8);
+        SocketHandle client = p.socket(Winsock.AF_INET, Winsock.SOCK_STREAM, Winsock.IPPROTO_TCP, null, 0);
+        p.connect(client, at, null);
+        AcceptedSocket accepted = null;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (accepted == null) {
+            try {
+                accepted = p.accept(listener, (peer, data, cb) -> ConditionDecision.CF_ACCEPT, 0);
+            } catch (WsaException e) {
+                assertEquals(WsaError.WSAEWOULDBLOCK, e.error());
+                assertTrue("no connection request", System.nanoTime() < deadline);
+                Thread.sleep(5);
+            }
+        }
+        MemoryHandle m = p.registerMemory(accepted.socket(), ByteBuffer.allocateDirect(64), Winsock.MEM_WRITE);
+        Overlapped ov = Overlapped.notifying(null);
+        p.recv(accepted.socket(), new WsaBuf[] {WsaBuf.of(m)}, ov);
+        return ov;
+    }
+
+    @Test
+    public void stoppingTheBackendBundleRunsTheFinalCleanupAndStartingItMakesANewProviderUsable() throws Exception {
+        assertEquals(Bundle.ACTIVE, FrameworkUtil.getBundle(SanServiceProvider.class).getState());
+        SanServiceProvider first = awaitProvider();
+        CountingSwitch sw = new CountingSwitch();
+        first.startupEx(WinsockVersion.V2_2, ProtocolInfo.TCP_IPV4, sw);
+        first.startupEx(WinsockVersion.V2_2, ProtocolInfo.TCP_IPV4, sw); // a second holder
+        Overlapped pending = connectAndPostReceive(first, sw);
+        assertTrue("the backend runs its selector threads", backendThreads() > 0);
+
+        long start = System.nanoTime();
+        tcpBundle().stop();
+        long stopMillis = (System.nanoTime() - start) / 1_000_000;
+        System.out.println("backend bundle stop, including the final cleanup: " + stopMillis + " ms");
+
+        OverlappedResult r = pending.awaitResult(10, TimeUnit.SECONDS);
+        assertNotNull("the pending receive was never completed", r);
+        assertEquals(WsaError.WSA_OPERATION_ABORTED, r.error());
+        assertEquals(1, sw.completionsOf(pending));
+        try {
+            first.cleanup();
+            fail("a reference of the stopped provider still worked");
+        } catch (WsaException e) {
+            assertEquals(WsaError.WSANOTINITIALISED, e.error());
+        }
+        assertNull("the provider is still registered", context.getServiceReference(SanServiceProvider.class));
+        assertEquals("backend threads left after the bundle stop", 0, backendThreads());
+
+        tcpBundle().start();
+        SanServiceProvider second = awaitProvider();
+        assertNotSame(first, second);
+        second.startupEx(WinsockVersion.V2_2, ProtocolInfo.TCP_IPV4, sw);
+        Overlapped again = connectAndPostReceive(second, sw);
+        second.cleanup();
+        assertEquals(WsaError.WSA_OPERATION_ABORTED, again.awaitResult(10, TimeUnit.SECONDS).error());
+    }
+
+    @Test
+    public void twentyStopStartCyclesLeaveNoThreadOrProviderBehind() throws Exception {
+        long threadsBefore = Thread.activeCount();
+        for (int cycle = 0; cycle < 20; cycle++) {
+            SanServiceProvider p = awaitProvider();
+            CountingSwitch sw = new CountingSwitch();
+            p.startupEx(WinsockVersion.V2_2, ProtocolInfo.TCP_IPV4, sw);
+            Overlapped pending = connectAndPostReceive(p, sw);
+            tcpBundle().stop();
+            assertEquals(WsaError.WSA_OPERATION_ABORTED, pending.awaitResult(10, TimeUnit.SECONDS).error());
+            assertEquals(0, backendThreads());
+            tcpBundle().start();
+        }
+        awaitProvider();
+        Thread.sleep(200);
+        long threadsAfter = Thread.activeCount();
+        System.out.println("threads before 20 cycles: " + threadsBefore + ", after: " + threadsAfter);
+        assertTrue("threads leaked over 20 cycles: " + threadsBefore + " -> " + threadsAfter,
+                threadsAfter <= threadsBefore + 2);
+    }
+}
