@@ -1,12 +1,18 @@
 package io.sanswitch.rdma;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.net.BindException;
+import java.net.ConnectException;
 import java.net.InetSocketAddress;
+import java.net.NoRouteToHostException;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
 import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedDeque;
@@ -14,15 +20,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import org.openucx.jucx.UcxCallback;
 import org.openucx.jucx.UcxUtils;
-import org.openucx.jucx.ucp.UcpConnectionRequest;
 import org.openucx.jucx.ucp.UcpEndpoint;
 import org.openucx.jucx.ucp.UcpEndpointParams;
-import org.openucx.jucx.ucp.UcpListener;
-import org.openucx.jucx.ucp.UcpListenerParams;
 import org.openucx.jucx.ucp.UcpMemMapParams;
 import org.openucx.jucx.ucp.UcpMemory;
 import org.openucx.jucx.ucp.UcpRemoteKey;
 import org.openucx.jucx.ucp.UcpRequest;
+import org.openucx.jucx.ucp.UcpTagMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,69 +40,95 @@ import io.sanswitch.transport.TransportRegion;
 import io.sanswitch.transport.TransportSocket;
 
 /**
- * One socket over UCX: a listener, or an endpoint created from a socket address (connect) or
- * from a connection request (accept), both with peer error handling. Data moves on UCX streams
- * (a receive completes with what arrived, as TCP); RDMA is put/get with the peer's packed key.
- * Every UCX call runs on the worker thread.
+ * One socket over UCX: a listener (a TCP socket of the {@link Rendezvous}), or a connection made
+ * of a UCX endpoint to the peer's worker plus the TCP control connection it was set up on.
+ *
+ * <p>Data moves as tagged messages: each side sends with the tag the peer chose for the
+ * connection and receives with its own. A posted receive takes the next message straight into its
+ * buffer when it fits (zero copy), else the message lands in a staging buffer that the following
+ * receives drain, so the stream keeps TCP's semantics (a receive completes with what arrived). An
+ * empty message is the orderly end of the stream. RDMA is put/get with the peer's packed key,
+ * completed by a flush. Every UCX call runs on the worker thread.
  */
 final class UcxSocket implements TransportSocket {
     private static final Logger LOG = LoggerFactory.getLogger(UcxSocket.class);
     private static final Duration CALLBACK_WAIT = Duration.ofSeconds(5);
+    private static final long FULL_MASK = -1L;
 
     private final UcxTransport owner;
     private final UcxWorkerThread worker;
-    private final ConcurrentLinkedDeque<Request> requests = new ConcurrentLinkedDeque<>();
+    /** The tag the peer sends this connection's data with (this side's connection id). */
+    private final long recvTag;
     /** Requests started and not called back yet: teardown progresses until this is 0. */
     private final AtomicInteger outstanding = new AtomicInteger();
-    // Worker thread only.
-    private final Map<RdmaBufferDescriptor, UcpRemoteKey> remoteKeys = new HashMap<>();
-    private UcpListener listener;
-    private UcpEndpoint endpoint;
-    private UcpRequest closing;
     private volatile InetSocketAddress bindAddress;
     private volatile boolean connecting;
     private volatile boolean connected;
+    /** The connection is gone (peer reset or died): everything still pending fails with a reset. */
     private volatile boolean failed;
     private volatile boolean ended;
+    /** The peer announced an orderly close: the end of its TCP connection is not a reset. */
+    private volatile boolean peerClosing;
+
+    // Listener.
+    private volatile ServerSocketChannel server;
+    private final ConcurrentLinkedDeque<Request> requests = new ConcurrentLinkedDeque<>();
     private volatile int backlog = 128;
 
+    // Connection; worker thread only unless volatile.
+    private volatile SocketChannel control;
+    private UcpEndpoint endpoint;
+    private long sendTag;
+    private UcpRequest closing;
+    private final ArrayDeque<PostedOperation> receives = new ArrayDeque<>();
+    /** A message larger than the receive that took it: bytes not yet delivered, else null. */
+    private ByteBuffer staged;
+    private ByteBuffer stagingBuffer;
+    /** A message is being received (into a receive's buffer or the staging buffer). */
+    private boolean receiveInFlight;
+    /** Its request, for cancelling; null when it completed inside the call that started it. */
+    private UcpRequest receiving;
+    /** The receive whose own buffer that message is going into, else null. */
+    private PostedOperation directTarget;
+    private boolean endOfStream;
+    private final Map<RdmaBufferDescriptor, UcpRemoteKey> remoteKeys = new HashMap<>();
+
     /** A connection request waiting for the switch's condition function. */
-    private record Request(UcpConnectionRequest request, InetSocketAddress peer) implements ConnectionRequest {
+    private record Request(SelectionKey key, SocketChannel channel, Rendezvous.Hello hello, InetSocketAddress peer)
+            implements ConnectionRequest {
         @Override
         public byte[] callerData() {
-            return new byte[0];
+            return hello.callerData().clone();
         }
     }
 
     UcxSocket(UcxTransport owner, UcxWorkerThread worker) {
         this.owner = owner;
         this.worker = worker;
-    }
-
-    /** An accepted socket; its endpoint is created on the worker thread. */
-    private UcxSocket(UcxTransport owner, UcxWorkerThread worker, UcpConnectionRequest request) {
-        this(owner, worker);
-        this.endpoint = owner.worker().newEndpoint(new UcpEndpointParams().setConnectionRequest(request)
-                .setPeerErrorHandlingMode().setErrorHandler((ep, status, message) -> onEndpointError(status, message)));
-        this.connected = true;
+        this.recvTag = owner.nextConnectionId();
     }
 
     /**
-     * UCX binds when it listens or connects; its socket-address connection manager uses the TCP
-     * port space, so the address is checked here, where bind may report a busy one.
+     * Binds where UCX will listen or connect from: the rendezvous uses the TCP port space, so the
+     * address is checked here, where bind may report a busy one.
      */
     @Override
     public void bind(InetSocketAddress local) throws WsaException {
         try (ServerSocketChannel probe = ServerSocketChannel.open()) {
             probe.setOption(StandardSocketOptions.SO_REUSEADDR, true);
             probe.bind(local);
-        } catch (BindException e) {
-            throw new WsaException(e.getMessage() != null && e.getMessage().contains("in use") ? WsaError.WSAEADDRINUSE
-                    : WsaError.WSAEADDRNOTAVAIL, "bind " + local + ": " + e.getMessage(), e);
         } catch (IOException e) {
-            throw new WsaException(WsaError.WSAENETDOWN, "bind " + local + ": " + e.getMessage(), e);
+            throw bindError(local, e);
         }
         bindAddress = local;
+    }
+
+    private static WsaException bindError(InetSocketAddress local, IOException e) {
+        if (e instanceof BindException) {
+            return new WsaException(e.getMessage() != null && e.getMessage().contains("in use") ? WsaError.WSAEADDRINUSE
+                    : WsaError.WSAEADDRNOTAVAIL, "bind " + local + ": " + e.getMessage(), e);
+        }
+        return new WsaException(WsaError.WSAENETDOWN, "bind " + local + ": " + e.getMessage(), e);
     }
 
     @Override
@@ -106,72 +136,85 @@ final class UcxSocket implements TransportSocket {
         return bindAddress;
     }
 
+    // ------------------------------------------------------------------ listen and accept (spec 6.3)
+
     @Override
     public void listen(int backlog) throws WsaException {
-        this.backlog = backlog == Winsock.SOMAXCONN ? 1024 : backlog;
+        this.backlog = backlog == Winsock.SOMAXCONN ? 1024 : Math.max(1, backlog);
         InetSocketAddress at = bindAddress;
-        listener = worker.call(() -> owner.worker().newListener(new UcpListenerParams().setSockAddr(at)
-                .setConnectionHandler(this::onConnectionRequest)));
-        bindAddress = listener.getAddress();
+        ServerSocketChannel listening;
+        try {
+            listening = ServerSocketChannel.open();
+            try {
+                Rendezvous.listenSocket(listening, at, this.backlog);
+            } catch (IOException e) {
+                Rendezvous.closeQuietly(listening);
+                throw bindError(at, e);
+            }
+            bindAddress = (InetSocketAddress) listening.getLocalAddress();
+        } catch (IOException e) {
+            throw new WsaException(WsaError.WSAENETDOWN, "listen on " + at + ": " + e.getMessage(), e);
+        }
+        server = listening;
         owner.listening(bindAddress);
-    }
-
-    /** On the worker thread: a peer asks to connect. */
-    private void onConnectionRequest(UcpConnectionRequest request) {
-        if (ended || requests.size() >= backlog) {
-            request.reject(); // spec 6.3: a full backlog refuses at once, with no event
-            return;
-        }
-        requests.add(new Request(request, request.getClientAddress()));
-        owner.events().connectionRequested(this);
-    }
-
-    @Override
-    public boolean connect(InetSocketAddress remote, byte[] callerData) throws WsaException {
-        connecting = true;
-        worker.call(() -> {
-            endpoint = owner.worker().newEndpoint(new UcpEndpointParams().setSocketAddress(remote)
-                    .setPeerErrorHandlingMode().setErrorHandler((ep, status, message) -> onEndpointError(status, message)));
-            // The endpoint is wired up lazily; a flush completes once it is connected.
-            outstanding.incrementAndGet();
-            endpoint.flushNonBlocking(new UcxCallback() {
-                @Override
-                public void onSuccess(UcpRequest r) {
-                    outstanding.decrementAndGet();
-                    connectEnded(null);
+        owner.rendezvous().register(listening, SelectionKey.OP_ACCEPT, new Rendezvous.Handler() {
+            @Override
+            public void ready(SelectionKey key) throws IOException {
+                for (SocketChannel ch; (ch = listening.accept()) != null;) {
+                    ch.configureBlocking(false);
+                    ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                    owner.rendezvous().register(ch, SelectionKey.OP_READ, new HelloReader(ch));
                 }
+            }
 
-                @Override
-                public void onError(int status, String message) {
-                    outstanding.decrementAndGet();
-                    connectEnded(UcxStatus.connectError(status));
-                }
-            });
-            return null;
+            @Override
+            public void lost(IOException cause) {
+                LOG.debug("listener {} stopped accepting", bindAddress, cause);
+            }
         });
-        return false;
     }
 
-    private void connectEnded(WsaError error) {
-        if (!connecting) {
-            return;
+    /** Reads a connecting peer's hello and queues its request. Rendezvous thread. */
+    private final class HelloReader implements Rendezvous.Handler {
+        private final SocketChannel channel;
+        private final Rendezvous.MessageReader reader = new Rendezvous.MessageReader();
+
+        HelloReader(SocketChannel channel) {
+            this.channel = channel;
         }
-        connecting = false;
-        connected = error == null;
-        failed = error != null;
-        if (!ended) {
-            owner.events().connectCompleted(this, error);
+
+        @Override
+        public void ready(SelectionKey key) throws IOException {
+            if (!reader.read(channel)) {
+                throw new EOFException("peer left during the handshake");
+            }
+            Rendezvous.Hello hello = reader.hello();
+            if (hello == null) {
+                return;
+            }
+            key.interestOps(0);
+            if (ended || requests.size() >= backlog) {
+                refuse(key, channel); // spec 6.3: a full backlog refuses at once, with no event
+                return;
+            }
+            requests.add(new Request(key, channel, hello, Rendezvous.remoteOf(channel)));
+            owner.events().connectionRequested(UcxSocket.this);
+        }
+
+        @Override
+        public void lost(IOException cause) {
+            Rendezvous.closeQuietly(channel);
         }
     }
 
-    /** On the worker thread: the endpoint failed (peer reset, unreachable, ...). */
-    private void onEndpointError(int status, String message) {
-        LOG.debug("endpoint error {} ({})", status, message);
-        failed = true;
-        if (connecting) {
-            connectEnded(UcxStatus.connectError(status));
+    private static void refuse(SelectionKey key, SocketChannel channel) {
+        try {
+            Rendezvous.writeFully(channel, Rendezvous.refused());
+        } catch (IOException e) {
+            LOG.debug("refusing {}", channel, e);
         }
-        // Requests still outstanding are completed by UCX with the error through their callbacks.
+        key.cancel();
+        Rendezvous.closeQuietly(channel);
     }
 
     @Override
@@ -184,17 +227,235 @@ final class UcxSocket implements TransportSocket {
         if (!(request instanceof Request r) || !requests.remove(r)) {
             throw new WsaException(WsaError.WSAEINVAL, "not a queued request of this socket");
         }
-        UcxSocket accepted = worker.call(() -> new UcxSocket(owner, worker, r.request()));
-        owner.adopt(accepted);
+        UcxSocket accepted = owner.newConnection();
+        try {
+            worker.call(() -> {
+                accepted.openEndpoint(r.hello().workerAddress(), r.hello().connId());
+                return null;
+            });
+            Rendezvous.writeFully(r.channel(), Rendezvous.accepted(accepted.recvTag, owner.workerAddress()));
+        } catch (WsaException | IOException e) {
+            accepted.reset();
+            r.key().cancel();
+            owner.rendezvous().release(r.channel(), true);
+            throw new WsaException(WsaError.WSAECONNRESET, "the peer left before the accept: " + e.getMessage(), e);
+        }
+        accepted.bindAddress = bindAddress;
+        accepted.connected = true;
+        accepted.watch(r.key(), r.channel());
         return accepted;
     }
 
     @Override
     public void reject(ConnectionRequest request) {
         if (request instanceof Request r && requests.remove(r)) {
-            worker.execute(() -> r.request().reject());
+            owner.rendezvous().execute(() -> refuse(r.key(), r.channel()));
         }
     }
+
+    // ------------------------------------------------------------------ connect (spec 6.2)
+
+    @Override
+    public boolean connect(InetSocketAddress remote, byte[] callerData) throws WsaException {
+        connecting = true;
+        SocketChannel ch;
+        try {
+            ch = SocketChannel.open();
+        } catch (IOException e) {
+            throw new WsaException(WsaError.WSAENOBUFS, "no socket for the rendezvous: " + e.getMessage(), e);
+        }
+        try {
+            ch.configureBlocking(false);
+            ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            InetSocketAddress local = bindAddress;
+            if (local != null) {
+                ch.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+                ch.bind(local);
+            }
+            boolean now = ch.connect(remote);
+            control = ch;
+            owner.rendezvous().register(ch, now ? SelectionKey.OP_WRITE : SelectionKey.OP_CONNECT,
+                    new Connector(ch, Rendezvous.hello(recvTag, owner.workerAddress(), callerData)));
+        } catch (IOException e) {
+            Rendezvous.closeQuietly(ch);
+            connecting = false;
+            throw new WsaException(connectError(e), "connect to " + remote + ": " + e.getMessage(), e);
+        }
+        return false;
+    }
+
+    /**
+     * spec 6.2: only a certain failure stops the switch's fallback to TCP. Nobody listening on the
+     * UCX port does not mean a TCP provider is not there, so that is a timeout.
+     */
+    static WsaError connectError(IOException e) {
+        if (e instanceof NoRouteToHostException) {
+            return WsaError.WSAEHOSTUNREACH;
+        }
+        if (e instanceof ConnectException) {
+            return WsaError.WSAETIMEDOUT;
+        }
+        return WsaError.WSAETIMEDOUT;
+    }
+
+    /** Drives the client side of the handshake. Rendezvous thread. */
+    private final class Connector implements Rendezvous.Handler {
+        private final SocketChannel channel;
+        private final ByteBuffer hello;
+        private final Rendezvous.MessageReader reader = new Rendezvous.MessageReader();
+
+        Connector(SocketChannel channel, ByteBuffer hello) {
+            this.channel = channel;
+            this.hello = hello;
+        }
+
+        @Override
+        public void ready(SelectionKey key) throws IOException {
+            if (key.isConnectable()) {
+                channel.finishConnect();
+                key.interestOps(SelectionKey.OP_WRITE);
+            }
+            if (hello.hasRemaining()) {
+                channel.write(hello);
+                if (!hello.hasRemaining()) {
+                    key.interestOps(SelectionKey.OP_READ);
+                }
+                return;
+            }
+            if (!reader.read(channel)) {
+                // The listener went away between accepting and answering (spec Q17).
+                key.cancel();
+                Rendezvous.closeQuietly(channel);
+                worker.execute(() -> connectEnded(WsaError.WSAECONNREFUSED));
+                return;
+            }
+            Rendezvous.Reply reply = reader.reply();
+            if (reply == null) {
+                return;
+            }
+            key.interestOps(0);
+            if (!reply.accepted()) {
+                key.cancel();
+                Rendezvous.closeQuietly(channel);
+                worker.execute(() -> connectEnded(WsaError.WSAECONNREFUSED));
+                return;
+            }
+            worker.execute(() -> {
+                if (!connecting || ended) {
+                    return;
+                }
+                try {
+                    openEndpoint(reply.workerAddress(), reply.connId());
+                } catch (RuntimeException e) {
+                    LOG.debug("endpoint to {} failed", Rendezvous.remoteOf(channel), e);
+                    owner.rendezvous().release(channel, true);
+                    connectEnded(WsaError.WSAETIMEDOUT);
+                    return;
+                }
+                watch(key, channel);
+                connectEnded(null);
+            });
+        }
+
+        @Override
+        public void lost(IOException cause) {
+            Rendezvous.closeQuietly(channel);
+            WsaError error = cause instanceof EOFException ? WsaError.WSAECONNREFUSED : connectError(cause);
+            worker.execute(() -> connectEnded(error));
+        }
+    }
+
+    /** On the worker thread. */
+    private void connectEnded(WsaError error) {
+        if (!connecting) {
+            return;
+        }
+        connecting = false;
+        connected = error == null;
+        if (error != null) {
+            failed = true;
+        }
+        if (!ended) {
+            owner.events().connectCompleted(this, error);
+        }
+    }
+
+    /** On the worker thread: the endpoint to the peer's worker, with peer error handling. */
+    private void openEndpoint(byte[] peerWorker, long peerConnectionId) {
+        ByteBuffer address = ByteBuffer.allocateDirect(peerWorker.length).put(peerWorker).flip();
+        endpoint = owner.worker().newEndpoint(new UcpEndpointParams().setUcpAddress(address).setPeerErrorHandlingMode()
+                .setErrorHandler((ep, status, message) -> {
+                    LOG.debug("endpoint error {} ({})", status, message);
+                    fail();
+                }));
+        sendTag = peerConnectionId;
+    }
+
+    /** Watches the control connection: its end without a closing notice is the peer's reset. */
+    private void watch(SelectionKey key, SocketChannel channel) {
+        control = channel;
+        owner.rendezvous().execute(() -> {
+            if (!key.isValid()) {
+                controlLost();
+                return;
+            }
+            ByteBuffer in = ByteBuffer.allocate(16);
+            key.attach(new Rendezvous.Handler() {
+                @Override
+                public void ready(SelectionKey k) throws IOException {
+                    in.clear();
+                    if (channel.read(in) < 0) {
+                        throw new EOFException();
+                    }
+                    for (int i = 0; i < in.position(); i++) {
+                        if (in.get(i) == Rendezvous.CLOSING) {
+                            peerClosing = true;
+                        }
+                    }
+                }
+
+                @Override
+                public void lost(IOException cause) {
+                    controlLost();
+                }
+            });
+            key.interestOps(SelectionKey.OP_READ);
+        });
+    }
+
+    private void controlLost() {
+        SocketChannel ch = control;
+        if (ch != null) {
+            Rendezvous.closeQuietly(ch);
+        }
+        if (!ended && !peerClosing) {
+            worker.execute(this::fail);
+        }
+    }
+
+    /**
+     * On the worker thread: the connection is gone (peer reset or died, spec 6.9). Queued
+     * receives fail with a reset; requests inside UCX are completed by the forced close, and
+     * their reports say reset because {@link #failed} is set.
+     */
+    private void fail() {
+        if (failed || ended) {
+            return;
+        }
+        failed = true;
+        if (connecting) {
+            connectEnded(WsaError.WSAECONNRESET);
+        }
+        if (receiving != null) {
+            owner.worker().cancelRequest(receiving);
+        }
+        if (endpoint != null && closing == null) {
+            closing = endpoint.closeNonBlockingForce();
+        }
+        pump();
+    }
+
+    // ------------------------------------------------------------------ data path
 
     @Override
     public void post(PostedOperation op) throws WsaException {
@@ -221,8 +482,23 @@ final class UcxSocket implements TransportSocket {
 
     /** On the worker thread. */
     private void start(PostedOperation op, UcxRegion.Descriptor remote) {
-        if (ended || endpoint == null) {
+        if (ended) {
             return; // cancelled before it started: the engine completes it
+        }
+        if (op.kind() == PostedOperation.Kind.RECV) {
+            receives.add(op);
+            owner.wantsData(this);
+            pump();
+            return;
+        }
+        if (failed || endpoint == null) {
+            owner.events().operationFailed(op, WsaError.WSAECONNRESET, 0);
+            return;
+        }
+        if (op.kind() == PostedOperation.Kind.SEND && op.length() == 0) {
+            // An empty message would read as the end of the stream: nothing to send.
+            owner.events().operationCompleted(op, 0);
+            return;
         }
         long[] addresses = new long[op.buffers().length];
         long[] sizes = new long[addresses.length];
@@ -236,20 +512,24 @@ final class UcxSocket implements TransportSocket {
             @Override
             public void onSuccess(UcpRequest r) {
                 outstanding.decrementAndGet();
-                long bytes = op.kind() == PostedOperation.Kind.RECV ? r.getRecvSize() : op.length();
-                owner.events().operationCompleted(op, bytes);
+                owner.events().operationCompleted(op, op.length());
             }
 
             @Override
             public void onError(int status, String message) {
                 outstanding.decrementAndGet();
-                owner.events().operationFailed(op, UcxStatus.transferError(status), 0);
+                owner.events().operationFailed(op, failed ? WsaError.WSAECONNRESET : UcxStatus.transferError(status), 0);
             }
         };
         try {
             switch (op.kind()) {
-                case SEND -> endpoint.sendStreamNonBlocking(addresses, sizes, report);
-                case RECV -> endpoint.recvStreamNonBlocking(addresses, sizes, 0, report);
+                case SEND -> {
+                    if (addresses.length == 1) {
+                        endpoint.sendTaggedNonBlocking(addresses[0], sizes[0], sendTag, report);
+                    } else {
+                        endpoint.sendTaggedNonBlocking(addresses, sizes, sendTag, report);
+                    }
+                }
                 case RDMA_WRITE -> {
                     UcpRemoteKey key = remoteKey(op.remoteDescriptor(), remote);
                     long at = remote.address() + op.remoteOffset();
@@ -269,6 +549,7 @@ final class UcxSocket implements TransportSocket {
                     }
                     endpoint.flushNonBlocking(report);
                 }
+                default -> throw new IllegalStateException(op.kind().toString());
             }
         } catch (RuntimeException e) {
             outstanding.decrementAndGet();
@@ -276,19 +557,147 @@ final class UcxSocket implements TransportSocket {
         }
     }
 
+    /**
+     * On the worker thread, after progress and whenever a receive is posted: hands what has
+     * arrived to the posted receives in order.
+     *
+     * @return whether any receive moved
+     */
+    boolean pump() {
+        boolean moved = false;
+        while (!receives.isEmpty() && !receiveInFlight && !ended) {
+            PostedOperation op = receives.peekFirst();
+            if (staged != null) {
+                long n = drainStaged(op);
+                receives.pollFirst();
+                moved = true;
+                owner.events().operationCompleted(op, n);
+                continue;
+            }
+            if (failed) {
+                receives.pollFirst();
+                moved = true;
+                owner.events().operationFailed(op, WsaError.WSAECONNRESET, 0);
+                continue;
+            }
+            if (endOfStream) {
+                receives.pollFirst();
+                moved = true;
+                owner.events().operationCompleted(op, 0); // spec: 0 bytes = the peer closed gracefully
+                continue;
+            }
+            UcpTagMessage message = owner.worker().tagProbeNonBlocking(recvTag, FULL_MASK, true);
+            if (message == null) {
+                break;
+            }
+            moved = true;
+            receiveMessage(op, message);
+        }
+        if (receives.isEmpty() || ended) {
+            owner.doneWithData(this);
+        }
+        return moved;
+    }
+
+    /** Takes a probed message into {@code op}'s buffer if it fits, else into the staging buffer. */
+    private void receiveMessage(PostedOperation op, UcpTagMessage message) {
+        long length = message.getRecvLength();
+        boolean direct = length > 0 && op.buffers().length == 1 && length <= op.buffers()[0].remaining();
+        ByteBuffer target;
+        if (direct) {
+            target = op.buffers()[0];
+        } else {
+            if (stagingBuffer == null || stagingBuffer.capacity() < length) {
+                stagingBuffer = ByteBuffer.allocateDirect((int) Math.max(length, 64 * 1024));
+            }
+            target = stagingBuffer.clear().limit((int) length);
+        }
+        long address = UcxUtils.getAddress(target) + target.position();
+        outstanding.incrementAndGet();
+        receiveInFlight = true;
+        directTarget = direct ? op : null;
+        UcpRequest request = owner.worker().recvTaggedMessageNonBlocking(address, length, message, new UcxCallback() {
+            @Override
+            public void onSuccess(UcpRequest r) {
+                received();
+                if (ended) {
+                    return;
+                }
+                if (direct) {
+                    receives.remove(op);
+                    owner.events().operationCompleted(op, length);
+                } else if (length == 0) {
+                    endOfStream = true;
+                } else {
+                    staged = stagingBuffer.duplicate().position(0).limit((int) length);
+                }
+                owner.wantsData(UcxSocket.this);
+            }
+
+            @Override
+            public void onError(int status, String message) {
+                received();
+                if (ended) {
+                    return;
+                }
+                failed = true;
+                if (direct && receives.remove(op)) {
+                    owner.events().operationFailed(op, WsaError.WSAECONNRESET, 0);
+                }
+                owner.wantsData(UcxSocket.this);
+            }
+        });
+        // A message already here completes inside the call (JUCX calls back before returning).
+        receiving = receiveInFlight ? request : null;
+    }
+
+    private void received() {
+        outstanding.decrementAndGet();
+        receiveInFlight = false;
+        receiving = null;
+        directTarget = null;
+    }
+
+    /** Copies staged bytes into {@code op}'s buffers, as far as they go. */
+    private long drainStaged(PostedOperation op) {
+        long moved = 0;
+        for (ByteBuffer b : op.buffers()) {
+            int n = Math.min(b.remaining(), staged.remaining());
+            if (n == 0) {
+                continue;
+            }
+            ByteBuffer slice = staged.duplicate().limit(staged.position() + n);
+            b.duplicate().put(slice);
+            staged.position(staged.position() + n);
+            moved += n;
+        }
+        if (!staged.hasRemaining()) {
+            staged = null;
+        }
+        return moved;
+    }
+
     private UcpRemoteKey remoteKey(RdmaBufferDescriptor descriptor, UcxRegion.Descriptor decoded) {
         return remoteKeys.computeIfAbsent(descriptor, d -> endpoint.unpackRemoteKey(decoded.packedKey()));
     }
 
     /**
-     * UCX cannot cancel a send (openucx/ucx#1162), and the engine cancels only operations of a
-     * socket it is closing: so the endpoint is force-closed, which completes every request of it,
-     * and the worker is progressed until their callbacks came back (TOOLCHAIN 12). After that UCX
-     * touches none of the operation's buffers.
+     * A receive not yet taken by a message is just dropped. Anything inside UCX: UCX cannot cancel
+     * a send (openucx/ucx#1162), and the engine cancels only operations of a socket it is closing,
+     * so the endpoint is force-closed, which completes every request of it, and the worker is
+     * progressed until their callbacks came back (TOOLCHAIN 12). After that UCX touches none of
+     * the operation's buffers.
      */
     @Override
     public void cancel(PostedOperation op) {
-        shutDown(true);
+        try {
+            boolean dropped = worker.call(() -> op != directTarget && receives.remove(op));
+            if (!dropped) {
+                shutDown(true);
+            }
+        } catch (WsaException e) {
+            LOG.warn("cancelling {} failed", op, e);
+        }
     }
 
     @Override
@@ -300,6 +709,7 @@ final class UcxSocket implements TransportSocket {
         long length = buffer.remaining();
         return worker.call(() -> {
             UcpMemory memory = owner.context().memoryMap(new UcpMemMapParams().setAddress(address).setLength(length));
+            owner.registered(1);
             return new UcxRegion(buffer, memory, access, remote);
         });
     }
@@ -310,6 +720,7 @@ final class UcxSocket implements TransportSocket {
             try {
                 worker.call(() -> {
                     r.memory.deregister();
+                    owner.registered(-1);
                     return null;
                 });
             } catch (WsaException e) {
@@ -339,48 +750,83 @@ final class UcxSocket implements TransportSocket {
         throw new WsaException(WsaError.WSAENOPROTOOPT, "option 0x" + Integer.toHexString(name));
     }
 
+    // ------------------------------------------------------------------ teardown (spec 6.9)
+
+    /**
+     * An orderly close: the end of the stream goes after the data already sent, the endpoint is
+     * flushed and closed, and the peer is told before the TCP connection ends, so it does not take
+     * that end for a reset.
+     */
     @Override
     public void closeGracefully() {
+        try {
+            worker.call(() -> {
+                if (endpoint != null && closing == null && !failed && connected) {
+                    outstanding.incrementAndGet();
+                    endpoint.sendTaggedNonBlocking(0L, 0L, sendTag, new UcxCallback() {
+                        @Override
+                        public void onSuccess(UcpRequest r) {
+                            outstanding.decrementAndGet();
+                        }
+
+                        @Override
+                        public void onError(int status, String message) {
+                            outstanding.decrementAndGet();
+                        }
+                    });
+                }
+                return null;
+            });
+        } catch (WsaException e) {
+            LOG.warn("ending the stream failed", e);
+        }
         shutDown(false);
-        end();
+        SocketChannel ch = control;
+        if (ch != null && connected && !failed) {
+            try {
+                Rendezvous.writeFully(ch, ByteBuffer.wrap(new byte[] {Rendezvous.CLOSING}));
+            } catch (IOException e) {
+                LOG.debug("closing notice", e);
+            }
+        }
+        end(false);
     }
 
     @Override
     public void reset() {
         shutDown(true);
-        end();
+        end(true);
     }
 
     /**
-     * Closes the endpoint (forced or flushing), refuses queued requests and closes the listener,
+     * Refuses queued requests and closes the listener; closes the endpoint (forced or flushing),
      * then progresses until every callback of this socket has come back. From inside a UCX
      * callback the waiting is left to the worker loop (progress cannot nest).
      */
     private void shutDown(boolean force) {
-        Runnable close = () -> {
+        ServerSocketChannel s = server;
+        if (s != null) {
+            server = null;
+            owner.rendezvous().release(s, false);
             for (Request r; (r = requests.poll()) != null;) {
-                r.request().reject(); // spec Q17
+                Request q = r;
+                owner.rendezvous().execute(() -> refuse(q.key(), q.channel())); // spec Q17
             }
-            if (listener != null) {
-                // UCX 1.13 frees a listener while connections still in its handshake point at it,
-                // and a late one then crashes the process: the listener stays, refusing, until
-                // the run ends and goes just before its worker.
-                owner.retire(listener);
-                listener = null;
-            }
-            if (endpoint != null && closing == null) {
-                closing = force ? endpoint.closeNonBlockingForce() : endpoint.closeNonBlockingFlush();
-            }
-            if (!worker.inCallback()) {
-                UcpRequest c = closing;
-                if (!worker.progressUntil(() -> outstanding.get() == 0 && (c == null || c.isCompleted()), CALLBACK_WAIT)) {
-                    LOG.warn("UCX callbacks of a closing socket did not all come back in {} s", CALLBACK_WAIT.toSeconds());
-                }
-            }
-        };
+        }
         try {
             worker.call(() -> {
-                close.run();
+                if (receiving != null && force) {
+                    owner.worker().cancelRequest(receiving);
+                }
+                if (endpoint != null && closing == null) {
+                    closing = force ? endpoint.closeNonBlockingForce() : endpoint.closeNonBlockingFlush();
+                }
+                if (!worker.inCallback()) {
+                    UcpRequest c = closing;
+                    if (!worker.progressUntil(() -> outstanding.get() == 0 && (c == null || c.isCompleted()), CALLBACK_WAIT)) {
+                        LOG.warn("UCX callbacks of a closing socket did not all come back in {} s", CALLBACK_WAIT.toSeconds());
+                    }
+                }
                 return null;
             });
         } catch (WsaException e) {
@@ -388,17 +834,25 @@ final class UcxSocket implements TransportSocket {
         }
     }
 
-    private void end() {
+    private void end(boolean abortive) {
         if (ended) {
             return;
         }
         ended = true;
+        SocketChannel ch = control;
+        if (ch != null) {
+            owner.rendezvous().release(ch, abortive);
+        }
         try {
             worker.call(() -> {
                 for (UcpRemoteKey k : remoteKeys.values()) {
                     k.close();
                 }
                 remoteKeys.clear();
+                receives.clear();
+                staged = null;
+                stagingBuffer = null;
+                owner.doneWithData(this);
                 return null;
             });
         } catch (WsaException e) {

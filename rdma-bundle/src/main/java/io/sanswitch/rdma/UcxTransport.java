@@ -2,6 +2,7 @@ package io.sanswitch.rdma;
 
 import java.io.IOException;
 import java.net.InetAddress;
+import java.nio.ByteBuffer;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.channels.ServerSocketChannel;
@@ -13,9 +14,9 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.openucx.jucx.ucp.UcpContext;
-import org.openucx.jucx.ucp.UcpListener;
 import org.openucx.jucx.ucp.UcpParams;
 import org.openucx.jucx.ucp.UcpWorker;
 import org.openucx.jucx.ucp.UcpWorkerParams;
@@ -32,8 +33,9 @@ import io.sanswitch.transport.TransportSocket;
 
 /**
  * The RDMA backend on UCX (JUCX): a context and one worker with its progress thread per run,
- * listeners and endpoints by socket address, stream data path, memory mapping and RMA put/get for
- * the SAN extensions. It counts nothing and orders nothing: the engine owns every SPI rule.
+ * peers meeting by socket address through the {@link Rendezvous} and connected by worker address,
+ * a tagged-message data path, memory mapping and RMA put/get for the SAN extensions. It counts
+ * nothing and orders nothing: the engine owns every SPI rule.
  *
  * <p>The JVM must run with {@code UCX_ERROR_SIGNALS} set to an empty value, so that UCX's own
  * signal handlers stay out of the JVM's way (TOOLCHAIN 12, openucx/ucx#3337).
@@ -46,12 +48,18 @@ public final class UcxTransport implements Transport {
     private final String transports;
     private final Set<UcxSocket> sockets = ConcurrentHashMap.newKeySet();
     private final Set<InetSocketAddress> listenedOn = ConcurrentHashMap.newKeySet();
-    /** Listeners of closed sockets: refusing, destroyed right before the worker. Worker thread only. */
-    private final List<UcpListener> retired = new ArrayList<>();
+    /** Connection ids, used as the tag each connection receives with; unique per worker. */
+    private final AtomicLong connectionIds = new AtomicLong();
+    /** Memory regions mapped and not yet unmapped, for the leak checks. */
+    private final AtomicLong registeredRegions = new AtomicLong();
+    /** Sockets with receives posted: pumped after each progress round. Worker thread only. */
+    private final Set<UcxSocket> receiving = new java.util.LinkedHashSet<>();
     private volatile TransportEvents events;
     private volatile UcpContext context;
     private volatile UcpWorker worker;
+    private volatile byte[] workerAddress;
     private volatile UcxWorkerThread thread;
+    private volatile Rendezvous rendezvous;
 
     /**
      * @param policy what the progress thread does when idle
@@ -83,30 +91,65 @@ public final class UcxTransport implements Transport {
         }
         this.events = events;
         try {
-            UcpParams params = new UcpParams().requestStreamFeature().requestRmaFeature().requestWakeupFeature()
-                    // Accepted connections then inherit SO_REUSEADDR, so those left in TIME_WAIT by a
-                    // forced close do not keep the listener's port (restart at once, DESIGN 2.3 f).
-                    .setConfig("CM_REUSEADDR", "y");
+            UcpParams params = new UcpParams().requestTagFeature().requestRmaFeature().requestWakeupFeature();
             if (!transports.isEmpty()) {
                 params.setConfig("TLS", transports);
             }
             context = new UcpContext(params);
-            worker = context.newWorker(new UcpWorkerParams().requestWakeupRX().requestWakeupTX());
+            worker = context.newWorker(new UcpWorkerParams().requestWakeupRX().requestWakeupTX().requestWakeupTagRecv()
+                    .requestWakeupTagSend());
+            ByteBuffer address = worker.getAddress();
+            byte[] bytes = new byte[address.remaining()];
+            address.get(bytes);
+            workerAddress = bytes;
         } catch (RuntimeException e) {
+            if (worker != null) {
+                worker.close();
+                worker = null;
+            }
             if (context != null) {
                 context.close();
                 context = null;
             }
             throw new WsaException(WsaError.WSASYSNOTREADY, "UCX context or worker: " + e.getMessage(), e);
         }
-        thread = new UcxWorkerThread(worker, policy, "sanswitch-ucx-progress");
+        try {
+            rendezvous = new Rendezvous("sanswitch-ucx-rendezvous");
+        } catch (IOException e) {
+            worker.close();
+            context.close();
+            throw new WsaException(WsaError.WSASYSNOTREADY, "no selector for the UCX rendezvous: " + e.getMessage(), e);
+        }
+        thread = new UcxWorkerThread(worker, policy, "sanswitch-ucx-progress", this::pumpAll);
         thread.start();
+        rendezvous.start();
+    }
+
+    /** Worker thread, after each progress round: hands arrived messages to posted receives. */
+    private boolean pumpAll() {
+        if (receiving.isEmpty()) {
+            return false;
+        }
+        boolean moved = false;
+        for (UcxSocket s : receiving.toArray(new UcxSocket[0])) {
+            moved |= s.pump();
+        }
+        return moved;
+    }
+
+    void wantsData(UcxSocket s) {
+        receiving.add(s);
+    }
+
+    void doneWithData(UcxSocket s) {
+        receiving.remove(s);
     }
 
     /**
-     * Tears the run down in UCX's order (TOOLCHAIN 12): endpoints closed (their receives and
-     * sends complete), the worker progressed until every callback came back, then listeners,
-     * worker and context destroyed, and the progress thread stopped.
+     * Tears the run down in UCX's order (TOOLCHAIN 12): the rendezvous stopped (no new
+     * connections), every socket reset (receives cancelled, endpoints force-closed, the worker
+     * progressed until every callback came back), then worker and context destroyed by the
+     * progress thread as its last act.
      */
     @Override
     public void close() {
@@ -117,22 +160,18 @@ public final class UcxTransport implements Transport {
         for (UcxSocket s : new ArrayList<>(sockets)) {
             s.reset();
         }
+        rendezvous.stop();
+        UcpWorker w = worker;
+        UcpContext c = context;
         Runnable destroy = () -> {
-            for (UcpListener l : retired) {
-                try {
-                    l.close();
-                } catch (RuntimeException e) {
-                    LOG.warn("closing a UCX listener", e);
-                }
-            }
-            retired.clear();
+            receiving.clear();
             try {
-                worker.close();
+                w.close();
             } catch (RuntimeException e) {
                 LOG.warn("closing the UCX worker", e);
             }
             try {
-                context.close();
+                c.close();
             } catch (RuntimeException e) {
                 LOG.warn("closing the UCX context", e);
             }
@@ -142,10 +181,6 @@ public final class UcxTransport implements Transport {
         t.stop(destroy);
         thread = null;
         awaitPortsFree();
-    }
-
-    void retire(UcpListener listener) {
-        retired.add(listener);
     }
 
     void listening(InetSocketAddress address) {
@@ -195,13 +230,35 @@ public final class UcxTransport implements Transport {
         if (addressFamily != Winsock.AF_INET) {
             throw new WsaException(WsaError.WSAEAFNOSUPPORT, "this backend speaks IPv4 only");
         }
+        return newConnection();
+    }
+
+    /** A new socket of this run, counted until it ends. */
+    UcxSocket newConnection() {
         UcxSocket s = new UcxSocket(this, thread);
         sockets.add(s);
         return s;
     }
 
-    void adopt(UcxSocket s) {
-        sockets.add(s);
+    long nextConnectionId() {
+        return connectionIds.incrementAndGet();
+    }
+
+    byte[] workerAddress() {
+        return workerAddress;
+    }
+
+    Rendezvous rendezvous() {
+        return rendezvous;
+    }
+
+    void registered(int delta) {
+        registeredRegions.addAndGet(delta);
+    }
+
+    /** Memory regions mapped in UCX and not unmapped yet. */
+    long registeredRegions() {
+        return registeredRegions.get();
     }
 
     void forget(UcxSocket s) {
@@ -226,7 +283,8 @@ public final class UcxTransport implements Transport {
 
     boolean progressThreadAlive() {
         UcxWorkerThread t = thread;
-        return t != null && t.isAlive();
+        Rendezvous r = rendezvous;
+        return t != null && t.isAlive() || r != null && r.isAlive();
     }
 
     @Override

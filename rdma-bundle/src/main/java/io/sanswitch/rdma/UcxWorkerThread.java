@@ -32,11 +32,17 @@ final class UcxWorkerThread implements Runnable {
     private final Thread thread;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private volatile boolean running = true;
+    private final BooleanSupplier afterProgress;
     private volatile Runnable lastAct;
     private boolean inProgress;
 
-    UcxWorkerThread(UcpWorker worker, ProgressPolicy policy, String name) {
+    /**
+     * @param afterProgress runs after each progress round of the loop (outside any callback);
+     *        answers whether it did any work
+     */
+    UcxWorkerThread(UcpWorker worker, ProgressPolicy policy, String name, BooleanSupplier afterProgress) {
         this.worker = worker;
+        this.afterProgress = afterProgress;
         this.policy = policy;
         this.thread = new Thread(this, name);
         this.thread.setDaemon(true);
@@ -141,7 +147,8 @@ final class UcxWorkerThread implements Runnable {
         int idleRounds = 0;
         while (running) {
             boolean worked = runTasks();
-            if (progressOnce() > 0 || worked) {
+            int progressed = progressOnce();
+            if (pump() | progressed > 0 || worked) {
                 idleRounds = 0;
             } else if (tasks.isEmpty() && running) {
                 policy.idle(worker, idleRounds++);
@@ -155,6 +162,15 @@ final class UcxWorkerThread implements Runnable {
             } catch (RuntimeException e) {
                 LOG.warn("UCX teardown threw", e);
             }
+        }
+    }
+
+    private boolean pump() {
+        try {
+            return afterProgress.getAsBoolean();
+        } catch (RuntimeException e) {
+            LOG.warn("handing messages to receives failed", e);
+            return false;
         }
     }
 

@@ -12,12 +12,6 @@ final class UcxBackend implements BackendUnderTest {
         return "ucx";
     }
 
-    /** UCX streams have no orderly end: a closed endpoint fails the peer's receives. */
-    @Override
-    public boolean closeEndsStreamInOrder() {
-        return false;
-    }
-
     @Override
     public Transport newTransport() {
         return new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, "");
