@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Wire format, big-endian: hello {@code MAGIC, VERSION, connId(8), addrLen, addr, dataLen,
  * data}; reply {@code MAGIC, status(1)} then, when accepted, {@code connId(8), addrLen, addr};
- * afterwards one byte {@link #CLOSING} announces an orderly close.
+ * afterwards {@link #CLOSING} and the number of messages sent (8) announce an orderly close.
  */
 final class Rendezvous implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(Rendezvous.class);
@@ -37,6 +37,7 @@ final class Rendezvous implements Runnable {
     static final byte ACCEPTED = 0;
     static final byte REFUSED = 1;
     static final byte CLOSING = 'F';
+    static final int CLOSING_NOTICE = 1 + 8;
     private static final int MAX_FIELD = 64 * 1024;
     private static final Duration WRITE_WAIT = Duration.ofSeconds(2);
 
@@ -219,6 +220,18 @@ final class Rendezvous implements Runnable {
         ByteBuffer b = ByteBuffer.allocate(4 + 1 + 8 + 4 + workerAddress.length);
         b.putInt(MAGIC).put(ACCEPTED).putLong(connId).putInt(workerAddress.length).put(workerAddress);
         return b.flip();
+    }
+
+    static ByteBuffer closingNotice(long messagesSent) {
+        return ByteBuffer.allocate(CLOSING_NOTICE).put(CLOSING).putLong(messagesSent).flip();
+    }
+
+    /** The message count of a closing notice. */
+    static long closingNotice(ByteBuffer notice) throws IOException {
+        if (notice.get() != CLOSING) {
+            throw new IOException("not a closing notice");
+        }
+        return notice.getLong();
     }
 
     static ByteBuffer refused() {

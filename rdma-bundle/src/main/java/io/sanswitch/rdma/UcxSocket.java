@@ -91,6 +91,11 @@ final class UcxSocket implements TransportSocket {
     /** The receive whose own buffer that message is going into, else null. */
     private PostedOperation directTarget;
     private boolean endOfStream;
+    /** Tagged messages sent and taken on this connection: the orderly end comes after a count. */
+    private long messagesSent;
+    private long messagesTaken;
+    /** How many messages the peer sent before it closed in order, or -1 while it has not. */
+    private long peerSentMessages = -1;
     private final Map<RdmaBufferDescriptor, UcpRemoteKey> remoteKeys = new HashMap<>();
 
     /** A connection request waiting for the switch's condition function. */
@@ -399,18 +404,24 @@ final class UcxSocket implements TransportSocket {
                 controlLost();
                 return;
             }
-            ByteBuffer in = ByteBuffer.allocate(16);
+            ByteBuffer in = ByteBuffer.allocate(Rendezvous.CLOSING_NOTICE);
             key.attach(new Rendezvous.Handler() {
                 @Override
                 public void ready(SelectionKey k) throws IOException {
-                    in.clear();
+                    if (!in.hasRemaining()) {
+                        in.clear(); // after the notice only the end is of interest
+                    }
                     if (channel.read(in) < 0) {
                         throw new EOFException();
                     }
-                    for (int i = 0; i < in.position(); i++) {
-                        if (in.get(i) == Rendezvous.CLOSING) {
-                            peerClosing = true;
-                        }
+                    if (!in.hasRemaining() && !peerClosing) {
+                        long messages = Rendezvous.closingNotice(in.flip());
+                        peerClosing = true;
+                        worker.execute(() -> {
+                            peerSentMessages = messages;
+                            owner.wantsData(UcxSocket.this);
+                            pump();
+                        });
                     }
                 }
 
@@ -450,7 +461,7 @@ final class UcxSocket implements TransportSocket {
             owner.worker().cancelRequest(receiving);
         }
         if (endpoint != null && closing == null) {
-            closing = endpoint.closeNonBlockingForce();
+            closing = owner.track(endpoint.closeNonBlockingForce());
         }
         pump();
     }
@@ -508,6 +519,9 @@ final class UcxSocket implements TransportSocket {
             sizes[i] = b.remaining();
         }
         outstanding.incrementAndGet();
+        if (op.kind() == PostedOperation.Kind.SEND) {
+            messagesSent++;
+        }
         UcxCallback report = new UcxCallback() {
             @Override
             public void onSuccess(UcpRequest r) {
@@ -525,9 +539,9 @@ final class UcxSocket implements TransportSocket {
             switch (op.kind()) {
                 case SEND -> {
                     if (addresses.length == 1) {
-                        endpoint.sendTaggedNonBlocking(addresses[0], sizes[0], sendTag, report);
+                        owner.track(endpoint.sendTaggedNonBlocking(addresses[0], sizes[0], sendTag, report));
                     } else {
-                        endpoint.sendTaggedNonBlocking(addresses, sizes, sendTag, report);
+                        owner.track(endpoint.sendTaggedNonBlocking(addresses, sizes, sendTag, report));
                     }
                 }
                 case RDMA_WRITE -> {
@@ -538,7 +552,7 @@ final class UcxSocket implements TransportSocket {
                         at += sizes[i];
                     }
                     // Complete when the data is at the peer, not merely sent (the write is then visible).
-                    endpoint.flushNonBlocking(report);
+                    owner.track(endpoint.flushNonBlocking(report));
                 }
                 case RDMA_READ -> {
                     UcpRemoteKey key = remoteKey(op.remoteDescriptor(), remote);
@@ -547,7 +561,7 @@ final class UcxSocket implements TransportSocket {
                         endpoint.getNonBlockingImplicit(at, key, addresses[i], sizes[i]);
                         at += sizes[i];
                     }
-                    endpoint.flushNonBlocking(report);
+                    owner.track(endpoint.flushNonBlocking(report));
                 }
                 default -> throw new IllegalStateException(op.kind().toString());
             }
@@ -574,16 +588,21 @@ final class UcxSocket implements TransportSocket {
                 owner.events().operationCompleted(op, n);
                 continue;
             }
+            if (!endOfStream && peerSentMessages >= 0 && messagesTaken >= peerSentMessages) {
+                endOfStream = true;
+            }
+            if (endOfStream) {
+                // Checked before a failure: the peer closed in order, and its endpoint going away
+                // afterwards is not a reset of a stream that already ended.
+                receives.pollFirst();
+                moved = true;
+                owner.events().operationCompleted(op, 0); // spec: 0 bytes = the peer closed gracefully
+                continue;
+            }
             if (failed) {
                 receives.pollFirst();
                 moved = true;
                 owner.events().operationFailed(op, WsaError.WSAECONNRESET, 0);
-                continue;
-            }
-            if (endOfStream) {
-                receives.pollFirst();
-                moved = true;
-                owner.events().operationCompleted(op, 0); // spec: 0 bytes = the peer closed gracefully
                 continue;
             }
             UcpTagMessage message = owner.worker().tagProbeNonBlocking(recvTag, FULL_MASK, true);
@@ -591,6 +610,7 @@ final class UcxSocket implements TransportSocket {
                 break;
             }
             moved = true;
+            messagesTaken++;
             receiveMessage(op, message);
         }
         if (receives.isEmpty() || ended) {
@@ -602,7 +622,7 @@ final class UcxSocket implements TransportSocket {
     /** Takes a probed message into {@code op}'s buffer if it fits, else into the staging buffer. */
     private void receiveMessage(PostedOperation op, UcpTagMessage message) {
         long length = message.getRecvLength();
-        boolean direct = length > 0 && op.buffers().length == 1 && length <= op.buffers()[0].remaining();
+        boolean direct = op.buffers().length == 1 && length <= op.buffers()[0].remaining();
         ByteBuffer target;
         if (direct) {
             target = op.buffers()[0];
@@ -626,8 +646,6 @@ final class UcxSocket implements TransportSocket {
                 if (direct) {
                     receives.remove(op);
                     owner.events().operationCompleted(op, length);
-                } else if (length == 0) {
-                    endOfStream = true;
                 } else {
                     staged = stagingBuffer.duplicate().position(0).limit((int) length);
                 }
@@ -649,6 +667,7 @@ final class UcxSocket implements TransportSocket {
         });
         // A message already here completes inside the call (JUCX calls back before returning).
         receiving = receiveInFlight ? request : null;
+        owner.track(request);
     }
 
     private void received() {
@@ -753,39 +772,20 @@ final class UcxSocket implements TransportSocket {
     // ------------------------------------------------------------------ teardown (spec 6.9)
 
     /**
-     * An orderly close: the end of the stream goes after the data already sent, the endpoint is
-     * flushed and closed, and the peer is told before the TCP connection ends, so it does not take
-     * that end for a reset.
+     * An orderly close: the endpoint is flushed and closed, then the peer is told over the control
+     * connection how many messages came before the end, so it ends the stream after the last of
+     * them and does not take the end of that connection for a reset. (The end is not a UCX
+     * message: it would be one more request the peer must take before this side may close.)
      */
     @Override
     public void closeGracefully() {
-        try {
-            worker.call(() -> {
-                if (endpoint != null && closing == null && !failed && connected) {
-                    outstanding.incrementAndGet();
-                    endpoint.sendTaggedNonBlocking(0L, 0L, sendTag, new UcxCallback() {
-                        @Override
-                        public void onSuccess(UcpRequest r) {
-                            outstanding.decrementAndGet();
-                        }
-
-                        @Override
-                        public void onError(int status, String message) {
-                            outstanding.decrementAndGet();
-                        }
-                    });
-                }
-                return null;
-            });
-        } catch (WsaException e) {
-            LOG.warn("ending the stream failed", e);
-        }
         shutDown(false);
         SocketChannel ch = control;
         if (ch != null && connected && !failed) {
             try {
-                Rendezvous.writeFully(ch, ByteBuffer.wrap(new byte[] {Rendezvous.CLOSING}));
-            } catch (IOException e) {
+                long sent = worker.call(() -> messagesSent);
+                Rendezvous.writeFully(ch, Rendezvous.closingNotice(sent));
+            } catch (IOException | WsaException e) {
                 LOG.debug("closing notice", e);
             }
         }
@@ -819,7 +819,9 @@ final class UcxSocket implements TransportSocket {
                     owner.worker().cancelRequest(receiving);
                 }
                 if (endpoint != null && closing == null) {
-                    closing = force ? endpoint.closeNonBlockingForce() : endpoint.closeNonBlockingFlush();
+                    // A flush with requests still open would wait for the peer to take them (rendezvous).
+                    boolean forced = force || outstanding.get() > 0;
+                    closing = owner.track(forced ? endpoint.closeNonBlockingForce() : endpoint.closeNonBlockingFlush());
                 }
                 if (!worker.inCallback()) {
                     UcpRequest c = closing;
