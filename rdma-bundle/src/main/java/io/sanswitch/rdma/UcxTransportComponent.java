@@ -140,9 +140,9 @@ public final class UcxTransportComponent {
                     + " can take the JVM's own signals and end the process (openucx/ucx#3337)");
         }
         if (!Ucx.isAvailable()) {
-            LOG.warn("UCX cannot be used in this JVM ({} {}), so no ucx transport is registered"
-                    + " (is Debian's libucx0 installed?): {}", System.getProperty("os.name"),
-                    System.getProperty("os.arch"), Ucx.unavailabilityCause().toString());
+            LOG.warn("UCX cannot be used in this JVM, so no ucx transport is registered (the bundle's JUCX"
+                    + " needs Linux x86-64 and libucx, Debian's libucx0; this is {} {}): {}",
+                    System.getProperty("os.name"), System.getProperty("os.arch"), Ucx.unavailabilityCause().toString());
             LOG.debug("why UCX cannot be used", Ucx.unavailabilityCause());
             return;
         }
