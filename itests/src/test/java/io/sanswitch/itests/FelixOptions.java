@@ -42,9 +42,13 @@ final class FelixOptions {
                 reactorBundle("core"),
                 reactorBundle("tcp"),
                 systemProperty("org.ops4j.pax.logging.DefaultServiceLog.level").value("WARN"),
-                systemProperty("org.ops4j.pax.url.mvn.localRepository")
-                        .value(System.getProperty("org.ops4j.pax.url.mvn.localRepository", "")),
                 cleanCaches()));
+        // pax-url ignores -Dmaven.repo.local (TOOLCHAIN 6); an empty value would make it use the
+        // working directory as the local repository.
+        String localRepository = System.getProperty("org.ops4j.pax.url.mvn.localRepository", "");
+        if (!localRepository.isEmpty()) {
+            all.add(systemProperty("org.ops4j.pax.url.mvn.localRepository").value(localRepository));
+        }
         all.addAll(Arrays.asList(extra));
         return all.toArray(new Option[0]);
     }

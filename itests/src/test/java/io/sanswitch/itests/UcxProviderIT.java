@@ -226,6 +226,12 @@ public class UcxProviderIT {
                 .filter(t -> t.isAlive() && t.getName().equals(PROGRESS_THREAD)).count();
     }
 
+    /** Every thread of the UCX backend (progress, and whatever else it names sanswitch-ucx-*). */
+    private static long backendThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.isAlive() && t.getName().startsWith("sanswitch-ucx-")).count();
+    }
+
     private static int freePort() throws Exception {
         try (ServerSocket s = new ServerSocket(0, 1, LOOPBACK)) {
             return s.getLocalPort();
@@ -342,6 +348,7 @@ public class UcxProviderIT {
         assertNull("the ucx provider is still registered", ucxReference(SanServiceProvider.class));
         assertNull("the ucx transport is still registered", ucxReference(Transport.class));
         assertEquals("the UCX progress thread outlived the bundle stop", 0, progressThreads());
+        assertEquals("a UCX backend thread outlived the bundle stop", 0, backendThreads());
 
         rdma.start();
         SanServiceProvider again = awaitUcxProvider();
@@ -350,7 +357,7 @@ public class UcxProviderIT {
         Pair second = connectedPair(again);
         assertArrayEquals(request, transfer(again, second.client(), second.server(), request));
         again.cleanup();
-        assertEquals(0, progressThreads());
+        assertEquals(0, backendThreads());
     }
 
     @Test
@@ -366,6 +373,7 @@ public class UcxProviderIT {
             rdmaBundle().stop();
             assertEquals("cycle " + cycle, WsaError.WSA_OPERATION_ABORTED, completed(pending).error());
             assertEquals("cycle " + cycle, 0, progressThreads());
+            assertEquals("cycle " + cycle, 0, backendThreads());
             assertNull("cycle " + cycle, ucxReference(SanServiceProvider.class));
             rdmaBundle().start();
         }
@@ -422,6 +430,6 @@ public class UcxProviderIT {
         eventually("no subnets once the configuration is deleted", () -> subnetsOf(SanServiceProvider.class),
                 v -> v instanceof String[] a && a.length == 0);
         context.ungetService(ref);
-        assertEquals(0, progressThreads());
+        assertEquals(0, backendThreads());
     }
 }
