@@ -36,6 +36,11 @@ public final class ProviderRegistry {
 
     /** Service property naming the backend of a registered provider ("tcp", "ucx"). */
     public static final String TRANSPORT_PROPERTY = "sanswitch.transport";
+    /**
+     * Service property of a backend, copied to its provider: the SAN subnets (CIDR strings) whose
+     * peers the switch should reach through that provider.
+     */
+    public static final String SAN_SUBNETS_PROPERTY = "sanswitch.san.subnets";
 
     private record Entry(ProviderEngine engine, ServiceRegistration<SanServiceProvider> registration) {
     }
@@ -49,17 +54,41 @@ public final class ProviderRegistry {
         this.context = context;
     }
 
-    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
-    void addTransport(Transport transport) {
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            updated = "updatedTransport")
+    void addTransport(Transport transport, Map<String, Object> properties) {
         ProviderEngine engine = new ProviderEngine(transport);
-        Hashtable<String, Object> props = new Hashtable<>();
-        props.put(TRANSPORT_PROPERTY, transport.name());
-        ServiceRegistration<SanServiceProvider> reg = context.registerService(SanServiceProvider.class, engine, props);
+        ServiceRegistration<SanServiceProvider> reg = context.registerService(SanServiceProvider.class, engine,
+                providerProperties(transport, properties));
         Entry previous = providers.put(transport, new Entry(engine, reg));
         if (previous != null) {
             retire(transport, previous);
         }
         LOG.info("provider over {} registered", transport.name());
+    }
+
+    /** A backend changed what it publishes (its SAN subnets): the provider follows, still running. */
+    void updatedTransport(Transport transport, Map<String, Object> properties) {
+        Entry e = providers.get(transport);
+        if (e == null) {
+            return;
+        }
+        try {
+            e.registration().setProperties(providerProperties(transport, properties));
+        } catch (IllegalStateException alreadyGone) {
+            // retired meanwhile
+        }
+    }
+
+    /** The provider's service properties: its backend's name and what the switch routes by. */
+    private static Hashtable<String, Object> providerProperties(Transport transport, Map<String, Object> backend) {
+        Hashtable<String, Object> props = new Hashtable<>();
+        props.put(TRANSPORT_PROPERTY, transport.name());
+        Object subnets = backend == null ? null : backend.get(SAN_SUBNETS_PROPERTY);
+        if (subnets != null) {
+            props.put(SAN_SUBNETS_PROPERTY, subnets);
+        }
+        return props;
     }
 
     void removeTransport(Transport transport) {

@@ -6,12 +6,6 @@ import static org.junit.Assert.assertNotSame;
 import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
-import static org.ops4j.pax.exam.CoreOptions.bundle;
-import static org.ops4j.pax.exam.CoreOptions.cleanCaches;
-import static org.ops4j.pax.exam.CoreOptions.junitBundles;
-import static org.ops4j.pax.exam.CoreOptions.mavenBundle;
-import static org.ops4j.pax.exam.CoreOptions.options;
-import static org.ops4j.pax.exam.CoreOptions.systemProperty;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -68,22 +62,7 @@ public class ProviderLifecycleIT {
 
     @Configuration
     public Option[] config() {
-        return options(
-                junitBundles(),
-                mavenBundle("org.apache.felix", "org.apache.felix.scr", "2.2.12"),
-                mavenBundle("org.osgi", "org.osgi.service.component", "1.5.1"),
-                mavenBundle("org.osgi", "org.osgi.util.promise", "1.3.0"),
-                mavenBundle("org.osgi", "org.osgi.util.function", "1.2.0"),
-                // slf4j 1.7 API bundle: 2.x would need a ServiceLoader mediator; our bundles accept both.
-                mavenBundle("org.slf4j", "slf4j-api", "1.7.36"),
-                mavenBundle("org.slf4j", "slf4j-simple", "1.7.36").noStart(),
-                bundle("reference:file:" + System.getProperty("sanswitch.bundle.api")),
-                bundle("reference:file:" + System.getProperty("sanswitch.bundle.core")),
-                bundle("reference:file:" + System.getProperty("sanswitch.bundle.tcp")),
-                systemProperty("org.ops4j.pax.logging.DefaultServiceLog.level").value("WARN"),
-                systemProperty("org.ops4j.pax.url.mvn.localRepository")
-                        .value(System.getProperty("org.ops4j.pax.url.mvn.localRepository", "")),
-                cleanCaches());
+        return FelixOptions.with();
     }
 
     /** A switch that counts completion upcalls per overlapped. */

@@ -17,11 +17,32 @@ public final class Ucx {
 
     private static Throwable probe() {
         try {
+            // Throws with JUCX's own account when it extracted libjucx.so and that failed.
             NativeLibs.load();
-            new UcpContext(new UcpParams().requestStreamFeature()).close();
-            return null;
         } catch (Throwable t) {
             return t;
+        }
+        try {
+            new UcpContext(new UcpParams().requestStreamFeature()).close();
+            return null;
+        } catch (UnsatisfiedLinkError unbound) {
+            return linkerReason(unbound);
+        } catch (Throwable t) {
+            return t;
+        }
+    }
+
+    /**
+     * Inside a bundle JUCX loads libjucx.so through {@code System.loadLibrary} and swallows its
+     * failure, so the first native call only says that it is unbound. Asking again from this
+     * bundle's class loader gives the dynamic linker's reason (for example libucp.so.0 missing).
+     */
+    private static Throwable linkerReason(UnsatisfiedLinkError unbound) {
+        try {
+            System.loadLibrary("jucx");
+            return unbound;
+        } catch (Throwable reason) {
+            return reason;
         }
     }
 
