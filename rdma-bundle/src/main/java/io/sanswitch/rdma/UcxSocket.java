@@ -417,11 +417,7 @@ final class UcxSocket implements TransportSocket {
                     if (!in.hasRemaining() && !peerClosing) {
                         long messages = Rendezvous.closingNotice(in.flip());
                         peerClosing = true;
-                        worker.execute(() -> {
-                            peerSentMessages = messages;
-                            owner.wantsData(UcxSocket.this);
-                            pump();
-                        });
+                        worker.execute(() -> peerClosed(messages));
                     }
                 }
 
@@ -432,6 +428,21 @@ final class UcxSocket implements TransportSocket {
             });
             key.interestOps(SelectionKey.OP_READ);
         });
+    }
+
+    /**
+     * On the worker thread: the peer closed its socket (a full close, spec 6.9). Its stream ends
+     * after the messages it announced; it will take nothing more, so what this side still sends
+     * fails with a reset, as TCP answers data for a closed socket. A send the peer will never take
+     * would otherwise wait for it forever (every message goes by rendezvous).
+     */
+    private void peerClosed(long messagesSent) {
+        peerSentMessages = messagesSent;
+        if (!ended && endpoint != null && closing == null && outstanding.get() > (receiveInFlight ? 1 : 0)) {
+            closing = owner.track(endpoint.closeNonBlockingForce());
+        }
+        owner.wantsData(this);
+        pump();
     }
 
     private void controlLost() {
@@ -476,6 +487,9 @@ final class UcxSocket implements TransportSocket {
         if (failed) {
             throw new WsaException(WsaError.WSAECONNRESET, "the connection failed");
         }
+        if (peerClosing && op.kind() != PostedOperation.Kind.RECV) {
+            throw new WsaException(WsaError.WSAECONNRESET, "the peer closed its socket");
+        }
         UcxRegion.Descriptor remote = null;
         if (op.kind() == PostedOperation.Kind.RDMA_WRITE || op.kind() == PostedOperation.Kind.RDMA_READ) {
             remote = UcxRegion.Descriptor.decode(op.remoteDescriptor());
@@ -502,7 +516,7 @@ final class UcxSocket implements TransportSocket {
             pump();
             return;
         }
-        if (failed || endpoint == null) {
+        if (failed || endpoint == null || closing != null) {
             owner.events().operationFailed(op, WsaError.WSAECONNRESET, 0);
             return;
         }
@@ -532,7 +546,8 @@ final class UcxSocket implements TransportSocket {
             @Override
             public void onError(int status, String message) {
                 outstanding.decrementAndGet();
-                owner.events().operationFailed(op, failed ? WsaError.WSAECONNRESET : UcxStatus.transferError(status), 0);
+                owner.events().operationFailed(op,
+                        failed || peerClosing ? WsaError.WSAECONNRESET : UcxStatus.transferError(status), 0);
             }
         };
         try {
