@@ -34,7 +34,8 @@ import io.sanswitch.spi.SanServiceProvider;
  * text (an aligned table, or usage help on {@code -h}/{@code --help} or bad input).
  *
  * <p>A function name with a hyphen ({@code cleanup-history}) matches no Java method; both shells
- * then call {@link #main(String, String...)} with the function name first, which dispatches here.
+ * (Karaf embeds Gogo's runtime) then fall back to a method named {@code _main} and pass the
+ * function name first: {@link #_main(String, String...)} dispatches it.
  *
  * <p>It tracks every {@link SanServiceProvider} of this bundle's engines, and keeps the last few
  * retired ones (a stopped or updated backend) so that their final cleanup stays visible in
@@ -252,7 +253,7 @@ public final class SanCommands {
      * Where both shells send a function that matches no method by name ({@code cleanup-history}):
      * the function name comes first.
      */
-    public String main(String function, String... args) throws InterruptedException {
+    public String _main(String function, String... args) throws InterruptedException {
         return switch (function == null ? "" : function.toLowerCase(Locale.ROOT)) {
             case "providers" -> providers(args);
             case "sockets" -> sockets(args);

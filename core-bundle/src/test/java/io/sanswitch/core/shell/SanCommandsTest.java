@@ -93,7 +93,7 @@ class SanCommandsTest {
         assertEquals("0", cell(text, row, "RESULT"));
         assertTrue(cell(text, row, "DURATION").matches("\\d+ (µs|ms)"), cell(text, row, "DURATION"));
         assertTrue(commands.providers().lines().noneMatch(l -> l.startsWith("ucx")), "retired: not a provider");
-        assertEquals(text, commands.main("cleanup-history"), "the shells' route for the hyphenated name");
+        assertEquals(text, commands._main("cleanup-history"), "the shells' route for the hyphenated name");
     }
 
     @Test
@@ -144,7 +144,7 @@ class SanCommandsTest {
         assertEquals(SanCommands.PROVIDERS_USAGE, commands.providers("--help"));
         assertEquals(SanCommands.SOCKETS_USAGE, commands.sockets("-h"));
         assertEquals(SanCommands.BENCH_USAGE, commands.bench("--help"));
-        assertEquals(SanCommands.HISTORY_USAGE, commands.main("cleanup-history", "--help"));
+        assertEquals(SanCommands.HISTORY_USAGE, commands._main("cleanup-history", "--help"));
 
         assertTrue(commands.providers("x").startsWith("san:providers takes no arguments\nUsage: san:providers"));
         assertEquals("No provider 'rdma'; registered: tcp, ucx\n" + SanCommands.SOCKETS_USAGE, commands.sockets("rdma"));
@@ -154,7 +154,7 @@ class SanCommandsTest {
         assertTrue(commands.bench("ucx", "tcp").startsWith("two provider names given: ucx, tcp\n"));
         assertTrue(commands.bench("a", "1", "b").startsWith("san:bench takes at most two arguments\n"));
         assertTrue(commands.cleanupHistory("a", "b").startsWith("san:cleanup-history takes at most one argument\n"));
-        assertTrue(commands.main("nope").startsWith("Unknown command san:nope; the san commands are:"));
+        assertTrue(commands._main("nope").startsWith("Unknown command san:nope; the san commands are:"));
     }
 
     @Test
