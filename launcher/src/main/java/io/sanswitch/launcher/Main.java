@@ -24,7 +24,9 @@ import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
 import org.osgi.framework.Constants;
 import org.osgi.framework.FrameworkEvent;
+import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.launch.Framework;
+import org.osgi.util.tracker.ServiceTracker;
 
 /**
  * {@code java -jar sanswitch-launcher.jar [--demo] [--headless] [--verbose]}: starts Apache Felix
@@ -129,18 +131,33 @@ public final class Main {
             List<Bundle> installed = installEmbeddedBundles(framework.getBundleContext(), demo ? SHELL_BSN : null);
             framework.start();
             Runtime.getRuntime().addShutdownHook(stopOnExit);
+            Bundle shell = null;
             for (Bundle b : installed) {
-                if (b.getHeaders().get(Constants.FRAGMENT_HOST) == null) {
+                if (SHELL_BSN.equals(b.getSymbolicName())) {
+                    shell = b;
+                } else if (b.getHeaders().get(Constants.FRAGMENT_HOST) == null) {
                     b.start();
                 }
             }
+            // The shell reads its first line at once: start it only once the san commands and the
+            // providers are there (SCR activates them asynchronously), so piped commands find them.
+            BundleContext context = framework.getBundleContext();
+            await(context, "(osgi.command.scope=san)", 10_000);
+            await(context, "(sanswitch.transport=tcp)", 10_000);
+            if (!await(context, "(sanswitch.transport=ucx)", 5_000)) {
+                System.out.println("sanswitch: the ucx provider is not registered: UCX is not usable here "
+                        + "(on Debian 12: sudo apt-get install libucx0); the tcp provider works without it.");
+            }
             if (demo) {
-                return runDemo(framework.getBundleContext());
+                return runDemo(context);
             }
             System.out.println("sanswitch: Apache Felix " + framework.getVersion() + " with " + installed.size()
                     + " bundles. Commands: san:providers, san:sockets, san:bench [provider] [seconds], "
                     + "san:cleanup-history, lb, help." + (headless ? " Headless: stop the process to end."
                     : " Ctrl-D or 'stop 0' ends."));
+            if (shell != null) {
+                shell.start();
+            }
             FrameworkEvent end = framework.waitForStop(0);
             return end.getType() == FrameworkEvent.ERROR ? 1 : 0;
         } finally {
@@ -216,6 +233,18 @@ public final class Main {
             return;
         }
         installed.add(b);
+    }
+
+    /** Waits, bounded, for a service matching {@code filter}; {@code true} if one is there. */
+    private static boolean await(BundleContext context, String filter, long millis)
+            throws InvalidSyntaxException, InterruptedException {
+        ServiceTracker<Object, Object> tracker = new ServiceTracker<>(context, context.createFilter(filter), null);
+        tracker.open(true);
+        try {
+            return tracker.waitForService(millis) != null;
+        } finally {
+            tracker.close();
+        }
     }
 
     private static void stop(Framework framework) {
