@@ -1,7 +1,9 @@
 package io.sanswitch.core;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,11 +20,6 @@ import io.sanswitch.transport.Transport;
 final class CleanupSequence {
     private static final Logger LOG = LoggerFactory.getLogger(CleanupSequence.class);
 
-    /** What one final cleanup did, for logs and diagnostics. */
-    record Report(CleanupReason reason, int operationsAborted, int socketsReset, boolean networkDown,
-            long durationNanos) {
-    }
-
     private final String name;
     private final Transport transport;
     private final NotificationGate gate;
@@ -30,7 +27,8 @@ final class CleanupSequence {
     private final HandleTable handles;
     private final SocketTeardown teardown;
     private final Duration drainTimeout;
-    private volatile Report lastReport;
+    private final CleanupHistory history = new CleanupHistory(CleanupHistory.DEFAULT_CAPACITY);
+    private final AtomicLong finalCleanups = new AtomicLong();
 
     CleanupSequence(String name, Transport transport, NotificationGate gate, InFlight calls, HandleTable handles,
             SocketTeardown teardown, Duration drainTimeout) {
@@ -43,24 +41,38 @@ final class CleanupSequence {
         this.drainTimeout = drainTimeout;
     }
 
-    Report lastReport() {
-        return lastReport;
+    /** The most recent final cleanup, or {@code null}. */
+    CleanupRecord lastReport() {
+        return history.last();
+    }
+
+    /** The last final cleanups, oldest first (bounded). */
+    List<CleanupRecord> history() {
+        return history.snapshot();
+    }
+
+    /** Final cleanups run so far, including those the bounded history has dropped. */
+    long count() {
+        return finalCleanups.get();
     }
 
     /**
      * Runs the sequence. The lifecycle is already {@code CLEANING_UP}, so new calls are refused.
      *
+     * @param generation the run this cleanup ends, for the history
      * @param networkDownReported whether the backend reported a failed network during the run
      * @return {@code WSAENETDOWN} to report, or {@code null}
      */
-    WsaException run(CleanupReason reason, boolean networkDownReported) {
+    WsaException run(CleanupReason reason, long generation, boolean networkDownReported) {
+        Instant started = Instant.now();
         long start = System.nanoTime();
+        int[] failed = {0};
         LOG.info("{}: final cleanup ({}) with {} open sockets", name, reason, handles.size());
 
         // a. No FD_* event reaches the switch from here on; events already past the gate are
         //    delivered first. Calls that entered before the state changed are waited for, so each
         //    of their operations is registered before step b looks (DESIGN 2.4).
-        step("a: close the notification gate", () -> {
+        step(failed, "a: close the notification gate", () -> {
             if (!gate.closeAndDrain(drainTimeout)) {
                 LOG.warn("{}: event postings did not drain in {} ms; going on. {}", name, drainTimeout.toMillis(),
                         Diagnostics.threadDump());
@@ -75,7 +87,7 @@ final class CleanupSequence {
         //    once with WSA_OPERATION_ABORTED in its own mode.
         List<EngineSocket> sockets = handles.snapshot();
         int[] aborted = {0};
-        step("b: abort pending operations", () -> {
+        step(failed, "b: abort pending operations", () -> {
             for (EngineSocket s : sockets) {
                 if (s.beginClose()) {
                     aborted[0] += teardown.abortPending(s, drainTimeout);
@@ -85,7 +97,7 @@ final class CleanupSequence {
 
         // c. Every open socket reset and released as by closeSocket; closeSocketHandle is the
         //    last upcall for each.
-        step("c: reset open sockets", () -> {
+        step(failed, "c: reset open sockets", () -> {
             for (EngineSocket s : sockets) {
                 if (s.life() == EngineSocket.Life.CLOSING) {
                     teardown.release(s, SocketTeardown.Kind.RESET);
@@ -94,26 +106,29 @@ final class CleanupSequence {
         });
 
         // d. The backend's resources (threads, ports, native contexts).
-        step("d: release transport resources", transport::close);
+        step(failed, "d: release transport resources", transport::close);
 
         // e. A failed network is reported only now, so it never leaks anything.
         boolean[] down = {networkDownReported};
-        step("e: ask the transport whether its network failed", () -> down[0] |= transport.networkSubsystemFailed());
+        step(failed, "e: ask the transport whether its network failed", () -> down[0] |= transport.networkSubsystemFailed());
 
         // f. Idle and restartable: the lifecycle goes to IDLE when this returns; the gate opens
         //    again with the next first startup.
-        Report report = new Report(reason, aborted[0], sockets.size(), down[0], System.nanoTime() - start);
-        lastReport = report;
+        CleanupRecord report = new CleanupRecord(transport.name(), generation, started, reason, aborted[0],
+                sockets.size(), System.nanoTime() - start, down[0] ? WsaError.WSAENETDOWN : null, failed[0]);
+        history.add(report);
+        finalCleanups.incrementAndGet();
         LOG.info("{}: final cleanup done in {} µs: {} operations aborted, {} sockets reset{}", name,
                 report.durationNanos() / 1000, report.operationsAborted(), report.socketsReset(),
                 report.networkDown() ? ", network subsystem failed" : "");
         return down[0] ? new WsaException(WsaError.WSAENETDOWN, name + ": the network subsystem failed") : null;
     }
 
-    private void step(String what, Runnable action) {
+    private void step(int[] failed, String what, Runnable action) {
         try {
             action.run();
         } catch (RuntimeException e) {
+            failed[0]++;
             LOG.error("{}: cleanup step {} threw; going on with the next step", name, what, e);
         }
     }

@@ -32,6 +32,7 @@ final class Completions {
         EngineSocket socket = op.socket();
         try {
             socket.removePending(op);
+            socket.countTransferred(op.kind(), result.bytesTransferred());
             op.releaseMemory();
             Overlapped ov = op.overlapped();
             ov.publish(result);

@@ -1,15 +1,18 @@
 package io.sanswitch.core;
 
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
 
 import io.sanswitch.spi.EventHandle;
 import io.sanswitch.spi.NetworkEventRecord;
 import io.sanswitch.spi.NetworkEvents;
 import io.sanswitch.spi.WsaError;
+import io.sanswitch.transport.PostedOperation;
 import io.sanswitch.transport.TransportSocket;
 
 /**
@@ -40,6 +43,11 @@ final class EngineSocket {
     private final MemoryRegistry memory = new MemoryRegistry();
     private volatile long switchHandle;
     private volatile boolean hasSwitchHandle;
+    private volatile InetSocketAddress peer;
+    // Counted at completion, off the posting path; LongAdder so concurrent completions on one
+    // socket never contend on one cache line.
+    private final LongAdder bytesIn = new LongAdder();
+    private final LongAdder bytesOut = new LongAdder();
 
     // Guarded by this.
     private Role role;
@@ -99,6 +107,34 @@ final class EngineSocket {
 
     boolean hasSwitchHandle() {
         return hasSwitchHandle;
+    }
+
+    /** The address connected to or accepted from (diagnostics). */
+    void peer(InetSocketAddress address) {
+        peer = address;
+    }
+
+    InetSocketAddress peer() {
+        return peer;
+    }
+
+    /** Counts the bytes of a completed transfer in its direction (diagnostics). */
+    void countTransferred(PostedOperation.Kind kind, long bytes) {
+        if (bytes <= 0) {
+            return;
+        }
+        switch (kind) {
+            case RECV, RDMA_READ -> bytesIn.add(bytes);
+            case SEND, RDMA_WRITE -> bytesOut.add(bytes);
+        }
+    }
+
+    long bytesIn() {
+        return bytesIn.sum();
+    }
+
+    long bytesOut() {
+        return bytesOut.sum();
     }
 
     // ---- pending operations ----

@@ -6,6 +6,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.BufferOverflowException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
@@ -131,7 +133,7 @@ public final class ProviderEngine implements SanServiceProvider {
     public void cleanup() throws WsaException {
         try {
             Lifecycle.CleanupOutcome outcome = lifecycle.cleanup(
-                    generation -> cleanupSequence.run(CleanupReason.COUNT_REACHED_ZERO, networkDown.get()));
+                    generation -> cleanupSequence.run(CleanupReason.COUNT_REACHED_ZERO, generation, networkDown.get()));
             LOG.debug("{}: cleanup {}", name, outcome);
         } catch (WsaException e) {
             throw ErrorPolicy.hold(SpiCall.CLEANUP, e);
@@ -150,7 +152,7 @@ public final class ProviderEngine implements SanServiceProvider {
      *     {@link #cleanup()}
      */
     public boolean finalCleanup(CleanupReason reason) throws WsaException {
-        return lifecycle.forceFinal(generation -> cleanupSequence.run(reason, networkDown.get()));
+        return lifecycle.forceFinal(generation -> cleanupSequence.run(reason, generation, networkDown.get()));
     }
 
     // ------------------------------------------------------------------ sockets
@@ -260,6 +262,7 @@ public final class ProviderEngine implements SanServiceProvider {
                 throw new WsaException(WSAECONNREFUSED, "the condition function refused " + request.peer());
             }
             EngineSocket accepted = open(c.generation, s.transport().accept(request), EngineSocket.Role.CONNECTED);
+            accepted.peer(request.peer());
             // spec 6.3: reset the FD_ACCEPT event before a successful accept returns; a request
             // still queued re-arms it (spec 5.3).
             EventHandle acceptEvent = s.clearAccept();
@@ -288,6 +291,7 @@ public final class ProviderEngine implements SanServiceProvider {
             }
             boolean now = transition(s, before, EngineSocket.Role.CONNECTING, WSAEALREADY,
                     () -> s.transport().connect(remote, callerData == null ? new byte[0] : callerData.clone()));
+            s.peer(remote);
             if (now) {
                 s.compareAndSetRole(EngineSocket.Role.CONNECTING, EngineSocket.Role.CONNECTED);
                 return ConnectStatus.CONNECTED;
@@ -739,7 +743,43 @@ public final class ProviderEngine implements SanServiceProvider {
         return n;
     }
 
-    CleanupSequence.Report lastCleanupReport() {
+    /** The backend's name ("ucx", "tcp"), as in the provider's {@code sanswitch.transport} property. */
+    public String transportName() {
+        return transport.name();
+    }
+
+    /** State, count, sockets, pending operations and generation, for {@code san:providers}. */
+    public ProviderStatus status() {
+        Lifecycle.Snapshot s = lifecycle.snapshot();
+        return new ProviderStatus(transport.name(), s.state().name(), s.count(), openSockets(), pendingOperations(),
+                s.generation(), cleanupSequence.count());
+    }
+
+    /** The last final cleanups of this provider, oldest first (at most 16), for {@code san:cleanup-history}. */
+    public List<CleanupRecord> cleanupHistory() {
+        return cleanupSequence.history();
+    }
+
+    /** The open sockets with their addresses and byte counts, for {@code san:sockets}. */
+    public List<SocketStatus> sockets() {
+        List<EngineSocket> open = handles.snapshot();
+        List<SocketStatus> out = new ArrayList<>(open.size());
+        for (EngineSocket s : open) {
+            InetSocketAddress local;
+            try {
+                local = s.transport().localAddress();
+            } catch (RuntimeException e) {
+                local = null; // a backend's diagnostics must not break the listing
+            }
+            out.add(new SocketStatus(transport.name(), s.handle().toString(),
+                    s.hasSwitchHandle() ? s.switchHandle() : -1, s.role().name(), local, s.peer(), s.bytesIn(),
+                    s.bytesOut(), s.pendingCount()));
+        }
+        out.sort(Comparator.comparing(SocketStatus::handle));
+        return out;
+    }
+
+    CleanupRecord lastCleanupReport() {
         return cleanupSequence.lastReport();
     }
 

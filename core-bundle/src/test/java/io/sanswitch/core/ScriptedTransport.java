@@ -57,11 +57,19 @@ final class ScriptedTransport implements Transport {
     volatile boolean networkFailed;
     volatile boolean connectAtOnce = true;
 
+    private final String name;
+
     ScriptedTransport() {
         this(new TransportCapabilities(true, false, 0, 1 << 24, 64 * 1024));
     }
 
     ScriptedTransport(TransportCapabilities capabilities) {
+        this("scripted", capabilities);
+    }
+
+    /** A scripted backend that calls itself {@code name} (diagnostics tests list several). */
+    ScriptedTransport(String name, TransportCapabilities capabilities) {
+        this.name = name;
         this.capabilities = capabilities;
     }
 
@@ -115,7 +123,7 @@ final class ScriptedTransport implements Transport {
 
     @Override
     public String name() {
-        return "scripted";
+        return name;
     }
 
     @Override

@@ -1,0 +1,332 @@
+package io.sanswitch.core.shell;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.osgi.framework.Constants;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.sanswitch.core.CleanupRecord;
+import io.sanswitch.core.ProviderEngine;
+import io.sanswitch.core.ProviderStatus;
+import io.sanswitch.core.SocketStatus;
+import io.sanswitch.spi.SanServiceProvider;
+
+/**
+ * The {@code san:*} shell commands, for Felix Gogo and for Karaf alike: both pick up a service with
+ * {@code osgi.command.scope}/{@code osgi.command.function} and call its public methods by name,
+ * printing what they return. So this is plain Java with no shell API: each command returns its
+ * text (an aligned table, or usage help on {@code -h}/{@code --help} or bad input).
+ *
+ * <p>A function name with a hyphen ({@code cleanup-history}) matches no Java method; both shells
+ * (Karaf embeds Gogo's runtime) then fall back to a method named {@code _main} and pass the
+ * function name first: {@link #_main(String, String...)} dispatches it.
+ *
+ * <p>It tracks every {@link SanServiceProvider} of this bundle's engines, and keeps the last few
+ * retired ones (a stopped or updated backend) so that their final cleanup stays visible in
+ * {@code san:cleanup-history} after their service is gone.
+ */
+@Component(service = SanCommands.class, immediate = true, property = {
+    "osgi.command.scope=san",
+    "osgi.command.function=providers",
+    "osgi.command.function=sockets",
+    "osgi.command.function=bench",
+    "osgi.command.function=cleanup-history"})
+public final class SanCommands {
+    private static final Logger LOG = LoggerFactory.getLogger(SanCommands.class);
+
+    /** Retired providers whose history is kept; a hot-swap every few seconds still shows its trail. */
+    static final int RETIRED_KEPT = 8;
+    static final int HISTORY_SHOWN = 16;
+    static final int MAX_BENCH_SECONDS = 60;
+    private static final DateTimeFormatter WHEN = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSS", Locale.ROOT);
+
+    static final String PROVIDERS_USAGE = """
+            Usage: san:providers
+              Lists the registered SAN service providers: backend, service id, lifecycle state
+              (IDLE, STARTING, RUNNING, CLEANING_UP), reference count (outstanding startups), open
+              sockets, pending overlapped operations, startup generation and final cleanups run.
+            """;
+    static final String SOCKETS_USAGE = """
+            Usage: san:sockets [provider]
+              Lists the open sockets of every provider (or of one: ucx, tcp): descriptor, switch
+              handle, role, local and peer address, bytes received and sent by completed
+              transfers, pending operations, and why the switch chose that provider.
+            """;
+    static final String BENCH_USAGE = """
+            Usage: san:bench [provider] [seconds]
+              Connects two sockets of one provider over loopback through the SPI and measures a
+              one-way stream of checked 1 MiB chunks (bytes, rate) and 64-byte echoes (round
+              trip). provider: ucx, tcp, ... (default: ucx if registered, else the first);
+              seconds: 1 to %d (default 2).
+            """.formatted(MAX_BENCH_SECONDS);
+    static final String HISTORY_USAGE = """
+            Usage: san:cleanup-history [provider]
+              The last final cleanups (at most %d, oldest first), also of providers retired since:
+              when, provider, service id, generation ended, reason, operations aborted, sockets
+              reset, duration, result (0, or the Winsock error such as 10050 WSAENETDOWN).
+            """.formatted(HISTORY_SHOWN);
+
+    /** A provider as the commands know it. */
+    record Tracked(ProviderEngine engine, long serviceId) {
+    }
+
+    private final Map<ProviderEngine, Tracked> live = new ConcurrentHashMap<>();
+    private final ArrayDeque<Tracked> retired = new ArrayDeque<>();
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile SocketReasons reasons;
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void addProvider(SanServiceProvider provider, Map<String, Object> properties) {
+        if (!(provider instanceof ProviderEngine engine)) {
+            LOG.debug("not one of this bundle's engines, not listed: {}", provider);
+            return;
+        }
+        Object id = properties.get(Constants.SERVICE_ID);
+        live.put(engine, new Tracked(engine, id instanceof Number n ? n.longValue() : -1));
+    }
+
+    void removeProvider(SanServiceProvider provider) {
+        Tracked t = live.remove(provider);
+        if (t != null) {
+            synchronized (retired) {
+                if (retired.size() == RETIRED_KEPT) {
+                    retired.removeFirst();
+                }
+                retired.addLast(t);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ commands
+
+    /** {@code san:providers}. */
+    public String providers(String... args) {
+        if (wantsHelp(args)) {
+            return PROVIDERS_USAGE;
+        }
+        if (args.length > 0) {
+            return "san:providers takes no arguments\n" + PROVIDERS_USAGE;
+        }
+        List<Tracked> all = sortedLive();
+        if (all.isEmpty()) {
+            return "No SAN providers registered (is a backend bundle such as io.sanswitch.tcp started?)\n";
+        }
+        Table t = new Table("PROVIDER", "SERVICE>", "STATE", "REFS>", "SOCKETS>", "PENDING>", "GEN>", "CLEANUPS>");
+        for (Tracked p : all) {
+            ProviderStatus s = p.engine().status();
+            t.row(s.provider(), p.serviceId(), s.state(), s.referenceCount(), s.openSockets(), s.pendingOperations(),
+                    s.generation(), s.finalCleanups());
+        }
+        return t.toString();
+    }
+
+    /** {@code san:sockets [provider]}. */
+    public String sockets(String... args) {
+        if (wantsHelp(args)) {
+            return SOCKETS_USAGE;
+        }
+        if (args.length > 1) {
+            return "san:sockets takes at most one argument\n" + SOCKETS_USAGE;
+        }
+        String only = args.length == 1 ? args[0] : null;
+        if (only != null && find(only) == null) {
+            return unknownProvider(only) + SOCKETS_USAGE;
+        }
+        SocketReasons why = reasons;
+        Table t = new Table("PROVIDER", "SOCKET", "HANDLE>", "ROLE", "LOCAL", "PEER", "IN>", "OUT>", "PENDING>",
+                "REASON");
+        for (Tracked p : sortedLive()) {
+            if (only != null && !only.equals(p.engine().transportName())) {
+                continue;
+            }
+            for (SocketStatus s : p.engine().sockets()) {
+                String reason = why == null || s.switchHandle() < 0 ? null : safeReason(why, s);
+                t.row(s.provider(), s.handle(), s.switchHandle() < 0 ? null : s.switchHandle(), s.role(),
+                        address(s.local()), address(s.peer()), Units.bytes(s.bytesIn()), Units.bytes(s.bytesOut()),
+                        s.pendingOperations(), reason);
+            }
+        }
+        if (t.size() == 0) {
+            return "No open sockets" + (only == null ? "" : " on " + only) + "\n";
+        }
+        return t.toString();
+    }
+
+    /** {@code san:bench [provider] [seconds]}. */
+    public String bench(String... args) throws InterruptedException {
+        if (wantsHelp(args)) {
+            return BENCH_USAGE;
+        }
+        if (args.length > 2) {
+            return "san:bench takes at most two arguments\n" + BENCH_USAGE;
+        }
+        String name = null;
+        int seconds = 2;
+        for (String a : args) {
+            if (!a.isEmpty() && a.chars().allMatch(Character::isDigit)) {
+                // more digits than an int holds is simply out of range
+                seconds = a.length() > 9 ? Integer.MAX_VALUE : Integer.parseInt(a);
+            } else if (name == null) {
+                name = a;
+            } else {
+                return "two provider names given: " + name + ", " + a + "\n" + BENCH_USAGE;
+            }
+        }
+        if (seconds < 1 || seconds > MAX_BENCH_SECONDS) {
+            return "seconds must be 1 to " + MAX_BENCH_SECONDS + ", was " + seconds + "\n" + BENCH_USAGE;
+        }
+        Tracked p = name == null ? defaultBenchProvider() : find(name);
+        if (p == null) {
+            return (name == null ? "No SAN providers registered\n" : unknownProvider(name)) + BENCH_USAGE;
+        }
+        String provider = p.engine().transportName();
+        try {
+            LoopbackBench.Result r = new LoopbackBench(p.engine(), provider).run(Duration.ofSeconds(seconds));
+            return formatBench(r);
+        } catch (LoopbackBench.BenchException e) {
+            LOG.info("san:bench on {} failed: {}", provider, e.getMessage());
+            return "san:bench on " + provider + " failed: " + e.getMessage() + "\n";
+        }
+    }
+
+    /** {@code san:cleanup-history [provider]}; the shells reach it through {@link #main}. */
+    public String cleanupHistory(String... args) {
+        if (wantsHelp(args)) {
+            return HISTORY_USAGE;
+        }
+        if (args.length > 1) {
+            return "san:cleanup-history takes at most one argument\n" + HISTORY_USAGE;
+        }
+        String only = args.length == 1 ? args[0] : null;
+        List<Tracked> sources = new ArrayList<>(sortedLive());
+        synchronized (retired) {
+            sources.addAll(retired);
+        }
+        if (only != null && sources.stream().noneMatch(t -> only.equals(t.engine().transportName()))) {
+            return unknownProvider(only) + HISTORY_USAGE;
+        }
+        record Row(CleanupRecord record, long serviceId) {
+        }
+        List<Row> rows = new ArrayList<>();
+        for (Tracked t : sources) {
+            if (only == null || only.equals(t.engine().transportName())) {
+                for (CleanupRecord r : t.engine().cleanupHistory()) {
+                    rows.add(new Row(r, t.serviceId()));
+                }
+            }
+        }
+        if (rows.isEmpty()) {
+            return "No final cleanup yet" + (only == null ? "" : " on " + only) + "\n";
+        }
+        rows.sort(Comparator.comparing((Row r) -> r.record().started()));
+        List<Row> shown = rows.subList(Math.max(0, rows.size() - HISTORY_SHOWN), rows.size());
+        Table t = new Table("WHEN", "PROVIDER", "SERVICE>", "GEN>", "REASON", "ABORTED>", "RESET>", "DURATION>",
+                "RESULT");
+        for (Row row : shown) {
+            CleanupRecord r = row.record();
+            t.row(WHEN.format(r.started().atZone(ZoneId.systemDefault())), r.provider(), row.serviceId(),
+                    r.generation(), r.reason(), r.operationsAborted(), r.socketsReset(), Units.duration(r.durationNanos()),
+                    result(r));
+        }
+        return t.toString();
+    }
+
+    /**
+     * Where both shells send a function that matches no method by name ({@code cleanup-history}):
+     * the function name comes first.
+     */
+    public String _main(String function, String... args) throws InterruptedException {
+        return switch (function == null ? "" : function.toLowerCase(Locale.ROOT)) {
+            case "providers" -> providers(args);
+            case "sockets" -> sockets(args);
+            case "bench" -> bench(args);
+            case "cleanup-history", "cleanuphistory" -> cleanupHistory(args);
+            default -> "Unknown command san:" + function + "; the san commands are: providers, sockets, bench, "
+                    + "cleanup-history (each with --help)\n";
+        };
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    static String result(CleanupRecord r) {
+        String code = r.result() == null ? "0" : r.resultCode() + " " + r.result().name();
+        return r.stepsFailed() == 0 ? code : code + " (" + r.stepsFailed() + " steps failed)";
+    }
+
+    static String formatBench(LoopbackBench.Result r) {
+        Table t = new Table("PROVIDER", "BYTES>", "TIME>", "RATE>", "ECHOES>", "RTT MEDIAN>", "RTT P99>");
+        t.row(r.provider(), Units.bytes(r.bytes()), Units.duration(r.streamNanos()),
+                Units.rate(r.bytes(), r.streamNanos()), r.roundTrips(), Units.duration(r.medianRoundTripNanos()),
+                Units.duration(r.p99RoundTripNanos()));
+        return t.toString();
+    }
+
+    private static boolean wantsHelp(String[] args) {
+        for (String a : args) {
+            if (a.equals("-h") || a.equals("--help") || a.equals("help")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String address(InetSocketAddress a) {
+        return a == null ? null : a.getAddress().getHostAddress() + ":" + a.getPort();
+    }
+
+    private static String safeReason(SocketReasons why, SocketStatus s) {
+        try {
+            return why.reasonFor(s.provider(), s.switchHandle());
+        } catch (RuntimeException e) {
+            LOG.warn("SocketReasons threw for {}", s.handle(), e);
+            return "?";
+        }
+    }
+
+    private List<Tracked> sortedLive() {
+        List<Tracked> all = new ArrayList<>(live.values());
+        all.sort(Comparator.comparing((Tracked t) -> t.engine().transportName()).thenComparingLong(Tracked::serviceId));
+        return all;
+    }
+
+    private Tracked find(String name) {
+        for (Tracked t : sortedLive()) {
+            if (t.engine().transportName().equals(name)) {
+                return t;
+            }
+        }
+        return null;
+    }
+
+    private Tracked defaultBenchProvider() {
+        Tracked ucx = find("ucx");
+        if (ucx != null) {
+            return ucx;
+        }
+        List<Tracked> all = sortedLive();
+        return all.isEmpty() ? null : all.get(0);
+    }
+
+    private String unknownProvider(String name) {
+        List<String> names = sortedLive().stream().map(t -> t.engine().transportName()).distinct().toList();
+        return "No provider '" + name + "'; registered: " + (names.isEmpty() ? "none" : String.join(", ", names)) + "\n";
+    }
+}

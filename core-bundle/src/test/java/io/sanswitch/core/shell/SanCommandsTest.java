@@ -1,0 +1,168 @@
+package io.sanswitch.core.shell;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import io.sanswitch.core.CleanupReason;
+import io.sanswitch.core.ScriptedProvider;
+import io.sanswitch.spi.SocketHandle;
+import io.sanswitch.spi.WsaException;
+
+/**
+ * The commands' text over engines with real figures (scripted backends): which rows, which
+ * values in which column, the help and the refusals of bad input.
+ */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class SanCommandsTest {
+    private final SanCommands commands = new SanCommands();
+    private final ScriptedProvider ucx = new ScriptedProvider("ucx");
+    private final ScriptedProvider tcp = new ScriptedProvider("tcp");
+
+    SanCommandsTest() {
+        commands.addProvider(ucx.engine(), Map.of("service.id", 57L));
+        commands.addProvider(tcp.engine(), Map.of("service.id", 41L));
+    }
+
+    /** The cell of {@code column} in the line starting with {@code rowKey}, located by the header. */
+    private static String cell(String table, String rowKey, String column) {
+        List<String> lines = table.lines().toList();
+        String header = lines.get(0);
+        String[] names = header.trim().split("\\s{2,}");
+        String row = lines.stream().filter(l -> l.startsWith(rowKey)).findFirst()
+                .orElseThrow(() -> new AssertionError("no row " + rowKey + " in\n" + table));
+        String[] cells = row.trim().split("\\s{2,}");
+        assertEquals(names.length, cells.length, "one cell per column in '" + row + "'");
+        return cells[List.of(names).indexOf(column)];
+    }
+
+    @Test
+    void providersListsEachEngineWithItsOwnFigures() throws Exception {
+        ucx.start();
+        ucx.start();
+        SocketHandle s = ucx.connected();
+        ucx.receive(s);
+        ucx.receive(s);
+        ucx.connected();
+        String text = commands.providers();
+
+        assertEquals("PROVIDER  SERVICE  STATE    REFS  SOCKETS  PENDING  GEN  CLEANUPS", text.lines().findFirst().get());
+        assertEquals("tcp", text.lines().skip(1).findFirst().get().split(" ")[0], "sorted by name");
+        assertEquals("57", cell(text, "ucx", "SERVICE"));
+        assertEquals("RUNNING", cell(text, "ucx", "STATE"));
+        assertEquals("2", cell(text, "ucx", "REFS"));
+        assertEquals("2", cell(text, "ucx", "SOCKETS"));
+        assertEquals("2", cell(text, "ucx", "PENDING"));
+        assertEquals("1", cell(text, "ucx", "GEN"));
+        assertEquals("IDLE", cell(text, "tcp", "STATE"));
+        assertEquals("0", cell(text, "tcp", "GEN"));
+        int stateColumn = text.lines().findFirst().get().indexOf("STATE");
+        text.lines().forEach(l -> assertTrue(l.charAt(stateColumn - 1) == ' ' && l.charAt(stateColumn) != ' ',
+                "STATE column aligned in '" + l + "'"));
+    }
+
+    @Test
+    void aRetiredProvidersFinalCleanupStaysInTheHistoryWithItsFigures() throws Exception {
+        ucx.start();
+        SocketHandle s = ucx.connected();
+        ucx.receive(s);
+        ucx.receive(s);
+        ucx.connected();
+        // What ProviderRegistry does when the backend bundle stops: unregister, then final cleanup.
+        commands.removeProvider(ucx.engine());
+        ucx.engine().finalCleanup(CleanupReason.TRANSPORT_LEAVING);
+
+        String text = commands.cleanupHistory();
+        assertEquals(2, text.lines().count(), text);
+        String row = text.lines().skip(1).findFirst().get();
+        assertEquals("ucx", cell(text, row, "PROVIDER"));
+        assertEquals("57", cell(text, row, "SERVICE"));
+        assertEquals("1", cell(text, row, "GEN"));
+        assertEquals("TRANSPORT_LEAVING", cell(text, row, "REASON"));
+        assertEquals("2", cell(text, row, "ABORTED"));
+        assertEquals("2", cell(text, row, "RESET"));
+        assertEquals("0", cell(text, row, "RESULT"));
+        assertTrue(cell(text, row, "DURATION").matches("\\d+ (µs|ms)"), cell(text, row, "DURATION"));
+        assertTrue(commands.providers().lines().noneMatch(l -> l.startsWith("ucx")), "retired: not a provider");
+        assertEquals(text, commands._main("cleanup-history"), "the shells' route for the hyphenated name");
+    }
+
+    @Test
+    void aNetworkDownCleanupShowsItsWinsockNumberAndTheHistoryIsOldestFirst() throws Exception {
+        tcp.start();
+        tcp.engine().cleanup();
+        tcp.start();
+        tcp.connected();
+        tcp.failNetwork();
+        assertThrows(WsaException.class, () -> tcp.engine().cleanup());
+
+        List<String> rows = commands.cleanupHistory("tcp").lines().skip(1).toList();
+        assertEquals(2, rows.size());
+        assertTrue(rows.get(0).endsWith("  0"), rows.get(0));
+        assertTrue(rows.get(1).endsWith("  10050 WSAENETDOWN"), rows.get(1));
+        assertEquals("No final cleanup yet on ucx\n", commands.cleanupHistory("ucx"));
+    }
+
+    @Test
+    void socketsShowAddressesBytesAndTheSwitchsReasonWhenOneIsRegistered() throws Exception {
+        ucx.start();
+        SocketHandle s = ucx.connected();
+        ucx.receive(s);
+        assertTrue(ucx.completeOldest(2048));
+        InetSocketAddress peer = new InetSocketAddress(InetAddress.getLoopbackAddress(), 40123);
+        ucx.accepted(peer);
+
+        String text = commands.sockets("ucx");
+        List<String> rows = text.lines().skip(1).toList();
+        assertEquals(3, rows.size(), text);
+        assertEquals("127.0.0.1:7000", cell(text, rows.get(0), "LOCAL"));
+        assertEquals("127.0.0.1:7001", cell(text, rows.get(0), "PEER"));
+        assertEquals("2.0 KiB", cell(text, rows.get(0), "IN"));
+        assertEquals("0 B", cell(text, rows.get(0), "OUT"));
+        assertEquals("-", cell(text, rows.get(0), "REASON"));
+        assertEquals("ucx", cell(text, rows.get(0), "PROVIDER"));
+        assertEquals("CONNECTED", cell(text, rows.get(0), "ROLE"));
+        assertEquals("127.0.0.1:40123", cell(text, rows.get(2), "PEER"));
+
+        commands.reasons = (provider, handle) -> "peer in SAN subnet 127.0.0.0/8 (" + provider + ")";
+        assertEquals("peer in SAN subnet 127.0.0.0/8 (ucx)", cell(commands.sockets(), commands.sockets().lines()
+                .skip(1).findFirst().get(), "REASON"));
+        assertEquals("No open sockets on tcp\n", commands.sockets("tcp"));
+    }
+
+    @Test
+    void everyCommandAnswersHelpAndRefusesBadInputWithItsUsage() throws Exception {
+        assertEquals(SanCommands.PROVIDERS_USAGE, commands.providers("--help"));
+        assertEquals(SanCommands.SOCKETS_USAGE, commands.sockets("-h"));
+        assertEquals(SanCommands.BENCH_USAGE, commands.bench("--help"));
+        assertEquals(SanCommands.HISTORY_USAGE, commands._main("cleanup-history", "--help"));
+
+        assertTrue(commands.providers("x").startsWith("san:providers takes no arguments\nUsage: san:providers"));
+        assertEquals("No provider 'rdma'; registered: tcp, ucx\n" + SanCommands.SOCKETS_USAGE, commands.sockets("rdma"));
+        assertEquals("No provider 'rdma'; registered: tcp, ucx\n" + SanCommands.BENCH_USAGE, commands.bench("rdma"));
+        assertTrue(commands.bench("ucx", "0").startsWith("seconds must be 1 to 60, was 0\n"));
+        assertTrue(commands.bench("99999999999").startsWith("seconds must be 1 to 60, was 2147483647\n"));
+        assertTrue(commands.bench("ucx", "tcp").startsWith("two provider names given: ucx, tcp\n"));
+        assertTrue(commands.bench("a", "1", "b").startsWith("san:bench takes at most two arguments\n"));
+        assertTrue(commands.cleanupHistory("a", "b").startsWith("san:cleanup-history takes at most one argument\n"));
+        assertTrue(commands._main("nope").startsWith("Unknown command san:nope; the san commands are:"));
+    }
+
+    @Test
+    void withoutProvidersEachCommandSaysSo() throws Exception {
+        SanCommands empty = new SanCommands();
+        assertTrue(empty.providers().startsWith("No SAN providers registered"));
+        assertEquals("No open sockets\n", empty.sockets());
+        assertEquals("No final cleanup yet\n", empty.cleanupHistory());
+        assertTrue(empty.bench().startsWith("No SAN providers registered\n"));
+    }
+}
