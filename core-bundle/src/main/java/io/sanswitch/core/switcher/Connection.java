@@ -48,8 +48,9 @@ import io.sanswitch.spi.WsaException;
  * <p>Per connection the switch registers two buffers (spec 6.5): a send buffer and a receive buffer.
  * One send and one receive are posted at a time. On a TCP provider the bytes go as they are; on an
  * RDMA provider they are {@link Frames framed}, and sends larger than the RDMA threshold move by RDMA
- * (spec 6.7). The receive side reads ahead up to {@link #HIGH_WATER} bytes, then waits for the
- * application, which is the flow control (spec 6.4: the switch's job).
+ * (spec 6.7). The receive side reads ahead until {@link #HIGH_WATER} bytes that arrived wait for the
+ * application, which is the flow control (spec 6.4: the switch's job). Blocks still moving do not
+ * count: the write flow needs the peer's WRITE_DONE, which only a posted receive can take.
  */
 final class Connection implements SwitchSocket {
     private static final Logger LOG = LoggerFactory.getLogger(Connection.class);
@@ -661,7 +662,6 @@ final class Connection implements SwitchSocket {
     private void readBlock(int id, int length, RdmaBufferDescriptor source) {
         InChunk chunk = new InChunk();
         inbound.add(chunk);
-        buffered += length;
         ByteBuffer target = ByteBuffer.allocateDirect(length);
         try {
             MemoryHandle m = spi.registerMemory(handle, target, Winsock.MEM_WRITE);
@@ -681,6 +681,7 @@ final class Connection implements SwitchSocket {
                     LOG.debug("{}: deregistering a read target: {}", this, e.error());
                 }
                 chunk.data = target;
+                buffered += length;
                 control.add(Frames.idFrame(Frames.DONE, id));
                 pumpSend();
                 deliver();
@@ -695,7 +696,6 @@ final class Connection implements SwitchSocket {
     private void exposeTarget(int id, int length) {
         InChunk chunk = new InChunk();
         inbound.add(chunk);
-        buffered += length;
         ByteBuffer target = ByteBuffer.allocateDirect(length);
         try {
             RdmaBufferDescriptor exposed = spi.registerRdmaMemory(handle, target, Winsock.MEM_WRITE);
@@ -722,6 +722,7 @@ final class Connection implements SwitchSocket {
             LOG.debug("{}: deregistering a write target: {}", this, e.error());
         }
         t.chunk().data = t.target();
+        buffered += t.target().remaining();
     }
 
     /** Hands received bytes to waiting receives, in order; the end of the stream as -1. */
