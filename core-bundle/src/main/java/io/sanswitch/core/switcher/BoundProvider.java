@@ -71,6 +71,8 @@ final class BoundProvider implements UpcallTable {
     private volatile Capabilities capabilities;
     private volatile List<Cidr> subnets;
     private final AtomicBoolean retired = new AtomicBoolean();
+    /** Set when the switch's own cleanup call starts: from then on no FD_* event may come (spec 5.4). */
+    private final AtomicBoolean cleaning = new AtomicBoolean();
     private final AtomicLong eventsAfterRetirement;
     private final AtomicLong ids = new AtomicLong();
     private final Map<Long, Slot> slots = new ConcurrentHashMap<>();
@@ -126,6 +128,15 @@ final class BoundProvider implements UpcallTable {
         }
     }
 
+    /**
+     * The switch is about to call {@code cleanup}. As the last holder, that call is the final cleanup
+     * (the normal case of a bundle stop); otherwise the core's forced final cleanup follows. Either
+     * way no FD_* event may reach the switch from here on.
+     */
+    void cleaningUp() {
+        cleaning.set(true);
+    }
+
     void onRetire(Runnable reaction) {
         onRetire.add(reaction);
         if (retired.get() && onRetire.remove(reaction)) {
@@ -176,10 +187,15 @@ final class BoundProvider implements UpcallTable {
 
     @Override
     public void setEvent(EventHandle event) {
-        if (retired.get()) {
+        if (cleaning.get()) {
             // spec 5.4: no FD_* event once the provider's final cleanup began. Counted, never acted on.
             eventsAfterRetirement.incrementAndGet();
-            LOG.warn("{}: FD_* event after the provider was withdrawn", name);
+            LOG.warn("{}: FD_* event during or after the provider's cleanup", name, new Throwable("the upcall"));
+            return;
+        }
+        if (retired.get()) {
+            // Withdrawn, its cleanup not begun yet: an event may still pass the provider's gate; it
+            // concerns a socket the switch is giving up anyway.
             return;
         }
         if (event instanceof SwitchEvent e) {

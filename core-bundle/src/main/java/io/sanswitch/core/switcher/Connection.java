@@ -117,6 +117,8 @@ final class Connection implements SwitchSocket {
     // Everything below: this connection's queue only (volatile where read by statistics).
     private volatile State state = State.STARTING;
     private WsaError laterError = WSAENOTSOCK;
+    /** Where the connection ended (the switch's code that ended it), for the messages of its failures. */
+    private String endedAt = "";
     private BoundProvider.Slot slot;
     private ByteBuffer sendBuffer;
     private MemoryHandle sendRegistration;
@@ -238,7 +240,7 @@ final class Connection implements SwitchSocket {
 
     private WsaException refusal(String what) {
         return new WsaException(state == State.BROKEN ? laterError : WSAENOTSOCK,
-                what + " on a " + state.name().toLowerCase() + " connection to " + remote);
+                what + " on a " + state.name().toLowerCase() + " connection to " + remote + " (ended at " + endedAt + ")");
     }
 
     @Override
@@ -248,7 +250,7 @@ final class Connection implements SwitchSocket {
                 return;
             }
             state = State.CLOSING;
-            failReceives(WSA_OPERATION_ABORTED);
+            failReceives(WSA_OPERATION_ABORTED, "closed");
             closeTimer = sw.schedule(() -> queue.execute(() -> {
                 if (state == State.CLOSING) {
                     LOG.warn("{}: graceful close timed out after {}; aborting", this, sw.settings().closeTimeout());
@@ -487,7 +489,11 @@ final class Connection implements SwitchSocket {
         } catch (WsaException e) {
             // spec 6.7: a failed registration fails the application's send with WSAENOBUFS; once
             // part of it is on the wire the stream cannot go on without it.
-            WsaError error = e.error() == WSAENOTSOCK ? WSAECONNRESET : WSAENOBUFS;
+            if (pendingErrorOf(e.error()) == WSA_OPERATION_ABORTED) {
+                terminate(e.error(), WSAECONNRESET); // the provider is going away
+                return false;
+            }
+            WsaError error = WSAENOBUFS;
             if (item.taken == 0) {
                 outgoing.remove(item);
                 unfinished.remove(item);
@@ -688,7 +694,7 @@ final class Connection implements SwitchSocket {
             }));
             spi.rdmaRead(handle, new WsaBuf[] {WsaBuf.of(m)}, source, 0, 0, ov);
         } catch (WsaException e) {
-            terminate(e.error() == WSAENOTSOCK ? WSAECONNRESET : e.error(), WSAECONNRESET);
+            terminate(e.error(), WSAECONNRESET);
         }
     }
 
@@ -704,7 +710,7 @@ final class Connection implements SwitchSocket {
             control.add(Frames.writeTarget(id, exposed.toBytes()));
             pumpSend();
         } catch (WsaException e) {
-            terminate(e.error() == WSAENOTSOCK ? WSAECONNRESET : e.error(), WSAECONNRESET);
+            terminate(e.error(), WSAECONNRESET);
         }
     }
 
@@ -781,12 +787,34 @@ final class Connection implements SwitchSocket {
     }
 
     /**
+     * A call refused because the provider is being cleaned up ({@code WSANOTINITIALISED}) or has
+     * already reset the socket ({@code WSAENOTSOCK}) means the same as an aborted operation: what is
+     * pending fails with {@code WSA_OPERATION_ABORTED}, what comes later with a reset.
+     */
+    private static WsaError pendingErrorOf(WsaError callError) {
+        return callError == WsaError.WSANOTINITIALISED || callError == WSAENOTSOCK ? WSA_OPERATION_ABORTED : callError;
+    }
+
+    /**
      * Ends the connection once: pending sends and receives fail with {@code pending}, later calls
      * with {@code later}; the provider socket is closed, which releases its registrations (spec Q23).
      */
     private void terminate(WsaError pending, WsaError later, boolean closeSocket) {
         if (state.terminal()) {
             return;
+        }
+        StackTraceElement[] at = new Throwable().getStackTrace();
+        endedAt = at.length > 2 ? at[at.length > 3 && at[1].getMethodName().equals("terminate") ? 2 : 1].toString() : "";
+        WsaError reported = pending;
+        pending = pendingErrorOf(pending);
+        if (provider.isRetired()) {
+            // The provider was withdrawn (its bundle stops): whatever its cleanup reports first for
+            // this socket or its peer, for the application the operation was aborted (DESIGN 2.3 b).
+            pending = WSA_OPERATION_ABORTED;
+            later = later == WSAENOTSOCK ? later : WSAECONNRESET;
+        }
+        if (later == WsaError.WSANOTINITIALISED) {
+            later = WSAECONNRESET;
         }
         boolean wasOpen = state != State.STARTING;
         state = later == WSAENOTSOCK ? State.CLOSED : State.BROKEN;
@@ -795,7 +823,8 @@ final class Connection implements SwitchSocket {
             closeTimer.cancel(false);
         }
         for (OutItem item : unfinished) {
-            item.done.completeExceptionally(new WsaException(pending, "send to " + remote + " ended"));
+            item.done.completeExceptionally(new WsaException(pending, "send to " + remote + " ended: " + reported
+                    + " at " + endedAt));
         }
         unfinished.clear();
         outgoing.clear();
@@ -803,7 +832,7 @@ final class Connection implements SwitchSocket {
         inTargets.clear();
         inbound.clear();
         buffered = 0;
-        failReceives(pending);
+        failReceives(pending, reported + " at " + endedAt);
         registered(-liveRegistrations);
         if (closeSocket) {
             closeSocketQuietly();
@@ -814,9 +843,9 @@ final class Connection implements SwitchSocket {
         LOG.debug("{}: ended (pending {}, later {})", this, pending, later);
     }
 
-    private void failReceives(WsaError error) {
+    private void failReceives(WsaError error, String why) {
         for (PendingReceive pr : receives) {
-            pr.done().completeExceptionally(new WsaException(error, "receive from " + remote + " ended"));
+            pr.done().completeExceptionally(new WsaException(error, "receive from " + remote + " ended: " + why));
         }
         receives.clear();
     }

@@ -168,9 +168,11 @@ final class Connector {
         // The SPI has no getsockname (spec 2.4): the local side is known only as "any".
         Connection c = new Connection(sw, provider, handle, choice, new InetSocketAddress(0), remote);
         CompletableFuture<SwitchSocket> ready = new CompletableFuture<>();
+        BoundProvider used = provider;
+        boolean rdma = overRdma;
         ready.whenComplete((s, failure) -> {
             if (failure != null) {
-                result.completeExceptionally(failure);
+                queue.execute(() -> notStarted(used, rdma, failure));
             } else {
                 sw.counted(choice.reason());
                 LOG.debug("connected to {} over {}", remote, choice);
@@ -178,6 +180,23 @@ final class Connector {
             }
         });
         c.start(ready);
+    }
+
+    /**
+     * The provider connected but the connection could not be set up (its buffers not registered):
+     * before anything was handed to the application, so a withdrawn RDMA provider still means TCP.
+     */
+    private void notStarted(BoundProvider p, boolean rdma, Throwable failure) {
+        WsaError error = failure instanceof WsaException w ? w.error() : WSAENETDOWN;
+        boolean providerGone = p.isRetired() || error == WSANOTINITIALISED || error == WsaError.WSAENOTSOCK;
+        if (rdma && providerGone) {
+            overTcp(Reason.RDMA_PROVIDER_DOWN, null);
+        } else if (providerGone) {
+            result.completeExceptionally(new WsaException(WSAENETDOWN, "the provider " + p.name
+                    + " stopped while connecting to " + remote, failure));
+        } else {
+            result.completeExceptionally(failure);
+        }
     }
 
     private void failed(int which, WsaError error) {

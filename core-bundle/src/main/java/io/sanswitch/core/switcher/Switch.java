@@ -224,6 +224,7 @@ public final class Switch implements SocketSwitch, SwitchContext {
     }
 
     private static void cleanupQuietly(BoundProvider p) {
+        p.cleaningUp();
         try {
             p.spi.cleanup();
         } catch (WsaException e) {
