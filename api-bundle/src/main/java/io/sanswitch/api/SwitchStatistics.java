@@ -10,9 +10,10 @@ import java.util.Map;
  * @param providerSockets provider sockets alive per transport name: handles the providers created
  *     through the switch's upcall table and have not closed yet (spec 1.4)
  * @param memoryRegistrations memory registrations (local and RDMA) the switch holds on provider sockets
- * @param eventsDuringCleanup FD_* event upcalls that reached the switch from a provider once the switch
- *     began its cleanup of it (when the switch holds the last startup, that call is the final cleanup;
- *     spec 5.4 says there must be none), or at any time after
+ * @param eventsDuringCleanup FD_* event upcalls that reached the switch from a withdrawn provider once
+ *     its final cleanup was past closing its notification gate (seen from its first upcall on the
+ *     cleaning thread, or the end of the switch's cleanup call), or at any time after; spec 5.4 says
+ *     there must be none
  * @param connectsByReason connections made so far, by {@link ProviderChoice.Reason} name
  */
 public record SwitchStatistics(int connections, int listeners, Map<String, Integer> providerSockets,

@@ -47,10 +47,21 @@ final class BoundProvider implements UpcallTable {
             this.handle = handle;
         }
 
-        /** Runs {@code reaction} (which must only enqueue) when the provider closes the handle, or now if it did. */
+        /**
+         * Runs {@code reaction} (which must only enqueue) when the provider closes the handle, or now
+         * if it did. It replaces an earlier one: the socket changed owner (a connect attempt hands
+         * its socket to the connection it made).
+         */
         void whenClosed(Runnable reaction) {
-            if (!onClosed.compareAndSet(null, reaction) && onClosed.get() == CLOSED) {
-                reaction.run();
+            while (true) {
+                Runnable current = onClosed.get();
+                if (current == CLOSED) {
+                    reaction.run();
+                    return;
+                }
+                if (onClosed.compareAndSet(current, reaction)) {
+                    return;
+                }
             }
         }
 
@@ -71,8 +82,14 @@ final class BoundProvider implements UpcallTable {
     private volatile Capabilities capabilities;
     private volatile List<Cidr> subnets;
     private final AtomicBoolean retired = new AtomicBoolean();
-    /** Set when the switch's own cleanup call starts: from then on no FD_* event may come (spec 5.4). */
-    private final AtomicBoolean cleaning = new AtomicBoolean();
+    /** The thread running the switch's cleanup call on this provider, once it started. */
+    private volatile Thread cleanupThread;
+    /**
+     * Set once the provider's final cleanup is seen past its step a (the notification gate closed):
+     * its first upcall on the cleanup's thread (an aborted completion, a closed handle; DESIGN 2.3 b, c),
+     * or the cleanup call's return. From then on no FD_* event may come (spec 5.4).
+     */
+    private final AtomicBoolean gateClosed = new AtomicBoolean();
     private final AtomicLong eventsAfterRetirement;
     private final AtomicLong ids = new AtomicLong();
     private final Map<Long, Slot> slots = new ConcurrentHashMap<>();
@@ -134,7 +151,18 @@ final class BoundProvider implements UpcallTable {
      * way no FD_* event may reach the switch from here on.
      */
     void cleaningUp() {
-        cleaning.set(true);
+        cleanupThread = Thread.currentThread();
+    }
+
+    /** The switch's cleanup call returned: whatever the count was, no event may come any more. */
+    void cleanedUp() {
+        gateClosed.set(true);
+    }
+
+    private void upcallSeen() {
+        if (cleanupThread == Thread.currentThread()) {
+            gateClosed.set(true);
+        }
     }
 
     void onRetire(Runnable reaction) {
@@ -169,6 +197,7 @@ final class BoundProvider implements UpcallTable {
 
     @Override
     public void closeSocketHandle(long switchHandle) {
+        upcallSeen();
         Slot s = slots.remove(switchHandle);
         if (s == null) {
             LOG.warn("{}: closeSocketHandle for an unknown handle {}", name, switchHandle);
@@ -180,6 +209,7 @@ final class BoundProvider implements UpcallTable {
 
     @Override
     public void completeOverlappedRequest(long switchHandle, Overlapped overlapped, OverlappedResult result) {
+        upcallSeen();
         if (overlapped.context() instanceof IoCompletion c) {
             c.completed(result);
         }
@@ -187,7 +217,7 @@ final class BoundProvider implements UpcallTable {
 
     @Override
     public void setEvent(EventHandle event) {
-        if (cleaning.get()) {
+        if (gateClosed.get()) {
             // spec 5.4: no FD_* event once the provider's final cleanup began. Counted, never acted on.
             eventsAfterRetirement.incrementAndGet();
             LOG.warn("{}: FD_* event during or after the provider's cleanup", name, new Throwable("the upcall"));

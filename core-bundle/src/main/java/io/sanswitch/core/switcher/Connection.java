@@ -270,6 +270,10 @@ final class Connection implements SwitchSocket {
         if (state.terminal()) {
             return;
         }
+        if (provider.isRetired()) {
+            terminate(WSA_OPERATION_ABORTED, WSAENOTSOCK);
+            return;
+        }
         boolean canTellPeer = framed && state != State.STARTING && !sendInFlight && sendRegistration != null;
         try {
             // A provider that can reset the connection on close does so with no linger (TCP RST).
@@ -429,7 +433,9 @@ final class Connection implements SwitchSocket {
             spi.send(handle, new WsaBuf[] {new WsaBuf(sendRegistration, 0, length)}, 0, ov);
             sendInFlight = true;
         } catch (WsaException e) {
-            terminate(e.error(), WSAECONNRESET);
+            if (!providerGoing(e)) {
+                terminate(e.error(), WSAECONNRESET);
+            }
         }
     }
 
@@ -489,8 +495,11 @@ final class Connection implements SwitchSocket {
         } catch (WsaException e) {
             // spec 6.7: a failed registration fails the application's send with WSAENOBUFS; once
             // part of it is on the wire the stream cannot go on without it.
-            if (pendingErrorOf(e.error()) == WSA_OPERATION_ABORTED) {
-                terminate(e.error(), WSAECONNRESET); // the provider is going away
+            if (providerGoing(e)) {
+                return false;
+            }
+            if (e.error() == WSAENOTSOCK) {
+                terminate(e.error(), WSAECONNRESET);
                 return false;
             }
             WsaError error = WSAENOBUFS;
@@ -554,7 +563,9 @@ final class Connection implements SwitchSocket {
         try {
             spi.rdmaWrite(handle, new WsaBuf[] {WsaBuf.of(b.local())}, target, 0, 0, ov);
         } catch (WsaException e) {
-            terminate(e.error(), WSAECONNRESET);
+            if (!providerGoing(e)) {
+                terminate(e.error(), WSAECONNRESET);
+            }
         }
     }
 
@@ -570,7 +581,9 @@ final class Connection implements SwitchSocket {
             spi.recv(handle, new WsaBuf[] {WsaBuf.of(receiveRegistration)}, ov);
             receiveInFlight = true;
         } catch (WsaException e) {
-            terminate(e.error(), WSAECONNRESET);
+            if (!providerGoing(e)) {
+                terminate(e.error(), WSAECONNRESET);
+            }
         }
     }
 
@@ -694,7 +707,9 @@ final class Connection implements SwitchSocket {
             }));
             spi.rdmaRead(handle, new WsaBuf[] {WsaBuf.of(m)}, source, 0, 0, ov);
         } catch (WsaException e) {
-            terminate(e.error(), WSAECONNRESET);
+            if (!providerGoing(e)) {
+                terminate(e.error(), WSAECONNRESET);
+            }
         }
     }
 
@@ -710,7 +725,9 @@ final class Connection implements SwitchSocket {
             control.add(Frames.writeTarget(id, exposed.toBytes()));
             pumpSend();
         } catch (WsaException e) {
-            terminate(e.error(), WSAECONNRESET);
+            if (!providerGoing(e)) {
+                terminate(e.error(), WSAECONNRESET);
+            }
         }
     }
 
@@ -787,6 +804,20 @@ final class Connection implements SwitchSocket {
     }
 
     /**
+     * A call refused because the provider is going away: the connection is not ended here but by the
+     * provider's closeSocketHandle upcall, which its final cleanup makes for every socket after it
+     * aborted the pending operations (DESIGN 2.3 b, c). Queued behind every call the application made
+     * before the bundle stop, it makes those calls fail as aborted rather than as a reset.
+     */
+    private boolean providerGoing(WsaException e) {
+        if (e.error() == WsaError.WSANOTINITIALISED || provider.isRetired()) {
+            LOG.trace("{}: {} refused, the provider is going away", this, e.error());
+            return true;
+        }
+        return false;
+    }
+
+    /**
      * A call refused because the provider is being cleaned up ({@code WSANOTINITIALISED}) or has
      * already reset the socket ({@code WSAENOTSOCK}) means the same as an aborted operation: what is
      * pending fails with {@code WSA_OPERATION_ABORTED}, what comes later with a reset.
@@ -806,6 +837,7 @@ final class Connection implements SwitchSocket {
         StackTraceElement[] at = new Throwable().getStackTrace();
         endedAt = at.length > 2 ? at[at.length > 3 && at[1].getMethodName().equals("terminate") ? 2 : 1].toString() : "";
         WsaError reported = pending;
+        endedAt = reported + " at " + endedAt + (provider.isRetired() ? ", provider withdrawn" : "");
         pending = pendingErrorOf(pending);
         if (provider.isRetired()) {
             // The provider was withdrawn (its bundle stops): whatever its cleanup reports first for
@@ -823,8 +855,7 @@ final class Connection implements SwitchSocket {
             closeTimer.cancel(false);
         }
         for (OutItem item : unfinished) {
-            item.done.completeExceptionally(new WsaException(pending, "send to " + remote + " ended: " + reported
-                    + " at " + endedAt));
+            item.done.completeExceptionally(new WsaException(pending, "send to " + remote + " ended: " + endedAt));
         }
         unfinished.clear();
         outgoing.clear();
@@ -832,7 +863,7 @@ final class Connection implements SwitchSocket {
         inTargets.clear();
         inbound.clear();
         buffered = 0;
-        failReceives(pending, reported + " at " + endedAt);
+        failReceives(pending, endedAt);
         registered(-liveRegistrations);
         if (closeSocket) {
             closeSocketQuietly();
@@ -851,7 +882,9 @@ final class Connection implements SwitchSocket {
     }
 
     private void closeSocketQuietly() {
-        if (slot != null && slot.isClosed()) {
+        if (slot != null && slot.isClosed() || provider.isRetired()) {
+            // A withdrawn provider's final cleanup resets and releases the socket (DESIGN 2.3 c); a
+            // call now would only wait for that cleanup and hold a switch thread meanwhile.
             return;
         }
         try {

@@ -230,6 +230,8 @@ public final class Switch implements SocketSwitch, SwitchContext {
         } catch (WsaException e) {
             // WSANOTINITIALISED: the core already ran its final cleanup (bundle stop, whatever the count).
             LOG.debug("cleanup of {}: {}", p.name, e.error());
+        } finally {
+            p.cleanedUp();
         }
     }
 
@@ -530,7 +532,11 @@ public final class Switch implements SocketSwitch, SwitchContext {
         connects.get(reason).incrementAndGet();
     }
 
+    /** Closes a provider socket; not on a withdrawn provider, whose final cleanup resets it anyway. */
     void closeQuietly(BoundProvider p, SocketHandle h) {
+        if (p.isRetired()) {
+            return;
+        }
         try {
             p.spi.closeSocket(h);
         } catch (WsaException e) {
