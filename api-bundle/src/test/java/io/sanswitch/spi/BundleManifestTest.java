@@ -9,11 +9,11 @@ import java.util.jar.Manifest;
 
 import org.junit.jupiter.api.Test;
 
-/** The manifest bnd generated for this bundle exports both API packages with their versions. */
+/** The manifest bnd generated for this bundle exports the three API packages with their versions. */
 class BundleManifestTest {
 
     @Test
-    void apiBundleExportsSpiAndTransportWithVersions() throws Exception {
+    void apiBundleExportsSpiTransportAndApplicationApiWithVersions() throws Exception {
         Path file = Path.of("target", "classes", "META-INF", "MANIFEST.MF");
         assertTrue(Files.exists(file), "bnd-maven-plugin wrote no manifest at " + file.toAbsolutePath());
         Manifest manifest;
@@ -23,6 +23,7 @@ class BundleManifestTest {
         String exports = manifest.getMainAttributes().getValue("Export-Package");
         assertTrue(exports != null && exports.contains("io.sanswitch.spi;version=\"1.0.0\""), exports);
         assertTrue(exports.contains("io.sanswitch.transport;version=\"1.0.0\""), exports);
+        assertTrue(exports.contains("io.sanswitch.api;version=\"1.0.0\""), exports);
         assertTrue("io.sanswitch.api".equals(manifest.getMainAttributes().getValue("Bundle-SymbolicName")));
     }
 }

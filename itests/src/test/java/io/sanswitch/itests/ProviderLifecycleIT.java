@@ -60,6 +60,12 @@ public class ProviderLifecycleIT {
     @Inject
     private BundleContext context;
 
+    /** This class drives providers through the SPI itself: the switch must not hold them too. */
+    @org.junit.Before
+    public void withoutTheSwitch() throws Exception {
+        SwitchOff.disable(context);
+    }
+
     @Configuration
     public Option[] config() {
         return FelixOptions.with();

@@ -70,8 +70,8 @@ import io.sanswitch.transport.Transport;
  * load from inside the bundle, its provider carries data over loopback, its stop runs the final
  * cleanup and leaves no progress thread, and PID io.sanswitch.rdma reaches the services.
  *
- * <p>The only test class whose framework loads the JNI library: it binds to one class loader per
- * JVM, and the native container runs every framework in the failsafe JVM.
+ * <p>Its framework loads the JNI library, which binds to one class loader per JVM: failsafe runs each
+ * test class in a JVM of its own. The switch is disabled here (see {@link SwitchOff}).
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
@@ -86,6 +86,12 @@ public class UcxProviderIT {
 
     @Inject
     private BundleContext context;
+
+    /** This class drives providers through the SPI itself: the switch must not hold them too. */
+    @org.junit.Before
+    public void withoutTheSwitch() throws Exception {
+        SwitchOff.disable(context);
+    }
 
     @Configuration
     public Option[] config() {

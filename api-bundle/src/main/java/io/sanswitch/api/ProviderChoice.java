@@ -1,0 +1,42 @@
+package io.sanswitch.api;
+
+import java.util.Objects;
+
+import io.sanswitch.spi.WsaError;
+
+/**
+ * Which provider carries a connection and why (spec 6.1, 6.2).
+ *
+ * @param provider the transport name ("ucx", "tcp")
+ * @param reason why that provider
+ * @param rdmaError for {@link Reason#FELL_BACK} and {@link Reason#RECENT_RDMA_FAILURE}: the RDMA
+ *     provider's failure that sent the connection to TCP; otherwise {@code null}
+ */
+public record ProviderChoice(String provider, Reason reason, WsaError rdmaError) {
+
+    /** Why a provider was chosen, or why RDMA was not. */
+    public enum Reason {
+        /** The peer is on a SAN subnet and the RDMA provider connected. */
+        SAN_SUBNET,
+        /** The peer is on no SAN subnet: TCP. */
+        NOT_ON_SAN_SUBNET,
+        /** The peer is on a SAN subnet but no RDMA provider is running (or it stopped mid-connect): TCP. */
+        RDMA_PROVIDER_DOWN,
+        /** The RDMA connect failed with a code that allows the fallback (spec 6.2): TCP. */
+        FELL_BACK,
+        /** An RDMA connect to this peer failed recently: straight to TCP. */
+        RECENT_RDMA_FAILURE,
+        /** Accepted from a listener of this provider. */
+        ACCEPTED
+    }
+
+    public ProviderChoice {
+        Objects.requireNonNull(provider, "provider");
+        Objects.requireNonNull(reason, "reason");
+    }
+
+    @Override
+    public String toString() {
+        return provider + " (" + reason + (rdmaError != null ? " after " + rdmaError : "") + ")";
+    }
+}

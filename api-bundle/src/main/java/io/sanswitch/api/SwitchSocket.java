@@ -1,0 +1,74 @@
+package io.sanswitch.api;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletionStage;
+
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * One connection made or accepted by the switch: a byte stream over one provider, whichever it is.
+ *
+ * <p><b>Asynchronous I/O.</b> {@link #send} and {@link #receive} return at once; their stages
+ * complete on a switch thread (never on the caller's, never on a provider's), in call order per
+ * direction. A failed stage carries a {@link io.sanswitch.spi.WsaException}: operations pending when
+ * the provider under the connection is cleaned up (its bundle stops) or the socket is aborted fail
+ * with {@code WSA_OPERATION_ABORTED}; once the connection is broken every later operation fails with
+ * {@code WSAECONNRESET}; after {@link #close} or {@link #abort} with {@code WSAENOTSOCK}. The buffer
+ * passed must not be touched until its stage completes.
+ *
+ * <p><b>Blocking views.</b> {@link #inputStream()} and {@link #outputStream()} block the calling
+ * thread on the same operations; their {@code IOException}s carry the {@code WsaException} as cause.
+ *
+ * <p>{@code @ProviderType}: implemented by the switch.
+ */
+@ProviderType
+public interface SwitchSocket extends AutoCloseable {
+
+    /**
+     * Sends all of {@code data}'s remaining bytes.
+     *
+     * @return the number of bytes sent, once the provider finished with them
+     */
+    CompletionStage<Integer> send(ByteBuffer data);
+
+    /**
+     * Receives into {@code into}'s remaining space: at least one byte, or the end of the stream.
+     *
+     * @return the number of bytes received, or <b>-1 at the end of the stream</b> (the peer closed
+     *     gracefully); never 0 unless {@code into} has no space
+     */
+    CompletionStage<Integer> receive(ByteBuffer into);
+
+    /** A blocking input stream over {@link #receive}; {@code read} returns -1 at the end of the stream. */
+    InputStream inputStream();
+
+    /** A blocking output stream over {@link #send}; {@code write} returns when the bytes were sent. */
+    OutputStream outputStream();
+
+    /**
+     * Graceful close (spec 6.9: the switch's job): sends still queued are finished first (bounded
+     * wait), then the provider socket is closed, so the peer reads the end of the stream after the
+     * last byte. Receives still pending complete with {@code WSA_OPERATION_ABORTED}. Idempotent.
+     */
+    @Override
+    void close();
+
+    /** Abortive close: the peer sees a reset; everything pending fails with {@code WSA_OPERATION_ABORTED}. */
+    void abort();
+
+    /** The transport name of the provider carrying the connection ("ucx", "tcp"). */
+    String provider();
+
+    /** Which provider carries the connection and why it was chosen. */
+    ProviderChoice choice();
+
+    InetSocketAddress localAddress();
+
+    InetSocketAddress remoteAddress();
+
+    /** {@code true} until closed, aborted or broken. */
+    boolean isOpen();
+}

@@ -1,0 +1,31 @@
+package io.sanswitch.api;
+
+import java.util.Map;
+
+/**
+ * Counters of the switch, for diagnostics and leak checks.
+ *
+ * @param connections open {@link SwitchSocket}s
+ * @param listeners open {@link SwitchServerSocket}s
+ * @param providerSockets provider sockets alive per transport name: handles the providers created
+ *     through the switch's upcall table and have not closed yet (spec 1.4)
+ * @param memoryRegistrations memory registrations (local and RDMA) the switch holds on provider sockets
+ * @param eventsDuringCleanup FD_* event upcalls that reached the switch from a withdrawn provider once
+ *     its final cleanup was past closing its notification gate (seen from its first upcall on the
+ *     cleaning thread, or the end of the switch's cleanup call), or at any time after; spec 5.4 says
+ *     there must be none
+ * @param connectsByReason connections made so far, by {@link ProviderChoice.Reason} name
+ */
+public record SwitchStatistics(int connections, int listeners, Map<String, Integer> providerSockets,
+        long memoryRegistrations, long eventsDuringCleanup, Map<String, Long> connectsByReason) {
+
+    public SwitchStatistics {
+        providerSockets = Map.copyOf(providerSockets);
+        connectsByReason = Map.copyOf(connectsByReason);
+    }
+
+    /** Provider sockets alive over all providers. */
+    public int totalProviderSockets() {
+        return providerSockets.values().stream().mapToInt(Integer::intValue).sum();
+    }
+}

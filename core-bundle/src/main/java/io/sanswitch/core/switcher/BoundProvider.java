@@ -1,0 +1,245 @@
+package io.sanswitch.core.switcher;
+
+import java.net.InetAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.sanswitch.spi.EventHandle;
+import io.sanswitch.spi.Overlapped;
+import io.sanswitch.spi.OverlappedResult;
+import io.sanswitch.spi.SanServiceProvider;
+import io.sanswitch.spi.SocketHandle;
+import io.sanswitch.spi.UpcallTable;
+
+/**
+ * One provider the switch has started, with the switch's upcall table for it (one table per
+ * provider, so every upcall is known to come from this provider).
+ *
+ * <p>Every upcall only records or enqueues: upcalls come on backend threads and, during a final
+ * cleanup, on the framework thread stopping a bundle (TOOLCHAIN 13), so they must never block nor
+ * take a lock that a thread calling into the provider could hold.
+ */
+final class BoundProvider implements UpcallTable {
+    private static final Logger LOG = LoggerFactory.getLogger(BoundProvider.class);
+
+    /** What the switch learned about the provider at startup (spec 1.3: extension lookup, options). */
+    record Capabilities(boolean rdma, boolean rdmaRead, int rdmaThreshold, long maxRdmaSize) {
+    }
+
+    /** A provider socket of this provider, from createSocketHandle to closeSocketHandle (spec 1.4). */
+    static final class Slot {
+        private static final Runnable CLOSED = () -> {
+        };
+        final long id;
+        final SocketHandle handle;
+        private final AtomicReference<Runnable> onClosed = new AtomicReference<>();
+
+        Slot(long id, SocketHandle handle) {
+            this.id = id;
+            this.handle = handle;
+        }
+
+        /**
+         * Runs {@code reaction} (which must only enqueue) when the provider closes the handle, or now
+         * if it did. It replaces an earlier one: the socket changed owner (a connect attempt hands
+         * its socket to the connection it made).
+         */
+        void whenClosed(Runnable reaction) {
+            while (true) {
+                Runnable current = onClosed.get();
+                if (current == CLOSED) {
+                    reaction.run();
+                    return;
+                }
+                if (onClosed.compareAndSet(current, reaction)) {
+                    return;
+                }
+            }
+        }
+
+        boolean isClosed() {
+            return onClosed.get() == CLOSED;
+        }
+
+        void closed() {
+            Runnable r = onClosed.getAndSet(CLOSED);
+            if (r != null && r != CLOSED) {
+                r.run();
+            }
+        }
+    }
+
+    final SanServiceProvider spi;
+    final String name;
+    private volatile Capabilities capabilities;
+    private volatile List<Cidr> subnets;
+    private final AtomicBoolean retired = new AtomicBoolean();
+    /** The thread running the switch's cleanup call on this provider, once it started. */
+    private volatile Thread cleanupThread;
+    /**
+     * Set once the provider's final cleanup is seen past its step a (the notification gate closed):
+     * its first upcall on the cleanup's thread (an aborted completion, a closed handle; DESIGN 2.3 b, c),
+     * or the cleanup call's return. From then on no FD_* event may come (spec 5.4).
+     */
+    private final AtomicBoolean gateClosed = new AtomicBoolean();
+    private final AtomicLong eventsAfterRetirement;
+    private final AtomicLong ids = new AtomicLong();
+    private final Map<Long, Slot> slots = new ConcurrentHashMap<>();
+    private final Map<SocketHandle, Slot> slotsByHandle = new ConcurrentHashMap<>();
+    /** Reactions to the provider's withdrawal (connects in progress); each only enqueues. */
+    private final Set<Runnable> onRetire = ConcurrentHashMap.newKeySet();
+
+    BoundProvider(SanServiceProvider spi, String name, List<Cidr> subnets, AtomicLong eventsAfterRetirement) {
+        this.spi = spi;
+        this.name = name;
+        this.subnets = List.copyOf(subnets);
+        this.eventsAfterRetirement = eventsAfterRetirement;
+    }
+
+    /** Set once after startupEx: what the extension lookup and the options said. */
+    void capabilities(Capabilities c) {
+        capabilities = c;
+    }
+
+    Capabilities capabilities() {
+        return capabilities;
+    }
+
+    boolean rdma() {
+        return capabilities != null && capabilities.rdma();
+    }
+
+    void subnets(List<Cidr> s) {
+        subnets = List.copyOf(s);
+    }
+
+    /** The SAN subnets this provider publishes itself (service property {@code sanswitch.san.subnets}). */
+    boolean publishesSubnetOf(InetAddress address) {
+        for (Cidr c : subnets) {
+            if (c.contains(address)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    boolean isRetired() {
+        return retired.get();
+    }
+
+    /** The provider is going away: no new work, and whoever waits on it is told (by enqueueing). */
+    void retire() {
+        if (retired.compareAndSet(false, true)) {
+            for (Runnable r : onRetire) {
+                r.run();
+            }
+            onRetire.clear();
+        }
+    }
+
+    /**
+     * The switch is about to call {@code cleanup}. As the last holder, that call is the final cleanup
+     * (the normal case of a bundle stop); otherwise the core's forced final cleanup follows. Either
+     * way no FD_* event may reach the switch from here on.
+     */
+    void cleaningUp() {
+        cleanupThread = Thread.currentThread();
+    }
+
+    /** The switch's cleanup call returned: whatever the count was, no event may come any more. */
+    void cleanedUp() {
+        gateClosed.set(true);
+    }
+
+    private void upcallSeen() {
+        if (cleanupThread == Thread.currentThread()) {
+            gateClosed.set(true);
+        }
+    }
+
+    void onRetire(Runnable reaction) {
+        onRetire.add(reaction);
+        if (retired.get() && onRetire.remove(reaction)) {
+            reaction.run();
+        }
+    }
+
+    void noLongerOnRetire(Runnable reaction) {
+        onRetire.remove(reaction);
+    }
+
+    /** The slot of a socket this provider created, or {@code null} if its handle is already closed. */
+    Slot slotOf(SocketHandle handle) {
+        return slotsByHandle.get(handle);
+    }
+
+    int liveSockets() {
+        return slots.size();
+    }
+
+    // ------------------------------------------------------------------ upcalls (spec 2.5)
+
+    @Override
+    public long createSocketHandle(SocketHandle providerSocket) {
+        Slot s = new Slot(ids.incrementAndGet(), providerSocket);
+        slots.put(s.id, s);
+        slotsByHandle.put(providerSocket, s);
+        return s.id;
+    }
+
+    @Override
+    public void closeSocketHandle(long switchHandle) {
+        upcallSeen();
+        Slot s = slots.remove(switchHandle);
+        if (s == null) {
+            LOG.warn("{}: closeSocketHandle for an unknown handle {}", name, switchHandle);
+            return;
+        }
+        slotsByHandle.remove(s.handle, s);
+        s.closed();
+    }
+
+    @Override
+    public void completeOverlappedRequest(long switchHandle, Overlapped overlapped, OverlappedResult result) {
+        upcallSeen();
+        if (overlapped.context() instanceof IoCompletion c) {
+            c.completed(result);
+        }
+    }
+
+    @Override
+    public void setEvent(EventHandle event) {
+        if (gateClosed.get()) {
+            // spec 5.4: no FD_* event once the provider's final cleanup began. Counted, never acted on.
+            eventsAfterRetirement.incrementAndGet();
+            LOG.warn("{}: FD_* event during or after the provider's cleanup", name, new Throwable("the upcall"));
+            return;
+        }
+        if (retired.get()) {
+            // Withdrawn, its cleanup not begun yet: an event may still pass the provider's gate; it
+            // concerns a socket the switch is giving up anyway.
+            return;
+        }
+        if (event instanceof SwitchEvent e) {
+            e.set();
+        }
+    }
+
+    @Override
+    public void resetEvent(EventHandle event) {
+        // The switch's events carry no state to reset: each signal is a reason to look.
+    }
+
+    @Override
+    public String toString() {
+        return "provider " + name + (retired.get() ? " (withdrawn)" : "");
+    }
+}

@@ -1,0 +1,227 @@
+package io.sanswitch.core.switcher;
+
+import static io.sanswitch.spi.WsaError.WSAENETDOWN;
+import static io.sanswitch.spi.WsaError.WSAETIMEDOUT;
+import static io.sanswitch.spi.WsaError.WSANOTINITIALISED;
+
+import java.net.Inet6Address;
+import java.net.InetSocketAddress;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Future;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.sanswitch.api.ProviderChoice;
+import io.sanswitch.api.ProviderChoice.Reason;
+import io.sanswitch.api.SwitchSocket;
+import io.sanswitch.spi.ConnectStatus;
+import io.sanswitch.spi.NetworkEventRecord;
+import io.sanswitch.spi.NetworkEvents;
+import io.sanswitch.spi.SocketHandle;
+import io.sanswitch.spi.Winsock;
+import io.sanswitch.spi.WsaError;
+import io.sanswitch.spi.WsaException;
+
+/**
+ * One application connect (spec 6.1, 6.2): over the RDMA provider when {@link Route#plan} says so,
+ * falling back to TCP for the codes that allow it, else over TCP directly. Each provider connect is
+ * event-selected and nonblocking; its outcome arrives as FD_CONNECT, the switch's timeout, the
+ * provider closing the socket, or the provider being withdrawn (its bundle stopping), all as tasks on
+ * this connect's own queue.
+ */
+final class Connector {
+    private static final Logger LOG = LoggerFactory.getLogger(Connector.class);
+
+    private final Switch sw;
+    private final InetSocketAddress remote;
+    private final CompletableFuture<SwitchSocket> result;
+    private final SerialQueue queue;
+
+    // Queue only.
+    private int attempt;
+    private boolean attemptOver;
+    private boolean overRdma;
+    private BoundProvider provider;
+    private SocketHandle handle;
+    private SwitchEvent event;
+    private Future<?> timeout;
+    private Runnable onWithdrawal;
+    private Reason tcpReason;
+    private WsaError rdmaError;
+
+    Connector(Switch sw, InetSocketAddress remote, CompletableFuture<SwitchSocket> result) {
+        this.sw = sw;
+        this.remote = remote;
+        this.result = result;
+        this.queue = sw.newQueue("connect " + remote);
+    }
+
+    void begin() {
+        queue.execute(this::decide);
+    }
+
+    private void decide() {
+        BoundProvider rdma = sw.rdmaProvider();
+        boolean onSan = sw.onSanSubnet(remote.getAddress(), rdma);
+        Route.Plan plan = Route.plan(onSan, rdma != null, rdma == null ? null : sw.failures().recent(remote.getAddress()));
+        if (plan.first() == Route.First.RDMA) {
+            int port = remote.getPort() + sw.settings().rdmaPortOffset();
+            if (port <= 0xFFFF) {
+                start(rdma, new InetSocketAddress(remote.getAddress(), port), true);
+                return;
+            }
+            overTcp(Reason.RDMA_PROVIDER_DOWN, null);
+            return;
+        }
+        overTcp(plan.tcpReason(), plan.rememberedError());
+    }
+
+    private void overTcp(Reason reason, WsaError rdmaFailure) {
+        BoundProvider tcp = sw.tcpProvider();
+        if (tcp == null) {
+            result.completeExceptionally(new WsaException(WSAENETDOWN, "no TCP provider is running to reach " + remote));
+            return;
+        }
+        tcpReason = reason;
+        rdmaError = rdmaFailure;
+        start(tcp, remote, false);
+    }
+
+    private void start(BoundProvider p, InetSocketAddress target, boolean rdma) {
+        int current = ++attempt;
+        attemptOver = false;
+        provider = p;
+        overRdma = rdma;
+        handle = null;
+        try {
+            handle = p.spi.socket(target.getAddress() instanceof Inet6Address ? Winsock.AF_INET6 : Winsock.AF_INET,
+                    Winsock.SOCK_STREAM, Winsock.IPPROTO_TCP, null, 0);
+        } catch (WsaException e) {
+            failed(current, e.error());
+            return;
+        }
+        onWithdrawal = () -> queue.execute(() -> failed(current, WSANOTINITIALISED));
+        p.onRetire(onWithdrawal);
+        BoundProvider.Slot slot = p.slotOf(handle);
+        if (slot != null) {
+            slot.whenClosed(() -> queue.execute(() -> failed(current, WSANOTINITIALISED)));
+        }
+        event = new SwitchEvent(queue, () -> check(current));
+        timeout = sw.schedule(() -> queue.execute(() -> failed(current, WSAETIMEDOUT)), sw.settings().connectTimeout());
+        try {
+            p.spi.eventSelect(handle, event, NetworkEvents.FD_CONNECT);
+            if (p.spi.connect(handle, target, null) == ConnectStatus.CONNECTED) {
+                succeeded(current);
+            }
+        } catch (WsaException e) {
+            failed(current, e.error());
+        }
+    }
+
+    /** FD_CONNECT was signalled (spec 6.2 steps 3-4). */
+    private void check(int which) {
+        if (which != attempt || attemptOver) {
+            return;
+        }
+        try {
+            NetworkEventRecord r = provider.spi.enumNetworkEvents(handle, event);
+            if (!r.has(NetworkEvents.FD_CONNECT)) {
+                return;
+            }
+            WsaError e = r.errorFor(NetworkEvents.FD_CONNECT_BIT);
+            if (e == null) {
+                succeeded(which);
+            } else {
+                failed(which, e);
+            }
+        } catch (WsaException e) {
+            failed(which, e.error());
+        }
+    }
+
+    private boolean end(int which) {
+        if (which != attempt || attemptOver) {
+            return false;
+        }
+        attemptOver = true;
+        if (timeout != null) {
+            timeout.cancel(false);
+        }
+        if (onWithdrawal != null) {
+            provider.noLongerOnRetire(onWithdrawal);
+        }
+        return true;
+    }
+
+    private void succeeded(int which) {
+        if (!end(which)) {
+            return;
+        }
+        try {
+            provider.spi.eventSelect(handle, null, 0);
+        } catch (WsaException e) {
+            LOG.trace("eventSelect(0) on a connected socket: {}", e.error());
+        }
+        ProviderChoice choice = overRdma ? new ProviderChoice(provider.name, Reason.SAN_SUBNET, null)
+                : new ProviderChoice(provider.name, tcpReason, rdmaError);
+        // The SPI has no getsockname (spec 2.4): the local side is known only as "any".
+        Connection c = new Connection(sw, provider, handle, choice, new InetSocketAddress(0), remote);
+        CompletableFuture<SwitchSocket> ready = new CompletableFuture<>();
+        BoundProvider used = provider;
+        boolean rdma = overRdma;
+        ready.whenComplete((s, failure) -> {
+            if (failure != null) {
+                queue.execute(() -> notStarted(used, rdma, failure));
+            } else {
+                sw.counted(choice.reason());
+                LOG.debug("connected to {} over {}", remote, choice);
+                result.complete(s);
+            }
+        });
+        c.start(ready);
+    }
+
+    /**
+     * The provider connected but the connection could not be set up (its buffers not registered):
+     * before anything was handed to the application, so a withdrawn RDMA provider still means TCP.
+     */
+    private void notStarted(BoundProvider p, boolean rdma, Throwable failure) {
+        WsaError error = failure instanceof WsaException w ? w.error() : WSAENETDOWN;
+        boolean providerGone = p.isRetired() || error == WSANOTINITIALISED || error == WsaError.WSAENOTSOCK;
+        if (rdma && providerGone) {
+            overTcp(Reason.RDMA_PROVIDER_DOWN, null);
+        } else if (providerGone) {
+            result.completeExceptionally(new WsaException(WSAENETDOWN, "the provider " + p.name
+                    + " stopped while connecting to " + remote, failure));
+        } else {
+            result.completeExceptionally(failure);
+        }
+    }
+
+    private void failed(int which, WsaError error) {
+        if (!end(which)) {
+            return;
+        }
+        if (handle != null) {
+            sw.closeQuietly(provider, handle); // spec 6.9: closing is the only way to cancel a connect
+        }
+        if (!overRdma) {
+            WsaError reported = error == WSANOTINITIALISED ? WSAENETDOWN : error;
+            result.completeExceptionally(new WsaException(reported, "connect to " + remote + " over " + provider.name
+                    + (tcpReason != null ? " (" + tcpReason + ")" : "") + " failed"));
+            return;
+        }
+        if (error == WSANOTINITIALISED || provider.isRetired()) {
+            LOG.debug("RDMA provider withdrawn while connecting to {}; over TCP", remote);
+            overTcp(Reason.RDMA_PROVIDER_DOWN, null);
+        } else if (Route.fallsBackToTcp(error)) {
+            sw.failures().remember(remote.getAddress(), error, sw.settings().rdmaFailureMemory());
+            LOG.debug("RDMA connect to {} failed with {}; falling back to TCP (spec 6.2)", remote, error);
+            overTcp(Reason.FELL_BACK, error);
+        } else {
+            result.completeExceptionally(new WsaException(error, "RDMA connect to " + remote
+                    + " failed; spec 6.2 allows no fallback to TCP for " + error));
+        }
+    }
+}

@@ -1,0 +1,551 @@
+package io.sanswitch.core.switcher;
+
+import static io.sanswitch.spi.WsaError.WSAEADDRINUSE;
+import static io.sanswitch.spi.WsaError.WSAEFAULT;
+import static io.sanswitch.spi.WsaError.WSAEINTR;
+import static io.sanswitch.spi.WsaError.WSAEINVAL;
+import static io.sanswitch.spi.WsaError.WSAENETDOWN;
+import static io.sanswitch.spi.WsaError.WSAETIMEDOUT;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.Designate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.sanswitch.api.ProviderChoice;
+import io.sanswitch.api.SocketSwitch;
+import io.sanswitch.api.SwitchServerSocket;
+import io.sanswitch.api.SwitchSocket;
+import io.sanswitch.api.SwitchStatistics;
+import io.sanswitch.spi.ProtocolInfo;
+import io.sanswitch.spi.SanExtension;
+import io.sanswitch.spi.SanServiceProvider;
+import io.sanswitch.spi.SocketHandle;
+import io.sanswitch.spi.Winsock;
+import io.sanswitch.spi.WinsockVersion;
+import io.sanswitch.spi.WsaError;
+import io.sanswitch.spi.WsaException;
+
+/**
+ * The switch (DESIGN 1, 2): the {@link SocketSwitch} service. Every {@link SanServiceProvider} service
+ * is bound dynamically and started with this switch's own upcall table (bundle start = startup); its
+ * withdrawal (bundle stop) makes new connections go elsewhere at once, and the connections it carried
+ * fail. Per connection the peer's address decides: on a SAN subnet, and an RDMA provider running,
+ * RDMA; else TCP (spec 6.1, 6.2). The switch uses the SPI only, never a backend.
+ *
+ * <p><b>Threads and locks.</b> Connection logic runs on a fixed pool ({@code sanswitch-switch-io-*})
+ * and timeouts on one timer thread ({@code sanswitch-switch-timer}), both ended by
+ * {@link #deactivate}. Bind and unbind run on the thread that registers or unregisters a provider:
+ * for a stopping backend bundle, the framework thread, inside the core's unregistration and just
+ * before the provider's final cleanup (TOOLCHAIN 13). They only use concurrent maps and flags and
+ * call the provider with no switch lock held; upcalls only enqueue. So a cleanup can never wait
+ * for this switch, nor this switch for the cleanup.
+ */
+@Component(service = SocketSwitch.class, configurationPid = Switch.PID, immediate = true)
+@Designate(ocd = SwitchConfig.class)
+public final class Switch implements SocketSwitch, SwitchContext {
+    private static final Logger LOG = LoggerFactory.getLogger(Switch.class);
+    public static final String PID = "io.sanswitch.switch";
+    /** The provider's transport name (set by the core's ProviderRegistry). */
+    static final String TRANSPORT_PROPERTY = "sanswitch.transport";
+    /** SAN subnets a provider publishes (CIDR strings). */
+    static final String SAN_SUBNETS_PROPERTY = "sanswitch.san.subnets";
+
+    private volatile SwitchSettings settings;
+    private volatile boolean active = true;
+    private final ThreadPoolExecutor io;
+    private final ScheduledThreadPoolExecutor timer;
+    private final Map<SanServiceProvider, BoundProvider> providers = new ConcurrentHashMap<>();
+    /** Every provider started, also withdrawn ones until their last socket is gone (statistics). */
+    private final Set<BoundProvider> known = ConcurrentHashMap.newKeySet();
+    private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
+    private final Set<ListenerSocket> listeners = ConcurrentHashMap.newKeySet();
+    private final AtomicLong registrations = new AtomicLong();
+    private final AtomicLong eventsAfterRetirement = new AtomicLong();
+    private final Map<ProviderChoice.Reason, AtomicLong> connects = new EnumMap<>(ProviderChoice.Reason.class);
+    private final FailureMemory failures = new FailureMemory(System::nanoTime);
+
+    /** Declarative Services: the configuration of PID {@value #PID}, or its defaults. */
+    @Activate
+    public Switch(SwitchConfig config) {
+        this(SwitchSettings.of(config));
+    }
+
+    /** A switch outside OSGi (tests, embedding); bind providers with {@link #bindProvider}. */
+    public Switch(SwitchSettings settings) {
+        this.settings = settings;
+        for (ProviderChoice.Reason r : ProviderChoice.Reason.values()) {
+            connects.put(r, new AtomicLong());
+        }
+        io = new ThreadPoolExecutor(settings.ioThreads(), settings.ioThreads(), 0, TimeUnit.MILLISECONDS,
+                new LinkedBlockingQueue<>(), threads("sanswitch-switch-io-"));
+        timer = new ScheduledThreadPoolExecutor(1, threads("sanswitch-switch-timer-"));
+        timer.setRemoveOnCancelPolicy(true);
+        LOG.info("switch active: SAN subnets {}, RDMA port offset {}, connect timeout {} ms, failure memory {} s",
+                settings.sanSubnets(), settings.rdmaPortOffset(), settings.connectTimeout().toMillis(),
+                settings.rdmaFailureMemory().toSeconds());
+    }
+
+    private static ThreadFactory threads(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    @Modified
+    void modified(SwitchConfig config) {
+        settings = SwitchSettings.of(config);
+        LOG.info("switch reconfigured: SAN subnets {}", settings.sanSubnets());
+    }
+
+    /**
+     * Stops the switch: listeners closed, connections aborted, the pool drained, then every provider's
+     * startup matched by a cleanup.
+     */
+    @Deactivate
+    public void deactivate() {
+        active = false;
+        for (ListenerSocket l : new ArrayList<>(listeners)) {
+            l.close();
+        }
+        for (Connection c : new ArrayList<>(connections)) {
+            c.abort();
+        }
+        io.shutdown();
+        timer.shutdownNow();
+        try {
+            if (!io.awaitTermination(5, TimeUnit.SECONDS)) {
+                LOG.warn("switch threads still busy 5 s after the switch stopped; interrupting them");
+                io.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            io.shutdownNow();
+        }
+        for (SanServiceProvider p : new ArrayList<>(providers.keySet())) {
+            unbindProvider(p);
+        }
+        LOG.info("switch stopped");
+    }
+
+    // ------------------------------------------------------------------ providers (DESIGN 2)
+
+    /**
+     * A provider appeared: start it with this switch's upcall table, learn what it can do, let the
+     * open listeners listen on it too (spec 1.2), then offer it to new connections.
+     */
+    @Reference(service = SanServiceProvider.class, cardinality = ReferenceCardinality.MULTIPLE,
+            policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY,
+            unbind = "unbindProvider", updated = "updatedProvider")
+    public void bindProvider(SanServiceProvider spi, Map<String, Object> properties) {
+        if (!active || spi == null) {
+            return;
+        }
+        String name = String.valueOf(properties == null ? null : properties.get(TRANSPORT_PROPERTY));
+        BoundProvider p = new BoundProvider(spi, name, publishedSubnets(properties), eventsAfterRetirement);
+        try {
+            spi.startupEx(WinsockVersion.V2_2, ProtocolInfo.TCP_IPV4, p);
+        } catch (WsaException e) {
+            LOG.warn("provider {} could not be started: {}", name, e.getMessage());
+            return;
+        }
+        try {
+            p.capabilities(probe(spi));
+        } catch (WsaException e) {
+            LOG.warn("provider {} answered no capabilities ({}); not used", name, e.getMessage());
+            cleanupQuietly(p);
+            return;
+        }
+        known.add(p);
+        for (ListenerSocket l : listeners) {
+            join(l, p);
+        }
+        providers.put(spi, p);
+        LOG.info("provider {} started for the switch: {}", name, p.capabilities());
+    }
+
+    /**
+     * A provider is withdrawn (its bundle stops: the core's final cleanup of it follows at once on this
+     * thread). From here on no new connection picks it, connects in progress on it go to TCP, and
+     * its FD_* events are counted as violations. Then this switch's startup is matched.
+     */
+    public void unbindProvider(SanServiceProvider spi) {
+        BoundProvider p = providers.remove(spi);
+        if (p == null) {
+            return;
+        }
+        p.retire();
+        LOG.info("provider {} withdrawn from the switch", p.name);
+        cleanupQuietly(p);
+    }
+
+    public void updatedProvider(SanServiceProvider spi, Map<String, Object> properties) {
+        BoundProvider p = providers.get(spi);
+        if (p != null) {
+            p.subnets(publishedSubnets(properties));
+        }
+    }
+
+    private static void cleanupQuietly(BoundProvider p) {
+        p.cleaningUp();
+        try {
+            p.spi.cleanup();
+        } catch (WsaException e) {
+            // WSANOTINITIALISED: the core already ran its final cleanup (bundle stop, whatever the count).
+            LOG.debug("cleanup of {}: {}", p.name, e.error());
+        } finally {
+            p.cleanedUp();
+        }
+    }
+
+    /** spec 1.3: a helper socket for the extension lookup and the RDMA options. */
+    private static BoundProvider.Capabilities probe(SanServiceProvider spi) throws WsaException {
+        SocketHandle h = spi.socket(Winsock.AF_INET, Winsock.SOCK_STREAM, Winsock.IPPROTO_TCP, null, 0);
+        try {
+            boolean rdma = has(spi, h, SanExtension.RDMA_WRITE) && has(spi, h, SanExtension.REGISTER_RDMA_MEMORY);
+            boolean read = rdma && has(spi, h, SanExtension.RDMA_READ);
+            int threshold = rdma ? spi.getSockOpt(h, Winsock.SOL_SOCKET, Winsock.SO_RDMA_THRESHOLD_SIZE) : 0;
+            long max = rdma ? spi.getSockOpt(h, Winsock.SOL_SOCKET, Winsock.SO_MAX_RDMA_SIZE) : 0;
+            return new BoundProvider.Capabilities(rdma, read, threshold, max);
+        } finally {
+            try {
+                spi.closeSocket(h);
+            } catch (WsaException e) {
+                LOG.debug("closing the helper socket: {}", e.error());
+            }
+        }
+    }
+
+    private static boolean has(SanServiceProvider spi, SocketHandle h, SanExtension e) throws WsaException {
+        try {
+            spi.getExtensionFunction(h, e.guid());
+            return true;
+        } catch (WsaException ex) {
+            if (ex.error() == WsaError.WSAEOPNOTSUPP) {
+                return false;
+            }
+            throw ex;
+        }
+    }
+
+    private static List<Cidr> publishedSubnets(Map<String, Object> properties) {
+        Object v = properties == null ? null : properties.get(SAN_SUBNETS_PROPERTY);
+        List<String> entries = new ArrayList<>();
+        if (v instanceof String[] a) {
+            entries.addAll(List.of(a));
+        } else if (v instanceof Collection<?> c) {
+            c.forEach(o -> entries.add(String.valueOf(o)));
+        } else if (v != null) {
+            entries.add(v.toString());
+        }
+        List<String> bad = new ArrayList<>();
+        List<Cidr> subnets = Cidr.parseAll(entries, bad);
+        if (!bad.isEmpty()) {
+            LOG.warn("provider publishes SAN subnets that are not CIDRs: {}", bad);
+        }
+        return subnets;
+    }
+
+    /** The running RDMA provider for new connections (the preferred one if several), or {@code null}. */
+    BoundProvider rdmaProvider() {
+        return pick(true, settings.rdmaTransport());
+    }
+
+    /** The running provider without RDMA for new connections (the preferred one if several), or {@code null}. */
+    BoundProvider tcpProvider() {
+        return pick(false, settings.tcpTransport());
+    }
+
+    private BoundProvider pick(boolean rdma, String preferred) {
+        BoundProvider any = null;
+        for (BoundProvider p : providers.values()) {
+            if (p.rdma() == rdma && !p.isRetired()) {
+                if (p.name.equals(preferred)) {
+                    return p;
+                }
+                any = any == null ? p : any;
+            }
+        }
+        return any;
+    }
+
+    /** spec 6.1: the peer's address is on a SAN subnet (the switch's own list, or the RDMA provider's). */
+    boolean onSanSubnet(InetAddress address, BoundProvider rdma) {
+        for (Cidr c : settings.sanSubnets()) {
+            if (c.contains(address)) {
+                return true;
+            }
+        }
+        return rdma != null && rdma.publishesSubnetOf(address);
+    }
+
+    FailureMemory failures() {
+        return failures;
+    }
+
+    // ------------------------------------------------------------------ application API
+
+    @Override
+    public SwitchSocket connect(InetSocketAddress remote) throws WsaException {
+        CompletableFuture<SwitchSocket> f = connectAsync(remote).toCompletableFuture();
+        // Bounded: an RDMA attempt and a TCP attempt, each with its timeout, plus slack.
+        long bound = 2 * settings.connectTimeout().toMillis() + 5_000;
+        try {
+            return f.get(bound, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            f.cancel(false);
+            throw new WsaException(WSAEINTR, "interrupted while connecting to " + remote);
+        } catch (TimeoutException e) {
+            throw new WsaException(WSAETIMEDOUT, "no outcome of the connect to " + remote + " in " + bound + " ms");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof WsaException w) {
+                throw new WsaException(w.error(), w.getMessage(), w);
+            }
+            throw new WsaException(WSAENETDOWN, "connect to " + remote + " failed: " + e.getCause(), e.getCause());
+        }
+    }
+
+    @Override
+    public CompletionStage<SwitchSocket> connectAsync(InetSocketAddress remote) {
+        CompletableFuture<SwitchSocket> result = new CompletableFuture<>();
+        if (remote == null || remote.isUnresolved() || remote.getAddress().isAnyLocalAddress()) {
+            result.completeExceptionally(new WsaException(WSAEFAULT, "not a resolved peer address: " + remote));
+        } else if (!active) {
+            result.completeExceptionally(new WsaException(WSAENETDOWN, "the switch is stopped"));
+        } else {
+            new Connector(this, remote, result).begin();
+        }
+        return result;
+    }
+
+    @Override
+    public SwitchServerSocket listen(InetSocketAddress local, int backlog) throws WsaException {
+        if (local == null || local.isUnresolved()) {
+            throw new WsaException(WSAEFAULT, "not a resolved local address: " + local);
+        }
+        if (backlog < 1) {
+            throw new WsaException(WSAEINVAL, "backlog must be at least 1: " + backlog);
+        }
+        if (!active || providers.isEmpty()) {
+            throw new WsaException(WSAENETDOWN, "no provider is running");
+        }
+        for (int tries = 1;; tries++) {
+            InetSocketAddress at = local.getPort() != 0 ? local : freePort(local.getAddress());
+            ListenerSocket l = new ListenerSocket(this, at, backlog);
+            listeners.add(l);
+            try {
+                listenEverywhere(l);
+                return l;
+            } catch (WsaException e) {
+                l.close();
+                if (local.getPort() == 0 && e.error() == WSAEADDRINUSE && tries < 5) {
+                    continue; // the free port was taken meanwhile
+                }
+                throw e;
+            }
+        }
+    }
+
+    /** TCP first, then the rest; only a TCP failure (or having no TCP) fails the listen (spec 6.1). */
+    private void listenEverywhere(ListenerSocket l) throws WsaException {
+        BoundProvider tcp = tcpProvider();
+        if (tcp != null) {
+            l.listenOn(tcp, l.address());
+        }
+        WsaException firstFailure = null;
+        for (BoundProvider p : providers.values()) {
+            if (p == tcp) {
+                continue;
+            }
+            try {
+                listenOn(l, p);
+            } catch (WsaException e) {
+                firstFailure = firstFailure == null ? e : firstFailure;
+            }
+        }
+        if (l.providers().isEmpty()) {
+            throw firstFailure != null ? firstFailure : new WsaException(WSAENETDOWN, "no provider can listen on " + l.address());
+        }
+    }
+
+    /** A provider that started later joins an open listener (spec 1.2); its failure is logged. */
+    private void join(ListenerSocket l, BoundProvider p) {
+        try {
+            listenOn(l, p);
+        } catch (WsaException e) {
+            LOG.warn("{} cannot listen for {}: {}", p.name, l, e.getMessage());
+        }
+    }
+
+    private void listenOn(ListenerSocket l, BoundProvider p) throws WsaException {
+        if (l.isClosed()) {
+            return;
+        }
+        InetSocketAddress at = l.address();
+        if (!p.rdma()) {
+            l.listenOn(p, at);
+            return;
+        }
+        // spec 6.1: a SAN listener only for SAN (or wildcard) addresses. The RDMA provider's rendezvous
+        // takes a TCP port, so it listens beside the TCP listener, at the configured offset.
+        if (!at.getAddress().isAnyLocalAddress() && !onSanSubnet(at.getAddress(), p)) {
+            return;
+        }
+        int port = at.getPort() + settings.rdmaPortOffset();
+        if (port > 0xFFFF) {
+            LOG.warn("no RDMA listener for {}: port {} + offset {} is out of range", at, at.getPort(),
+                    settings.rdmaPortOffset());
+            return;
+        }
+        l.listenOn(p, new InetSocketAddress(at.getAddress(), port));
+    }
+
+    /** A port free on {@code address} together with its RDMA companion port. */
+    private InetSocketAddress freePort(InetAddress address) throws WsaException {
+        for (int i = 0; i < 20; i++) {
+            int port;
+            try (ServerSocket probe = new ServerSocket(0, 1, address)) {
+                port = probe.getLocalPort();
+            } catch (IOException e) {
+                throw new WsaException(WsaError.WSAEADDRNOTAVAIL, "cannot listen on " + address + ": " + e.getMessage(), e);
+            }
+            int companion = port + settings.rdmaPortOffset();
+            if (companion > 0xFFFF) {
+                continue;
+            }
+            try (ServerSocket probe = new ServerSocket(companion, 1, address)) {
+                return new InetSocketAddress(address, port);
+            } catch (IOException busy) {
+                // try another
+            }
+        }
+        throw new WsaException(WSAEADDRINUSE, "no free port pair on " + address);
+    }
+
+    @Override
+    public List<String> providers() {
+        List<String> names = new ArrayList<>();
+        for (BoundProvider p : providers.values()) {
+            names.add(p.name);
+        }
+        return names;
+    }
+
+    @Override
+    public SwitchStatistics statistics() {
+        Map<String, Integer> sockets = new HashMap<>();
+        for (BoundProvider p : known) {
+            int live = p.liveSockets();
+            if (p.isRetired() && live == 0) {
+                known.remove(p);
+            }
+            sockets.merge(p.name, live, Integer::sum);
+        }
+        Map<String, Long> byReason = new HashMap<>();
+        connects.forEach((r, n) -> byReason.put(r.name(), n.get()));
+        return new SwitchStatistics(connections.size(), listeners.size(), sockets, registrations.get(),
+                eventsAfterRetirement.get(), byReason);
+    }
+
+    // ------------------------------------------------------------------ for connections and listeners
+
+    @Override
+    public SerialQueue newQueue(String name) {
+        return new SerialQueue(io, name);
+    }
+
+    @Override
+    public Future<?> schedule(Runnable task, Duration delay) {
+        try {
+            return timer.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException stopped) {
+            return CompletableFuture.completedFuture(null);
+        }
+    }
+
+    @Override
+    public SwitchSettings settings() {
+        return settings;
+    }
+
+    @Override
+    public void registrations(long delta) {
+        registrations.addAndGet(delta);
+    }
+
+    @Override
+    public void opened(Connection c) {
+        connections.add(c);
+        if (!active) {
+            c.abort();
+        }
+    }
+
+    @Override
+    public void ended(Connection c) {
+        connections.remove(c);
+    }
+
+    void listenerClosed(ListenerSocket l) {
+        listeners.remove(l);
+    }
+
+    void counted(ProviderChoice.Reason reason) {
+        connects.get(reason).incrementAndGet();
+    }
+
+    /** Closes a provider socket; not on a withdrawn provider, whose final cleanup resets it anyway. */
+    void closeQuietly(BoundProvider p, SocketHandle h) {
+        if (p.isRetired()) {
+            return;
+        }
+        try {
+            p.spi.closeSocket(h);
+        } catch (WsaException e) {
+            LOG.trace("closeSocket on {}: {}", p.name, e.error());
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Switch" + providers();
+    }
+}

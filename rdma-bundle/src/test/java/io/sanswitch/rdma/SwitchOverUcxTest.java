@@ -1,0 +1,132 @@
+package io.sanswitch.rdma;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.DataInputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import io.sanswitch.api.ProviderChoice;
+import io.sanswitch.api.SwitchServerSocket;
+import io.sanswitch.api.SwitchSocket;
+import io.sanswitch.api.SwitchStatistics;
+import io.sanswitch.core.ProviderEngine;
+import io.sanswitch.core.switcher.Switch;
+import io.sanswitch.core.switcher.SwitchSettings;
+
+/**
+ * The switch's session protocol over the real UCX provider: data of every size around the RDMA
+ * threshold (framed small data, large blocks by RDMA read or by RDMA write, blocks split at the
+ * maximum block size) arrives byte-exact in both directions at once, and everything the switch
+ * registered is released when the connections end.
+ */
+@Timeout(120)
+class SwitchOverUcxTest {
+    private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
+    private static final int THRESHOLD = 64 * 1024; // the UCX provider's SO_RDMA_THRESHOLD_SIZE
+    private static final int[] SIZES = {1, 2, 1000, THRESHOLD - 1, THRESHOLD, THRESHOLD + 1, 200_000, 1 << 20,
+        16 << 20, (16 << 20) + 3, 5, 3 * THRESHOLD};
+
+    private ProviderEngine ucx;
+    private Switch sw;
+
+    @AfterEach
+    void stop() {
+        if (sw != null) {
+            sw.deactivate();
+        }
+    }
+
+    @ParameterizedTest(name = "write flow forced: {0}")
+    @ValueSource(booleans = {false, true})
+    void everySizeArrivesByteExactBothWaysAtOnce(boolean writeFlow) throws Exception {
+        assumeTrue(Ucx.isAvailable(), () -> "UCX not available: " + Ucx.unavailabilityCause());
+        ucx = new ProviderEngine(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, ""));
+        sw = new Switch(SwitchSettings.withSubnets("127.0.0.0/8").withWriteFlow(writeFlow));
+        sw.bindProvider(ucx, Map.of("sanswitch.transport", "ucx"));
+
+        SwitchServerSocket listener = sw.listen(new InetSocketAddress(LOOPBACK, 0), 4);
+        assertEquals(List.of("ucx"), listener.providers(), "only the RDMA provider is running");
+        CompletableFuture<SwitchSocket> accepted = listener.acceptAsync().toCompletableFuture();
+        SwitchSocket client = sw.connect(listener.localAddress());
+        SwitchSocket server = accepted.get(20, TimeUnit.SECONDS);
+        assertEquals(new ProviderChoice("ucx", ProviderChoice.Reason.SAN_SUBNET, null), client.choice());
+        assertEquals("ucx", server.provider());
+
+        byte[] up = stream(11);
+        byte[] down = stream(13);
+        CompletableFuture<byte[]> atServer = CompletableFuture.supplyAsync(() -> readAll(server, up.length));
+        CompletableFuture<byte[]> atClient = CompletableFuture.supplyAsync(() -> readAll(client, down.length));
+        List<CompletableFuture<Integer>> sends = new ArrayList<>();
+        int offset = 0;
+        for (int size : SIZES) {
+            // Heap and direct buffers alike; posted back to back, completed in order.
+            sends.add(client.send(slice(up, offset, size, size % 2 == 0)).toCompletableFuture());
+            sends.add(server.send(slice(down, offset, size, size % 2 != 0)).toCompletableFuture());
+            offset += size;
+        }
+        assertArrayEquals(up, atServer.get(60, TimeUnit.SECONDS), "client -> server");
+        assertArrayEquals(down, atClient.get(60, TimeUnit.SECONDS), "server -> client");
+        for (int i = 0; i < sends.size(); i++) {
+            assertEquals(SIZES[i / 2], sends.get(i).get(20, TimeUnit.SECONDS));
+        }
+        SwitchStatistics during = sw.statistics();
+        assertEquals(4, during.memoryRegistrations(), "two message buffers per connection, nothing else left: " + during);
+
+        client.close();
+        assertEquals(-1, server.receive(ByteBuffer.allocate(4)).toCompletableFuture().get(20, TimeUnit.SECONDS),
+                "graceful close: end of stream after the last byte");
+        server.close();
+        listener.close();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (sw.statistics().totalProviderSockets() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        SwitchStatistics after = sw.statistics();
+        assertEquals(0, after.totalProviderSockets(), after.toString());
+        assertEquals(0, after.memoryRegistrations(), after.toString());
+        assertEquals(0, ucx.openSockets());
+    }
+
+    private static byte[] stream(long seed) {
+        int total = 0;
+        for (int s : SIZES) {
+            total += s;
+        }
+        byte[] data = new byte[total];
+        new Random(seed).nextBytes(data);
+        return data;
+    }
+
+    private static ByteBuffer slice(byte[] data, int offset, int size, boolean direct) {
+        if (!direct) {
+            return ByteBuffer.wrap(data, offset, size).slice();
+        }
+        return ByteBuffer.allocateDirect(size).put(data, offset, size).flip();
+    }
+
+    private static byte[] readAll(SwitchSocket s, int total) {
+        try {
+            byte[] got = new byte[total];
+            new DataInputStream(s.inputStream()).readFully(got);
+            return got;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
