@@ -27,7 +27,9 @@ public record ProviderChoice(String provider, Reason reason, WsaError rdmaError)
         /** An RDMA connect to this peer failed recently: straight to TCP. */
         RECENT_RDMA_FAILURE,
         /** Accepted from a listener of this provider. */
-        ACCEPTED
+        ACCEPTED,
+        /** The application named the provider ({@code connect(remote, provider)}): no rule, no fallback. */
+        PINNED
     }
 
     public ProviderChoice {

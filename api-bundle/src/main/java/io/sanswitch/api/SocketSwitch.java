@@ -35,6 +35,22 @@ public interface SocketSwitch {
     CompletionStage<SwitchSocket> connectAsync(InetSocketAddress remote);
 
     /**
+     * Connects to {@code remote} over the named provider only ({@link ProviderChoice.Reason#PINNED}):
+     * no subnet rule, no fallback. Over an RDMA provider the connect goes to the port derived from
+     * {@code remote}'s (the switch's {@code rdmaPortOffset}), exactly as an unpinned RDMA connect does,
+     * so it reaches a listener of this switch on {@code remote}.
+     *
+     * @param provider the transport name ("ucx", "tcp"); {@code null} is {@link #connect(InetSocketAddress)}
+     * @throws WsaException {@code WSAENETDOWN} when no provider of that name is running (or it stops
+     *     mid-connect); otherwise the codes of {@link #connect(InetSocketAddress)}, as the provider
+     *     reported them
+     */
+    SwitchSocket connect(InetSocketAddress remote, String provider) throws WsaException;
+
+    /** {@link #connect(InetSocketAddress, String)} without waiting: the same outcomes, as a stage. */
+    CompletionStage<SwitchSocket> connectAsync(InetSocketAddress remote, String provider);
+
+    /**
      * Listens on {@code local} with every running provider that can reach it (spec 1.2, 6.1): the TCP
      * provider on {@code local}'s port, the RDMA provider on a port derived from it (see the switch's
      * configuration). Port 0 picks a free port. Providers that start later join existing listeners.
@@ -45,6 +61,19 @@ public interface SocketSwitch {
      *     {@code WSAEADDRNOTAVAIL}, {@code WSAENETDOWN} (no provider can listen there)
      */
     SwitchServerSocket listen(InetSocketAddress local, int backlog) throws WsaException;
+
+    /**
+     * Listens on {@code local} with the named provider only: an RDMA provider on the derived port
+     * (whatever the SAN subnets say), any other on {@code local}'s port. {@link
+     * SwitchServerSocket#localAddress()} is {@code local} with the chosen port in both cases, so a
+     * {@linkplain #connect(InetSocketAddress, String) pinned connect} to it over the same provider
+     * meets it. A provider of that name that starts later joins the listener; others do not.
+     *
+     * @param provider the transport name ("ucx", "tcp"); {@code null} is {@link #listen(InetSocketAddress, int)}
+     * @throws WsaException {@code WSAENETDOWN} when no provider of that name is running; otherwise
+     *     the codes of {@link #listen(InetSocketAddress, int)}
+     */
+    SwitchServerSocket listen(InetSocketAddress local, int backlog, String provider) throws WsaException;
 
     /** The providers the switch uses right now, by transport name ("tcp", "ucx"). */
     List<String> providers();

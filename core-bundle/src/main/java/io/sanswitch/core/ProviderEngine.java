@@ -78,6 +78,8 @@ public final class ProviderEngine implements SanServiceProvider {
     private final HandleTable handles = new HandleTable();
     private final Upcalls upcalls = new Upcalls();
     private final AtomicBoolean networkDown = new AtomicBoolean();
+    /** Set once the backend is going away: a final cleanup from then on is TRANSPORT_LEAVING. */
+    private volatile boolean leaving;
     private final EngineEvents events;
     private final SocketTeardown teardown;
     private final CleanupSequence cleanupSequence;
@@ -129,11 +131,22 @@ public final class ProviderEngine implements SanServiceProvider {
         }
     }
 
+    /**
+     * The backend is about to go away (its service is being unregistered): a final cleanup from here
+     * on, also one that a holder's {@link #cleanup()} triggers by taking the count to zero (the
+     * switch releasing its startup as the provider is withdrawn), is recorded as
+     * {@link CleanupReason#TRANSPORT_LEAVING}: that is why it ran.
+     */
+    public void markLeaving() {
+        leaving = true;
+    }
+
     @Override
     public void cleanup() throws WsaException {
         try {
-            Lifecycle.CleanupOutcome outcome = lifecycle.cleanup(
-                    generation -> cleanupSequence.run(CleanupReason.COUNT_REACHED_ZERO, generation, networkDown.get()));
+            Lifecycle.CleanupOutcome outcome = lifecycle.cleanup(generation -> cleanupSequence.run(
+                    leaving ? CleanupReason.TRANSPORT_LEAVING : CleanupReason.COUNT_REACHED_ZERO, generation,
+                    networkDown.get()));
             LOG.debug("{}: cleanup {}", name, outcome);
         } catch (WsaException e) {
             throw ErrorPolicy.hold(SpiCall.CLEANUP, e);

@@ -100,6 +100,9 @@ public final class ProviderRegistry {
 
     /** Unregisters the provider first (no new users), then runs its final cleanup. */
     private void retire(Transport transport, Entry e) {
+        // Unregistering makes the switch release its startup: that cleanup is then the final one,
+        // and it ran because the backend leaves.
+        e.engine().markLeaving();
         try {
             e.registration().unregister();
         } catch (IllegalStateException alreadyGone) {

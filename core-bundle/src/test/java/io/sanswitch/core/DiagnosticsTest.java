@@ -113,6 +113,21 @@ class DiagnosticsTest extends EngineTestSupport {
     }
 
     @Test
+    void theLastHoldersCleanupWhileTheBackendLeavesIsRecordedAsTransportLeaving() throws Exception {
+        // A bundle stop: the core marks the engine leaving and unregisters it; the switch, the only
+        // holder, releases its startup, and that cleanup is the final one. It ran because the
+        // backend leaves, which is what the history must say.
+        startup();
+        connectedSocket();
+        engine.markLeaving();
+        engine.cleanup();
+        assertEquals(CleanupReason.TRANSPORT_LEAVING, engine.cleanupHistory().get(0).reason());
+        assertEquals(1, engine.cleanupHistory().get(0).socketsReset());
+        assertFalse(engine.finalCleanup(CleanupReason.TRANSPORT_LEAVING), "the core's forced one finds nothing left");
+        assertEquals(1, engine.cleanupHistory().size());
+    }
+
+    @Test
     void aCleanupStepThatThrowsIsCountedAndTheRecordStillWritten() throws Exception {
         startup();
         connectedSocket();

@@ -185,6 +185,8 @@ final class ScriptedTransport implements Transport {
         final ConcurrentLinkedDeque<Request> requests = new ConcurrentLinkedDeque<>();
         final Map<Long, Integer> options = new ConcurrentHashMap<>();
         volatile InetSocketAddress local;
+        /** Where the engine asked this socket to connect. */
+        volatile InetSocketAddress connectedTo;
         volatile String endedBy;
         volatile boolean rejectedLast;
 
@@ -207,6 +209,7 @@ final class ScriptedTransport implements Transport {
         @Override
         public boolean connect(InetSocketAddress remote, byte[] callerData) throws WsaException {
             maybeFail(Primitive.CONNECT);
+            connectedTo = remote;
             return connectAtOnce;
         }
 

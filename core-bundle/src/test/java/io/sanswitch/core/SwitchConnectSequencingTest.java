@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -21,6 +22,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import io.sanswitch.api.ProviderChoice;
 import io.sanswitch.api.ProviderChoice.Reason;
+import io.sanswitch.api.SwitchServerSocket;
 import io.sanswitch.api.SwitchSocket;
 import io.sanswitch.core.switcher.Switch;
 import io.sanswitch.core.switcher.SwitchSettings;
@@ -31,7 +33,8 @@ import io.sanswitch.transport.TransportCapabilities;
 /**
  * The switch's connect sequencing against scripted providers (an RDMA-capable one named "ucx" and a
  * stream one named "tcp"): which provider is tried, when the switch falls back (spec 6.2), what it
- * remembers, and what a provider withdrawn mid-connect does. The wire is not involved here: the real
+ * remembers, and what a provider withdrawn mid-connect does; and connections and listeners pinned to
+ * a named provider (no rule, no fallback, the RDMA port offset kept). The wire is not involved here: the real
  * backends have their own switch tests.
  */
 @Timeout(30)
@@ -134,6 +137,138 @@ class SwitchConnectSequencingTest {
         assertEquals(new ProviderChoice("tcp", Reason.RDMA_PROVIDER_DOWN, null), connect(SAN_PEER).choice());
         assertEquals(0, rdmaEngine.openSockets(), "the withdrawn provider's final cleanup ran");
         assertEquals(0, sw.statistics().eventsDuringCleanup());
+    }
+
+    // ------------------------------------------------------------------ pinned to a provider
+
+    private WsaError pinnedFailure(InetSocketAddress to, String provider) {
+        ExecutionException e = assertThrows(ExecutionException.class,
+                () -> sw.connectAsync(to, provider).toCompletableFuture().get(10, TimeUnit.SECONDS));
+        return assertInstanceOf(WsaException.class, e.getCause()).error();
+    }
+
+    @Test
+    void aConnectPinnedToTcpGoesOverTcpEvenToASanPeer() throws Exception {
+        start(SwitchSettings.withSubnets("127.0.0.0/8"));
+        SwitchSocket s = sw.connect(SAN_PEER, "tcp");
+        assertEquals(new ProviderChoice("tcp", Reason.PINNED, null), s.choice());
+        assertEquals(SAN_PEER, tcp.sockets.get(1).connectedTo, "TCP connects to the port asked for");
+        assertEquals(1, rdma.sockets.size(), "RDMA not touched");
+        assertEquals(1L, sw.statistics().connectsByReason().get("PINNED"));
+    }
+
+    @Test
+    void aConnectPinnedToUcxIgnoresTheSubnetsAndKeepsTheRdmaPortOffset() throws Exception {
+        start(SwitchSettings.withSubnets("10.0.0.0/8").withPortOffset(7));
+        SwitchSocket s = sw.connect(SAN_PEER, "ucx");
+        assertEquals(new ProviderChoice("ucx", Reason.PINNED, null), s.choice());
+        assertEquals(new InetSocketAddress(SAN_PEER.getAddress(), SAN_PEER.getPort() + 7), rdma.sockets.get(1).connectedTo,
+                "an RDMA connect goes to port + rdmaPortOffset, pinned or not");
+        assertEquals(1, tcp.sockets.size(), "only the helper socket on TCP");
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = WsaError.class, names = {"WSAETIMEDOUT", "WSAENETUNREACH", "WSAECONNREFUSED"})
+    void aPinnedRdmaConnectNeverFallsBackAndLeavesNoFailureMemory(WsaError error) throws Exception {
+        start(SwitchSettings.withSubnets("127.0.0.0/8"));
+        rdma.fail(ScriptedTransport.Primitive.CONNECT, error);
+        assertEquals(error, pinnedFailure(SAN_PEER, "ucx"), "the provider's own code");
+        assertEquals(1, tcp.sockets.size(), "no TCP socket was created: a pinned connect never falls back");
+        assertEquals(0, rdmaEngine.openSockets(), "the failed socket was closed");
+        rdma.fail(ScriptedTransport.Primitive.CONNECT, null);
+        assertEquals(new ProviderChoice("ucx", Reason.SAN_SUBNET, null), connect(SAN_PEER).choice(),
+                "a pinned failure is not remembered for the switch's own choice");
+    }
+
+    @Test
+    void anUnknownProviderIsNetworkDownForConnectAndListen() throws Exception {
+        start(SwitchSettings.withSubnets("127.0.0.0/8"));
+        assertEquals(WsaError.WSAENETDOWN, pinnedFailure(SAN_PEER, "rdma"));
+        WsaException sync = assertThrows(WsaException.class, () -> sw.connect(SAN_PEER, "rdma"));
+        assertEquals(WsaError.WSAENETDOWN, sync.error());
+        assertTrue(sync.getMessage().contains("no provider 'rdma' is running"), sync.getMessage());
+        assertEquals(WsaError.WSAENETDOWN, assertThrows(WsaException.class,
+                () -> sw.listen(new InetSocketAddress(SAN_PEER.getAddress(), 6000), 4, "rdma")).error());
+    }
+
+    @Test
+    void aPinnedConnectWhoseProviderIsWithdrawnMidConnectFailsWithNetworkDownNotOverTcp() throws Exception {
+        start(SwitchSettings.withSubnets("127.0.0.0/8").withConnectTimeout(Duration.ofSeconds(20)));
+        rdma.connectAtOnce = false;
+        CompletableFuture<SwitchSocket> pending = sw.connectAsync(SAN_PEER, "ucx").toCompletableFuture();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (rdma.sockets.size() < 2 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        sw.unbindProvider(rdmaEngine); // what the provider's bundle stop does
+        ExecutionException e = assertThrows(ExecutionException.class, () -> pending.get(5, TimeUnit.SECONDS));
+        assertEquals(WsaError.WSAENETDOWN, assertInstanceOf(WsaException.class, e.getCause()).error());
+        assertEquals(1, tcp.sockets.size(), "no TCP attempt");
+        assertEquals(WsaError.WSAENETDOWN, pinnedFailure(SAN_PEER, "ucx"), "withdrawn: like an unknown provider");
+    }
+
+    @Test
+    void aPinnedListenerListensOnItsProviderOnlyAtTheDerivedPortAndOnlyThatProviderJoinsLater() throws Exception {
+        start(SwitchSettings.withSubnets("10.0.0.0/8").withPortOffset(3));
+        InetSocketAddress at = new InetSocketAddress(SAN_PEER.getAddress(), 6000);
+        SwitchServerSocket overUcx = sw.listen(at, 4, "ucx");
+        assertEquals(List.of("ucx"), overUcx.providers(), "off the SAN subnets, yet pinned: ucx listens");
+        assertEquals(at, overUcx.localAddress(), "the address a pinned connect names");
+        assertEquals(new InetSocketAddress(at.getAddress(), 6003), rdma.sockets.get(1).local, "port + rdmaPortOffset");
+        assertEquals(1, tcp.sockets.size(), "no TCP listener");
+
+        SwitchServerSocket overTcp = sw.listen(new InetSocketAddress(SAN_PEER.getAddress(), 6100), 4, "tcp");
+        assertEquals(List.of("tcp"), overTcp.providers());
+        sw.unbindProvider(rdmaEngine);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!overUcx.providers().isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(5); // the listener learns it on its own queue
+        }
+        assertEquals(List.of(), overUcx.providers(), "its provider left");
+        sw.bindProvider(rdmaEngine, Map.of("sanswitch.transport", "ucx")); // the bundle started again
+        assertEquals(List.of("ucx"), overUcx.providers(), "a provider of the pinned name joins");
+        assertEquals(List.of("tcp"), overTcp.providers(), "another one does not");
+        overUcx.close();
+        overTcp.close();
+    }
+
+    // ------------------------------------------------------------------ san:sockets' REASON column
+
+    private static long switchHandleOf(ProviderEngine engine, String role) {
+        return engine.sockets().stream().filter(s -> s.role().equals(role)).reduce((a, b) -> b)
+                .orElseThrow(() -> new AssertionError("no " + role + " socket in " + engine.sockets())).switchHandle();
+    }
+
+    @Test
+    void theSwitchTellsSanSocketsWhyEachOfItsSocketsIsOnItsProvider() throws Exception {
+        start(SwitchSettings.withSubnets("127.0.0.0/8").withFailureMemory(Duration.ofSeconds(30)));
+        io.sanswitch.core.shell.SocketReasons reasons = sw; // what the component registers for san:sockets
+        connect(SAN_PEER);
+        assertEquals("SAN_SUBNET: peer 127.0.0.1 on a SAN subnet",
+                reasons.reasonFor("ucx", switchHandleOf(rdmaEngine, "CONNECTED")));
+
+        rdma.fail(ScriptedTransport.Primitive.CONNECT, WsaError.WSAETIMEDOUT);
+        connect(SAN_PEER);
+        assertEquals("FELL_BACK: the RDMA connect failed with WSAETIMEDOUT (10060)",
+                reasons.reasonFor("tcp", switchHandleOf(tcpEngine, "CONNECTED")));
+        connect(SAN_PEER);
+        assertEquals("RECENT_RDMA_FAILURE: RDMA failed recently for this peer: WSAETIMEDOUT (10060)",
+                reasons.reasonFor("tcp", switchHandleOf(tcpEngine, "CONNECTED")));
+        sw.connect(SAN_PEER, "tcp");
+        assertEquals("PINNED: the application asked for tcp", reasons.reasonFor("tcp", switchHandleOf(tcpEngine, "CONNECTED")));
+
+        sw.listen(new InetSocketAddress(SAN_PEER.getAddress(), 6000), 4);
+        assertEquals("LISTENING: switch listener 127.0.0.1:6000", reasons.reasonFor("tcp", switchHandleOf(tcpEngine,
+                "LISTENING")));
+        assertEquals("LISTENING: switch listener 127.0.0.1:6000 (RDMA port +1)", reasons.reasonFor("ucx",
+                switchHandleOf(rdmaEngine, "LISTENING")));
+        sw.unbindProvider(rdmaEngine);
+        connect(SAN_PEER);
+        assertEquals("RDMA_PROVIDER_DOWN: no RDMA provider running",
+                reasons.reasonFor("tcp", switchHandleOf(tcpEngine, "CONNECTED")));
+
+        assertEquals(null, reasons.reasonFor("tcp", 999_999), "a handle the switch does not know");
+        assertEquals(null, reasons.reasonFor("rdma", 1), "a provider the switch does not know");
     }
 
     @Test

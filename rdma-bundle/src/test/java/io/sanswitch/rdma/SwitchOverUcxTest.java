@@ -103,6 +103,35 @@ class SwitchOverUcxTest {
         assertEquals(0, ucx.openSockets());
     }
 
+    @org.junit.jupiter.api.Test
+    void aListenerAndAConnectPinnedToUcxMeetAtTheRdmaPortOffWithNoSanSubnetAndMoveBytes() throws Exception {
+        assumeTrue(Ucx.isAvailable(), () -> "UCX not available: " + Ucx.unavailabilityCause());
+        ucx = new ProviderEngine(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, ""));
+        sw = new Switch(SwitchSettings.withSubnets().withPortOffset(2)); // loopback is on no SAN subnet
+        sw.bindProvider(ucx, Map.of("sanswitch.transport", "ucx"));
+
+        SwitchServerSocket listener = sw.listen(new InetSocketAddress(LOOPBACK, 0), 4, "ucx");
+        assertEquals(List.of("ucx"), listener.providers(), "pinned: ucx listens whatever the subnets");
+        int port = listener.localAddress().getPort();
+        assertTrue(ucx.sockets().stream().anyMatch(s -> "LISTENING".equals(s.role()) && s.local() != null
+                && s.local().getPort() == port + 2), "the UCX listener is at port + rdmaPortOffset: " + ucx.sockets());
+        CompletableFuture<SwitchSocket> accepted = listener.acceptAsync().toCompletableFuture();
+        SwitchSocket client = sw.connect(listener.localAddress(), "ucx");
+        SwitchSocket server = accepted.get(20, TimeUnit.SECONDS);
+        assertEquals(new ProviderChoice("ucx", ProviderChoice.Reason.PINNED, null), client.choice());
+        assertEquals("ucx", server.provider());
+        byte[] data = stream(17);
+        CompletableFuture<byte[]> atServer = CompletableFuture.supplyAsync(() -> readAll(server, data.length));
+        client.send(ByteBuffer.wrap(data)).toCompletableFuture().get(60, TimeUnit.SECONDS);
+        assertArrayEquals(data, atServer.get(60, TimeUnit.SECONDS), "framed and RDMA blocks, pinned as unpinned");
+        assertEquals(java.util.Optional.of("PINNED: the application asked for ucx"), ucx.sockets().stream()
+                .filter(s -> "CONNECTED".equals(s.role())).map(s -> sw.reasonFor("ucx", s.switchHandle()))
+                .filter(r -> r.startsWith("PINNED")).findFirst(), "san:sockets' reason for the pinned socket");
+        client.abort();
+        server.abort();
+        listener.close();
+    }
+
     private static byte[] stream(long seed) {
         int total = 0;
         for (int s : SIZES) {

@@ -151,6 +151,26 @@ class SwitchOverTcpTest {
     }
 
     @Test
+    void aListenerAndAConnectPinnedToTcpMeetAndEchoWhateverTheSubnets() throws Exception {
+        sw.deactivate();
+        start(SwitchSettings.withSubnets("127.0.0.0/8")); // a SAN peer, yet the application names tcp
+        SwitchServerSocket listener = sw.listen(new InetSocketAddress(LOOPBACK, 0), 4, "tcp");
+        assertEquals(java.util.List.of("tcp"), listener.providers());
+        CompletableFuture<SwitchSocket> accepted = listener.acceptAsync().toCompletableFuture();
+        SwitchSocket client = sw.connect(listener.localAddress(), "tcp");
+        SwitchSocket server = accepted.get(10, TimeUnit.SECONDS);
+        assertEquals(new ProviderChoice("tcp", ProviderChoice.Reason.PINNED, null), client.choice());
+        assertEquals(ProviderChoice.Reason.ACCEPTED, server.choice().reason());
+        client.outputStream().write("pinned".getBytes());
+        assertArrayEquals("pinned".getBytes(), new DataInputStream(server.inputStream()).readNBytes(6));
+        WsaException unknown = assertThrows(WsaException.class, () -> sw.connect(listener.localAddress(), "ucx"));
+        assertEquals(WsaError.WSAENETDOWN, unknown.error(), "no ucx provider runs here");
+        client.abort();
+        server.abort();
+        listener.close();
+    }
+
+    @Test
     void badInputIsAWsaExceptionNeverANullPointerException() throws Exception {
         assertEquals(WsaError.WSAEFAULT, assertThrows(WsaException.class, () -> sw.connect(null)).error());
         assertEquals(WsaError.WSAEFAULT, assertThrows(WsaException.class,

@@ -1,41 +1,31 @@
 package io.sanswitch.core.shell;
 
-import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
 
-import io.sanswitch.spi.AcceptedSocket;
-import io.sanswitch.spi.ConditionDecision;
-import io.sanswitch.spi.ConnectStatus;
-import io.sanswitch.spi.EventHandle;
-import io.sanswitch.spi.MemoryHandle;
-import io.sanswitch.spi.NetworkEvents;
-import io.sanswitch.spi.Overlapped;
-import io.sanswitch.spi.OverlappedResult;
-import io.sanswitch.spi.ProtocolInfo;
-import io.sanswitch.spi.SanServiceProvider;
-import io.sanswitch.spi.SocketHandle;
-import io.sanswitch.spi.UpcallTable;
-import io.sanswitch.spi.Winsock;
-import io.sanswitch.spi.WinsockVersion;
-import io.sanswitch.spi.WsaBuf;
+import io.sanswitch.api.SocketSwitch;
+import io.sanswitch.api.SwitchServerSocket;
+import io.sanswitch.api.SwitchSocket;
 import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 
 /**
- * {@code san:bench}: two sockets of one provider connected over loopback, driven through the SPI
- * exactly as a switch drives them (its own startup reference, overlapped transfers into registered
- * memory). First a one-way stream of 1 MiB chunks, each checked on arrival, then 64-byte echoes for
- * the round trip. Everything it opens is closed, and its startup released, whatever happens.
+ * {@code san:bench}: a loopback connection through the switch, pinned to one provider (a listener
+ * and a connect that both name it, so neither the SAN subnets nor a fallback decide), then a one-way
+ * stream of 1 MiB chunks, each checked on arrival, then 64-byte echoes for the round trip.
+ *
+ * <p>It never starts a provider itself: a provider upcalls only its most recent upcall table (spec
+ * Q11), so a second {@code startupEx} would take the switch's upcalls and break its connections.
+ * Everything it opens is closed whatever happens.
  */
 final class LoopbackBench {
     static final int CHUNK = 1 << 20;
@@ -61,156 +51,63 @@ final class LoopbackBench {
         }
     }
 
-    /** The bench's upcall table: handles by counter, event objects it can wait on. */
-    private static final class BenchSwitch implements UpcallTable {
-        private final AtomicLong handles = new AtomicLong();
-
-        @Override
-        public long createSocketHandle(SocketHandle providerSocket) {
-            return handles.incrementAndGet();
-        }
-
-        @Override
-        public void closeSocketHandle(long switchHandle) {
-        }
-
-        @Override
-        public void completeOverlappedRequest(long switchHandle, Overlapped overlapped, OverlappedResult result) {
-            // awaited through Overlapped.awaitResult
-        }
-
-        @Override
-        public void setEvent(EventHandle event) {
-            if (event instanceof Signal s) {
-                s.signals.offer(Boolean.TRUE);
-            }
-        }
-
-        @Override
-        public void resetEvent(EventHandle event) {
-        }
-    }
-
-    private static final class Signal implements EventHandle {
-        final LinkedBlockingQueue<Boolean> signals = new LinkedBlockingQueue<>();
-
-        void await(String what) throws BenchException, InterruptedException {
-            if (signals.poll(WAIT_MILLIS, TimeUnit.MILLISECONDS) == null) {
-                throw new BenchException("no " + what + " within " + WAIT_MILLIS + " ms");
-            }
-        }
-    }
-
-    private final SanServiceProvider provider;
+    private final SocketSwitch sw;
     private final String name;
-    private final List<SocketHandle> opened = new ArrayList<>();
+    private final BooleanSupplier providerGone;
 
-    LoopbackBench(SanServiceProvider provider, String name) {
-        this.provider = provider;
+    /**
+     * @param providerGone tells, once an operation failed, whether the provider was withdrawn
+     *     meanwhile (its bundle stopped or updated), to say so instead of only the code
+     */
+    LoopbackBench(SocketSwitch sw, String name, BooleanSupplier providerGone) {
+        this.sw = sw;
         this.name = name;
+        this.providerGone = providerGone;
     }
 
     Result run(Duration duration) throws BenchException, InterruptedException {
         if (duration.isNegative() || duration.isZero()) {
             throw new IllegalArgumentException("duration must be positive: " + duration);
         }
+        SwitchServerSocket listener = null;
+        SwitchSocket client = null;
+        SwitchSocket server = null;
         try {
-            provider.startupEx(WinsockVersion.V2_2, ProtocolInfo.TCP_IPV4, new BenchSwitch());
-        } catch (WsaException e) {
-            throw new BenchException("startupEx on " + name + " failed: " + e.error(), e);
-        }
-        try {
-            SocketHandle[] pair = connectedPair();
+            listener = sw.listen(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 4, name);
+            CompletableFuture<SwitchSocket> accepted = listener.acceptAsync().toCompletableFuture();
+            client = sw.connect(listener.localAddress(), name);
+            server = await(accepted, "accept");
+            if (!name.equals(client.provider()) || !name.equals(server.provider())) {
+                throw new BenchException("the switch connected over " + client.provider() + "/" + server.provider()
+                        + " instead of " + name);
+            }
             long streamNanos = duration.toNanos() * 3 / 4;
-            long[] stream = stream(pair[0], pair[1], streamNanos);
-            long[] rtts = echoes(pair[0], pair[1], duration.toNanos() - streamNanos);
+            long[] stream = stream(client, server, streamNanos);
+            long[] rtts = echoes(client, server, duration.toNanos() - streamNanos);
             Arrays.sort(rtts);
             return new Result(name, stream[0], stream[1], rtts.length, rtts[rtts.length / 2],
                     rtts[Math.min(rtts.length - 1, (int) Math.ceil(rtts.length * 0.99) - 1)]);
         } catch (WsaException e) {
             throw failure("a call", e);
         } finally {
-            for (SocketHandle s : opened) {
-                try {
-                    provider.closeSocket(s);
-                } catch (WsaException e) {
-                    // already gone with a final cleanup; nothing left to release
-                }
+            // Abortive: the bench's bytes are measured, nothing is left to flush.
+            if (client != null) {
+                client.abort();
             }
-            try {
-                provider.cleanup();
-            } catch (WsaException e) {
-                // WSANOTINITIALISED: the provider's final cleanup ran meanwhile (bundle stopped)
+            if (server != null) {
+                server.abort();
+            }
+            if (listener != null) {
+                listener.close();
             }
         }
     }
 
     private BenchException failure(String what, WsaException e) {
-        String hint = e.error() == WsaError.WSANOTINITIALISED || e.error() == WsaError.WSA_OPERATION_ABORTED
-                ? " (the " + name + " provider was cleaned up during the bench)" : "";
+        boolean gone = providerGone.getAsBoolean() || e.error() == WsaError.WSA_OPERATION_ABORTED
+                || e.error() == WsaError.WSANOTINITIALISED;
+        String hint = gone ? " (the " + name + " provider was cleaned up during the bench)" : "";
         return new BenchException(what + " on " + name + " failed: " + e.error() + hint, e);
-    }
-
-    private SocketHandle newSocket() throws WsaException {
-        SocketHandle s = provider.socket(Winsock.AF_INET, Winsock.SOCK_STREAM, Winsock.IPPROTO_TCP, null, 0);
-        opened.add(s);
-        return s;
-    }
-
-    /** A listener on a free loopback port, a client connected to it, and the accepted socket. */
-    private SocketHandle[] connectedPair() throws WsaException, BenchException, InterruptedException {
-        SocketHandle listener = newSocket();
-        InetSocketAddress at = bindFreePort(listener);
-        provider.listen(listener, 4);
-        Signal acceptable = new Signal();
-        provider.eventSelect(listener, acceptable, NetworkEvents.FD_ACCEPT);
-        SocketHandle client = newSocket();
-        Signal connected = new Signal();
-        provider.eventSelect(client, connected, NetworkEvents.FD_CONNECT);
-        boolean now = provider.connect(client, at, null) == ConnectStatus.CONNECTED;
-        AcceptedSocket accepted = null;
-        while (accepted == null) {
-            try {
-                accepted = provider.accept(listener, (peer, data, cb) -> ConditionDecision.CF_ACCEPT, 0);
-            } catch (WsaException e) {
-                if (e.error() != WsaError.WSAEWOULDBLOCK) {
-                    throw e;
-                }
-                acceptable.await("connection request on " + at);
-            }
-        }
-        opened.add(accepted.socket());
-        if (!now) {
-            connected.await("FD_CONNECT");
-            WsaError error = provider.enumNetworkEvents(client, connected).errorFor(NetworkEvents.FD_CONNECT_BIT);
-            if (error != null) {
-                throw new BenchException("connect to " + at + " failed: " + error);
-            }
-        }
-        return new SocketHandle[] {client, accepted.socket()};
-    }
-
-    /** Binds to a loopback port that was free a moment ago; another binder may win, so retry. */
-    private InetSocketAddress bindFreePort(SocketHandle s) throws WsaException, BenchException {
-        WsaException last = null;
-        for (int attempt = 0; attempt < 5; attempt++) {
-            InetSocketAddress at;
-            try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-                at = new InetSocketAddress(InetAddress.getLoopbackAddress(), probe.getLocalPort());
-            } catch (IOException e) {
-                throw new BenchException("no free loopback port: " + e.getMessage(), e);
-            }
-            try {
-                provider.bind(s, at);
-                return at;
-            } catch (WsaException e) {
-                if (e.error() != WsaError.WSAEADDRINUSE) {
-                    throw e;
-                }
-                last = e;
-            }
-        }
-        throw new BenchException("no loopback port could be bound after 5 attempts: " + last.getMessage(), last);
     }
 
     /**
@@ -219,37 +116,26 @@ final class LoopbackBench {
      *
      * @return bytes received and checked, and the nanoseconds it took
      */
-    private long[] stream(SocketHandle client, SocketHandle server, long nanos)
-            throws WsaException, BenchException, InterruptedException {
+    private long[] stream(SwitchSocket client, SwitchSocket server, long nanos)
+            throws BenchException, InterruptedException {
         ByteBuffer out = ByteBuffer.allocateDirect(CHUNK);
         ByteBuffer in = ByteBuffer.allocateDirect(CHUNK);
         for (int i = 0; i < CHUNK; i++) {
             out.put(i, (byte) (i * 31 + 7));
         }
-        MemoryHandle source = provider.registerMemory(client, out, Winsock.MEM_READ);
-        MemoryHandle sink = provider.registerMemory(server, in, Winsock.MEM_WRITE);
-        Overlapped send = Overlapped.notifying(null);
-        Overlapped recv = Overlapped.notifying(null);
         long bytes = 0;
         long start = System.nanoTime();
         long chunk = 0;
         do {
             out.putLong(0, chunk);
-            provider.send(client, new WsaBuf[] {WsaBuf.of(source)}, 0, send);
-            int got = 0;
-            while (got < CHUNK) {
-                provider.recv(server, new WsaBuf[] {new WsaBuf(sink, got, CHUNK - got)}, recv);
-                long n = await(recv, "receive");
-                if (n == 0) {
-                    throw new BenchException("the " + name + " stream ended after " + (bytes + got) + " bytes");
-                }
-                got += (int) n;
-            }
-            long sent = await(send, "send");
+            in.clear();
+            CompletableFuture<Void> received = receiveFully(server, in);
+            int sent = await(client.send(out.duplicate().clear()), "send");
+            await(received, "receive");
             if (sent != CHUNK) {
                 throw new BenchException("a send of " + CHUNK + " bytes completed with " + sent);
             }
-            if (in.mismatch(out) != -1) {
+            if (in.clear().mismatch(out.duplicate().clear()) != -1) {
                 throw new BenchException("chunk " + chunk + " arrived corrupted at byte " + in.mismatch(out));
             }
             bytes += CHUNK;
@@ -259,18 +145,11 @@ final class LoopbackBench {
     }
 
     /** 64-byte echoes server-side for {@code nanos} (at least 100); the round trip of each. */
-    private long[] echoes(SocketHandle client, SocketHandle server, long nanos)
-            throws WsaException, BenchException, InterruptedException {
+    private long[] echoes(SwitchSocket client, SwitchSocket server, long nanos)
+            throws BenchException, InterruptedException {
         ByteBuffer ping = ByteBuffer.allocateDirect(ECHO);
         ByteBuffer pong = ByteBuffer.allocateDirect(ECHO);
         ByteBuffer relay = ByteBuffer.allocateDirect(ECHO);
-        MemoryHandle pingMem = provider.registerMemory(client, ping, Winsock.MEM_READ);
-        MemoryHandle pongMem = provider.registerMemory(client, pong, Winsock.MEM_WRITE);
-        MemoryHandle relayMem = provider.registerMemory(server, relay, Winsock.MEM_READWRITE);
-        Overlapped clientSend = Overlapped.notifying(null);
-        Overlapped clientRecv = Overlapped.notifying(null);
-        Overlapped serverSend = Overlapped.notifying(null);
-        Overlapped serverRecv = Overlapped.notifying(null);
         long[] rtts = new long[1024];
         int n = 0;
         long start = System.nanoTime();
@@ -278,15 +157,18 @@ final class LoopbackBench {
             for (int i = 0; i < ECHO; i++) {
                 ping.put(i, (byte) (n + i));
             }
+            pong.clear();
+            relay.clear();
             long t0 = System.nanoTime();
-            provider.send(client, new WsaBuf[] {WsaBuf.of(pingMem)}, 0, clientSend);
-            receiveFully(server, relayMem, serverRecv);
-            provider.send(server, new WsaBuf[] {WsaBuf.of(relayMem)}, 0, serverSend);
-            receiveFully(client, pongMem, clientRecv);
+            CompletableFuture<Void> back = receiveFully(client, pong);
+            CompletableFuture<Integer> pingSent = client.send(ping.duplicate().clear()).toCompletableFuture();
+            await(receiveFully(server, relay), "echo receive");
+            CompletableFuture<Integer> replySent = server.send(relay.flip()).toCompletableFuture();
+            await(back, "echo reply");
             long rtt = System.nanoTime() - t0;
-            await(clientSend, "echo send");
-            await(serverSend, "echo reply");
-            if (pong.mismatch(ping) != -1) {
+            await(pingSent, "echo send");
+            await(replySent, "echo reply send");
+            if (pong.clear().mismatch(ping.duplicate().clear()) != -1) {
                 throw new BenchException("echo " + n + " came back different at byte " + pong.mismatch(ping));
             }
             if (n == rtts.length) {
@@ -297,28 +179,32 @@ final class LoopbackBench {
         return Arrays.copyOf(rtts, n);
     }
 
-    private void receiveFully(SocketHandle s, MemoryHandle into, Overlapped ov)
-            throws WsaException, BenchException, InterruptedException {
-        int got = 0;
-        while (got < ECHO) {
-            provider.recv(s, new WsaBuf[] {new WsaBuf(into, got, ECHO - got)}, ov);
-            long n = await(ov, "echo receive");
-            if (n == 0) {
-                throw new BenchException("the " + name + " connection ended during the echo");
+    /** Receives until {@code into} is full; the end of the stream first is a failure. */
+    private CompletableFuture<Void> receiveFully(SwitchSocket s, ByteBuffer into) {
+        return s.receive(into).toCompletableFuture().thenCompose(got -> {
+            if (got < 0) {
+                return CompletableFuture.failedFuture(new BenchException("the " + name + " connection ended after "
+                        + into.position() + " of " + into.limit() + " bytes"));
             }
-            got += (int) n;
-        }
+            return into.hasRemaining() ? receiveFully(s, into) : CompletableFuture.completedFuture(null);
+        });
     }
 
-    /** Waits for one completion; its byte count, or why it failed. */
-    private long await(Overlapped ov, String what) throws BenchException, InterruptedException {
-        OverlappedResult r = ov.awaitResult(WAIT_MILLIS, TimeUnit.MILLISECONDS);
-        if (r == null) {
+    /** Waits for one stage, bounded; its value, or why it failed. */
+    private <T> T await(CompletionStage<T> stage, String what) throws BenchException, InterruptedException {
+        try {
+            return stage.toCompletableFuture().get(WAIT_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
             throw new BenchException("no completion of a " + what + " on " + name + " within " + WAIT_MILLIS + " ms");
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof WsaException w) {
+                throw failure(what, w);
+            }
+            if (cause instanceof BenchException b) {
+                throw b;
+            }
+            throw new BenchException(what + " on " + name + " failed: " + cause, cause);
         }
-        if (!r.isSuccess()) {
-            throw failure(what, new WsaException(r.error(), what + " completed with " + r.error()));
-        }
-        return r.bytesTransferred();
     }
 }

@@ -25,6 +25,7 @@ import io.sanswitch.core.CleanupRecord;
 import io.sanswitch.core.ProviderEngine;
 import io.sanswitch.core.ProviderStatus;
 import io.sanswitch.core.SocketStatus;
+import io.sanswitch.api.SocketSwitch;
 import io.sanswitch.spi.SanServiceProvider;
 
 /**
@@ -70,10 +71,10 @@ public final class SanCommands {
             """;
     static final String BENCH_USAGE = """
             Usage: san:bench [provider] [seconds]
-              Connects two sockets of one provider over loopback through the SPI and measures a
-              one-way stream of checked 1 MiB chunks (bytes, rate) and 64-byte echoes (round
-              trip). provider: ucx, tcp, ... (default: ucx if registered, else the first);
-              seconds: 1 to %d (default 2).
+              Connects over loopback through the switch, pinned to one provider (a listener and a
+              connect that both name it), and measures a one-way stream of checked 1 MiB chunks
+              (bytes, rate) and 64-byte echoes (round trip). provider: ucx, tcp, ... (default:
+              ucx if registered, else the first); seconds: 1 to %d (default 2).
             """.formatted(MAX_BENCH_SECONDS);
     static final String HISTORY_USAGE = """
             Usage: san:cleanup-history [provider]
@@ -92,6 +93,11 @@ public final class SanCommands {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     volatile SocketReasons reasons;
+
+    /** What {@code san:bench} runs through: it never starts a provider itself (spec Q11). */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile SocketSwitch socketSwitch;
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
     void addProvider(SanServiceProvider provider, Map<String, Object> properties) {
@@ -198,8 +204,14 @@ public final class SanCommands {
             return (name == null ? "No SAN providers registered\n" : unknownProvider(name)) + BENCH_USAGE;
         }
         String provider = p.engine().transportName();
+        SocketSwitch sw = socketSwitch;
+        if (sw == null) {
+            return "san:bench runs through the switch, and no SocketSwitch service is there (is the component "
+                    + "io.sanswitch.core.switcher.Switch enabled?)\n";
+        }
         try {
-            LoopbackBench.Result r = new LoopbackBench(p.engine(), provider).run(Duration.ofSeconds(seconds));
+            LoopbackBench.Result r = new LoopbackBench(sw, provider, () -> !live.containsKey(p.engine()))
+                    .run(Duration.ofSeconds(seconds));
             return formatBench(r);
         } catch (LoopbackBench.BenchException e) {
             LOG.info("san:bench on {} failed: {}", provider, e.getMessage());

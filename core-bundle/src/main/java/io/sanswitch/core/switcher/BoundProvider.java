@@ -41,6 +41,8 @@ final class BoundProvider implements UpcallTable {
         final long id;
         final SocketHandle handle;
         private final AtomicReference<Runnable> onClosed = new AtomicReference<>();
+        /** Why the socket is on this provider, for {@code san:sockets}; set by its owner. */
+        private volatile String reason;
 
         Slot(long id, SocketHandle handle) {
             this.id = id;
@@ -67,6 +69,14 @@ final class BoundProvider implements UpcallTable {
 
         boolean isClosed() {
             return onClosed.get() == CLOSED;
+        }
+
+        void reason(String why) {
+            reason = why;
+        }
+
+        String reason() {
+            return reason;
         }
 
         void closed() {
@@ -179,6 +189,12 @@ final class BoundProvider implements UpcallTable {
     /** The slot of a socket this provider created, or {@code null} if its handle is already closed. */
     Slot slotOf(SocketHandle handle) {
         return slotsByHandle.get(handle);
+    }
+
+    /** The reason recorded for the socket with this switch handle, or {@code null}. */
+    String reasonOf(long switchHandle) {
+        Slot s = slots.get(switchHandle);
+        return s == null ? null : s.reason();
     }
 
     int liveSockets() {

@@ -171,6 +171,7 @@ final class Connection implements SwitchSocket {
                 if (slot == null) {
                     throw new WsaException(WSAECONNRESET, "the provider closed the socket before it was used");
                 }
+                slot.reason(Switch.describe(choice, local, remote));
                 sendBuffer = ByteBuffer.allocateDirect(BUFFER_BYTES);
                 sendRegistration = spi.registerMemory(handle, sendBuffer, Winsock.MEM_READ);
                 registered(1);

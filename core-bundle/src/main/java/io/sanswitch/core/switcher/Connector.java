@@ -36,6 +36,8 @@ final class Connector {
     private final Switch sw;
     private final InetSocketAddress remote;
     private final CompletableFuture<SwitchSocket> result;
+    /** The provider the application named, or {@code null} for the switch's own choice. */
+    private final String pinned;
     private final SerialQueue queue;
 
     // Queue only.
@@ -50,9 +52,10 @@ final class Connector {
     private Reason tcpReason;
     private WsaError rdmaError;
 
-    Connector(Switch sw, InetSocketAddress remote, CompletableFuture<SwitchSocket> result) {
+    Connector(Switch sw, InetSocketAddress remote, String pinned, CompletableFuture<SwitchSocket> result) {
         this.sw = sw;
         this.remote = remote;
+        this.pinned = pinned;
         this.result = result;
         this.queue = sw.newQueue("connect " + remote);
     }
@@ -62,6 +65,10 @@ final class Connector {
     }
 
     private void decide() {
+        if (pinned != null) {
+            overPinned();
+            return;
+        }
         BoundProvider rdma = sw.rdmaProvider();
         boolean onSan = sw.onSanSubnet(remote.getAddress(), rdma);
         Route.Plan plan = Route.plan(onSan, rdma != null, rdma == null ? null : sw.failures().recent(remote.getAddress()));
@@ -75,6 +82,27 @@ final class Connector {
             return;
         }
         overTcp(plan.tcpReason(), plan.rememberedError());
+    }
+
+    /** The application named the provider: that one only, at the RDMA port where it is one (no fallback). */
+    private void overPinned() {
+        BoundProvider p = sw.providerNamed(pinned);
+        if (p == null) {
+            result.completeExceptionally(new WsaException(WSAENETDOWN, "no provider '" + pinned + "' is running to reach "
+                    + remote + "; running: " + sw.providers()));
+            return;
+        }
+        if (!p.rdma()) {
+            start(p, remote, false);
+            return;
+        }
+        int port = remote.getPort() + sw.settings().rdmaPortOffset();
+        if (port > 0xFFFF) {
+            result.completeExceptionally(new WsaException(WsaError.WSAEADDRNOTAVAIL, "port " + remote.getPort()
+                    + " + rdmaPortOffset " + sw.settings().rdmaPortOffset() + " is out of range for " + pinned));
+            return;
+        }
+        start(p, new InetSocketAddress(remote.getAddress(), port), true);
     }
 
     private void overTcp(Reason reason, WsaError rdmaFailure) {
@@ -163,7 +191,8 @@ final class Connector {
         } catch (WsaException e) {
             LOG.trace("eventSelect(0) on a connected socket: {}", e.error());
         }
-        ProviderChoice choice = overRdma ? new ProviderChoice(provider.name, Reason.SAN_SUBNET, null)
+        ProviderChoice choice = pinned != null ? new ProviderChoice(provider.name, Reason.PINNED, null)
+                : overRdma ? new ProviderChoice(provider.name, Reason.SAN_SUBNET, null)
                 : new ProviderChoice(provider.name, tcpReason, rdmaError);
         // The SPI has no getsockname (spec 2.4): the local side is known only as "any".
         Connection c = new Connection(sw, provider, handle, choice, new InetSocketAddress(0), remote);
@@ -189,7 +218,7 @@ final class Connector {
     private void notStarted(BoundProvider p, boolean rdma, Throwable failure) {
         WsaError error = failure instanceof WsaException w ? w.error() : WSAENETDOWN;
         boolean providerGone = p.isRetired() || error == WSANOTINITIALISED || error == WsaError.WSAENOTSOCK;
-        if (rdma && providerGone) {
+        if (rdma && providerGone && pinned == null) {
             overTcp(Reason.RDMA_PROVIDER_DOWN, null);
         } else if (providerGone) {
             result.completeExceptionally(new WsaException(WSAENETDOWN, "the provider " + p.name
@@ -206,10 +235,13 @@ final class Connector {
         if (handle != null) {
             sw.closeQuietly(provider, handle); // spec 6.9: closing is the only way to cancel a connect
         }
-        if (!overRdma) {
-            WsaError reported = error == WSANOTINITIALISED ? WSAENETDOWN : error;
+        if (!overRdma || pinned != null) {
+            // A pinned connect never falls back; a provider withdrawn under it is "network down".
+            boolean gone = error == WSANOTINITIALISED || (pinned != null && provider.isRetired());
+            WsaError reported = gone ? WSAENETDOWN : error;
             result.completeExceptionally(new WsaException(reported, "connect to " + remote + " over " + provider.name
-                    + (tcpReason != null ? " (" + tcpReason + ")" : "") + " failed"));
+                    + (pinned != null ? " (pinned)" : tcpReason != null ? " (" + tcpReason + ")" : "") + " failed"
+                    + (reported != error ? " with " + error : "")));
             return;
         }
         if (error == WSANOTINITIALISED || provider.isRetired()) {

@@ -55,6 +55,8 @@ final class ListenerSocket implements SwitchServerSocket {
     private final Switch sw;
     private final InetSocketAddress local;
     private final int backlog;
+    /** The only provider this listener uses (the application named it), or {@code null}: every one. */
+    private final String pinned;
     private final SerialQueue queue;
     private final Map<BoundProvider, ProviderListener> listening = new ConcurrentHashMap<>();
     private final Object lock = new Object();
@@ -63,10 +65,11 @@ final class ListenerSocket implements SwitchServerSocket {
     private int starting;
     private volatile boolean closed;
 
-    ListenerSocket(Switch sw, InetSocketAddress local, int backlog) {
+    ListenerSocket(Switch sw, InetSocketAddress local, int backlog, String pinned) {
         this.sw = sw;
         this.local = local;
         this.backlog = backlog;
+        this.pinned = pinned;
         this.queue = sw.newQueue("listener " + local);
     }
 
@@ -88,6 +91,9 @@ final class ListenerSocket implements SwitchServerSocket {
             listening.put(p, pl);
             BoundProvider.Slot slot = p.slotOf(h);
             if (slot != null) {
+                slot.reason("LISTENING: switch listener " + local.getAddress().getHostAddress() + ":" + local.getPort()
+                        + (pinned != null ? " pinned to " + pinned : "")
+                        + (at.getPort() != local.getPort() ? " (RDMA port +" + (at.getPort() - local.getPort()) + ")" : ""));
                 slot.whenClosed(() -> queue.execute(() -> stopped(pl)));
             }
             p.spi.eventSelect(h, new SwitchEvent(queue, () -> acceptAll(pl)), NetworkEvents.FD_ACCEPT);
@@ -183,6 +189,10 @@ final class ListenerSocket implements SwitchServerSocket {
 
     boolean isClosed() {
         return closed;
+    }
+
+    String pinned() {
+        return pinned;
     }
 
     InetSocketAddress address() {

@@ -51,6 +51,7 @@ import io.sanswitch.api.SocketSwitch;
 import io.sanswitch.api.SwitchServerSocket;
 import io.sanswitch.api.SwitchSocket;
 import io.sanswitch.api.SwitchStatistics;
+import io.sanswitch.core.shell.SocketReasons;
 import io.sanswitch.spi.ProtocolInfo;
 import io.sanswitch.spi.SanExtension;
 import io.sanswitch.spi.SanServiceProvider;
@@ -75,9 +76,9 @@ import io.sanswitch.spi.WsaException;
  * call the provider with no switch lock held; upcalls only enqueue. So a cleanup can never wait
  * for this switch, nor this switch for the cleanup.
  */
-@Component(service = SocketSwitch.class, configurationPid = Switch.PID, immediate = true)
+@Component(service = {SocketSwitch.class, SocketReasons.class}, configurationPid = Switch.PID, immediate = true)
 @Designate(ocd = SwitchConfig.class)
-public final class Switch implements SocketSwitch, SwitchContext {
+public final class Switch implements SocketSwitch, SocketReasons, SwitchContext {
     private static final Logger LOG = LoggerFactory.getLogger(Switch.class);
     public static final String PID = "io.sanswitch.switch";
     /** The provider's transport name (set by the core's ProviderRegistry). */
@@ -283,6 +284,16 @@ public final class Switch implements SocketSwitch, SwitchContext {
         return subnets;
     }
 
+    /** The running provider of that transport name (the first bound if several), or {@code null}. */
+    BoundProvider providerNamed(String name) {
+        for (BoundProvider p : providers.values()) {
+            if (p.name.equals(name) && !p.isRetired()) {
+                return p;
+            }
+        }
+        return null;
+    }
+
     /** The running RDMA provider for new connections (the preferred one if several), or {@code null}. */
     BoundProvider rdmaProvider() {
         return pick(true, settings.rdmaTransport());
@@ -324,7 +335,12 @@ public final class Switch implements SocketSwitch, SwitchContext {
 
     @Override
     public SwitchSocket connect(InetSocketAddress remote) throws WsaException {
-        CompletableFuture<SwitchSocket> f = connectAsync(remote).toCompletableFuture();
+        return connect(remote, null);
+    }
+
+    @Override
+    public SwitchSocket connect(InetSocketAddress remote, String provider) throws WsaException {
+        CompletableFuture<SwitchSocket> f = connectAsync(remote, provider).toCompletableFuture();
         // Bounded: an RDMA attempt and a TCP attempt, each with its timeout, plus slack.
         long bound = 2 * settings.connectTimeout().toMillis() + 5_000;
         try {
@@ -345,19 +361,29 @@ public final class Switch implements SocketSwitch, SwitchContext {
 
     @Override
     public CompletionStage<SwitchSocket> connectAsync(InetSocketAddress remote) {
+        return connectAsync(remote, null);
+    }
+
+    @Override
+    public CompletionStage<SwitchSocket> connectAsync(InetSocketAddress remote, String provider) {
         CompletableFuture<SwitchSocket> result = new CompletableFuture<>();
         if (remote == null || remote.isUnresolved() || remote.getAddress().isAnyLocalAddress()) {
             result.completeExceptionally(new WsaException(WSAEFAULT, "not a resolved peer address: " + remote));
         } else if (!active) {
             result.completeExceptionally(new WsaException(WSAENETDOWN, "the switch is stopped"));
         } else {
-            new Connector(this, remote, result).begin();
+            new Connector(this, remote, provider, result).begin();
         }
         return result;
     }
 
     @Override
     public SwitchServerSocket listen(InetSocketAddress local, int backlog) throws WsaException {
+        return listen(local, backlog, null);
+    }
+
+    @Override
+    public SwitchServerSocket listen(InetSocketAddress local, int backlog, String provider) throws WsaException {
         if (local == null || local.isUnresolved()) {
             throw new WsaException(WSAEFAULT, "not a resolved local address: " + local);
         }
@@ -367,9 +393,12 @@ public final class Switch implements SocketSwitch, SwitchContext {
         if (!active || providers.isEmpty()) {
             throw new WsaException(WSAENETDOWN, "no provider is running");
         }
+        if (provider != null && providerNamed(provider) == null) {
+            throw new WsaException(WSAENETDOWN, "no provider '" + provider + "' is running; running: " + providers());
+        }
         for (int tries = 1;; tries++) {
             InetSocketAddress at = local.getPort() != 0 ? local : freePort(local.getAddress());
-            ListenerSocket l = new ListenerSocket(this, at, backlog);
+            ListenerSocket l = new ListenerSocket(this, at, backlog, provider);
             listeners.add(l);
             try {
                 listenEverywhere(l);
@@ -386,6 +415,17 @@ public final class Switch implements SocketSwitch, SwitchContext {
 
     /** TCP first, then the rest; only a TCP failure (or having no TCP) fails the listen (spec 6.1). */
     private void listenEverywhere(ListenerSocket l) throws WsaException {
+        if (l.pinned() != null) {
+            BoundProvider p = providerNamed(l.pinned());
+            if (p == null) {
+                throw new WsaException(WSAENETDOWN, "no provider '" + l.pinned() + "' is running");
+            }
+            listenOn(l, p);
+            if (l.providers().isEmpty()) {
+                throw new WsaException(WSAENETDOWN, l.pinned() + " cannot listen on " + l.address());
+            }
+            return;
+        }
         BoundProvider tcp = tcpProvider();
         if (tcp != null) {
             l.listenOn(tcp, l.address());
@@ -408,6 +448,9 @@ public final class Switch implements SocketSwitch, SwitchContext {
 
     /** A provider that started later joins an open listener (spec 1.2); its failure is logged. */
     private void join(ListenerSocket l, BoundProvider p) {
+        if (l.pinned() != null && !l.pinned().equals(p.name)) {
+            return;
+        }
         try {
             listenOn(l, p);
         } catch (WsaException e) {
@@ -426,7 +469,7 @@ public final class Switch implements SocketSwitch, SwitchContext {
         }
         // spec 6.1: a SAN listener only for SAN (or wildcard) addresses. The RDMA provider's rendezvous
         // takes a TCP port, so it listens beside the TCP listener, at the configured offset.
-        if (!at.getAddress().isAnyLocalAddress() && !onSanSubnet(at.getAddress(), p)) {
+        if (l.pinned() == null && !at.getAddress().isAnyLocalAddress() && !onSanSubnet(at.getAddress(), p)) {
             return;
         }
         int port = at.getPort() + settings.rdmaPortOffset();
@@ -483,6 +526,40 @@ public final class Switch implements SocketSwitch, SwitchContext {
         connects.forEach((r, n) -> byReason.put(r.name(), n.get()));
         return new SwitchStatistics(connections.size(), listeners.size(), sockets, registrations.get(),
                 eventsAfterRetirement.get(), byReason);
+    }
+
+    /**
+     * {@link SocketReasons} for {@code san:sockets}: why a provider socket of this switch is on its
+     * provider (the connection's {@link ProviderChoice}, or the listener it belongs to); {@code null}
+     * for a socket the switch does not know.
+     */
+    @Override
+    public String reasonFor(String provider, long switchHandle) {
+        String found = null;
+        for (BoundProvider p : known) {
+            if (p.name.equals(provider)) {
+                String r = p.reasonOf(switchHandle);
+                if (r != null && (found == null || !p.isRetired())) {
+                    found = r;
+                }
+            }
+        }
+        return found;
+    }
+
+    /** What {@code san:sockets} shows for a connection: the choice's reason and its detail. */
+    static String describe(ProviderChoice c, InetSocketAddress local, InetSocketAddress remote) {
+        String peer = remote == null || remote.getAddress() == null ? "?" : remote.getAddress().getHostAddress();
+        String detail = switch (c.reason()) {
+            case SAN_SUBNET -> "peer " + peer + " on a SAN subnet";
+            case NOT_ON_SAN_SUBNET -> "peer " + peer + " on no SAN subnet";
+            case RDMA_PROVIDER_DOWN -> "no RDMA provider running";
+            case FELL_BACK -> "the RDMA connect failed with " + c.rdmaError();
+            case RECENT_RDMA_FAILURE -> "RDMA failed recently for this peer: " + c.rdmaError();
+            case ACCEPTED -> "accepted on port " + (local == null ? "?" : local.getPort());
+            case PINNED -> "the application asked for " + c.provider();
+        };
+        return c.reason() + ": " + detail;
     }
 
     // ------------------------------------------------------------------ for connections and listeners

@@ -3,35 +3,68 @@ package io.sanswitch.core.shell;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import io.sanswitch.core.CleanupReason;
 import io.sanswitch.core.ProviderEngine;
+import io.sanswitch.core.switcher.Switch;
+import io.sanswitch.core.switcher.SwitchSettings;
 import io.sanswitch.tcp.NioTransport;
 
 /**
- * {@code san:bench} over the real NIO backend (the scripted one moves no bytes): its figures are
- * consistent with what moved, and it leaves the provider as it found it, even when the provider
- * is cleaned up under it.
+ * {@code san:bench} through a switch over the real NIO backend (the scripted one moves no bytes):
+ * its figures are consistent with what moved, it never takes a startup reference of its own (the
+ * switch's stays the only one, spec Q11), it leaves no socket behind, and a provider withdrawn
+ * under it ends it with a clear message.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class SanBenchOverNioTest {
+    private ProviderEngine engine;
+    private Switch sw;
+    private SanCommands commands;
 
     private static long nioThreads() {
         return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive)
                 .filter(t -> t.getName().startsWith("sanswitch-tcp-")).count();
     }
 
+    @BeforeEach
+    void aSwitchOverNio() {
+        engine = new ProviderEngine(new NioTransport(1, true));
+        // No SAN subnet at all: the bench's pinned connect must not depend on one.
+        sw = new Switch(SwitchSettings.withSubnets());
+        sw.bindProvider(engine, Map.of("sanswitch.transport", "tcp"));
+        commands = new SanCommands();
+        commands.socketSwitch = sw;
+        commands.reasons = sw;
+        commands.addProvider(engine, Map.of("service.id", 3L));
+    }
+
+    @AfterEach
+    void stop() {
+        sw.deactivate();
+    }
+
+    private void eventually(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!condition.getAsBoolean()) {
+            assertTrue(System.nanoTime() < deadline, what);
+            Thread.sleep(5);
+        }
+    }
+
     @Test
-    void benchMovesCheckedChunksAndEchoesThenReleasesEverything() throws Exception {
-        ProviderEngine engine = new ProviderEngine(new NioTransport(1, true));
-        LoopbackBench.Result r = new LoopbackBench(engine, "tcp").run(java.time.Duration.ofSeconds(1));
+    void benchMovesCheckedChunksAndEchoesThroughTheSwitchAndLeavesOnlyTheSwitchsStartup() throws Exception {
+        LoopbackBench.Result r = new LoopbackBench(sw, "tcp", () -> false).run(Duration.ofSeconds(1));
 
         assertEquals("tcp", r.provider());
         assertTrue(r.bytes() >= LoopbackBench.CHUNK && r.bytes() % LoopbackBench.CHUNK == 0, "bytes " + r.bytes());
@@ -39,17 +72,17 @@ class SanBenchOverNioTest {
         assertTrue(r.roundTrips() >= 100, "round trips " + r.roundTrips());
         assertTrue(r.medianRoundTripNanos() > 0 && r.medianRoundTripNanos() <= r.p99RoundTripNanos(),
                 r.medianRoundTripNanos() + " / " + r.p99RoundTripNanos());
-        assertEquals("IDLE", engine.status().state(), "the bench's startup was released");
-        assertEquals(0, engine.status().openSockets());
-        assertEquals(1, engine.status().finalCleanups());
-        assertEquals(0, engine.cleanupHistory().get(0).socketsReset(), "its sockets were closed before, none left to reset");
-        assertEquals(0, engine.cleanupHistory().get(0).operationsAborted());
+        assertEquals("RUNNING", engine.status().state());
+        assertEquals(1, engine.status().referenceCount(), "the switch's startup only: the bench took none");
+        assertEquals(0, engine.status().finalCleanups());
+        assertEquals(1L, sw.statistics().connectsByReason().get("PINNED"), "one pinned connect");
+        assertEquals(1L, sw.statistics().connectsByReason().get("ACCEPTED"), "and its accepted side");
+        eventually(() -> engine.status().openSockets() == 0 && sw.statistics().connections() == 0,
+                "the bench's sockets closed: " + engine.status() + " " + sw.statistics());
     }
 
     @Test
     void theCommandPrintsOneAlignedRowWithUnits() throws Exception {
-        SanCommands commands = new SanCommands();
-        commands.addProvider(new ProviderEngine(new NioTransport(1, true)), Map.of("service.id", 3L));
         String text = commands.bench("tcp", "1");
         List<String> lines = text.lines().toList();
         assertEquals(2, lines.size(), text);
@@ -60,10 +93,29 @@ class SanBenchOverNioTest {
     }
 
     @Test
-    void aProviderCleanedUpDuringTheBenchEndsItWithAClearMessageAndNoThreadLeft() throws Exception {
-        ProviderEngine engine = new ProviderEngine(new NioTransport(1, true));
-        SanCommands commands = new SanCommands();
-        commands.addProvider(engine, Map.of("service.id", 9L));
+    void whileTheBenchRunsSanSocketsShowsItsPinnedSocketsWithTheSwitchsReason() throws Exception {
+        CompletableFuture<String> bench = CompletableFuture.supplyAsync(() -> {
+            try {
+                return commands.bench("tcp", "3");
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        eventually(() -> engine.status().openSockets() >= 3, "the bench's listener and connection");
+        String text = commands.sockets("tcp");
+        System.out.println(text);
+        List<String> rows = text.lines().skip(1).toList();
+        assertEquals(3, rows.size(), text);
+        assertTrue(rows.stream().anyMatch(r -> r.contains("LISTENING") && r.contains("LISTENING: switch listener 127.0.0.1:")
+                && r.endsWith("pinned to tcp")), text);
+        assertTrue(rows.stream().anyMatch(r -> r.contains("CONNECTED") && r.endsWith("PINNED: the application asked for tcp")),
+                text);
+        assertTrue(rows.stream().anyMatch(r -> r.contains("CONNECTED") && r.contains("ACCEPTED: accepted on port ")), text);
+        assertTrue(bench.get(20, TimeUnit.SECONDS).startsWith("PROVIDER"));
+    }
+
+    @Test
+    void aProviderWithdrawnDuringTheBenchEndsItWithAClearMessageAndNoThreadLeft() throws Exception {
         CompletableFuture<String> bench = CompletableFuture.supplyAsync(() -> {
             try {
                 return commands.bench("tcp", "5");
@@ -71,18 +123,23 @@ class SanBenchOverNioTest {
                 throw new IllegalStateException(e);
             }
         });
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (engine.status().openSockets() < 3 && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        eventually(() -> engine.status().openSockets() >= 3, "the bench's listener and connection");
         Thread.sleep(200); // mid-stream
-        engine.finalCleanup(CleanupReason.TRANSPORT_LEAVING); // what a bundle stop does
+        // What a bundle stop does: the core marks the engine leaving and unregisters it (the commands
+        // and the switch let go; the switch's cleanup is the final one), then forces the final cleanup.
+        engine.markLeaving();
+        commands.removeProvider(engine);
+        sw.unbindProvider(engine);
+        engine.finalCleanup(CleanupReason.TRANSPORT_LEAVING);
 
         String text = bench.get(20, TimeUnit.SECONDS);
         assertTrue(text.startsWith("san:bench on tcp failed: ") && text.contains("cleaned up during the bench"), text);
         assertEquals("IDLE", engine.status().state());
+        assertEquals(1, engine.cleanupHistory().size(), "one final cleanup: the switch's release of its startup");
+        assertEquals(CleanupReason.TRANSPORT_LEAVING, engine.cleanupHistory().get(0).reason(),
+                "it ran because the backend leaves, though the switch's cleanup took the count to zero");
         assertEquals(3, engine.cleanupHistory().get(0).socketsReset(), "listener, client and accepted socket");
         // Whether a transfer was in flight at that instant is timing: the aborted count is not judged.
-        assertEquals(0, nioThreads(), "a NIO thread outlived the cleanup");
+        eventually(() -> nioThreads() == 0, "a NIO thread outlived the cleanup");
     }
 }
