@@ -1,96 +1,170 @@
 package io.sanswitch.demo;
 
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import io.sanswitch.api.ProviderChoice;
+import io.sanswitch.api.SocketSwitch;
+import io.sanswitch.api.SwitchSocket;
 import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 
 /**
- * One echo client: keeps echoing over the preferred provider while it is alive, falls back to tcp
- * when an operation is aborted or the provider refuses calls, and moves back once a new ucx
- * provider is preferred again: what the switch will do per connection.
+ * One echo client on the switch, as an application writes it: {@code connect} (the switch picks the
+ * provider), then 256 KiB chunks sent and read back, every byte checked. When the connection breaks
+ * (the provider under it stopped) it shows what failed and connects again, and the switch picks
+ * whatever is running; asked to, it reconnects on purpose (to use a provider that came back).
  */
 final class Client implements Runnable {
+    static final int CHUNK = 256 * 1024;
+
     private final int id;
-    private final Routing routing;
+    private final SocketSwitch sw;
+    private final InetSocketAddress server;
     private final Stats stats;
     private final Console console;
     final AtomicBoolean running = new AtomicBoolean(true);
-    final AtomicInteger fallbacks = new AtomicInteger();
+    final AtomicBoolean moveRequested = new AtomicBoolean();
+    final AtomicInteger reconnects = new AtomicInteger();
     final AtomicInteger moves = new AtomicInteger();
+    /** Every connection's choice, in order. */
+    final List<ProviderChoice> choices = new CopyOnWriteArrayList<>();
+    /** The codes its operations failed with when a connection broke. */
+    final List<WsaError> errors = new CopyOnWriteArrayList<>();
     volatile String failure;
     volatile String provider = "-";
-    private EchoLink link;
+    private final ByteBuffer out = ByteBuffer.allocateDirect(CHUNK);
+    private final ByteBuffer back = ByteBuffer.allocateDirect(CHUNK);
 
-    Client(int id, Routing routing, Stats stats, Console console) {
+    Client(int id, SocketSwitch sw, InetSocketAddress server, Stats stats, Console console) {
         this.id = id;
-        this.routing = routing;
+        this.sw = sw;
+        this.server = server;
         this.stats = stats;
         this.console = console;
     }
 
     @Override
     public void run() {
+        SwitchSocket s = null;
         long round = 0;
         try {
             while (running.get()) {
-                ProviderSide target = routing.target();
-                if (link != null && link.side != target) {
-                    console.line(String.format("  client %d: %s is back (service %d): moving from %s to %s", id,
-                            target.name, target.serviceId, link.side.name, target.name));
-                    closeLink();
+                if (s != null && moveRequested.compareAndSet(true, false)) {
+                    String from = s.provider();
+                    s.close();
+                    s = connect();
                     moves.incrementAndGet();
+                    console.line(String.format("  client %d: moving from %s to %s (%s)", id, from, s.provider(),
+                            s.choice().reason()));
+                }
+                if (s == null) {
+                    s = connect();
+                    console.line(String.format("  client %d: %s over %s (%s)", id, choices.size() == 1 ? "connected"
+                            : "reconnected", s.provider(), reason(s.choice())));
                 }
                 try {
-                    if (link == null) {
-                        link = new EchoLink(target);
-                        provider = target.name;
-                    }
-                    stats.add(link.side.name, link.echo(round++));
-                } catch (EchoLink.Broken e) {
-                    fallBack(e.error, e.getMessage());
-                } catch (WsaException e) {
-                    fallBack(e.error(), e.getMessage());
+                    stats.add(s.provider(), echo(s, round++));
+                } catch (Broken e) {
+                    console.line(String.format("  client %d: connection over %s broke: %s", id, s.provider(), e.getMessage()));
+                    s.abort();
+                    s = null;
+                    reconnects.incrementAndGet();
                 }
             }
+        } catch (WsaException e) {
+            failure = "client " + id + ": connect failed: " + e.getMessage();
+            console.line("  " + failure);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
             failure = "client " + id + ": " + e.getMessage();
             console.line("  " + failure);
         } finally {
-            closeLink();
-        }
-    }
-
-    private void closeLink() {
-        if (link != null) {
-            try {
-                link.close();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            if (s != null) {
+                s.close();
             }
-            link = null;
         }
     }
 
-    /** The link's provider failed it: mark the provider dead if it is gone, and go on elsewhere. */
-    private void fallBack(WsaError error, String message) {
-        ProviderSide side = link == null ? routing.target() : link.side;
-        closeLink();
-        boolean gone = error == WsaError.WSA_OPERATION_ABORTED || error == WsaError.WSANOTINITIALISED
-                || error == WsaError.WSAECONNRESET || error == WsaError.WSAENETDOWN;
-        if (!gone || side == routing.fallback()) {
-            failure = "client " + id + " on " + side.name + ": " + message;
-            console.line("  " + failure);
-            running.set(false);
-            return;
+    private SwitchSocket connect() throws WsaException {
+        SwitchSocket s = sw.connect(server);
+        choices.add(s.choice());
+        provider = s.provider();
+        return s;
+    }
+
+    static String reason(ProviderChoice c) {
+        return c.reason() + (c.rdmaError() != null ? " after " + c.rdmaError().name() : "");
+    }
+
+    /** Why a connection stopped working: its operations' failures. */
+    static final class Broken extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        Broken(String message) {
+            super(message);
         }
-        side.markDead(error.name());
-        stats.abortSeen(error);
-        fallbacks.incrementAndGet();
-        console.line(String.format("  client %d: %s -> %s; falling back to %s", id, message, side.name + " is gone",
-                routing.fallback().name));
+    }
+
+    /**
+     * One chunk through the echo: the receive is posted before the send, so one is pending whenever
+     * the provider stops.
+     *
+     * @throws Broken an operation failed (aborted, reset): what each one said
+     * @throws IllegalStateException the data came back different: a real bug, never a fallback
+     */
+    private long echo(SwitchSocket s, long round) throws Broken, InterruptedException {
+        for (int i = 0; i < CHUNK; i += 8) {
+            out.putLong(i, round * 0x9E3779B97F4A7C15L + i);
+        }
+        back.clear();
+        CompletableFuture<Void> received = receiveFully(s, back);
+        CompletableFuture<Integer> sent = s.send(out.duplicate().clear()).toCompletableFuture();
+        String sendOutcome = outcome(sent);
+        String receiveOutcome = outcome(received);
+        if (sendOutcome != null || receiveOutcome != null) {
+            throw new Broken("send " + (sendOutcome == null ? "done" : sendOutcome) + ", receive "
+                    + (receiveOutcome == null ? "done" : receiveOutcome));
+        }
+        int at = back.clear().mismatch(out.duplicate().clear());
+        if (at != -1) {
+            throw new IllegalStateException("echo over " + s.provider() + " came back different at byte " + at);
+        }
+        return CHUNK;
+    }
+
+    /** {@code null} when {@code f} succeeded, else the code it failed with (recorded). */
+    private String outcome(CompletableFuture<?> f) throws InterruptedException {
+        try {
+            f.get(Demo.WAIT_MILLIS, TimeUnit.MILLISECONDS);
+            return null;
+        } catch (TimeoutException e) {
+            errors.add(WsaError.WSAETIMEDOUT);
+            return "did not complete in " + Demo.WAIT_MILLIS + " ms";
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof WsaException w) {
+                errors.add(w.error());
+                return w.error().name();
+            }
+            throw new IllegalStateException("unexpected failure", e.getCause());
+        }
+    }
+
+    private static CompletableFuture<Void> receiveFully(SwitchSocket s, ByteBuffer into) {
+        return s.receive(into).toCompletableFuture().thenCompose(n -> {
+            if (n < 0) {
+                return CompletableFuture.failedFuture(new WsaException(WsaError.WSAECONNRESET, "end of stream"));
+            }
+            return into.hasRemaining() ? receiveFully(s, into) : CompletableFuture.completedFuture(null);
+        });
     }
 }

@@ -3,10 +3,17 @@ package io.sanswitch.demo;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Dictionary;
+import java.util.Hashtable;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -14,27 +21,39 @@ import org.apache.felix.service.command.CommandProcessor;
 import org.apache.felix.service.command.CommandSession;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
-import org.osgi.framework.Constants;
 import org.osgi.framework.ServiceReference;
+import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.util.tracker.ServiceTracker;
 
+import io.sanswitch.api.ProviderChoice;
+import io.sanswitch.api.SocketSwitch;
+import io.sanswitch.api.SwitchServerSocket;
+import io.sanswitch.api.SwitchSocket;
 import io.sanswitch.spi.SanServiceProvider;
 import io.sanswitch.spi.Winsock;
 import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 
 /**
- * The newcomer's tour, driven through the SPI as the switch will drive it: echo clients over the
- * ucx (RDMA) provider with a live progress line; the rdma bundle stopped mid-transfer (operations
- * aborted, sockets reset, clients falling back to tcp as it happens); the bundle started again and
- * traffic back on ucx; the san:* commands' view of it; a summary. Every step is checked, and the
+ * The newcomer's tour, on the application API ({@link SocketSwitch}) as any application bundle
+ * would use it: loopback made a SAN subnet through ConfigAdmin (PID {@value #SWITCH_PID}); an echo
+ * server on a switch listener and clients that connect through the switch, so they run over the ucx
+ * (RDMA) provider, with a live progress line; the rdma bundle stopped mid-transfer (the clients'
+ * operations aborted and their connections reset, the final cleanup in {@code san:cleanup-history},
+ * the reconnects going to tcp with the switch's reason); the bundle started again and the clients
+ * moving back to ucx; the {@code san:*} commands' view; a summary. Every step is checked, and the
  * exit code says whether all of them behaved.
+ *
+ * <p>The demo never starts a provider itself: the switch holds the providers' startups, and a
+ * provider upcalls only its most recent upcall table (spec Q11).
  *
  * <p>Called by the launcher's main (outside the framework) through reflection, so no type of this
  * bundle has to be shared with it: {@link #run(BundleContext, PrintStream, boolean)}.
  */
 public final class Demo {
     static final String RDMA_BSN = "io.sanswitch.rdma";
+    static final String SWITCH_PID = "io.sanswitch.switch";
+    static final String SAN_SUBNET = "127.0.0.0/8";
     static final int CLIENTS = 2;
     static final long PHASE_MILLIS = 2500;
     static final long WAIT_MILLIS = 15_000;
@@ -42,7 +61,6 @@ public final class Demo {
     private final BundleContext context;
     private final Console console;
     private final Stats stats = new Stats();
-    private final DemoSwitch upcalls = new DemoSwitch();
     private final List<String[]> checks = new ArrayList<>();
     private final List<Stats.Phase> phases = new ArrayList<>();
     private final List<Client> clients = new ArrayList<>();
@@ -66,96 +84,118 @@ public final class Demo {
     private int run() throws Exception {
         Bundle rdma = bundle(RDMA_BSN);
         console.line("sanswitch demo: Apache Felix " + context.getBundle(0).getVersion() + " with "
-                + bundleCount() + " bundles; the rdma bundle is " + state(rdma));
+                + context.getBundles().length + " bundles; the rdma bundle is " + state(rdma));
         ServiceReference<SanServiceProvider> ucxRef = awaitProvider("ucx", -1);
-        ServiceReference<SanServiceProvider> tcpRef = awaitProvider("tcp", -1);
         if (ucxRef == null) {
             console.line("The ucx provider did not appear: UCX is not usable in this JVM. On Debian 12: "
                     + "sudo apt-get install libucx0 (and run with UCX_ERROR_SIGNALS set to an empty value).");
             return 2;
         }
-        if (tcpRef == null) {
-            console.line("The tcp provider did not appear: is the bundle io.sanswitch.tcp resolved?");
+        long oldUcx = (Long) ucxRef.getProperty("service.id");
+        SocketSwitch sw = await(SocketSwitch.class);
+        if (sw == null || !eventually(() -> sw.providers().containsAll(List.of("ucx", "tcp")))) {
+            console.line("The switch (SocketSwitch service) is not running both providers: "
+                    + (sw == null ? "no switch" : sw.providers()));
             return 2;
         }
-        ProviderSide ucx = side("ucx", ucxRef);
-        ProviderSide tcp = side("tcp", tcpRef);
-        Routing routing = new Routing(ucx, tcp);
-        EchoLink idle = new EchoLink(ucx);
-        idle.idle();
-        console.line(String.format("echo server listening over ucx on %s and over tcp on %s; "
-                + "one more client idles on ucx with a receive posted", ucx.address(), tcp.address()));
+        configureSanSubnet();
+        console.line("switch running over " + sw.providers() + "; SAN subnet " + SAN_SUBNET
+                + " set through ConfigAdmin (PID " + SWITCH_PID + ", sanSubnets)");
+        EchoServer echo = listen(sw);
+        if (echo == null) {
+            return 2;
+        }
+        InetSocketAddress address = echo.listener.localAddress();
+        console.line("echo server: SocketSwitch.listen(" + address + ") listens over " + echo.listener.providers()
+                + " (ucx at port " + address.getPort() + " + rdmaPortOffset)");
+        SwitchSocket idle = sw.connect(address);
+        CompletableFuture<Integer> idleReceive = idle.receive(ByteBuffer.allocate(16)).toCompletableFuture();
+        console.line("one more client idles over " + idle.provider() + " with a receive pending");
 
-        Thread progress = new Thread(() -> progressLoop(), "sanswitch-demo-progress");
+        Thread progress = new Thread(this::progressLoop, "sanswitch-demo-progress");
         progress.setDaemon(true);
         try {
             // 1. RDMA
             console.line("");
-            console.line("1. " + CLIENTS + " clients echo 256 KiB chunks over RDMA (provider ucx, service "
-                    + ucx.serviceId + "), every byte checked");
+            console.line("1. " + CLIENTS + " clients connect through the switch and echo 256 KiB chunks, every byte checked");
             Stats.Phase rdmaPhase = stats.begin("ucx");
             phases.add(rdmaPhase);
-            startClients(routing);
+            startClients(sw, address);
             progress.start();
+            check(eventually(() -> clients.stream().allMatch(c -> !c.choices.isEmpty())), "every client connected");
+            check(clients.stream().allMatch(c -> c.choices.get(0).equals(new ProviderChoice("ucx",
+                    ProviderChoice.Reason.SAN_SUBNET, null))) && idle.provider().equals("ucx"),
+                    "the switch put every connection on ucx (SAN_SUBNET: the peer is on " + SAN_SUBNET + ")");
             Thread.sleep(PHASE_MILLIS);
             check(rdmaPhase.bytes("ucx") > 0, "data echoed over ucx: " + bytes(rdmaPhase.bytes("ucx")));
+            String sockets = shell("san:sockets ucx");
+            console.line("   san:sockets ucx");
+            console.line(indent(indent(sockets)));
 
             // 2. the rdma bundle stops mid-transfer
             console.line("");
             console.line("2. stopping bundle " + RDMA_BSN + " mid-transfer (bundle stop = final cleanup of its provider)");
             Stats.Phase fallbackPhase = stats.begin("fallback");
             phases.add(fallbackPhase);
-            int abortedBefore = upcalls.aborted.get();
-            int closedBefore = upcalls.handlesClosed.get();
+            SanServiceProvider oldProvider = context.getService(ucxRef);
             long t0 = System.nanoTime();
             rdma.stop();
             long stopMillis = (System.nanoTime() - t0) / 1_000_000;
-            int aborted = upcalls.aborted.get() - abortedBefore;
-            int reset = upcalls.handlesClosed.get() - closedBefore;
-            console.line(String.format("   bundle stopped in %d ms: %d operations aborted (WSA_OPERATION_ABORTED), "
-                    + "%d sockets reset", stopMillis, aborted, reset));
-            check(aborted >= 2, "the stop aborted the operations in flight (" + aborted + ", at least the idle client's two)");
-            check(staleReference(ucx.provider), "the old ucx reference now answers WSANOTINITIALISED");
-            check(eventually(() -> clients.stream().allMatch(c -> c.fallbacks.get() > 0 && "tcp".equals(c.provider))),
-                    "every client fell back to tcp");
+            console.line("   bundle stopped in " + stopMillis + " ms");
+            check(failsWith(idleReceive, WsaError.WSA_OPERATION_ABORTED),
+                    "the idle client's pending receive completed with WSA_OPERATION_ABORTED");
+            check(failsWith(idle.send(ByteBuffer.wrap(new byte[1])).toCompletableFuture(), WsaError.WSAECONNRESET),
+                    "its next send failed with WSAECONNRESET (the connection was reset)");
+            idle.close();
+            check(staleReference(oldProvider), "the old ucx provider reference now answers WSANOTINITIALISED");
+            context.ungetService(ucxRef);
+            check(eventually(() -> clients.stream().allMatch(c -> c.reconnects.get() > 0 && "tcp".equals(c.provider))),
+                    "every client saw its operations fail, then reconnected over tcp");
+            check(clients.stream().allMatch(c -> c.errors.stream().allMatch(e -> e == WsaError.WSA_OPERATION_ABORTED
+                    || e == WsaError.WSAECONNRESET) && !c.errors.isEmpty()),
+                    "their operations failed only with WSA_OPERATION_ABORTED or WSAECONNRESET: " + errorsSeen());
+            check(clients.stream().allMatch(c -> c.choices.get(c.choices.size() - 1).equals(
+                    new ProviderChoice("tcp", ProviderChoice.Reason.RDMA_PROVIDER_DOWN, null))),
+                    "the switch chose tcp for the reconnects: RDMA_PROVIDER_DOWN");
             String history = shell("san:cleanup-history ucx");
             console.line("   san:cleanup-history ucx");
             console.line(indent(indent(history)));
-            check(historyShows(history, aborted, reset), "san:cleanup-history shows that final cleanup with the same "
-                    + aborted + " aborted and " + reset + " reset");
+            int expectedReset = 1 + 2 * (CLIENTS + 1);
+            check(historyShows(history, oldUcx, expectedReset), "san:cleanup-history shows that final cleanup: "
+                    + "TRANSPORT_LEAVING, operations aborted, " + expectedReset + " sockets reset (the listener's ucx "
+                    + "socket and both ends of " + (CLIENTS + 1) + " connections)");
             Thread.sleep(PHASE_MILLIS);
             check(fallbackPhase.bytes("tcp") > 0, "data echoed over tcp meanwhile: " + bytes(fallbackPhase.bytes("tcp")));
+            console.line("   san:sockets tcp");
+            console.line(indent(indent(shell("san:sockets tcp"))));
 
             // 3. the rdma bundle starts again
             console.line("");
-            console.line("3. starting bundle " + RDMA_BSN + " again: new connections go to RDMA at once");
+            console.line("3. starting bundle " + RDMA_BSN + " again: the switch uses it for new connections at once");
             rdma.start();
-            ServiceReference<SanServiceProvider> again = awaitProvider("ucx", ucx.serviceId);
-            check(again != null, "a new ucx provider registered" + (again == null ? "" : " (service "
-                    + again.getProperty(Constants.SERVICE_ID) + ")"));
-            if (again != null) {
-                ProviderSide ucx2 = side("ucx", again);
-                Stats.Phase backPhase = stats.begin("ucx again");
-                phases.add(backPhase);
-                routing.prefer(ucx2);
-                check(eventually(() -> clients.stream().allMatch(c -> c.moves.get() > 0 && "ucx".equals(c.provider))),
-                        "every client moved back to ucx");
-                Thread.sleep(PHASE_MILLIS);
-                check(backPhase.bytes("ucx") > 0, "data echoed over ucx again: " + bytes(backPhase.bytes("ucx")));
-                stopClients();
-                stats.begin("done");
-                ucx2.close();
-            } else {
-                stopClients();
+            ServiceReference<SanServiceProvider> again = awaitProvider("ucx", oldUcx);
+            check(again != null && eventually(() -> sw.providers().contains("ucx")
+                    && echo.listener.providers().contains("ucx")), "a new ucx provider registered (service "
+                    + (again == null ? "-" : again.getProperty("service.id")) + "), the switch started it and the "
+                    + "echo server listens on it again");
+            Stats.Phase backPhase = stats.begin("ucx again");
+            phases.add(backPhase);
+            for (Client c : clients) {
+                c.moveRequested.set(true);
             }
+            check(eventually(() -> clients.stream().allMatch(c -> c.moves.get() > 0 && "ucx".equals(c.provider))),
+                    "every client reconnected and is on ucx again (SAN_SUBNET)");
+            Thread.sleep(PHASE_MILLIS);
+            check(backPhase.bytes("ucx") > 0, "data echoed over ucx again: " + bytes(backPhase.bytes("ucx")));
+            stopClients();
+            stats.begin("done");
         } finally {
             stopClients();
             progress.interrupt();
             progress.join(5000);
             console.clearProgress();
-            idle.close();
-            ucx.close();
-            tcp.close();
+            idle.abort();
+            echo.close();
         }
         for (Client c : clients) {
             check(c.failure == null, c.failure == null ? "client ran without errors" : c.failure);
@@ -163,7 +203,10 @@ public final class Demo {
 
         console.line("");
         console.line("san:providers");
-        console.line(indent(shell("san:providers")));
+        String providers = shell("san:providers");
+        console.line(indent(providers));
+        check(providers.lines().filter(l -> l.matches("(tcp|ucx)\\s+\\d+\\s+RUNNING\\s+1\\s.*")).count() == 2,
+                "both providers RUNNING, each with one reference: the switch's");
         summary();
         long failed = checks.stream().filter(c -> c[0].equals("FAILED")).count();
         console.line(failed == 0 ? "demo finished: all " + checks.size() + " checks passed"
@@ -173,16 +216,45 @@ public final class Demo {
 
     // ------------------------------------------------------------------ steps
 
-    private ProviderSide side(String name, ServiceReference<SanServiceProvider> ref) throws Exception {
-        ProviderSide side = new ProviderSide(name, (Long) ref.getProperty(Constants.SERVICE_ID), context.getService(ref),
-                upcalls);
-        side.open();
-        return side;
+    /** sanSubnets of the switch's PID, kept with whatever else is configured there. */
+    private void configureSanSubnet() throws Exception {
+        ServiceReference<ConfigurationAdmin> ref = context.getServiceReference(ConfigurationAdmin.class);
+        if (ref == null) {
+            throw new IllegalStateException("no ConfigurationAdmin in the framework");
+        }
+        try {
+            org.osgi.service.cm.Configuration c = context.getService(ref).getConfiguration(SWITCH_PID, "?");
+            Dictionary<String, Object> props = c.getProperties() == null ? new Hashtable<>() : c.getProperties();
+            props.put("sanSubnets", new String[] {SAN_SUBNET});
+            c.update(props);
+        } finally {
+            context.ungetService(ref);
+        }
     }
 
-    private void startClients(Routing routing) {
+    /**
+     * The echo server's listener on loopback; the configuration reaches the switch asynchronously,
+     * so it is made again until ucx listens too (a SAN listener only for a SAN address, spec 6.1).
+     */
+    private EchoServer listen(SocketSwitch sw) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS);
+        while (true) {
+            SwitchServerSocket l = sw.listen(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
+            if (l.providers().contains("ucx")) {
+                return new EchoServer(l);
+            }
+            l.close();
+            if (System.nanoTime() > deadline) {
+                console.line("The switch never listened over ucx on loopback: the SAN subnet did not reach it");
+                return null;
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    private void startClients(SocketSwitch sw, InetSocketAddress address) {
         for (int i = 1; i <= CLIENTS; i++) {
-            Client c = new Client(i, routing, stats, console);
+            Client c = new Client(i, sw, address, stats, console);
             Thread t = new Thread(c, "sanswitch-demo-client-" + i);
             clients.add(c);
             threads.add(t);
@@ -195,12 +267,31 @@ public final class Demo {
             c.running.set(false);
         }
         for (Thread t : threads) {
-            t.join(ProviderSide.WAIT_MILLIS * 2);
+            t.join(WAIT_MILLIS * 2);
             if (t.isAlive()) {
                 check(false, t.getName() + " did not end");
             }
         }
         threads.clear();
+    }
+
+    private String errorsSeen() {
+        StringBuilder b = new StringBuilder();
+        for (Client c : clients) {
+            b.append(b.length() == 0 ? "" : "; ").append(c.errors.stream().map(Enum::name).distinct().toList());
+        }
+        return b.toString();
+    }
+
+    private static boolean failsWith(CompletableFuture<?> f, WsaError expected) throws InterruptedException {
+        try {
+            f.get(WAIT_MILLIS, TimeUnit.MILLISECONDS);
+            return false;
+        } catch (ExecutionException e) {
+            return e.getCause() instanceof WsaException w && w.error() == expected;
+        } catch (java.util.concurrent.TimeoutException e) {
+            return false;
+        }
     }
 
     private static boolean staleReference(SanServiceProvider old) {
@@ -212,22 +303,29 @@ public final class Demo {
         }
     }
 
-    /** The history row of that cleanup: reason TRANSPORT_LEAVING, same aborted and reset counts. */
-    private static boolean historyShows(String table, int aborted, int reset) {
+    /** The history row of service {@code serviceId}: TRANSPORT_LEAVING, some aborted, {@code reset} reset. */
+    private static boolean historyShows(String table, long serviceId, int reset) {
         List<String> lines = table.lines().toList();
         if (lines.isEmpty()) {
             return false;
         }
         List<String> header = List.of(lines.get(0).trim().split("\\s{2,}"));
+        int service = header.indexOf("SERVICE");
         int a = header.indexOf("ABORTED");
         int r = header.indexOf("RESET");
         int why = header.indexOf("REASON");
-        if (a < 0 || r < 0 || why < 0) {
+        int result = header.indexOf("RESULT");
+        if (service < 0 || a < 0 || r < 0 || why < 0 || result < 0) {
             return false;
         }
-        String[] last = lines.get(lines.size() - 1).trim().split("\\s{2,}");
-        return last.length == header.size() && last[why].equals("TRANSPORT_LEAVING")
-                && last[a].equals(String.valueOf(aborted)) && last[r].equals(String.valueOf(reset));
+        for (String line : lines.subList(1, lines.size())) {
+            String[] cells = line.trim().split("\\s{2,}");
+            if (cells.length == header.size() && cells[service].equals(String.valueOf(serviceId))) {
+                return cells[why].equals("TRANSPORT_LEAVING") && Integer.parseInt(cells[a]) > 0
+                        && cells[r].equals(String.valueOf(reset)) && cells[result].equals("0");
+            }
+        }
+        return false;
     }
 
     // ------------------------------------------------------------------ output
@@ -264,6 +362,20 @@ public final class Demo {
         console.line(indent(String.format("%-26s %12s %12s %8s %12s%n", "PHASE", "UCX", "TCP", "TIME", "RATE")
                 + phaseRow("1. echo over RDMA", 0) + phaseRow("2. rdma stopped, on tcp", 1)
                 + phaseRow("3. rdma started again", 2)));
+        console.line("");
+        StringBuilder t = new StringBuilder(String.format("%-7s %-60s %s%n", "CLIENT", "CONNECTIONS (provider, switch's reason)",
+                "FAILURES WHEN A CONNECTION BROKE"));
+        for (int i = 0; i < clients.size(); i++) {
+            Client c = clients.get(i);
+            String path = String.join(" -> ", c.choices.stream().map(ch -> ch.provider() + " " + Client.reason(ch)).toList());
+            java.util.Map<WsaError, Long> failures = new java.util.TreeMap<>();
+            c.errors.forEach(e -> failures.merge(e, 1L, Long::sum));
+            StringBuilder f = new StringBuilder();
+            failures.forEach((e, n) -> f.append(f.length() == 0 ? "" : ", ").append(e.name()).append(" x").append(n));
+            t.append(String.format("%-7d %-60s %s%n", i + 1, path, f.length() == 0 ? "-" : f));
+        }
+        console.line(indent(t.toString()));
+        console.line("");
         for (String[] c : checks) {
             console.line(String.format("   %-6s %s", c[0], c[1]));
         }
@@ -359,8 +471,15 @@ public final class Demo {
         throw new IllegalStateException("no bundle " + bsn + " in the framework");
     }
 
-    private int bundleCount() {
-        return context.getBundles().length;
+    /** The service of {@code type}, waited for (bounded), or {@code null}. */
+    private <S> S await(Class<S> type) throws InterruptedException {
+        ServiceTracker<S, S> t = new ServiceTracker<>(context, type, null);
+        t.open();
+        try {
+            return t.waitForService(WAIT_MILLIS);
+        } finally {
+            t.close();
+        }
     }
 
     private static String state(Bundle b) {

@@ -54,8 +54,10 @@ import org.osgi.framework.BundleContext;
 
 /**
  * The operator's path in Apache Karaf 4.4: feature:repo-add and feature:install sanswitch, the
- * san:* commands in Karaf's own shell, and a hot swap with bundle:update of the rdma bundle while
- * san:bench holds connections open on it.
+ * san:* commands in Karaf's own shell (providers RUNNING on the switch's one reference), the
+ * switch's SAN subnet set with config:property-set, and a hot swap with bundle:update of the rdma
+ * bundle while san:bench (through the switch, pinned to ucx) and an application's connection are
+ * open on it; then bundle:stop (new connections over tcp, saying why) and bundle:start (ucx again).
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
@@ -195,6 +197,78 @@ public class SanswitchFeatureIT {
         return null;
     }
 
+    /**
+     * The switch as an application bundle uses it: its {@code SocketSwitch} service, a listener on
+     * loopback that holds what it accepts, and connections to it. A class of its own, loaded only
+     * once the feature is installed: the probe imports {@code io.sanswitch.api} dynamically.
+     */
+    static final class SwitchUser implements AutoCloseable {
+        final io.sanswitch.api.SocketSwitch sw;
+        final io.sanswitch.api.SwitchServerSocket listener;
+        final List<io.sanswitch.api.SwitchSocket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final Thread acceptor;
+
+        /** Waits for the switch, then listens on loopback once the SAN subnet is in force (ucx listens too). */
+        SwitchUser(BundleContext context) throws Exception {
+            org.osgi.util.tracker.ServiceTracker<io.sanswitch.api.SocketSwitch, io.sanswitch.api.SocketSwitch> t =
+                    new org.osgi.util.tracker.ServiceTracker<>(context, io.sanswitch.api.SocketSwitch.class, null);
+            t.open();
+            sw = t.waitForService(WAIT_MILLIS);
+            t.close();
+            assertNotNull("no SocketSwitch service", sw);
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS);
+            io.sanswitch.api.SwitchServerSocket l;
+            while (true) {
+                l = sw.listen(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 16);
+                if (l.providers().containsAll(List.of("tcp", "ucx"))) {
+                    break;
+                }
+                l.close(); // the configuration (sanSubnets) has not reached the switch yet
+                assertTrue("loopback never became a SAN subnet: " + l.providers(), System.nanoTime() < deadline);
+                Thread.sleep(100);
+            }
+            listener = l;
+            acceptor = new Thread(() -> {
+                try {
+                    while (true) {
+                        held.add(listener.accept());
+                    }
+                } catch (io.sanswitch.spi.WsaException closed) {
+                    // the listener closed
+                }
+            }, "karaf-it-acceptor");
+            acceptor.start();
+        }
+
+        /** A new connection to the listener, as the switch chooses it. */
+        io.sanswitch.api.SwitchSocket connect() throws Exception {
+            int before = held.size();
+            io.sanswitch.api.SwitchSocket s = sw.connect(listener.localAddress());
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS);
+            while (held.size() == before) {
+                assertTrue("the listener accepted nothing", System.nanoTime() < deadline);
+                Thread.sleep(5);
+            }
+            return s;
+        }
+
+        /** The provider and reason of a fresh connection, closed again. */
+        String choiceOfANewConnection() throws Exception {
+            io.sanswitch.api.SwitchSocket s = connect();
+            s.abort();
+            return s.choice().provider() + " " + s.choice().reason();
+        }
+
+        @Override
+        public void close() throws Exception {
+            listener.close();
+            acceptor.join(WAIT_MILLIS);
+            for (io.sanswitch.api.SwitchSocket s : held) {
+                s.abort();
+            }
+        }
+    }
+
     @Test
     public void featureInstallsTheCommandsShowTheProvidersAndABundleUpdateIsAHotSwap() throws Exception {
         assertNotNull("UCX_ERROR_SIGNALS did not reach Karaf's JVM", System.getenv("UCX_ERROR_SIGNALS"));
@@ -205,42 +279,79 @@ public class SanswitchFeatureIT {
 
         String providers = eventually("san:providers",
                 t -> serviceOf(t, "ucx") > 0 && serviceOf(t, "tcp") > 0, "the ucx and tcp providers");
-        assertTrue(providers, providers.startsWith("PROVIDER  SERVICE  STATE  REFS  SOCKETS  PENDING  GEN  CLEANUPS"));
-        assertTrue(providers, providers.matches("(?s).*\\nucx\\s+\\d+\\s+IDLE\\s+0\\s+0\\s+0\\s+0\\s+0\\n.*"));
+        assertTrue(providers, providers.startsWith("PROVIDER  SERVICE  STATE    REFS  SOCKETS  PENDING  GEN  CLEANUPS"));
+        // Bundle start = startup: the switch holds one reference on each provider, nothing else does.
+        providers = eventually("san:providers", t -> t.matches("(?s).*\\nucx\\s+\\d+\\s+RUNNING\\s+1\\s+0\\s+0\\s+1\\s+0\\n.*")
+                && t.matches("(?s).*\\ntcp\\s+\\d+\\s+RUNNING\\s+1\\s+0\\s+0\\s+1\\s+0\\n.*"),
+                "both providers RUNNING with the switch's one reference");
         long oldUcx = serviceOf(providers, "ucx");
         assertEquals("No final cleanup yet\n", run("san:cleanup-history"));
         assertTrue(run("san:cleanup-history --help").startsWith("Usage: san:cleanup-history [provider]"));
 
-        // Connections held open on ucx by a bench in another session, then the hot swap under them.
-        CompletableFuture<String> bench = CompletableFuture.supplyAsync(() -> {
+        // Loopback made a SAN subnet through the switch's PID, as an operator would.
+        run("config:property-set -p io.sanswitch.switch sanSubnets 127.0.0.0/8");
+        try (SwitchUser app = new SwitchUser(context)) {
+            io.sanswitch.api.SwitchSocket held = app.connect();
+            assertEquals("ucx SAN_SUBNET", held.choice().provider() + " " + held.choice().reason());
+            CompletableFuture<Integer> pending = held.receive(java.nio.ByteBuffer.allocate(16)).toCompletableFuture();
+
+            // A bench in another session holds its pinned connection open on ucx, then the hot swap.
+            CompletableFuture<String> bench = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return run("san:bench ucx 30");
+                } catch (Exception e) {
+                    return e.toString();
+                }
+            });
+            String sockets = eventually("san:sockets ucx", t -> t.lines().filter(l -> l.contains("CONNECTED")).count() == 4,
+                    "the bench's two connected sockets and the application's two on ucx");
+            System.out.println(sockets);
+            assertEquals(sockets, 2, sockets.lines().filter(l -> l.contains(" LISTENING ")).count());
+            assertTrue(sockets, sockets.contains("PINNED: the application asked for ucx"));
+            assertTrue(sockets, sockets.contains("SAN_SUBNET: peer 127.0.0.1 on a SAN subnet"));
+            assertTrue(sockets, sockets.contains("pinned to ucx (RDMA port +1)"));
+            Bundle before = rdma();
+            long revisionsBefore = before.adapt(org.osgi.framework.wiring.BundleRevisions.class).getRevisions().size();
+            String updated = run("bundle:update " + before.getBundleId());
+            String benchOutput = bench.get(WAIT_MILLIS, TimeUnit.MILLISECONDS);
+            assertTrue("bench after the update: " + benchOutput + "\nbundle:update printed: " + updated,
+                    benchOutput.startsWith("san:bench on ucx failed: ") && benchOutput.contains("cleaned up during the bench"));
             try {
-                return run("san:bench ucx 30");
-            } catch (Exception e) {
-                return e.toString();
+                pending.get(WAIT_MILLIS, TimeUnit.MILLISECONDS);
+                fail("the application's receive pending at the update completed");
+            } catch (ExecutionException e) {
+                assertEquals(String.valueOf(e.getCause()), io.sanswitch.spi.WsaError.WSA_OPERATION_ABORTED,
+                        ((io.sanswitch.spi.WsaException) e.getCause()).error());
             }
-        });
-        String sockets = eventually("san:sockets ucx", t -> t.lines().filter(l -> l.contains("CONNECTED")).count() == 2,
-                "the bench's two connected sockets on ucx");
-        assertTrue(sockets, sockets.contains("LISTENING"));
-        Bundle before = rdma();
-        long revisionsBefore = before.adapt(org.osgi.framework.wiring.BundleRevisions.class).getRevisions().size();
-        String updated = run("bundle:update " + before.getBundleId());
-        String benchOutput = bench.get(WAIT_MILLIS, TimeUnit.MILLISECONDS);
-        assertTrue("bench after the update: " + benchOutput + "\nbundle:update printed: " + updated,
-                benchOutput.startsWith("san:bench on ucx failed: ") && benchOutput.contains("cleaned up during the bench"));
 
-        String after = eventually("san:providers", t -> serviceOf(t, "ucx") > 0 && serviceOf(t, "ucx") != oldUcx,
-                "a new ucx provider after bundle:update");
-        assertNotEquals(oldUcx, serviceOf(after, "ucx"));
-        assertEquals(Bundle.ACTIVE, rdma().getState());
-        System.out.println("rdma bundle revisions before the update: " + revisionsBefore + "; san:providers after:\n" + after);
+            String after = eventually("san:providers", t -> serviceOf(t, "ucx") > 0 && serviceOf(t, "ucx") != oldUcx,
+                    "a new ucx provider after bundle:update");
+            assertNotEquals(oldUcx, serviceOf(after, "ucx"));
+            assertEquals(Bundle.ACTIVE, rdma().getState());
+            System.out.println("rdma bundle revisions before the update: " + revisionsBefore + "; san:providers after:\n" + after);
 
-        String history = run("san:cleanup-history ucx");
-        System.out.println(history);
-        Matcher row = Pattern.compile("(?m)^\\S+ \\S+\\s+ucx\\s+" + oldUcx
-                + "\\s+1\\s+TRANSPORT_LEAVING\\s+(\\d+)\\s+(\\d+)\\s+\\d+ (µs|ms)\\s+0$").matcher(history);
-        assertTrue("no TRANSPORT_LEAVING row of service " + oldUcx + ":\n" + history, row.find());
-        assertEquals("listener, client and accepted socket reset", "3", row.group(2));
+            String history = run("san:cleanup-history ucx");
+            System.out.println(history);
+            Matcher row = Pattern.compile("(?m)^\\S+ \\S+\\s+ucx\\s+" + oldUcx
+                    + "\\s+1\\s+TRANSPORT_LEAVING\\s+(\\d+)\\s+(\\d+)\\s+\\d+ (µs|ms)\\s+0$").matcher(history);
+            assertTrue("no TRANSPORT_LEAVING row of service " + oldUcx + ":\n" + history, row.find());
+            assertEquals("the bench's listener, client and accepted socket, the application's two and its listener's "
+                    + "ucx socket reset", "6", row.group(2));
+
+            // The updated provider joins the open listener; new connections are on ucx again.
+            assertEquals("ucx SAN_SUBNET", eventuallyChoice(app, "ucx SAN_SUBNET"));
+            // While the rdma bundle is stopped, new connections go over tcp and say why.
+            run("bundle:stop " + rdma().getBundleId());
+            assertEquals("tcp RDMA_PROVIDER_DOWN", app.choiceOfANewConnection());
+            io.sanswitch.api.SwitchSocket onTcp = app.connect();
+            String tcpSockets = run("san:sockets tcp");
+            System.out.println(tcpSockets);
+            assertTrue(tcpSockets, tcpSockets.contains("RDMA_PROVIDER_DOWN: no RDMA provider running"));
+            onTcp.abort();
+            run("bundle:start " + rdma().getBundleId());
+            assertEquals("ucx SAN_SUBNET", eventuallyChoice(app, "ucx SAN_SUBNET"));
+            held.abort();
+        }
 
         // The updated bundle is a new revision with its own class loader: JUCX's JNI library has to
         // load again, from that revision's copy of libjucx.so.
@@ -248,5 +359,16 @@ public class SanswitchFeatureIT {
         System.out.println(again);
         assertTrue("san:bench on the updated rdma bundle:\n" + again,
                 again.matches("(?s)PROVIDER.*\\nucx\\s+\\d+\\.\\d (MiB|GiB)\\s+\\d+ ms\\s+\\d+\\.\\d MiB/s.*"));
+    }
+
+    /** New connections' choice until it is {@code expected} (a provider joins its listeners asynchronously). */
+    private static String eventuallyChoice(SwitchUser app, String expected) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS);
+        String last = app.choiceOfANewConnection();
+        while (!last.equals(expected) && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            last = app.choiceOfANewConnection();
+        }
+        return last;
     }
 }

@@ -55,29 +55,64 @@ class LauncherIT {
         Run run = launch("", "--demo");
         assertEquals(0, run.exit(), run.output());
         String out = run.output();
-        assertTrue(out.contains("1. 2 clients echo 256 KiB chunks over RDMA (provider ucx"), out);
+        assertTrue(out.contains("SAN subnet 127.0.0.0/8 set through ConfigAdmin (PID io.sanswitch.switch, sanSubnets)"), out);
+        assertTrue(out.contains("echo server: SocketSwitch.listen(")
+                && (out.contains("listens over [tcp, ucx]") || out.contains("listens over [ucx, tcp]")), out);
+        assertTrue(out.contains("1. 2 clients connect through the switch and echo 256 KiB chunks"), out);
+        assertTrue(out.contains("client 1: connected over ucx (SAN_SUBNET)"), out);
+        assertTrue(out.matches("(?s).*\\n\\s+ucx\\s+\\S+\\s+\\d+\\s+CONNECTED.*SAN_SUBNET: peer 127\\.0\\.0\\.1 on a SAN subnet\\n.*"),
+                "san:sockets shows the switch's reason\n" + out);
         assertTrue(out.contains("2. stopping bundle io.sanswitch.rdma mid-transfer"), out);
-        assertTrue(out.contains("falling back to tcp"), out);
-        assertTrue(out.matches("(?s).*ucx\\s+\\d+\\s+\\d+\\s+TRANSPORT_LEAVING\\s+\\d+\\s+\\d+.*"), "history row\n" + out);
-        assertTrue(out.contains("moving from tcp to ucx"), out);
+        assertTrue(out.matches("(?s).*client \\d: connection over ucx broke: send \\S+, receive (WSA_OPERATION_ABORTED|WSAECONNRESET).*"),
+                "a client's operations failing as it happens\n" + out);
+        assertTrue(out.contains("client 1: reconnected over tcp (RDMA_PROVIDER_DOWN)"), out);
+        assertTrue(out.contains("client 2: reconnected over tcp (RDMA_PROVIDER_DOWN)"), out);
+        assertTrue(out.matches("(?s).*ucx\\s+\\d+\\s+\\d+\\s+TRANSPORT_LEAVING\\s+\\d+\\s+7\\s+\\d+ (µs|ms)\\s+0\\n.*"),
+                "history row: the listener's ucx socket and both ends of 3 connections reset\n" + out);
+        assertTrue(out.contains("moving from tcp to ucx (SAN_SUBNET)"), out);
+        assertTrue(out.contains("RDMA_PROVIDER_DOWN: no RDMA provider running"), "san:sockets tcp during the fallback\n" + out);
         assertTrue(out.contains("\nsummary\n"), out);
-        assertTrue(out.contains("demo finished: all 11 checks passed"), out);
+        assertTrue(out.matches("(?s).*\\n\\s+1\\s+ucx SAN_SUBNET -> tcp RDMA_PROVIDER_DOWN -> ucx SAN_SUBNET\\s+\\S.*"),
+                "the summary's client table\n" + out);
+        for (String check : new String[] {
+            "the idle client's pending receive completed with WSA_OPERATION_ABORTED",
+            "its next send failed with WSAECONNRESET",
+            "the old ucx provider reference now answers WSANOTINITIALISED",
+            "every client saw its operations fail, then reconnected over tcp",
+            "the switch chose tcp for the reconnects: RDMA_PROVIDER_DOWN",
+            "every client reconnected and is on ucx again (SAN_SUBNET)",
+            "both providers RUNNING, each with one reference: the switch's"}) {
+            assertTrue(out.contains("   ok     " + check), check + "\n" + out);
+        }
+        assertTrue(out.contains("demo finished: all 17 checks passed"), out);
         assertTrue(!out.contains("FAILED"), out);
     }
 
     @Test
     void withoutDemoTheGogoShellRunsTheSanCommandsAndStopsAtEndOfInput() throws Exception {
-        Run run = launch("san:providers\nsan:bench tcp 1\nsan:cleanup-history\nsan:sockets --help\nsan:bench nope\n");
+        Run run = launch("san:providers\nsan:bench tcp 1\nsan:cleanup-history\nsan:providers\nsan:sockets --help\n"
+                + "san:bench nope\n");
         assertEquals(0, run.exit(), run.output());
         String out = run.output();
-        assertTrue(out.contains("PROVIDER  SERVICE  STATE  REFS  SOCKETS  PENDING  GEN  CLEANUPS"), out);
-        assertTrue(out.matches("(?s).*\\ntcp\\s+\\d+\\s+IDLE\\s+0\\s+0\\s+0\\s+0\\s+0\\n.*"), "tcp row\n" + out);
-        assertTrue(out.matches("(?s).*\\nucx\\s+\\d+\\s+IDLE\\s+0\\s+0\\s+0\\s+0\\s+0\\n.*"), "ucx row\n" + out);
+        assertTrue(out.contains("PROVIDER  SERVICE  STATE    REFS  SOCKETS  PENDING  GEN  CLEANUPS"), out);
+        // The switch started both providers with its own startup (bundle start = startup): RUNNING,
+        // one reference, no socket of its own left open, generation 1, no final cleanup yet.
+        assertTrue(out.matches("(?s).*\\ntcp\\s+\\d+\\s+RUNNING\\s+1\\s+0\\s+0\\s+1\\s+0\\n.*"), "tcp row\n" + out);
+        assertTrue(out.matches("(?s).*\\nucx\\s+\\d+\\s+RUNNING\\s+1\\s+0\\s+0\\s+1\\s+0\\n.*"), "ucx row\n" + out);
         assertTrue(out.matches("(?s).*\\ntcp\\s+\\d+\\.\\d (MiB|GiB)\\s+\\d+ ms\\s+\\d+\\.\\d MiB/s\\s+\\d+\\s+\\d+ µs.*"),
                 "bench row\n" + out);
-        assertTrue(out.matches("(?s).*\\s+tcp\\s+\\d+\\s+1\\s+COUNT_REACHED_ZERO\\s+0\\s+0\\s+\\d+ (µs|ms)\\s+0\\n.*"),
-                "the bench's own final cleanup in the history\n" + out);
+        // The bench ran through the switch, pinned to tcp: it took no startup of its own, so it ran no
+        // final cleanup, and both providers are as before, still on the switch's one reference.
+        assertTrue(out.contains("No final cleanup yet\n"), "no final cleanup by the bench\n" + out);
+        assertEquals(2, count(out, "(?m)^tcp\\s+\\d+\\s+RUNNING\\s+1\\s+\\d+\\s+\\d+\\s+1\\s+0$"),
+                "tcp RUNNING with the switch's one reference and generation 1, before and after the bench\n" + out);
+        assertEquals(2, count(out, "(?m)^ucx\\s+\\d+\\s+RUNNING\\s+1\\s+\\d+\\s+\\d+\\s+1\\s+0$"),
+                "ucx untouched by a tcp bench\n" + out);
         assertTrue(out.contains("Usage: san:sockets [provider]"), out);
         assertTrue(out.contains("No provider 'nope'; registered: tcp, ucx"), out);
+    }
+
+    private static long count(String text, String regex) {
+        return java.util.regex.Pattern.compile(regex).matcher(text).results().count();
     }
 }
