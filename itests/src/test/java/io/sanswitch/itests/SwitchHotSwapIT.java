@@ -96,6 +96,16 @@ public class SwitchHotSwapIT {
         configureSwitch("127.0.0.0/8", 30);
         sw = awaitService(SocketSwitch.class, null);
         eventually("the switch runs both providers", () -> sw.providers().containsAll(List.of("tcp", "ucx")));
+        // ConfigAdmin delivers the configuration asynchronously: wait until it is in force (a switch
+        // listener on loopback listens over ucx only for a SAN address, spec 6.1), so that the first
+        // test does not see the switch's defaults.
+        eventually("loopback is a SAN subnet for the switch", () -> {
+            try (SwitchServerSocket probe = sw.listen(new InetSocketAddress(LOOPBACK, 0), 1)) {
+                return probe.providers().contains("ucx");
+            } catch (WsaException e) {
+                return false;
+            }
+        });
     }
 
     @After
