@@ -4,9 +4,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
-import io.sanswitch.spi.WsaError;
-
-/** Bytes echoed per phase and provider, and the errors clients saw. */
+/** Bytes echoed per phase and provider. */
 final class Stats {
     /** One step of the demo, with what was echoed over each provider during it. */
     static final class Phase {
@@ -34,7 +32,6 @@ final class Stats {
     }
 
     private volatile Phase phase = new Phase("starting");
-    final Map<WsaError, LongAdder> errorsSeen = new ConcurrentHashMap<>();
 
     Phase begin(String title) {
         Phase next = new Phase(title);
@@ -49,9 +46,5 @@ final class Stats {
 
     void add(String provider, long n) {
         phase.bytes.computeIfAbsent(provider, k -> new LongAdder()).add(n);
-    }
-
-    void abortSeen(WsaError error) {
-        errorsSeen.computeIfAbsent(error, k -> new LongAdder()).increment();
     }
 }

@@ -158,6 +158,13 @@ class SanCommandsTest {
     }
 
     @Test
+    void benchWithoutTheSwitchSaysItNeedsItAndStartsNoProvider() throws Exception {
+        String text = commands.bench("ucx", "1");
+        assertTrue(text.startsWith("san:bench runs through the switch, and no SocketSwitch service is there"), text);
+        assertEquals("IDLE", ucx.engine().status().state(), "the bench never calls startupEx itself (spec Q11)");
+    }
+
+    @Test
     void withoutProvidersEachCommandSaysSo() throws Exception {
         SanCommands empty = new SanCommands();
         assertTrue(empty.providers().startsWith("No SAN providers registered"));
