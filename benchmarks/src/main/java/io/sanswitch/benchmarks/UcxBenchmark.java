@@ -74,7 +74,8 @@ import java.util.concurrent.TimeUnit;
  * was written), {@code --perftest PATH}, {@code --verbose} (the peers' logs as they come; otherwise
  * only shown when a peer fails), {@code --quiet-wait S} (before each measurement wait up to S
  * seconds, default 120, for the machine to be idle; 0 to not wait), {@code --smoke} (one round of
- * 0.3 s).
+ * 0.3 s), {@code --jvm-opt OPTION} (repeatable: an option for the peers' JVMs, e.g. a flight
+ * recording).
  */
 public final class UcxBenchmark {
     static final String PEER = "io.sanswitch.benchmarks.UcxPeer";
@@ -84,13 +85,14 @@ public final class UcxBenchmark {
 
     /** How long and what to measure. */
     public record Options(double seconds, int rounds, List<String> tls, int depth, String policy, int perftestWindow,
-            boolean diagnostics, String perftest, boolean verbose, double quietWait) {
+            boolean diagnostics, String perftest, boolean verbose, double quietWait, List<String> jvmOptions) {
 
         public Options {
             if (seconds <= 0 || rounds < 1 || depth < 1 || tls.isEmpty() || perftestWindow < 0 || quietWait < 0) {
                 throw new IllegalArgumentException("seconds > 0, rounds >= 1, depth >= 1, at least one --tls, window >= 0, quiet wait >= 0");
             }
             tls = List.copyOf(tls);
+            jvmOptions = List.copyOf(jvmOptions);
         }
 
         /** The defaults with a shorter time and fewer rounds. */
@@ -109,6 +111,7 @@ public final class UcxBenchmark {
             String perftest = "ucx_perftest";
             boolean verbose = false;
             double quietWait = 120;
+            List<String> jvmOptions = new ArrayList<>();
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
                     case "--seconds" -> seconds = Double.parseDouble(args[++i]);
@@ -121,16 +124,17 @@ public final class UcxBenchmark {
                     case "--perftest" -> perftest = args[++i];
                     case "--verbose" -> verbose = true;
                     case "--quiet-wait" -> quietWait = Double.parseDouble(args[++i]);
+                    case "--jvm-opt" -> jvmOptions.add(args[++i]);
                     case "--smoke" -> {
                         seconds = 0.3;
                         rounds = 1;
                     }
                     default -> throw new IllegalArgumentException("usage: [--seconds S] [--rounds N] [--tls a,b] [--depth N] "
                             + "[--policy busy-poll|wakeup|spin-then-wakeup] [--perftest-window N] [--diagnostics] "
-                            + "[--perftest PATH] [--verbose] [--quiet-wait S] [--smoke]; got " + args[i]);
+                            + "[--perftest PATH] [--verbose] [--quiet-wait S] [--jvm-opt OPTION]... [--smoke]; got " + args[i]);
                 }
             }
-            return new Options(seconds, rounds, tls, depth, policy, window, diagnostics, perftest, verbose, quietWait);
+            return new Options(seconds, rounds, tls, depth, policy, window, diagnostics, perftest, verbose, quietWait, jvmOptions);
         }
     }
 
@@ -293,7 +297,7 @@ public final class UcxBenchmark {
             return Optional.of("the UCX peer and rdma-bundle are not on the class path (build with -Pucx)");
         }
         try {
-            ProcessBuilder pb = new ProcessBuilder(javaCommand("probe"));
+            ProcessBuilder pb = new ProcessBuilder(javaCommand(options.jvmOptions(), "probe"));
             environment(pb, DEFAULT_TLS);
             pb.redirectErrorStream(true);
             Process p = pb.start();
@@ -646,9 +650,10 @@ public final class UcxBenchmark {
         }
     }
 
-    static List<String> javaCommand(String... args) {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-                classpath(), PEER));
+    static List<String> javaCommand(List<String> jvmOptions, String... args) {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", classpath(), PEER));
         command.addAll(List.of(args));
         return command;
     }
@@ -738,7 +743,7 @@ public final class UcxBenchmark {
         }
 
         static Child start(Options options, String name, String tls, String... args) throws IOException {
-            ProcessBuilder pb = new ProcessBuilder(javaCommand(args));
+            ProcessBuilder pb = new ProcessBuilder(javaCommand(options.jvmOptions(), args));
             environment(pb, tls);
             return new Child(name, pb.start(), options.verbose());
         }
@@ -808,15 +813,21 @@ public final class UcxBenchmark {
             }
         }
 
+        /** Closes its input (the peer then ends) and makes sure the process is gone. */
         @Override
-        public void close() throws InterruptedException {
+        public void close() {
             try {
                 in.close();
             } catch (IOException e) {
                 // already gone
             }
-            if (process.isAlive() && !process.waitFor(10, TimeUnit.SECONDS)) {
-                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            try {
+                if (process.isAlive() && !process.waitFor(10, TimeUnit.SECONDS)) {
+                    process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                process.destroyForcibly();
+                Thread.currentThread().interrupt();
             }
         }
     }
