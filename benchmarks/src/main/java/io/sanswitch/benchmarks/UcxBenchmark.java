@@ -71,7 +71,8 @@ import java.util.concurrent.TimeUnit;
  * {@code --diagnostics} (also {@code ucx_perftest} with {@code -e}, the peer error handling the UCX
  * transport asks for, which on UCX 1.13 rules out the shared-memory transports, and
  * {@code stream_bw}/{@code stream_lat} with {@code -e}, the data path of the transport when this
- * was written), {@code --perftest PATH}, {@code --verbose} (the peers' logs as they come; otherwise
+ * was written; and the throughput and latency straight on JUCX in two JVMs, see {@link Jucx}: the
+ * reference column then holds that figure, not ucx_perftest's), {@code --perftest PATH}, {@code --verbose} (the peers' logs as they come; otherwise
  * only shown when a peer fails), {@code --quiet-wait S} (before each measurement wait up to S
  * seconds, default 120, for the machine to be idle; 0 to not wait), {@code --smoke} (one round of
  * 0.3 s), {@code --jvm-opt OPTION} (repeatable: an option for the peers' JVMs, e.g. a flight
@@ -79,6 +80,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class UcxBenchmark {
     static final String PEER = "io.sanswitch.benchmarks.UcxPeer";
+    static final String JUCX_PEER = "io.sanswitch.benchmarks.JucxPeer";
     static final String DEFAULT_TLS = "default";
     static final int MIB = 1 << 20;
     static final Duration START_TIMEOUT = Duration.ofSeconds(60);
@@ -201,14 +203,41 @@ public final class UcxBenchmark {
     }
 
     /**
+     * The diagnostic measurements straight on JUCX in two JVMs ({@code JucxPeer}): one thread
+     * posting and busy-polling as {@code ucx_perftest} does, with the stream API and peer error
+     * handling (the transport's data path without the engine), and with tagged messages with and
+     * without peer error handling.
+     */
+    public enum Jucx {
+        STREAM_E("stream", "peer"),
+        TAG_E("tag", "peer"),
+        TAG("tag", "none");
+
+        final String api;
+        final String errors;
+
+        Jucx(String api, String errors) {
+            this.api = api;
+            this.errors = errors;
+        }
+
+        public String label() {
+            return "jucx " + api + (errors.equals("peer") ? " -e" : "");
+        }
+    }
+
+    /**
      * Medians over the rounds for one transport setting: MiB/s (as {@code ucx_perftest}'s "MB/s",
      * which is 2^20 bytes per second) and µs one way.
      *
      * @param reference the {@code ucx_perftest} medians (the diagnostics only when asked for)
      */
-    public record Figures(String tls, Map<Test, Double> reference, double engineBw, double engineLat, double engineRdmaWrite) {
+    public record Figures(String tls, Map<Test, Double> reference, double engineBw, double engineLat, double engineRdmaWrite,
+            Map<Jucx, Double> jucxBw, Map<Jucx, Double> jucxLat) {
         public Figures {
             reference = Map.copyOf(reference);
+            jucxBw = Map.copyOf(jucxBw);
+            jucxLat = Map.copyOf(jucxLat);
         }
 
         public double tagBw() {
@@ -297,7 +326,7 @@ public final class UcxBenchmark {
             return Optional.of("the UCX peer and rdma-bundle are not on the class path (build with -Pucx)");
         }
         try {
-            ProcessBuilder pb = new ProcessBuilder(javaCommand(options.jvmOptions(), "probe"));
+            ProcessBuilder pb = new ProcessBuilder(javaCommand(options.jvmOptions(), PEER, "probe"));
             environment(pb, DEFAULT_TLS);
             pb.redirectErrorStream(true);
             Process p = pb.start();
@@ -337,6 +366,8 @@ public final class UcxBenchmark {
         }
         Map<Test, double[]> ref = new LinkedHashMap<>();
         Map<Phase, double[]> eng = new LinkedHashMap<>();
+        Map<Jucx, double[]> jucxBw = new LinkedHashMap<>();
+        Map<Jucx, double[]> jucxLat = new LinkedHashMap<>();
         tests.forEach(t -> ref.put(t, new double[options.rounds()]));
         for (Phase p : Phase.values()) {
             eng.put(p, new double[options.rounds()]);
@@ -364,6 +395,14 @@ public final class UcxBenchmark {
                     ref.get(t)[i] = perftest(options, tls, t, iterations.get(t));
                     diagnostics.append(String.format(Locale.ROOT, "; %s %s", t.label(), fmt(ref.get(t)[i], t.bandwidth ? 1 : 3)));
                 }
+                for (Jucx j : Jucx.values()) {
+                    quiet(options);
+                    jucxBw.computeIfAbsent(j, k -> new double[options.rounds()])[i] = jucx(options, tls, j, Phase.STREAM);
+                    quiet(options);
+                    jucxLat.computeIfAbsent(j, k -> new double[options.rounds()])[i] = jucx(options, tls, j, Phase.PINGPONG);
+                    diagnostics.append(String.format(Locale.ROOT, "; %s %s MiB/s %s µs", j.label(), fmt(jucxBw.get(j)[i], 1),
+                            fmt(jucxLat.get(j)[i], 3)));
+                }
             }
             System.out.printf(Locale.ROOT,
                     "round %d [%s]: tag_bw %.1f / sanswitch %.1f MiB/s; tag_lat %.3f / sanswitch %.3f µs; "
@@ -373,8 +412,12 @@ public final class UcxBenchmark {
         }
         Map<Test, Double> medians = new LinkedHashMap<>();
         ref.forEach((t, v) -> medians.put(t, median(v)));
+        Map<Jucx, Double> jb = new LinkedHashMap<>();
+        Map<Jucx, Double> jl = new LinkedHashMap<>();
+        jucxBw.forEach((j, v) -> jb.put(j, median(v)));
+        jucxLat.forEach((j, v) -> jl.put(j, median(v)));
         return new Figures(tls, medians, median(eng.get(Phase.STREAM)), median(eng.get(Phase.PINGPONG)),
-                median(eng.get(Phase.RDMA_WRITE)));
+                median(eng.get(Phase.RDMA_WRITE)), jb, jl);
     }
 
     /**
@@ -446,6 +489,20 @@ public final class UcxBenchmark {
                         case PINGPONG -> "same latency";
                         case RDMA_WRITE -> "same RDMA write";
                     }, t.label(), fmt(r, t.bandwidth ? 1 : 3), fmt(e, t.bandwidth ? 1 : 3), fmt(e / r, 3), "(diagnostic)");
+                }
+            }
+            for (Jucx j : Jucx.values()) {
+                Double bw = f.jucxBw().get(j);
+                if (bw != null) {
+                    out.printf(Locale.ROOT, row, tls, "  same throughput", j.label(), fmt(bw, 1), fmt(f.engineBw(), 1),
+                            fmt(f.engineBw() / bw, 3), "(diagnostic)");
+                }
+            }
+            for (Jucx j : Jucx.values()) {
+                Double lat = f.jucxLat().get(j);
+                if (lat != null) {
+                    out.printf(Locale.ROOT, row, tls, "  same latency", j.label(), fmt(lat, 3), fmt(f.engineLat(), 3),
+                            fmt(f.engineLat() / lat, 3), "(diagnostic)");
                 }
             }
         }
@@ -599,10 +656,22 @@ public final class UcxBenchmark {
      * both close and clean up.
      */
     static double engine(Options options, String tls, Phase phase) throws Exception {
-        String[] common = {phase.arg, String.valueOf(options.seconds()), String.valueOf(options.depth()), options.policy()};
-        try (Child server = Child.start(options, "server", tls, concat("server", common))) {
+        return twoJvms(options, tls, PEER, phase, options.policy());
+    }
+
+    /** The same measurement straight on JUCX ({@link Jucx}), for the diagnostics. */
+    static double jucx(Options options, String tls, Jucx jucx, Phase phase) throws Exception {
+        return twoJvms(options, tls, JUCX_PEER, phase, jucx.api, jucx.errors);
+    }
+
+    private static double twoJvms(Options options, String tls, String main, Phase phase, String... extra) throws Exception {
+        String[] common = {phase.arg, String.valueOf(options.seconds()), String.valueOf(options.depth())};
+        for (String e : extra) {
+            common = concat(common, e);
+        }
+        try (Child server = Child.start(options, "server", tls, main, concat("server", common))) {
             String port = server.expect("PORT ", START_TIMEOUT);
-            try (Child client = Child.start(options, "client", tls, concat(concat("client", common), port))) {
+            try (Child client = Child.start(options, "client", tls, main, concat(concat("client", common), port))) {
                 double value = Double.parseDouble((phase.serverMeasures ? server : client).expect("RESULT ", timeout(options)));
                 client.send("stop");
                 client.expect("STOPPED", Duration.ofSeconds(30));
@@ -650,10 +719,10 @@ public final class UcxBenchmark {
         }
     }
 
-    static List<String> javaCommand(List<String> jvmOptions, String... args) {
+    static List<String> javaCommand(List<String> jvmOptions, String main, String... args) {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         command.addAll(jvmOptions);
-        command.addAll(List.of("-cp", classpath(), PEER));
+        command.addAll(List.of("-cp", classpath(), main));
         command.addAll(List.of(args));
         return command;
     }
@@ -742,8 +811,8 @@ public final class UcxBenchmark {
             }, false);
         }
 
-        static Child start(Options options, String name, String tls, String... args) throws IOException {
-            ProcessBuilder pb = new ProcessBuilder(javaCommand(options.jvmOptions(), args));
+        static Child start(Options options, String name, String tls, String main, String... args) throws IOException {
+            ProcessBuilder pb = new ProcessBuilder(javaCommand(options.jvmOptions(), main, args));
             environment(pb, tls);
             return new Child(name, pb.start(), options.verbose());
         }
