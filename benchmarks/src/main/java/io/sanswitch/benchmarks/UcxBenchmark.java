@@ -780,8 +780,9 @@ public final class UcxBenchmark {
     }
 
     /**
-     * A child JVM running {@link UcxPeer}: its output lines queued; its log (standard error) kept
-     * and shown when it fails, or passed on at once with {@code --verbose}.
+     * A child JVM running a peer: its protocol lines queued; its log (standard error, and the other
+     * lines of standard output, where UCX logs) kept and shown when it fails, or passed on at once
+     * with {@code --verbose}.
      */
     static final class Child implements AutoCloseable {
         private static final String EOF = new String("<end of output>");
@@ -791,24 +792,28 @@ public final class UcxBenchmark {
         final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
         final Deque<String> log = new ArrayDeque<>();
         final Writer in;
+        final boolean verbose;
 
         private Child(String name, Process process, boolean verbose) {
             this.name = name;
             this.process = process;
             this.in = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
             pump(process.getInputStream(), line -> lines.add(line), true);
-            pump(process.getErrorStream(), line -> {
-                if (verbose) {
-                    System.err.println("[" + name + "] " + line);
-                } else {
-                    synchronized (log) {
-                        log.add(line);
-                        if (log.size() > LOG_LINES) {
-                            log.removeFirst();
-                        }
+            this.verbose = verbose;
+            pump(process.getErrorStream(), this::logLine, false);
+        }
+
+        private void logLine(String line) {
+            if (verbose) {
+                System.err.println("[" + name + "] " + line);
+            } else {
+                synchronized (log) {
+                    log.add(line);
+                    if (log.size() > LOG_LINES) {
+                        log.removeFirst();
                     }
                 }
-            }, false);
+            }
         }
 
         static Child start(Options options, String name, String tls, String main, String... args) throws IOException {
@@ -863,7 +868,8 @@ public final class UcxBenchmark {
                 if (line.startsWith(prefix)) {
                     return line.substring(prefix.length()).trim();
                 }
-                System.out.println("[" + name + "] " + line);
+                // Anything else is log (UCX logs to standard output): kept like standard error.
+                logLine(line);
             }
         }
 
