@@ -74,8 +74,13 @@ import java.util.concurrent.TimeUnit;
  * was written; and the throughput and latency straight on JUCX in two JVMs, see {@link Jucx}: the
  * reference column then holds that figure, not ucx_perftest's), {@code --perftest PATH}, {@code --verbose} (the peers' logs as they come; otherwise
  * only shown when a peer fails), {@code --quiet-wait S} (before each measurement wait up to S
- * seconds, default 120, for the machine to be idle; 0 to not wait), {@code --smoke} (one round of
- * 0.3 s), {@code --jvm-opt OPTION} (repeatable: an option for the peers' JVMs, e.g. a flight
+ * seconds, default 120, for the machine to be idle; 0 to not wait), {@code --max-foreign C} and
+ * {@code --retries N} (a measurement during which other processes used more than C cores, default
+ * 0.2, is taken again up to N times, default 2; on two cores another busy process ruins a
+ * busy-polling measurement), {@code --warmup S} (the peers' warm-up before each sanswitch and
+ * JUCX measurement window, default 1: the JIT compiles the hot path meanwhile; ucx_perftest warms
+ * up for a tenth of its iterations), {@code --smoke} (one round of 0.3 s after 0.2 s of warm-up,
+ * no waiting for a quiet machine, no retries), {@code --jvm-opt OPTION} (repeatable: an option for the peers' JVMs, e.g. a flight
  * recording).
  */
 public final class UcxBenchmark {
@@ -87,10 +92,12 @@ public final class UcxBenchmark {
 
     /** How long and what to measure. */
     public record Options(double seconds, int rounds, List<String> tls, int depth, String policy, int perftestWindow,
-            boolean diagnostics, String perftest, boolean verbose, double quietWait, List<String> jvmOptions) {
+            boolean diagnostics, String perftest, boolean verbose, double quietWait, List<String> jvmOptions, int retries,
+            double maxForeign, double warmup) {
 
         public Options {
-            if (seconds <= 0 || rounds < 1 || depth < 1 || tls.isEmpty() || perftestWindow < 0 || quietWait < 0) {
+            if (seconds <= 0 || rounds < 1 || depth < 1 || tls.isEmpty() || perftestWindow < 0 || quietWait < 0 || retries < 0
+                    || maxForeign <= 0 || warmup < 0) {
                 throw new IllegalArgumentException("seconds > 0, rounds >= 1, depth >= 1, at least one --tls, window >= 0, quiet wait >= 0");
             }
             tls = List.copyOf(tls);
@@ -114,6 +121,9 @@ public final class UcxBenchmark {
             boolean verbose = false;
             double quietWait = 120;
             List<String> jvmOptions = new ArrayList<>();
+            int retries = 2;
+            double maxForeign = 0.2;
+            double warmup = 1;
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
                     case "--seconds" -> seconds = Double.parseDouble(args[++i]);
@@ -127,16 +137,25 @@ public final class UcxBenchmark {
                     case "--verbose" -> verbose = true;
                     case "--quiet-wait" -> quietWait = Double.parseDouble(args[++i]);
                     case "--jvm-opt" -> jvmOptions.add(args[++i]);
+                    case "--retries" -> retries = Integer.parseInt(args[++i]);
+                    case "--max-foreign" -> maxForeign = Double.parseDouble(args[++i]);
+                    case "--warmup" -> warmup = Double.parseDouble(args[++i]);
                     case "--smoke" -> {
                         seconds = 0.3;
                         rounds = 1;
+                        warmup = 0.2;
+                        quietWait = 0;
+                        retries = 0;
                     }
                     default -> throw new IllegalArgumentException("usage: [--seconds S] [--rounds N] [--tls a,b] [--depth N] "
                             + "[--policy busy-poll|wakeup|spin-then-wakeup] [--perftest-window N] [--diagnostics] "
-                            + "[--perftest PATH] [--verbose] [--quiet-wait S] [--jvm-opt OPTION]... [--smoke]; got " + args[i]);
+                            + "[--perftest PATH] [--verbose] [--quiet-wait S] [--retries N] [--max-foreign CORES] [--warmup S] "
+                            + "[--jvm-opt OPTION]... "
+                            + "[--smoke]; got " + args[i]);
                 }
             }
-            return new Options(seconds, rounds, tls, depth, policy, window, diagnostics, perftest, verbose, quietWait, jvmOptions);
+            return new Options(seconds, rounds, tls, depth, policy, window, diagnostics, perftest, verbose, quietWait, jvmOptions,
+                    retries, maxForeign, warmup);
         }
     }
 
@@ -306,8 +325,9 @@ public final class UcxBenchmark {
             List<Figures> all = run(options);
             System.out.println();
             printTable(all, System.out);
-            if (busyMeasurements > 0) {
-                System.out.printf(Locale.ROOT, "%d measurements started on a busy machine (see the notes above)%n", busyMeasurements);
+            if (disturbedMeasurements > 0) {
+                System.out.printf(Locale.ROOT, "%d figures were measured while other processes used the CPU (see the notes above)%n",
+                        disturbedMeasurements);
             }
             System.exit(0);
         } catch (Exception e) {
@@ -361,7 +381,7 @@ public final class UcxBenchmark {
         // measured runs last about --seconds each.
         Map<Test, Long> iterations = new HashMap<>();
         for (Test t : tests) {
-            double rate = t.rate(perftest(options, tls, t, t.bandwidth ? 100 : 10_000));
+            double rate = t.rate(perftest(options, tls, t, t.bandwidth ? 100 : 10_000).value());
             iterations.put(t, Math.max(t.bandwidth ? 20 : 1000, Math.round(options.seconds() * rate)));
         }
         Map<Test, double[]> ref = new LinkedHashMap<>();
@@ -376,30 +396,27 @@ public final class UcxBenchmark {
             for (Test t : Test.TARGETS) {
                 Phase p = t.counterpart();
                 // Alternate which goes first so drift in the machine does not favour one side.
+                long n = iterations.get(t);
                 if (i % 2 == 0) {
-                    quiet(options);
-                    ref.get(t)[i] = perftest(options, tls, t, iterations.get(t));
-                    quiet(options);
-                    eng.get(p)[i] = engine(options, tls, p);
+                    ref.get(t)[i] = undisturbed(options, t.label(), () -> perftest(options, tls, t, n));
+                    eng.get(p)[i] = undisturbed(options, "sanswitch " + p.arg, () -> engine(options, tls, p));
                 } else {
-                    quiet(options);
-                    eng.get(p)[i] = engine(options, tls, p);
-                    quiet(options);
-                    ref.get(t)[i] = perftest(options, tls, t, iterations.get(t));
+                    eng.get(p)[i] = undisturbed(options, "sanswitch " + p.arg, () -> engine(options, tls, p));
+                    ref.get(t)[i] = undisturbed(options, t.label(), () -> perftest(options, tls, t, n));
                 }
             }
             StringBuilder diagnostics = new StringBuilder();
             if (options.diagnostics()) {
                 for (Test t : Test.DIAGNOSTICS) {
-                    quiet(options);
-                    ref.get(t)[i] = perftest(options, tls, t, iterations.get(t));
+                    long n = iterations.get(t);
+                    ref.get(t)[i] = undisturbed(options, t.label(), () -> perftest(options, tls, t, n));
                     diagnostics.append(String.format(Locale.ROOT, "; %s %s", t.label(), fmt(ref.get(t)[i], t.bandwidth ? 1 : 3)));
                 }
                 for (Jucx j : Jucx.values()) {
-                    quiet(options);
-                    jucxBw.computeIfAbsent(j, k -> new double[options.rounds()])[i] = jucx(options, tls, j, Phase.STREAM);
-                    quiet(options);
-                    jucxLat.computeIfAbsent(j, k -> new double[options.rounds()])[i] = jucx(options, tls, j, Phase.PINGPONG);
+                    jucxBw.computeIfAbsent(j, k -> new double[options.rounds()])[i] =
+                            undisturbed(options, j.label(), () -> jucx(options, tls, j, Phase.STREAM));
+                    jucxLat.computeIfAbsent(j, k -> new double[options.rounds()])[i] =
+                            undisturbed(options, j.label(), () -> jucx(options, tls, j, Phase.PINGPONG));
                     diagnostics.append(String.format(Locale.ROOT, "; %s %s MiB/s %s µs", j.label(), fmt(jucxBw.get(j)[i], 1),
                             fmt(jucxLat.get(j)[i], 3)));
                 }
@@ -439,13 +456,128 @@ public final class UcxBenchmark {
                 return;
             }
         }
-        busyMeasurements++;
         System.out.printf(Locale.ROOT, "note: the machine is still %.0f %% busy after %.0f s of waiting; measuring anyway%n", busy * 100,
                 options.quietWait());
     }
 
+    /** A figure and the CPU that processes not of this measurement used meanwhile, in cores. */
+    record Measured(double value, double foreignCores) {
+    }
+
+    @FunctionalInterface
+    interface Measurement {
+        Measured run() throws Exception;
+    }
+
+    /**
+     * Runs a measurement on a quiet machine and again (up to {@code --retries} times) when other
+     * processes used more than {@code --max-foreign} cores meanwhile; a figure still disturbed
+     * after that is kept and counted.
+     */
+    static double undisturbed(Options options, String what, Measurement m) throws Exception {
+        Measured r = null;
+        for (int attempt = 0; attempt <= options.retries(); attempt++) {
+            quiet(options);
+            r = m.run();
+            if (!(r.foreignCores() > options.maxForeign())) {
+                return r.value();
+            }
+            System.out.printf(Locale.ROOT, "note: %s disturbed (other processes used %.2f cores meanwhile)%s%n", what,
+                    r.foreignCores(), attempt < options.retries() ? "; measuring again" : "; kept");
+        }
+        disturbedMeasurements++;
+        return r.value();
+    }
+
+    private static int disturbedMeasurements;
+
+    /**
+     * The CPU time used on this machine by processes other than the watched ones (and this JVM)
+     * while they run: /proc/stat's busy time minus theirs from /proc/PID/stat, sampled every
+     * 100 ms; intervals in which a watched process ended are left out. NaN where /proc is not
+     * readable.
+     */
+    static final class ForeignLoad implements AutoCloseable {
+        private static final long TICKS_PER_SECOND = 100; // USER_HZ
+        private final List<ProcessHandle> ours = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final Thread sampler;
+        private volatile boolean done;
+        private long foreignTicks;
+        private long nanos;
+
+        ForeignLoad(Process first) {
+            ours.add(ProcessHandle.current());
+            ours.add(first.toHandle());
+            sampler = new Thread(this::sample, "foreign-load");
+            sampler.setDaemon(true);
+            sampler.start();
+        }
+
+        void add(Process p) {
+            ours.add(p.toHandle());
+        }
+
+        private void sample() {
+            try {
+                long[] before = snapshot();
+                long t0 = System.nanoTime();
+                while (!done) {
+                    Thread.sleep(100);
+                    long[] after = snapshot();
+                    long t1 = System.nanoTime();
+                    if (before != null && after != null && after.length == before.length) {
+                        long total = after[0] - before[0];
+                        long own = 0;
+                        for (int i = 1; i < after.length; i++) {
+                            own += after[i] - before[i];
+                        }
+                        synchronized (this) {
+                            foreignTicks += Math.max(0, total - own);
+                            nanos += t1 - t0;
+                        }
+                    }
+                    before = after;
+                    t0 = t1;
+                }
+            } catch (InterruptedException | RuntimeException e) {
+                // stops sampling
+            }
+        }
+
+        /** Busy ticks of the machine, then each watched process's ticks; null if one is gone. */
+        private long[] snapshot() {
+            try {
+                List<ProcessHandle> watched = List.copyOf(ours);
+                long[] v = new long[watched.size() + 1];
+                long[] cpu = cpuTimes();
+                for (int i = 0; i < cpu.length; i++) {
+                    if (i != 3 && i != 4) { // idle, iowait
+                        v[0] += cpu[i];
+                    }
+                }
+                for (int i = 0; i < watched.size(); i++) {
+                    String stat = Files.readString(Path.of("/proc", String.valueOf(watched.get(i).pid()), "stat"));
+                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    v[i + 1] = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime
+                }
+                return v;
+            } catch (IOException | RuntimeException e) {
+                return null;
+            }
+        }
+
+        /** Other processes' CPU so far, in cores (NaN if nothing could be sampled). */
+        synchronized double foreignCores() {
+            return nanos == 0 ? Double.NaN : foreignTicks / (double) TICKS_PER_SECOND / (nanos / 1e9);
+        }
+
+        @Override
+        public void close() {
+            done = true;
+        }
+    }
+
     private static final Path PROC_STAT = Path.of("/proc/stat");
-    private static int busyMeasurements;
 
     /** The fraction of all CPU time that was not idle over {@code window}, from /proc/stat. */
     private static double busyFraction(Duration window) throws Exception {
@@ -527,7 +659,7 @@ public final class UcxBenchmark {
      *
      * @return the client's overall figure: MiB/s for a bandwidth test, µs one way for a latency test
      */
-    static double perftest(Options options, String tls, Test test, long iterations) throws Exception {
+    static Measured perftest(Options options, String tls, Test test, long iterations) throws Exception {
         String exe = executable(options.perftest()).orElseThrow();
         int port = TcpBenchmark.freeAddress().getPort();
         List<String> args = new ArrayList<>(List.of("-t", test.name, "-s", String.valueOf(test.size), "-n", String.valueOf(iterations),
@@ -548,12 +680,14 @@ public final class UcxBenchmark {
         environment(sb, tls);
         Process server = sb.start();
         Process client = null;
-        try {
+        try (ForeignLoad load = new ForeignLoad(server)) {
             awaitListening(port, server);
             ProcessBuilder cb = new ProcessBuilder(clientCommand).redirectErrorStream(true);
             environment(cb, tls);
             client = cb.start();
+            load.add(client);
             String out = readAll(client.getInputStream(), timeout(options));
+            double foreign = load.foreignCores();
             if (!client.waitFor(30, TimeUnit.SECONDS) || client.exitValue() != 0) {
                 throw new IllegalStateException(command(tls, clientCommand) + " failed: " + out.strip() + "; server: "
                         + Files.readString(serverLog).strip());
@@ -562,7 +696,7 @@ public final class UcxBenchmark {
                 throw new IllegalStateException(command(tls, serverCommand) + " failed: " + Files.readString(serverLog).strip());
             }
             double[] numbers = finalLine(out);
-            return test.bandwidth ? numbers[5] : numbers[3];
+            return new Measured(test.bandwidth ? numbers[5] : numbers[3], foreign);
         } finally {
             stop(client);
             stop(server);
@@ -655,24 +789,28 @@ public final class UcxBenchmark {
      * side reports, then the client stops and lets its operations finish, the server stops, and
      * both close and clean up.
      */
-    static double engine(Options options, String tls, Phase phase) throws Exception {
+    static Measured engine(Options options, String tls, Phase phase) throws Exception {
         return twoJvms(options, tls, PEER, phase, options.policy());
     }
 
     /** The same measurement straight on JUCX ({@link Jucx}), for the diagnostics. */
-    static double jucx(Options options, String tls, Jucx jucx, Phase phase) throws Exception {
+    static Measured jucx(Options options, String tls, Jucx jucx, Phase phase) throws Exception {
         return twoJvms(options, tls, JUCX_PEER, phase, jucx.api, jucx.errors);
     }
 
-    private static double twoJvms(Options options, String tls, String main, Phase phase, String... extra) throws Exception {
-        String[] common = {phase.arg, String.valueOf(options.seconds()), String.valueOf(options.depth())};
+    private static Measured twoJvms(Options options, String tls, String main, Phase phase, String... extra) throws Exception {
+        String[] common = {phase.arg, String.valueOf(options.seconds()), String.valueOf(options.warmup()),
+                String.valueOf(options.depth())};
         for (String e : extra) {
             common = concat(common, e);
         }
-        try (Child server = Child.start(options, "server", tls, main, concat("server", common))) {
+        try (Child server = Child.start(options, "server", tls, main, concat("server", common));
+                ForeignLoad load = new ForeignLoad(server.process)) {
             String port = server.expect("PORT ", START_TIMEOUT);
             try (Child client = Child.start(options, "client", tls, main, concat(concat("client", common), port))) {
+                load.add(client.process);
                 double value = Double.parseDouble((phase.serverMeasures ? server : client).expect("RESULT ", timeout(options)));
+                double foreign = load.foreignCores();
                 client.send("stop");
                 client.expect("STOPPED", Duration.ofSeconds(30));
                 server.send("stop");
@@ -686,7 +824,7 @@ public final class UcxBenchmark {
                 if (!(value > 0) || !Double.isFinite(value)) {
                     throw new IllegalStateException(phase.arg + " measured " + value);
                 }
-                return value;
+                return new Measured(value, foreign);
             }
         }
     }

@@ -22,7 +22,7 @@ class UcxBenchmarkSmokeTest {
 
     @Test
     void everyMeasurementRunsAcrossTwoProcessesAndYieldsASaneFigure() throws Exception {
-        UcxBenchmark.Options options = UcxBenchmark.Options.parse(new String[] {"--smoke", "--quiet-wait", "0"});
+        UcxBenchmark.Options options = UcxBenchmark.Options.parse(new String[] {"--smoke"});
         Optional<String> unavailable = UcxBenchmark.unavailable(options);
         Assumptions.assumeTrue(unavailable.isEmpty(), () -> "UCX benchmark cannot run here: " + unavailable.orElse(""));
 

@@ -30,11 +30,12 @@ import org.openucx.jucx.ucp.UcpWorkerParams;
  * then the JVM and JNI; the difference to {@link UcxPeer} is the engine and the transport's
  * threading.
  *
- * <pre>JucxPeer server PHASE SECONDS DEPTH API ERRMODE
- * JucxPeer client PHASE SECONDS DEPTH API ERRMODE PORT</pre>
+ * <pre>JucxPeer server PHASE SECONDS WARMUP DEPTH API ERRMODE
+ * JucxPeer client PHASE SECONDS WARMUP DEPTH API ERRMODE PORT</pre>
  *
  * <p>PHASE is {@code stream} (throughput, the server measures) or {@code pingpong} (the client
- * measures, half the round trip); API is {@code stream} or {@code tag}; ERRMODE is {@code peer}
+ * measures, half the round trip); API is {@code stream}, {@code stream-iov} (the stream calls with
+ * address and size arrays, as the transport makes them) or {@code tag}; ERRMODE is {@code peer}
  * (peer error handling on the endpoint, as the UCX transport has it) or {@code none}. Output and
  * control lines as {@link UcxPeer}'s.
  */
@@ -42,20 +43,24 @@ public final class JucxPeer {
     private final UcpContext context;
     private final UcpWorker worker;
     private final boolean tag;
+    /** Stream calls with one-element address and size arrays (UCX's iov datatype), as the transport makes them. */
+    private final boolean iov;
     private final long nanos;
+    private final long warmupNanos;
     private final int depth;
     private volatile boolean stop;
     private volatile boolean close;
     private UcpEndpoint endpoint;
 
-    private JucxPeer(double seconds, int depth, String api) {
+    private JucxPeer(double seconds, double warmup, int depth, String api) {
         this.nanos = (long) (seconds * 1e9);
+        this.warmupNanos = (long) (warmup * 1e9);
         this.depth = depth;
-        this.tag = switch (api) {
-            case "tag" -> true;
-            case "stream" -> false;
-            default -> throw new IllegalArgumentException("api " + api);
-        };
+        this.tag = api.equals("tag");
+        this.iov = api.equals("stream-iov");
+        if (!tag && !iov && !api.equals("stream")) {
+            throw new IllegalArgumentException("api " + api);
+        }
         this.context = new UcpContext(new UcpParams().requestStreamFeature().requestTagFeature().requestWakeupFeature());
         this.worker = context.newWorker(new UcpWorkerParams());
     }
@@ -66,9 +71,9 @@ public final class JucxPeer {
                 throw new IllegalStateException("UCX_ERROR_SIGNALS must be set to an empty value");
             }
             boolean server = args[0].equals("server");
-            JucxPeer peer = new JucxPeer(Double.parseDouble(args[2]), Integer.parseInt(args[3]), args[4]);
+            JucxPeer peer = new JucxPeer(Double.parseDouble(args[2]), Double.parseDouble(args[3]), Integer.parseInt(args[4]), args[5]);
             peer.control();
-            peer.connect(server, args[5].equals("peer"), server ? 0 : Integer.parseInt(args[6]));
+            peer.connect(server, args[6].equals("peer"), server ? 0 : Integer.parseInt(args[7]));
             switch (args[1]) {
                 case "stream" -> {
                     if (server) {
@@ -155,10 +160,16 @@ public final class JucxPeer {
     }
 
     private UcpRequest send(long address, long size) {
+        if (iov) {
+            return endpoint.sendStreamNonBlocking(new long[] {address}, new long[] {size}, null);
+        }
         return tag ? endpoint.sendTaggedNonBlocking(address, size, 0, null) : endpoint.sendStreamNonBlocking(address, size, null);
     }
 
     private UcpRequest receive(long address, long size) {
+        if (iov) {
+            return endpoint.recvStreamNonBlocking(new long[] {address}, new long[] {size}, UcpConstants.UCP_STREAM_RECV_FLAG_WAITALL, null);
+        }
         return tag ? worker.recvTaggedNonBlocking(address, size, 0, 0, null)
                 : endpoint.recvStreamNonBlocking(address, size, UcpConstants.UCP_STREAM_RECV_FLAG_WAITALL, null);
     }
@@ -175,7 +186,7 @@ public final class JucxPeer {
     private void pingPong(boolean client) throws Exception {
         ByteBuffer b = ByteBuffer.allocateDirect(TcpBenchmark.PING);
         long address = UcxUtils.getAddress(b);
-        long warmEnd = System.nanoTime() + nanos / 5;
+        long warmEnd = System.nanoTime() + warmupNanos;
         long start = 0;
         long rounds = 0;
         boolean reported = false;
@@ -237,7 +248,7 @@ public final class JucxPeer {
             posted[i] = receiveChunk(buffers[i]);
         }
         long received = 0;
-        long warmEnd = System.nanoTime() + nanos / 5;
+        long warmEnd = System.nanoTime() + warmupNanos;
         long start = 0;
         long startBytes = 0;
         boolean reported = false;
@@ -263,6 +274,9 @@ public final class JucxPeer {
     /** A 1 MiB receive; on the stream API it completes with what arrived, like the transport's. */
     private UcpRequest receiveChunk(ByteBuffer b) {
         long address = UcxUtils.getAddress(b);
+        if (iov) {
+            return endpoint.recvStreamNonBlocking(new long[] {address}, new long[] {TcpBenchmark.CHUNK}, 0, null);
+        }
         return tag ? worker.recvTaggedNonBlocking(address, TcpBenchmark.CHUNK, 0, 0, null)
                 : endpoint.recvStreamNonBlocking(address, TcpBenchmark.CHUNK, 0, null);
     }

@@ -45,8 +45,8 @@ import io.sanswitch.spi.WsaException;
  * measured; it is not meant to be started by hand.
  *
  * <pre>UcxPeer probe
- * UcxPeer server PHASE SECONDS DEPTH POLICY
- * UcxPeer client PHASE SECONDS DEPTH POLICY PORT</pre>
+ * UcxPeer server PHASE SECONDS WARMUP DEPTH POLICY
+ * UcxPeer client PHASE SECONDS WARMUP DEPTH POLICY PORT</pre>
  *
  * <p>PHASE is {@code stream} (the client keeps DEPTH sends of 1 MiB posted, the server DEPTH
  * receives, and measures), {@code pingpong} (8 bytes there and back, the client measures and
@@ -70,12 +70,14 @@ public final class UcxPeer {
     /** Operations posted and not completed: stopping waits for them. */
     private final AtomicInteger inFlight = new AtomicInteger();
     private final long nanos;
+    private final long warmupNanos;
     private final int depth;
     private SocketHandle listener;
     private SocketHandle socket;
 
-    private UcxPeer(double seconds, int depth, String policy) throws WsaException {
+    private UcxPeer(double seconds, double warmup, int depth, String policy) throws WsaException {
         this.nanos = (long) (seconds * 1e9);
+        this.warmupNanos = (long) (warmup * 1e9);
         this.depth = depth;
         this.engine = new ProviderEngine(UcxTransports.create(policy, ""), EngineConfig.defaults("ucx"));
         engine.startupEx(WinsockVersion.V2_2, ProtocolInfo.TCP_IPV4, upcalls);
@@ -92,14 +94,16 @@ public final class UcxPeer {
                     if (!"".equals(System.getenv("UCX_ERROR_SIGNALS"))) {
                         throw new IllegalStateException("UCX_ERROR_SIGNALS must be set to an empty value");
                     }
-                    UcxPeer peer = new UcxPeer(Double.parseDouble(args[2]), Integer.parseInt(args[3]), args[4]);
+                    UcxPeer peer = new UcxPeer(Double.parseDouble(args[2]), Double.parseDouble(args[3]), Integer.parseInt(args[4]),
+                            args[5]);
                     if (args[0].equals("server")) {
                         peer.server(args[1]);
                     } else {
-                        peer.client(args[1], Integer.parseInt(args[5]));
+                        peer.client(args[1], Integer.parseInt(args[6]));
                     }
                 }
-                default -> throw new IllegalArgumentException("usage: probe | server PHASE S DEPTH POLICY | client PHASE S DEPTH POLICY PORT");
+                default -> throw new IllegalArgumentException(
+                        "usage: probe | server PHASE S WARMUP DEPTH POLICY | client PHASE S WARMUP DEPTH POLICY PORT");
             }
             System.out.flush();
             System.exit(0);
@@ -146,7 +150,7 @@ public final class UcxPeer {
                         }
                     }));
                 }
-                say(String.format(Locale.ROOT, "RESULT %.3f", TcpBenchmark.measure(received, nanos)));
+                say(String.format(Locale.ROOT, "RESULT %.3f", measure(received)));
                 finish();
             }
             case "pingpong" -> {
@@ -197,7 +201,7 @@ public final class UcxPeer {
                 Echo echo = new Echo(engine, socket, buffer, rounds, stop, stopped);
                 echo.receive();
                 echo.send();
-                Thread.sleep(Math.max(1, nanos / 5_000_000)); // warm-up
+                Thread.sleep(warmupNanos / 1_000_000, (int) (warmupNanos % 1_000_000));
                 long r0 = rounds.get();
                 long t0 = System.nanoTime();
                 Thread.sleep(nanos / 1_000_000, (int) (nanos % 1_000_000));
@@ -225,7 +229,7 @@ public final class UcxPeer {
                     engine.rdmaWrite(socket, bufs, target, 0, 0, Overlapped.notifying(reposting(
                             r -> written.addAndGet(r.bytesTransferred()), ov -> engine.rdmaWrite(socket, bufs, target, 0, 0, ov))));
                 }
-                say(String.format(Locale.ROOT, "RESULT %.3f", TcpBenchmark.measure(written, nanos)));
+                say(String.format(Locale.ROOT, "RESULT %.3f", measure(written)));
                 finish();
             }
             default -> throw new IllegalArgumentException("phase " + phase);
@@ -260,6 +264,17 @@ public final class UcxPeer {
             }
             again.post(ov);
         };
+    }
+
+    /** MiB/s over the measurement window, after the warm-up (which lets the JIT finish with the hot path). */
+    private double measure(AtomicLong bytes) throws InterruptedException {
+        Thread.sleep(warmupNanos / 1_000_000, (int) (warmupNanos % 1_000_000));
+        long b0 = bytes.get();
+        long t0 = System.nanoTime();
+        Thread.sleep(nanos / 1_000_000, (int) (nanos % 1_000_000));
+        long b1 = bytes.get();
+        long t1 = System.nanoTime();
+        return (b1 - b0) / (1024.0 * 1024.0) / ((t1 - t0) / 1e9);
     }
 
     // ------------------------------------------------------------------ the descriptor over the connection
