@@ -474,7 +474,7 @@ public final class TcpBenchmark {
 
     // ------------------------------------------------------------------ helpers
 
-    static double measure(AtomicLong bytes, long nanos) throws InterruptedException {
+    private static double measure(AtomicLong bytes, long nanos) throws InterruptedException {
         Thread.sleep(Math.max(1, nanos / 5_000_000)); // warm-up: a fifth of the measurement
         long b0 = bytes.get();
         long t0 = System.nanoTime();
