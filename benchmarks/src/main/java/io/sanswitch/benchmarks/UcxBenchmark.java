@@ -53,7 +53,9 @@ import java.util.concurrent.TimeUnit;
  * (shared memory between two processes of one host) and {@code UCX_TLS=tcp}. sanswitch keeps
  * {@code --depth} (default 4) sends, receives or RDMA writes of 1 MiB posted and reposts from the
  * completion upcall; {@code ucx_perftest} runs with its own default window unless
- * {@code --perftest-window} is given, and with iterations calibrated to about {@code --seconds}.
+ * {@code --perftest-window} is given, and with iterations calibrated to about {@code --seconds}
+ * (at least 1000 of 1 MiB: {@code ucp_put_bw} over {@code tcp}, a put emulated in software, stalls
+ * for about a second per run, which would otherwise dominate a short run).
  * Missing a target is reported (PASS/MISS), not an error: the exit status is non-zero only when
  * something failed (1) or cannot run here (2).
  *
@@ -382,7 +384,9 @@ public final class UcxBenchmark {
         Map<Test, Long> iterations = new HashMap<>();
         for (Test t : tests) {
             double rate = t.rate(perftest(options, tls, t, t.bandwidth ? 100 : 10_000).value());
-            iterations.put(t, Math.max(t.bandwidth ? 20 : 1000, Math.round(options.seconds() * rate)));
+            // At least 1000 messages of 1 MiB: ucp_put_bw over tcp (a put emulated in software) stalls
+            // for about a second per run, which a short run would take for its bandwidth.
+            iterations.put(t, Math.max(t.bandwidth ? 1000 : 10_000, Math.round(options.seconds() * rate)));
         }
         Map<Test, double[]> ref = new LinkedHashMap<>();
         Map<Phase, double[]> eng = new LinkedHashMap<>();
