@@ -11,10 +11,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.ByteBuffer;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import javax.inject.Inject;
 
@@ -32,14 +29,12 @@ import org.osgi.util.tracker.ServiceTracker;
 
 import io.sanswitch.spi.AcceptedSocket;
 import io.sanswitch.spi.ConditionDecision;
-import io.sanswitch.spi.EventHandle;
 import io.sanswitch.spi.MemoryHandle;
 import io.sanswitch.spi.Overlapped;
 import io.sanswitch.spi.OverlappedResult;
 import io.sanswitch.spi.ProtocolInfo;
 import io.sanswitch.spi.SanServiceProvider;
 import io.sanswitch.spi.SocketHandle;
-import io.sanswitch.spi.UpcallTable;
 import io.sanswitch.spi.Winsock;
 import io.sanswitch.spi.WinsockVersion;
 import io.sanswitch.spi.WsaBuf;
@@ -69,39 +64,6 @@ public class ProviderLifecycleIT {
     @Configuration
     public Option[] config() {
         return FelixOptions.with();
-    }
-
-    /** A switch that counts completion upcalls per overlapped. */
-    static final class CountingSwitch implements UpcallTable {
-        final Map<Overlapped, AtomicInteger> completions = new ConcurrentHashMap<>();
-        final AtomicInteger handles = new AtomicInteger();
-
-        @Override
-        public long createSocketHandle(SocketHandle providerSocket) {
-            return handles.incrementAndGet();
-        }
-
-        @Override
-        public void closeSocketHandle(long switchHandle) {
-        }
-
-        @Override
-        public void completeOverlappedRequest(long switchHandle, Overlapped ov, OverlappedResult result) {
-            completions.computeIfAbsent(ov, k -> new AtomicInteger()).incrementAndGet();
-        }
-
-        @Override
-        public void setEvent(EventHandle event) {
-        }
-
-        @Override
-        public void resetEvent(EventHandle event) {
-        }
-
-        int completionsOf(Overlapped ov) {
-            AtomicInteger n = completions.get(ov);
-            return n == null ? 0 : n.get();
-        }
     }
 
     private SanServiceProvider awaitProvider() throws InterruptedException {

@@ -20,12 +20,8 @@ import java.util.Arrays;
 import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 
@@ -49,7 +45,6 @@ import org.osgi.util.tracker.ServiceTracker;
 import io.sanswitch.spi.AcceptedSocket;
 import io.sanswitch.spi.ConditionDecision;
 import io.sanswitch.spi.ConnectStatus;
-import io.sanswitch.spi.EventHandle;
 import io.sanswitch.spi.MemoryHandle;
 import io.sanswitch.spi.NetworkEvents;
 import io.sanswitch.spi.Overlapped;
@@ -57,7 +52,6 @@ import io.sanswitch.spi.OverlappedResult;
 import io.sanswitch.spi.ProtocolInfo;
 import io.sanswitch.spi.SanServiceProvider;
 import io.sanswitch.spi.SocketHandle;
-import io.sanswitch.spi.UpcallTable;
 import io.sanswitch.spi.Winsock;
 import io.sanswitch.spi.WinsockVersion;
 import io.sanswitch.spi.WsaBuf;
@@ -96,51 +90,6 @@ public class UcxProviderIT {
     @Configuration
     public Option[] config() {
         return FelixOptions.with(FelixOptions.reactorBundle("rdma"));
-    }
-
-    /** A switch that counts completion upcalls and passes event signals on to {@link Signal}s. */
-    static final class CountingSwitch implements UpcallTable {
-        final Map<Overlapped, AtomicInteger> completions = new ConcurrentHashMap<>();
-        final AtomicInteger handles = new AtomicInteger();
-
-        @Override
-        public long createSocketHandle(SocketHandle providerSocket) {
-            return handles.incrementAndGet();
-        }
-
-        @Override
-        public void closeSocketHandle(long switchHandle) {
-        }
-
-        @Override
-        public void completeOverlappedRequest(long switchHandle, Overlapped ov, OverlappedResult result) {
-            completions.computeIfAbsent(ov, k -> new AtomicInteger()).incrementAndGet();
-        }
-
-        @Override
-        public void setEvent(EventHandle event) {
-            if (event instanceof Signal s) {
-                s.signals.add(Boolean.TRUE);
-            }
-        }
-
-        @Override
-        public void resetEvent(EventHandle event) {
-        }
-
-        int completionsOf(Overlapped ov) {
-            AtomicInteger n = completions.get(ov);
-            return n == null ? 0 : n.get();
-        }
-    }
-
-    /** An event object the test can wait on. */
-    static final class Signal implements EventHandle {
-        final LinkedBlockingQueue<Boolean> signals = new LinkedBlockingQueue<>();
-
-        boolean await() throws InterruptedException {
-            return signals.poll(WAIT_MILLIS, TimeUnit.MILLISECONDS) != null;
-        }
     }
 
     /** Leaves the bundle started and its configuration deleted for the next test. */
@@ -254,10 +203,10 @@ public class UcxProviderIT {
         SocketHandle listener = p.socket(Winsock.AF_INET, Winsock.SOCK_STREAM, Winsock.IPPROTO_TCP, null, 0);
         p.bind(listener, at);
         p.listen(listener, 8);
-        Signal acceptable = new Signal();
+        CountingSwitch.Signal acceptable = new CountingSwitch.Signal();
         p.eventSelect(listener, acceptable, NetworkEvents.FD_ACCEPT);
         SocketHandle client = p.socket(Winsock.AF_INET, Winsock.SOCK_STREAM, Winsock.IPPROTO_TCP, null, 0);
-        Signal connected = new Signal();
+        CountingSwitch.Signal connected = new CountingSwitch.Signal();
         p.eventSelect(client, connected, NetworkEvents.FD_CONNECT);
         boolean done = p.connect(client, at, null) == ConnectStatus.CONNECTED;
         AcceptedSocket accepted = null;
