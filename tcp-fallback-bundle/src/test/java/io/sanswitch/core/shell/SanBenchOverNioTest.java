@@ -102,6 +102,9 @@ class SanBenchOverNioTest {
             }
         });
         eventually(() -> engine.status().openSockets() >= 3, "the bench's listener and connection");
+        // The accepted socket gets its reason once the switch's accept has finished, a moment after
+        // the engine counts the socket: wait for it rather than sample once.
+        eventually(() -> commands.sockets("tcp").contains("ACCEPTED: accepted on port "), "the accepted socket's reason");
         String text = commands.sockets("tcp");
         System.out.println(text);
         List<String> rows = text.lines().skip(1).toList();
