@@ -24,7 +24,8 @@ public final class Ucx {
         }
         try {
             new UcpContext(new UcpParams().requestStreamFeature()).close();
-            return null;
+            // This bundle's own JNI library (UcxNative), bound to the same libucp.
+            return UcxNative.unavailabilityCause();
         } catch (UnsatisfiedLinkError unbound) {
             return linkerReason(unbound);
         } catch (Throwable t) {

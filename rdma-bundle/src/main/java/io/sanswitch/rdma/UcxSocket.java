@@ -18,14 +18,9 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import org.openucx.jucx.UcxCallback;
 import org.openucx.jucx.UcxUtils;
-import org.openucx.jucx.ucp.UcpEndpoint;
-import org.openucx.jucx.ucp.UcpEndpointParams;
 import org.openucx.jucx.ucp.UcpMemMapParams;
 import org.openucx.jucx.ucp.UcpMemory;
-import org.openucx.jucx.ucp.UcpRemoteKey;
-import org.openucx.jucx.ucp.UcpRequest;
 import org.openucx.jucx.ucp.UcpTagMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -77,17 +72,21 @@ final class UcxSocket implements TransportSocket {
 
     // Connection; worker thread only unless volatile.
     private volatile SocketChannel control;
-    private UcpEndpoint endpoint;
+    /** The UCX endpoint (ucp_ep_h), 0 before it exists; and its error handler's token. */
+    private long endpoint;
+    private long endpointToken;
     private long sendTag;
-    private UcpRequest closing;
+    /** The endpoint's close was started (forced or flushing), and whether UCX has called it back. */
+    private boolean closing;
+    private boolean closed;
     private final ArrayDeque<PostedOperation> receives = new ArrayDeque<>();
     /** A message larger than the receive that took it: bytes not yet delivered, else null. */
     private ByteBuffer staged;
     private ByteBuffer stagingBuffer;
     /** A message is being received (into a receive's buffer or the staging buffer). */
     private boolean receiveInFlight;
-    /** Its request, for cancelling; null when it completed inside the call that started it. */
-    private UcpRequest receiving;
+    /** Its pending request, for cancelling; 0 when there is none. */
+    private long receiving;
     /** The receive whose own buffer that message is going into, else null. */
     private PostedOperation directTarget;
     private boolean endOfStream;
@@ -96,7 +95,8 @@ final class UcxSocket implements TransportSocket {
     private long messagesTaken;
     /** How many messages the peer sent before it closed in order, or -1 while it has not. */
     private long peerSentMessages = -1;
-    private final Map<RdmaBufferDescriptor, UcpRemoteKey> remoteKeys = new HashMap<>();
+    /** Unpacked remote keys (ucp_rkey_h) of the peer's descriptors used on this connection. */
+    private final Map<RdmaBufferDescriptor, Long> remoteKeys = new HashMap<>();
 
     /** A connection request waiting for the switch's condition function. */
     private record Request(SelectionKey key, SocketChannel channel, Rendezvous.Hello hello, InetSocketAddress peer)
@@ -387,12 +387,12 @@ final class UcxSocket implements TransportSocket {
 
     /** On the worker thread: the endpoint to the peer's worker, with peer error handling. */
     private void openEndpoint(byte[] peerWorker, long peerConnectionId) {
-        ByteBuffer address = ByteBuffer.allocateDirect(peerWorker.length).put(peerWorker).flip();
-        endpoint = owner.worker().newEndpoint(new UcpEndpointParams().setUcpAddress(address).setPeerErrorHandlingMode()
-                .setErrorHandler((ep, status, message) -> {
-                    LOG.debug("endpoint error {} ({})", status, message);
-                    fail();
-                }));
+        long[] opened = UcxNative.openEndpoint(owner.workerHandle(), peerWorker, (status, ignored) -> {
+            LOG.debug("endpoint error {}", status);
+            fail();
+        });
+        endpoint = opened[0];
+        endpointToken = opened[1];
         sendTag = peerConnectionId;
     }
 
@@ -438,8 +438,8 @@ final class UcxSocket implements TransportSocket {
      */
     private void peerClosed(long messagesSent) {
         peerSentMessages = messagesSent;
-        if (!ended && endpoint != null && closing == null && outstanding.get() > (receiveInFlight ? 1 : 0)) {
-            closing = owner.track(endpoint.closeNonBlockingForce());
+        if (!ended && endpoint != 0 && !closing && outstanding.get() > (receiveInFlight ? 1 : 0)) {
+            closeEndpoint(true);
         }
         owner.wantsData(this);
         pump();
@@ -468,11 +468,9 @@ final class UcxSocket implements TransportSocket {
         if (connecting) {
             connectEnded(WsaError.WSAECONNRESET);
         }
-        if (receiving != null) {
-            owner.worker().cancelRequest(receiving);
-        }
-        if (endpoint != null && closing == null) {
-            closing = owner.track(endpoint.closeNonBlockingForce());
+        cancelReceiving();
+        if (endpoint != 0 && !closing) {
+            closeEndpoint(true);
         }
         pump();
     }
@@ -516,7 +514,7 @@ final class UcxSocket implements TransportSocket {
             pump();
             return;
         }
-        if (failed || endpoint == null || closing != null) {
+        if (failed || endpoint == 0 || closing) {
             owner.events().operationFailed(op, WsaError.WSAECONNRESET, 0);
             return;
         }
@@ -536,16 +534,11 @@ final class UcxSocket implements TransportSocket {
         if (op.kind() == PostedOperation.Kind.SEND) {
             messagesSent++;
         }
-        UcxCallback report = new UcxCallback() {
-            @Override
-            public void onSuccess(UcpRequest r) {
-                outstanding.decrementAndGet();
+        UcxNative.Completion report = (status, ignored) -> {
+            outstanding.decrementAndGet();
+            if (status == 0) {
                 owner.events().operationCompleted(op, op.length());
-            }
-
-            @Override
-            public void onError(int status, String message) {
-                outstanding.decrementAndGet();
+            } else {
                 owner.events().operationFailed(op,
                         failed || peerClosing ? WsaError.WSAECONNRESET : UcxStatus.transferError(status), 0);
             }
@@ -554,29 +547,29 @@ final class UcxSocket implements TransportSocket {
             switch (op.kind()) {
                 case SEND -> {
                     if (addresses.length == 1) {
-                        owner.track(endpoint.sendTaggedNonBlocking(addresses[0], sizes[0], sendTag, report));
+                        UcxNative.startTagSend(endpoint, addresses[0], sizes[0], sendTag, report);
                     } else {
-                        owner.track(endpoint.sendTaggedNonBlocking(addresses, sizes, sendTag, report));
+                        UcxNative.startTagSend(endpoint, addresses, sizes, sendTag, report);
                     }
                 }
                 case RDMA_WRITE -> {
-                    UcpRemoteKey key = remoteKey(op.remoteDescriptor(), remote);
+                    long key = remoteKey(op.remoteDescriptor(), remote);
                     long at = remote.address() + op.remoteOffset();
                     for (int i = 0; i < addresses.length; i++) {
-                        endpoint.putNonBlockingImplicit(addresses[i], sizes[i], at, key);
+                        check(UcxNative.put(endpoint, addresses[i], sizes[i], at, key));
                         at += sizes[i];
                     }
                     // Complete when the data is at the peer, not merely sent (the write is then visible).
-                    owner.track(endpoint.flushNonBlocking(report));
+                    UcxNative.startFlush(endpoint, report);
                 }
                 case RDMA_READ -> {
-                    UcpRemoteKey key = remoteKey(op.remoteDescriptor(), remote);
+                    long key = remoteKey(op.remoteDescriptor(), remote);
                     long at = remote.address() + op.remoteOffset();
                     for (int i = 0; i < addresses.length; i++) {
-                        endpoint.getNonBlockingImplicit(at, key, addresses[i], sizes[i]);
+                        check(UcxNative.get(endpoint, addresses[i], sizes[i], at, key));
                         at += sizes[i];
                     }
-                    owner.track(endpoint.flushNonBlocking(report));
+                    UcxNative.startFlush(endpoint, report);
                 }
                 default -> throw new IllegalStateException(op.kind().toString());
             }
@@ -651,44 +644,52 @@ final class UcxSocket implements TransportSocket {
         outstanding.incrementAndGet();
         receiveInFlight = true;
         directTarget = direct ? op : null;
-        UcpRequest request = owner.worker().recvTaggedMessageNonBlocking(address, length, message, new UcxCallback() {
-            @Override
-            public void onSuccess(UcpRequest r) {
-                received();
-                if (ended) {
-                    return;
-                }
-                if (direct) {
-                    receives.remove(op);
-                    owner.events().operationCompleted(op, length);
-                } else {
-                    staged = stagingBuffer.duplicate().position(0).limit((int) length);
-                }
-                owner.wantsData(UcxSocket.this);
-            }
+        long request = UcxNative.startTagReceive(owner.workerHandle(), address, length, message.getNativeId(),
+                (status, ignored) -> {
+                    received();
+                    if (ended) {
+                        return;
+                    }
+                    if (status != 0) {
+                        failed = true;
+                        if (direct && receives.remove(op)) {
+                            owner.events().operationFailed(op, WsaError.WSAECONNRESET, 0);
+                        }
+                    } else if (direct) {
+                        receives.remove(op);
+                        owner.events().operationCompleted(op, length);
+                    } else {
+                        staged = stagingBuffer.duplicate().position(0).limit((int) length);
+                    }
+                    owner.wantsData(UcxSocket.this);
+                });
+        // A message already here completes inside the call (the completion ran before it returned).
+        receiving = receiveInFlight && request > 0 ? request : 0;
+    }
 
-            @Override
-            public void onError(int status, String message) {
-                received();
-                if (ended) {
-                    return;
-                }
-                failed = true;
-                if (direct && receives.remove(op)) {
-                    owner.events().operationFailed(op, WsaError.WSAECONNRESET, 0);
-                }
-                owner.wantsData(UcxSocket.this);
-            }
+    /** Cancels the message receive UCX holds, if any: it completes with UCS_ERR_CANCELED. */
+    private void cancelReceiving() {
+        if (receiving != 0) {
+            UcxNative.cancel(owner.workerHandle(), receiving);
+        }
+    }
+
+    /**
+     * Starts closing the endpoint (spec 6.9): forced completes every request of it at once with an
+     * error (UCX cannot cancel a send); flushing waits for them. Worker thread.
+     */
+    private void closeEndpoint(boolean force) {
+        closing = true;
+        UcxNative.startClose(endpoint, force, (status, ignored) -> {
+            closed = true;
+            UcxNative.forget(endpointToken); // a closed endpoint reports no failure
         });
-        // A message already here completes inside the call (JUCX calls back before returning).
-        receiving = receiveInFlight ? request : null;
-        owner.track(request);
     }
 
     private void received() {
         outstanding.decrementAndGet();
         receiveInFlight = false;
-        receiving = null;
+        receiving = 0;
         directTarget = null;
     }
 
@@ -711,8 +712,25 @@ final class UcxSocket implements TransportSocket {
         return moved;
     }
 
-    private UcpRemoteKey remoteKey(RdmaBufferDescriptor descriptor, UcxRegion.Descriptor decoded) {
-        return remoteKeys.computeIfAbsent(descriptor, d -> endpoint.unpackRemoteKey(decoded.packedKey()));
+    private long remoteKey(RdmaBufferDescriptor descriptor, UcxRegion.Descriptor decoded) {
+        Long known = remoteKeys.get(descriptor);
+        if (known != null) {
+            return known;
+        }
+        ByteBuffer packed = decoded.packedKey().duplicate();
+        byte[] bytes = new byte[packed.remaining()];
+        packed.get(bytes);
+        long key = check(UcxNative.unpackRemoteKey(endpoint, bytes));
+        remoteKeys.put(descriptor, key);
+        return key;
+    }
+
+    /** A UCX status or handle from the shim: negative = the call failed (caught by {@link #start}). */
+    private static long check(long result) {
+        if (result < 0) {
+            throw new IllegalStateException("UCX status " + result);
+        }
+        return result;
     }
 
     /**
@@ -830,17 +848,15 @@ final class UcxSocket implements TransportSocket {
         }
         try {
             worker.call(() -> {
-                if (receiving != null && force) {
-                    owner.worker().cancelRequest(receiving);
+                if (force) {
+                    cancelReceiving();
                 }
-                if (endpoint != null && closing == null) {
-                    // A flush with requests still open would wait for the peer to take them (rendezvous).
-                    boolean forced = force || outstanding.get() > 0;
-                    closing = owner.track(forced ? endpoint.closeNonBlockingForce() : endpoint.closeNonBlockingFlush());
+                if (endpoint != 0 && !closing) {
+                    // A flush with requests still open would wait for the peer to take them.
+                    closeEndpoint(force || outstanding.get() > 0);
                 }
                 if (!worker.inCallback()) {
-                    UcpRequest c = closing;
-                    if (!worker.progressUntil(() -> outstanding.get() == 0 && (c == null || c.isCompleted()), CALLBACK_WAIT)) {
+                    if (!worker.progressUntil(() -> outstanding.get() == 0 && (!closing || closed), CALLBACK_WAIT)) {
                         LOG.warn("UCX callbacks of a closing socket did not all come back in {} s", CALLBACK_WAIT.toSeconds());
                     }
                 }
@@ -862,8 +878,8 @@ final class UcxSocket implements TransportSocket {
         }
         try {
             worker.call(() -> {
-                for (UcpRemoteKey k : remoteKeys.values()) {
-                    k.close();
+                for (long k : remoteKeys.values()) {
+                    UcxNative.destroyRemoteKey(k);
                 }
                 remoteKeys.clear();
                 receives.clear();

@@ -18,7 +18,6 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import org.openucx.jucx.ucp.UcpContext;
 import org.openucx.jucx.ucp.UcpParams;
-import org.openucx.jucx.ucp.UcpRequest;
 import org.openucx.jucx.ucp.UcpWorker;
 import org.openucx.jucx.ucp.UcpWorkerParams;
 import org.slf4j.Logger;
@@ -52,7 +51,6 @@ public final class UcxTransport implements Transport {
     /** Connection ids, used as the tag each connection receives with; unique per worker. */
     private final AtomicLong connectionIds = new AtomicLong();
     /** Requests JUCX completed inside the call that started them; see {@link #track}. */
-    private final AtomicLong completedInCall = new AtomicLong();
     /** Memory regions mapped and not yet unmapped, for the leak checks. */
     private final AtomicLong registeredRegions = new AtomicLong();
     /** Sockets with receives posted: pumped after each progress round. Worker thread only. */
@@ -60,6 +58,7 @@ public final class UcxTransport implements Transport {
     private volatile TransportEvents events;
     private volatile UcpContext context;
     private volatile UcpWorker worker;
+    private volatile long workerHandle;
     private volatile byte[] workerAddress;
     private volatile UcxWorkerThread thread;
     private volatile Rendezvous rendezvous;
@@ -95,16 +94,18 @@ public final class UcxTransport implements Transport {
         this.events = events;
         try {
             UcpParams params = new UcpParams().requestTagFeature().requestRmaFeature().requestWakeupFeature()
-                    // Every tagged message by rendezvous: an eager send, and the receive of an eager
-                    // message, complete inside the call, and JUCX 1.12.1 then leaks the request's JNI
-                    // global reference (openucx/ucx#8829, fixed in JUCX 1.15, which refuses libucx 1.13).
-                    .setConfig("RNDV_THRESH", "0");
+                    // Shared memory under peer error handling: UCX 1.13's posix and sysv transports
+                    // support it but do not announce it unless asked, and without them every
+                    // endpoint on one host would run over tcp.
+                    .setConfig("POSIX_ERROR_HANDLING", "y")
+                    .setConfig("SYSV_ERROR_HANDLING", "y");
             if (!transports.isEmpty()) {
                 params.setConfig("TLS", transports);
             }
             context = new UcpContext(params);
             worker = context.newWorker(new UcpWorkerParams().requestWakeupRX().requestWakeupTX().requestWakeupTagRecv()
                     .requestWakeupTagSend());
+            workerHandle = worker.getNativeId();
             ByteBuffer address = worker.getAddress();
             byte[] bytes = new byte[address.remaining()];
             address.get(bytes);
@@ -259,22 +260,9 @@ public final class UcxTransport implements Transport {
         return rendezvous;
     }
 
-    /**
-     * Notes a request that completed inside the JUCX call that started it: JUCX 1.12.1 does not
-     * delete the JNI global reference it took for such a request (openucx/ucx#8829). What is left
-     * of that leak (closes, RMA flushes, an end-of-stream message) is counted here so the leak
-     * checks can tell it from leaks of this transport. Worker thread.
-     */
-    UcpRequest track(UcpRequest request) {
-        if (request != null && request.isCompleted()) {
-            completedInCall.incrementAndGet();
-        }
-        return request;
-    }
-
-    /** JNI global references JUCX has leaked for requests completed inside their call. */
-    long jucxLeakedReferences() {
-        return completedInCall.get();
+    /** The worker's native handle (ucp_worker_h), for the calls of {@link UcxNative}. */
+    long workerHandle() {
+        return workerHandle;
     }
 
     void registered(int delta) {

@@ -65,7 +65,7 @@ class DeclarativeServicesMetadataTest {
     }
 
     @Test
-    void jucxAndItsJniLibraryAreEmbeddedNotImportedAndNothingIsExported() throws Exception {
+    void jucxAndTheJniLibrariesAreEmbeddedNotImportedAndNothingIsExported() throws Exception {
         Attributes m = manifest();
         assertEquals("io.sanswitch.rdma", m.getValue("Bundle-SymbolicName"));
         String imports = m.getValue("Import-Package");
@@ -76,10 +76,12 @@ class DeclarativeServicesMetadataTest {
             assertTrue(privates.contains(p), p + " not embedded: " + privates);
         }
         String nativeCode = m.getValue("Bundle-NativeCode");
-        assertTrue(nativeCode.startsWith("native/linux-x86_64/libjucx.so;osname=Linux;processor=x86-64"), nativeCode);
+        assertTrue(nativeCode.startsWith("native/linux-x86_64/libjucx.so;native/linux-x86_64/libsanswitchucx.so;"
+                + "osname=Linux;processor=x86-64"), nativeCode);
         assertTrue(nativeCode.endsWith(", *") || nativeCode.endsWith(",*"),
                 "without the optional clause the bundle would not resolve off Linux x86-64: " + nativeCode);
         assertTrue(Files.isRegularFile(Path.of("target", "classes", "native", "linux-x86_64", "libjucx.so")));
+        assertTrue(Files.isRegularFile(Path.of("target", "classes", "native", "linux-x86_64", "libsanswitchucx.so")));
         // At the root JUCX would find it as a resource and fail to extract it from a bundle: URL.
         assertFalse(Files.exists(Path.of("target", "classes", "libjucx.so")));
     }

@@ -1,0 +1,199 @@
+package io.sanswitch.rdma;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The UCP calls that start a request, through this bundle's own JNI library
+ * ({@code libsanswitchucx.so}, {@code src/main/c/sanswitch_ucx.c}) instead of JUCX's.
+ *
+ * <p>Why: JUCX 1.12.1 leaks a JNI global reference (and the Java request behind it) for every
+ * request that completes inside the call that started it (openucx/ucx#8829, fixed in JUCX 1.15,
+ * which refuses Debian 12's libucx 1.13): every eager send, the receive of an eager message, every
+ * forced close, a flush with nothing outstanding. Here a request carries a number, and the
+ * library holds one global reference (to this class) for as long as it is loaded.
+ *
+ * <p>Contract (JCTools style): every {@code start*} method is called on the worker's progress
+ * thread with handles of that worker. The {@link Completion} is called exactly once: inside the
+ * call when UCX completed (or refused) the request there, else later from
+ * {@code ucp_worker_progress} on the same thread. The return value is the pending request (for
+ * {@link #cancel}), 0 when it completed in the call, or the negative {@code ucs_status_t} it
+ * failed with.
+ */
+final class UcxNative {
+    private static final Logger LOG = LoggerFactory.getLogger(UcxNative.class);
+    private static final String LIBRARY = "sanswitchucx";
+    private static final String RESOURCE = "/native/linux-x86_64/lib" + LIBRARY + ".so";
+
+    /** What a request does when it is done: status 0 = success, else a ucs_status_t. */
+    @FunctionalInterface
+    interface Completion {
+        void completed(int status, long length);
+    }
+
+    @FunctionalInterface
+    private interface Start {
+        long start(long token);
+    }
+
+    private static final AtomicLong TOKENS = new AtomicLong();
+    /** Requests UCX still holds, by token. Several workers (providers) may share this class. */
+    private static final Map<Long, Completion> PENDING = new ConcurrentHashMap<>();
+    private static final Throwable UNAVAILABILITY_CAUSE = load();
+
+    private UcxNative() {
+    }
+
+    /**
+     * Inside a framework Bundle-NativeCode answers {@code loadLibrary}; on a plain class path
+     * (tests, the launcher's class path) the library is extracted from this jar to a temporary file.
+     */
+    private static Throwable load() {
+        try {
+            System.loadLibrary(LIBRARY);
+            return null;
+        } catch (UnsatisfiedLinkError notOnLibraryPath) {
+            try (InputStream in = UcxNative.class.getResourceAsStream(RESOURCE)) {
+                if (in == null) {
+                    return new UnsatisfiedLinkError(RESOURCE + " is not in this bundle or jar");
+                }
+                Path file = Files.createTempFile("lib" + LIBRARY, ".so");
+                file.toFile().deleteOnExit();
+                Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+                System.load(file.toString());
+                return null;
+            } catch (IOException | UnsatisfiedLinkError | SecurityException e) {
+                return e;
+            }
+        }
+    }
+
+    static boolean isAvailable() {
+        return UNAVAILABILITY_CAUSE == null;
+    }
+
+    static Throwable unavailabilityCause() {
+        return UNAVAILABILITY_CAUSE;
+    }
+
+    /** Requests started here that UCX has not called back yet (all workers). */
+    static int pendingRequests() {
+        return PENDING.size();
+    }
+
+    static long startTagSend(long endpoint, long address, long length, long tag, Completion done) {
+        return start(done, 0, token -> tagSend(endpoint, address, length, tag, token));
+    }
+
+    static long startTagSend(long endpoint, long[] addresses, long[] lengths, long tag, Completion done) {
+        return start(done, 0, token -> tagSendv(endpoint, addresses, lengths, tag, token));
+    }
+
+    /** Receives a probed (and removed) message of {@code length} bytes into {@code address}. */
+    static long startTagReceive(long worker, long address, long length, long message, Completion done) {
+        return start(done, length, token -> tagReceiveMessage(worker, address, length, message, token));
+    }
+
+    static long startFlush(long endpoint, Completion done) {
+        return start(done, 0, token -> flush(endpoint, token));
+    }
+
+    /** Closes an endpoint; {@code force}: every request of it completes with an error at once. */
+    static long startClose(long endpoint, boolean force, Completion done) {
+        return start(done, 0, token -> close(endpoint, force, token));
+    }
+
+    /**
+     * An endpoint to the peer worker at {@code address} with peer error handling; {@code failed}
+     * is called (once, from progress) if the peer fails. Call {@link #forget} with the returned
+     * token when the endpoint is closed.
+     *
+     * @return {@code [endpoint, token]}
+     * @throws IllegalStateException with UCX's status if UCX refuses
+     */
+    static long[] openEndpoint(long worker, byte[] address, Completion failed) {
+        long token = register(failed);
+        long endpoint = createEndpoint(worker, address, token);
+        if (endpoint <= 0) {
+            PENDING.remove(token);
+            throw new IllegalStateException("ucp_ep_create: status " + endpoint);
+        }
+        return new long[] {endpoint, token};
+    }
+
+    /** The completion registered under {@code token} will not be called any more. */
+    static void forget(long token) {
+        PENDING.remove(token);
+    }
+
+    private static long register(Completion done) {
+        long token = TOKENS.incrementAndGet();
+        PENDING.put(token, done);
+        return token;
+    }
+
+    private static long start(Completion done, long immediateLength, Start call) {
+        long token = register(done);
+        long request;
+        try {
+            request = call.start(token);
+        } catch (RuntimeException | Error e) {
+            PENDING.remove(token);
+            throw e;
+        }
+        if (request <= 0) {
+            PENDING.remove(token);
+            done.completed((int) request, request == 0 ? immediateLength : 0);
+        }
+        return request;
+    }
+
+    /** Called by the library from inside {@code ucp_worker_progress} (or a close). Never throws. */
+    @SuppressWarnings("unused")
+    private static void completed(long token, int status, long length) {
+        Completion done = PENDING.remove(token);
+        if (done == null) {
+            LOG.error("UCX completed request {} that nobody waits for", token);
+            return;
+        }
+        try {
+            done.completed(status, length);
+        } catch (Throwable t) {
+            LOG.error("completion of UCX request {} failed", token, t);
+        }
+    }
+
+    private static native long tagSend(long endpoint, long address, long length, long tag, long token);
+
+    private static native long tagSendv(long endpoint, long[] addresses, long[] lengths, long tag, long token);
+
+    private static native long tagReceiveMessage(long worker, long address, long length, long message, long token);
+
+    private static native long flush(long endpoint, long token);
+
+    private static native long close(long endpoint, boolean force, long token);
+
+    private static native long createEndpoint(long worker, byte[] address, long token);
+
+    /** @return the unpacked key, or a negative ucs_status_t */
+    static native long unpackRemoteKey(long endpoint, byte[] packed);
+
+    static native void destroyRemoteKey(long key);
+
+    /** @return 0, or the negative ucs_status_t the put failed with */
+    static native int put(long endpoint, long address, long length, long remoteAddress, long key);
+
+    /** @return 0, or the negative ucs_status_t the get failed with */
+    static native int get(long endpoint, long address, long length, long remoteAddress, long key);
+
+    /** Completes a pending receive with UCS_ERR_CANCELED through its completion. */
+    static native void cancel(long worker, long request);
+}
