@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job in one command on a Debian 12 machine: installs what is missing (a Java 17 JDK,
-# Maven, and libucx0 for the RDMA provider, from Debian's packages) when run as root, builds the
+# Maven, libucx0 for the RDMA provider and gcc + libucx-dev to build its JNI library, from Debian's packages) when run as root, builds the
 # launcher, and runs its demo (exit 0 when every step behaved). Extra arguments go to the
 # launcher, e.g. --verbose for the bundles' log lines.
 set -euo pipefail
@@ -16,6 +16,9 @@ has_libucp() {
     || PATH="$PATH:/sbin:/usr/sbin" ldconfig -p 2>/dev/null | grep 'libucp\.so\.0 ' >/dev/null
 }
 has_libucp || need+=(libucx0)
+# The rdma bundle compiles its JNI library against UCX's headers with gcc.
+[ -f /usr/include/ucp/api/ucp.h ] || need+=(libucx-dev)
+command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing ${need[*]}: run 'sudo apt-get install -y ${need[*]}' first" >&2

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of sanswitch on a Debian 12 machine. Installs what is missing first
-# (a Java 17 JDK, Maven, iproute2 for the network-namespace test, libucx0 for the RDMA backend
+# (a Java 17 JDK, Maven, iproute2 for the network-namespace test, libucx0 for the RDMA backend, gcc + libucx-dev to build its JNI library
 # and ucx-utils for its benchmark's ucx_perftest, from Debian's packages) when run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,9 @@ has_libucp() {
     || PATH="$PATH:/sbin:/usr/sbin" ldconfig -p 2>/dev/null | grep 'libucp\.so\.0 ' >/dev/null
 }
 has_libucp || need+=(libucx0)
+# The rdma bundle compiles its JNI library against UCX's headers with gcc.
+[ -f /usr/include/ucp/api/ucp.h ] || need+=(libucx-dev)
+command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 command -v ucx_perftest >/dev/null 2>&1 || need+=(ucx-utils)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
