@@ -18,6 +18,7 @@
  */
 #include <jni.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <ucp/api/ucp.h>
 
@@ -265,4 +266,24 @@ JNIEXPORT jint JNICALL Java_io_sanswitch_rdma_UcxNative_get(JNIEnv *env, jclass 
     ucs_status_t status = ucp_get_nbi((ucp_ep_h)(uintptr_t)ep, (void *)(uintptr_t)address,
                                       (size_t)length, (uint64_t)remote, (ucp_rkey_h)(uintptr_t)rkey);
     return (status == UCS_INPROGRESS) ? UCS_OK : status;
+}
+
+/* UCX's description of an endpoint's lanes (ucp_ep_print_info), e.g. to see which transports
+ * carry a connection; null if it cannot be had. */
+JNIEXPORT jstring JNICALL Java_io_sanswitch_rdma_UcxNative_describeEndpoint(JNIEnv *env, jclass cls,
+        jlong ep)
+{
+    char *text    = NULL;
+    size_t length = 0;
+    jstring result;
+    FILE *stream  = open_memstream(&text, &length);
+
+    if (stream == NULL) {
+        return NULL;
+    }
+    ucp_ep_print_info((ucp_ep_h)(uintptr_t)ep, stream);
+    fclose(stream);
+    result = (*env)->NewStringUTF(env, text);
+    free(text);
+    return result;
 }

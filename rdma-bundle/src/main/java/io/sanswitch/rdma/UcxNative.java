@@ -194,6 +194,9 @@ final class UcxNative {
     /** @return 0, or the negative ucs_status_t the get failed with */
     static native int get(long endpoint, long address, long length, long remoteAddress, long key);
 
+    /** UCX's account of an endpoint's lanes ({@code ucp_ep_print_info}), or null. */
+    static native String describeEndpoint(long endpoint);
+
     /** Completes a pending receive with UCS_ERR_CANCELED through its completion. */
     static native void cancel(long worker, long request);
 }

@@ -894,6 +894,11 @@ final class UcxSocket implements TransportSocket {
         owner.forget(this);
     }
 
+    /** UCX's account of this connection's endpoint (its lanes and their transports), or null. */
+    String describeEndpoint() throws WsaException {
+        return worker.call(() -> endpoint == 0 || closing ? null : UcxNative.describeEndpoint(endpoint));
+    }
+
     int outstanding() {
         return outstanding.get();
     }

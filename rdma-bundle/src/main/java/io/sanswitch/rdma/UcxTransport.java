@@ -95,10 +95,10 @@ public final class UcxTransport implements Transport {
         try {
             UcpParams params = new UcpParams().requestTagFeature().requestRmaFeature().requestWakeupFeature()
                     // Shared memory under peer error handling: UCX 1.13's posix and sysv transports
-                    // support it but do not announce it unless asked, and without them every
-                    // endpoint on one host would run over tcp.
-                    .setConfig("POSIX_ERROR_HANDLING", "y")
-                    .setConfig("SYSV_ERROR_HANDLING", "y");
+                    // support it but do not announce it unless asked (UCX_{POSIX,SYSV}_ERROR_HANDLING;
+                    // a key given here is matched against the fields of their common "MM_" table),
+                    // and without them every endpoint on one host would run over tcp.
+                    .setConfig("MM_ERROR_HANDLING", "y");
             if (!transports.isEmpty()) {
                 params.setConfig("TLS", transports);
             }
@@ -288,6 +288,18 @@ public final class UcxTransport implements Transport {
 
     UcpContext context() {
         return context;
+    }
+
+    /** UCX's account of each connected socket's endpoint (diagnostics, tests). */
+    List<String> describeEndpoints() throws WsaException {
+        List<String> all = new ArrayList<>();
+        for (UcxSocket s : new ArrayList<>(sockets)) {
+            String d = s.describeEndpoint();
+            if (d != null) {
+                all.add(d);
+            }
+        }
+        return all;
     }
 
     int openSockets() {

@@ -115,6 +115,15 @@ class UcxCrossProcessTest {
     void streamAndRdmaBetweenTwoProcesses(String tls) throws Exception {
         BlockingQueue<String> lines = new LinkedBlockingQueue<>();
         SocketHandle s = connect(tls, startPeer(tls, lines));
+        String lanes = String.join("\n", ((UcxTransport) client.transport).describeEndpoints());
+        System.out.println("[lanes UCX_TLS=" + tls + "]\n" + lanes);
+        boolean sharedMemory = lanes.contains("posix/") || lanes.contains("sysv/") || lanes.contains("cma/");
+        if (tls.equals("tcp")) {
+            assertTrue(lanes.contains("tcp/") && !sharedMemory, "lanes other than tcp:\n" + lanes);
+        } else {
+            // Peer error handling on both sides must not cost the shared-memory transports.
+            assertTrue(sharedMemory, "no shared-memory lane between two processes of one host:\n" + lanes);
+        }
 
         // RDMA write into the other process's exposed buffer, then read it back from there.
         RdmaBufferDescriptor exposed = peersDescriptor(s);
