@@ -18,6 +18,8 @@
  */
 #include <jni.h>
 #include <stdint.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <ucp/api/ucp.h>
@@ -286,4 +288,34 @@ JNIEXPORT jstring JNICALL Java_io_sanswitch_rdma_UcxNative_describeEndpoint(JNIE
     result = (*env)->NewStringUTF(env, text);
     free(text);
     return result;
+}
+
+/* Sleeps until the worker has events or timeout_ms passed. Bounded on purpose: work UCX queues on
+ * its own progress queue (the purge of a force-closed endpoint's requests, for one) raises no
+ * event, and ucp_worker_wait would sleep through it. Returns 0, or a negative ucs_status_t. */
+JNIEXPORT jint JNICALL Java_io_sanswitch_rdma_UcxNative_waitForEvents(JNIEnv *env, jclass cls,
+        jlong worker, jint timeout_ms)
+{
+    ucp_worker_h w = (ucp_worker_h)(uintptr_t)worker;
+    struct pollfd fd;
+    ucs_status_t status;
+    int efd;
+
+    status = ucp_worker_get_efd(w, &efd);
+    if (status != UCS_OK) {
+        return status;
+    }
+    status = ucp_worker_arm(w);
+    if (status == UCS_ERR_BUSY) {
+        return 0; /* events already there: progress again */
+    } else if (status != UCS_OK) {
+        return status;
+    }
+    fd.fd      = efd;
+    fd.events  = POLLIN;
+    fd.revents = 0;
+    if (poll(&fd, 1, timeout_ms) < 0 && errno != EINTR) {
+        return UCS_ERR_IO_ERROR;
+    }
+    return 0;
 }

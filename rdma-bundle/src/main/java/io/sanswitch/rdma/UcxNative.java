@@ -5,7 +5,13 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -156,12 +162,38 @@ final class UcxNative {
         return request;
     }
 
+    /**
+     * Completes requests UCX still holds without waiting for UCX: each of {@code requests} (as
+     * registered, compared by identity) is called with {@code status} now, and UCX's callback for
+     * it, should it ever come, is dropped. Only for requests UCX will not carry out any more
+     * (their endpoint force-closed, the peer gone): UCX keeps the request itself until it purges
+     * it, at the latest when the worker is destroyed. Worker thread.
+     *
+     * @return how many were still pending
+     */
+    static int abandon(Collection<Completion> requests, int status) {
+        Set<Completion> wanted = Collections.newSetFromMap(new IdentityHashMap<>());
+        wanted.addAll(requests);
+        List<Completion> taken = new ArrayList<>();
+        PENDING.values().removeIf(c -> {
+            if (wanted.contains(c)) {
+                taken.add(c);
+                return true;
+            }
+            return false;
+        });
+        for (Completion c : taken) {
+            c.completed(status, 0);
+        }
+        return taken.size();
+    }
+
     /** Called by the library from inside {@code ucp_worker_progress} (or a close). Never throws. */
     @SuppressWarnings("unused")
     private static void completed(long token, int status, long length) {
         Completion done = PENDING.remove(token);
         if (done == null) {
-            LOG.error("UCX completed request {} that nobody waits for", token);
+            LOG.debug("UCX completed request {}, which was abandoned", token);
             return;
         }
         try {
@@ -196,6 +228,14 @@ final class UcxNative {
 
     /** UCX's account of an endpoint's lanes ({@code ucp_ep_print_info}), or null. */
     static native String describeEndpoint(long endpoint);
+
+    /**
+     * Sleeps until the worker has events, is signalled, or {@code timeoutMillis} passed (bounded:
+     * work UCX queues for its own progress raises no event).
+     *
+     * @return 0, or the negative ucs_status_t of a failure
+     */
+    static native int waitForEvents(long worker, int timeoutMillis);
 
     /** Completes a pending receive with UCS_ERR_CANCELED through its completion. */
     static native void cancel(long worker, long request);

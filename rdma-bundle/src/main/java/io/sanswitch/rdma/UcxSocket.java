@@ -13,7 +13,11 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -48,6 +52,8 @@ import io.sanswitch.transport.TransportSocket;
 final class UcxSocket implements TransportSocket {
     private static final Logger LOG = LoggerFactory.getLogger(UcxSocket.class);
     private static final Duration CALLBACK_WAIT = Duration.ofSeconds(5);
+    /** How long requests to a failed peer may stay with UCX after the forced close. */
+    static final Duration ABANDON_AFTER = Duration.ofMillis(200);
     private static final long FULL_MASK = -1L;
 
     private final UcxTransport owner;
@@ -97,6 +103,8 @@ final class UcxSocket implements TransportSocket {
     private long peerSentMessages = -1;
     /** Unpacked remote keys (ucp_rkey_h) of the peer's descriptors used on this connection. */
     private final Map<RdmaBufferDescriptor, Long> remoteKeys = new HashMap<>();
+    /** Completions of the requests UCX holds for this socket, by identity. Worker thread. */
+    private final Set<UcxNative.Completion> inUcx = Collections.newSetFromMap(new IdentityHashMap<>());
 
     /** A connection request waiting for the switch's condition function. */
     private record Request(SelectionKey key, SocketChannel channel, Rendezvous.Hello hello, InetSocketAddress peer)
@@ -472,6 +480,7 @@ final class UcxSocket implements TransportSocket {
         if (endpoint != 0 && !closing) {
             closeEndpoint(true);
         }
+        worker.schedule(ABANDON_AFTER, this::abandonStuckRequests);
         pump();
     }
 
@@ -534,7 +543,7 @@ final class UcxSocket implements TransportSocket {
         if (op.kind() == PostedOperation.Kind.SEND) {
             messagesSent++;
         }
-        UcxNative.Completion report = (status, ignored) -> {
+        UcxNative.Completion report = tracked((status, ignored) -> {
             outstanding.decrementAndGet();
             if (status == 0) {
                 owner.events().operationCompleted(op, op.length());
@@ -542,7 +551,7 @@ final class UcxSocket implements TransportSocket {
                 owner.events().operationFailed(op,
                         failed || peerClosing ? WsaError.WSAECONNRESET : UcxStatus.transferError(status), 0);
             }
-        };
+        });
         try {
             switch (op.kind()) {
                 case SEND -> {
@@ -574,6 +583,7 @@ final class UcxSocket implements TransportSocket {
                 default -> throw new IllegalStateException(op.kind().toString());
             }
         } catch (RuntimeException e) {
+            inUcx.remove(report);
             outstanding.decrementAndGet();
             owner.events().operationFailed(op, WsaError.WSAECONNRESET, 0);
         }
@@ -645,7 +655,7 @@ final class UcxSocket implements TransportSocket {
         receiveInFlight = true;
         directTarget = direct ? op : null;
         long request = UcxNative.startTagReceive(owner.workerHandle(), address, length, message.getNativeId(),
-                (status, ignored) -> {
+                tracked((status, ignored) -> {
                     received();
                     if (ended) {
                         return;
@@ -662,9 +672,36 @@ final class UcxSocket implements TransportSocket {
                         staged = stagingBuffer.duplicate().position(0).limit((int) length);
                     }
                     owner.wantsData(UcxSocket.this);
-                });
+                }));
         // A message already here completes inside the call (the completion ran before it returned).
         receiving = receiveInFlight && request > 0 ? request : 0;
+    }
+
+    /** {@code done}, noted in {@link #inUcx} until it has been called. Worker thread. */
+    private UcxNative.Completion tracked(UcxNative.Completion done) {
+        UcxNative.Completion[] self = new UcxNative.Completion[1];
+        self[0] = (status, length) -> {
+            inUcx.remove(self[0]);
+            done.completed(status, length);
+        };
+        inUcx.add(self[0]);
+        return self[0];
+    }
+
+    /**
+     * After a peer failed: requests UCX has not called back {@link #ABANDON_AFTER} after the
+     * forced close are completed with a reset here. UCX 1.13 purges a force-closed endpoint's
+     * requests only when its lanes have been flushed, and a shared-memory lane whose FIFO the dead
+     * peer left full never flushes (the purge then waits for the worker's destruction). UCX will
+     * not carry those requests out any more: their lanes are discarded and the peer is gone.
+     */
+    private void abandonStuckRequests() {
+        if (inUcx.isEmpty()) {
+            return;
+        }
+        int n = UcxNative.abandon(new ArrayList<>(inUcx), UcxStatus.CONNECTION_RESET);
+        LOG.info("{} UCX requests to a failed peer were not called back {} ms after the endpoint's forced close:"
+                + " completed with a reset", n, ABANDON_AFTER.toMillis());
     }
 
     /** Cancels the message receive UCX holds, if any: it completes with UCS_ERR_CANCELED. */
@@ -856,8 +893,12 @@ final class UcxSocket implements TransportSocket {
                     closeEndpoint(force || outstanding.get() > 0);
                 }
                 if (!worker.inCallback()) {
-                    if (!worker.progressUntil(() -> outstanding.get() == 0 && (!closing || closed), CALLBACK_WAIT)) {
-                        LOG.warn("UCX callbacks of a closing socket did not all come back in {} s", CALLBACK_WAIT.toSeconds());
+                    Duration wait = failed ? ABANDON_AFTER : CALLBACK_WAIT;
+                    if (!worker.progressUntil(() -> outstanding.get() == 0 && (!closing || closed), wait) && failed) {
+                        abandonStuckRequests();
+                    }
+                    if (outstanding.get() > 0) {
+                        LOG.warn("UCX callbacks of a closing socket did not all come back in {} ms", wait.toMillis());
                     }
                 }
                 return null;
@@ -897,6 +938,16 @@ final class UcxSocket implements TransportSocket {
     /** UCX's account of this connection's endpoint (its lanes and their transports), or null. */
     String describeEndpoint() throws WsaException {
         return worker.call(() -> endpoint == 0 || closing ? null : UcxNative.describeEndpoint(endpoint));
+    }
+
+    /** This connection's state, for a test's failure message or a log line. */
+    @Override
+    public String toString() {
+        return "UcxSocket[id=" + recvTag + ", connected=" + connected + ", failed=" + failed + ", ended=" + ended
+                + ", peerClosing=" + peerClosing + ", closing=" + closing + ", closed=" + closed + ", outstanding="
+                + outstanding.get() + ", receives=" + receives.size() + ", receiveInFlight=" + receiveInFlight
+                + ", staged=" + (staged == null ? 0 : staged.remaining()) + ", sent=" + messagesSent + ", taken="
+                + messagesTaken + ", peerSent=" + peerSentMessages + ", requests held by UCX (all workers)=" + UcxNative.pendingRequests() + "]";
     }
 
     int outstanding() {

@@ -93,7 +93,7 @@ public final class UcxTransport implements Transport {
         }
         this.events = events;
         try {
-            UcpParams params = new UcpParams().requestTagFeature().requestRmaFeature().requestWakeupFeature()
+            UcpParams params = new UcpParams().requestTagFeature().requestRmaFeature()
                     // Shared memory under peer error handling: UCX 1.13's posix and sysv transports
                     // support it but do not announce it unless asked (UCX_{POSIX,SYSV}_ERROR_HANDLING;
                     // a key given here is matched against the fields of their common "MM_" table),
@@ -102,9 +102,14 @@ public final class UcxTransport implements Transport {
             if (!transports.isEmpty()) {
                 params.setConfig("TLS", transports);
             }
+            UcpWorkerParams workerParams = new UcpWorkerParams();
+            if (policy.sleeps()) {
+                // Only then: for tagged messages the wakeup feature admits only lanes that raise events.
+                params.requestWakeupFeature();
+                workerParams.requestWakeupRX().requestWakeupTX().requestWakeupTagRecv().requestWakeupTagSend();
+            }
             context = new UcpContext(params);
-            worker = context.newWorker(new UcpWorkerParams().requestWakeupRX().requestWakeupTX().requestWakeupTagRecv()
-                    .requestWakeupTagSend());
+            worker = context.newWorker(workerParams);
             workerHandle = worker.getNativeId();
             ByteBuffer address = worker.getAddress();
             byte[] bytes = new byte[address.remaining()];
@@ -300,6 +305,11 @@ public final class UcxTransport implements Transport {
             }
         }
         return all;
+    }
+
+    /** The state of every socket, for a test's failure message or a log line. */
+    String describeSockets() {
+        return sockets.toString();
     }
 
     int openSockets() {

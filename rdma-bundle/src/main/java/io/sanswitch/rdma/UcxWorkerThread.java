@@ -1,6 +1,7 @@
 package io.sanswitch.rdma;
 
 import java.time.Duration;
+import java.util.PriorityQueue;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -28,9 +29,19 @@ final class UcxWorkerThread implements Runnable {
     static final Duration CALL_TIMEOUT = Duration.ofSeconds(10);
 
     private final UcpWorker worker;
+    private final long handle;
     private final ProgressPolicy policy;
     private final Thread thread;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    /** Tasks due at a time (this thread only); the idle wait is bounded, so they run on time. */
+    private final PriorityQueue<Timed> timed = new PriorityQueue<>();
+
+    private record Timed(long due, Runnable task) implements Comparable<Timed> {
+        @Override
+        public int compareTo(Timed o) {
+            return Long.compare(due, o.due);
+        }
+    }
     private volatile boolean running = true;
     private final BooleanSupplier afterProgress;
     private volatile Runnable lastAct;
@@ -42,6 +53,7 @@ final class UcxWorkerThread implements Runnable {
      */
     UcxWorkerThread(UcpWorker worker, ProgressPolicy policy, String name, BooleanSupplier afterProgress) {
         this.worker = worker;
+        this.handle = worker.getNativeId();
         this.afterProgress = afterProgress;
         this.policy = policy;
         this.thread = new Thread(this, name);
@@ -66,7 +78,7 @@ final class UcxWorkerThread implements Runnable {
             task.run();
         } else {
             tasks.add(task);
-            worker.signal();
+            wake();
         }
     }
 
@@ -74,8 +86,31 @@ final class UcxWorkerThread implements Runnable {
     void later(Runnable task) {
         tasks.add(task);
         if (!inThread()) {
-            worker.signal();
+            wake();
         }
+    }
+
+    /** Runs {@code task} on this thread after {@code delay}. Only on the worker thread. */
+    void schedule(Duration delay, Runnable task) {
+        timed.add(new Timed(System.nanoTime() + delay.toNanos(), task));
+    }
+
+    private boolean runTimed() {
+        if (timed.isEmpty()) {
+            return false;
+        }
+        long now = System.nanoTime();
+        boolean any = false;
+        for (Timed t; (t = timed.peek()) != null && now - t.due() >= 0;) {
+            timed.poll();
+            any = true;
+            try {
+                t.task().run();
+            } catch (RuntimeException e) {
+                LOG.warn("timed task on the UCX worker thread threw", e);
+            }
+        }
+        return any;
     }
 
     /** Runs {@code task} on the worker thread and returns its result. */
@@ -97,7 +132,7 @@ final class UcxWorkerThread implements Runnable {
                 result.completeExceptionally(e);
             }
         });
-        worker.signal();
+        wake();
         try {
             return result.get(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
@@ -146,12 +181,12 @@ final class UcxWorkerThread implements Runnable {
     public void run() {
         int idleRounds = 0;
         while (running) {
-            boolean worked = runTasks();
+            boolean worked = runTasks() | runTimed();
             int progressed = progressOnce();
             if (pump() | progressed > 0 || worked) {
                 idleRounds = 0;
             } else if (tasks.isEmpty() && running) {
-                policy.idle(worker, idleRounds++);
+                policy.idle(handle, idleRounds++);
             }
         }
         runTasks();
@@ -196,7 +231,7 @@ final class UcxWorkerThread implements Runnable {
     void stop(Runnable lastAct) {
         this.lastAct = lastAct;
         running = false;
-        worker.signal();
+        wake();
         if (!inThread()) {
             try {
                 thread.join(CALL_TIMEOUT.toMillis());
@@ -206,6 +241,13 @@ final class UcxWorkerThread implements Runnable {
             if (thread.isAlive()) {
                 LOG.warn("{} did not stop in time", thread.getName());
             }
+        }
+    }
+
+    /** Ends the event wait; a busy-polling thread sees new work without it (and its worker has no wakeup). */
+    private void wake() {
+        if (policy.sleeps()) {
+            worker.signal();
         }
     }
 

@@ -21,10 +21,10 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import io.sanswitch.conformance.KitProvider;
 import io.sanswitch.spi.MemoryHandle;
@@ -62,13 +62,14 @@ class UcxCrossProcessTest {
     }
 
     /** Starts the peer process and waits until it listens; its output goes to {@code lines}. */
-    private InetSocketAddress startPeer(String tls, BlockingQueue<String> lines) throws Exception {
+    private InetSocketAddress startPeer(String tls, ProgressPolicy policy, BlockingQueue<String> lines) throws Exception {
         int port;
         try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = probe.getLocalPort();
         }
         List<String> command = List.of(System.getProperty("java.home") + File.separator + "bin" + File.separator + "java",
-                "-cp", System.getProperty("java.class.path"), UcxEchoPeer.class.getName(), String.valueOf(port), tls);
+                "-cp", System.getProperty("java.class.path"), UcxEchoPeer.class.getName(), String.valueOf(port), tls,
+                policy.name());
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         pb.environment().put("UCX_ERROR_SIGNALS", ""); // TOOLCHAIN 12: UCX's handlers stay out of the JVM
         peer = pb.start();
@@ -99,8 +100,8 @@ class UcxCrossProcessTest {
         throw new AssertionError("the peer never printed " + prefix);
     }
 
-    private SocketHandle connect(String tls, InetSocketAddress at) throws Exception {
-        client = new KitProvider(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, tls.equals("-") ? "" : tls));
+    private SocketHandle connect(String tls, ProgressPolicy policy, InetSocketAddress at) throws Exception {
+        client = new KitProvider(new UcxTransport(policy, tls.equals("-") ? "" : tls));
         client.startup();
         return client.connected(at);
     }
@@ -110,11 +111,11 @@ class UcxCrossProcessTest {
         return RdmaBufferDescriptor.of(client.receiveExactly(s, length, length));
     }
 
-    @ParameterizedTest(name = "UCX_TLS={0}")
-    @ValueSource(strings = {"-", "tcp"})
-    void streamAndRdmaBetweenTwoProcesses(String tls) throws Exception {
+    @ParameterizedTest(name = "UCX_TLS={0}, progress {1}")
+    @CsvSource({"-, SPIN_THEN_WAKEUP", "tcp, SPIN_THEN_WAKEUP", "-, BUSY_POLL"})
+    void streamAndRdmaBetweenTwoProcesses(String tls, ProgressPolicy policy) throws Exception {
         BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-        SocketHandle s = connect(tls, startPeer(tls, lines));
+        SocketHandle s = connect(tls, policy, startPeer(tls, policy, lines));
         String lanes = String.join("\n", ((UcxTransport) client.transport).describeEndpoints());
         System.out.println("[lanes UCX_TLS=" + tls + "]\n" + lanes);
         boolean sharedMemory = lanes.contains("posix/") || lanes.contains("sysv/") || lanes.contains("cma/");
@@ -124,6 +125,7 @@ class UcxCrossProcessTest {
             // Peer error handling on both sides must not cost the shared-memory transports.
             assertTrue(sharedMemory, "no shared-memory lane between two processes of one host:\n" + lanes);
         }
+
 
         // RDMA write into the other process's exposed buffer, then read it back from there.
         RdmaBufferDescriptor exposed = peersDescriptor(s);
@@ -164,10 +166,11 @@ class UcxCrossProcessTest {
      * operation still completes, with a reset, within a bounded time, and the final cleanup does
      * not hang.
      */
-    @Test
-    void aPeerKilledMidTransferFailsPendingOperationsWithinBoundedTime() throws Exception {
+    @ParameterizedTest(name = "progress {0}")
+    @EnumSource(value = ProgressPolicy.class, names = {"SPIN_THEN_WAKEUP", "BUSY_POLL"})
+    void aPeerKilledMidTransferFailsPendingOperationsWithinBoundedTime(ProgressPolicy policy) throws Exception {
         BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-        SocketHandle s = connect("-", startPeer("-", lines));
+        SocketHandle s = connect("-", policy, startPeer("-", policy, lines));
         peersDescriptor(s);
         byte[] chunk = new byte[MIB];
         new Random(3).nextBytes(chunk);
@@ -188,7 +191,8 @@ class UcxCrossProcessTest {
         long lastMs = 0;
         for (Overlapped ov : pending) {
             OverlappedResult r = ov.awaitResult(10, TimeUnit.SECONDS);
-            assertNotNull(r, "an operation pending at the kill never completed");
+            assertNotNull(r, () -> "operation " + pending.indexOf(ov) + " (even: send, odd: receive) pending at the kill never"
+                    + " completed; " + ((UcxTransport) client.transport).describeSockets());
             lastMs = Math.max(lastMs, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt));
             if (!r.isSuccess()) {
                 assertEquals(WsaError.WSAECONNRESET, r.error(), "a dead peer is a reset (spec 6.9)");

@@ -31,7 +31,8 @@ public final class UcxEchoPeer {
     public static void main(String[] args) throws Exception {
         int port = Integer.parseInt(args[0]);
         String tls = args.length > 1 && !args[1].equals("-") ? args[1] : "";
-        KitProvider p = new KitProvider(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, tls));
+        ProgressPolicy policy = args.length > 2 ? ProgressPolicy.valueOf(args[2]) : ProgressPolicy.SPIN_THEN_WAKEUP;
+        KitProvider p = new KitProvider(new UcxTransport(policy, tls));
         p.startup();
         KitSwitch.Event accepts = new KitSwitch.Event();
         SocketHandle listener = p.listen(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 4, accepts);
