@@ -94,7 +94,7 @@ public final class UcxBenchmark {
     /** How long and what to measure. */
     public record Options(double seconds, int rounds, List<String> tls, int depth, String policy, int perftestWindow,
             boolean diagnostics, String perftest, boolean verbose, double quietWait, List<String> jvmOptions, int retries,
-            double maxForeign, double warmup) {
+            double maxForeign, double warmup, boolean pin) {
 
         public Options {
             if (seconds <= 0 || rounds < 1 || depth < 1 || tls.isEmpty() || perftestWindow < 0 || quietWait < 0 || retries < 0
@@ -125,6 +125,7 @@ public final class UcxBenchmark {
             int retries = 2;
             double maxForeign = 0.2;
             double warmup = 1;
+            boolean pin = true;
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
                     case "--seconds" -> seconds = Double.parseDouble(args[++i]);
@@ -141,6 +142,7 @@ public final class UcxBenchmark {
                     case "--retries" -> retries = Integer.parseInt(args[++i]);
                     case "--max-foreign" -> maxForeign = Double.parseDouble(args[++i]);
                     case "--warmup" -> warmup = Double.parseDouble(args[++i]);
+                    case "--no-pin" -> pin = false;
                     case "--smoke" -> {
                         seconds = 0.3;
                         rounds = 1;
@@ -151,12 +153,12 @@ public final class UcxBenchmark {
                     default -> throw new IllegalArgumentException("usage: [--seconds S] [--rounds N] [--tls a,b] [--depth N] "
                             + "[--policy busy-poll|wakeup|spin-then-wakeup] [--perftest-window N] [--diagnostics] "
                             + "[--perftest PATH] [--verbose] [--quiet-wait S] [--retries N] [--max-foreign CORES] [--warmup S] "
-                            + "[--jvm-opt OPTION]... "
+                            + "[--jvm-opt OPTION]... [--no-pin] "
                             + "[--smoke]; got " + args[i]);
                 }
             }
             return new Options(seconds, rounds, tls, depth, policy, window, diagnostics, perftest, verbose, quietWait, jvmOptions,
-                    retries, maxForeign, warmup);
+                    retries, maxForeign, warmup, pin);
         }
     }
 
@@ -675,18 +677,22 @@ public final class UcxBenchmark {
         }
         List<String> serverCommand = new ArrayList<>(List.of(exe));
         serverCommand.addAll(args);
+        serverCommand = pinned(options, "server", serverCommand);
         List<String> clientCommand = new ArrayList<>(List.of(exe, "127.0.0.1"));
         clientCommand.addAll(args);
+        clientCommand = pinned(options, "client", clientCommand);
 
         Path serverLog = Files.createTempFile("ucx_perftest-server", ".log");
         ProcessBuilder sb = new ProcessBuilder(serverCommand).redirectErrorStream(true).redirectOutput(serverLog.toFile());
         environment(sb, tls);
+        peerErrorHandling(sb, test);
         Process server = sb.start();
         Process client = null;
         try (ForeignLoad load = new ForeignLoad(server)) {
             awaitListening(port, server);
             ProcessBuilder cb = new ProcessBuilder(clientCommand).redirectErrorStream(true);
             environment(cb, tls);
+            peerErrorHandling(cb, test);
             client = cb.start();
             load.add(client);
             String out = readAll(client.getInputStream(), timeout(options));
@@ -769,6 +775,51 @@ public final class UcxBenchmark {
                     .orElse("UCX version unknown");
         } catch (IOException | InterruptedException e) {
             return "UCX version unknown";
+        }
+    }
+
+    /**
+     * The command pinned to a core of its own ({@code taskset}): the server side to the first of
+     * this process's cores, the client side to the second, for ucx_perftest and sanswitch alike.
+     * On two cores two busy-polling processes otherwise land on one core now and then, and a
+     * measurement swings by a factor of three (seen: 3061 to 12166 MiB/s for the same tag_bw).
+     * Unchanged with {@code --no-pin}, with fewer than two cores or without taskset.
+     */
+    static List<String> pinned(Options options, String role, List<String> command) {
+        List<Integer> cores = PinCores.CORES;
+        Optional<String> taskset = executable("taskset");
+        if (!options.pin() || cores.size() < 2 || taskset.isEmpty()) {
+            return command;
+        }
+        List<String> pinned = new ArrayList<>(List.of(taskset.get(), "-c", String.valueOf(cores.get(role.equals("server") ? 0 : 1))));
+        pinned.addAll(command);
+        return pinned;
+    }
+
+    /** The cores this process may run on, in order (from /proc/self/status), or none if unknown. */
+    private static final class PinCores {
+        static final List<Integer> CORES = read();
+
+        private static List<Integer> read() {
+            try {
+                for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                    if (line.startsWith("Cpus_allowed_list:")) {
+                        List<Integer> cores = new ArrayList<>();
+                        for (String range : line.substring(line.indexOf(':') + 1).trim().split(",")) {
+                            String[] ends = range.split("-");
+                            int from = Integer.parseInt(ends[0].trim());
+                            int to = ends.length > 1 ? Integer.parseInt(ends[1].trim()) : from;
+                            for (int c = from; c <= to; c++) {
+                                cores.add(c);
+                            }
+                        }
+                        return cores;
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // unknown: not pinned
+            }
+            return List.of();
         }
     }
 
@@ -857,6 +908,16 @@ public final class UcxBenchmark {
             env.remove("UCX_TLS");
         } else {
             env.put("UCX_TLS", tls);
+        }
+    }
+
+    /**
+     * With {@code -e} (peer error handling) shared memory as the UCX transport has it: UCX 1.13's
+     * posix and sysv transports offer it only when asked ({@code UCX_MM_ERROR_HANDLING}).
+     */
+    private static void peerErrorHandling(ProcessBuilder pb, Test test) {
+        if (test.flag.equals("-e")) {
+            pb.environment().put("UCX_MM_ERROR_HANDLING", "y");
         }
     }
 
@@ -958,7 +1019,7 @@ public final class UcxBenchmark {
         }
 
         static Child start(Options options, String name, String tls, String main, String... args) throws IOException {
-            ProcessBuilder pb = new ProcessBuilder(javaCommand(options.jvmOptions(), main, args));
+            ProcessBuilder pb = new ProcessBuilder(pinned(options, name, javaCommand(options.jvmOptions(), main, args)));
             environment(pb, tls);
             return new Child(name, pb.start(), options.verbose());
         }

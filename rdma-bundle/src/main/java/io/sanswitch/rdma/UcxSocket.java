@@ -89,12 +89,15 @@ final class UcxSocket implements TransportSocket {
     /** A message larger than the receive that took it: bytes not yet delivered, else null. */
     private ByteBuffer staged;
     private ByteBuffer stagingBuffer;
-    /** A message is being received (into a receive's buffer or the staging buffer). */
-    private boolean receiveInFlight;
+    /**
+     * Messages being received straight into posted receives' own buffers, in posting order: several
+     * at once, so one rendezvous handshake overlaps the previous transfer. Completed in order.
+     */
+    private final ArrayDeque<Matched> matched = new ArrayDeque<>();
+    /** A message is being received into the staging buffer (then nothing else is taken). */
+    private boolean stagingInFlight;
     /** Its pending request, for cancelling; 0 when there is none. */
-    private long receiving;
-    /** The receive whose own buffer that message is going into, else null. */
-    private PostedOperation directTarget;
+    private long stagingRequest;
     private boolean endOfStream;
     /** Tagged messages sent and taken on this connection: the orderly end comes after a count. */
     private long messagesSent;
@@ -446,7 +449,7 @@ final class UcxSocket implements TransportSocket {
      */
     private void peerClosed(long messagesSent) {
         peerSentMessages = messagesSent;
-        if (!ended && endpoint != 0 && !closing && outstanding.get() > (receiveInFlight ? 1 : 0)) {
+        if (!ended && endpoint != 0 && !closing && outstanding.get() > receivesInUcx()) {
             closeEndpoint(true);
         }
         owner.wantsData(this);
@@ -597,9 +600,12 @@ final class UcxSocket implements TransportSocket {
      */
     boolean pump() {
         boolean moved = false;
-        while (!receives.isEmpty() && !receiveInFlight && !ended) {
+        while (!receives.isEmpty() && !stagingInFlight && !ended) {
             PostedOperation op = receives.peekFirst();
             if (staged != null) {
+                if (!matched.isEmpty()) {
+                    break; // the staged message came after those: they complete first
+                }
                 long n = drainStaged(op);
                 receives.pollFirst();
                 moved = true;
@@ -609,18 +615,19 @@ final class UcxSocket implements TransportSocket {
             if (!endOfStream && peerSentMessages >= 0 && messagesTaken >= peerSentMessages) {
                 endOfStream = true;
             }
-            if (endOfStream) {
-                // Checked before a failure: the peer closed in order, and its endpoint going away
-                // afterwards is not a reset of a stream that already ended.
+            if (endOfStream || failed) {
+                if (!matched.isEmpty()) {
+                    break; // messages taken before the end (or the failure) complete first
+                }
+                // The end is checked before a failure: the peer closed in order, and its endpoint
+                // going away afterwards is not a reset of a stream that already ended.
                 receives.pollFirst();
                 moved = true;
-                owner.events().operationCompleted(op, 0); // spec: 0 bytes = the peer closed gracefully
-                continue;
-            }
-            if (failed) {
-                receives.pollFirst();
-                moved = true;
-                owner.events().operationFailed(op, WsaError.WSAECONNRESET, 0);
+                if (endOfStream) {
+                    owner.events().operationCompleted(op, 0); // spec: 0 bytes = the peer closed gracefully
+                } else {
+                    owner.events().operationFailed(op, WsaError.WSAECONNRESET, 0);
+                }
                 continue;
             }
             UcpTagMessage message = owner.worker().tagProbeNonBlocking(recvTag, FULL_MASK, true);
@@ -629,7 +636,13 @@ final class UcxSocket implements TransportSocket {
             }
             moved = true;
             messagesTaken++;
-            receiveMessage(op, message);
+            long length = message.getRecvLength();
+            if (op.buffers().length == 1 && length <= op.buffers()[0].remaining()) {
+                receives.pollFirst();
+                receiveDirect(op, message, length);
+            } else {
+                receiveStaged(message, length);
+            }
         }
         if (receives.isEmpty() || ended) {
             owner.doneWithData(this);
@@ -637,44 +650,94 @@ final class UcxSocket implements TransportSocket {
         return moved;
     }
 
-    /** Takes a probed message into {@code op}'s buffer if it fits, else into the staging buffer. */
-    private void receiveMessage(PostedOperation op, UcpTagMessage message) {
-        long length = message.getRecvLength();
-        boolean direct = op.buffers().length == 1 && length <= op.buffers()[0].remaining();
-        ByteBuffer target;
-        if (direct) {
-            target = op.buffers()[0];
-        } else {
-            if (stagingBuffer == null || stagingBuffer.capacity() < length) {
-                stagingBuffer = ByteBuffer.allocateDirect((int) Math.max(length, 64 * 1024));
-            }
-            target = stagingBuffer.clear().limit((int) length);
+    /** A message being received into the buffer of the receive it belongs to. */
+    private static final class Matched {
+        final PostedOperation op;
+        final long length;
+        long request;
+        boolean done;
+        int status;
+
+        Matched(PostedOperation op, long length) {
+            this.op = op;
+            this.length = length;
         }
-        long address = UcxUtils.getAddress(target) + target.position();
+    }
+
+    /** Takes a probed message into {@code op}'s own buffer (zero copy). */
+    private void receiveDirect(PostedOperation op, UcpTagMessage message, long length) {
+        ByteBuffer target = op.buffers()[0];
+        Matched m = new Matched(op, length);
+        matched.add(m);
         outstanding.incrementAndGet();
-        receiveInFlight = true;
-        directTarget = direct ? op : null;
-        long request = UcxNative.startTagReceive(owner.workerHandle(), address, length, message.getNativeId(),
-                tracked((status, ignored) -> {
-                    received();
+        long request = UcxNative.startTagReceive(owner.workerHandle(), UcxUtils.getAddress(target) + target.position(), length,
+                message.getNativeId(), tracked((status, ignored) -> {
+                    outstanding.decrementAndGet();
+                    m.done = true;
+                    m.status = status;
+                    m.request = 0;
+                    if (status != 0) {
+                        failed = true;
+                    }
+                    completeMatched();
+                    owner.wantsData(UcxSocket.this);
+                }));
+        // A message already here completes inside the call (the completion ran before it returned).
+        if (!m.done && request > 0) {
+            m.request = request;
+        }
+    }
+
+    /** Completes the received messages at the head of {@link #matched}, in posting order. */
+    private void completeMatched() {
+        while (!matched.isEmpty() && matched.peekFirst().done) {
+            Matched m = matched.pollFirst();
+            if (ended) {
+                continue; // the engine completes what a closed socket had posted
+            }
+            if (m.status == 0) {
+                owner.events().operationCompleted(m.op, m.length);
+            } else {
+                owner.events().operationFailed(m.op, WsaError.WSAECONNRESET, 0);
+            }
+        }
+    }
+
+    /** Takes a probed message that does not fit the next receive into the staging buffer. */
+    private void receiveStaged(UcpTagMessage message, long length) {
+        if (stagingBuffer == null || stagingBuffer.capacity() < length) {
+            stagingBuffer = ByteBuffer.allocateDirect((int) Math.max(length, 64 * 1024));
+        }
+        ByteBuffer target = stagingBuffer.clear().limit((int) length);
+        outstanding.incrementAndGet();
+        stagingInFlight = true;
+        long request = UcxNative.startTagReceive(owner.workerHandle(), UcxUtils.getAddress(target), length,
+                message.getNativeId(), tracked((status, ignored) -> {
+                    outstanding.decrementAndGet();
+                    stagingInFlight = false;
+                    stagingRequest = 0;
                     if (ended) {
                         return;
                     }
                     if (status != 0) {
                         failed = true;
-                        if (direct && receives.remove(op)) {
-                            owner.events().operationFailed(op, WsaError.WSAECONNRESET, 0);
-                        }
-                    } else if (direct) {
-                        receives.remove(op);
-                        owner.events().operationCompleted(op, length);
                     } else {
                         staged = stagingBuffer.duplicate().position(0).limit((int) length);
                     }
                     owner.wantsData(UcxSocket.this);
                 }));
-        // A message already here completes inside the call (the completion ran before it returned).
-        receiving = receiveInFlight && request > 0 ? request : 0;
+        if (stagingInFlight && request > 0) {
+            stagingRequest = request;
+        }
+    }
+
+    /** Message receives UCX holds for this socket. */
+    private int receivesInUcx() {
+        int n = stagingInFlight ? 1 : 0;
+        for (Matched m : matched) {
+            n += m.done ? 0 : 1;
+        }
+        return n;
     }
 
     /** {@code done}, noted in {@link #inUcx} until it has been called. Worker thread. */
@@ -704,10 +767,15 @@ final class UcxSocket implements TransportSocket {
                 + " completed with a reset", n, ABANDON_AFTER.toMillis());
     }
 
-    /** Cancels the message receive UCX holds, if any: it completes with UCS_ERR_CANCELED. */
+    /** Cancels the message receives UCX holds: each completes with UCS_ERR_CANCELED (if not matched yet). */
     private void cancelReceiving() {
-        if (receiving != 0) {
-            UcxNative.cancel(owner.workerHandle(), receiving);
+        for (Matched m : new ArrayList<>(matched)) {
+            if (m.request != 0) {
+                UcxNative.cancel(owner.workerHandle(), m.request);
+            }
+        }
+        if (stagingRequest != 0) {
+            UcxNative.cancel(owner.workerHandle(), stagingRequest);
         }
     }
 
@@ -721,13 +789,6 @@ final class UcxSocket implements TransportSocket {
             closed = true;
             UcxNative.forget(endpointToken); // a closed endpoint reports no failure
         });
-    }
-
-    private void received() {
-        outstanding.decrementAndGet();
-        receiveInFlight = false;
-        receiving = 0;
-        directTarget = null;
     }
 
     /** Copies staged bytes into {@code op}'s buffers, as far as they go. */
@@ -780,7 +841,7 @@ final class UcxSocket implements TransportSocket {
     @Override
     public void cancel(PostedOperation op) {
         try {
-            boolean dropped = worker.call(() -> op != directTarget && receives.remove(op));
+            boolean dropped = worker.call(() -> receives.remove(op));
             if (!dropped) {
                 shutDown(true);
             }
@@ -924,6 +985,7 @@ final class UcxSocket implements TransportSocket {
                 }
                 remoteKeys.clear();
                 receives.clear();
+                matched.clear();
                 staged = null;
                 stagingBuffer = null;
                 owner.doneWithData(this);
@@ -945,7 +1007,7 @@ final class UcxSocket implements TransportSocket {
     public String toString() {
         return "UcxSocket[id=" + recvTag + ", connected=" + connected + ", failed=" + failed + ", ended=" + ended
                 + ", peerClosing=" + peerClosing + ", closing=" + closing + ", closed=" + closed + ", outstanding="
-                + outstanding.get() + ", receives=" + receives.size() + ", receiveInFlight=" + receiveInFlight
+                + outstanding.get() + ", receives=" + receives.size() + ", matched=" + matched.size() + ", stagingInFlight=" + stagingInFlight
                 + ", staged=" + (staged == null ? 0 : staged.remaining()) + ", sent=" + messagesSent + ", taken="
                 + messagesTaken + ", peerSent=" + peerSentMessages + ", requests held by UCX (all workers)=" + UcxNative.pendingRequests() + "]";
     }
