@@ -114,6 +114,15 @@ public final class UcxPeer {
         }
     }
 
+    /**
+     * A direct buffer starting on a page, as buffers for RDMA usually are (and as ucx_perftest's
+     * are): a copy between buffers at unrelated offsets within their pages can run at a fraction
+     * of the speed (4 KiB aliasing), which made the figure swing from run to run.
+     */
+    static ByteBuffer pageAligned(int size) {
+        return ByteBuffer.allocateDirect(size + 4095).alignedSlice(4096).limit(size).slice();
+    }
+
     static void say(String line) {
         System.out.println(line);
         System.out.flush();
@@ -137,7 +146,7 @@ public final class UcxPeer {
             case "stream" -> {
                 AtomicLong received = new AtomicLong();
                 for (int i = 0; i < depth; i++) {
-                    MemoryHandle in = engine.registerMemory(socket, ByteBuffer.allocateDirect(TcpBenchmark.CHUNK), Winsock.MEM_WRITE);
+                    MemoryHandle in = engine.registerMemory(socket, pageAligned(TcpBenchmark.CHUNK), Winsock.MEM_WRITE);
                     WsaBuf[] bufs = {WsaBuf.of(in)};
                     engine.recv(socket, bufs, Overlapped.notifying((Handler) (ov, r) -> {
                         if (r.isSuccess() && r.bytesTransferred() > 0) {
@@ -159,7 +168,7 @@ public final class UcxPeer {
                 finish();
             }
             case "rdma-write" -> {
-                RdmaBufferDescriptor exposed = engine.registerRdmaMemory(socket, ByteBuffer.allocateDirect(TcpBenchmark.CHUNK),
+                RdmaBufferDescriptor exposed = engine.registerRdmaMemory(socket, pageAligned(TcpBenchmark.CHUNK),
                         Winsock.MEM_WRITE);
                 sendDescriptor(exposed);
                 finish();
@@ -187,7 +196,7 @@ public final class UcxPeer {
         switch (phase) {
             case "stream" -> {
                 for (int i = 0; i < depth; i++) {
-                    MemoryHandle out = engine.registerMemory(socket, ByteBuffer.allocateDirect(TcpBenchmark.CHUNK), Winsock.MEM_READ);
+                    MemoryHandle out = engine.registerMemory(socket, pageAligned(TcpBenchmark.CHUNK), Winsock.MEM_READ);
                     WsaBuf[] bufs = {WsaBuf.of(out)};
                     inFlight.incrementAndGet();
                     engine.send(socket, bufs, 0, Overlapped.notifying(reposting(r -> { }, ov -> engine.send(socket, bufs, 0, ov))));
@@ -223,7 +232,7 @@ public final class UcxPeer {
                 RdmaBufferDescriptor target = receiveDescriptor();
                 AtomicLong written = new AtomicLong();
                 for (int i = 0; i < depth; i++) {
-                    MemoryHandle source = engine.registerMemory(socket, ByteBuffer.allocateDirect(TcpBenchmark.CHUNK), Winsock.MEM_READ);
+                    MemoryHandle source = engine.registerMemory(socket, pageAligned(TcpBenchmark.CHUNK), Winsock.MEM_READ);
                     WsaBuf[] bufs = {WsaBuf.of(source)};
                     inFlight.incrementAndGet();
                     engine.rdmaWrite(socket, bufs, target, 0, 0, Overlapped.notifying(reposting(

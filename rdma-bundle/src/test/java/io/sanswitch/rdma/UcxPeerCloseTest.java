@@ -19,7 +19,7 @@ import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 
 /**
- * A peer that closes its socket takes nothing more: every message goes by rendezvous, so a send
+ * A peer that closes its socket takes nothing more: a large message goes by rendezvous, so a send
  * it never took would otherwise wait for ever. Such sends fail with a reset, as TCP answers data
  * for a closed socket, while what the peer sent before closing is still received, then the end.
  */
