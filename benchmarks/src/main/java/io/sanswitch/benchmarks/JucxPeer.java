@@ -61,7 +61,10 @@ public final class JucxPeer {
         if (!tag && !iov && !api.equals("stream")) {
             throw new IllegalArgumentException("api " + api);
         }
-        this.context = new UcpContext(new UcpParams().requestStreamFeature().requestTagFeature().requestWakeupFeature());
+        // It busy-polls: no wakeup feature (which narrows UCX's lanes). Shared memory offers peer
+        // error handling only when asked, as the UCX transport asks.
+        this.context = new UcpContext(new UcpParams().requestStreamFeature().requestTagFeature()
+                .setConfig("MM_ERROR_HANDLING", "y"));
         this.worker = context.newWorker(new UcpWorkerParams());
     }
 

@@ -176,10 +176,16 @@ public final class UcxBenchmark {
         STREAM_BW_E("stream_bw", MIB, "-e"),
         TAG_LAT_E("tag_lat", 8, "-e"),
         STREAM_LAT_E("stream_lat", 8, "-e"),
-        PUT_BW_E("ucp_put_bw", MIB, "-e");
+        PUT_BW_E("ucp_put_bw", MIB, "-e"),
+        /**
+         * {@code tag_bw -e} from memory like an application's ({@code UCX_ALLOC_PRIO=heap}): by
+         * default ucx_perftest sends from shared memory UCX allocated, which the receiver can map
+         * and copy from once; an application's buffer goes through the shared-memory FIFO.
+         */
+        TAG_BW_E_HEAP("tag_bw", MIB, "-e");
 
         static final List<Test> TARGETS = List.of(TAG_BW, TAG_LAT, PUT_BW);
-        static final List<Test> DIAGNOSTICS = List.of(TAG_BW_E, STREAM_BW_E, TAG_LAT_E, STREAM_LAT_E, PUT_BW_E);
+        static final List<Test> DIAGNOSTICS = List.of(TAG_BW_E, TAG_BW_E_HEAP, STREAM_BW_E, TAG_LAT_E, STREAM_LAT_E, PUT_BW_E);
 
         final String name;
         final int size;
@@ -195,7 +201,7 @@ public final class UcxBenchmark {
 
         /** As on ucx_perftest's command line. */
         public String label() {
-            return flag.isEmpty() ? name : name + " " + flag;
+            return (flag.isEmpty() ? name : name + " " + flag) + (this == TAG_BW_E_HEAP ? " heap" : "");
         }
 
         /** The sanswitch measurement this one is the reference of. */
@@ -918,6 +924,9 @@ public final class UcxBenchmark {
     private static void peerErrorHandling(ProcessBuilder pb, Test test) {
         if (test.flag.equals("-e")) {
             pb.environment().put("UCX_MM_ERROR_HANDLING", "y");
+        }
+        if (test == Test.TAG_BW_E_HEAP) {
+            pb.environment().put("UCX_ALLOC_PRIO", "heap");
         }
     }
 
