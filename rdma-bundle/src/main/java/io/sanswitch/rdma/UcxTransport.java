@@ -93,12 +93,15 @@ public final class UcxTransport implements Transport {
         }
         this.events = events;
         try {
-            UcpParams params = new UcpParams().requestTagFeature().requestRmaFeature()
-                    // Shared memory under peer error handling: UCX 1.13's posix and sysv transports
-                    // support it but do not announce it unless asked (UCX_{POSIX,SYSV}_ERROR_HANDLING;
-                    // a key given here is matched against the fields of their common "MM_" table),
-                    // and without them every endpoint on one host would run over tcp.
-                    .setConfig("MM_ERROR_HANDLING", "y");
+            UcpParams params = new UcpParams().requestTagFeature().requestRmaFeature();
+            if (usesSharedMemory(transports)) {
+                // Shared memory under peer error handling: UCX 1.13's posix and sysv transports
+                // support it but do not announce it unless asked (UCX_{POSIX,SYSV}_ERROR_HANDLING;
+                // a key given here is matched against the fields of their common "MM_" table),
+                // and without them every endpoint on one host would run over tcp. (Given when
+                // neither is in use, UCX warns of an invalid configuration.)
+                params.setConfig("MM_ERROR_HANDLING", "y");
+            }
             if (!transports.isEmpty()) {
                 params.setConfig("TLS", transports);
             }
@@ -136,6 +139,23 @@ public final class UcxTransport implements Transport {
         thread = new UcxWorkerThread(worker, policy, "sanswitch-ucx-progress", this::pumpAll);
         thread.start();
         rendezvous.start();
+    }
+
+    /** Whether a {@code UCX_TLS} value lets UCX use its posix or sysv transport. */
+    static boolean usesSharedMemory(String transports) {
+        if (transports.isBlank() || transports.startsWith("^")) {
+            return true; // UCX's choice, or all but some
+        }
+        for (String t : transports.split(",")) {
+            switch (t.trim().replaceFirst("^\\\\", "")) {
+                case "all", "sm", "shm", "mm", "posix", "sysv" -> {
+                    return true;
+                }
+                default -> {
+                }
+            }
+        }
+        return false;
     }
 
     /** Worker thread, after each progress round: hands arrived messages to posted receives. */
