@@ -149,6 +149,16 @@ JNIEXPORT jlong JNICALL Java_io_sanswitch_rdma_UcxNative_tagSendv(JNIEnv *env, j
     send->token = (uint64_t)token;
     a = (*env)->GetLongArrayElements(env, addresses, NULL);
     l = (*env)->GetLongArrayElements(env, lengths, NULL);
+    if ((a == NULL) || (l == NULL)) { /* out of memory: an OutOfMemoryError is pending */
+        if (a != NULL) {
+            (*env)->ReleaseLongArrayElements(env, addresses, a, JNI_ABORT);
+        }
+        if (l != NULL) {
+            (*env)->ReleaseLongArrayElements(env, lengths, l, JNI_ABORT);
+        }
+        free(send);
+        return (jlong)UCS_ERR_NO_MEMORY;
+    }
     for (i = 0; i < count; i++) {
         send->iov[i].buffer = (void *)(uintptr_t)a[i];
         send->iov[i].length = (size_t)l[i];
@@ -223,6 +233,9 @@ JNIEXPORT jlong JNICALL Java_io_sanswitch_rdma_UcxNative_createEndpoint(JNIEnv *
     ucp_ep_h ep;
     jbyte *bytes = (*env)->GetByteArrayElements(env, address, NULL);
 
+    if (bytes == NULL) {
+        return (jlong)UCS_ERR_NO_MEMORY;
+    }
     params.field_mask      = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
                              UCP_EP_PARAM_FIELD_ERR_HANDLER;
     params.address         = (const ucp_address_t *)bytes;
@@ -242,6 +255,9 @@ JNIEXPORT jlong JNICALL Java_io_sanswitch_rdma_UcxNative_unpackRemoteKey(JNIEnv 
     ucp_rkey_h rkey;
     jbyte *bytes = (*env)->GetByteArrayElements(env, packed, NULL);
 
+    if (bytes == NULL) {
+        return (jlong)UCS_ERR_NO_MEMORY;
+    }
     status = ucp_ep_rkey_unpack((ucp_ep_h)(uintptr_t)ep, bytes, &rkey);
     (*env)->ReleaseByteArrayElements(env, packed, bytes, JNI_ABORT);
     return (status == UCS_OK) ? (jlong)(uintptr_t)rkey : (jlong)status;

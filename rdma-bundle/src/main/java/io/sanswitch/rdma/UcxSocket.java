@@ -20,7 +20,6 @@ import java.util.IdentityHashMap;
 import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedDeque;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import org.openucx.jucx.UcxUtils;
 import org.openucx.jucx.ucp.UcpMemMapParams;
@@ -60,8 +59,6 @@ final class UcxSocket implements TransportSocket {
     private final UcxWorkerThread worker;
     /** The tag the peer sends this connection's data with (this side's connection id). */
     private final long recvTag;
-    /** Requests started and not called back yet: teardown progresses until this is 0. */
-    private final AtomicInteger outstanding = new AtomicInteger();
     private volatile InetSocketAddress bindAddress;
     private volatile boolean connecting;
     private volatile boolean connected;
@@ -106,7 +103,10 @@ final class UcxSocket implements TransportSocket {
     private long peerSentMessages = -1;
     /** Unpacked remote keys (ucp_rkey_h) of the peer's descriptors used on this connection. */
     private final Map<RdmaBufferDescriptor, Long> remoteKeys = new HashMap<>();
-    /** Completions of the requests UCX holds for this socket, by identity. Worker thread. */
+    /**
+     * Completions of the requests UCX holds for this socket (started, not called back yet), by
+     * identity: teardown progresses until it is empty. Worker thread.
+     */
     private final Set<UcxNative.Completion> inUcx = Collections.newSetFromMap(new IdentityHashMap<>());
 
     /** A connection request waiting for the switch's condition function. */
@@ -449,7 +449,7 @@ final class UcxSocket implements TransportSocket {
      */
     private void peerClosed(long messagesSent) {
         peerSentMessages = messagesSent;
-        if (!ended && endpoint != 0 && !closing && outstanding.get() > receivesInUcx()) {
+        if (!ended && endpoint != 0 && !closing && inUcx.size() > receivesInUcx()) {
             closeEndpoint(true);
         }
         owner.wantsData(this);
@@ -542,12 +542,10 @@ final class UcxSocket implements TransportSocket {
             addresses[i] = UcxUtils.getAddress(b) + b.position();
             sizes[i] = b.remaining();
         }
-        outstanding.incrementAndGet();
         if (op.kind() == PostedOperation.Kind.SEND) {
             messagesSent++;
         }
         UcxNative.Completion report = tracked((status, ignored) -> {
-            outstanding.decrementAndGet();
             if (status == 0) {
                 owner.events().operationCompleted(op, op.length());
             } else {
@@ -587,7 +585,6 @@ final class UcxSocket implements TransportSocket {
             }
         } catch (RuntimeException e) {
             inUcx.remove(report);
-            outstanding.decrementAndGet();
             owner.events().operationFailed(op, WsaError.WSAECONNRESET, 0);
         }
     }
@@ -669,11 +666,9 @@ final class UcxSocket implements TransportSocket {
         ByteBuffer target = op.buffers()[0];
         Matched m = new Matched(op, length);
         matched.add(m);
-        outstanding.incrementAndGet();
         long request = UcxNative.startTagReceive(owner.workerHandle(), UcxUtils.getAddress(target) + target.position(), length,
                 message.getNativeId(), tracked((status, ignored) -> {
-                    outstanding.decrementAndGet();
-                    m.done = true;
+                            m.done = true;
                     m.status = status;
                     m.request = 0;
                     if (status != 0) {
@@ -709,12 +704,10 @@ final class UcxSocket implements TransportSocket {
             stagingBuffer = ByteBuffer.allocateDirect((int) Math.max(length, 64 * 1024));
         }
         ByteBuffer target = stagingBuffer.clear().limit((int) length);
-        outstanding.incrementAndGet();
         stagingInFlight = true;
         long request = UcxNative.startTagReceive(owner.workerHandle(), UcxUtils.getAddress(target), length,
                 message.getNativeId(), tracked((status, ignored) -> {
-                    outstanding.decrementAndGet();
-                    stagingInFlight = false;
+                            stagingInFlight = false;
                     stagingRequest = 0;
                     if (ended) {
                         return;
@@ -951,14 +944,14 @@ final class UcxSocket implements TransportSocket {
                 }
                 if (endpoint != 0 && !closing) {
                     // A flush with requests still open would wait for the peer to take them.
-                    closeEndpoint(force || outstanding.get() > 0);
+                    closeEndpoint(force || !inUcx.isEmpty());
                 }
                 if (!worker.inCallback()) {
                     Duration wait = failed ? ABANDON_AFTER : CALLBACK_WAIT;
-                    if (!worker.progressUntil(() -> outstanding.get() == 0 && (!closing || closed), wait) && failed) {
+                    if (!worker.progressUntil(() -> inUcx.isEmpty() && (!closing || closed), wait) && failed) {
                         abandonStuckRequests();
                     }
-                    if (outstanding.get() > 0) {
+                    if (!inUcx.isEmpty()) {
                         LOG.warn("UCX callbacks of a closing socket did not all come back in {} ms", wait.toMillis());
                     }
                 }
@@ -1006,13 +999,10 @@ final class UcxSocket implements TransportSocket {
     @Override
     public String toString() {
         return "UcxSocket[id=" + recvTag + ", connected=" + connected + ", failed=" + failed + ", ended=" + ended
-                + ", peerClosing=" + peerClosing + ", closing=" + closing + ", closed=" + closed + ", outstanding="
-                + outstanding.get() + ", receives=" + receives.size() + ", matched=" + matched.size() + ", stagingInFlight=" + stagingInFlight
+                + ", peerClosing=" + peerClosing + ", closing=" + closing + ", closed=" + closed + ", inUcx="
+                + inUcx.size() + ", receives=" + receives.size() + ", matched=" + matched.size() + ", stagingInFlight=" + stagingInFlight
                 + ", staged=" + (staged == null ? 0 : staged.remaining()) + ", sent=" + messagesSent + ", taken="
-                + messagesTaken + ", peerSent=" + peerSentMessages + ", requests held by UCX (all workers)=" + UcxNative.pendingRequests() + "]";
-    }
-
-    int outstanding() {
-        return outstanding.get();
+                + messagesTaken + ", peerSent=" + peerSentMessages + ", requests held by UCX (all workers)="
+                + UcxNative.pendingRequests() + "]";
     }
 }
