@@ -6,27 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=()
-command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
-command -v mvn >/dev/null 2>&1 || need+=(maven)
-# libucp.so.0 is what the rdma bundle's JUCX library links against (grep reads all of
-# ldconfig's output, so pipefail never sees a SIGPIPE).
-has_libucp() {
-  dpkg -s libucx0 >/dev/null 2>&1 \
-    || PATH="$PATH:/sbin:/usr/sbin" ldconfig -p 2>/dev/null | grep 'libucp\.so\.0 ' >/dev/null
-}
-has_libucp || need+=(libucx0)
-# The rdma bundle compiles its JNI library against UCX's headers with gcc.
-[ -f /usr/include/ucp/api/ucp.h ] || need+=(libucx-dev)
-command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
-if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "missing ${need[*]}: run 'sudo apt-get install -y ${need[*]}' first" >&2
-    exit 2
-  fi
-  apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"
-fi
+. ./scripts/debian-packages.sh
+install_missing
 
 # Only what the launcher embeds is built; the tests are the other command's job.
 mvn -B -ntp -q -pl launcher -am package -DskipTests
