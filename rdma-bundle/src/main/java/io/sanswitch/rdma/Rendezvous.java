@@ -9,7 +9,9 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
@@ -18,28 +20,27 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The TCP side of the UCX transport: listening sockets, the connection handshake and one control
- * connection per UCX connection, all on one selector thread.
+ * connection per UCX connection, all on one selector thread that never blocks on a peer.
  *
  * <p>Why not UCX's own socket-address connection manager: on UCX 1.13 a listener that rejects
  * requests (a condition function saying no, a full backlog, a closing listener) while clients
  * keep connecting crashes the process in {@code ucp_cm_server_conn_request_cb}. Here peers meet
- * over TCP, swap worker addresses, and UCX connects by worker address; the TCP connection stays
- * open beside the UCX one, so a peer that dies (even by SIGKILL) is seen at once as a reset.
+ * over TCP, prove they hold the shared key and swap worker addresses ({@link Handshake}), and UCX
+ * connects by worker address; the TCP connection stays open beside the UCX one, so a peer that
+ * dies (even by SIGKILL) is seen at once as a reset. After the handshake the control connection
+ * carries one message: {@link #CLOSING} and the number of messages sent (8), an orderly close.
  *
- * <p>Wire format, big-endian: hello {@code MAGIC, VERSION, connId(8), addrLen, addr, dataLen,
- * data}; reply {@code MAGIC, status(1)} then, when accepted, {@code connId(8), addrLen, addr};
- * afterwards {@link #CLOSING} and the number of messages sent (8) announce an orderly close.
+ * <p>Handshakes are bounded in time and number (docs/security.md, SEC-4): each one that has not
+ * finished after the handshake timeout is closed, and when {@link #MAX_HANDSHAKES} are in progress
+ * the oldest is dropped for a new one, so a flood of stalled connections delays a real peer by
+ * no more than its own round trip (OpenSSH's LoginGraceTime and MaxStartups, in small).
  */
 final class Rendezvous implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(Rendezvous.class);
-    static final int MAGIC = 0x53414E58; // "SANX"
-    static final int VERSION = 1;
-    static final byte ACCEPTED = 0;
-    static final byte REFUSED = 1;
     static final byte CLOSING = 'F';
     static final int CLOSING_NOTICE = 1 + 8;
-    private static final int MAX_FIELD = 64 * 1024;
-    private static final Duration WRITE_WAIT = Duration.ofSeconds(2);
+    /** Handshakes in progress at once, both directions; beyond it the oldest is dropped. */
+    static final int MAX_HANDSHAKES = 4096;
 
     /** What a connection or listener does when its channel is ready. Rendezvous thread only. */
     interface Handler {
@@ -49,12 +50,29 @@ final class Rendezvous implements Runnable {
         void lost(IOException cause);
     }
 
+    /** A handshake under the timeout. Rendezvous thread only. */
+    interface Timed {
+        /** Whether it ended (finished, refused or lost): its deadline no longer matters. */
+        boolean ended();
+
+        /** Its time is up, or it is dropped for a newer one: close it, with {@code reason}. */
+        void expire(String reason);
+    }
+
+    private record Deadline(Timed handshake, long atNanos) {
+    }
+
     private final Selector selector;
     private final Thread thread;
+    private final Duration handshakeTimeout;
+    private final SecureRandom random = new SecureRandom();
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    /** In the order they began, which with one timeout is the order they expire. Rendezvous thread. */
+    private final ArrayDeque<Deadline> deadlines = new ArrayDeque<>();
     private volatile boolean running = true;
 
-    Rendezvous(String name) throws IOException {
+    Rendezvous(String name, Duration handshakeTimeout) throws IOException {
+        this.handshakeTimeout = handshakeTimeout;
         selector = Selector.open();
         thread = new Thread(this, name);
         thread.setDaemon(true);
@@ -70,6 +88,17 @@ final class Rendezvous implements Runnable {
 
     boolean isAlive() {
         return thread.isAlive();
+    }
+
+    Duration handshakeTimeout() {
+        return handshakeTimeout;
+    }
+
+    /** A fresh nonce for one handshake. */
+    byte[] nonce() {
+        byte[] nonce = new byte[Handshake.NONCE];
+        random.nextBytes(nonce);
+        return nonce;
     }
 
     /** Runs {@code task} on the rendezvous thread (inline when already on it). */
@@ -93,11 +122,25 @@ final class Rendezvous implements Runnable {
         });
     }
 
+    /**
+     * Puts a handshake under the timeout, dropping the oldest one still running when
+     * {@link #MAX_HANDSHAKES} are. Rendezvous thread.
+     */
+    void timeHandshake(Timed handshake) {
+        if (deadlines.size() >= MAX_HANDSHAKES) {
+            deadlines.removeIf(d -> d.handshake().ended());
+        }
+        while (deadlines.size() >= MAX_HANDSHAKES) {
+            deadlines.poll().handshake().expire("dropped: " + MAX_HANDSHAKES + " handshakes were in progress");
+        }
+        deadlines.add(new Deadline(handshake, System.nanoTime() + handshakeTimeout.toNanos()));
+    }
+
     @Override
     public void run() {
         while (running) {
             try {
-                selector.select();
+                selector.select(expireHandshakes());
             } catch (IOException e) {
                 LOG.warn("rendezvous selector failed", e);
                 break;
@@ -121,10 +164,36 @@ final class Rendezvous implements Runnable {
                 } catch (RuntimeException e) {
                     LOG.warn("rendezvous handler threw", e);
                     key.cancel();
+                    closeQuietly(key.channel());
+                    h.lost(new IOException("handler failed: " + e, e));
                 }
             }
             selector.selectedKeys().clear();
         }
+    }
+
+    /**
+     * Closes the handshakes whose time is up.
+     *
+     * @return milliseconds until the next deadline, 0 (no timeout) when none is running
+     */
+    private long expireHandshakes() {
+        long now = System.nanoTime();
+        for (Deadline d; (d = deadlines.peek()) != null;) {
+            if (d.handshake().ended()) {
+                deadlines.poll();
+            } else if (now - d.atNanos() >= 0) {
+                deadlines.poll();
+                try {
+                    d.handshake().expire("no complete handshake within " + handshakeTimeout.toMillis() + " ms");
+                } catch (RuntimeException e) {
+                    LOG.warn("expiring a handshake threw", e);
+                }
+            } else {
+                return Math.max(1, (d.atNanos() - now + 999_999) / 1_000_000);
+            }
+        }
+        return 0;
     }
 
     /**
@@ -194,32 +263,16 @@ final class Rendezvous implements Runnable {
     }
 
     /**
-     * Writes a short message on a nonblocking channel from any thread. Handshake messages are a
-     * few hundred bytes into an empty socket buffer, so this returns at once; bounded anyway.
+     * Writes a short message on a nonblocking channel in one call, from any thread, never waiting
+     * for the peer: handshake answers and the closing notice are the only bytes ever written on
+     * the connection and fit an empty socket buffer, so a peer that does not read is one that
+     * lets its buffer fill on purpose, and is dropped.
      */
-    static void writeFully(SocketChannel channel, ByteBuffer message) throws IOException {
-        long deadline = System.nanoTime() + WRITE_WAIT.toNanos();
-        while (message.hasRemaining()) {
-            if (channel.write(message) == 0) {
-                if (System.nanoTime() - deadline > 0) {
-                    throw new IOException("peer does not read the handshake");
-                }
-                Thread.onSpinWait();
-            }
+    static void writeNow(SocketChannel channel, ByteBuffer message) throws IOException {
+        channel.write(message);
+        if (message.hasRemaining()) {
+            throw new IOException("the peer does not take a " + message.limit() + "-byte handshake message");
         }
-    }
-
-    static ByteBuffer hello(long connId, byte[] workerAddress, byte[] callerData) {
-        ByteBuffer b = ByteBuffer.allocate(4 + 4 + 8 + 4 + workerAddress.length + 4 + callerData.length);
-        b.putInt(MAGIC).putInt(VERSION).putLong(connId).putInt(workerAddress.length).put(workerAddress)
-                .putInt(callerData.length).put(callerData);
-        return b.flip();
-    }
-
-    static ByteBuffer accepted(long connId, byte[] workerAddress) {
-        ByteBuffer b = ByteBuffer.allocate(4 + 1 + 8 + 4 + workerAddress.length);
-        b.putInt(MAGIC).put(ACCEPTED).putLong(connId).putInt(workerAddress.length).put(workerAddress);
-        return b.flip();
     }
 
     static ByteBuffer closingNotice(long messagesSent) {
@@ -232,104 +285,6 @@ final class Rendezvous implements Runnable {
             throw new IOException("not a closing notice");
         }
         return notice.getLong();
-    }
-
-    static ByteBuffer refused() {
-        ByteBuffer b = ByteBuffer.allocate(5);
-        b.putInt(MAGIC).put(REFUSED);
-        return b.flip();
-    }
-
-    /** A peer's hello: who it is and how to reach its worker. */
-    record Hello(long connId, byte[] workerAddress, byte[] callerData) {
-    }
-
-    /** The listener's answer; {@code workerAddress} is null when refused. */
-    record Reply(boolean accepted, long connId, byte[] workerAddress) {
-    }
-
-    /**
-     * Accumulates a handshake message from a nonblocking channel until it parses. Rendezvous
-     * thread only.
-     */
-    static final class MessageReader {
-        private ByteBuffer in = ByteBuffer.allocate(512);
-
-        /**
-         * Reads what is there.
-         *
-         * @return false at end of stream
-         */
-        boolean read(SocketChannel channel) throws IOException {
-            if (!in.hasRemaining()) {
-                if (in.capacity() >= 2 * MAX_FIELD + 64) {
-                    throw new IOException("handshake message too long");
-                }
-                ByteBuffer bigger = ByteBuffer.allocate(in.capacity() * 2);
-                bigger.put(in.flip());
-                in = bigger;
-            }
-            return channel.read(in) >= 0;
-        }
-
-        /** The hello, or null while incomplete. */
-        Hello hello() throws IOException {
-            ByteBuffer b = in.duplicate().flip();
-            if (b.remaining() < 16) {
-                return null;
-            }
-            checkMagic(b.getInt());
-            if (b.getInt() != VERSION) {
-                throw new IOException("unknown handshake version");
-            }
-            long connId = b.getLong();
-            byte[] address = field(b);
-            if (address == null) {
-                return null;
-            }
-            byte[] data = field(b);
-            return data == null ? null : new Hello(connId, address, data);
-        }
-
-        /** The reply, or null while incomplete. */
-        Reply reply() throws IOException {
-            ByteBuffer b = in.duplicate().flip();
-            if (b.remaining() < 5) {
-                return null;
-            }
-            checkMagic(b.getInt());
-            if (b.get() != ACCEPTED) {
-                return new Reply(false, 0, null);
-            }
-            if (b.remaining() < 8) {
-                return null;
-            }
-            long connId = b.getLong();
-            byte[] address = field(b);
-            return address == null ? null : new Reply(true, connId, address);
-        }
-
-        private static void checkMagic(int magic) throws IOException {
-            if (magic != MAGIC) {
-                throw new IOException("not a sanswitch UCX peer");
-            }
-        }
-
-        private static byte[] field(ByteBuffer b) throws IOException {
-            if (b.remaining() < 4) {
-                return null;
-            }
-            int length = b.getInt();
-            if (length < 0 || length > MAX_FIELD) {
-                throw new IOException("handshake field of " + length + " bytes");
-            }
-            if (b.remaining() < length) {
-                return null;
-            }
-            byte[] field = new byte[length];
-            b.get(field);
-            return field;
-        }
     }
 
     static InetSocketAddress remoteOf(SocketChannel channel) {

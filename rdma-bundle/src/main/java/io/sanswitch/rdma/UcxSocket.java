@@ -110,7 +110,7 @@ final class UcxSocket implements TransportSocket {
     private final Set<UcxNative.Completion> inUcx = Collections.newSetFromMap(new IdentityHashMap<>());
 
     /** A connection request waiting for the switch's condition function. */
-    private record Request(SelectionKey key, SocketChannel channel, Rendezvous.Hello hello, InetSocketAddress peer)
+    private record Request(SelectionKey key, SocketChannel channel, Handshake.Hello hello, InetSocketAddress peer)
             implements ConnectionRequest {
         @Override
         public byte[] callerData() {
@@ -179,7 +179,7 @@ final class UcxSocket implements TransportSocket {
                 for (SocketChannel ch; (ch = listening.accept()) != null;) {
                     ch.configureBlocking(false);
                     ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                    owner.rendezvous().register(ch, SelectionKey.OP_READ, new HelloReader(ch));
+                    ServerHandshake.begin(owner.rendezvous(), owner.key(), ch, UcxSocket.this::requested);
                 }
             }
 
@@ -190,42 +190,19 @@ final class UcxSocket implements TransportSocket {
         });
     }
 
-    /** Reads a connecting peer's hello and queues its request. Rendezvous thread. */
-    private final class HelloReader implements Rendezvous.Handler {
-        private final SocketChannel channel;
-        private final Rendezvous.MessageReader reader = new Rendezvous.MessageReader();
-
-        HelloReader(SocketChannel channel) {
-            this.channel = channel;
+    /** A peer proved the key and asks to connect: queued for the switch's condition function. Rendezvous thread. */
+    private void requested(SelectionKey key, SocketChannel channel, Handshake.Hello hello, InetSocketAddress peer) {
+        if (ended || requests.size() >= backlog) {
+            refuse(owner.key(), key, channel, hello); // spec 6.3: a full backlog refuses at once, with no event
+            return;
         }
-
-        @Override
-        public void ready(SelectionKey key) throws IOException {
-            if (!reader.read(channel)) {
-                throw new EOFException("peer left during the handshake");
-            }
-            Rendezvous.Hello hello = reader.hello();
-            if (hello == null) {
-                return;
-            }
-            key.interestOps(0);
-            if (ended || requests.size() >= backlog) {
-                refuse(key, channel); // spec 6.3: a full backlog refuses at once, with no event
-                return;
-            }
-            requests.add(new Request(key, channel, hello, Rendezvous.remoteOf(channel)));
-            owner.events().connectionRequested(UcxSocket.this);
-        }
-
-        @Override
-        public void lost(IOException cause) {
-            Rendezvous.closeQuietly(channel);
-        }
+        requests.add(new Request(key, channel, hello, peer));
+        owner.events().connectionRequested(this);
     }
 
-    private static void refuse(SelectionKey key, SocketChannel channel) {
+    private static void refuse(RendezvousKey secret, SelectionKey key, SocketChannel channel, Handshake.Hello hello) {
         try {
-            Rendezvous.writeFully(channel, Rendezvous.refused());
+            Rendezvous.writeNow(channel, Handshake.refused(secret, hello));
         } catch (IOException e) {
             LOG.debug("refusing {}", channel, e);
         }
@@ -249,7 +226,7 @@ final class UcxSocket implements TransportSocket {
                 accepted.openEndpoint(r.hello().workerAddress(), r.hello().connId());
                 return null;
             });
-            Rendezvous.writeFully(r.channel(), Rendezvous.accepted(accepted.recvTag, owner.workerAddress()));
+            Rendezvous.writeNow(r.channel(), Handshake.accepted(owner.key(), r.hello(), accepted.recvTag, owner.workerAddress()));
         } catch (WsaException | IOException e) {
             accepted.reset();
             r.key().cancel();
@@ -265,7 +242,7 @@ final class UcxSocket implements TransportSocket {
     @Override
     public void reject(ConnectionRequest request) {
         if (request instanceof Request r && requests.remove(r)) {
-            owner.rendezvous().execute(() -> refuse(r.key(), r.channel()));
+            owner.rendezvous().execute(() -> refuse(owner.key(), r.key(), r.channel(), r.hello()));
         }
     }
 
@@ -273,6 +250,10 @@ final class UcxSocket implements TransportSocket {
 
     @Override
     public boolean connect(InetSocketAddress remote, byte[] callerData) throws WsaException {
+        if (callerData.length > Handshake.MAX_CALLER_DATA) {
+            throw new WsaException(WsaError.WSAEFAULT, callerData.length + " bytes of caller data, at most "
+                    + Handshake.MAX_CALLER_DATA + " are sent");
+        }
         connecting = true;
         SocketChannel ch;
         try {
@@ -290,8 +271,13 @@ final class UcxSocket implements TransportSocket {
             }
             boolean now = ch.connect(remote);
             control = ch;
-            owner.rendezvous().register(ch, now ? SelectionKey.OP_WRITE : SelectionKey.OP_CONNECT,
-                    new Connector(ch, Rendezvous.hello(recvTag, owner.workerAddress(), callerData)));
+            Rendezvous rendezvous = owner.rendezvous();
+            ClientHandshake handshake = new ClientHandshake(rendezvous, owner.key(), ch, remote, now, recvTag,
+                    owner.workerAddress(), callerData, new Connecting(ch));
+            rendezvous.execute(() -> {
+                rendezvous.register(ch, handshake.initialInterest(), handshake);
+                rendezvous.timeHandshake(handshake);
+            });
         } catch (IOException e) {
             Rendezvous.closeQuietly(ch);
             connecting = false;
@@ -314,48 +300,16 @@ final class UcxSocket implements TransportSocket {
         return WsaError.WSAETIMEDOUT;
     }
 
-    /** Drives the client side of the handshake. Rendezvous thread. */
-    private final class Connector implements Rendezvous.Handler {
+    /** What the client handshake ends in, handed to the worker thread. */
+    private final class Connecting implements ClientHandshake.Outcome {
         private final SocketChannel channel;
-        private final ByteBuffer hello;
-        private final Rendezvous.MessageReader reader = new Rendezvous.MessageReader();
 
-        Connector(SocketChannel channel, ByteBuffer hello) {
+        Connecting(SocketChannel channel) {
             this.channel = channel;
-            this.hello = hello;
         }
 
         @Override
-        public void ready(SelectionKey key) throws IOException {
-            if (key.isConnectable()) {
-                channel.finishConnect();
-                key.interestOps(SelectionKey.OP_WRITE);
-            }
-            if (hello.hasRemaining()) {
-                channel.write(hello);
-                if (!hello.hasRemaining()) {
-                    key.interestOps(SelectionKey.OP_READ);
-                }
-                return;
-            }
-            if (!reader.read(channel)) {
-                // The listener went away between accepting and answering (spec Q17).
-                key.cancel();
-                Rendezvous.closeQuietly(channel);
-                worker.execute(() -> connectEnded(WsaError.WSAECONNREFUSED));
-                return;
-            }
-            Rendezvous.Reply reply = reader.reply();
-            if (reply == null) {
-                return;
-            }
-            key.interestOps(0);
-            if (!reply.accepted()) {
-                key.cancel();
-                Rendezvous.closeQuietly(channel);
-                worker.execute(() -> connectEnded(WsaError.WSAECONNREFUSED));
-                return;
-            }
+        public void accepted(SelectionKey key, SocketChannel ch, Handshake.Reply reply) {
             worker.execute(() -> {
                 if (!connecting || ended) {
                     return;
@@ -363,7 +317,7 @@ final class UcxSocket implements TransportSocket {
                 try {
                     openEndpoint(reply.workerAddress(), reply.connId());
                 } catch (RuntimeException e) {
-                    LOG.debug("endpoint to {} failed", Rendezvous.remoteOf(channel), e);
+                    LOG.warn("ucx: no endpoint to the worker of {}: {}", Rendezvous.remoteOf(channel), e.getMessage());
                     owner.rendezvous().release(channel, true);
                     connectEnded(WsaError.WSAETIMEDOUT);
                     return;
@@ -374,9 +328,7 @@ final class UcxSocket implements TransportSocket {
         }
 
         @Override
-        public void lost(IOException cause) {
-            Rendezvous.closeQuietly(channel);
-            WsaError error = cause instanceof EOFException ? WsaError.WSAECONNREFUSED : connectError(cause);
+        public void failed(WsaError error) {
             worker.execute(() -> connectEnded(error));
         }
     }
@@ -908,7 +860,7 @@ final class UcxSocket implements TransportSocket {
         if (ch != null && connected && !failed) {
             try {
                 long sent = worker.call(() -> messagesSent);
-                Rendezvous.writeFully(ch, Rendezvous.closingNotice(sent));
+                Rendezvous.writeNow(ch, Rendezvous.closingNotice(sent));
             } catch (IOException | WsaException e) {
                 LOG.debug("closing notice", e);
             }
@@ -934,7 +886,7 @@ final class UcxSocket implements TransportSocket {
             owner.rendezvous().release(s, false);
             for (Request r; (r = requests.poll()) != null;) {
                 Request q = r;
-                owner.rendezvous().execute(() -> refuse(q.key(), q.channel())); // spec Q17
+                owner.rendezvous().execute(() -> refuse(owner.key(), q.key(), q.channel(), q.hello())); // spec Q17
             }
         }
         try {

@@ -44,8 +44,14 @@ public final class UcxTransport implements Transport {
     private static final Logger LOG = LoggerFactory.getLogger(UcxTransport.class);
     private static final Duration TEARDOWN_WAIT = Duration.ofSeconds(5);
 
+    /** How long a peer may take over the rendezvous handshake when nothing is configured. */
+    static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(5);
+
     private final ProgressPolicy policy;
     private final String transports;
+    private final RendezvousKey.Source keySource;
+    private final Duration handshakeTimeout;
+    private volatile RendezvousKey key;
     private final Set<UcxSocket> sockets = ConcurrentHashMap.newKeySet();
     private final Set<InetSocketAddress> listenedOn = ConcurrentHashMap.newKeySet();
     /** Connection ids, used as the tag each connection receives with; unique per worker. */
@@ -68,8 +74,18 @@ public final class UcxTransport implements Transport {
      * @param transports UCX transports to use ({@code UCX_TLS}), empty for UCX's choice
      */
     public UcxTransport(ProgressPolicy policy, String transports) {
+        this(policy, transports, RendezvousKey.Source.defaults(), DEFAULT_HANDSHAKE_TIMEOUT);
+    }
+
+    /**
+     * @param keySource the shared key peers prove they hold in the rendezvous, read at each startup
+     * @param handshakeTimeout how long a peer may take over the rendezvous handshake
+     */
+    UcxTransport(ProgressPolicy policy, String transports, RendezvousKey.Source keySource, Duration handshakeTimeout) {
         this.policy = policy;
         this.transports = transports == null ? "" : transports;
+        this.keySource = keySource;
+        this.handshakeTimeout = handshakeTimeout;
     }
 
     public UcxTransport() {
@@ -90,6 +106,12 @@ public final class UcxTransport implements Transport {
     public void open(TransportEvents events) throws WsaException {
         if (!Ucx.isAvailable()) {
             throw new WsaException(WsaError.WSASYSNOTREADY, "UCX is not available: " + Ucx.unavailabilityCause());
+        }
+        try {
+            key = keySource.load();
+        } catch (IOException | IllegalArgumentException e) {
+            throw new WsaException(WsaError.WSASYSNOTREADY, "no shared key for the UCX rendezvous (" + keySource + "): "
+                    + e.getMessage(), e);
         }
         this.events = events;
         try {
@@ -130,7 +152,7 @@ public final class UcxTransport implements Transport {
             throw new WsaException(WsaError.WSASYSNOTREADY, "UCX context or worker: " + e.getMessage(), e);
         }
         try {
-            rendezvous = new Rendezvous("sanswitch-ucx-rendezvous");
+            rendezvous = new Rendezvous("sanswitch-ucx-rendezvous", handshakeTimeout);
         } catch (IOException e) {
             worker.close();
             context.close();
@@ -283,6 +305,11 @@ public final class UcxTransport implements Transport {
 
     Rendezvous rendezvous() {
         return rendezvous;
+    }
+
+    /** The shared key of this run's rendezvous. */
+    RendezvousKey key() {
+        return key;
     }
 
     /** The worker's native handle (ucp_worker_h), for the calls of {@link UcxNative}. */
