@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedDeque;
@@ -54,6 +55,12 @@ final class UcxSocket implements TransportSocket {
     /** How long requests to a failed peer may stay with UCX after the forced close. */
     static final Duration ABANDON_AFTER = Duration.ofMillis(200);
     private static final long FULL_MASK = -1L;
+    /**
+     * The largest tagged message either side sends; a larger send goes as several messages. A
+     * message that does not fit the posted receive is staged, so this bounds what a peer can make
+     * this side allocate (docs/security.md, SEC-2).
+     */
+    static final long MAX_MESSAGE = 64L << 20;
 
     private final UcxTransport owner;
     private final UcxWorkerThread worker;
@@ -494,9 +501,6 @@ final class UcxSocket implements TransportSocket {
             addresses[i] = UcxUtils.getAddress(b) + b.position();
             sizes[i] = b.remaining();
         }
-        if (op.kind() == PostedOperation.Kind.SEND) {
-            messagesSent++;
-        }
         UcxNative.Completion report = tracked((status, ignored) -> {
             if (status == 0) {
                 owner.events().operationCompleted(op, op.length());
@@ -507,13 +511,7 @@ final class UcxSocket implements TransportSocket {
         });
         try {
             switch (op.kind()) {
-                case SEND -> {
-                    if (addresses.length == 1) {
-                        UcxNative.startTagSend(endpoint, addresses[0], sizes[0], sendTag, report);
-                    } else {
-                        UcxNative.startTagSend(endpoint, addresses, sizes, sendTag, report);
-                    }
-                }
+                case SEND -> sendMessages(addresses, sizes, report);
                 case RDMA_WRITE -> {
                     long key = remoteKey(op.remoteDescriptor(), remote);
                     long at = remote.address() + op.remoteOffset();
@@ -538,6 +536,51 @@ final class UcxSocket implements TransportSocket {
         } catch (RuntimeException e) {
             inUcx.remove(report);
             owner.events().operationFailed(op, WsaError.WSAECONNRESET, 0);
+        }
+    }
+
+    /**
+     * Sends the buffers as tagged messages of at most {@link #MAX_MESSAGE} bytes each, in order;
+     * {@code report} is called once, when the last of them is done or the first failed.
+     */
+    private void sendMessages(long[] addresses, long[] sizes, UcxNative.Completion report) {
+        List<long[][]> messages = MessageSplit.split(addresses, sizes, MAX_MESSAGE);
+        if (messages.size() == 1) {
+            messagesSent++;
+            if (addresses.length == 1) {
+                UcxNative.startTagSend(endpoint, addresses[0], sizes[0], sendTag, report);
+            } else {
+                UcxNative.startTagSend(endpoint, addresses, sizes, sendTag, report);
+            }
+            return;
+        }
+        int[] open = {messages.size()};
+        boolean[] reported = {false};
+        UcxNative.Completion part = (status, ignored) -> {
+            if (reported[0]) {
+                return;
+            }
+            if (status != 0 || --open[0] == 0) {
+                reported[0] = true;
+                report.completed(status, 0);
+            }
+        };
+        for (long[][] m : messages) {
+            messagesSent++;
+            UcxNative.startTagSend(endpoint, m[0], m[1], sendTag, tracked(part));
+        }
+    }
+
+    /**
+     * The peer broke the protocol of this connection: one log line, the connection fails (every
+     * operation with a reset) and the peer sees a reset (docs/security.md, SEC-5). Worker thread.
+     */
+    private void protocolViolation(String what) {
+        LOG.warn("ucx: connection to {} reset: {}", control == null ? "?" : Rendezvous.remoteOf(control), what);
+        fail();
+        SocketChannel ch = control;
+        if (ch != null) {
+            owner.rendezvous().release(ch, true);
         }
     }
 
@@ -589,6 +632,9 @@ final class UcxSocket implements TransportSocket {
             if (op.buffers().length == 1 && length <= op.buffers()[0].remaining()) {
                 receives.pollFirst();
                 receiveDirect(op, message, length);
+            } else if (length > MAX_MESSAGE) {
+                protocolViolation("a message of " + length + " bytes, at most " + MAX_MESSAGE + " are sent");
+                moved = true;
             } else {
                 receiveStaged(message, length);
             }
