@@ -335,3 +335,13 @@ JNIEXPORT jint JNICALL Java_io_sanswitch_rdma_UcxNative_waitForEvents(JNIEnv *en
     }
     return 0;
 }
+
+/* The loaded libucp's version as (major << 16) | (minor << 8) | release: the worker-address
+ * check knows one release's format (WorkerAddressFormat). */
+JNIEXPORT jint JNICALL Java_io_sanswitch_rdma_UcxNative_ucpVersion(JNIEnv *env, jclass cls)
+{
+    unsigned major, minor, release;
+
+    ucp_get_version(&major, &minor, &release);
+    return (jint)(((major & 0xff) << 16) | ((minor & 0xff) << 8) | (release & 0xff));
+}

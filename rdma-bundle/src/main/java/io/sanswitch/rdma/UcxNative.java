@@ -123,9 +123,18 @@ final class UcxNative {
      * token when the endpoint is closed.
      *
      * @return {@code [endpoint, token]}
+     * @throws WorkerAddressFormat.MalformedAddress if {@code address} is not a worker address
+     *         this UCX reads safely (then UCX never sees it)
      * @throws IllegalStateException with UCX's status if UCX refuses
      */
     static long[] openEndpoint(long worker, byte[] address, Completion failed) {
+        try {
+            // The peer's bytes: UCX trusts them and aborts the process on a malformed address.
+            WorkerAddressFormat.check(address);
+        } catch (WorkerAddressFormat.MalformedAddress e) {
+            LOG.warn("refused a peer's UCX worker address: {}", e.getMessage());
+            throw e;
+        }
         long token = register(failed);
         long endpoint = createEndpoint(worker, address, token);
         if (endpoint <= 0) {
@@ -236,6 +245,9 @@ final class UcxNative {
      * @return 0, or the negative ucs_status_t of a failure
      */
     static native int waitForEvents(long worker, int timeoutMillis);
+
+    /** The loaded libucp's version: {@code (major << 16) | (minor << 8) | release}. */
+    static native int ucpVersion();
 
     /** Completes a pending receive with UCS_ERR_CANCELED through its completion. */
     static native void cancel(long worker, long request);
