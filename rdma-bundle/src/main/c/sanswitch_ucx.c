@@ -428,7 +428,7 @@ static int packed_key_adds_up(const uint8_t *packed, size_t length)
 
 /* Unpacks a peer's packed remote key (peer bytes: bounded and checked here, before UCX reads
  * them); the key, or the negative status (UCS_ERR_INVALID_PARAM: not a key). */
-JNIEXPORT jlong JNICALL Java_io_sanswitch_rdma_UcxNative_unpackCheckedRemoteKey(JNIEnv *env,
+JNIEXPORT jlong JNICALL Java_io_sanswitch_rdma_UcxNative_epRkeyUnpack(JNIEnv *env,
         jclass cls, jlong ep, jbyteArray packed)
 {
     ucs_status_t status;

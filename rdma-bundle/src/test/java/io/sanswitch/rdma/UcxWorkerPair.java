@@ -28,6 +28,7 @@ final class UcxWorkerPair implements AutoCloseable {
     final UcpWorker receiver;
     final long endpoint;
     private final long endpointToken;
+    private final List<Runnable> onClose = new ArrayList<>();
 
     /** One completion as the library reported it. */
     record Done(int status, long length) {
@@ -76,8 +77,14 @@ final class UcxWorkerPair implements AutoCloseable {
         return done.get(0);
     }
 
+    /** Runs {@code cleanup} (in reverse order of these calls) when the pair closes, before the workers go. */
+    void onClose(Runnable cleanup) {
+        onClose.add(0, cleanup);
+    }
+
     @Override
     public void close() {
+        onClose.forEach(Runnable::run);
         UcxNative.startClose(endpoint, true, (status, ignored) -> {
         });
         UcxNative.forget(endpointToken);
