@@ -1,5 +1,11 @@
 package io.sanswitch.rdma;
 
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 /**
  * What the progress thread does when a worker has nothing to do (DESIGN 4), chosen once per
  * run (STYLE 2.5: a strategy object, not an if-chain in the loop).
@@ -50,8 +56,38 @@ enum ProgressPolicy {
      */
     static final int MAX_SLEEP_MILLIS = 10;
 
+    private static final Logger LOG = LoggerFactory.getLogger(ProgressPolicy.class);
+    /** A wait that keeps failing would log once per idle round. */
+    private static final AtomicBoolean WAIT_FAILURE_LOGGED = new AtomicBoolean();
+    private static final AtomicLong WAIT_FAILURES = new AtomicLong();
+
     private static void sleep(long worker) {
-        UcxNative.waitForEvents(worker, MAX_SLEEP_MILLIS);
+        int status = UcxNative.waitForEvents(worker, MAX_SLEEP_MILLIS);
+        if (status < 0) {
+            backOff(worker, status);
+        }
+    }
+
+    /**
+     * A failed wait returns at once: without a pause a failure that persists would turn the idle
+     * thread into a busy loop that nobody sees. It sleeps the wait's bound instead.
+     */
+    private static void backOff(long worker, int status) {
+        WAIT_FAILURES.incrementAndGet();
+        if (WAIT_FAILURE_LOGGED.compareAndSet(false, true)) {
+            LOG.warn("waiting for events of UCX worker 0x{} failed with ucs_status_t {}; an idle progress thread now sleeps"
+                    + " {} ms whenever its wait fails (logged once)", Long.toHexString(worker), status, MAX_SLEEP_MILLIS);
+        }
+        try {
+            Thread.sleep(MAX_SLEEP_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Event waits that failed so far (all workers). */
+    static long waitFailures() {
+        return WAIT_FAILURES.get();
     }
 
     /**

@@ -25,14 +25,16 @@ import org.slf4j.LoggerFactory;
  * request that completes inside the call that started it (openucx/ucx#8829, fixed in JUCX 1.15,
  * which refuses Debian 12's libucx 1.13): every eager send, the receive of an eager message, every
  * forced close, a flush with nothing outstanding. Here a request carries a number, and the
- * library holds one global reference (to this class) for as long as it is loaded.
+ * library holds one weak global reference (to this class), so it does not keep this class and
+ * its class loader (the bundle's) alive.
  *
  * <p>Contract (JCTools style): every {@code start*} method is called on the worker's progress
  * thread with handles of that worker. The {@link Completion} is called exactly once: inside the
  * call when UCX completed (or refused) the request there, else later from
  * {@code ucp_worker_progress} on the same thread. The return value is the pending request (for
  * {@link #cancel}), 0 when it completed in the call, or the negative {@code ucs_status_t} it
- * failed with.
+ * failed with. A request whose callback ran inside its call counts as completed in the call: the
+ * library never returns a request UCX has already called back (and freed).
  */
 final class UcxNative {
     private static final Logger LOG = LoggerFactory.getLogger(UcxNative.class);
@@ -127,6 +129,12 @@ final class UcxNative {
      *         this UCX reads safely (then UCX never sees it)
      * @throws IllegalStateException with UCX's status if UCX refuses
      */
+    /**
+     * The UCX status of an argument the library refuses (UCS_ERR_INVALID_PARAM): arrays of a
+     * multi-buffer send that do not match, a packed remote key that is none.
+     */
+    static final int INVALID_PARAM = -5;
+
     static long[] openEndpoint(long worker, byte[] address, Completion failed) {
         try {
             // The peer's bytes: UCX trusts them and aborts the process on a malformed address.
@@ -224,8 +232,27 @@ final class UcxNative {
 
     private static native long createEndpoint(long worker, byte[] address, long token);
 
-    /** @return the unpacked key, or a negative ucs_status_t */
-    static native long unpackRemoteKey(long endpoint, byte[] packed);
+    /**
+     * Unpacks a remote key the peer sent: checked here ({@link PackedRemoteKey}) and again in
+     * the library before UCX reads it.
+     *
+     * @return the unpacked key, or a negative ucs_status_t ({@link #INVALID_PARAM}: not a packed
+     *         remote key)
+     */
+    static long unpackRemoteKey(long endpoint, byte[] packed) {
+        String problem = PackedRemoteKey.problem(packed);
+        if (problem != null) {
+            LOG.warn("the peer's remote key is refused: {}", problem);
+            return INVALID_PARAM;
+        }
+        return epRkeyUnpack(endpoint, packed);
+    }
+
+    /**
+     * {@code ucp_ep_rkey_unpack} behind the library's own check of the key (length bounded to
+     * {@link PackedRemoteKey#MAX_LENGTH}, sizes adding up): {@link #INVALID_PARAM} if it fails.
+     */
+    static native long epRkeyUnpack(long endpoint, byte[] packed);
 
     static native void destroyRemoteKey(long key);
 
@@ -251,4 +278,33 @@ final class UcxNative {
 
     /** Completes a pending receive with UCS_ERR_CANCELED through its completion. */
     static native void cancel(long worker, long request);
+
+    // Test hooks (package-private): the cases above that UCX does not produce on demand.
+
+    /**
+     * For the starting calls of this thread: {@code on} asks UCX to report a request that
+     * completes inside its call through its callback, inside the call
+     * ({@code UCP_OP_ATTR_FLAG_NO_IMM_CMPL}).
+     */
+    static native void callbacksInCall(boolean on);
+
+    /** Callbacks that ran inside the call that started their request, so far (all threads). */
+    static native long completionsInCall();
+
+    /**
+     * Completes {@code done} through the library's upcall made from a new native thread the JVM
+     * does not know (as a thread of UCX's would).
+     *
+     * @return 0, or the error of creating or joining the thread
+     */
+    static int completeFromNativeThread(Completion done, int status, long length) {
+        long token = register(done);
+        int error = upcallFromNativeThread(token, status, length);
+        if (error != 0) {
+            PENDING.remove(token);
+        }
+        return error;
+    }
+
+    private static native int upcallFromNativeThread(long token, int status, long length);
 }

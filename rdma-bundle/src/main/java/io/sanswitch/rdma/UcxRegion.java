@@ -49,7 +49,10 @@ final class UcxRegion implements TransportRegion {
             return RdmaBufferDescriptor.of(out.array());
         }
 
-        /** @throws WsaException {@code WSAEINVAL}: not a descriptor of this backend */
+        /**
+         * @throws WsaException {@code WSAEINVAL}: not a descriptor of this backend, or its
+         *         packed remote key is not laid out as UCX packs one ({@link PackedRemoteKey})
+         */
         static Descriptor decode(RdmaBufferDescriptor d) throws WsaException {
             byte[] bytes = d.toBytes();
             if (bytes.length <= HEADER) {
@@ -65,7 +68,13 @@ final class UcxRegion implements TransportRegion {
             if (length <= 0 || access < 1 || access > 3) {
                 throw new WsaException(WsaError.WSAEINVAL, "corrupt UCX buffer descriptor");
             }
-            ByteBuffer key = ByteBuffer.allocateDirect(in.remaining()).put(in).flip();
+            byte[] packed = new byte[in.remaining()];
+            in.get(packed);
+            String problem = PackedRemoteKey.problem(packed);
+            if (problem != null) {
+                throw new WsaException(WsaError.WSAEINVAL, "corrupt UCX buffer descriptor: " + problem);
+            }
+            ByteBuffer key = ByteBuffer.allocateDirect(packed.length).put(packed).flip();
             return new Descriptor(address, length, access, key);
         }
 

@@ -214,8 +214,11 @@ class HostileClientFuzzTest {
             }
             case AUTHENTICATED_LENGTH_LIE -> authenticatedLie(random, serverNonce, clientNonce, realAddress, caller);
             case BIT_FLIPS -> {
-                for (int f = 1 + random.nextInt(4); f > 0; f--) {
-                    int bit = random.nextInt(hello.length * 8);
+                java.util.Set<Integer> bits = new java.util.HashSet<>(); // distinct: two flips of one bit cancel
+                for (int f = 1 + random.nextInt(4); bits.size() < f;) {
+                    bits.add(random.nextInt(hello.length * 8));
+                }
+                for (int bit : bits) {
                     hello[bit / 8] ^= (byte) (1 << (bit % 8));
                 }
                 yield hello;
@@ -242,9 +245,14 @@ class HostileClientFuzzTest {
     /** A hello proven with the key whose inner length fields lie; the listener's strict parser refuses it. */
     private static byte[] authenticatedLie(Random random, byte[] serverNonce, byte[] clientNonce, byte[] address,
             byte[] caller) {
+        // At least one of the two lengths is wrong (a lie may hit the true value by chance).
+        int addressLength = random.nextBoolean() ? lie(random) : address.length;
+        int callerLength = lie(random);
+        if (addressLength == address.length && callerLength == caller.length) {
+            callerLength++;
+        }
         byte[] body = ByteBuffer.allocate(8 + 4 + address.length + 4 + caller.length).putLong(1)
-                .putInt(random.nextBoolean() ? lie(random) : address.length).put(address)
-                .putInt(random.nextBoolean() ? lie(random) : caller.length + 1 + random.nextInt(10)).put(caller).array();
+                .putInt(addressLength).put(address).putInt(callerLength).put(caller).array();
         return ByteBuffer.allocate(44 + body.length + Handshake.MAC).putInt(Handshake.MAGIC).putInt(Handshake.VERSION)
                 .put(clientNonce).putInt(body.length).put(body)
                 .put(KEY.mac("sanswitch-ucx-rendezvous-v2 hello".getBytes(java.nio.charset.StandardCharsets.US_ASCII),

@@ -85,7 +85,17 @@ class WorkerAddressHookTest {
         SocketHandle listener = server.listen(at, 8, acceptEvent);
         byte[] bad = issuesAddress(((UcxTransport) server.transport).workerAddress());
         try (SocketChannel hostile = SocketChannel.open(at)) {
-            Rendezvous.writeFully(hostile, Rendezvous.hello(7, bad, new byte[0]));
+            // A peer that holds the key (docs/security.md, SEC-3: the check stands behind it).
+            ByteBuffer challenge = ByteBuffer.allocate(Handshake.CHALLENGE);
+            while (challenge.hasRemaining() && hostile.read(challenge) >= 0) {
+                // the listener's challenge
+            }
+            byte[] serverNonce = Handshake.challenge(challenge.flip());
+            ByteBuffer hello = Handshake.hello(RendezvousKey.Source.defaults().load(), serverNonce,
+                    new byte[Handshake.NONCE], 7, bad, new byte[0]);
+            while (hello.hasRemaining()) {
+                hostile.write(hello);
+            }
             WsaException refused = assertThrows(WsaException.class,
                     () -> server.accept(listener, acceptEvent, ConditionDecision.CF_ACCEPT));
             assertEquals(WsaError.WSAECONNRESET, refused.error(), refused.getMessage());
@@ -108,8 +118,16 @@ class WorkerAddressHookTest {
             CompletableFuture<Void> answered = CompletableFuture.runAsync(() -> {
                 try (Socket s = hostile.accept()) {
                     InputStream in = s.getInputStream();
-                    in.read(); // the hello has started
-                    ByteBuffer reply = Rendezvous.accepted(9, bad);
+                    byte[] serverNonce = new byte[Handshake.NONCE];
+                    ByteBuffer challenge = Handshake.challenge(serverNonce);
+                    s.getOutputStream().write(challenge.array(), 0, challenge.limit());
+                    // The hello: header, then its body and proof (a listener that holds the key).
+                    ByteBuffer header = ByteBuffer.wrap(in.readNBytes(4 + 4 + Handshake.NONCE + 4));
+                    byte[] rest = in.readNBytes(header.getInt(4 + 4 + Handshake.NONCE) + Handshake.MAC);
+                    byte[] whole = ByteBuffer.allocate(header.capacity() + rest.length).put(header.array()).put(rest).array();
+                    RendezvousKey key = RendezvousKey.Source.defaults().load();
+                    Handshake.Hello hello = Handshake.hello(ByteBuffer.wrap(whole), key, serverNonce);
+                    ByteBuffer reply = Handshake.accepted(key, hello, 9, bad);
                     s.getOutputStream().write(reply.array(), reply.arrayOffset(), reply.remaining());
                     s.getOutputStream().flush();
                     s.setSoTimeout(10_000);

@@ -1,0 +1,38 @@
+package io.sanswitch.rdma;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+import org.openucx.jucx.ucp.UcpContext;
+import org.openucx.jucx.ucp.UcpParams;
+import org.openucx.jucx.ucp.UcpWorker;
+import org.openucx.jucx.ucp.UcpWorkerParams;
+
+/**
+ * An event wait that fails does not turn a sleeping policy's idle round into a busy loop: the
+ * round sleeps the wait's bound instead (and the failure is logged once). A real worker without
+ * UCX's wakeup feature makes every wait fail (ucp_worker_get_efd: UCS_ERR_INVALID_PARAM).
+ */
+class ProgressPolicyBackOffTest {
+
+    @Test
+    void aFailingEventWaitBacksOffInsteadOfReturningAtOnce() {
+        assertTrue(UcxNative.isAvailable(), () -> "the JNI library: " + UcxNative.unavailabilityCause());
+        try (UcpContext context = new UcpContext(new UcpParams().requestTagFeature());
+                UcpWorker worker = context.newWorker(new UcpWorkerParams())) {
+            long handle = worker.getNativeId();
+            int status = UcxNative.waitForEvents(handle, 0);
+            assertTrue(status < 0, "a worker without the wakeup feature cannot wait: " + status);
+            for (ProgressPolicy policy : new ProgressPolicy[] {ProgressPolicy.WAKEUP, ProgressPolicy.SPIN_THEN_WAKEUP}) {
+                long failures = ProgressPolicy.waitFailures();
+                long started = System.nanoTime();
+                policy.idle(handle, Integer.MAX_VALUE); // past any spinning
+                long millis = (System.nanoTime() - started) / 1_000_000;
+                assertTrue(ProgressPolicy.waitFailures() > failures, policy + ": the failed wait is counted");
+                assertTrue(millis >= ProgressPolicy.MAX_SLEEP_MILLIS,
+                        policy + ": an idle round with a failing wait took " + millis + " ms, less than the wait's bound of "
+                                + ProgressPolicy.MAX_SLEEP_MILLIS + " ms");
+            }
+        }
+    }
+}
