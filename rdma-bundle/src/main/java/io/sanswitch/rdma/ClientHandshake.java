@@ -115,6 +115,11 @@ final class ClientHandshake implements Rendezvous.Handler, Rendezvous.Timed {
         } else if (cause instanceof EOFException && was != Step.CONNECTING) {
             error = WsaError.WSAECONNREFUSED; // the listener went away before answering (spec Q17)
         } else {
+            if (was == Step.AWAITING_ANSWER) {
+                // A listener refuses a hello it cannot verify by resetting the connection.
+                LOG.warn("ucx rendezvous: the listener at {} reset the handshake after the hello ({}); does it hold"
+                        + " another shared key?", remote, cause.getMessage());
+            }
             error = UcxSocket.connectError(cause);
         }
         outcome.failed(error);

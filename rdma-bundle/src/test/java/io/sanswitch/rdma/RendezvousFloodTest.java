@@ -186,4 +186,23 @@ class RendezvousFloodTest {
         assertEquals(-1, read, "the forged hello was answered");
         connectAndEcho(client, server, listener, accepts, at);
     }
+
+    @Test
+    void peersWithDifferentKeysRefuseEachOtherAndTheConnectFallsBack() throws Exception {
+        KitProvider server = provider(Duration.ofSeconds(5));
+        KitProvider stranger = new KitProvider(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, "",
+                new RendezvousKey.Source("the key of another installation", null), Duration.ofSeconds(5)));
+        stranger.startup();
+        toClose.add(stranger);
+        InetSocketAddress at = freePort();
+        server.listen(at, 16, new KitSwitch.Event());
+        SocketHandle c = stranger.socket();
+        KitSwitch.Event connected = new KitSwitch.Event();
+        stranger.startConnect(c, at, connected);
+        assertTrue(connected.await(10, java.util.concurrent.TimeUnit.SECONDS), "no FD_CONNECT");
+        // Not one of the errors that stop the switch's fallback to TCP (spec 6.2): the application
+        // still gets its connection, over TCP, and the listener's log says why.
+        assertEquals(WsaError.WSAETIMEDOUT, stranger.engine.enumNetworkEvents(c, connected)
+                .errorFor(NetworkEvents.FD_CONNECT_BIT));
+    }
 }
