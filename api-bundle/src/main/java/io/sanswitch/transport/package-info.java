@@ -1,10 +1,11 @@
 /**
  * The backend SPI: what a transport bundle implements ({@code Transport},
  * {@code TransportSocket}) and how it reports to the provider engine ({@code TransportEvents}).
- * Backends supply primitives; the engine owns every rule of the SAN SPI.
+ * Backends supply primitives; the engine owns every rule of the SAN SPI. 1.1: {@code Cidr} and
+ * {@code TransportProperties}, the service properties a backend publishes.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package io.sanswitch.transport;
 
 import org.osgi.annotation.bundle.Export;

@@ -9,7 +9,7 @@ import java.util.jar.Manifest;
 
 import org.junit.jupiter.api.Test;
 
-/** The manifest bnd generated for this bundle exports the three API packages with their versions. */
+/** The manifest bnd generated for this bundle exports the API packages with their versions. */
 class BundleManifestTest {
 
     @Test
@@ -22,8 +22,9 @@ class BundleManifestTest {
         }
         String exports = manifest.getMainAttributes().getValue("Export-Package");
         assertTrue(exports != null && exports.contains("io.sanswitch.spi;version=\"1.0.0\""), exports);
-        assertTrue(exports.contains("io.sanswitch.transport;version=\"1.0.0\""), exports);
+        assertTrue(exports.contains("io.sanswitch.transport;version=\"1.1.0\""), exports);
         assertTrue(exports.contains("io.sanswitch.api;version=\"1.0.0\""), exports);
+        assertTrue(exports.contains("io.sanswitch.config;version=\"1.0.0\""), exports);
         assertTrue("io.sanswitch.api".equals(manifest.getMainAttributes().getValue("Bundle-SymbolicName")));
     }
 }

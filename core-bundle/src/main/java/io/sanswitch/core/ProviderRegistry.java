@@ -18,6 +18,7 @@ import org.slf4j.LoggerFactory;
 import io.sanswitch.spi.SanServiceProvider;
 import io.sanswitch.spi.WsaException;
 import io.sanswitch.transport.Transport;
+import io.sanswitch.transport.TransportProperties;
 
 /**
  * The OSGi side of DESIGN 2: every {@link Transport} service a backend bundle registers is
@@ -33,14 +34,6 @@ import io.sanswitch.transport.Transport;
 @Component(immediate = true)
 public final class ProviderRegistry {
     private static final Logger LOG = LoggerFactory.getLogger(ProviderRegistry.class);
-
-    /** Service property naming the backend of a registered provider ("tcp", "ucx"). */
-    public static final String TRANSPORT_PROPERTY = "sanswitch.transport";
-    /**
-     * Service property of a backend, copied to its provider: the SAN subnets (CIDR strings) whose
-     * peers the switch should reach through that provider.
-     */
-    public static final String SAN_SUBNETS_PROPERTY = "sanswitch.san.subnets";
 
     private record Entry(ProviderEngine engine, ServiceRegistration<SanServiceProvider> registration) {
     }
@@ -83,10 +76,10 @@ public final class ProviderRegistry {
     /** The provider's service properties: its backend's name and what the switch routes by. */
     private static Hashtable<String, Object> providerProperties(Transport transport, Map<String, Object> backend) {
         Hashtable<String, Object> props = new Hashtable<>();
-        props.put(TRANSPORT_PROPERTY, transport.name());
-        Object subnets = backend == null ? null : backend.get(SAN_SUBNETS_PROPERTY);
+        props.put(TransportProperties.TRANSPORT, transport.name());
+        Object subnets = backend == null ? null : backend.get(TransportProperties.SAN_SUBNETS);
         if (subnets != null) {
-            props.put(SAN_SUBNETS_PROPERTY, subnets);
+            props.put(TransportProperties.SAN_SUBNETS, subnets);
         }
         return props;
     }

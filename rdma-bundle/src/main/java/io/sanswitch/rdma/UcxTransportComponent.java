@@ -1,10 +1,12 @@
 package io.sanswitch.rdma;
 
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Hashtable;
 import java.util.List;
-import java.util.Locale;
+import java.util.Map;
+import java.util.function.Consumer;
 
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
@@ -13,13 +15,17 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.AttributeType;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.osgi.service.metatype.annotations.Option;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.sanswitch.config.ConfigReader;
+import io.sanswitch.transport.Cidr;
 import io.sanswitch.transport.Transport;
+import io.sanswitch.transport.TransportProperties;
 
 /**
  * Registers the UCX {@link Transport} service, configured through PID {@code io.sanswitch.rdma}.
@@ -27,24 +33,35 @@ import io.sanswitch.transport.Transport;
  * <p>It registers the service itself rather than letting Declarative Services do it, for two
  * reasons: where UCX cannot be used, no transport is registered at all (one warning says why),
  * so the switch never sees a provider whose every startup fails; and a change of the SAN subnets
- * only updates the service's properties, while a change of the transports or the progress policy
- * replaces the transport (the core then runs the final cleanup of the provider over the old one,
+ * only updates the service's properties, while a change of the transports, the progress policy or
+ * the rendezvous' key or handshake timeout replaces the transport (the core then runs the final cleanup of the provider over the old one,
  * as for a bundle stop: UCX cannot change them under a running context).
  */
 @Component(immediate = true, configurationPid = UcxTransportComponent.PID)
 @Designate(ocd = UcxTransportComponent.Config.class)
 public final class UcxTransportComponent {
     public static final String PID = "io.sanswitch.rdma";
-    /** Service property naming the backend, as the TCP backend's. */
-    public static final String TRANSPORT_PROPERTY = "sanswitch.transport";
-    /** Service property: the configured SAN subnets, canonical CIDR strings (String[]). */
-    public static final String SAN_SUBNETS_PROPERTY = "sanswitch.san.subnets";
 
+    // Defaults and bounds of PID io.sanswitch.rdma; the Metatype below shows the same.
+    static final int MAX_SUBNETS = 256;
+    static final int MAX_TRANSPORTS_LENGTH = 256;
+    static final int MIN_SHARED_KEY_LENGTH = 16;
+    static final int MAX_KEY_FILE_LENGTH = 4096;
+    static final int HANDSHAKE_TIMEOUT_MILLIS = 5000;
+    static final int MIN_HANDSHAKE_TIMEOUT_MILLIS = 100;
+    static final int MAX_HANDSHAKE_TIMEOUT_MILLIS = 600_000;
+
+    /**
+     * The Metatype of PID {@code io.sanswitch.rdma}. The component reads the raw properties itself
+     * ({@link Settings#read}): an annotation proxy would throw for a bad value.
+     */
     @ObjectClassDefinition(name = "sanswitch RDMA provider (UCX)",
-            description = "The RDMA backend on UCX; registered only where UCX can be used.")
+            description = "The RDMA backend on UCX; registered only where UCX can be used. A bad value is logged"
+                    + " and the last good one (at start: the default) is used.")
     public @interface Config {
         @AttributeDefinition(name = "UCX transports", description = "The transports UCX may use, as UCX_TLS takes"
-                + " them (for example 'rc,sm,self' or 'tcp'); empty lets UCX choose.")
+                + " them (for example 'rc,sm,self' or 'tcp'; letters, digits and _ , : ^ - only, at most "
+                + MAX_TRANSPORTS_LENGTH + " characters); empty lets UCX choose.")
         String transports() default "";
 
         @AttributeDefinition(name = "Progress policy",
@@ -56,73 +73,115 @@ public final class UcxTransportComponent {
                 })
         String progressPolicy() default "SPIN_THEN_WAKEUP";
 
-        @AttributeDefinition(name = "SAN subnets", description = "Subnets in CIDR notation (for example"
-                + " 192.168.10.0/24) whose peers the switch reaches over RDMA. Published as the service"
-                + " property " + SAN_SUBNETS_PROPERTY + " in canonical form; entries that are not CIDRs are"
-                + " logged and left out.")
+        @AttributeDefinition(name = "SAN subnets", description = "Subnets in CIDR notation (IPv4 dotted quad or"
+                + " IPv6 literal and prefix length, for example 192.168.10.0/24), at most " + MAX_SUBNETS + ", whose"
+                + " peers the switch reaches over RDMA. Published as the service property "
+                + TransportProperties.SAN_SUBNETS + " in canonical form; entries that are not CIDRs are logged and"
+                + " left out.")
         String[] sanSubnets() default {};
+
+        @AttributeDefinition(name = "Shared key", type = AttributeType.PASSWORD, description = "The rendezvous'"
+                + " shared secret, at least " + MIN_SHARED_KEY_LENGTH + " characters (surrounding white space"
+                + " ignored); empty takes the key from the key file. Never logged.")
+        String sharedKey() default "";
+
+        @AttributeDefinition(name = "Key file", description = "The file holding the rendezvous' shared secret when"
+                + " no shared key is set; empty means ${user.home}/.sanswitch/rdma.key.")
+        String keyFile() default "";
+
+        @AttributeDefinition(name = "Handshake timeout (ms)", description = "How long, in milliseconds ("
+                + MIN_HANDSHAKE_TIMEOUT_MILLIS + " to " + MAX_HANDSHAKE_TIMEOUT_MILLIS + "), the rendezvous'"
+                + " handshake may take.", min = "" + MIN_HANDSHAKE_TIMEOUT_MILLIS,
+                max = "" + MAX_HANDSHAKE_TIMEOUT_MILLIS)
+        int handshakeTimeoutMillis() default HANDSHAKE_TIMEOUT_MILLIS;
     }
 
     private static final Logger LOG = LoggerFactory.getLogger(UcxTransportComponent.class);
 
-    /** What the transport is built from, and what only its service properties carry. */
-    record Settings(ProgressPolicy policy, String transports, List<String> sanSubnets) {
+    /**
+     * What the transport is built from, and what only its service properties carry.
+     *
+     * @param sharedKey the rendezvous' shared secret, stripped; empty: read it from {@link #keyPath()}
+     * @param keyFile the configured key file; empty: the default, see {@link #keyPath()}
+     */
+    record Settings(ProgressPolicy policy, String transports, List<String> sanSubnets, String sharedKey,
+            String keyFile, int handshakeTimeoutMillis) {
 
-        /** Reads {@code config}, logging and replacing or leaving out what is not valid. */
-        static Settings of(Config config) {
-            return new Settings(policy(config.progressPolicy()),
-                    config.transports() == null ? "" : config.transports().strip(),
-                    subnets(config.sanSubnets()));
+        static final Settings DEFAULTS = new Settings(ProgressPolicy.SPIN_THEN_WAKEUP, "", List.of(), "", "",
+                HANDSHAKE_TIMEOUT_MILLIS);
+
+        Settings {
+            sanSubnets = List.copyOf(sanSubnets);
         }
 
-        private static ProgressPolicy policy(String name) {
-            if (name == null) {
-                return ProgressPolicy.SPIN_THEN_WAKEUP;
+        /**
+         * Reads the properties of PID {@value UcxTransportComponent#PID}. Absent properties take
+         * their defaults; a bad value is one line for {@code complaints} and {@code lastGood}'s
+         * value stays (the defaults at activation); a SAN subnet that is no CIDR is left out.
+         * Never throws.
+         */
+        static Settings read(Map<String, ?> properties, Settings lastGood, Consumer<String> complaints) {
+            ConfigReader r = new ConfigReader(PID, properties, complaints);
+            List<String> subnets = new ArrayList<>();
+            for (Cidr c : Cidr.parseAll(r.list("sanSubnets", MAX_SUBNETS), why -> r.leaveOut("sanSubnets", why))) {
+                subnets.add(c.toString());
             }
-            String wanted = name.strip().toUpperCase(Locale.ROOT);
-            for (ProgressPolicy p : ProgressPolicy.values()) {
-                if (p.name().equals(wanted)) {
-                    return p;
-                }
-            }
-            LOG.warn("{}: progressPolicy '{}' is none of {}; using {}", PID, name,
-                    Arrays.toString(ProgressPolicy.values()), ProgressPolicy.SPIN_THEN_WAKEUP);
-            return ProgressPolicy.SPIN_THEN_WAKEUP;
+            return new Settings(
+                    r.choice("progressPolicy", ProgressPolicy.class, DEFAULTS.policy, lastGood.policy),
+                    r.text("transports", Settings::isUcxTls, "UCX_TLS: letters, digits and _ , : ^ - only, at most "
+                            + MAX_TRANSPORTS_LENGTH + " characters; empty lets UCX choose", DEFAULTS.transports,
+                            lastGood.transports),
+                    subnets,
+                    r.secret("sharedKey", MIN_SHARED_KEY_LENGTH, DEFAULTS.sharedKey, lastGood.sharedKey),
+                    r.text("keyFile", Settings::isPath, "a file path of at most " + MAX_KEY_FILE_LENGTH
+                            + " characters; empty for ${user.home}/.sanswitch/rdma.key", DEFAULTS.keyFile,
+                            lastGood.keyFile),
+                    r.integer("handshakeTimeoutMillis", MIN_HANDSHAKE_TIMEOUT_MILLIS, MAX_HANDSHAKE_TIMEOUT_MILLIS,
+                            DEFAULTS.handshakeTimeoutMillis, lastGood.handshakeTimeoutMillis));
         }
 
-        private static List<String> subnets(String[] configured) {
-            List<String> valid = new ArrayList<>();
-            if (configured == null) {
-                return valid;
-            }
-            for (String entry : configured) {
-                // A .cfg file may carry the list as one comma-separated string.
-                for (String cidr : entry == null ? new String[0] : entry.split("[,\\s]+")) {
-                    if (cidr.isEmpty()) {
-                        continue;
-                    }
-                    try {
-                        String canonical = SanSubnet.parse(cidr).toString();
-                        if (!valid.contains(canonical)) {
-                            valid.add(canonical);
-                        }
-                    } catch (IllegalArgumentException e) {
-                        LOG.warn("{}: SAN subnet left out: {}", PID, e.getMessage());
-                    }
-                }
-            }
-            return valid;
+        private static boolean isUcxTls(String s) {
+            return s.length() <= MAX_TRANSPORTS_LENGTH && s.matches("[A-Za-z0-9_,:^-]*");
         }
 
+        private static boolean isPath(String s) {
+            if (s.length() > MAX_KEY_FILE_LENGTH) {
+                return false;
+            }
+            try {
+                Path.of(s);
+                return true;
+            } catch (InvalidPathException e) {
+                return false;
+            }
+        }
+
+        /** The file to read the shared key from when {@link #sharedKey()} is empty. */
+        Path keyPath() {
+            return keyFile.isEmpty() ? Path.of(System.getProperty("user.home"), ".sanswitch", "rdma.key")
+                    : Path.of(keyFile);
+        }
+
+        /** Whether a transport built from {@code other} is this one's: else it must be replaced. */
         boolean sameTransportAs(Settings other) {
-            return other != null && policy == other.policy && transports.equals(other.transports);
+            return other != null && policy == other.policy && transports.equals(other.transports)
+                    && sharedKey.equals(other.sharedKey) && keyFile.equals(other.keyFile)
+                    && handshakeTimeoutMillis == other.handshakeTimeoutMillis;
         }
 
         Hashtable<String, Object> serviceProperties() {
             Hashtable<String, Object> props = new Hashtable<>();
-            props.put(TRANSPORT_PROPERTY, "ucx");
-            props.put(SAN_SUBNETS_PROPERTY, sanSubnets.toArray(new String[0]));
+            props.put(TransportProperties.TRANSPORT, "ucx");
+            props.put(TransportProperties.SAN_SUBNETS, sanSubnets.toArray(new String[0]));
             return props;
+        }
+
+        /** Without the shared key: settings are logged. */
+        @Override
+        public String toString() {
+            return "Settings[policy=" + policy + ", transports=" + transports + ", sanSubnets=" + sanSubnets
+                    + ", sharedKey=" + (sharedKey.isEmpty() ? "(none)" : "(hidden)") + ", keyFile=" + keyFile
+                    + ", handshakeTimeoutMillis=" + handshakeTimeoutMillis + "]";
         }
     }
 
@@ -132,8 +191,9 @@ public final class UcxTransportComponent {
     private ServiceRegistration<Transport> registration;
     private boolean deactivated;
 
+    /** Declarative Services: the raw properties of PID {@value #PID}, checked by {@link Settings#read}. */
     @Activate
-    public UcxTransportComponent(BundleContext context, Config config) {
+    public UcxTransportComponent(BundleContext context, Map<String, Object> properties) {
         this.context = context;
         if (!"".equals(System.getenv("UCX_ERROR_SIGNALS"))) {
             LOG.warn("UCX_ERROR_SIGNALS is not set to an empty value for this JVM: UCX's error-signal handlers"
@@ -146,7 +206,7 @@ public final class UcxTransportComponent {
             LOG.debug("why UCX cannot be used", Ucx.unavailabilityCause());
             return;
         }
-        Settings initial = Settings.of(config);
+        Settings initial = Settings.read(properties, Settings.DEFAULTS, LOG::warn);
         ServiceRegistration<Transport> reg = register(initial);
         synchronized (lock) {
             settings = initial;
@@ -159,18 +219,19 @@ public final class UcxTransportComponent {
      * The replaced provider's final cleanup runs on this thread, with no lock held.
      */
     @Modified
-    void modified(Config config) {
+    void modified(Map<String, Object> properties) {
         if (!Ucx.isAvailable()) {
             return;
         }
-        Settings next = Settings.of(config);
         ServiceRegistration<Transport> current;
         boolean inPlace;
+        Settings next;
         synchronized (lock) {
             current = registration;
             if (current == null) {
                 return;
             }
+            next = Settings.read(properties, settings, LOG::warn);
             inPlace = next.sameTransportAs(settings);
             settings = next;
             if (!inPlace) {

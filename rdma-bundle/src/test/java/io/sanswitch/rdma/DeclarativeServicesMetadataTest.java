@@ -48,12 +48,12 @@ class DeclarativeServicesMetadataTest {
         assertTrue(ds.contains("modified=\"modified\""), "subnet changes are applied in place: " + ds);
         // no <service>: the component decides itself whether UCX is there to register one
         assertFalse(ds.contains("<service"), ds);
-        assertTrue(ds.contains("name=\"progressPolicy\" type=\"String\" value=\"SPIN_THEN_WAKEUP\""), ds);
-        assertTrue(ds.contains("name=\"transports\" type=\"String\" value=\"\""), ds);
+        // activated with the raw properties, which the component checks itself (no annotation proxy to throw)
+        assertTrue(ds.contains("init=\"2\"") && !ds.contains("<property "), ds);
     }
 
     @Test
-    void metatypeDescribesTransportsProgressPolicyAndSanSubnets() throws Exception {
+    void metatypeDescribesEveryPropertyWithItsBounds() throws Exception {
         String metatype = read("OSGI-INF/metatype");
         assertTrue(metatype.contains("<Designate pid=\"io.sanswitch.rdma\">"), metatype);
         assertTrue(metatype.contains("<AD id=\"transports\" type=\"String\""), metatype);
@@ -62,6 +62,10 @@ class DeclarativeServicesMetadataTest {
             assertTrue(metatype.contains("value=\"" + p.name() + "\""), p + " is no option in " + metatype);
         }
         assertTrue(metatype.contains("<AD id=\"sanSubnets\" type=\"String\" cardinality=\"2147483647\""), metatype);
+        assertTrue(metatype.contains("<AD id=\"progressPolicy\" type=\"String\"") && metatype.contains("default=\"SPIN_THEN_WAKEUP\""), metatype);
+        assertTrue(metatype.contains("<AD id=\"sharedKey\" type=\"Password\""), metatype);
+        assertTrue(metatype.contains("<AD id=\"keyFile\" type=\"String\""), metatype);
+        assertTrue(metatype.matches("(?s).*<AD id=\"handshakeTimeoutMillis\" type=\"Integer\"[^>]*min=\"100\" max=\"600000\" default=\"5000\".*"), metatype);
     }
 
     @Test

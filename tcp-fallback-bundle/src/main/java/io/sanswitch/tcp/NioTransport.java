@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -29,6 +30,7 @@ import io.sanswitch.spi.WsaException;
 import io.sanswitch.transport.Transport;
 import io.sanswitch.transport.TransportCapabilities;
 import io.sanswitch.transport.TransportEvents;
+import io.sanswitch.transport.TransportProperties;
 import io.sanswitch.transport.TransportSocket;
 
 /**
@@ -37,28 +39,40 @@ import io.sanswitch.transport.TransportSocket;
  * {@link Transport} service by Declarative Services, configured through PID
  * {@code io.sanswitch.tcp}.
  */
-@Component(service = Transport.class, configurationPid = NioTransport.PID, property = "sanswitch.transport=tcp")
+@Component(service = Transport.class, configurationPid = NioTransport.PID,
+        property = TransportProperties.TRANSPORT + "=tcp")
 @Designate(ocd = NioTransport.Config.class)
 public final class NioTransport implements Transport {
     public static final String PID = "io.sanswitch.tcp";
 
-    @ObjectClassDefinition(name = "sanswitch TCP fallback", description = "The plain-TCP backend on java.nio.")
+    /**
+     * The Metatype of PID {@code io.sanswitch.tcp}. The component reads the raw properties itself
+     * ({@link TcpSettings#read}): an annotation proxy would throw for a bad value.
+     */
+    @ObjectClassDefinition(name = "sanswitch TCP fallback", description = "The plain-TCP backend on java.nio."
+            + " A value out of its range is logged and its default used.")
     public @interface Config {
-        @AttributeDefinition(description = "Selector threads (I/O loops) started for each provider run; at least 1.")
-        int threads() default 2;
+        @AttributeDefinition(description = "Selector threads (I/O loops) started for each provider run; 1 to "
+                + TcpSettings.MAX_THREADS + ".", min = "1", max = "" + TcpSettings.MAX_THREADS)
+        int threads() default TcpSettings.THREADS;
 
-        @AttributeDefinition(description = "TCP_NODELAY for new sockets (the switch may change it per socket).")
+        @AttributeDefinition(description = "TCP_NODELAY for new sockets (the switch may change it per socket):"
+                + " true or false.")
         boolean tcpNoDelay() default true;
 
-        @AttributeDefinition(description = "SO_RCVBUF of new sockets, in bytes; 0 keeps the operating system's default.")
+        @AttributeDefinition(description = "SO_RCVBUF of new sockets, in bytes (0 to " + TcpSettings.MAX_BUFFER_BYTES
+                + "); 0 keeps the operating system's default.", min = "0", max = "" + TcpSettings.MAX_BUFFER_BYTES)
         int receiveBufferBytes() default 0;
 
-        @AttributeDefinition(description = "SO_SNDBUF of new sockets, in bytes; 0 keeps the operating system's default.")
+        @AttributeDefinition(description = "SO_SNDBUF of new sockets, in bytes (0 to " + TcpSettings.MAX_BUFFER_BYTES
+                + "); 0 keeps the operating system's default.", min = "0", max = "" + TcpSettings.MAX_BUFFER_BYTES)
         int sendBufferBytes() default 0;
 
-        @AttributeDefinition(description = "How often, in milliseconds, the interfaces under open sockets are checked;"
-                + " a socket whose local address is gone or whose interface is down fails with WSAENETDOWN.")
-        int networkCheckMillis() default 200;
+        @AttributeDefinition(description = "How often, in milliseconds (" + TcpSettings.MIN_NETWORK_CHECK_MILLIS
+                + " to " + TcpSettings.MAX_NETWORK_CHECK_MILLIS + "), the interfaces under open sockets are checked;"
+                + " a socket whose local address is gone or whose interface is down fails with WSAENETDOWN.",
+                min = "" + TcpSettings.MIN_NETWORK_CHECK_MILLIS, max = "" + TcpSettings.MAX_NETWORK_CHECK_MILLIS)
+        int networkCheckMillis() default TcpSettings.NETWORK_CHECK_MILLIS;
     }
 
     private static final Logger LOG = LoggerFactory.getLogger(NioTransport.class);
@@ -76,10 +90,14 @@ public final class NioTransport implements Transport {
         this(threads, new NioSocket.Settings(tcpNoDelay, 0, 0), 200);
     }
 
+    /** Declarative Services: the raw properties of PID {@value #PID}, checked by {@link TcpSettings#read}. */
     @Activate
-    public NioTransport(Config config) {
-        this(config.threads(), new NioSocket.Settings(config.tcpNoDelay(), config.receiveBufferBytes(),
-                config.sendBufferBytes()), config.networkCheckMillis());
+    public NioTransport(Map<String, Object> properties) {
+        this(TcpSettings.read(properties, LOG::warn));
+    }
+
+    NioTransport(TcpSettings s) {
+        this(s.threads(), s.sockets(), s.networkCheckMillis());
     }
 
     private NioTransport(int threads, NioSocket.Settings settings, int networkCheckMillis) {

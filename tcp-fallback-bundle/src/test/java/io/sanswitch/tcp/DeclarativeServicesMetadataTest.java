@@ -33,9 +33,11 @@ class DeclarativeServicesMetadataTest {
         String ds = read("OSGI-INF");
         assertTrue(ds.contains("configuration-pid=\"io.sanswitch.tcp\""), ds);
         assertTrue(ds.contains("interface=\"io.sanswitch.transport.Transport\""), ds);
+        assertTrue(ds.contains("<property name=\"sanswitch.transport\" type=\"String\" value=\"tcp\"/>"), ds);
         String metatype = read("OSGI-INF/metatype");
         for (String attribute : new String[] {"threads", "tcpNoDelay", "receiveBufferBytes", "sendBufferBytes", "networkCheckMillis"}) {
             assertTrue(metatype.contains("id=\"" + attribute + "\""), attribute + " missing in " + metatype);
         }
+        assertTrue(metatype.contains("min=\"1\" max=\"256\" default=\"2\""), "the threads' range: " + metatype);
     }
 }

@@ -18,6 +18,7 @@ import io.sanswitch.spi.OverlappedResult;
 import io.sanswitch.spi.SanServiceProvider;
 import io.sanswitch.spi.SocketHandle;
 import io.sanswitch.spi.UpcallTable;
+import io.sanswitch.transport.Cidr;
 
 /**
  * One provider the switch has started, with the switch's upcall table for it (one table per

@@ -13,7 +13,6 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
@@ -47,6 +46,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.sanswitch.api.ProviderChoice;
+import io.sanswitch.config.ConfigReader;
 import io.sanswitch.api.SocketSwitch;
 import io.sanswitch.api.SwitchServerSocket;
 import io.sanswitch.api.SwitchSocket;
@@ -60,6 +60,8 @@ import io.sanswitch.spi.Winsock;
 import io.sanswitch.spi.WinsockVersion;
 import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
+import io.sanswitch.transport.Cidr;
+import io.sanswitch.transport.TransportProperties;
 
 /**
  * The switch (DESIGN 1, 2): the {@link SocketSwitch} service. Every {@link SanServiceProvider} service
@@ -81,10 +83,6 @@ import io.sanswitch.spi.WsaException;
 public final class Switch implements SocketSwitch, SocketReasons, SwitchContext {
     private static final Logger LOG = LoggerFactory.getLogger(Switch.class);
     public static final String PID = "io.sanswitch.switch";
-    /** The provider's transport name (set by the core's ProviderRegistry). */
-    static final String TRANSPORT_PROPERTY = "sanswitch.transport";
-    /** SAN subnets a provider publishes (CIDR strings). */
-    static final String SAN_SUBNETS_PROPERTY = "sanswitch.san.subnets";
 
     private volatile SwitchSettings settings;
     private volatile boolean active = true;
@@ -100,10 +98,13 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchContext 
     private final Map<ProviderChoice.Reason, AtomicLong> connects = new EnumMap<>(ProviderChoice.Reason.class);
     private final FailureMemory failures = new FailureMemory(System::nanoTime);
 
-    /** Declarative Services: the configuration of PID {@value #PID}, or its defaults. */
+    /**
+     * Declarative Services: the configuration of PID {@value #PID}, read raw so that a bad value is
+     * logged and replaced by its default instead of failing the activation.
+     */
     @Activate
-    public Switch(SwitchConfig config) {
-        this(SwitchSettings.of(config));
+    public Switch(Map<String, Object> properties) {
+        this(SwitchSettings.read(properties, SwitchSettings.defaults(), LOG::warn));
     }
 
     /** A switch outside OSGi (tests, embedding); bind providers with {@link #bindProvider}. */
@@ -130,10 +131,20 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchContext 
         };
     }
 
+    /** A new configuration; a bad value is logged and the running one kept. Never throws to SCR. */
     @Modified
-    void modified(SwitchConfig config) {
-        settings = SwitchSettings.of(config);
-        LOG.info("switch reconfigured: SAN subnets {}", settings.sanSubnets());
+    void modified(Map<String, Object> properties) {
+        SwitchSettings running = settings;
+        SwitchSettings next = SwitchSettings.read(properties, running, LOG::warn);
+        if (next.ioThreads() != running.ioThreads()) {
+            LOG.info("{}: ioThreads {} takes effect when the switch is activated again; {} run now", PID,
+                    next.ioThreads(), running.ioThreads());
+            next = new SwitchSettings(next.sanSubnets(), next.rdmaFailureMemory(), next.connectTimeout(),
+                    next.rdmaThresholdBytes(), next.rdmaPortOffset(), next.forceWriteFlow(), next.rdmaTransport(),
+                    next.tcpTransport(), running.ioThreads(), next.closeTimeout());
+        }
+        settings = next;
+        LOG.info("switch reconfigured: SAN subnets {}, RDMA port offset {}", next.sanSubnets(), next.rdmaPortOffset());
     }
 
     /**
@@ -179,7 +190,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchContext 
         if (!active || spi == null) {
             return;
         }
-        String name = String.valueOf(properties == null ? null : properties.get(TRANSPORT_PROPERTY));
+        String name = String.valueOf(properties == null ? null : properties.get(TransportProperties.TRANSPORT));
         BoundProvider p = new BoundProvider(spi, name, publishedSubnets(properties), eventsAfterRetirement);
         try {
             spi.startupEx(WinsockVersion.V2_2, ProtocolInfo.TCP_IPV4, p);
@@ -267,21 +278,10 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchContext 
     }
 
     private static List<Cidr> publishedSubnets(Map<String, Object> properties) {
-        Object v = properties == null ? null : properties.get(SAN_SUBNETS_PROPERTY);
-        List<String> entries = new ArrayList<>();
-        if (v instanceof String[] a) {
-            entries.addAll(List.of(a));
-        } else if (v instanceof Collection<?> c) {
-            c.forEach(o -> entries.add(String.valueOf(o)));
-        } else if (v != null) {
-            entries.add(v.toString());
-        }
-        List<String> bad = new ArrayList<>();
-        List<Cidr> subnets = Cidr.parseAll(entries, bad);
-        if (!bad.isEmpty()) {
-            LOG.warn("provider publishes SAN subnets that are not CIDRs: {}", bad);
-        }
-        return subnets;
+        String who = "provider " + (properties == null ? null : properties.get(TransportProperties.TRANSPORT));
+        ConfigReader r = new ConfigReader(who, properties, LOG::warn);
+        return Cidr.parseAll(r.list(TransportProperties.SAN_SUBNETS, SwitchSettings.MAX_SUBNETS),
+                why -> r.leaveOut(TransportProperties.SAN_SUBNETS, why));
     }
 
     /** The running provider of that transport name (the first bound if several), or {@code null}. */

@@ -1,56 +1,87 @@
 package io.sanswitch.core.switcher;
 
+import static io.sanswitch.core.switcher.SwitchSettings.CLOSE_TIMEOUT_MILLIS;
+import static io.sanswitch.core.switcher.SwitchSettings.CONNECT_TIMEOUT_MILLIS;
+import static io.sanswitch.core.switcher.SwitchSettings.FAILURE_MEMORY_SECONDS;
+import static io.sanswitch.core.switcher.SwitchSettings.IO_THREADS;
+import static io.sanswitch.core.switcher.SwitchSettings.MAX_FAILURE_MEMORY_SECONDS;
+import static io.sanswitch.core.switcher.SwitchSettings.MAX_IO_THREADS;
+import static io.sanswitch.core.switcher.SwitchSettings.MAX_PORT_OFFSET;
+import static io.sanswitch.core.switcher.SwitchSettings.MAX_RDMA_THRESHOLD_BYTES;
+import static io.sanswitch.core.switcher.SwitchSettings.MAX_SUBNETS;
+import static io.sanswitch.core.switcher.SwitchSettings.MAX_TIMEOUT_MILLIS;
+import static io.sanswitch.core.switcher.SwitchSettings.RDMA_PORT_OFFSET;
+import static io.sanswitch.core.switcher.SwitchSettings.RDMA_THRESHOLD_BYTES;
+import static io.sanswitch.core.switcher.SwitchSettings.RDMA_TRANSPORT;
+import static io.sanswitch.core.switcher.SwitchSettings.TCP_TRANSPORT;
+
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.osgi.service.metatype.annotations.Option;
 
-/** Configuration of the switch, PID {@code io.sanswitch.switch}. */
+import io.sanswitch.transport.TransportProperties;
+
+/**
+ * The Metatype of PID {@code io.sanswitch.switch}. The switch reads the raw properties itself
+ * ({@link SwitchSettings#read}): an annotation proxy would throw for a value such as "abc".
+ */
 @ObjectClassDefinition(name = "sanswitch switch",
-        description = "Picks a provider per connection: RDMA for peers on SAN subnets while an RDMA provider runs, else TCP.")
+        description = "Picks a provider per connection: RDMA for peers on SAN subnets while an RDMA provider runs,"
+                + " else TCP. A value out of its range is logged and the last good one (at start: the default) is"
+                + " used.")
 public @interface SwitchConfig {
 
-    @AttributeDefinition(name = "SAN subnets", description = "Subnets in CIDR notation (for example 192.168.10.0/24)"
-            + " whose peers are reached over RDMA. Added to the subnets an RDMA provider publishes itself"
-            + " (service property sanswitch.san.subnets). Entries that are not CIDRs are logged and left out.")
+    @AttributeDefinition(name = "SAN subnets", description = "Subnets in CIDR notation (IPv4 dotted quad or IPv6"
+            + " literal and prefix length, for example 192.168.10.0/24), at most " + MAX_SUBNETS + ", whose peers"
+            + " are reached over RDMA. Added to the subnets an RDMA provider publishes itself (service property "
+            + TransportProperties.SAN_SUBNETS + "). Entries that are not CIDRs are logged and left out.")
     String[] sanSubnets() default {};
 
-    @AttributeDefinition(name = "RDMA failure memory (s)", description = "How long, in seconds, a peer whose RDMA"
-            + " connect failed and fell back to TCP is reached over TCP directly. 0 remembers nothing.")
-    int rdmaFailureMemorySeconds() default 30;
+    @AttributeDefinition(name = "RDMA failure memory (s)", description = "How long, in seconds (0 to "
+            + MAX_FAILURE_MEMORY_SECONDS + "), a peer whose RDMA connect failed and fell back to TCP is reached over"
+            + " TCP directly. 0 remembers nothing.", min = "0", max = "" + MAX_FAILURE_MEMORY_SECONDS)
+    int rdmaFailureMemorySeconds() default FAILURE_MEMORY_SECONDS;
 
-    @AttributeDefinition(name = "Connect timeout (ms)", description = "How long, in milliseconds, an RDMA connect"
-            + " may take before the switch gives up on it (WSAETIMEDOUT) and falls back to TCP; TCP connects get"
-            + " the same bound.")
-    int connectTimeoutMillis() default 3000;
+    @AttributeDefinition(name = "Connect timeout (ms)", description = "How long, in milliseconds (1 to "
+            + MAX_TIMEOUT_MILLIS + "), an RDMA connect may take before the switch gives up on it (WSAETIMEDOUT)"
+            + " and falls back to TCP; TCP connects get the same bound.", min = "1", max = "" + MAX_TIMEOUT_MILLIS)
+    int connectTimeoutMillis() default CONNECT_TIMEOUT_MILLIS;
 
-    @AttributeDefinition(name = "RDMA threshold (bytes)", description = "Sends larger than this many bytes move"
-            + " by RDMA on an RDMA provider; smaller ones travel inside control messages. 0 takes the provider's"
-            + " SO_RDMA_THRESHOLD_SIZE.")
-    int rdmaThresholdBytes() default 0;
+    @AttributeDefinition(name = "RDMA threshold (bytes)", description = "Sends larger than this many bytes (0 to "
+            + MAX_RDMA_THRESHOLD_BYTES + ") move by RDMA on an RDMA provider; smaller ones travel inside control"
+            + " messages. 0 takes the provider's SO_RDMA_THRESHOLD_SIZE.", min = "0",
+            max = "" + MAX_RDMA_THRESHOLD_BYTES)
+    int rdmaThresholdBytes() default RDMA_THRESHOLD_BYTES;
 
     @AttributeDefinition(name = "RDMA port offset", description = "An RDMA provider listens (and is connected to)"
-            + " on the TCP port plus this offset: its rendezvous takes a TCP port of the same address.")
-    int rdmaPortOffset() default 1;
+            + " on the TCP port plus this offset (1 to " + MAX_PORT_OFFSET + "): its rendezvous takes a TCP port"
+            + " of the same address.", min = "1", max = "" + MAX_PORT_OFFSET)
+    int rdmaPortOffset() default RDMA_PORT_OFFSET;
 
-    @AttributeDefinition(name = "RDMA flow", description = "How large blocks move (spec 6.7).", options = {
-        @Option(value = "AUTO", label = "RDMA read where the receiving side's provider has it, else RDMA write"),
-        @Option(value = "WRITE", label = "Always the write-based flow (receiver announces its buffer)")
-    })
+    @AttributeDefinition(name = "RDMA flow", description = "How large blocks move (spec 6.7): AUTO or WRITE.",
+            options = {
+                @Option(value = "AUTO", label = "RDMA read where the receiving side's provider has it, else RDMA write"),
+                @Option(value = "WRITE", label = "Always the write-based flow (receiver announces its buffer)")
+            })
     String rdmaFlow() default "AUTO";
 
     @AttributeDefinition(name = "Preferred RDMA transport", description = "Of several RDMA-capable providers,"
-            + " the one whose sanswitch.transport is this.")
-    String rdmaTransport() default "ucx";
+            + " the one whose " + TransportProperties.TRANSPORT + " is this (letters, digits, '.', '_', '-';"
+            + " at most 64).")
+    String rdmaTransport() default RDMA_TRANSPORT;
 
     @AttributeDefinition(name = "Preferred TCP transport", description = "Of several providers without RDMA,"
-            + " the one whose sanswitch.transport is this.")
-    String tcpTransport() default "tcp";
+            + " the one whose " + TransportProperties.TRANSPORT + " is this (letters, digits, '.', '_', '-';"
+            + " at most 64).")
+    String tcpTransport() default TCP_TRANSPORT;
 
-    @AttributeDefinition(name = "I/O threads", description = "Threads (sanswitch-switch-io-*) that run the"
-            + " switch's connection logic and complete application operations. Read at activation.")
-    int ioThreads() default 2;
+    @AttributeDefinition(name = "I/O threads", description = "Threads (sanswitch-switch-io-*, 1 to " + MAX_IO_THREADS
+            + ") that run the switch's connection logic and complete application operations. Read at activation.",
+            min = "1", max = "" + MAX_IO_THREADS)
+    int ioThreads() default IO_THREADS;
 
-    @AttributeDefinition(name = "Close timeout (ms)", description = "How long a graceful close waits for queued"
-            + " sends before it aborts the connection.")
-    int closeTimeoutMillis() default 10000;
+    @AttributeDefinition(name = "Close timeout (ms)", description = "How long, in milliseconds (1 to "
+            + MAX_TIMEOUT_MILLIS + "), a graceful close waits for queued sends before it aborts the connection.",
+            min = "1", max = "" + MAX_TIMEOUT_MILLIS)
+    int closeTimeoutMillis() default CLOSE_TIMEOUT_MILLIS;
 }
