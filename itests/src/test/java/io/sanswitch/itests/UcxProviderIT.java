@@ -387,4 +387,49 @@ public class UcxProviderIT {
         context.ungetService(ref);
         assertEquals(0, backendThreads());
     }
+
+    /**
+     * docs/security.md, SEC-8: a key file that others may read is refused, and then no ucx transport
+     * is registered (a provider whose every startup fails would be worse); once the file is private
+     * again and the configuration changes, the transport is back.
+     */
+    @Test
+    public void aKeyFileOthersMayReadRegistersNoTransportUntilItIsPrivate() throws Exception {
+        awaitUcxProvider();
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("sanswitch-key");
+        java.nio.file.Path keyFile = dir.resolve("rdma.key");
+        java.nio.file.Files.writeString(keyFile, "a key long enough for the rule, for this test\n");
+        java.nio.file.Files.setPosixFilePermissions(keyFile,
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        ServiceReference<ConfigurationAdmin> ref = context.getServiceReference(ConfigurationAdmin.class);
+        ConfigurationAdmin cm = context.getService(ref);
+        org.osgi.service.cm.Configuration config = cm.getConfiguration(PID, "?");
+        Dictionary<String, Object> props = new Hashtable<>();
+        props.put("keyFile", keyFile.toString());
+        config.update(props);
+        eventually("no ucx transport while the key file is readable by others", () -> {
+            try {
+                return ucxReference(Transport.class);
+            } catch (Exception e) {
+                return e;
+            }
+        }, r -> r == null);
+
+        java.nio.file.Files.setPosixFilePermissions(keyFile,
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        props.put("handshakeTimeoutMillis", 4000);
+        config.update(props);
+        SanServiceProvider provider = awaitUcxProvider();
+        CountingSwitch sw = new CountingSwitch();
+        provider.startupEx(WinsockVersion.V2_2, ProtocolInfo.TCP_IPV4, sw);
+        Pair pair = connectedPair(provider);
+        byte[] data = new byte[1024];
+        new Random(12).nextBytes(data);
+        assertArrayEquals(data, transfer(provider, pair.client(), pair.server(), data));
+        provider.cleanup();
+        config.delete();
+        context.ungetService(ref);
+        java.nio.file.Files.delete(keyFile);
+        java.nio.file.Files.delete(dir);
+    }
 }

@@ -1,7 +1,9 @@
 package io.sanswitch.rdma;
 
+import java.io.IOException;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Hashtable;
 import java.util.List;
@@ -158,8 +160,7 @@ public final class UcxTransportComponent {
 
         /** The file to read the shared key from when {@link #sharedKey()} is empty. */
         Path keyPath() {
-            return keyFile.isEmpty() ? Path.of(System.getProperty("user.home"), ".sanswitch", "rdma.key")
-                    : Path.of(keyFile);
+            return keyFile.isEmpty() ? RendezvousKey.defaultFile() : Path.of(keyFile);
         }
 
         /** Whether a transport built from {@code other} is this one's: else it must be replaced. */
@@ -227,12 +228,12 @@ public final class UcxTransportComponent {
         boolean inPlace;
         Settings next;
         synchronized (lock) {
-            current = registration;
-            if (current == null) {
+            if (settings == null || deactivated) {
                 return;
             }
+            current = registration; // null while the key could not be had: a new one may fix that
             next = Settings.read(properties, settings, LOG::warn);
-            inPlace = next.sameTransportAs(settings);
+            inPlace = current != null && next.sameTransportAs(settings);
             settings = next;
             if (!inPlace) {
                 registration = null;
@@ -247,7 +248,9 @@ public final class UcxTransportComponent {
             }
             return;
         }
-        unregister(current);
+        if (current != null) {
+            unregister(current);
+        }
         ServiceRegistration<Transport> replacement = register(next);
         boolean late;
         synchronized (lock) {
@@ -256,7 +259,7 @@ public final class UcxTransportComponent {
                 registration = replacement;
             }
         }
-        if (late) {
+        if (late && replacement != null) {
             // SCR serialises modified and deactivate; this only guards against leaking if not.
             unregister(replacement);
         }
@@ -276,11 +279,24 @@ public final class UcxTransportComponent {
         }
     }
 
+    /**
+     * Registers a transport for {@code s}, or nothing (one warning) when the rendezvous' shared key
+     * cannot be had: a provider whose every startup would fail is worse than none (docs/security.md,
+     * SEC-8). The key is read here first so that a missing key file is generated, and its place
+     * logged, when the bundle starts.
+     */
     private ServiceRegistration<Transport> register(Settings s) {
-        ServiceRegistration<Transport> reg = context.registerService(Transport.class,
-                new UcxTransport(s.policy(), s.transports()), s.serviceProperties());
-        LOG.info("ucx transport registered: transports '{}', progress policy {}, SAN subnets {}",
-                s.transports(), s.policy(), s.sanSubnets());
+        RendezvousKey.Source key = new RendezvousKey.Source(s.sharedKey(), s.keyPath());
+        try {
+            key.load();
+        } catch (IOException | IllegalArgumentException e) {
+            LOG.warn("no ucx transport is registered: no shared key for the UCX rendezvous ({}): {}", key, e.getMessage());
+            return null;
+        }
+        ServiceRegistration<Transport> reg = context.registerService(Transport.class, new UcxTransport(s.policy(),
+                s.transports(), key, Duration.ofMillis(s.handshakeTimeoutMillis())), s.serviceProperties());
+        LOG.info("ucx transport registered: transports '{}', progress policy {}, SAN subnets {}, {}, handshake timeout"
+                + " {} ms", s.transports(), s.policy(), s.sanSubnets(), key, s.handshakeTimeoutMillis());
         return reg;
     }
 
