@@ -701,7 +701,7 @@ final class Connection implements SwitchSocket {
                 peerReadsBlocks = h.readsBlocks();
                 pumpSend();
             } else {
-                protocolError(f + " before the peer's HELLO");
+                protocolError(f.getClass().getSimpleName().toUpperCase() + " before the peer's HELLO");
             }
         } else if (f instanceof Frame.Data d) {
             int n = d.payload().remaining();

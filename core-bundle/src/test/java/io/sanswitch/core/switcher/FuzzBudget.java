@@ -7,6 +7,7 @@ import java.util.List;
 import net.jqwik.api.Property;
 import net.jqwik.api.lifecycle.AroundPropertyHook;
 import net.jqwik.api.lifecycle.AroundTryHook;
+import net.jqwik.api.lifecycle.PropagationMode;
 import net.jqwik.api.lifecycle.PropertyExecutionResult;
 import net.jqwik.api.lifecycle.PropertyExecutor;
 import net.jqwik.api.lifecycle.PropertyLifecycleContext;
@@ -24,6 +25,12 @@ public final class FuzzBudget implements AroundPropertyHook, AroundTryHook {
     static final String MINUTES = "fuzz.minutes";
     private volatile boolean timed;
     private volatile long deadline;
+
+    /** Registered on a test class, it wraps each property of the class. */
+    @Override
+    public PropagationMode propagateTo() {
+        return PropagationMode.ALL_DESCENDANTS;
+    }
 
     @Override
     public PropertyExecutionResult aroundProperty(PropertyLifecycleContext context, PropertyExecutor property) {
