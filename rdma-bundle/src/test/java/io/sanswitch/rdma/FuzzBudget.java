@@ -2,57 +2,48 @@ package io.sanswitch.rdma;
 
 import java.lang.reflect.Method;
 import java.util.Arrays;
-import java.util.List;
 
-import net.jqwik.api.Property;
-import net.jqwik.api.lifecycle.AroundPropertyHook;
-import net.jqwik.api.lifecycle.AroundTryHook;
-import net.jqwik.api.lifecycle.PropagationMode;
-import net.jqwik.api.lifecycle.PropertyExecutionResult;
-import net.jqwik.api.lifecycle.PropertyExecutor;
-import net.jqwik.api.lifecycle.PropertyLifecycleContext;
-import net.jqwik.api.lifecycle.TryExecutionResult;
-import net.jqwik.api.lifecycle.TryExecutor;
-import net.jqwik.api.lifecycle.TryLifecycleContext;
+import org.junit.jupiter.api.Test;
 
 /**
- * The time budget of the decoders' properties. Without {@code -Dfuzz.minutes} a property runs the
- * tries its annotation names (a few seconds in all, for CI). With {@code -Dfuzz.minutes=N} the
- * properties of a class share about N minutes: each runs tries until its share of the time is
- * used up.
+ * How long one property runs. Without {@code -Dfuzz.minutes} it runs the tries its test names
+ * (a few seconds for all properties, for CI). With {@code -Dfuzz.minutes=N} the properties of a
+ * test class share about N minutes: each runs tries until its share of the time is used up.
  */
-public final class FuzzBudget implements AroundPropertyHook, AroundTryHook {
+final class FuzzBudget {
     static final String MINUTES = "fuzz.minutes";
-    private volatile boolean timed;
-    private volatile long deadline;
+    private final int tries;
+    private final long deadline;
+    private final boolean timed;
 
-    /** Registered on a test class, it wraps each property of the class. */
-    @Override
-    public PropagationMode propagateTo() {
-        return PropagationMode.ALL_DESCENDANTS;
+    private FuzzBudget(int tries, long deadline, boolean timed) {
+        this.tries = tries;
+        this.deadline = deadline;
+        this.timed = timed;
     }
 
-    @Override
-    public PropertyExecutionResult aroundProperty(PropertyLifecycleContext context, PropertyExecutor property) {
+    /** The budget of one property of {@code container} that runs {@code ciTries} tries in CI. */
+    static FuzzBudget of(Class<?> container, int ciTries) {
         double minutes = Double.parseDouble(System.getProperty(MINUTES, "0"));
-        if (minutes > 0) {
-            long share = (long) (minutes * 60e9 / propertiesIn(context.containerClass()));
-            deadline = System.nanoTime() + share;
-            timed = true;
-            context.attributes().setTries(Integer.MAX_VALUE);
+        if (minutes <= 0) {
+            return new FuzzBudget(ciTries, 0, false);
         }
-        return property.execute();
+        long share = (long) (minutes * 60e9 / propertiesIn(container));
+        return new FuzzBudget(Integer.MAX_VALUE, System.nanoTime() + share, true);
     }
 
-    @Override
-    public TryExecutionResult aroundTry(TryLifecycleContext context, TryExecutor aTry, List<Object> parameters) {
-        TryExecutionResult r = aTry.execute(parameters);
-        // Past the deadline a satisfied try ends the property as a success.
-        return timed && r.isSatisfied() && System.nanoTime() - deadline > 0 ? TryExecutionResult.satisfied(true) : r;
+    /** Whether another try follows {@code done} tries (a timed run makes at least one). */
+    boolean another(int done) {
+        return done < tries && (!timed || done == 0 || System.nanoTime() - deadline < 0);
     }
 
+    boolean timed() {
+        return timed;
+    }
+
+    /** Each property is one JUnit test of its class. */
     private static long propertiesIn(Class<?> container) {
         Method[] methods = container.getDeclaredMethods();
-        return Math.max(1, Arrays.stream(methods).filter(m -> m.isAnnotationPresent(Property.class)).count());
+        return Math.max(1, Arrays.stream(methods).filter(m -> m.isAnnotationPresent(Test.class)).count());
     }
 }

@@ -5,13 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.lifecycle.AddLifecycleHook;
+import org.junit.jupiter.api.Test;
 
 import io.sanswitch.spi.RdmaBufferDescriptor;
 import io.sanswitch.spi.WsaError;
@@ -25,79 +19,104 @@ import io.sanswitch.spi.WsaException;
  * decoded descriptor's range check never lets a transfer leave the buffer, whatever the offset and
  * size (no overflow). Encode then decode gives the same fields.
  *
- * <p>CI runs the tries in the annotations. {@code -Dfuzz.minutes=N} runs the same properties for
- * about N minutes in all ({@link FuzzBudget}).
+ * <p>CI runs the tries each test names. {@code -Dfuzz.minutes=N} runs the same properties for
+ * about N minutes in all ({@link FuzzBudget}); a failure names its seed, {@code -Dfuzz.seed=S}
+ * repeats it ({@link Property}).
  */
-@AddLifecycleHook(FuzzBudget.class)
 class UcxDescriptorPropertiesTest {
+    private static final int MAX_KEY = RdmaBufferDescriptor.MAX_BYTES - UcxRegion.Descriptor.HEADER;
 
-    @Property(tries = 2000)
-    void anyDescriptorBytesDecodeOrAreRefusedAsInvalid(@ForAll("descriptorBytes") byte[] bytes) {
-        RdmaBufferDescriptor d = RdmaBufferDescriptor.of(bytes);
-        try {
-            UcxRegion.Descriptor decoded = UcxRegion.Descriptor.decode(d);
-            assertTrue(decoded.length() > 0 && decoded.access() >= 1 && decoded.access() <= 3, decoded::toString);
-            assertEquals(bytes.length - UcxRegion.Descriptor.HEADER, decoded.packedKey().capacity(),
-                    "the key copied is the descriptor's rest, no more");
-        } catch (WsaException e) {
-            assertEquals(WsaError.WSAEINVAL, e.error(), e::getMessage);
-        }
+    @Test
+    void anyDescriptorBytesDecodeOrAreRefusedAsInvalid() {
+        Property.forAll("any descriptor bytes decode or are refused as invalid", 2000, descriptorBytes(),
+                Property.shorterBytes(1), bytes -> {
+                    RdmaBufferDescriptor d = RdmaBufferDescriptor.of(bytes);
+                    try {
+                        UcxRegion.Descriptor decoded = UcxRegion.Descriptor.decode(d);
+                        assertTrue(decoded.length() > 0 && decoded.access() >= 1 && decoded.access() <= 3, decoded::toString);
+                        assertEquals(bytes.length - UcxRegion.Descriptor.HEADER, decoded.packedKey().capacity(),
+                                "the key copied is the descriptor's rest, no more");
+                    } catch (WsaException e) {
+                        assertEquals(WsaError.WSAEINVAL, e.error(), e::getMessage);
+                    }
+                });
     }
 
-    @Property(tries = 2000)
-    void theRangeCheckKeepsEveryTransferInsideTheBuffer(@ForAll("lengths") long length, @ForAll("offsets") long offset,
-            @ForAll("offsets") long size) {
-        UcxRegion.Descriptor d = new UcxRegion.Descriptor(0x1000, length, 3, ByteBuffer.allocateDirect(1));
-        try {
-            d.checkRange(offset, size);
-            assertTrue(offset >= 0 && size >= 0 && offset <= length && size <= length - offset,
-                    "[" + offset + ", +" + size + ") accepted in " + length);
-        } catch (WsaException e) {
-            assertEquals(WsaError.WSAEINVAL, e.error());
-            assertTrue(offset < 0 || size < 0 || offset > length || size > length - offset, e::getMessage);
-        }
+    /** A buffer's length and a transfer's offset and size in it. */
+    private record Transfer(long length, long offset, long size) {
     }
 
-    @Property(tries = 500)
-    void encodeThenDecodeGivesTheSameFields(@ForAll long address, @ForAll("lengths") long length,
-            @ForAll("access") int access, @ForAll("keys") byte[] key) throws WsaException {
-        RdmaBufferDescriptor d = UcxRegion.Descriptor.encode(address, length, access, ByteBuffer.wrap(key));
-        UcxRegion.Descriptor back = UcxRegion.Descriptor.decode(d);
-        assertEquals(address, back.address());
-        assertEquals(length, back.length());
-        assertEquals(access, back.access());
-        assertEquals(ByteBuffer.wrap(key), back.packedKey());
+    @Test
+    void theRangeCheckKeepsEveryTransferInsideTheBuffer() {
+        Generator<Long> lengths = lengths();
+        Generator<Long> offsets = offsets();
+        Generator<Transfer> transfers = random -> new Transfer(lengths.next(random), offsets.next(random), offsets.next(random));
+        Property.forAll("the range check keeps every transfer inside the buffer", 2000, transfers, t -> {
+            long length = t.length();
+            long offset = t.offset();
+            long size = t.size();
+            UcxRegion.Descriptor d = new UcxRegion.Descriptor(0x1000, length, 3, ByteBuffer.allocateDirect(1));
+            try {
+                d.checkRange(offset, size);
+                assertTrue(offset >= 0 && size >= 0 && offset <= length && size <= length - offset,
+                        "[" + offset + ", +" + size + ") accepted in " + length);
+            } catch (WsaException e) {
+                assertEquals(WsaError.WSAEINVAL, e.error());
+                assertTrue(offset < 0 || size < 0 || offset > length || size > length - offset, e::getMessage);
+            }
+        });
     }
 
-    @Provide
-    Arbitrary<byte[]> descriptorBytes() {
-        Arbitrary<byte[]> any = Arbitraries.bytes().array(byte[].class).ofMinSize(1).ofMaxSize(RdmaBufferDescriptor.MAX_BYTES);
-        // Mostly well-formed headers with arbitrary fields, so decoding gets past the magic number.
-        Arbitrary<byte[]> headed = Combinators.combine(Arbitraries.longs(), Arbitraries.longs(), Arbitraries.integers(),
-                Arbitraries.bytes().array(byte[].class).ofMaxSize(RdmaBufferDescriptor.MAX_BYTES - UcxRegion.Descriptor.HEADER))
-                .as((address, length, access, key) -> ByteBuffer.allocate(UcxRegion.Descriptor.HEADER + key.length)
-                        .putInt(UcxRegion.Descriptor.MAGIC).putLong(address).putLong(length).putInt(access).put(key).array());
-        return Arbitraries.oneOf(any, headed, headed);
+    /** The fields a descriptor carries. */
+    private record Fields(long address, long length, int access, byte[] key) {
     }
 
-    @Provide
-    Arbitrary<Long> lengths() {
-        return Arbitraries.oneOf(Arbitraries.longs().between(1, Long.MAX_VALUE), Arbitraries.longs().between(1, 1 << 20));
+    @Test
+    void encodeThenDecodeGivesTheSameFields() {
+        Generator<Long> addresses = Generator.anyLong();
+        Generator<Long> lengths = lengths();
+        Generator<Integer> access = Generator.ints(1, 3);
+        Generator<byte[]> keys = Generator.bytes(1, MAX_KEY);
+        Generator<Fields> fields = random -> new Fields(addresses.next(random), lengths.next(random), access.next(random),
+                keys.next(random));
+        Property.forAll("encode then decode gives the same fields", 500, fields, f -> {
+            RdmaBufferDescriptor d = UcxRegion.Descriptor.encode(f.address(), f.length(), f.access(), ByteBuffer.wrap(f.key()));
+            UcxRegion.Descriptor back = UcxRegion.Descriptor.decode(d);
+            assertEquals(f.address(), back.address());
+            assertEquals(f.length(), back.length());
+            assertEquals(f.access(), back.access());
+            assertEquals(ByteBuffer.wrap(f.key()), back.packedKey());
+        });
     }
 
-    @Provide
-    Arbitrary<Long> offsets() {
-        return Arbitraries.oneOf(Arbitraries.longs(), Arbitraries.longs().between(-2, 1 << 20),
-                Arbitraries.of(Long.MAX_VALUE, Long.MIN_VALUE, Long.MAX_VALUE - 1));
+    /**
+     * Any descriptor bytes, or mostly well-formed headers with arbitrary fields (often near the
+     * valid ones), so decoding gets past the magic number and sometimes past the field checks.
+     */
+    private static Generator<byte[]> descriptorBytes() {
+        Generator<byte[]> any = Generator.bytes(1, RdmaBufferDescriptor.MAX_BYTES);
+        Generator<Long> longs = Generator.anyLong();
+        Generator<Long> lengths = Generator.oneOf(Generator.anyLong(), Generator.longs(-2, 1 << 20));
+        Generator<Integer> access = Generator.oneOf(Generator.anyInt(), Generator.ints(-1, 4));
+        Generator<byte[]> keys = Generator.bytes(0, MAX_KEY);
+        Generator<byte[]> headed = random -> {
+            long address = longs.next(random);
+            long length = lengths.next(random);
+            int rights = access.next(random);
+            byte[] key = keys.next(random);
+            return ByteBuffer.allocate(UcxRegion.Descriptor.HEADER + key.length).putInt(UcxRegion.Descriptor.MAGIC)
+                    .putLong(address).putLong(length).putInt(rights).put(key).array();
+        };
+        return Generator.oneOf(any, headed, headed);
     }
 
-    @Provide
-    Arbitrary<Integer> access() {
-        return Arbitraries.integers().between(1, 3);
+    private static Generator<Long> lengths() {
+        return Generator.oneOf(Generator.longs(1, Long.MAX_VALUE), Generator.longs(1, 1 << 20));
     }
 
-    @Provide
-    Arbitrary<byte[]> keys() {
-        return Arbitraries.bytes().array(byte[].class).ofMinSize(1).ofMaxSize(RdmaBufferDescriptor.MAX_BYTES - UcxRegion.Descriptor.HEADER);
+    /** Any long, small ones around 0, and the ends where offset + size overflows. */
+    private static Generator<Long> offsets() {
+        return Generator.oneOf(Generator.anyLong(), Generator.longs(-2, 1 << 20),
+                Generator.of(Long.MAX_VALUE, Long.MIN_VALUE, Long.MAX_VALUE - 1));
     }
 }
