@@ -8,18 +8,37 @@ import java.util.HexFormat;
  * connected peer in a control message, and that the peer hands to {@code rdmaWrite} or
  * {@code rdmaRead} (spec 2.3, 6.7). Only the backend that made it can read it. Two descriptors are
  * equal when their bytes are.
+ *
+ * <p>A descriptor is at most {@link #MAX_BYTES} long: descriptors come from the peer, so the bound
+ * is what keeps a hostile one from making its reader allocate without limit.
  */
 public final class RdmaBufferDescriptor {
+    /**
+     * The longest descriptor (bytes). Room for a backend's address, length and access plus a packed
+     * remote key (UCX packs one in well under 1 KiB per memory domain); the switch's frames carry
+     * descriptors of up to this length.
+     *
+     * @since 1.1
+     */
+    public static final int MAX_BYTES = 4096;
+
     private final byte[] bytes;
 
     private RdmaBufferDescriptor(byte[] bytes) {
         this.bytes = bytes;
     }
 
-    /** A descriptor from its wire bytes (copied). */
+    /**
+     * A descriptor from its wire bytes (copied).
+     *
+     * @throws IllegalArgumentException no bytes, or more than {@link #MAX_BYTES}
+     */
     public static RdmaBufferDescriptor of(byte[] bytes) {
         if (bytes == null || bytes.length == 0) {
             throw new IllegalArgumentException("a descriptor has at least one byte");
+        }
+        if (bytes.length > MAX_BYTES) {
+            throw new IllegalArgumentException("a descriptor of " + bytes.length + " bytes (at most " + MAX_BYTES + ")");
         }
         return new RdmaBufferDescriptor(bytes.clone());
     }

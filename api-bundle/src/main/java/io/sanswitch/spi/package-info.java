@@ -4,7 +4,7 @@
  * upcall table, overlapped completion and the FD_* events).
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package io.sanswitch.spi;
 
 import org.osgi.annotation.bundle.Export;

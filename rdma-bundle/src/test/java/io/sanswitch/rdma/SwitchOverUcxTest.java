@@ -28,6 +28,13 @@ import io.sanswitch.api.SwitchStatistics;
 import io.sanswitch.core.ProviderEngine;
 import io.sanswitch.core.switcher.Switch;
 import io.sanswitch.core.switcher.SwitchSettings;
+import io.sanswitch.conformance.KitProvider;
+import io.sanswitch.conformance.KitSwitch;
+import io.sanswitch.spi.ConditionDecision;
+import io.sanswitch.spi.Overlapped;
+import io.sanswitch.spi.SocketHandle;
+import io.sanswitch.spi.WsaError;
+import io.sanswitch.spi.WsaException;
 
 /**
  * The switch's session protocol over the real UCX provider: data of every size around the RDMA
@@ -130,6 +137,56 @@ class SwitchOverUcxTest {
         client.abort();
         server.abort();
         listener.close();
+    }
+
+    /**
+     * A raw SPI client on a second UCX provider plays a hostile switch peer: after a valid HELLO it
+     * announces DATA of 2^31 - 1 bytes. The switch allocates nothing for it, fails the application's
+     * pending and later operations with WSAECONNRESET, and tells the peer with a RESET frame.
+     */
+    @org.junit.jupiter.api.Test
+    void aHostilePeerBreakingTheSessionProtocolGetsAResetAndTheApplicationSeesWsaeconnreset() throws Exception {
+        assumeTrue(Ucx.isAvailable(), () -> "UCX not available: " + Ucx.unavailabilityCause());
+        ucx = new ProviderEngine(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, ""));
+        sw = new Switch(SwitchSettings.withSubnets("127.0.0.0/8"));
+        sw.bindProvider(ucx, Map.of("sanswitch.transport", "ucx"));
+        try (KitProvider peer = new KitProvider(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, ""))) {
+            peer.startup();
+            int port;
+            do {
+                try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, LOOPBACK)) {
+                    port = probe.getLocalPort();
+                }
+            } while (port < 2);
+            KitSwitch.Event accepts = new KitSwitch.Event();
+            SocketHandle listener = peer.listen(new InetSocketAddress(LOOPBACK, port), 4, accepts);
+            // A connect to P goes to the RDMA provider at P + rdmaPortOffset (1).
+            CompletableFuture<SwitchSocket> connecting = sw.connectAsync(new InetSocketAddress(LOOPBACK, port - 1), "ucx")
+                    .toCompletableFuture();
+            SocketHandle raw = peer.accept(listener, accepts, ConditionDecision.CF_ACCEPT).socket();
+            SwitchSocket app = connecting.get(20, TimeUnit.SECONDS);
+            assertArrayEquals(new byte[] {5, 1, 1}, peer.receiveExactly(raw, 3, 3), "the switch's HELLO (reads blocks)");
+
+            CompletableFuture<Integer> pending = app.receive(ByteBuffer.allocate(64)).toCompletableFuture();
+            byte[] hostile = ByteBuffer.allocate(8).put(new byte[] {5, 1, 1}).put((byte) 1).putInt(0x7FFF_FFFF).array();
+            assertTrue(KitProvider.await(peer.send(raw, hostile, Overlapped.Mode.POLL)).isSuccess());
+
+            assertEquals(WsaError.WSAECONNRESET, failure(pending), "the application's pending receive");
+            assertArrayEquals(new byte[] {9}, peer.receiveExactly(raw, 1, 1), "a RESET frame to the peer");
+            assertEquals(WsaError.WSAECONNRESET, failure(app.send(ByteBuffer.wrap(new byte[] {1}))), "a later send");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (sw.statistics().totalProviderSockets() > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(0, sw.statistics().totalProviderSockets(), "the switch closed its socket");
+            assertEquals(0, sw.statistics().memoryRegistrations(), "and released its registrations");
+        }
+    }
+
+    private static WsaError failure(java.util.concurrent.CompletionStage<Integer> op) {
+        java.util.concurrent.ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(
+                java.util.concurrent.ExecutionException.class, () -> op.toCompletableFuture().get(20, TimeUnit.SECONDS));
+        return org.junit.jupiter.api.Assertions.assertInstanceOf(WsaException.class, e.getCause()).error();
     }
 
     private static byte[] stream(long seed) {

@@ -54,9 +54,9 @@ import io.sanswitch.spi.WsaException;
  */
 final class Connection implements SwitchSocket {
     private static final Logger LOG = LoggerFactory.getLogger(Connection.class);
-    static final int BUFFER_BYTES = 128 * 1024;
+    /** Both registered buffers; a frame never exceeds one (see {@link Frames#MAX_FRAME}). */
+    static final int BUFFER_BYTES = Frames.MAX_FRAME;
     static final long HIGH_WATER = 8L << 20;
-    static final long MAX_BLOCK = 16L << 20;
 
     private enum State {
         STARTING, OPEN, CLOSING, CLOSED, BROKEN;
@@ -86,8 +86,20 @@ final class Connection implements SwitchSocket {
     private record Segment(OutItem item, int bytes) {
     }
 
-    /** A large block on its way to the peer. */
-    private record OutBlock(OutItem item, int length, RdmaBufferDescriptor exposed, MemoryHandle local) {
+    /** A large block on its way to the peer; {@code targeted} once the peer's WRITE_TARGET for it came. */
+    private static final class OutBlock {
+        final OutItem item;
+        final int length;
+        final RdmaBufferDescriptor exposed;
+        final MemoryHandle local;
+        boolean targeted;
+
+        OutBlock(OutItem item, int length, RdmaBufferDescriptor exposed, MemoryHandle local) {
+            this.item = item;
+            this.length = length;
+            this.exposed = exposed;
+            this.local = local;
+        }
     }
 
     /** Received bytes waiting for the application; {@code data} is null while a block is still moving. */
@@ -130,7 +142,17 @@ final class Connection implements SwitchSocket {
     private boolean endOfStream;
     private boolean peerHello;
     private boolean peerReadsBlocks;
+    /** The id of the last block this side announced; ids run 1 .. Integer.MAX_VALUE, then 1 again. */
     private int blockIds;
+    /** The id of the last block the peer announced (its ids run the same way). */
+    private int peerBlockIds;
+    /** Bytes of our blocks announced and not finished (for {@link Frames#MAX_BLOCK_BYTES_IN_FLIGHT}). */
+    private long outBlockBytes;
+    /** The peer's blocks announced and not finished here: count and bytes. */
+    private int inBlocks;
+    private long inBlockBytes;
+    /** A protocol error came while a send was in flight: the RESET goes once that send is done. */
+    private boolean resetAfterSend;
     private long buffered;
     private Future<?> closeTimer;
     private final ArrayDeque<ByteBuffer> control = new ArrayDeque<>();
@@ -140,7 +162,7 @@ final class Connection implements SwitchSocket {
     private final ArrayDeque<InChunk> inbound = new ArrayDeque<>();
     private final Map<Integer, InTarget> inTargets = new HashMap<>();
     private final ArrayDeque<PendingReceive> receives = new ArrayDeque<>();
-    private ByteBuffer frames = ByteBuffer.allocate(2 * BUFFER_BYTES);
+    private final FrameReader frames = new FrameReader(BUFFER_BYTES);
 
     Connection(SwitchContext sw, BoundProvider provider, SocketHandle handle, ProviderChoice choice,
             InetSocketAddress local, InetSocketAddress remote) {
@@ -155,7 +177,7 @@ final class Connection implements SwitchSocket {
         this.framed = caps.rdma();
         int configured = sw.settings().rdmaThresholdBytes();
         this.threshold = Math.max(1, configured > 0 ? configured : caps.rdmaThreshold());
-        this.maxBlock = Math.min(MAX_BLOCK, caps.maxRdmaSize() > 0 ? caps.maxRdmaSize() : MAX_BLOCK);
+        this.maxBlock = Math.min(Frames.MAX_BLOCK, caps.maxRdmaSize() > 0 ? caps.maxRdmaSize() : Frames.MAX_BLOCK);
         this.readsBlocks = caps.rdmaRead() && !sw.settings().forceWriteFlow();
         this.queue = sw.newQueue("connection " + provider.name + " " + remote);
     }
@@ -187,7 +209,7 @@ final class Connection implements SwitchSocket {
             sw.opened(this);
             slot.whenClosed(() -> queue.execute(this::closedByProvider));
             if (framed) {
-                control.add(Frames.hello(readsBlocks)); // spec 6.4: one negotiation message each way
+                control.add(Frames.encode(new Frame.Hello(readsBlocks))); // spec 6.4: one negotiation message each way
             }
             pumpReceive();
             pumpSend();
@@ -284,7 +306,7 @@ final class Connection implements SwitchSocket {
         }
         if (canTellPeer) {
             // Framed: the peer learns of the abort from a RESET frame sent before the close.
-            sendBuffer.clear().put(Frames.reset()).flip();
+            sendBuffer.clear().put(Frames.encode(new Frame.Reset())).flip();
             Overlapped ov = Overlapped.notifying((IoCompletion) r -> queue.execute(() -> closeSocketQuietly()));
             try {
                 spi.send(handle, new WsaBuf[] {new WsaBuf(sendRegistration, 0, 1)}, 0, ov);
@@ -399,7 +421,7 @@ final class Connection implements SwitchSocket {
             if (framed && item.total > threshold) {
                 // spec 6.7: blocks larger than the threshold move by RDMA; the flow depends on the
                 // peer's provider, known from its HELLO.
-                if (!peerHello || out.remaining() < Frames.BLOCK_HEADER + Frames.MAX_DESCRIPTOR) {
+                if (!peerHello || out.remaining() < Frames.BLOCK_HEADER + Frames.MAX_DESCRIPTOR || !mayStartBlock(item)) {
                     break;
                 }
                 if (!startBlock(item, out)) {
@@ -411,13 +433,16 @@ final class Connection implements SwitchSocket {
                     break;
                 }
                 int n = Math.min(room, item.total - item.taken);
+                ByteBuffer part = item.source.duplicate();
                 if (framed) {
                     n = Math.min(n, threshold);
-                    out.put(Frames.DATA).putInt(n);
                 }
-                ByteBuffer part = item.source.duplicate();
                 part.limit(item.start + item.taken + n).position(item.start + item.taken);
-                out.put(part);
+                if (framed) {
+                    new Frame.Data(part).writeTo(out);
+                } else {
+                    out.put(part);
+                }
                 item.taken += n;
                 segments.add(new Segment(item, n));
             }
@@ -443,6 +468,10 @@ final class Connection implements SwitchSocket {
     private void sent(OverlappedResult r, List<Segment> segments) {
         sendInFlight = false;
         if (state.terminal()) {
+            if (resetAfterSend) {
+                resetAfterSend = false;
+                sendReset();
+            }
             return;
         }
         if (!r.isSuccess()) {
@@ -465,6 +494,18 @@ final class Connection implements SwitchSocket {
     }
 
     /**
+     * Whether the next block of {@code item} stays within the blocks a receiver accepts in flight
+     * ({@link Frames#MAX_BLOCKS_IN_FLIGHT}, {@link Frames#MAX_BLOCK_BYTES_IN_FLIGHT}). Also waits until
+     * every control frame queued so far is in this send ahead of it: a WRITE_DONE that freed the room
+     * must reach the peer before the block that uses it.
+     */
+    private boolean mayStartBlock(OutItem item) {
+        long length = Math.min(item.total - item.taken, maxBlock);
+        return control.isEmpty() && outBlocks.size() < Frames.MAX_BLOCKS_IN_FLIGHT
+                && outBlockBytes + length <= Frames.MAX_BLOCK_BYTES_IN_FLIGHT;
+    }
+
+    /**
      * Starts moving the next block of {@code item} (at most {@link #maxBlock} bytes) by RDMA and
      * writes its announcement into {@code out}.
      *
@@ -475,7 +516,7 @@ final class Connection implements SwitchSocket {
         ByteBuffer part = item.source.duplicate();
         part.limit(item.start + item.taken + length).position(item.start + item.taken);
         ByteBuffer block = part.isDirect() ? part.slice() : ByteBuffer.allocateDirect(length).put(part).flip();
-        int id = ++blockIds;
+        int id = blockIds == Integer.MAX_VALUE ? 1 : blockIds + 1;
         boolean readFlow = peerReadsBlocks;
         try {
             if (readFlow) {
@@ -485,14 +526,16 @@ final class Connection implements SwitchSocket {
                 if (d.length > Frames.MAX_DESCRIPTOR) {
                     throw new WsaException(WSAENOBUFS, "descriptor of " + d.length + " bytes");
                 }
-                out.put(Frames.BLOCK).putInt(id).putInt(length).putShort((short) d.length).put(d);
+                new Frame.Block(id, length, exposed).writeTo(out);
                 outBlocks.put(id, new OutBlock(item, length, exposed, null));
             } else {
                 MemoryHandle source = spi.registerMemory(handle, block, Winsock.MEM_READ);
                 registered(1);
-                out.put(Frames.WRITE_REQ).putInt(id).putInt(length);
+                new Frame.WriteReq(id, length).writeTo(out);
                 outBlocks.put(id, new OutBlock(item, length, null, source));
             }
+            blockIds = id;
+            outBlockBytes += length;
         } catch (WsaException e) {
             // spec 6.7: a failed registration fails the application's send with WSAENOBUFS; once
             // part of it is on the wire the stream cannot go on without it.
@@ -519,28 +562,33 @@ final class Connection implements SwitchSocket {
 
     /** DONE (read flow): the peer has the block; our exposure ends (spec 6.7 step 3). */
     private void blockDone(int id) {
-        OutBlock b = outBlocks.remove(id);
-        if (b == null || b.exposed() == null) {
-            protocolError("DONE for unknown block " + id);
+        OutBlock b = outBlocks.get(id);
+        if (b == null || b.exposed == null) {
+            protocolError("DONE for block " + id + (b == null ? ", which is not in flight" : ", which moves by RDMA write"));
             return;
         }
+        outBlocks.remove(id);
+        outBlockBytes -= b.length;
         try {
-            spi.deregisterRdmaMemory(handle, b.exposed());
+            spi.deregisterRdmaMemory(handle, b.exposed);
             registered(-1);
         } catch (WsaException e) {
             LOG.debug("{}: deregistering block {}: {}", this, id, e.error());
         }
-        acknowledge(b.item(), b.length());
+        acknowledge(b.item, b.length);
+        pumpSend(); // room for the next block
         finishCloseWhenIdle();
     }
 
     /** WRITE_TARGET (write flow): RDMA-write the block into the peer's buffer, then WRITE_DONE. */
     private void writeTo(int id, RdmaBufferDescriptor target) {
         OutBlock b = outBlocks.get(id);
-        if (b == null || b.local() == null) {
-            protocolError("WRITE_TARGET for unknown block " + id);
+        if (b == null || b.local == null || b.targeted) {
+            protocolError("WRITE_TARGET for block " + id + (b == null ? ", which is not in flight"
+                    : b.local == null ? ", which moves by RDMA read" : ", which has its target already"));
             return;
         }
+        b.targeted = true;
         Overlapped ov = Overlapped.notifying((IoCompletion) r -> queue.execute(() -> {
             if (state.terminal()) {
                 return;
@@ -550,21 +598,24 @@ final class Connection implements SwitchSocket {
                 return;
             }
             outBlocks.remove(id);
+            outBlockBytes -= b.length;
             try {
-                spi.deregisterMemory(handle, b.local());
+                spi.deregisterMemory(handle, b.local);
                 registered(-1);
             } catch (WsaException e) {
                 LOG.debug("{}: deregistering block {}: {}", this, id, e.error());
             }
-            control.add(Frames.idFrame(Frames.WRITE_DONE, id));
-            acknowledge(b.item(), b.length());
+            control.add(Frames.encode(new Frame.WriteDone(id)));
+            acknowledge(b.item, b.length);
             pumpSend();
             finishCloseWhenIdle();
         }));
         try {
-            spi.rdmaWrite(handle, new WsaBuf[] {WsaBuf.of(b.local())}, target, 0, 0, ov);
+            spi.rdmaWrite(handle, new WsaBuf[] {WsaBuf.of(b.local)}, target, 0, 0, ov);
         } catch (WsaException e) {
-            if (!providerGoing(e)) {
+            if (e.error() == WsaError.WSAEINVAL) {
+                protocolError("WRITE_TARGET for block " + id + " with a descriptor the provider refused: " + e.getMessage());
+            } else if (!providerGoing(e)) {
                 terminate(e.error(), WSAECONNRESET);
             }
         }
@@ -624,58 +675,86 @@ final class Connection implements SwitchSocket {
         pumpReceive();
     }
 
+    /** Decodes what arrived and acts on each frame. */
     private void onFrameBytes(ByteBuffer data) {
-        if (frames.remaining() < data.remaining()) {
-            ByteBuffer bigger = ByteBuffer.allocate(Math.max(frames.capacity() * 2, frames.position() + data.remaining()));
-            frames = bigger.put(frames.flip());
+        if (!frames.add(data)) {
+            // Cannot happen: what waits is one incomplete frame, shorter than MAX_FRAME.
+            protocolError("frame reassembly overflow (" + frames.waiting() + " bytes waiting)");
+            return;
         }
-        frames.put(data).flip();
-        try {
-            while (!state.terminal()) {
-                int length = Frames.frameLength(frames);
-                if (length < 0) {
-                    break;
-                }
-                ByteBuffer frame = frames.slice(frames.position(), length);
-                frames.position(frames.position() + length);
-                onFrame(frame);
+        while (!state.terminal()) {
+            Frames.Decoded d = frames.next();
+            if (d instanceof Frame f) {
+                onFrame(f);
+            } else if (d instanceof Frames.Violation v) {
+                protocolError(v.reason());
+            } else {
+                break;
             }
-        } catch (IllegalArgumentException e) {
-            protocolError(e.getMessage());
         }
-        frames.compact();
     }
 
-    private void onFrame(ByteBuffer f) {
-        byte type = f.get();
-        switch (type) {
-            case Frames.HELLO -> {
-                f.get(); // version: only 1 exists
+    private void onFrame(Frame f) {
+        if (!peerHello) {
+            if (f instanceof Frame.Hello h) {
                 peerHello = true;
-                peerReadsBlocks = (f.get() & Frames.FLAG_READS_BLOCKS) != 0;
+                peerReadsBlocks = h.readsBlocks();
                 pumpSend();
+            } else {
+                protocolError(f.getClass().getSimpleName().toUpperCase() + " before the peer's HELLO");
             }
-            case Frames.DATA -> {
-                int n = f.getInt();
-                InChunk c = new InChunk();
-                c.data = ByteBuffer.allocate(n).put(f).flip();
-                inbound.add(c);
-                buffered += n;
+        } else if (f instanceof Frame.Data d) {
+            int n = d.payload().remaining();
+            InChunk c = new InChunk();
+            c.data = ByteBuffer.allocate(n).put(d.payload()).flip();
+            inbound.add(c);
+            buffered += n;
+        } else if (f instanceof Frame.Block b) {
+            if (acceptBlock("BLOCK", b.id(), b.length(), readsBlocks)) {
+                readBlock(b.id(), b.length(), b.descriptor());
             }
-            case Frames.BLOCK -> readBlock(f.getInt(), f.getInt(), descriptor(f));
-            case Frames.DONE -> blockDone(f.getInt());
-            case Frames.WRITE_REQ -> exposeTarget(f.getInt(), f.getInt());
-            case Frames.WRITE_TARGET -> writeTo(f.getInt(), descriptor(f));
-            case Frames.WRITE_DONE -> targetWritten(f.getInt());
-            case Frames.RESET -> terminate(WSAECONNRESET, WSAECONNRESET);
-            default -> protocolError("frame type " + type);
+        } else if (f instanceof Frame.WriteReq w) {
+            if (acceptBlock("WRITE_REQ", w.id(), w.length(), !readsBlocks)) {
+                exposeTarget(w.id(), w.length());
+            }
+        } else if (f instanceof Frame.Done done) {
+            blockDone(done.id());
+        } else if (f instanceof Frame.WriteTarget t) {
+            writeTo(t.id(), t.descriptor());
+        } else if (f instanceof Frame.WriteDone w) {
+            targetWritten(w.id());
+        } else if (f instanceof Frame.Reset) {
+            terminate(WSAECONNRESET, WSAECONNRESET);
+        } else {
+            protocolError("a second HELLO");
         }
     }
 
-    private static RdmaBufferDescriptor descriptor(ByteBuffer f) {
-        byte[] d = new byte[Short.toUnsignedInt(f.getShort())];
-        f.get(d);
-        return RdmaBufferDescriptor.of(d);
+    /**
+     * The checks of a block announcement that need this connection: its flow is the one our HELLO
+     * asked for, its id the next in the peer's sequence, and it stays within the blocks in flight.
+     */
+    private boolean acceptBlock(String frame, int id, int length, boolean flowAgreed) {
+        int expected = peerBlockIds == Integer.MAX_VALUE ? 1 : peerBlockIds + 1;
+        String bad = !flowAgreed ? frame + ", but our HELLO asked for the other flow"
+                : id != expected ? frame + " for block " + id + ", expected " + expected
+                : inBlocks >= Frames.MAX_BLOCKS_IN_FLIGHT ? frame + " beyond " + Frames.MAX_BLOCKS_IN_FLIGHT + " blocks in flight"
+                : inBlockBytes + length > Frames.MAX_BLOCK_BYTES_IN_FLIGHT ? frame + " of " + length + " bytes beyond "
+                        + Frames.MAX_BLOCK_BYTES_IN_FLIGHT + " bytes in flight (" + inBlockBytes + " now)"
+                : null;
+        if (bad != null) {
+            protocolError(bad);
+            return false;
+        }
+        peerBlockIds = id;
+        inBlocks++;
+        inBlockBytes += length;
+        return true;
+    }
+
+    private void inBlockFinished(int length) {
+        inBlocks--;
+        inBlockBytes -= length;
     }
 
     /** BLOCK (read flow, spec 6.7 step 2): RDMA-read the peer's block into registered memory. */
@@ -702,13 +781,17 @@ final class Connection implements SwitchSocket {
                 }
                 chunk.data = target;
                 buffered += length;
-                control.add(Frames.idFrame(Frames.DONE, id));
+                inBlockFinished(length);
+                control.add(Frames.encode(new Frame.Done(id)));
                 pumpSend();
                 deliver();
             }));
             spi.rdmaRead(handle, new WsaBuf[] {WsaBuf.of(m)}, source, 0, 0, ov);
         } catch (WsaException e) {
-            if (!providerGoing(e)) {
+            if (e.error() == WsaError.WSAEINVAL) {
+                // The provider checks the peer's descriptor (its backend, range and access) first.
+                protocolError("BLOCK " + id + " with a descriptor the provider refused: " + e.getMessage());
+            } else if (!providerGoing(e)) {
                 terminate(e.error(), WSAECONNRESET);
             }
         }
@@ -723,7 +806,7 @@ final class Connection implements SwitchSocket {
             RdmaBufferDescriptor exposed = spi.registerRdmaMemory(handle, target, Winsock.MEM_WRITE);
             registered(1);
             inTargets.put(id, new InTarget(chunk, target, exposed));
-            control.add(Frames.writeTarget(id, exposed.toBytes()));
+            control.add(Frames.encode(new Frame.WriteTarget(id, exposed)));
             pumpSend();
         } catch (WsaException e) {
             if (!providerGoing(e)) {
@@ -736,9 +819,10 @@ final class Connection implements SwitchSocket {
     private void targetWritten(int id) {
         InTarget t = inTargets.remove(id);
         if (t == null) {
-            protocolError("WRITE_DONE for unknown block " + id);
+            protocolError("WRITE_DONE for block " + id + ", which has no target here");
             return;
         }
+        inBlockFinished(t.target().capacity());
         try {
             spi.deregisterRdmaMemory(handle, t.exposed());
             registered(-1);
@@ -795,9 +879,45 @@ final class Connection implements SwitchSocket {
         terminate(WSA_OPERATION_ABORTED, WSAECONNRESET);
     }
 
+    /**
+     * The peer broke the session protocol: the connection ends with {@code WSAECONNRESET} for what is
+     * pending and what comes later, and the peer gets a RESET before the socket closes (once a send
+     * in flight is done, since the RESET goes from the same registered buffer).
+     */
     private void protocolError(String what) {
+        if (state.terminal()) {
+            return;
+        }
         LOG.warn("{}: session protocol error: {}; resetting", this, what);
-        abortNow();
+        terminate(WSAECONNRESET, WSAECONNRESET, false);
+        try {
+            spi.setSockOpt(handle, Winsock.SOL_SOCKET, Winsock.SO_LINGER, 0);
+        } catch (WsaException notSupported) {
+            LOG.trace("{}: SO_LINGER not supported: {}", this, notSupported.error());
+        }
+        if (sendInFlight) {
+            resetAfterSend = true;
+            // A send that never completes must not keep the socket open.
+            sw.schedule(() -> queue.execute(this::closeSocketQuietly), sw.settings().closeTimeout());
+        } else {
+            sendReset();
+        }
+    }
+
+    /** Sends a RESET frame on an ended connection, then closes its socket. */
+    private void sendReset() {
+        if (sendRegistration == null || provider.isRetired()) {
+            closeSocketQuietly();
+            return;
+        }
+        sendBuffer.clear().put(Frames.encode(new Frame.Reset())).flip();
+        Overlapped ov = Overlapped.notifying((IoCompletion) r -> queue.execute(this::closeSocketQuietly));
+        try {
+            spi.send(handle, new WsaBuf[] {new WsaBuf(sendRegistration, 0, 1)}, 0, ov);
+        } catch (WsaException e) {
+            LOG.debug("{}: no RESET sent: {}", this, e.error());
+            closeSocketQuietly();
+        }
     }
 
     private void terminate(WsaError pending, WsaError later) {
@@ -861,7 +981,10 @@ final class Connection implements SwitchSocket {
         unfinished.clear();
         outgoing.clear();
         outBlocks.clear();
+        outBlockBytes = 0;
         inTargets.clear();
+        inBlocks = 0;
+        inBlockBytes = 0;
         inbound.clear();
         buffered = 0;
         failReceives(pending, endedAt);

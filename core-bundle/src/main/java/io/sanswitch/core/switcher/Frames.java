@@ -2,6 +2,8 @@ package io.sanswitch.core.switcher;
 
 import java.nio.ByteBuffer;
 
+import io.sanswitch.spi.RdmaBufferDescriptor;
+
 /**
  * The switch's session protocol on RDMA providers (spec 6.4, 6.6, 6.7). Over a TCP provider the
  * switch never frames: the wire carries the application's bytes (DESIGN 3). Over an RDMA provider the
@@ -21,6 +23,12 @@ import java.nio.ByteBuffer;
  * Data, BLOCK and WRITE_REQ frames are delivered in stream order; the others concern the opposite
  * direction and may overtake data. The end of the stream is the provider's own (a receive of 0
  * bytes after closeSocket, spec 6.9).
+ *
+ * <p>Every length and id on the wire comes from the peer, so {@link #decode} checks each against its
+ * bound before anything is allocated for it: a frame is at most {@link #MAX_FRAME} bytes, a DATA
+ * payload 1 … {@link #MAX_DATA}, a block 1 … {@link #MAX_BLOCK}, a descriptor 1 …
+ * {@link #MAX_DESCRIPTOR}, an id 1 … {@code Integer.MAX_VALUE}. The connection adds the rules that
+ * need its state (HELLO first and once, ids in sequence and known, blocks in flight).
  */
 final class Frames {
     private Frames() {
@@ -37,57 +45,195 @@ final class Frames {
 
     static final byte VERSION = 1;
     static final int FLAG_READS_BLOCKS = 1;
+    static final int HELLO_LENGTH = 3;
     static final int DATA_HEADER = 5;
     static final int BLOCK_HEADER = 11;
+    static final int ID_FRAME_LENGTH = 5;
     static final int WRITE_REQ_LENGTH = 9;
-    /** Room kept for one BLOCK or WRITE_REQ frame; descriptors longer than this are refused. */
-    static final int MAX_DESCRIPTOR = 4096;
+    static final int WRITE_TARGET_HEADER = 7;
 
-    static ByteBuffer hello(boolean readsBlocks) {
-        return ByteBuffer.allocate(3).put(HELLO).put(VERSION).put((byte) (readsBlocks ? FLAG_READS_BLOCKS : 0)).flip();
+    /**
+     * The longest frame. A sender fills one registered send buffer of this size at a time and never
+     * splits a frame across two sends (it starts a frame only when the whole frame fits), so nothing
+     * legitimate is longer; it is also the size of both of a connection's registered buffers.
+     */
+    static final int MAX_FRAME = 128 * 1024;
+    /**
+     * The longest DATA payload: a DATA frame with its header fills at most one send buffer. The
+     * threshold does not raise it (a sender cuts data at the smaller of the two), and the receiver
+     * cannot know the sender's threshold anyway.
+     */
+    static final int MAX_DATA = MAX_FRAME - DATA_HEADER;
+    /** The largest block: a sender cuts larger sends into blocks of at most this (and its SO_MAX_RDMA_SIZE). */
+    static final int MAX_BLOCK = 16 << 20;
+    /** Room kept for one BLOCK or WRITE_TARGET frame; longer descriptors are refused by both sides. */
+    static final int MAX_DESCRIPTOR = RdmaBufferDescriptor.MAX_BYTES;
+    /**
+     * Blocks one direction of a connection may have announced and not yet finished (DONE / WRITE_DONE),
+     * by count and by bytes. A sender waits below both; for a receiver each announced block is a
+     * registration and up to {@link #MAX_BLOCK} bytes of memory, so above either it is a protocol error.
+     * Two full blocks keep the RDMA pipeline busy while the earlier one's DONE travels back.
+     */
+    static final int MAX_BLOCKS_IN_FLIGHT = 64;
+    static final long MAX_BLOCK_BYTES_IN_FLIGHT = 2L * MAX_BLOCK;
+
+    /** What {@link #decode} found at its input's position: a {@link Frame}, {@link NeedMore}, or a {@link Violation}. */
+    sealed interface Decoded permits Frame, NeedMore, Violation {
     }
 
-    static ByteBuffer idFrame(byte type, int id) {
-        return ByteBuffer.allocate(5).put(type).putInt(id).flip();
+    /** The frame at the position is not complete yet; nothing was consumed. */
+    enum NeedMore implements Decoded {
+        NEED_MORE
     }
 
-    static ByteBuffer writeTarget(int id, byte[] descriptor) {
-        return ByteBuffer.allocate(7 + descriptor.length).put(WRITE_TARGET).putInt(id)
-                .putShort((short) descriptor.length).put(descriptor).flip();
-    }
-
-    static ByteBuffer reset() {
-        return ByteBuffer.allocate(1).put(RESET).flip();
+    /** The bytes at the position break the protocol; the stream cannot go on. */
+    record Violation(String reason) implements Decoded {
     }
 
     /**
-     * The length of the complete frame at {@code in}'s position, or -1 when more bytes are needed.
-     *
-     * @throws IllegalArgumentException for a frame type this protocol does not have
+     * Decodes the frame at {@code in}'s position. A complete frame is returned and consumed (the
+     * position moves past it; a DATA payload is a read-only view into {@code in}, valid until
+     * {@code in} is changed); otherwise nothing is consumed. Lengths are checked as soon as their
+     * header is complete, so a bad one is a violation before its bytes arrive. Never throws for any
+     * input, and allocates only a descriptor of at most {@link #MAX_DESCRIPTOR} bytes.
      */
-    static int frameLength(ByteBuffer in) {
+    static Decoded decode(ByteBuffer in) {
         int p = in.position();
         int have = in.remaining();
         if (have < 1) {
-            return -1;
+            return NeedMore.NEED_MORE;
         }
         byte type = in.get(p);
-        return switch (type) {
-            case DATA -> have < DATA_HEADER ? -1 : complete(have, DATA_HEADER + in.getInt(p + 1));
-            case BLOCK -> have < BLOCK_HEADER ? -1 : complete(have, BLOCK_HEADER + Short.toUnsignedInt(in.getShort(p + 9)));
-            case DONE, WRITE_DONE -> complete(have, 5);
-            case HELLO -> complete(have, 3);
-            case WRITE_REQ -> complete(have, WRITE_REQ_LENGTH);
-            case WRITE_TARGET -> have < 7 ? -1 : complete(have, 7 + Short.toUnsignedInt(in.getShort(p + 5)));
-            case RESET -> 1;
-            default -> throw new IllegalArgumentException("unknown frame type " + type);
-        };
+        switch (type) {
+            case HELLO: {
+                if (have < HELLO_LENGTH) {
+                    return NeedMore.NEED_MORE;
+                }
+                int version = in.get(p + 1);
+                int flags = in.get(p + 2);
+                if (version != VERSION) {
+                    return new Violation("HELLO of protocol version " + version + " (this is " + VERSION + ")");
+                }
+                if ((flags & ~FLAG_READS_BLOCKS) != 0) {
+                    return new Violation("HELLO with unknown flags 0x" + Integer.toHexString(flags & 0xFF));
+                }
+                return consumed(in, new Frame.Hello(flags == FLAG_READS_BLOCKS));
+            }
+            case DATA: {
+                if (have < DATA_HEADER) {
+                    return NeedMore.NEED_MORE;
+                }
+                int length = in.getInt(p + 1);
+                if (length < 1 || length > MAX_DATA) {
+                    return new Violation("DATA of " + Integer.toUnsignedString(length) + " bytes (1.." + MAX_DATA + ")");
+                }
+                if (have < DATA_HEADER + length) {
+                    return NeedMore.NEED_MORE;
+                }
+                return consumed(in, new Frame.Data(in.slice(p + DATA_HEADER, length).asReadOnlyBuffer()));
+            }
+            case BLOCK: {
+                if (have < BLOCK_HEADER) {
+                    return NeedMore.NEED_MORE;
+                }
+                int id = in.getInt(p + 1);
+                int length = in.getInt(p + 5);
+                int dlen = Short.toUnsignedInt(in.getShort(p + 9));
+                Violation bad = badId("BLOCK", id);
+                if (bad == null) {
+                    bad = badBlockLength("BLOCK", length);
+                }
+                if (bad == null) {
+                    bad = badDescriptorLength("BLOCK", dlen);
+                }
+                if (bad != null) {
+                    return bad;
+                }
+                if (have < BLOCK_HEADER + dlen) {
+                    return NeedMore.NEED_MORE;
+                }
+                return consumed(in, new Frame.Block(id, length, descriptor(in, p + BLOCK_HEADER, dlen)));
+            }
+            case DONE, WRITE_DONE: {
+                if (have < ID_FRAME_LENGTH) {
+                    return NeedMore.NEED_MORE;
+                }
+                int id = in.getInt(p + 1);
+                String name = type == DONE ? "DONE" : "WRITE_DONE";
+                Violation bad = badId(name, id);
+                if (bad != null) {
+                    return bad;
+                }
+                return consumed(in, type == DONE ? new Frame.Done(id) : new Frame.WriteDone(id));
+            }
+            case WRITE_REQ: {
+                if (have < WRITE_REQ_LENGTH) {
+                    return NeedMore.NEED_MORE;
+                }
+                int id = in.getInt(p + 1);
+                int length = in.getInt(p + 5);
+                Violation bad = badId("WRITE_REQ", id);
+                if (bad == null) {
+                    bad = badBlockLength("WRITE_REQ", length);
+                }
+                return bad != null ? bad : consumed(in, new Frame.WriteReq(id, length));
+            }
+            case WRITE_TARGET: {
+                if (have < WRITE_TARGET_HEADER) {
+                    return NeedMore.NEED_MORE;
+                }
+                int id = in.getInt(p + 1);
+                int dlen = Short.toUnsignedInt(in.getShort(p + 5));
+                Violation bad = badId("WRITE_TARGET", id);
+                if (bad == null) {
+                    bad = badDescriptorLength("WRITE_TARGET", dlen);
+                }
+                if (bad != null) {
+                    return bad;
+                }
+                if (have < WRITE_TARGET_HEADER + dlen) {
+                    return NeedMore.NEED_MORE;
+                }
+                return consumed(in, new Frame.WriteTarget(id, descriptor(in, p + WRITE_TARGET_HEADER, dlen)));
+            }
+            case RESET:
+                return consumed(in, new Frame.Reset());
+            default:
+                return new Violation("frame type " + type + " (no such frame)");
+        }
     }
 
-    private static int complete(int have, int length) {
-        if (length < 0) {
-            throw new IllegalArgumentException("negative frame length");
-        }
-        return have >= length ? length : -1;
+    /** The frame in a buffer of its own, ready to send. */
+    static ByteBuffer encode(Frame f) {
+        ByteBuffer out = ByteBuffer.allocate(f.size());
+        f.writeTo(out);
+        return out.flip();
+    }
+
+    private static Frame consumed(ByteBuffer in, Frame f) {
+        in.position(in.position() + f.size());
+        return f;
+    }
+
+    private static Violation badId(String frame, int id) {
+        return id < 1 ? new Violation(frame + " for block id " + id + " (ids are 1.." + Integer.MAX_VALUE + ")") : null;
+    }
+
+    private static Violation badBlockLength(String frame, int length) {
+        return length < 1 || length > MAX_BLOCK
+                ? new Violation(frame + " of " + Integer.toUnsignedString(length) + " bytes (1.." + MAX_BLOCK + ")")
+                : null;
+    }
+
+    private static Violation badDescriptorLength(String frame, int dlen) {
+        return dlen < 1 || dlen > MAX_DESCRIPTOR
+                ? new Violation(frame + " with a descriptor of " + dlen + " bytes (1.." + MAX_DESCRIPTOR + ")")
+                : null;
+    }
+
+    private static RdmaBufferDescriptor descriptor(ByteBuffer in, int at, int length) {
+        byte[] d = new byte[length];
+        in.get(at, d);
+        return RdmaBufferDescriptor.of(d);
     }
 }
