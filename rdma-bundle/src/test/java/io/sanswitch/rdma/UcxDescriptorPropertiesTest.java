@@ -1,5 +1,9 @@
 package io.sanswitch.rdma;
 
+import io.sanswitch.testing.FuzzBudget;
+import io.sanswitch.testing.Generator;
+import io.sanswitch.testing.Property;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -76,7 +80,7 @@ class UcxDescriptorPropertiesTest {
         Generator<Long> addresses = Generator.anyLong();
         Generator<Long> lengths = lengths();
         Generator<Integer> access = Generator.ints(1, 3);
-        Generator<byte[]> keys = Generator.bytes(1, MAX_KEY);
+        Generator<byte[]> keys = UcxDescriptorPropertiesTest::packedKey;
         Generator<Fields> fields = random -> new Fields(addresses.next(random), lengths.next(random), access.next(random),
                 keys.next(random));
         Property.forAll("encode then decode gives the same fields", 500, fields, f -> {
@@ -87,6 +91,24 @@ class UcxDescriptorPropertiesTest {
             assertEquals(f.access(), back.access());
             assertEquals(ByteBuffer.wrap(f.key()), back.packedKey());
         });
+    }
+
+    /** A key laid out as ucp_rkey_pack writes one (PackedRemoteKey): md_map, host memory, a sized key per domain. */
+    private static byte[] packedKey(java.util.Random random) {
+        long wanted = random.nextLong() & random.nextLong() & random.nextLong(); // a few domains
+        java.io.ByteArrayOutputStream parts = new java.io.ByteArrayOutputStream();
+        long mdMap = 0;
+        for (int domain = 0; domain < Long.SIZE; domain++) {
+            byte[] part = new byte[random.nextInt(random.nextBoolean() ? 16 : 256)];
+            if ((wanted & (1L << domain)) != 0 && 9 + parts.size() + 1 + part.length <= MAX_KEY) {
+                random.nextBytes(part);
+                parts.write(part.length);
+                parts.writeBytes(part);
+                mdMap |= 1L << domain;
+            }
+        }
+        return ByteBuffer.allocate(9 + parts.size()).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(mdMap)
+                .put((byte) PackedRemoteKey.HOST_MEMORY).put(parts.toByteArray()).array();
     }
 
     /**

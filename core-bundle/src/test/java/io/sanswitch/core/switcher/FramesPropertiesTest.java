@@ -1,5 +1,9 @@
 package io.sanswitch.core.switcher;
 
+import io.sanswitch.testing.FuzzBudget;
+import io.sanswitch.testing.Generator;
+import io.sanswitch.testing.Property;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;

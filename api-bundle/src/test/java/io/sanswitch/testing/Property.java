@@ -1,4 +1,4 @@
-package io.sanswitch.core.switcher;
+package io.sanswitch.testing;
 
 import java.lang.reflect.RecordComponent;
 import java.nio.ByteBuffer;
@@ -25,8 +25,8 @@ import java.util.stream.Stream;
  * }
  * </pre>
  */
-final class Property {
-    static final String SEED = "fuzz.seed";
+public final class Property {
+    public static final String SEED = "fuzz.seed";
     /** Checks of smaller values after a failure, at most: shrinking stays well under a second. */
     private static final int SHRINK_STEPS = 5000;
 
@@ -35,18 +35,18 @@ final class Property {
 
     /** The check of one value: returns normally when the property holds, throws when it does not. */
     @FunctionalInterface
-    interface Check<T> {
+    public interface Check<T> {
         void verify(T value) throws Exception;
     }
 
     /** Smaller versions of a failing value, the most promising first; each must be a value the generator can make. */
     @FunctionalInterface
-    interface Shrinker<T> {
+    public interface Shrinker<T> {
         Stream<T> smaller(T value);
     }
 
     /** Checks {@code ciTries} generated values in CI, or values for a share of {@code -Dfuzz.minutes}; no shrinking. */
-    static <T> void forAll(String name, int ciTries, Generator<T> generator, Check<T> check) {
+    public static <T> void forAll(String name, int ciTries, Generator<T> generator, Check<T> check) {
         forAll(name, ciTries, generator, value -> Stream.empty(), check);
     }
 
@@ -55,7 +55,7 @@ final class Property {
      * first smaller value that still fails, again, for at most {@value #SHRINK_STEPS} checks). The
      * properties of the calling test class share {@code -Dfuzz.minutes}.
      */
-    static <T> void forAll(String name, int ciTries, Generator<T> generator, Shrinker<T> shrinker, Check<T> check) {
+    public static <T> void forAll(String name, int ciTries, Generator<T> generator, Shrinker<T> shrinker, Check<T> check) {
         Class<?> container = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE).walk(frames -> frames
                 .map(StackWalker.StackFrame::getDeclaringClass).filter(c -> c != Property.class).findFirst().orElseThrow());
         FuzzBudget budget = FuzzBudget.of(container, ciTries);
@@ -81,7 +81,7 @@ final class Property {
      * Shorter arrays of at least {@code minSize} bytes: a prefix, the array without its first k
      * bytes (for every k: a stream's first frames go whole), without a run of n/2, n/4 … 1 bytes anywhere.
      */
-    static Shrinker<byte[]> shorterBytes(int minSize) {
+    public static Shrinker<byte[]> shorterBytes(int minSize) {
         return b -> {
             Stream<byte[]> prefixes = IntStream.of(minSize, b.length / 2, b.length - 1).distinct()
                     .filter(n -> n >= minSize && n < b.length).mapToObj(n -> Arrays.copyOf(b, n));
@@ -145,7 +145,7 @@ final class Property {
     }
 
     /** A value for a failure message: bytes in hex (the first 256), records and lists by their parts. */
-    static String describe(Object value) {
+    public static String describe(Object value) {
         if (value instanceof byte[] b) {
             return "byte[" + b.length + "] " + HexFormat.of().formatHex(b, 0, Math.min(b.length, 256))
                     + (b.length > 256 ? "…" : "");

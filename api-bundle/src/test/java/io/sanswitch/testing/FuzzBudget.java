@@ -1,4 +1,4 @@
-package io.sanswitch.rdma;
+package io.sanswitch.testing;
 
 import java.lang.reflect.Method;
 import java.util.Arrays;
@@ -10,8 +10,8 @@ import org.junit.jupiter.api.Test;
  * (a few seconds for all properties, for CI). With {@code -Dfuzz.minutes=N} the properties of a
  * test class share about N minutes: each runs tries until its share of the time is used up.
  */
-final class FuzzBudget {
-    static final String MINUTES = "fuzz.minutes";
+public final class FuzzBudget {
+    public static final String MINUTES = "fuzz.minutes";
     private final int tries;
     private final long deadline;
     private final boolean timed;
@@ -23,7 +23,7 @@ final class FuzzBudget {
     }
 
     /** The budget of one property of {@code container} that runs {@code ciTries} tries in CI. */
-    static FuzzBudget of(Class<?> container, int ciTries) {
+    public static FuzzBudget of(Class<?> container, int ciTries) {
         double minutes = Double.parseDouble(System.getProperty(MINUTES, "0"));
         if (minutes <= 0) {
             return new FuzzBudget(ciTries, 0, false);
@@ -33,11 +33,11 @@ final class FuzzBudget {
     }
 
     /** Whether another try follows {@code done} tries (a timed run makes at least one). */
-    boolean another(int done) {
+    public boolean another(int done) {
         return done < tries && (!timed || done == 0 || System.nanoTime() - deadline < 0);
     }
 
-    boolean timed() {
+    public boolean timed() {
         return timed;
     }
 

@@ -1,4 +1,4 @@
-package io.sanswitch.rdma;
+package io.sanswitch.testing;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -11,7 +11,7 @@ import java.util.function.Function;
  * 0 and -1 bytes.
  */
 @FunctionalInterface
-interface Generator<T> {
+public interface Generator<T> {
 
     T next(Random random);
 
