@@ -85,7 +85,11 @@ class PackedRemoteKeyTest {
                 assertNotNull(PackedRemoteKey.problem(key), what);
                 assertEquals(UcxNative.INVALID_PARAM, UcxNative.unpackRemoteKey(pair.endpoint, key), what + " (Java)");
                 assertEquals(UcxNative.INVALID_PARAM, UcxNative.epRkeyUnpack(pair.endpoint, key), what + " (library)");
-                if (key.length > 0) {
+                if (key.length + UcxRegion.Descriptor.HEADER > io.sanswitch.spi.RdmaBufferDescriptor.MAX_BYTES) {
+                    // No descriptor can even carry it (SEC-2: descriptors are bounded first).
+                    assertThrows(IllegalArgumentException.class,
+                            () -> UcxRegion.Descriptor.encode(4096, 64, 3, ByteBuffer.wrap(key)), what);
+                } else if (key.length > 0) {
                     WsaException refused = assertThrows(WsaException.class,
                             () -> UcxRegion.Descriptor.decode(UcxRegion.Descriptor.encode(4096, 64, 3, ByteBuffer.wrap(key))), what);
                     assertEquals(WsaError.WSAEINVAL, refused.error(), what);
@@ -97,7 +101,7 @@ class PackedRemoteKeyTest {
     /**
      * Packed keys of memory the way the transport maps it (a direct buffer), and of memory UCX
      * allocates. The maps stay until the pair closes: a key of memory unmapped since fails to
-     * unpack in a transport, and UCX 1.13 then crashes (see the report of this change).
+     * unpack in a transport, and UCX 1.13 then crashes (README, "Known limits").
      */
     private static List<byte[]> realKeys(UcxWorkerPair pair) {
         List<byte[]> keys = new ArrayList<>();

@@ -92,7 +92,11 @@ public final class RendezvousFuzzTarget {
                 }
             }
             p.engine.closeSocket(s);
-        } catch (WsaException | InterruptedException | RuntimeException e) {
+        } catch (WsaException e) {
+            if (e.error() != WsaError.WSANOTINITIALISED && e.error() != WsaError.WSAENOTSOCK) {
+                System.out.println("ECHO-ENDED " + e); // else: the final cleanup ended it, as it should
+            }
+        } catch (InterruptedException | RuntimeException e) {
             System.out.println("ECHO-ENDED " + e);
         }
     }
