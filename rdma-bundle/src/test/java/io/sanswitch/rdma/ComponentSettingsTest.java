@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static io.sanswitch.testing.Configurations.props;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -24,14 +24,6 @@ import io.sanswitch.transport.TransportProperties;
 class ComponentSettingsTest {
     private static final String KEY = "correct horse battery staple";
     private final List<String> lines = new ArrayList<>();
-
-    private static Map<String, Object> props(Object... keyValues) {
-        Map<String, Object> m = new HashMap<>();
-        for (int i = 0; i < keyValues.length; i += 2) {
-            m.put((String) keyValues[i], keyValues[i + 1]);
-        }
-        return m;
-    }
 
     private Settings read(Object... keyValues) {
         return read(Settings.DEFAULTS, keyValues);

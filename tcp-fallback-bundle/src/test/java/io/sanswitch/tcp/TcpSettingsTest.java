@@ -2,9 +2,9 @@ package io.sanswitch.tcp;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static io.sanswitch.testing.Configurations.props;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -16,14 +16,6 @@ import org.junit.jupiter.api.Test;
  */
 class TcpSettingsTest {
     private final List<String> lines = new ArrayList<>();
-
-    private static Map<String, Object> props(Object... keyValues) {
-        Map<String, Object> m = new HashMap<>();
-        for (int i = 0; i < keyValues.length; i += 2) {
-            m.put((String) keyValues[i], keyValues[i + 1]);
-        }
-        return m;
-    }
 
     @Test
     void goodValuesAreTakenAndAbsentOnesAreTheDefaults() {

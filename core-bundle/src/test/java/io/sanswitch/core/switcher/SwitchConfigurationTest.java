@@ -2,13 +2,13 @@ package io.sanswitch.core.switcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static io.sanswitch.testing.Configurations.props;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -23,14 +23,6 @@ import io.sanswitch.transport.Cidr;
  */
 class SwitchConfigurationTest {
     private final List<String> lines = new ArrayList<>();
-
-    private static Map<String, Object> props(Object... keyValues) {
-        Map<String, Object> m = new HashMap<>();
-        for (int i = 0; i < keyValues.length; i += 2) {
-            m.put((String) keyValues[i], keyValues[i + 1]);
-        }
-        return m;
-    }
 
     private SwitchSettings read(SwitchSettings lastGood, Object... keyValues) {
         return SwitchSettings.read(props(keyValues), lastGood, lines::add);
