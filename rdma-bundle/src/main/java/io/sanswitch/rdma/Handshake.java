@@ -33,8 +33,8 @@ final class Handshake {
     static final byte REFUSED = 1;
     static final int NONCE = 32;
     static final int MAC = 32;
-    /** UCX 1.13 packs a worker address in a few hundred bytes per device; this leaves room for many. */
-    static final int MAX_WORKER_ADDRESS = 16 * 1024;
+    /** The largest worker address the format check takes (SEC-3): no longer one is read off the wire. */
+    static final int MAX_WORKER_ADDRESS = WorkerAddressFormat.MAX_BYTES;
     /** What the SPI's connect may carry to the listener's condition function. */
     static final int MAX_CALLER_DATA = 4 * 1024;
     static final int CHALLENGE = 4 + 4 + NONCE;
