@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.openucx.jucx.UcxUtils;
 import org.openucx.jucx.ucp.UcpMemMapParams;
@@ -62,53 +63,108 @@ final class UcxSocket implements TransportSocket {
      */
     static final long MAX_MESSAGE = 64L << 20;
 
+    /**
+     * The lifecycle of this socket. Application threads (connect, accept, close), the rendezvous
+     * thread (the peer's closing notice) and the worker thread (handshake outcome, failures) all
+     * move it, so it is one value moved by compare-and-set along {@link #mayBecome}: a later step
+     * is never overwritten by an earlier one (a worker-thread FAILED never replaces an ENDED).
+     */
+    enum State {
+        /** Created or bound; again after a connect that failed (the engine's role is BOUND again). */
+        NEW,
+        /** Listening: connection requests are queued for the switch's condition function. */
+        LISTENING,
+        /** A connect's handshake is running. */
+        CONNECTING,
+        /** Connected: an endpoint to the peer's worker, and the control connection watched. */
+        CONNECTED,
+        /**
+         * The peer announced an orderly close: the end of its TCP connection is not a reset, and it
+         * takes nothing more (sends fail with a reset).
+         */
+        PEER_CLOSING,
+        /** The connection is gone (peer reset or died): everything still pending fails with a reset. */
+        FAILED,
+        /** Closed or reset by the application or the transport's teardown. Terminal. */
+        ENDED;
+
+        boolean mayBecome(State next) {
+            return switch (this) {
+                // CONNECTED: accepted; FAILED: an accepted socket's endpoint failed before accept marked it connected.
+                case NEW -> next == LISTENING || next == CONNECTING || next == CONNECTED || next == FAILED || next == ENDED;
+                case LISTENING -> next == ENDED;
+                // NEW: the connect failed (refused, timed out, no endpoint), the socket may connect again.
+                case CONNECTING -> next == NEW || next == CONNECTED || next == FAILED || next == ENDED;
+                case CONNECTED -> next == PEER_CLOSING || next == FAILED || next == ENDED;
+                case PEER_CLOSING -> next == FAILED || next == ENDED;
+                case FAILED -> next == ENDED;
+                case ENDED -> false;
+            };
+        }
+    }
+
+    /** The UCX endpoint's lifecycle (spec 6.9: its close is forced or flushing, and UCX calls it back). */
+    enum EndpointState {
+        /** Not opened yet. */
+        NONE,
+        OPEN,
+        /** Its close was started (forced or flushing); UCX has not called it back yet. */
+        CLOSING,
+        /** UCX called the close back: no request of it is inside UCX any more. */
+        CLOSED
+    }
+
     private final UcxTransport owner;
     private final UcxWorkerThread worker;
-    /** The tag the peer sends this connection's data with (this side's connection id). */
+    /** The tag the peer sends this connection's data with (this side's connection id). Immutable. */
     private final long recvTag;
+    /** Where this socket is bound or listens. Written by application threads, read by any. */
     private volatile InetSocketAddress bindAddress;
-    private volatile boolean connecting;
-    private volatile boolean connected;
-    /** The connection is gone (peer reset or died): everything still pending fails with a reset. */
-    private volatile boolean failed;
-    private volatile boolean ended;
-    /** The peer announced an orderly close: the end of its TCP connection is not a reset. */
-    private volatile boolean peerClosing;
+    /** Any thread, moved only by {@link #moveTo} (compare-and-set). */
+    private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
 
     // Listener.
+    /** The listening TCP socket of the rendezvous, null when not listening. Application threads. */
     private volatile ServerSocketChannel server;
+    /** Requests proven by the handshake, queued by the rendezvous thread, taken by application threads. */
     private final ConcurrentLinkedDeque<Request> requests = new ConcurrentLinkedDeque<>();
+    /** Written by listen (application thread), read by the rendezvous thread. */
     private volatile int backlog = 128;
 
-    // Connection; worker thread only unless volatile.
+    // Connection.
+    /** The TCP control connection the connection was set up on. Set by application and worker threads, read by any. */
     private volatile SocketChannel control;
-    /** The UCX endpoint (ucp_ep_h), 0 before it exists; and its error handler's token. */
+    /** The UCX endpoint (ucp_ep_h), 0 before it exists; and its error handler's token. Worker thread. */
     private long endpoint;
     private long endpointToken;
+    /** The tag this side sends with (the peer's connection id). Worker thread. */
     private long sendTag;
-    /** The endpoint's close was started (forced or flushing), and whether UCX has called it back. */
-    private boolean closing;
-    private boolean closed;
+    /** Worker thread. */
+    private EndpointState endpointState = EndpointState.NONE;
+    /** Receives posted and not yet taken by a message, in posting order. Worker thread. */
     private final ArrayDeque<PostedOperation> receives = new ArrayDeque<>();
-    /** A message larger than the receive that took it: bytes not yet delivered, else null. */
+    /** A message larger than the receive that took it: bytes not yet delivered, else null. Worker thread. */
     private ByteBuffer staged;
+    /** Reused for staged messages, grown to the largest; worker thread. */
     private ByteBuffer stagingBuffer;
     /**
      * Messages being received straight into posted receives' own buffers, in posting order: several
      * at once, so one rendezvous handshake overlaps the previous transfer. Completed in order.
+     * Worker thread.
      */
     private final ArrayDeque<Matched> matched = new ArrayDeque<>();
-    /** A message is being received into the staging buffer (then nothing else is taken). */
+    /** A message is being received into the staging buffer (then nothing else is taken). Worker thread. */
     private boolean stagingInFlight;
-    /** Its pending request, for cancelling; 0 when there is none. */
+    /** Its pending request, for cancelling; 0 when there is none. Worker thread. */
     private long stagingRequest;
+    /** The peer's announced last message was taken: receives complete with 0 bytes. Worker thread. */
     private boolean endOfStream;
-    /** Tagged messages sent and taken on this connection: the orderly end comes after a count. */
+    /** Tagged messages sent and taken on this connection: the orderly end comes after a count. Worker thread. */
     private long messagesSent;
     private long messagesTaken;
-    /** How many messages the peer sent before it closed in order, or -1 while it has not. */
+    /** How many messages the peer sent before it closed in order, or -1 while it has not. Worker thread. */
     private long peerSentMessages = -1;
-    /** Unpacked remote keys (ucp_rkey_h) of the peer's descriptors used on this connection. */
+    /** Unpacked remote keys (ucp_rkey_h) of the peer's descriptors used on this connection. Worker thread. */
     private final Map<RdmaBufferDescriptor, Long> remoteKeys = new HashMap<>();
     /**
      * Completions of the requests UCX holds for this socket (started, not called back yet), by
@@ -129,6 +185,28 @@ final class UcxSocket implements TransportSocket {
         this.owner = owner;
         this.worker = worker;
         this.recvTag = owner.nextConnectionId();
+    }
+
+    /**
+     * Moves the state to {@code next} if {@link State#mayBecome allowed} from the current one.
+     * Any thread.
+     *
+     * @return the state left, or null when {@code next} is not allowed from the current one
+     */
+    private State moveTo(State next) {
+        for (;;) {
+            State now = state.get();
+            if (!now.mayBecome(next)) {
+                return null;
+            }
+            if (state.compareAndSet(now, next)) {
+                return now;
+            }
+        }
+    }
+
+    private boolean isEnded() {
+        return state.get() == State.ENDED;
     }
 
     /**
@@ -179,6 +257,7 @@ final class UcxSocket implements TransportSocket {
             throw new WsaException(WsaError.WSAENETDOWN, "listen on " + at + ": " + e.getMessage(), e);
         }
         server = listening;
+        moveTo(State.LISTENING);
         owner.listening(bindAddress);
         owner.rendezvous().register(listening, SelectionKey.OP_ACCEPT, new Rendezvous.Handler() {
             @Override
@@ -199,7 +278,7 @@ final class UcxSocket implements TransportSocket {
 
     /** A peer proved the key and asks to connect: queued for the switch's condition function. Rendezvous thread. */
     private void requested(SelectionKey key, SocketChannel channel, Handshake.Hello hello, InetSocketAddress peer) {
-        if (ended || requests.size() >= backlog) {
+        if (isEnded() || requests.size() >= backlog) {
             refuse(owner.key(), key, channel, hello); // spec 6.3: a full backlog refuses at once, with no event
             return;
         }
@@ -241,7 +320,7 @@ final class UcxSocket implements TransportSocket {
             throw new WsaException(WsaError.WSAECONNRESET, "the peer left before the accept: " + e.getMessage(), e);
         }
         accepted.bindAddress = bindAddress;
-        accepted.connected = true;
+        accepted.moveTo(State.CONNECTED); // refused if its endpoint already failed: then it stays FAILED
         accepted.watch(r.key(), r.channel());
         return accepted;
     }
@@ -261,11 +340,14 @@ final class UcxSocket implements TransportSocket {
             throw new WsaException(WsaError.WSAEFAULT, callerData.length + " bytes of caller data, at most "
                     + Handshake.MAX_CALLER_DATA + " are sent");
         }
-        connecting = true;
+        if (!state.compareAndSet(State.NEW, State.CONNECTING)) {
+            throw new WsaException(WsaError.WSAEINVAL, "connect on a socket that is " + state.get());
+        }
         SocketChannel ch;
         try {
             ch = SocketChannel.open();
         } catch (IOException e) {
+            state.compareAndSet(State.CONNECTING, State.NEW);
             throw new WsaException(WsaError.WSAENOBUFS, "no socket for the rendezvous: " + e.getMessage(), e);
         }
         try {
@@ -287,7 +369,7 @@ final class UcxSocket implements TransportSocket {
             });
         } catch (IOException e) {
             Rendezvous.closeQuietly(ch);
-            connecting = false;
+            state.compareAndSet(State.CONNECTING, State.NEW);
             throw new WsaException(connectError(e), "connect to " + remote + ": " + e.getMessage(), e);
         }
         return false;
@@ -318,7 +400,7 @@ final class UcxSocket implements TransportSocket {
         @Override
         public void accepted(SelectionKey key, SocketChannel ch, Handshake.Reply reply) {
             worker.execute(() -> {
-                if (!connecting || ended) {
+                if (state.get() != State.CONNECTING) {
                     return;
                 }
                 try {
@@ -329,8 +411,13 @@ final class UcxSocket implements TransportSocket {
                     connectEnded(WsaError.WSAETIMEDOUT);
                     return;
                 }
+                // Connected before the control connection is watched: a closing notice read at
+                // once must find a connection to mark as closing.
+                boolean connected = state.compareAndSet(State.CONNECTING, State.CONNECTED);
                 watch(key, channel);
-                connectEnded(null);
+                if (connected) {
+                    reportConnect(null);
+                }
             });
         }
 
@@ -340,17 +427,16 @@ final class UcxSocket implements TransportSocket {
         }
     }
 
-    /** On the worker thread. */
+    /** On the worker thread: the connect failed; the socket is as before it (bound, not connected). */
     private void connectEnded(WsaError error) {
-        if (!connecting) {
-            return;
+        if (state.compareAndSet(State.CONNECTING, State.NEW)) {
+            reportConnect(error);
         }
-        connecting = false;
-        connected = error == null;
-        if (error != null) {
-            failed = true;
-        }
-        if (!ended) {
+    }
+
+    /** FD_CONNECT, unless the application closed the socket meanwhile. */
+    private void reportConnect(WsaError error) {
+        if (!isEnded()) {
             owner.events().connectCompleted(this, error);
         }
     }
@@ -363,6 +449,7 @@ final class UcxSocket implements TransportSocket {
         });
         endpoint = opened[0];
         endpointToken = opened[1];
+        endpointState = EndpointState.OPEN;
         sendTag = peerConnectionId;
     }
 
@@ -376,6 +463,9 @@ final class UcxSocket implements TransportSocket {
             }
             ByteBuffer in = ByteBuffer.allocate(Rendezvous.CLOSING_NOTICE);
             key.attach(new Rendezvous.Handler() {
+                /** The peer's closing notice was read (only the first counts). Rendezvous thread. */
+                private boolean noticeRead;
+
                 @Override
                 public void ready(SelectionKey k) throws IOException {
                     if (!in.hasRemaining()) {
@@ -384,9 +474,10 @@ final class UcxSocket implements TransportSocket {
                     if (channel.read(in) < 0) {
                         throw new EOFException();
                     }
-                    if (!in.hasRemaining() && !peerClosing) {
+                    if (!in.hasRemaining() && !noticeRead) {
                         long messages = Rendezvous.closingNotice(in.flip());
-                        peerClosing = true;
+                        noticeRead = true;
+                        moveTo(State.PEER_CLOSING); // refused when failed or ended: nothing then reads it
                         worker.execute(() -> peerClosed(messages));
                     }
                 }
@@ -408,7 +499,7 @@ final class UcxSocket implements TransportSocket {
      */
     private void peerClosed(long messagesSent) {
         peerSentMessages = messagesSent;
-        if (!ended && endpoint != 0 && !closing && inUcx.size() > receivesInUcx()) {
+        if (!isEnded() && endpointState == EndpointState.OPEN && inUcx.size() > receivesInUcx()) {
             closeEndpoint(true);
         }
         owner.wantsData(this);
@@ -420,7 +511,8 @@ final class UcxSocket implements TransportSocket {
         if (ch != null) {
             Rendezvous.closeQuietly(ch);
         }
-        if (!ended && !peerClosing) {
+        State now = state.get();
+        if (now != State.ENDED && now != State.PEER_CLOSING) {
             worker.execute(this::fail);
         }
     }
@@ -428,18 +520,18 @@ final class UcxSocket implements TransportSocket {
     /**
      * On the worker thread: the connection is gone (peer reset or died, spec 6.9). Queued
      * receives fail with a reset; requests inside UCX are completed by the forced close, and
-     * their reports say reset because {@link #failed} is set.
+     * their reports say reset because the state is FAILED.
      */
     private void fail() {
-        if (failed || ended) {
-            return;
+        State was = moveTo(State.FAILED);
+        if (was == null) {
+            return; // failed or ended already
         }
-        failed = true;
-        if (connecting) {
-            connectEnded(WsaError.WSAECONNRESET);
+        if (was == State.CONNECTING) {
+            reportConnect(WsaError.WSAECONNRESET);
         }
         cancelReceiving();
-        if (endpoint != 0 && !closing) {
+        if (endpointState == EndpointState.OPEN) {
             closeEndpoint(true);
         }
         worker.schedule(ABANDON_AFTER, this::abandonStuckRequests);
@@ -450,13 +542,14 @@ final class UcxSocket implements TransportSocket {
 
     @Override
     public void post(PostedOperation op) throws WsaException {
-        if (ended || !connected) {
-            throw new WsaException(WsaError.WSAENOTCONN, "not connected");
-        }
-        if (failed) {
+        State now = state.get();
+        if (now == State.FAILED) {
             throw new WsaException(WsaError.WSAECONNRESET, "the connection failed");
         }
-        if (peerClosing && op.kind() != PostedOperation.Kind.RECV) {
+        if (now != State.CONNECTED && now != State.PEER_CLOSING) {
+            throw new WsaException(WsaError.WSAENOTCONN, "not connected");
+        }
+        if (now == State.PEER_CLOSING && op.kind() != PostedOperation.Kind.RECV) {
             throw new WsaException(WsaError.WSAECONNRESET, "the peer closed its socket");
         }
         UcxRegion.Descriptor remote = null;
@@ -476,7 +569,7 @@ final class UcxSocket implements TransportSocket {
 
     /** On the worker thread. */
     private void start(PostedOperation op, UcxRegion.Descriptor remote) {
-        if (ended) {
+        if (isEnded()) {
             return; // cancelled before it started: the engine completes it
         }
         if (op.kind() == PostedOperation.Kind.RECV) {
@@ -485,7 +578,7 @@ final class UcxSocket implements TransportSocket {
             pump();
             return;
         }
-        if (failed || endpoint == 0 || closing) {
+        if (state.get() == State.FAILED || endpointState != EndpointState.OPEN) {
             owner.events().operationFailed(op, WsaError.WSAECONNRESET, 0);
             return;
         }
@@ -505,8 +598,9 @@ final class UcxSocket implements TransportSocket {
             if (status == 0) {
                 owner.events().operationCompleted(op, op.length());
             } else {
-                owner.events().operationFailed(op,
-                        failed || peerClosing ? WsaError.WSAECONNRESET : UcxStatus.transferError(status), 0);
+                State now = state.get();
+                owner.events().operationFailed(op, now == State.FAILED || now == State.PEER_CLOSING
+                        ? WsaError.WSAECONNRESET : UcxStatus.transferError(status), 0);
             }
         });
         try {
@@ -592,7 +686,7 @@ final class UcxSocket implements TransportSocket {
      */
     boolean pump() {
         boolean moved = false;
-        while (!receives.isEmpty() && !stagingInFlight && !ended) {
+        while (!receives.isEmpty() && !stagingInFlight && !isEnded()) {
             PostedOperation op = receives.peekFirst();
             if (staged != null) {
                 if (!matched.isEmpty()) {
@@ -607,7 +701,7 @@ final class UcxSocket implements TransportSocket {
             if (!endOfStream && peerSentMessages >= 0 && messagesTaken >= peerSentMessages) {
                 endOfStream = true;
             }
-            if (endOfStream || failed) {
+            if (endOfStream || state.get() == State.FAILED) {
                 if (!matched.isEmpty()) {
                     break; // messages taken before the end (or the failure) complete first
                 }
@@ -639,7 +733,7 @@ final class UcxSocket implements TransportSocket {
                 receiveStaged(message, length);
             }
         }
-        if (receives.isEmpty() || ended) {
+        if (receives.isEmpty() || isEnded()) {
             owner.doneWithData(this);
         }
         return moved;
@@ -670,7 +764,7 @@ final class UcxSocket implements TransportSocket {
                     m.status = status;
                     m.request = 0;
                     if (status != 0) {
-                        failed = true;
+                        moveTo(State.FAILED);
                     }
                     completeMatched();
                     owner.wantsData(UcxSocket.this);
@@ -685,7 +779,7 @@ final class UcxSocket implements TransportSocket {
     private void completeMatched() {
         while (!matched.isEmpty() && matched.peekFirst().done) {
             Matched m = matched.pollFirst();
-            if (ended) {
+            if (isEnded()) {
                 continue; // the engine completes what a closed socket had posted
             }
             if (m.status == 0) {
@@ -707,11 +801,11 @@ final class UcxSocket implements TransportSocket {
                 message.getNativeId(), tracked((status, ignored) -> {
                             stagingInFlight = false;
                     stagingRequest = 0;
-                    if (ended) {
+                    if (isEnded()) {
                         return;
                     }
                     if (status != 0) {
-                        failed = true;
+                        moveTo(State.FAILED);
                     } else {
                         staged = stagingBuffer.duplicate().position(0).limit((int) length);
                     }
@@ -775,9 +869,9 @@ final class UcxSocket implements TransportSocket {
      * error (UCX cannot cancel a send); flushing waits for them. Worker thread.
      */
     private void closeEndpoint(boolean force) {
-        closing = true;
+        endpointState = EndpointState.CLOSING;
         UcxNative.startClose(endpoint, force, (status, ignored) -> {
-            closed = true;
+            endpointState = EndpointState.CLOSED;
             UcxNative.forget(endpointToken); // a closed endpoint reports no failure
         });
     }
@@ -903,7 +997,8 @@ final class UcxSocket implements TransportSocket {
     public void closeGracefully() {
         shutDown(false);
         SocketChannel ch = control;
-        if (ch != null && connected && !failed) {
+        State now = state.get();
+        if (ch != null && (now == State.CONNECTED || now == State.PEER_CLOSING)) {
             try {
                 long sent = worker.call(() -> messagesSent);
                 Rendezvous.writeNow(ch, Rendezvous.closingNotice(sent));
@@ -940,13 +1035,15 @@ final class UcxSocket implements TransportSocket {
                 if (force) {
                     cancelReceiving();
                 }
-                if (endpoint != 0 && !closing) {
+                if (endpointState == EndpointState.OPEN) {
                     // A flush with requests still open would wait for the peer to take them.
                     closeEndpoint(force || !inUcx.isEmpty());
                 }
                 if (!worker.inCallback()) {
+                    boolean failed = state.get() == State.FAILED;
                     Duration wait = failed ? ABANDON_AFTER : CALLBACK_WAIT;
-                    if (!worker.progressUntil(() -> inUcx.isEmpty() && (!closing || closed), wait) && failed) {
+                    if (!worker.progressUntil(() -> inUcx.isEmpty() && endpointState != EndpointState.CLOSING, wait)
+                            && failed) {
                         abandonStuckRequests();
                     }
                     if (!inUcx.isEmpty()) {
@@ -961,10 +1058,9 @@ final class UcxSocket implements TransportSocket {
     }
 
     private void end(boolean abortive) {
-        if (ended) {
+        if (moveTo(State.ENDED) == null) {
             return;
         }
-        ended = true;
         SocketChannel ch = control;
         if (ch != null) {
             owner.rendezvous().release(ch, abortive);
@@ -990,14 +1086,13 @@ final class UcxSocket implements TransportSocket {
 
     /** UCX's account of this connection's endpoint (its lanes and their transports), or null. */
     String describeEndpoint() throws WsaException {
-        return worker.call(() -> endpoint == 0 || closing ? null : UcxNative.describeEndpoint(endpoint));
+        return worker.call(() -> endpointState != EndpointState.OPEN ? null : UcxNative.describeEndpoint(endpoint));
     }
 
     /** This connection's state, for a test's failure message or a log line. */
     @Override
     public String toString() {
-        return "UcxSocket[id=" + recvTag + ", connected=" + connected + ", failed=" + failed + ", ended=" + ended
-                + ", peerClosing=" + peerClosing + ", closing=" + closing + ", closed=" + closed + ", inUcx="
+        return "UcxSocket[id=" + recvTag + ", state=" + state.get() + ", endpoint=" + endpointState + ", inUcx="
                 + inUcx.size() + ", receives=" + receives.size() + ", matched=" + matched.size() + ", stagingInFlight=" + stagingInFlight
                 + ", staged=" + (staged == null ? 0 : staged.remaining()) + ", sent=" + messagesSent + ", taken="
                 + messagesTaken + ", peerSent=" + peerSentMessages + ", requests held by UCX (all workers)="
