@@ -14,12 +14,6 @@ import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.HashMap;
-import java.util.IdentityHashMap;
-import java.util.List;
-import java.util.Set;
-import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -53,15 +47,7 @@ import io.sanswitch.transport.TransportSocket;
 final class UcxSocket implements TransportSocket {
     private static final Logger LOG = LoggerFactory.getLogger(UcxSocket.class);
     private static final Duration CALLBACK_WAIT = Duration.ofSeconds(5);
-    /** How long requests to a failed peer may stay with UCX after the forced close. */
-    static final Duration ABANDON_AFTER = Duration.ofMillis(200);
     private static final long FULL_MASK = -1L;
-    /**
-     * The largest tagged message either side sends; a larger send goes as several messages. A
-     * message that does not fit the posted receive is staged, so this bounds what a peer can make
-     * this side allocate (docs/security.md, SEC-2).
-     */
-    static final long MAX_MESSAGE = 64L << 20;
 
     /**
      * The lifecycle of this socket. Application threads (connect, accept, close), the rendezvous
@@ -103,17 +89,6 @@ final class UcxSocket implements TransportSocket {
         }
     }
 
-    /** The UCX endpoint's lifecycle (spec 6.9: its close is forced or flushing, and UCX calls it back). */
-    enum EndpointState {
-        /** Not opened yet. */
-        NONE,
-        OPEN,
-        /** Its close was started (forced or flushing); UCX has not called it back yet. */
-        CLOSING,
-        /** UCX called the close back: no request of it is inside UCX any more. */
-        CLOSED
-    }
-
     private final UcxTransport owner;
     private final UcxWorkerThread worker;
     /** The tag the peer sends this connection's data with (this side's connection id). Immutable. */
@@ -134,13 +109,8 @@ final class UcxSocket implements TransportSocket {
     // Connection.
     /** The TCP control connection the connection was set up on. Set by application and worker threads, read by any. */
     private volatile SocketChannel control;
-    /** The UCX endpoint (ucp_ep_h), 0 before it exists; and its error handler's token. Worker thread. */
-    private long endpoint;
-    private long endpointToken;
-    /** The tag this side sends with (the peer's connection id). Worker thread. */
-    private long sendTag;
-    /** Worker thread. */
-    private EndpointState endpointState = EndpointState.NONE;
+    /** The endpoint to the peer's worker. Worker thread. */
+    private final UcxEndpoint endpoint;
     /** Receives posted and not yet taken by a message, in posting order. Worker thread. */
     private final ArrayDeque<PostedOperation> receives = new ArrayDeque<>();
     /** A message larger than the receive that took it: bytes not yet delivered, else null. Worker thread. */
@@ -159,19 +129,10 @@ final class UcxSocket implements TransportSocket {
     private long stagingRequest;
     /** The peer's announced last message was taken: receives complete with 0 bytes. Worker thread. */
     private boolean endOfStream;
-    /** Tagged messages sent and taken on this connection: the orderly end comes after a count. Worker thread. */
-    private long messagesSent;
+    /** Tagged messages taken on this connection: the orderly end comes after the peer's count. Worker thread. */
     private long messagesTaken;
     /** How many messages the peer sent before it closed in order, or -1 while it has not. Worker thread. */
     private long peerSentMessages = -1;
-    /** Unpacked remote keys (ucp_rkey_h) of the peer's descriptors used on this connection. Worker thread. */
-    private final Map<RdmaBufferDescriptor, Long> remoteKeys = new HashMap<>();
-    /**
-     * Completions of the requests UCX holds for this socket (started, not called back yet), by
-     * identity: teardown progresses until it is empty. Worker thread.
-     */
-    private final Set<UcxNative.Completion> inUcx = Collections.newSetFromMap(new IdentityHashMap<>());
-
     /** A connection request waiting for the switch's condition function. */
     private record Request(SelectionKey key, SocketChannel channel, Handshake.Hello hello, InetSocketAddress peer)
             implements ConnectionRequest {
@@ -185,6 +146,7 @@ final class UcxSocket implements TransportSocket {
         this.owner = owner;
         this.worker = worker;
         this.recvTag = owner.nextConnectionId();
+        this.endpoint = new UcxEndpoint(owner);
     }
 
     /**
@@ -441,16 +403,9 @@ final class UcxSocket implements TransportSocket {
         }
     }
 
-    /** On the worker thread: the endpoint to the peer's worker, with peer error handling. */
+    /** On the worker thread: the endpoint to the peer's worker; its error is the peer's failure. */
     private void openEndpoint(byte[] peerWorker, long peerConnectionId) {
-        long[] opened = UcxNative.openEndpoint(owner.workerHandle(), peerWorker, (status, ignored) -> {
-            LOG.debug("endpoint error {}", status);
-            fail();
-        });
-        endpoint = opened[0];
-        endpointToken = opened[1];
-        endpointState = EndpointState.OPEN;
-        sendTag = peerConnectionId;
+        endpoint.open(peerWorker, peerConnectionId, this::fail);
     }
 
     /** Watches the control connection: its end without a closing notice is the peer's reset. */
@@ -499,8 +454,8 @@ final class UcxSocket implements TransportSocket {
      */
     private void peerClosed(long messagesSent) {
         peerSentMessages = messagesSent;
-        if (!isEnded() && endpointState == EndpointState.OPEN && inUcx.size() > receivesInUcx()) {
-            closeEndpoint(true);
+        if (!isEnded() && endpoint.isOpen() && endpoint.requestsInUcx() > receivesInUcx()) {
+            endpoint.close(true);
         }
         owner.wantsData(this);
         pump();
@@ -531,10 +486,10 @@ final class UcxSocket implements TransportSocket {
             reportConnect(WsaError.WSAECONNRESET);
         }
         cancelReceiving();
-        if (endpointState == EndpointState.OPEN) {
-            closeEndpoint(true);
+        if (endpoint.isOpen()) {
+            endpoint.close(true);
         }
-        worker.schedule(ABANDON_AFTER, this::abandonStuckRequests);
+        worker.schedule(UcxEndpoint.ABANDON_AFTER, endpoint::abandonStuckRequests);
         pump();
     }
 
@@ -578,7 +533,7 @@ final class UcxSocket implements TransportSocket {
             pump();
             return;
         }
-        if (state.get() == State.FAILED || endpointState != EndpointState.OPEN) {
+        if (state.get() == State.FAILED || !endpoint.isOpen()) {
             owner.events().operationFailed(op, WsaError.WSAECONNRESET, 0);
             return;
         }
@@ -594,7 +549,7 @@ final class UcxSocket implements TransportSocket {
             addresses[i] = UcxUtils.getAddress(b) + b.position();
             sizes[i] = b.remaining();
         }
-        UcxNative.Completion report = tracked((status, ignored) -> {
+        UcxNative.Completion report = endpoint.tracked((status, ignored) -> {
             if (status == 0) {
                 owner.events().operationCompleted(op, op.length());
             } else {
@@ -605,63 +560,17 @@ final class UcxSocket implements TransportSocket {
         });
         try {
             switch (op.kind()) {
-                case SEND -> sendMessages(addresses, sizes, report);
-                case RDMA_WRITE -> {
-                    long key = remoteKey(op.remoteDescriptor(), remote);
-                    long at = remote.address() + op.remoteOffset();
-                    for (int i = 0; i < addresses.length; i++) {
-                        check(UcxNative.put(endpoint, addresses[i], sizes[i], at, key));
-                        at += sizes[i];
-                    }
-                    // Complete when the data is at the peer, not merely sent (the write is then visible).
-                    UcxNative.startFlush(endpoint, report);
-                }
-                case RDMA_READ -> {
-                    long key = remoteKey(op.remoteDescriptor(), remote);
-                    long at = remote.address() + op.remoteOffset();
-                    for (int i = 0; i < addresses.length; i++) {
-                        check(UcxNative.get(endpoint, addresses[i], sizes[i], at, key));
-                        at += sizes[i];
-                    }
-                    UcxNative.startFlush(endpoint, report);
-                }
+                case SEND -> endpoint.send(addresses, sizes, report);
+                case RDMA_WRITE -> endpoint.put(addresses, sizes, remote.address() + op.remoteOffset(),
+                        endpoint.remoteKey(op.remoteDescriptor(), remote), report);
+                case RDMA_READ -> endpoint.get(addresses, sizes, remote.address() + op.remoteOffset(),
+                        endpoint.remoteKey(op.remoteDescriptor(), remote), report);
                 default -> throw new IllegalStateException(op.kind().toString());
             }
         } catch (RuntimeException e) {
-            inUcx.remove(report);
+            // A UCX call failed (a negative status, a refused remote key): the operation fails, the connection stays.
+            endpoint.untrack(report);
             owner.events().operationFailed(op, WsaError.WSAECONNRESET, 0);
-        }
-    }
-
-    /**
-     * Sends the buffers as tagged messages of at most {@link #MAX_MESSAGE} bytes each, in order;
-     * {@code report} is called once, when the last of them is done or the first failed.
-     */
-    private void sendMessages(long[] addresses, long[] sizes, UcxNative.Completion report) {
-        List<long[][]> messages = MessageSplit.split(addresses, sizes, MAX_MESSAGE);
-        if (messages.size() == 1) {
-            messagesSent++;
-            if (addresses.length == 1) {
-                UcxNative.startTagSend(endpoint, addresses[0], sizes[0], sendTag, report);
-            } else {
-                UcxNative.startTagSend(endpoint, addresses, sizes, sendTag, report);
-            }
-            return;
-        }
-        int[] open = {messages.size()};
-        boolean[] reported = {false};
-        UcxNative.Completion part = (status, ignored) -> {
-            if (reported[0]) {
-                return;
-            }
-            if (status != 0 || --open[0] == 0) {
-                reported[0] = true;
-                report.completed(status, 0);
-            }
-        };
-        for (long[][] m : messages) {
-            messagesSent++;
-            UcxNative.startTagSend(endpoint, m[0], m[1], sendTag, tracked(part));
         }
     }
 
@@ -726,8 +635,8 @@ final class UcxSocket implements TransportSocket {
             if (op.buffers().length == 1 && length <= op.buffers()[0].remaining()) {
                 receives.pollFirst();
                 receiveDirect(op, message, length);
-            } else if (length > MAX_MESSAGE) {
-                protocolViolation("a message of " + length + " bytes, at most " + MAX_MESSAGE + " are sent");
+            } else if (length > UcxEndpoint.MAX_MESSAGE) {
+                protocolViolation("a message of " + length + " bytes, at most " + UcxEndpoint.MAX_MESSAGE + " are sent");
                 moved = true;
             } else {
                 receiveStaged(message, length);
@@ -759,7 +668,7 @@ final class UcxSocket implements TransportSocket {
         Matched m = new Matched(op, length);
         matched.add(m);
         long request = UcxNative.startTagReceive(owner.workerHandle(), UcxUtils.getAddress(target) + target.position(), length,
-                message.getNativeId(), tracked((status, ignored) -> {
+                message.getNativeId(), endpoint.tracked((status, ignored) -> {
                             m.done = true;
                     m.status = status;
                     m.request = 0;
@@ -798,7 +707,7 @@ final class UcxSocket implements TransportSocket {
         ByteBuffer target = stagingBuffer.clear().limit((int) length);
         stagingInFlight = true;
         long request = UcxNative.startTagReceive(owner.workerHandle(), UcxUtils.getAddress(target), length,
-                message.getNativeId(), tracked((status, ignored) -> {
+                message.getNativeId(), endpoint.tracked((status, ignored) -> {
                             stagingInFlight = false;
                     stagingRequest = 0;
                     if (isEnded()) {
@@ -825,33 +734,6 @@ final class UcxSocket implements TransportSocket {
         return n;
     }
 
-    /** {@code done}, noted in {@link #inUcx} until it has been called. Worker thread. */
-    private UcxNative.Completion tracked(UcxNative.Completion done) {
-        UcxNative.Completion[] self = new UcxNative.Completion[1];
-        self[0] = (status, length) -> {
-            inUcx.remove(self[0]);
-            done.completed(status, length);
-        };
-        inUcx.add(self[0]);
-        return self[0];
-    }
-
-    /**
-     * After a peer failed: requests UCX has not called back {@link #ABANDON_AFTER} after the
-     * forced close are completed with a reset here. UCX 1.13 purges a force-closed endpoint's
-     * requests only when its lanes have been flushed, and a shared-memory lane whose FIFO the dead
-     * peer left full never flushes (the purge then waits for the worker's destruction). UCX will
-     * not carry those requests out any more: their lanes are discarded and the peer is gone.
-     */
-    private void abandonStuckRequests() {
-        if (inUcx.isEmpty()) {
-            return;
-        }
-        int n = UcxNative.abandon(new ArrayList<>(inUcx), UcxStatus.CONNECTION_RESET);
-        LOG.info("{} UCX requests to a failed peer were not called back {} ms after the endpoint's forced close:"
-                + " completed with a reset", n, ABANDON_AFTER.toMillis());
-    }
-
     /** Cancels the message receives UCX holds: each completes with UCS_ERR_CANCELED (if not matched yet). */
     private void cancelReceiving() {
         for (Matched m : new ArrayList<>(matched)) {
@@ -862,18 +744,6 @@ final class UcxSocket implements TransportSocket {
         if (stagingRequest != 0) {
             UcxNative.cancel(owner.workerHandle(), stagingRequest);
         }
-    }
-
-    /**
-     * Starts closing the endpoint (spec 6.9): forced completes every request of it at once with an
-     * error (UCX cannot cancel a send); flushing waits for them. Worker thread.
-     */
-    private void closeEndpoint(boolean force) {
-        endpointState = EndpointState.CLOSING;
-        UcxNative.startClose(endpoint, force, (status, ignored) -> {
-            endpointState = EndpointState.CLOSED;
-            UcxNative.forget(endpointToken); // a closed endpoint reports no failure
-        });
     }
 
     /** Copies staged bytes into {@code op}'s buffers, as far as they go. */
@@ -893,27 +763,6 @@ final class UcxSocket implements TransportSocket {
             staged = null;
         }
         return moved;
-    }
-
-    private long remoteKey(RdmaBufferDescriptor descriptor, UcxRegion.Descriptor decoded) {
-        Long known = remoteKeys.get(descriptor);
-        if (known != null) {
-            return known;
-        }
-        ByteBuffer packed = decoded.packedKey().duplicate();
-        byte[] bytes = new byte[packed.remaining()];
-        packed.get(bytes);
-        long key = check(UcxNative.unpackRemoteKey(endpoint, bytes));
-        remoteKeys.put(descriptor, key);
-        return key;
-    }
-
-    /** A UCX status or handle from the shim: negative = the call failed (caught by {@link #start}). */
-    private static long check(long result) {
-        if (result < 0) {
-            throw new IllegalStateException("UCX status " + result);
-        }
-        return result;
     }
 
     /**
@@ -1000,7 +849,7 @@ final class UcxSocket implements TransportSocket {
         State now = state.get();
         if (ch != null && (now == State.CONNECTED || now == State.PEER_CLOSING)) {
             try {
-                long sent = worker.call(() -> messagesSent);
+                long sent = worker.call(endpoint::messagesSent);
                 Rendezvous.writeNow(ch, Rendezvous.closingNotice(sent));
             } catch (IOException | WsaException e) {
                 LOG.debug("closing notice", e);
@@ -1035,18 +884,17 @@ final class UcxSocket implements TransportSocket {
                 if (force) {
                     cancelReceiving();
                 }
-                if (endpointState == EndpointState.OPEN) {
+                if (endpoint.isOpen()) {
                     // A flush with requests still open would wait for the peer to take them.
-                    closeEndpoint(force || !inUcx.isEmpty());
+                    endpoint.close(force || endpoint.requestsInUcx() > 0);
                 }
                 if (!worker.inCallback()) {
                     boolean failed = state.get() == State.FAILED;
-                    Duration wait = failed ? ABANDON_AFTER : CALLBACK_WAIT;
-                    if (!worker.progressUntil(() -> inUcx.isEmpty() && endpointState != EndpointState.CLOSING, wait)
-                            && failed) {
-                        abandonStuckRequests();
+                    Duration wait = failed ? UcxEndpoint.ABANDON_AFTER : CALLBACK_WAIT;
+                    if (!worker.progressUntil(endpoint::quiet, wait) && failed) {
+                        endpoint.abandonStuckRequests();
                     }
-                    if (!inUcx.isEmpty()) {
+                    if (endpoint.requestsInUcx() > 0) {
                         LOG.warn("UCX callbacks of a closing socket did not all come back in {} ms", wait.toMillis());
                     }
                 }
@@ -1067,10 +915,7 @@ final class UcxSocket implements TransportSocket {
         }
         try {
             worker.call(() -> {
-                for (long k : remoteKeys.values()) {
-                    UcxNative.destroyRemoteKey(k);
-                }
-                remoteKeys.clear();
+                endpoint.releaseRemoteKeys();
                 receives.clear();
                 matched.clear();
                 staged = null;
@@ -1086,15 +931,14 @@ final class UcxSocket implements TransportSocket {
 
     /** UCX's account of this connection's endpoint (its lanes and their transports), or null. */
     String describeEndpoint() throws WsaException {
-        return worker.call(() -> endpointState != EndpointState.OPEN ? null : UcxNative.describeEndpoint(endpoint));
+        return worker.call(endpoint::describe);
     }
 
     /** This connection's state, for a test's failure message or a log line. */
     @Override
     public String toString() {
-        return "UcxSocket[id=" + recvTag + ", state=" + state.get() + ", endpoint=" + endpointState + ", inUcx="
-                + inUcx.size() + ", receives=" + receives.size() + ", matched=" + matched.size() + ", stagingInFlight=" + stagingInFlight
-                + ", staged=" + (staged == null ? 0 : staged.remaining()) + ", sent=" + messagesSent + ", taken="
+        return "UcxSocket[id=" + recvTag + ", state=" + state.get() + ", endpoint=" + endpoint + ", receives=" + receives.size() + ", matched=" + matched.size() + ", stagingInFlight=" + stagingInFlight
+                + ", staged=" + (staged == null ? 0 : staged.remaining()) + ", taken="
                 + messagesTaken + ", peerSent=" + peerSentMessages + ", requests held by UCX (all workers)="
                 + UcxNative.pendingRequests() + "]";
     }
