@@ -12,15 +12,12 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.openucx.jucx.UcxUtils;
 import org.openucx.jucx.ucp.UcpMemMapParams;
 import org.openucx.jucx.ucp.UcpMemory;
-import org.openucx.jucx.ucp.UcpTagMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,7 +44,6 @@ import io.sanswitch.transport.TransportSocket;
 final class UcxSocket implements TransportSocket {
     private static final Logger LOG = LoggerFactory.getLogger(UcxSocket.class);
     private static final Duration CALLBACK_WAIT = Duration.ofSeconds(5);
-    private static final long FULL_MASK = -1L;
 
     /**
      * The lifecycle of this socket. Application threads (connect, accept, close), the rendezvous
@@ -77,7 +73,8 @@ final class UcxSocket implements TransportSocket {
         boolean mayBecome(State next) {
             return switch (this) {
                 // CONNECTED: accepted; FAILED: an accepted socket's endpoint failed before accept marked it connected.
-                case NEW -> next == LISTENING || next == CONNECTING || next == CONNECTED || next == FAILED || next == ENDED;
+                case NEW -> next == LISTENING || next == CONNECTING || next == CONNECTED || next == FAILED
+                        || next == ENDED;
                 case LISTENING -> next == ENDED;
                 // NEW: the connect failed (refused, timed out, no endpoint), the socket may connect again.
                 case CONNECTING -> next == NEW || next == CONNECTED || next == FAILED || next == ENDED;
@@ -111,28 +108,8 @@ final class UcxSocket implements TransportSocket {
     private volatile SocketChannel control;
     /** The endpoint to the peer's worker. Worker thread. */
     private final UcxEndpoint endpoint;
-    /** Receives posted and not yet taken by a message, in posting order. Worker thread. */
-    private final ArrayDeque<PostedOperation> receives = new ArrayDeque<>();
-    /** A message larger than the receive that took it: bytes not yet delivered, else null. Worker thread. */
-    private ByteBuffer staged;
-    /** Reused for staged messages, grown to the largest; worker thread. */
-    private ByteBuffer stagingBuffer;
-    /**
-     * Messages being received straight into posted receives' own buffers, in posting order: several
-     * at once, so one rendezvous handshake overlaps the previous transfer. Completed in order.
-     * Worker thread.
-     */
-    private final ArrayDeque<Matched> matched = new ArrayDeque<>();
-    /** A message is being received into the staging buffer (then nothing else is taken). Worker thread. */
-    private boolean stagingInFlight;
-    /** Its pending request, for cancelling; 0 when there is none. Worker thread. */
-    private long stagingRequest;
-    /** The peer's announced last message was taken: receives complete with 0 bytes. Worker thread. */
-    private boolean endOfStream;
-    /** Tagged messages taken on this connection: the orderly end comes after the peer's count. Worker thread. */
-    private long messagesTaken;
-    /** How many messages the peer sent before it closed in order, or -1 while it has not. Worker thread. */
-    private long peerSentMessages = -1;
+    /** The receiving half of the tag stream. Worker thread. */
+    private final TagStreamReceiver receiver;
     /** A connection request waiting for the switch's condition function. */
     private record Request(SelectionKey key, SocketChannel channel, Handshake.Hello hello, InetSocketAddress peer)
             implements ConnectionRequest {
@@ -147,6 +124,7 @@ final class UcxSocket implements TransportSocket {
         this.worker = worker;
         this.recvTag = owner.nextConnectionId();
         this.endpoint = new UcxEndpoint(owner);
+        this.receiver = new TagStreamReceiver(owner, this, recvTag, endpoint);
     }
 
     /**
@@ -167,8 +145,22 @@ final class UcxSocket implements TransportSocket {
         }
     }
 
-    private boolean isEnded() {
+    /** Any thread. */
+    boolean isEnded() {
         return state.get() == State.ENDED;
+    }
+
+    /** Any thread. */
+    boolean hasFailed() {
+        return state.get() == State.FAILED;
+    }
+
+    /**
+     * A message receive failed (worker thread): pending receives fail with a reset, in order. Only
+     * the state moves; the endpoint's own error or the control connection's end tears it down.
+     */
+    void receiveFailed() {
+        moveTo(State.FAILED);
     }
 
     /**
@@ -453,8 +445,8 @@ final class UcxSocket implements TransportSocket {
      * would otherwise wait for it forever (every message goes by rendezvous).
      */
     private void peerClosed(long messagesSent) {
-        peerSentMessages = messagesSent;
-        if (!isEnded() && endpoint.isOpen() && endpoint.requestsInUcx() > receivesInUcx()) {
+        receiver.peerClosed(messagesSent);
+        if (!isEnded() && endpoint.isOpen() && endpoint.requestsInUcx() > receiver.receivesInUcx()) {
             endpoint.close(true);
         }
         owner.wantsData(this);
@@ -485,7 +477,7 @@ final class UcxSocket implements TransportSocket {
         if (was == State.CONNECTING) {
             reportConnect(WsaError.WSAECONNRESET);
         }
-        cancelReceiving();
+        receiver.cancel();
         if (endpoint.isOpen()) {
             endpoint.close(true);
         }
@@ -528,9 +520,7 @@ final class UcxSocket implements TransportSocket {
             return; // cancelled before it started: the engine completes it
         }
         if (op.kind() == PostedOperation.Kind.RECV) {
-            receives.add(op);
-            owner.wantsData(this);
-            pump();
+            receiver.post(op);
             return;
         }
         if (state.get() == State.FAILED || !endpoint.isOpen()) {
@@ -578,7 +568,7 @@ final class UcxSocket implements TransportSocket {
      * The peer broke the protocol of this connection: one log line, the connection fails (every
      * operation with a reset) and the peer sees a reset (docs/security.md, SEC-5). Worker thread.
      */
-    private void protocolViolation(String what) {
+    void protocolViolation(String what) {
         LOG.warn("ucx: connection to {} reset: {}", control == null ? "?" : Rendezvous.remoteOf(control), what);
         fail();
         SocketChannel ch = control;
@@ -587,182 +577,9 @@ final class UcxSocket implements TransportSocket {
         }
     }
 
-    /**
-     * On the worker thread, after progress and whenever a receive is posted: hands what has
-     * arrived to the posted receives in order.
-     *
-     * @return whether any receive moved
-     */
+    /** Worker thread, after progress (by the transport): hands arrived messages to posted receives. */
     boolean pump() {
-        boolean moved = false;
-        while (!receives.isEmpty() && !stagingInFlight && !isEnded()) {
-            PostedOperation op = receives.peekFirst();
-            if (staged != null) {
-                if (!matched.isEmpty()) {
-                    break; // the staged message came after those: they complete first
-                }
-                long n = drainStaged(op);
-                receives.pollFirst();
-                moved = true;
-                owner.events().operationCompleted(op, n);
-                continue;
-            }
-            if (!endOfStream && peerSentMessages >= 0 && messagesTaken >= peerSentMessages) {
-                endOfStream = true;
-            }
-            if (endOfStream || state.get() == State.FAILED) {
-                if (!matched.isEmpty()) {
-                    break; // messages taken before the end (or the failure) complete first
-                }
-                // The end is checked before a failure: the peer closed in order, and its endpoint
-                // going away afterwards is not a reset of a stream that already ended.
-                receives.pollFirst();
-                moved = true;
-                if (endOfStream) {
-                    owner.events().operationCompleted(op, 0); // spec: 0 bytes = the peer closed gracefully
-                } else {
-                    owner.events().operationFailed(op, WsaError.WSAECONNRESET, 0);
-                }
-                continue;
-            }
-            UcpTagMessage message = owner.worker().tagProbeNonBlocking(recvTag, FULL_MASK, true);
-            if (message == null) {
-                break;
-            }
-            moved = true;
-            messagesTaken++;
-            long length = message.getRecvLength();
-            if (op.buffers().length == 1 && length <= op.buffers()[0].remaining()) {
-                receives.pollFirst();
-                receiveDirect(op, message, length);
-            } else if (length > UcxEndpoint.MAX_MESSAGE) {
-                protocolViolation("a message of " + length + " bytes, at most " + UcxEndpoint.MAX_MESSAGE + " are sent");
-                moved = true;
-            } else {
-                receiveStaged(message, length);
-            }
-        }
-        if (receives.isEmpty() || isEnded()) {
-            owner.doneWithData(this);
-        }
-        return moved;
-    }
-
-    /** A message being received into the buffer of the receive it belongs to. */
-    private static final class Matched {
-        final PostedOperation op;
-        final long length;
-        long request;
-        boolean done;
-        int status;
-
-        Matched(PostedOperation op, long length) {
-            this.op = op;
-            this.length = length;
-        }
-    }
-
-    /** Takes a probed message into {@code op}'s own buffer (zero copy). */
-    private void receiveDirect(PostedOperation op, UcpTagMessage message, long length) {
-        ByteBuffer target = op.buffers()[0];
-        Matched m = new Matched(op, length);
-        matched.add(m);
-        long request = UcxNative.startTagReceive(owner.workerHandle(), UcxUtils.getAddress(target) + target.position(), length,
-                message.getNativeId(), endpoint.tracked((status, ignored) -> {
-                            m.done = true;
-                    m.status = status;
-                    m.request = 0;
-                    if (status != 0) {
-                        moveTo(State.FAILED);
-                    }
-                    completeMatched();
-                    owner.wantsData(UcxSocket.this);
-                }));
-        // A message already here completes inside the call (the completion ran before it returned).
-        if (!m.done && request > 0) {
-            m.request = request;
-        }
-    }
-
-    /** Completes the received messages at the head of {@link #matched}, in posting order. */
-    private void completeMatched() {
-        while (!matched.isEmpty() && matched.peekFirst().done) {
-            Matched m = matched.pollFirst();
-            if (isEnded()) {
-                continue; // the engine completes what a closed socket had posted
-            }
-            if (m.status == 0) {
-                owner.events().operationCompleted(m.op, m.length);
-            } else {
-                owner.events().operationFailed(m.op, WsaError.WSAECONNRESET, 0);
-            }
-        }
-    }
-
-    /** Takes a probed message that does not fit the next receive into the staging buffer. */
-    private void receiveStaged(UcpTagMessage message, long length) {
-        if (stagingBuffer == null || stagingBuffer.capacity() < length) {
-            stagingBuffer = ByteBuffer.allocateDirect((int) Math.max(length, 64 * 1024));
-        }
-        ByteBuffer target = stagingBuffer.clear().limit((int) length);
-        stagingInFlight = true;
-        long request = UcxNative.startTagReceive(owner.workerHandle(), UcxUtils.getAddress(target), length,
-                message.getNativeId(), endpoint.tracked((status, ignored) -> {
-                            stagingInFlight = false;
-                    stagingRequest = 0;
-                    if (isEnded()) {
-                        return;
-                    }
-                    if (status != 0) {
-                        moveTo(State.FAILED);
-                    } else {
-                        staged = stagingBuffer.duplicate().position(0).limit((int) length);
-                    }
-                    owner.wantsData(UcxSocket.this);
-                }));
-        if (stagingInFlight && request > 0) {
-            stagingRequest = request;
-        }
-    }
-
-    /** Message receives UCX holds for this socket. */
-    private int receivesInUcx() {
-        int n = stagingInFlight ? 1 : 0;
-        for (Matched m : matched) {
-            n += m.done ? 0 : 1;
-        }
-        return n;
-    }
-
-    /** Cancels the message receives UCX holds: each completes with UCS_ERR_CANCELED (if not matched yet). */
-    private void cancelReceiving() {
-        for (Matched m : new ArrayList<>(matched)) {
-            if (m.request != 0) {
-                UcxNative.cancel(owner.workerHandle(), m.request);
-            }
-        }
-        if (stagingRequest != 0) {
-            UcxNative.cancel(owner.workerHandle(), stagingRequest);
-        }
-    }
-
-    /** Copies staged bytes into {@code op}'s buffers, as far as they go. */
-    private long drainStaged(PostedOperation op) {
-        long moved = 0;
-        for (ByteBuffer b : op.buffers()) {
-            int n = Math.min(b.remaining(), staged.remaining());
-            if (n == 0) {
-                continue;
-            }
-            ByteBuffer slice = staged.duplicate().limit(staged.position() + n);
-            b.duplicate().put(slice);
-            staged.position(staged.position() + n);
-            moved += n;
-        }
-        if (!staged.hasRemaining()) {
-            staged = null;
-        }
-        return moved;
+        return receiver.pump();
     }
 
     /**
@@ -775,7 +592,7 @@ final class UcxSocket implements TransportSocket {
     @Override
     public void cancel(PostedOperation op) {
         try {
-            boolean dropped = worker.call(() -> receives.remove(op));
+            boolean dropped = worker.call(() -> receiver.remove(op));
             if (!dropped) {
                 shutDown(true);
             }
@@ -882,7 +699,7 @@ final class UcxSocket implements TransportSocket {
         try {
             worker.call(() -> {
                 if (force) {
-                    cancelReceiving();
+                    receiver.cancel();
                 }
                 if (endpoint.isOpen()) {
                     // A flush with requests still open would wait for the peer to take them.
@@ -916,10 +733,7 @@ final class UcxSocket implements TransportSocket {
         try {
             worker.call(() -> {
                 endpoint.releaseRemoteKeys();
-                receives.clear();
-                matched.clear();
-                staged = null;
-                stagingBuffer = null;
+                receiver.clear();
                 owner.doneWithData(this);
                 return null;
             });
@@ -934,12 +748,11 @@ final class UcxSocket implements TransportSocket {
         return worker.call(endpoint::describe);
     }
 
-    /** This connection's state, for a test's failure message or a log line. */
+    /** This connection's state, for a test's failure message or a log line (read racily from any thread). */
     @Override
     public String toString() {
-        return "UcxSocket[id=" + recvTag + ", state=" + state.get() + ", endpoint=" + endpoint + ", receives=" + receives.size() + ", matched=" + matched.size() + ", stagingInFlight=" + stagingInFlight
-                + ", staged=" + (staged == null ? 0 : staged.remaining()) + ", taken="
-                + messagesTaken + ", peerSent=" + peerSentMessages + ", requests held by UCX (all workers)="
+        return "UcxSocket[id=" + recvTag + ", state=" + state.get() + ", endpoint=" + endpoint + ", " + receiver
+                + ", requests held by UCX (all workers)="
                 + UcxNative.pendingRequests() + "]";
     }
 }
