@@ -12,7 +12,6 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
-import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.openucx.jucx.UcxUtils;
@@ -95,30 +94,14 @@ final class UcxSocket implements TransportSocket {
     /** Any thread, moved only by {@link #moveTo} (compare-and-set). */
     private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
 
-    // Listener.
-    /** The listening TCP socket of the rendezvous, null when not listening. Application threads. */
-    private volatile ServerSocketChannel server;
-    /** Requests proven by the handshake, queued by the rendezvous thread, taken by application threads. */
-    private final ConcurrentLinkedDeque<Request> requests = new ConcurrentLinkedDeque<>();
-    /** Written by listen (application thread), read by the rendezvous thread. */
-    private volatile int backlog = 128;
-
-    // Connection.
+    /** The listening part, null unless listen was called. Set by an application thread, read by any. */
+    private volatile UcxListener listener;
     /** The TCP control connection the connection was set up on. Set by application and worker threads, read by any. */
     private volatile SocketChannel control;
     /** The endpoint to the peer's worker. Worker thread. */
     private final UcxEndpoint endpoint;
     /** The receiving half of the tag stream. Worker thread. */
     private final TagStreamReceiver receiver;
-    /** A connection request waiting for the switch's condition function. */
-    private record Request(SelectionKey key, SocketChannel channel, Handshake.Hello hello, InetSocketAddress peer)
-            implements ConnectionRequest {
-        @Override
-        public byte[] callerData() {
-            return hello.callerData().clone();
-        }
-    }
-
     UcxSocket(UcxTransport owner, UcxWorkerThread worker) {
         this.owner = owner;
         this.worker = worker;
@@ -178,7 +161,7 @@ final class UcxSocket implements TransportSocket {
         bindAddress = local;
     }
 
-    private static WsaException bindError(InetSocketAddress local, IOException e) {
+    static WsaException bindError(InetSocketAddress local, IOException e) {
         if (e instanceof BindException) {
             return new WsaException(e.getMessage() != null && e.getMessage().contains("in use") ? WsaError.WSAEADDRINUSE
                     : WsaError.WSAEADDRNOTAVAIL, "bind " + local + ": " + e.getMessage(), e);
@@ -195,95 +178,55 @@ final class UcxSocket implements TransportSocket {
 
     @Override
     public void listen(int backlog) throws WsaException {
-        this.backlog = backlog == Winsock.SOMAXCONN ? 1024 : Math.max(1, backlog);
-        InetSocketAddress at = bindAddress;
-        ServerSocketChannel listening;
-        try {
-            listening = ServerSocketChannel.open();
-            try {
-                Rendezvous.listenSocket(listening, at, this.backlog);
-            } catch (IOException e) {
-                Rendezvous.closeQuietly(listening);
-                throw bindError(at, e);
-            }
-            bindAddress = (InetSocketAddress) listening.getLocalAddress();
-        } catch (IOException e) {
-            throw new WsaException(WsaError.WSAENETDOWN, "listen on " + at + ": " + e.getMessage(), e);
-        }
-        server = listening;
+        UcxListener l = new UcxListener(owner, this, bindAddress, backlog);
+        bindAddress = l.address();
+        listener = l; // before the first request can come: the switch then asks for it
         moveTo(State.LISTENING);
         owner.listening(bindAddress);
-        owner.rendezvous().register(listening, SelectionKey.OP_ACCEPT, new Rendezvous.Handler() {
-            @Override
-            public void ready(SelectionKey key) throws IOException {
-                for (SocketChannel ch; (ch = listening.accept()) != null;) {
-                    ch.configureBlocking(false);
-                    ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                    ServerHandshake.begin(owner.rendezvous(), owner.key(), ch, UcxSocket.this::requested);
-                }
-            }
-
-            @Override
-            public void lost(IOException cause) {
-                LOG.debug("listener {} stopped accepting", bindAddress, cause);
-            }
-        });
-    }
-
-    /** A peer proved the key and asks to connect: queued for the switch's condition function. Rendezvous thread. */
-    private void requested(SelectionKey key, SocketChannel channel, Handshake.Hello hello, InetSocketAddress peer) {
-        if (isEnded() || requests.size() >= backlog) {
-            refuse(owner.key(), key, channel, hello); // spec 6.3: a full backlog refuses at once, with no event
-            return;
-        }
-        requests.add(new Request(key, channel, hello, peer));
-        owner.events().connectionRequested(this);
-    }
-
-    private static void refuse(RendezvousKey secret, SelectionKey key, SocketChannel channel, Handshake.Hello hello) {
-        try {
-            Rendezvous.writeNow(channel, Handshake.refused(secret, hello));
-        } catch (IOException e) {
-            LOG.debug("refusing {}", channel, e);
-        }
-        key.cancel();
-        Rendezvous.closeQuietly(channel);
+        l.start();
     }
 
     @Override
     public ConnectionRequest peekConnectionRequest() {
-        return requests.peekFirst();
+        UcxListener l = listener;
+        return l == null ? null : l.peek();
     }
 
     @Override
     public TransportSocket accept(ConnectionRequest request) throws WsaException {
-        if (!(request instanceof Request r) || !requests.remove(r)) {
+        UcxListener l = listener;
+        if (l == null) {
             throw new WsaException(WsaError.WSAEINVAL, "not a queued request of this socket");
         }
-        UcxSocket accepted = owner.newConnection();
-        try {
-            worker.call(() -> {
-                accepted.openEndpoint(r.hello().workerAddress(), r.hello().connId());
-                return null;
-            });
-            Rendezvous.writeNow(r.channel(), Handshake.accepted(owner.key(), r.hello(), accepted.recvTag, owner.workerAddress()));
-        } catch (WsaException | IOException e) {
-            accepted.reset();
-            r.key().cancel();
-            owner.rendezvous().release(r.channel(), true);
-            throw new WsaException(WsaError.WSAECONNRESET, "the peer left before the accept: " + e.getMessage(), e);
-        }
-        accepted.bindAddress = bindAddress;
-        accepted.moveTo(State.CONNECTED); // refused if its endpoint already failed: then it stays FAILED
-        accepted.watch(r.key(), r.channel());
-        return accepted;
+        return l.accept(request);
     }
 
     @Override
     public void reject(ConnectionRequest request) {
-        if (request instanceof Request r && requests.remove(r)) {
-            owner.rendezvous().execute(() -> refuse(owner.key(), r.key(), r.channel(), r.hello()));
+        UcxListener l = listener;
+        if (l != null) {
+            l.reject(request);
         }
+    }
+
+    /** The connection id the peer sends this connection's data with. */
+    long connectionId() {
+        return recvTag;
+    }
+
+    /** An accepted connection's endpoint to the peer's worker, opened on the worker thread. Application thread. */
+    void openEndpointNow(byte[] peerWorker, long peerConnectionId) throws WsaException {
+        worker.call(() -> {
+            openEndpoint(peerWorker, peerConnectionId);
+            return null;
+        });
+    }
+
+    /** The peer was told it is accepted: this connection is connected over {@code channel}. Application thread. */
+    void acceptedOn(InetSocketAddress local, SelectionKey key, SocketChannel channel) {
+        bindAddress = local;
+        moveTo(State.CONNECTED); // refused if its endpoint already failed: then it stays FAILED
+        watch(key, channel);
     }
 
     // ------------------------------------------------------------------ connect (spec 6.2)
@@ -687,14 +630,9 @@ final class UcxSocket implements TransportSocket {
      * callback the waiting is left to the worker loop (progress cannot nest).
      */
     private void shutDown(boolean force) {
-        ServerSocketChannel s = server;
-        if (s != null) {
-            server = null;
-            owner.rendezvous().release(s, false);
-            for (Request r; (r = requests.poll()) != null;) {
-                Request q = r;
-                owner.rendezvous().execute(() -> refuse(owner.key(), q.key(), q.channel(), q.hello())); // spec Q17
-            }
+        UcxListener l = listener;
+        if (l != null) {
+            l.close();
         }
         try {
             worker.call(() -> {
