@@ -39,6 +39,10 @@ import io.sanswitch.transport.TransportSocket;
  * receives drain, so the stream keeps TCP's semantics (a receive completes with what arrived). An
  * empty message is the orderly end of the stream. RDMA is put/get with the peer's packed key,
  * completed by a flush. Every UCX call runs on the worker thread.
+ *
+ * <p>This class is the {@link TransportSocket} and owns the socket's lifecycle ({@link State});
+ * the listening part is a {@link UcxListener}, the endpoint with sends, RDMA and the requests UCX
+ * holds a {@link UcxEndpoint}, the receiving half of the stream a {@link TagStreamReceiver}.
  */
 final class UcxSocket implements TransportSocket {
     private static final Logger LOG = LoggerFactory.getLogger(UcxSocket.class);
@@ -102,6 +106,7 @@ final class UcxSocket implements TransportSocket {
     private final UcxEndpoint endpoint;
     /** The receiving half of the tag stream. Worker thread. */
     private final TagStreamReceiver receiver;
+
     UcxSocket(UcxTransport owner, UcxWorkerThread worker) {
         this.owner = owner;
         this.worker = worker;
