@@ -12,20 +12,11 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.HashMap;
-import java.util.IdentityHashMap;
-import java.util.List;
-import java.util.Set;
-import java.util.Map;
-import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.openucx.jucx.UcxUtils;
 import org.openucx.jucx.ucp.UcpMemMapParams;
 import org.openucx.jucx.ucp.UcpMemory;
-import org.openucx.jucx.ucp.UcpTagMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,87 +39,116 @@ import io.sanswitch.transport.TransportSocket;
  * receives drain, so the stream keeps TCP's semantics (a receive completes with what arrived). An
  * empty message is the orderly end of the stream. RDMA is put/get with the peer's packed key,
  * completed by a flush. Every UCX call runs on the worker thread.
+ *
+ * <p>This class is the {@link TransportSocket} and owns the socket's lifecycle ({@link State});
+ * the listening part is a {@link UcxListener}, the endpoint with sends, RDMA and the requests UCX
+ * holds a {@link UcxEndpoint}, the receiving half of the stream a {@link TagStreamReceiver}.
  */
 final class UcxSocket implements TransportSocket {
     private static final Logger LOG = LoggerFactory.getLogger(UcxSocket.class);
     private static final Duration CALLBACK_WAIT = Duration.ofSeconds(5);
-    /** How long requests to a failed peer may stay with UCX after the forced close. */
-    static final Duration ABANDON_AFTER = Duration.ofMillis(200);
-    private static final long FULL_MASK = -1L;
+
     /**
-     * The largest tagged message either side sends; a larger send goes as several messages. A
-     * message that does not fit the posted receive is staged, so this bounds what a peer can make
-     * this side allocate (docs/security.md, SEC-2).
+     * The lifecycle of this socket. Application threads (connect, accept, close), the rendezvous
+     * thread (the peer's closing notice) and the worker thread (handshake outcome, failures) all
+     * move it, so it is one value moved by compare-and-set along {@link #mayBecome}: a later step
+     * is never overwritten by an earlier one (a worker-thread FAILED never replaces an ENDED).
      */
-    static final long MAX_MESSAGE = 64L << 20;
+    enum State {
+        /** Created or bound; again after a connect that failed (the engine's role is BOUND again). */
+        NEW,
+        /** Listening: connection requests are queued for the switch's condition function. */
+        LISTENING,
+        /** A connect's handshake is running. */
+        CONNECTING,
+        /** Connected: an endpoint to the peer's worker, and the control connection watched. */
+        CONNECTED,
+        /**
+         * The peer announced an orderly close: the end of its TCP connection is not a reset, and it
+         * takes nothing more (sends fail with a reset).
+         */
+        PEER_CLOSING,
+        /** The connection is gone (peer reset or died): everything still pending fails with a reset. */
+        FAILED,
+        /** Closed or reset by the application or the transport's teardown. Terminal. */
+        ENDED;
+
+        boolean mayBecome(State next) {
+            return switch (this) {
+                // CONNECTED: accepted; FAILED: an accepted socket's endpoint failed before accept marked it connected.
+                case NEW -> next == LISTENING || next == CONNECTING || next == CONNECTED || next == FAILED
+                        || next == ENDED;
+                case LISTENING -> next == ENDED;
+                // NEW: the connect failed (refused, timed out, no endpoint), the socket may connect again.
+                case CONNECTING -> next == NEW || next == CONNECTED || next == FAILED || next == ENDED;
+                case CONNECTED -> next == PEER_CLOSING || next == FAILED || next == ENDED;
+                case PEER_CLOSING -> next == FAILED || next == ENDED;
+                case FAILED -> next == ENDED;
+                case ENDED -> false;
+            };
+        }
+    }
 
     private final UcxTransport owner;
     private final UcxWorkerThread worker;
-    /** The tag the peer sends this connection's data with (this side's connection id). */
+    /** The tag the peer sends this connection's data with (this side's connection id). Immutable. */
     private final long recvTag;
+    /** Where this socket is bound or listens. Written by application threads, read by any. */
     private volatile InetSocketAddress bindAddress;
-    private volatile boolean connecting;
-    private volatile boolean connected;
-    /** The connection is gone (peer reset or died): everything still pending fails with a reset. */
-    private volatile boolean failed;
-    private volatile boolean ended;
-    /** The peer announced an orderly close: the end of its TCP connection is not a reset. */
-    private volatile boolean peerClosing;
+    /** Any thread, moved only by {@link #moveTo} (compare-and-set). */
+    private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
 
-    // Listener.
-    private volatile ServerSocketChannel server;
-    private final ConcurrentLinkedDeque<Request> requests = new ConcurrentLinkedDeque<>();
-    private volatile int backlog = 128;
-
-    // Connection; worker thread only unless volatile.
+    /** The listening part, null unless listen was called. Set by an application thread, read by any. */
+    private volatile UcxListener listener;
+    /** The TCP control connection the connection was set up on. Set by application and worker threads, read by any. */
     private volatile SocketChannel control;
-    /** The UCX endpoint (ucp_ep_h), 0 before it exists; and its error handler's token. */
-    private long endpoint;
-    private long endpointToken;
-    private long sendTag;
-    /** The endpoint's close was started (forced or flushing), and whether UCX has called it back. */
-    private boolean closing;
-    private boolean closed;
-    private final ArrayDeque<PostedOperation> receives = new ArrayDeque<>();
-    /** A message larger than the receive that took it: bytes not yet delivered, else null. */
-    private ByteBuffer staged;
-    private ByteBuffer stagingBuffer;
-    /**
-     * Messages being received straight into posted receives' own buffers, in posting order: several
-     * at once, so one rendezvous handshake overlaps the previous transfer. Completed in order.
-     */
-    private final ArrayDeque<Matched> matched = new ArrayDeque<>();
-    /** A message is being received into the staging buffer (then nothing else is taken). */
-    private boolean stagingInFlight;
-    /** Its pending request, for cancelling; 0 when there is none. */
-    private long stagingRequest;
-    private boolean endOfStream;
-    /** Tagged messages sent and taken on this connection: the orderly end comes after a count. */
-    private long messagesSent;
-    private long messagesTaken;
-    /** How many messages the peer sent before it closed in order, or -1 while it has not. */
-    private long peerSentMessages = -1;
-    /** Unpacked remote keys (ucp_rkey_h) of the peer's descriptors used on this connection. */
-    private final Map<RdmaBufferDescriptor, Long> remoteKeys = new HashMap<>();
-    /**
-     * Completions of the requests UCX holds for this socket (started, not called back yet), by
-     * identity: teardown progresses until it is empty. Worker thread.
-     */
-    private final Set<UcxNative.Completion> inUcx = Collections.newSetFromMap(new IdentityHashMap<>());
-
-    /** A connection request waiting for the switch's condition function. */
-    private record Request(SelectionKey key, SocketChannel channel, Handshake.Hello hello, InetSocketAddress peer)
-            implements ConnectionRequest {
-        @Override
-        public byte[] callerData() {
-            return hello.callerData().clone();
-        }
-    }
+    /** The endpoint to the peer's worker. Worker thread. */
+    private final UcxEndpoint endpoint;
+    /** The receiving half of the tag stream. Worker thread. */
+    private final TagStreamReceiver receiver;
 
     UcxSocket(UcxTransport owner, UcxWorkerThread worker) {
         this.owner = owner;
         this.worker = worker;
         this.recvTag = owner.nextConnectionId();
+        this.endpoint = new UcxEndpoint(owner);
+        this.receiver = new TagStreamReceiver(owner, this, recvTag, endpoint);
+    }
+
+    /**
+     * Moves the state to {@code next} if {@link State#mayBecome allowed} from the current one.
+     * Any thread.
+     *
+     * @return the state left, or null when {@code next} is not allowed from the current one
+     */
+    private State moveTo(State next) {
+        for (;;) {
+            State now = state.get();
+            if (!now.mayBecome(next)) {
+                return null;
+            }
+            if (state.compareAndSet(now, next)) {
+                return now;
+            }
+        }
+    }
+
+    /** Any thread. */
+    boolean isEnded() {
+        return state.get() == State.ENDED;
+    }
+
+    /** Any thread. */
+    boolean hasFailed() {
+        return state.get() == State.FAILED;
+    }
+
+    /**
+     * A message receive failed (worker thread): pending receives fail with a reset, in order. Only
+     * the state moves; the endpoint's own error or the control connection's end tears it down.
+     */
+    void receiveFailed() {
+        moveTo(State.FAILED);
     }
 
     /**
@@ -146,7 +166,7 @@ final class UcxSocket implements TransportSocket {
         bindAddress = local;
     }
 
-    private static WsaException bindError(InetSocketAddress local, IOException e) {
+    static WsaException bindError(InetSocketAddress local, IOException e) {
         if (e instanceof BindException) {
             return new WsaException(e.getMessage() != null && e.getMessage().contains("in use") ? WsaError.WSAEADDRINUSE
                     : WsaError.WSAEADDRNOTAVAIL, "bind " + local + ": " + e.getMessage(), e);
@@ -163,94 +183,55 @@ final class UcxSocket implements TransportSocket {
 
     @Override
     public void listen(int backlog) throws WsaException {
-        this.backlog = backlog == Winsock.SOMAXCONN ? 1024 : Math.max(1, backlog);
-        InetSocketAddress at = bindAddress;
-        ServerSocketChannel listening;
-        try {
-            listening = ServerSocketChannel.open();
-            try {
-                Rendezvous.listenSocket(listening, at, this.backlog);
-            } catch (IOException e) {
-                Rendezvous.closeQuietly(listening);
-                throw bindError(at, e);
-            }
-            bindAddress = (InetSocketAddress) listening.getLocalAddress();
-        } catch (IOException e) {
-            throw new WsaException(WsaError.WSAENETDOWN, "listen on " + at + ": " + e.getMessage(), e);
-        }
-        server = listening;
+        UcxListener l = new UcxListener(owner, this, bindAddress, backlog);
+        bindAddress = l.address();
+        listener = l; // before the first request can come: the switch then asks for it
+        moveTo(State.LISTENING);
         owner.listening(bindAddress);
-        owner.rendezvous().register(listening, SelectionKey.OP_ACCEPT, new Rendezvous.Handler() {
-            @Override
-            public void ready(SelectionKey key) throws IOException {
-                for (SocketChannel ch; (ch = listening.accept()) != null;) {
-                    ch.configureBlocking(false);
-                    ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                    ServerHandshake.begin(owner.rendezvous(), owner.key(), ch, UcxSocket.this::requested);
-                }
-            }
-
-            @Override
-            public void lost(IOException cause) {
-                LOG.debug("listener {} stopped accepting", bindAddress, cause);
-            }
-        });
-    }
-
-    /** A peer proved the key and asks to connect: queued for the switch's condition function. Rendezvous thread. */
-    private void requested(SelectionKey key, SocketChannel channel, Handshake.Hello hello, InetSocketAddress peer) {
-        if (ended || requests.size() >= backlog) {
-            refuse(owner.key(), key, channel, hello); // spec 6.3: a full backlog refuses at once, with no event
-            return;
-        }
-        requests.add(new Request(key, channel, hello, peer));
-        owner.events().connectionRequested(this);
-    }
-
-    private static void refuse(RendezvousKey secret, SelectionKey key, SocketChannel channel, Handshake.Hello hello) {
-        try {
-            Rendezvous.writeNow(channel, Handshake.refused(secret, hello));
-        } catch (IOException e) {
-            LOG.debug("refusing {}", channel, e);
-        }
-        key.cancel();
-        Rendezvous.closeQuietly(channel);
+        l.start();
     }
 
     @Override
     public ConnectionRequest peekConnectionRequest() {
-        return requests.peekFirst();
+        UcxListener l = listener;
+        return l == null ? null : l.peek();
     }
 
     @Override
     public TransportSocket accept(ConnectionRequest request) throws WsaException {
-        if (!(request instanceof Request r) || !requests.remove(r)) {
+        UcxListener l = listener;
+        if (l == null) {
             throw new WsaException(WsaError.WSAEINVAL, "not a queued request of this socket");
         }
-        UcxSocket accepted = owner.newConnection();
-        try {
-            worker.call(() -> {
-                accepted.openEndpoint(r.hello().workerAddress(), r.hello().connId());
-                return null;
-            });
-            Rendezvous.writeNow(r.channel(), Handshake.accepted(owner.key(), r.hello(), accepted.recvTag, owner.workerAddress()));
-        } catch (WsaException | IOException e) {
-            accepted.reset();
-            r.key().cancel();
-            owner.rendezvous().release(r.channel(), true);
-            throw new WsaException(WsaError.WSAECONNRESET, "the peer left before the accept: " + e.getMessage(), e);
-        }
-        accepted.bindAddress = bindAddress;
-        accepted.connected = true;
-        accepted.watch(r.key(), r.channel());
-        return accepted;
+        return l.accept(request);
     }
 
     @Override
     public void reject(ConnectionRequest request) {
-        if (request instanceof Request r && requests.remove(r)) {
-            owner.rendezvous().execute(() -> refuse(owner.key(), r.key(), r.channel(), r.hello()));
+        UcxListener l = listener;
+        if (l != null) {
+            l.reject(request);
         }
+    }
+
+    /** The connection id the peer sends this connection's data with. */
+    long connectionId() {
+        return recvTag;
+    }
+
+    /** An accepted connection's endpoint to the peer's worker, opened on the worker thread. Application thread. */
+    void openEndpointNow(byte[] peerWorker, long peerConnectionId) throws WsaException {
+        worker.call(() -> {
+            openEndpoint(peerWorker, peerConnectionId);
+            return null;
+        });
+    }
+
+    /** The peer was told it is accepted: this connection is connected over {@code channel}. Application thread. */
+    void acceptedOn(InetSocketAddress local, SelectionKey key, SocketChannel channel) {
+        bindAddress = local;
+        moveTo(State.CONNECTED); // refused if its endpoint already failed: then it stays FAILED
+        watch(key, channel);
     }
 
     // ------------------------------------------------------------------ connect (spec 6.2)
@@ -261,11 +242,14 @@ final class UcxSocket implements TransportSocket {
             throw new WsaException(WsaError.WSAEFAULT, callerData.length + " bytes of caller data, at most "
                     + Handshake.MAX_CALLER_DATA + " are sent");
         }
-        connecting = true;
+        if (!state.compareAndSet(State.NEW, State.CONNECTING)) {
+            throw new WsaException(WsaError.WSAEINVAL, "connect on a socket that is " + state.get());
+        }
         SocketChannel ch;
         try {
             ch = SocketChannel.open();
         } catch (IOException e) {
+            state.compareAndSet(State.CONNECTING, State.NEW);
             throw new WsaException(WsaError.WSAENOBUFS, "no socket for the rendezvous: " + e.getMessage(), e);
         }
         try {
@@ -287,7 +271,7 @@ final class UcxSocket implements TransportSocket {
             });
         } catch (IOException e) {
             Rendezvous.closeQuietly(ch);
-            connecting = false;
+            state.compareAndSet(State.CONNECTING, State.NEW);
             throw new WsaException(connectError(e), "connect to " + remote + ": " + e.getMessage(), e);
         }
         return false;
@@ -318,7 +302,7 @@ final class UcxSocket implements TransportSocket {
         @Override
         public void accepted(SelectionKey key, SocketChannel ch, Handshake.Reply reply) {
             worker.execute(() -> {
-                if (!connecting || ended) {
+                if (state.get() != State.CONNECTING) {
                     return;
                 }
                 try {
@@ -329,8 +313,13 @@ final class UcxSocket implements TransportSocket {
                     connectEnded(WsaError.WSAETIMEDOUT);
                     return;
                 }
+                // Connected before the control connection is watched: a closing notice read at
+                // once must find a connection to mark as closing.
+                boolean connected = state.compareAndSet(State.CONNECTING, State.CONNECTED);
                 watch(key, channel);
-                connectEnded(null);
+                if (connected) {
+                    reportConnect(null);
+                }
             });
         }
 
@@ -340,30 +329,23 @@ final class UcxSocket implements TransportSocket {
         }
     }
 
-    /** On the worker thread. */
+    /** On the worker thread: the connect failed; the socket is as before it (bound, not connected). */
     private void connectEnded(WsaError error) {
-        if (!connecting) {
-            return;
+        if (state.compareAndSet(State.CONNECTING, State.NEW)) {
+            reportConnect(error);
         }
-        connecting = false;
-        connected = error == null;
-        if (error != null) {
-            failed = true;
-        }
-        if (!ended) {
+    }
+
+    /** FD_CONNECT, unless the application closed the socket meanwhile. */
+    private void reportConnect(WsaError error) {
+        if (!isEnded()) {
             owner.events().connectCompleted(this, error);
         }
     }
 
-    /** On the worker thread: the endpoint to the peer's worker, with peer error handling. */
+    /** On the worker thread: the endpoint to the peer's worker; its error is the peer's failure. */
     private void openEndpoint(byte[] peerWorker, long peerConnectionId) {
-        long[] opened = UcxNative.openEndpoint(owner.workerHandle(), peerWorker, (status, ignored) -> {
-            LOG.debug("endpoint error {}", status);
-            fail();
-        });
-        endpoint = opened[0];
-        endpointToken = opened[1];
-        sendTag = peerConnectionId;
+        endpoint.open(peerWorker, peerConnectionId, this::fail);
     }
 
     /** Watches the control connection: its end without a closing notice is the peer's reset. */
@@ -376,6 +358,9 @@ final class UcxSocket implements TransportSocket {
             }
             ByteBuffer in = ByteBuffer.allocate(Rendezvous.CLOSING_NOTICE);
             key.attach(new Rendezvous.Handler() {
+                /** The peer's closing notice was read (only the first counts). Rendezvous thread. */
+                private boolean noticeRead;
+
                 @Override
                 public void ready(SelectionKey k) throws IOException {
                     if (!in.hasRemaining()) {
@@ -384,9 +369,10 @@ final class UcxSocket implements TransportSocket {
                     if (channel.read(in) < 0) {
                         throw new EOFException();
                     }
-                    if (!in.hasRemaining() && !peerClosing) {
+                    if (!in.hasRemaining() && !noticeRead) {
                         long messages = Rendezvous.closingNotice(in.flip());
-                        peerClosing = true;
+                        noticeRead = true;
+                        moveTo(State.PEER_CLOSING); // refused when failed or ended: nothing then reads it
                         worker.execute(() -> peerClosed(messages));
                     }
                 }
@@ -407,9 +393,9 @@ final class UcxSocket implements TransportSocket {
      * would otherwise wait for it forever (every message goes by rendezvous).
      */
     private void peerClosed(long messagesSent) {
-        peerSentMessages = messagesSent;
-        if (!ended && endpoint != 0 && !closing && inUcx.size() > receivesInUcx()) {
-            closeEndpoint(true);
+        receiver.peerClosed(messagesSent);
+        if (!isEnded() && endpoint.isOpen() && endpoint.requestsInUcx() > receiver.receivesInUcx()) {
+            endpoint.close(true);
         }
         owner.wantsData(this);
         pump();
@@ -420,7 +406,8 @@ final class UcxSocket implements TransportSocket {
         if (ch != null) {
             Rendezvous.closeQuietly(ch);
         }
-        if (!ended && !peerClosing) {
+        State now = state.get();
+        if (now != State.ENDED && now != State.PEER_CLOSING) {
             worker.execute(this::fail);
         }
     }
@@ -428,21 +415,21 @@ final class UcxSocket implements TransportSocket {
     /**
      * On the worker thread: the connection is gone (peer reset or died, spec 6.9). Queued
      * receives fail with a reset; requests inside UCX are completed by the forced close, and
-     * their reports say reset because {@link #failed} is set.
+     * their reports say reset because the state is FAILED.
      */
     private void fail() {
-        if (failed || ended) {
-            return;
+        State was = moveTo(State.FAILED);
+        if (was == null) {
+            return; // failed or ended already
         }
-        failed = true;
-        if (connecting) {
-            connectEnded(WsaError.WSAECONNRESET);
+        if (was == State.CONNECTING) {
+            reportConnect(WsaError.WSAECONNRESET);
         }
-        cancelReceiving();
-        if (endpoint != 0 && !closing) {
-            closeEndpoint(true);
+        receiver.cancel();
+        if (endpoint.isOpen()) {
+            endpoint.close(true);
         }
-        worker.schedule(ABANDON_AFTER, this::abandonStuckRequests);
+        worker.schedule(UcxEndpoint.ABANDON_AFTER, endpoint::abandonStuckRequests);
         pump();
     }
 
@@ -450,13 +437,14 @@ final class UcxSocket implements TransportSocket {
 
     @Override
     public void post(PostedOperation op) throws WsaException {
-        if (ended || !connected) {
-            throw new WsaException(WsaError.WSAENOTCONN, "not connected");
-        }
-        if (failed) {
+        State now = state.get();
+        if (now == State.FAILED) {
             throw new WsaException(WsaError.WSAECONNRESET, "the connection failed");
         }
-        if (peerClosing && op.kind() != PostedOperation.Kind.RECV) {
+        if (now != State.CONNECTED && now != State.PEER_CLOSING) {
+            throw new WsaException(WsaError.WSAENOTCONN, "not connected");
+        }
+        if (now == State.PEER_CLOSING && op.kind() != PostedOperation.Kind.RECV) {
             throw new WsaException(WsaError.WSAECONNRESET, "the peer closed its socket");
         }
         UcxRegion.Descriptor remote = null;
@@ -476,16 +464,14 @@ final class UcxSocket implements TransportSocket {
 
     /** On the worker thread. */
     private void start(PostedOperation op, UcxRegion.Descriptor remote) {
-        if (ended) {
+        if (isEnded()) {
             return; // cancelled before it started: the engine completes it
         }
         if (op.kind() == PostedOperation.Kind.RECV) {
-            receives.add(op);
-            owner.wantsData(this);
-            pump();
+            receiver.post(op);
             return;
         }
-        if (failed || endpoint == 0 || closing) {
+        if (state.get() == State.FAILED || !endpoint.isOpen()) {
             owner.events().operationFailed(op, WsaError.WSAECONNRESET, 0);
             return;
         }
@@ -501,73 +487,28 @@ final class UcxSocket implements TransportSocket {
             addresses[i] = UcxUtils.getAddress(b) + b.position();
             sizes[i] = b.remaining();
         }
-        UcxNative.Completion report = tracked((status, ignored) -> {
+        UcxNative.Completion report = endpoint.tracked((status, ignored) -> {
             if (status == 0) {
                 owner.events().operationCompleted(op, op.length());
             } else {
-                owner.events().operationFailed(op,
-                        failed || peerClosing ? WsaError.WSAECONNRESET : UcxStatus.transferError(status), 0);
+                State now = state.get();
+                owner.events().operationFailed(op, now == State.FAILED || now == State.PEER_CLOSING
+                        ? WsaError.WSAECONNRESET : UcxStatus.transferError(status), 0);
             }
         });
         try {
             switch (op.kind()) {
-                case SEND -> sendMessages(addresses, sizes, report);
-                case RDMA_WRITE -> {
-                    long key = remoteKey(op.remoteDescriptor(), remote);
-                    long at = remote.address() + op.remoteOffset();
-                    for (int i = 0; i < addresses.length; i++) {
-                        check(UcxNative.put(endpoint, addresses[i], sizes[i], at, key));
-                        at += sizes[i];
-                    }
-                    // Complete when the data is at the peer, not merely sent (the write is then visible).
-                    UcxNative.startFlush(endpoint, report);
-                }
-                case RDMA_READ -> {
-                    long key = remoteKey(op.remoteDescriptor(), remote);
-                    long at = remote.address() + op.remoteOffset();
-                    for (int i = 0; i < addresses.length; i++) {
-                        check(UcxNative.get(endpoint, addresses[i], sizes[i], at, key));
-                        at += sizes[i];
-                    }
-                    UcxNative.startFlush(endpoint, report);
-                }
+                case SEND -> endpoint.send(addresses, sizes, report);
+                case RDMA_WRITE -> endpoint.put(addresses, sizes, remote.address() + op.remoteOffset(),
+                        endpoint.remoteKey(op.remoteDescriptor(), remote), report);
+                case RDMA_READ -> endpoint.get(addresses, sizes, remote.address() + op.remoteOffset(),
+                        endpoint.remoteKey(op.remoteDescriptor(), remote), report);
                 default -> throw new IllegalStateException(op.kind().toString());
             }
         } catch (RuntimeException e) {
-            inUcx.remove(report);
+            // A UCX call failed (a negative status, a refused remote key): the operation fails, the connection stays.
+            endpoint.untrack(report);
             owner.events().operationFailed(op, WsaError.WSAECONNRESET, 0);
-        }
-    }
-
-    /**
-     * Sends the buffers as tagged messages of at most {@link #MAX_MESSAGE} bytes each, in order;
-     * {@code report} is called once, when the last of them is done or the first failed.
-     */
-    private void sendMessages(long[] addresses, long[] sizes, UcxNative.Completion report) {
-        List<long[][]> messages = MessageSplit.split(addresses, sizes, MAX_MESSAGE);
-        if (messages.size() == 1) {
-            messagesSent++;
-            if (addresses.length == 1) {
-                UcxNative.startTagSend(endpoint, addresses[0], sizes[0], sendTag, report);
-            } else {
-                UcxNative.startTagSend(endpoint, addresses, sizes, sendTag, report);
-            }
-            return;
-        }
-        int[] open = {messages.size()};
-        boolean[] reported = {false};
-        UcxNative.Completion part = (status, ignored) -> {
-            if (reported[0]) {
-                return;
-            }
-            if (status != 0 || --open[0] == 0) {
-                reported[0] = true;
-                report.completed(status, 0);
-            }
-        };
-        for (long[][] m : messages) {
-            messagesSent++;
-            UcxNative.startTagSend(endpoint, m[0], m[1], sendTag, tracked(part));
         }
     }
 
@@ -575,7 +516,7 @@ final class UcxSocket implements TransportSocket {
      * The peer broke the protocol of this connection: one log line, the connection fails (every
      * operation with a reset) and the peer sees a reset (docs/security.md, SEC-5). Worker thread.
      */
-    private void protocolViolation(String what) {
+    void protocolViolation(String what) {
         LOG.warn("ucx: connection to {} reset: {}", control == null ? "?" : Rendezvous.remoteOf(control), what);
         fail();
         SocketChannel ch = control;
@@ -584,242 +525,9 @@ final class UcxSocket implements TransportSocket {
         }
     }
 
-    /**
-     * On the worker thread, after progress and whenever a receive is posted: hands what has
-     * arrived to the posted receives in order.
-     *
-     * @return whether any receive moved
-     */
+    /** Worker thread, after progress (by the transport): hands arrived messages to posted receives. */
     boolean pump() {
-        boolean moved = false;
-        while (!receives.isEmpty() && !stagingInFlight && !ended) {
-            PostedOperation op = receives.peekFirst();
-            if (staged != null) {
-                if (!matched.isEmpty()) {
-                    break; // the staged message came after those: they complete first
-                }
-                long n = drainStaged(op);
-                receives.pollFirst();
-                moved = true;
-                owner.events().operationCompleted(op, n);
-                continue;
-            }
-            if (!endOfStream && peerSentMessages >= 0 && messagesTaken >= peerSentMessages) {
-                endOfStream = true;
-            }
-            if (endOfStream || failed) {
-                if (!matched.isEmpty()) {
-                    break; // messages taken before the end (or the failure) complete first
-                }
-                // The end is checked before a failure: the peer closed in order, and its endpoint
-                // going away afterwards is not a reset of a stream that already ended.
-                receives.pollFirst();
-                moved = true;
-                if (endOfStream) {
-                    owner.events().operationCompleted(op, 0); // spec: 0 bytes = the peer closed gracefully
-                } else {
-                    owner.events().operationFailed(op, WsaError.WSAECONNRESET, 0);
-                }
-                continue;
-            }
-            UcpTagMessage message = owner.worker().tagProbeNonBlocking(recvTag, FULL_MASK, true);
-            if (message == null) {
-                break;
-            }
-            moved = true;
-            messagesTaken++;
-            long length = message.getRecvLength();
-            if (op.buffers().length == 1 && length <= op.buffers()[0].remaining()) {
-                receives.pollFirst();
-                receiveDirect(op, message, length);
-            } else if (length > MAX_MESSAGE) {
-                protocolViolation("a message of " + length + " bytes, at most " + MAX_MESSAGE + " are sent");
-                moved = true;
-            } else {
-                receiveStaged(message, length);
-            }
-        }
-        if (receives.isEmpty() || ended) {
-            owner.doneWithData(this);
-        }
-        return moved;
-    }
-
-    /** A message being received into the buffer of the receive it belongs to. */
-    private static final class Matched {
-        final PostedOperation op;
-        final long length;
-        long request;
-        boolean done;
-        int status;
-
-        Matched(PostedOperation op, long length) {
-            this.op = op;
-            this.length = length;
-        }
-    }
-
-    /** Takes a probed message into {@code op}'s own buffer (zero copy). */
-    private void receiveDirect(PostedOperation op, UcpTagMessage message, long length) {
-        ByteBuffer target = op.buffers()[0];
-        Matched m = new Matched(op, length);
-        matched.add(m);
-        long request = UcxNative.startTagReceive(owner.workerHandle(), UcxUtils.getAddress(target) + target.position(), length,
-                message.getNativeId(), tracked((status, ignored) -> {
-                            m.done = true;
-                    m.status = status;
-                    m.request = 0;
-                    if (status != 0) {
-                        failed = true;
-                    }
-                    completeMatched();
-                    owner.wantsData(UcxSocket.this);
-                }));
-        // A message already here completes inside the call (the completion ran before it returned).
-        if (!m.done && request > 0) {
-            m.request = request;
-        }
-    }
-
-    /** Completes the received messages at the head of {@link #matched}, in posting order. */
-    private void completeMatched() {
-        while (!matched.isEmpty() && matched.peekFirst().done) {
-            Matched m = matched.pollFirst();
-            if (ended) {
-                continue; // the engine completes what a closed socket had posted
-            }
-            if (m.status == 0) {
-                owner.events().operationCompleted(m.op, m.length);
-            } else {
-                owner.events().operationFailed(m.op, WsaError.WSAECONNRESET, 0);
-            }
-        }
-    }
-
-    /** Takes a probed message that does not fit the next receive into the staging buffer. */
-    private void receiveStaged(UcpTagMessage message, long length) {
-        if (stagingBuffer == null || stagingBuffer.capacity() < length) {
-            stagingBuffer = ByteBuffer.allocateDirect((int) Math.max(length, 64 * 1024));
-        }
-        ByteBuffer target = stagingBuffer.clear().limit((int) length);
-        stagingInFlight = true;
-        long request = UcxNative.startTagReceive(owner.workerHandle(), UcxUtils.getAddress(target), length,
-                message.getNativeId(), tracked((status, ignored) -> {
-                            stagingInFlight = false;
-                    stagingRequest = 0;
-                    if (ended) {
-                        return;
-                    }
-                    if (status != 0) {
-                        failed = true;
-                    } else {
-                        staged = stagingBuffer.duplicate().position(0).limit((int) length);
-                    }
-                    owner.wantsData(UcxSocket.this);
-                }));
-        if (stagingInFlight && request > 0) {
-            stagingRequest = request;
-        }
-    }
-
-    /** Message receives UCX holds for this socket. */
-    private int receivesInUcx() {
-        int n = stagingInFlight ? 1 : 0;
-        for (Matched m : matched) {
-            n += m.done ? 0 : 1;
-        }
-        return n;
-    }
-
-    /** {@code done}, noted in {@link #inUcx} until it has been called. Worker thread. */
-    private UcxNative.Completion tracked(UcxNative.Completion done) {
-        UcxNative.Completion[] self = new UcxNative.Completion[1];
-        self[0] = (status, length) -> {
-            inUcx.remove(self[0]);
-            done.completed(status, length);
-        };
-        inUcx.add(self[0]);
-        return self[0];
-    }
-
-    /**
-     * After a peer failed: requests UCX has not called back {@link #ABANDON_AFTER} after the
-     * forced close are completed with a reset here. UCX 1.13 purges a force-closed endpoint's
-     * requests only when its lanes have been flushed, and a shared-memory lane whose FIFO the dead
-     * peer left full never flushes (the purge then waits for the worker's destruction). UCX will
-     * not carry those requests out any more: their lanes are discarded and the peer is gone.
-     */
-    private void abandonStuckRequests() {
-        if (inUcx.isEmpty()) {
-            return;
-        }
-        int n = UcxNative.abandon(new ArrayList<>(inUcx), UcxStatus.CONNECTION_RESET);
-        LOG.info("{} UCX requests to a failed peer were not called back {} ms after the endpoint's forced close:"
-                + " completed with a reset", n, ABANDON_AFTER.toMillis());
-    }
-
-    /** Cancels the message receives UCX holds: each completes with UCS_ERR_CANCELED (if not matched yet). */
-    private void cancelReceiving() {
-        for (Matched m : new ArrayList<>(matched)) {
-            if (m.request != 0) {
-                UcxNative.cancel(owner.workerHandle(), m.request);
-            }
-        }
-        if (stagingRequest != 0) {
-            UcxNative.cancel(owner.workerHandle(), stagingRequest);
-        }
-    }
-
-    /**
-     * Starts closing the endpoint (spec 6.9): forced completes every request of it at once with an
-     * error (UCX cannot cancel a send); flushing waits for them. Worker thread.
-     */
-    private void closeEndpoint(boolean force) {
-        closing = true;
-        UcxNative.startClose(endpoint, force, (status, ignored) -> {
-            closed = true;
-            UcxNative.forget(endpointToken); // a closed endpoint reports no failure
-        });
-    }
-
-    /** Copies staged bytes into {@code op}'s buffers, as far as they go. */
-    private long drainStaged(PostedOperation op) {
-        long moved = 0;
-        for (ByteBuffer b : op.buffers()) {
-            int n = Math.min(b.remaining(), staged.remaining());
-            if (n == 0) {
-                continue;
-            }
-            ByteBuffer slice = staged.duplicate().limit(staged.position() + n);
-            b.duplicate().put(slice);
-            staged.position(staged.position() + n);
-            moved += n;
-        }
-        if (!staged.hasRemaining()) {
-            staged = null;
-        }
-        return moved;
-    }
-
-    private long remoteKey(RdmaBufferDescriptor descriptor, UcxRegion.Descriptor decoded) {
-        Long known = remoteKeys.get(descriptor);
-        if (known != null) {
-            return known;
-        }
-        ByteBuffer packed = decoded.packedKey().duplicate();
-        byte[] bytes = new byte[packed.remaining()];
-        packed.get(bytes);
-        long key = check(UcxNative.unpackRemoteKey(endpoint, bytes));
-        remoteKeys.put(descriptor, key);
-        return key;
-    }
-
-    /** A UCX status or handle from the shim: negative = the call failed (caught by {@link #start}). */
-    private static long check(long result) {
-        if (result < 0) {
-            throw new IllegalStateException("UCX status " + result);
-        }
-        return result;
+        return receiver.pump();
     }
 
     /**
@@ -832,7 +540,7 @@ final class UcxSocket implements TransportSocket {
     @Override
     public void cancel(PostedOperation op) {
         try {
-            boolean dropped = worker.call(() -> receives.remove(op));
+            boolean dropped = worker.call(() -> receiver.remove(op));
             if (!dropped) {
                 shutDown(true);
             }
@@ -903,9 +611,10 @@ final class UcxSocket implements TransportSocket {
     public void closeGracefully() {
         shutDown(false);
         SocketChannel ch = control;
-        if (ch != null && connected && !failed) {
+        State now = state.get();
+        if (ch != null && (now == State.CONNECTED || now == State.PEER_CLOSING)) {
             try {
-                long sent = worker.call(() -> messagesSent);
+                long sent = worker.call(endpoint::messagesSent);
                 Rendezvous.writeNow(ch, Rendezvous.closingNotice(sent));
             } catch (IOException | WsaException e) {
                 LOG.debug("closing notice", e);
@@ -926,30 +635,26 @@ final class UcxSocket implements TransportSocket {
      * callback the waiting is left to the worker loop (progress cannot nest).
      */
     private void shutDown(boolean force) {
-        ServerSocketChannel s = server;
-        if (s != null) {
-            server = null;
-            owner.rendezvous().release(s, false);
-            for (Request r; (r = requests.poll()) != null;) {
-                Request q = r;
-                owner.rendezvous().execute(() -> refuse(owner.key(), q.key(), q.channel(), q.hello())); // spec Q17
-            }
+        UcxListener l = listener;
+        if (l != null) {
+            l.close();
         }
         try {
             worker.call(() -> {
                 if (force) {
-                    cancelReceiving();
+                    receiver.cancel();
                 }
-                if (endpoint != 0 && !closing) {
+                if (endpoint.isOpen()) {
                     // A flush with requests still open would wait for the peer to take them.
-                    closeEndpoint(force || !inUcx.isEmpty());
+                    endpoint.close(force || endpoint.requestsInUcx() > 0);
                 }
                 if (!worker.inCallback()) {
-                    Duration wait = failed ? ABANDON_AFTER : CALLBACK_WAIT;
-                    if (!worker.progressUntil(() -> inUcx.isEmpty() && (!closing || closed), wait) && failed) {
-                        abandonStuckRequests();
+                    boolean failed = state.get() == State.FAILED;
+                    Duration wait = failed ? UcxEndpoint.ABANDON_AFTER : CALLBACK_WAIT;
+                    if (!worker.progressUntil(endpoint::quiet, wait) && failed) {
+                        endpoint.abandonStuckRequests();
                     }
-                    if (!inUcx.isEmpty()) {
+                    if (endpoint.requestsInUcx() > 0) {
                         LOG.warn("UCX callbacks of a closing socket did not all come back in {} ms", wait.toMillis());
                     }
                 }
@@ -961,24 +666,17 @@ final class UcxSocket implements TransportSocket {
     }
 
     private void end(boolean abortive) {
-        if (ended) {
+        if (moveTo(State.ENDED) == null) {
             return;
         }
-        ended = true;
         SocketChannel ch = control;
         if (ch != null) {
             owner.rendezvous().release(ch, abortive);
         }
         try {
             worker.call(() -> {
-                for (long k : remoteKeys.values()) {
-                    UcxNative.destroyRemoteKey(k);
-                }
-                remoteKeys.clear();
-                receives.clear();
-                matched.clear();
-                staged = null;
-                stagingBuffer = null;
+                endpoint.releaseRemoteKeys();
+                receiver.clear();
                 owner.doneWithData(this);
                 return null;
             });
@@ -990,17 +688,14 @@ final class UcxSocket implements TransportSocket {
 
     /** UCX's account of this connection's endpoint (its lanes and their transports), or null. */
     String describeEndpoint() throws WsaException {
-        return worker.call(() -> endpoint == 0 || closing ? null : UcxNative.describeEndpoint(endpoint));
+        return worker.call(endpoint::describe);
     }
 
-    /** This connection's state, for a test's failure message or a log line. */
+    /** This connection's state, for a test's failure message or a log line (read racily from any thread). */
     @Override
     public String toString() {
-        return "UcxSocket[id=" + recvTag + ", connected=" + connected + ", failed=" + failed + ", ended=" + ended
-                + ", peerClosing=" + peerClosing + ", closing=" + closing + ", closed=" + closed + ", inUcx="
-                + inUcx.size() + ", receives=" + receives.size() + ", matched=" + matched.size() + ", stagingInFlight=" + stagingInFlight
-                + ", staged=" + (staged == null ? 0 : staged.remaining()) + ", sent=" + messagesSent + ", taken="
-                + messagesTaken + ", peerSent=" + peerSentMessages + ", requests held by UCX (all workers)="
+        return "UcxSocket[id=" + recvTag + ", state=" + state.get() + ", endpoint=" + endpoint + ", " + receiver
+                + ", requests held by UCX (all workers)="
                 + UcxNative.pendingRequests() + "]";
     }
 }

@@ -1,0 +1,233 @@
+package io.sanswitch.rdma;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.sanswitch.spi.RdmaBufferDescriptor;
+
+/**
+ * A connection's UCX endpoint (ucp_ep_h) to the peer's worker: tagged sends, RDMA put/get with
+ * the peer's packed keys, the requests UCX holds for the connection, and the endpoint's close.
+ * Worker thread only, every method and field.
+ */
+final class UcxEndpoint {
+    private static final Logger LOG = LoggerFactory.getLogger(UcxEndpoint.class);
+    /** How long requests to a failed peer may stay with UCX after the forced close. */
+    static final Duration ABANDON_AFTER = Duration.ofMillis(200);
+    /**
+     * The largest tagged message either side sends; a larger send goes as several messages. A
+     * message that does not fit the posted receive is staged, so this bounds what a peer can make
+     * this side allocate (docs/security.md, SEC-2).
+     */
+    static final long MAX_MESSAGE = 64L << 20;
+
+    /** The endpoint's lifecycle (spec 6.9: its close is forced or flushing, and UCX calls it back). */
+    enum State {
+        /** Not opened yet. */
+        NONE,
+        OPEN,
+        /** Its close was started (forced or flushing); UCX has not called it back yet. */
+        CLOSING,
+        /** UCX called the close back: no request of it is inside UCX any more. */
+        CLOSED
+    }
+
+    private final UcxTransport owner;
+    /** The endpoint (ucp_ep_h), 0 before it exists; and its error handler's token. */
+    private long handle;
+    private long token;
+    /** The tag this side sends with (the peer's connection id). */
+    private long sendTag;
+    private State state = State.NONE;
+    /** Tagged messages sent: the peer learns the count at an orderly close and ends its stream after it. */
+    private long messagesSent;
+    /** Unpacked remote keys (ucp_rkey_h) of the peer's descriptors used on this connection. */
+    private final Map<RdmaBufferDescriptor, Long> remoteKeys = new HashMap<>();
+    /**
+     * Completions of the requests UCX holds for this connection (started, not called back yet), by
+     * identity: teardown progresses until it is empty. Receives are counted too.
+     */
+    private final Set<UcxNative.Completion> inUcx = Collections.newSetFromMap(new IdentityHashMap<>());
+
+    UcxEndpoint(UcxTransport owner) {
+        this.owner = owner;
+    }
+
+    /** Opens the endpoint to the peer's worker; {@code failed} is called when UCX reports the peer gone. */
+    void open(byte[] peerWorker, long peerConnectionId, Runnable failed) {
+        long[] opened = UcxNative.openEndpoint(owner.workerHandle(), peerWorker, (status, ignored) -> {
+            LOG.debug("endpoint error {}", status);
+            failed.run();
+        });
+        handle = opened[0];
+        token = opened[1];
+        state = State.OPEN;
+        sendTag = peerConnectionId;
+    }
+
+    State state() {
+        return state;
+    }
+
+    boolean isOpen() {
+        return state == State.OPEN;
+    }
+
+    long messagesSent() {
+        return messagesSent;
+    }
+
+    /**
+     * Starts closing the endpoint (spec 6.9): forced completes every request of it at once with an
+     * error (UCX cannot cancel a send); flushing waits for them.
+     */
+    void close(boolean force) {
+        state = State.CLOSING;
+        UcxNative.startClose(handle, force, (status, ignored) -> {
+            state = State.CLOSED;
+            UcxNative.forget(token); // a closed endpoint reports no failure
+        });
+    }
+
+    /** {@code done}, noted as held by UCX until it has been called. */
+    UcxNative.Completion tracked(UcxNative.Completion done) {
+        UcxNative.Completion[] self = new UcxNative.Completion[1];
+        self[0] = (status, length) -> {
+            inUcx.remove(self[0]);
+            done.completed(status, length);
+        };
+        inUcx.add(self[0]);
+        return self[0];
+    }
+
+    /** A tracked completion whose request did not start after all. */
+    void untrack(UcxNative.Completion done) {
+        inUcx.remove(done);
+    }
+
+    /** Requests UCX holds for this connection (receives included). */
+    int requestsInUcx() {
+        return inUcx.size();
+    }
+
+    /** Nothing of this connection left inside UCX: every request and a started close called back. */
+    boolean quiet() {
+        return inUcx.isEmpty() && state != State.CLOSING;
+    }
+
+    /**
+     * After a peer failed: requests UCX has not called back {@link #ABANDON_AFTER} after the
+     * forced close are completed with a reset here. UCX 1.13 purges a force-closed endpoint's
+     * requests only when its lanes have been flushed, and a shared-memory lane whose FIFO the dead
+     * peer left full never flushes (the purge then waits for the worker's destruction). UCX will
+     * not carry those requests out any more: their lanes are discarded and the peer is gone.
+     */
+    void abandonStuckRequests() {
+        if (inUcx.isEmpty()) {
+            return;
+        }
+        int n = UcxNative.abandon(new ArrayList<>(inUcx), UcxStatus.CONNECTION_RESET);
+        LOG.info("{} UCX requests to a failed peer were not called back {} ms after the endpoint's forced close:"
+                + " completed with a reset", n, ABANDON_AFTER.toMillis());
+    }
+
+    /**
+     * Sends the buffers as tagged messages of at most {@link #MAX_MESSAGE} bytes each, in order;
+     * {@code report} (tracked) is called once, when the last of them is done or the first failed.
+     */
+    void send(long[] addresses, long[] sizes, UcxNative.Completion report) {
+        List<long[][]> messages = MessageSplit.split(addresses, sizes, MAX_MESSAGE);
+        if (messages.size() == 1) {
+            messagesSent++;
+            if (addresses.length == 1) {
+                UcxNative.startTagSend(handle, addresses[0], sizes[0], sendTag, report);
+            } else {
+                UcxNative.startTagSend(handle, addresses, sizes, sendTag, report);
+            }
+            return;
+        }
+        int[] open = {messages.size()};
+        boolean[] reported = {false};
+        UcxNative.Completion part = (status, ignored) -> {
+            if (reported[0]) {
+                return;
+            }
+            if (status != 0 || --open[0] == 0) {
+                reported[0] = true;
+                report.completed(status, 0);
+            }
+        };
+        for (long[][] m : messages) {
+            messagesSent++;
+            UcxNative.startTagSend(handle, m[0], m[1], sendTag, tracked(part));
+        }
+    }
+
+    /** RDMA write of the buffers to the peer's {@code at}; {@code report} when the data is at the peer. */
+    void put(long[] addresses, long[] sizes, long at, long key, UcxNative.Completion report) {
+        for (int i = 0; i < addresses.length; i++) {
+            check(UcxNative.put(handle, addresses[i], sizes[i], at, key));
+            at += sizes[i];
+        }
+        // Complete when the data is at the peer, not merely sent (the write is then visible).
+        UcxNative.startFlush(handle, report);
+    }
+
+    /** RDMA read from the peer's {@code at} into the buffers; {@code report} when they are filled. */
+    void get(long[] addresses, long[] sizes, long at, long key, UcxNative.Completion report) {
+        for (int i = 0; i < addresses.length; i++) {
+            check(UcxNative.get(handle, addresses[i], sizes[i], at, key));
+            at += sizes[i];
+        }
+        UcxNative.startFlush(handle, report);
+    }
+
+    /** The peer's remote key for {@code descriptor}, unpacked once per connection. */
+    long remoteKey(RdmaBufferDescriptor descriptor, UcxRegion.Descriptor decoded) {
+        Long known = remoteKeys.get(descriptor);
+        if (known != null) {
+            return known;
+        }
+        ByteBuffer packed = decoded.packedKey().duplicate();
+        byte[] bytes = new byte[packed.remaining()];
+        packed.get(bytes);
+        long key = check(UcxNative.unpackRemoteKey(handle, bytes));
+        remoteKeys.put(descriptor, key);
+        return key;
+    }
+
+    void releaseRemoteKeys() {
+        for (long k : remoteKeys.values()) {
+            UcxNative.destroyRemoteKey(k);
+        }
+        remoteKeys.clear();
+    }
+
+    /** UCX's account of the endpoint (its lanes and their transports), or null when not open. */
+    String describe() {
+        return state != State.OPEN ? null : UcxNative.describeEndpoint(handle);
+    }
+
+    /** A UCX status or handle from the shim: negative = the call failed (the caller fails the operation). */
+    private static long check(long result) {
+        if (result < 0) {
+            throw new IllegalStateException("UCX status " + result);
+        }
+        return result;
+    }
+
+    @Override
+    public String toString() {
+        return state + ", inUcx=" + inUcx.size() + ", sent=" + messagesSent;
+    }
+}
