@@ -1,0 +1,141 @@
+package io.sanswitch.core.switcher;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.List;
+
+/**
+ * Over an RDMA provider the stream carries the frames of {@link Frames}: a HELLO each way first
+ * (spec 6.4: one negotiation message each way), then the application's bytes as DATA up to the RDMA
+ * threshold and as {@link BlockTransfers blocks} above it (spec 6.7), and the control frames of the
+ * block flows. Every frame is written by {@link Frame#writeTo} and read by {@link FrameReader}; this
+ * class adds the rules that need the connection's state. Owned by the connection's queue.
+ */
+final class FramedStream implements WireFormat {
+    /** What the peer's HELLO said; nothing but a HELLO may come before it. */
+    private enum PeerHello {
+        AWAITED, READS_BLOCKS, TAKES_WRITES
+    }
+
+    private final Connection c;
+    private final InboundBuffer inbound;
+    /** Sends above this many bytes move as blocks; DATA frames carry at most this many. */
+    private final int threshold;
+    private final FrameReader reader = new FrameReader(Connection.BUFFER_BYTES);
+    /** Frames about the opposite direction, sent ahead of the data. */
+    private final ArrayDeque<Frame> control = new ArrayDeque<>();
+    private final BlockTransfers blocks;
+    private PeerHello peer = PeerHello.AWAITED;
+
+    FramedStream(Connection c, SendQueue sends, InboundBuffer inbound, int threshold, boolean readsBlocks, long maxBlock) {
+        this.c = c;
+        this.inbound = inbound;
+        this.threshold = threshold;
+        this.blocks = new BlockTransfers(c, this, sends, inbound, readsBlocks, maxBlock);
+    }
+
+    /** Queues a control frame; it goes with the next provider send. */
+    void control(Frame f) {
+        control.add(f);
+    }
+
+    @Override
+    public void opened() {
+        control(new Frame.Hello(blocks.readsBlocks()));
+    }
+
+    /** Control frames first, then the sends in order; a frame is never split across two sends. */
+    @Override
+    public boolean fill(ByteBuffer out, SendQueue sends, List<SendQueue.Segment> segments) {
+        while (!control.isEmpty() && control.peek().size() <= out.remaining()) {
+            control.poll().writeTo(out);
+        }
+        for (SendQueue.Send s = sends.next(); s != null; s = sends.next()) {
+            if (s.total() > threshold) {
+                // spec 6.7: the flow depends on the peer's provider, known from its HELLO. A block
+                // also waits until every control frame queued so far is in this send ahead of it: a
+                // WRITE_DONE that freed the room must reach the peer before the block that uses it.
+                if (peer == PeerHello.AWAITED || out.remaining() < Frames.BLOCK_HEADER + Frames.MAX_DESCRIPTOR
+                        || !control.isEmpty() || !blocks.mayStart(s)) {
+                    break;
+                }
+                if (!blocks.start(s, out, peer == PeerHello.READS_BLOCKS)) {
+                    return false;
+                }
+            } else {
+                int room = out.remaining() - Frames.DATA_HEADER;
+                if (room <= 0) {
+                    break;
+                }
+                int n = Math.min(Math.min(room, s.left()), threshold);
+                new Frame.Data(sends.peek(s, n)).writeTo(out);
+                sends.taken(s, n);
+                segments.add(new SendQueue.Segment(s, n));
+            }
+        }
+        return true;
+    }
+
+    /** Decodes what arrived and acts on each frame, until the bytes end or the connection does. */
+    @Override
+    public void received(ByteBuffer data) {
+        if (!reader.add(data)) {
+            // Cannot happen: what waits is one incomplete frame, shorter than MAX_FRAME.
+            c.protocolError("frame reassembly overflow (" + reader.waiting() + " bytes waiting)");
+            return;
+        }
+        while (!c.ended()) {
+            Frames.Decoded d = reader.next();
+            if (d instanceof Frame f) {
+                onFrame(f);
+            } else if (d instanceof Frames.Violation v) {
+                c.protocolError(v.reason());
+            } else {
+                break;
+            }
+        }
+    }
+
+    private void onFrame(Frame f) {
+        if (peer == PeerHello.AWAITED) {
+            if (f instanceof Frame.Hello h) {
+                peer = h.readsBlocks() ? PeerHello.READS_BLOCKS : PeerHello.TAKES_WRITES;
+                c.pumpSend();
+            } else {
+                c.protocolError(f.getClass().getSimpleName().toUpperCase() + " before the peer's HELLO");
+            }
+        } else if (f instanceof Frame.Data d) {
+            inbound.add(d.payload());
+        } else if (f instanceof Frame.Block b) {
+            blocks.read(b);
+        } else if (f instanceof Frame.WriteReq w) {
+            blocks.exposeTarget(w);
+        } else if (f instanceof Frame.Done done) {
+            blocks.done(done.id());
+        } else if (f instanceof Frame.WriteTarget t) {
+            blocks.writeTo(t.id(), t.descriptor());
+        } else if (f instanceof Frame.WriteDone w) {
+            blocks.targetWritten(w.id());
+        } else if (f instanceof Frame.Reset) {
+            c.peerReset();
+        } else {
+            c.protocolError("a second HELLO");
+        }
+    }
+
+    @Override
+    public boolean idle() {
+        return control.isEmpty() && blocks.idle();
+    }
+
+    @Override
+    public boolean resets() {
+        return true;
+    }
+
+    @Override
+    public void ended() {
+        control.clear();
+        blocks.clear();
+    }
+}

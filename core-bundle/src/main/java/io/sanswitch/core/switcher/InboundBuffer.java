@@ -1,0 +1,103 @@
+package io.sanswitch.core.switcher;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+
+/**
+ * Received bytes waiting for the application, in stream order, and the end of the stream after
+ * them. A large block takes its place in the order when it is announced ({@link #reserve}) and is
+ * {@link #fill filled} once it has moved; until then it holds back everything after it.
+ *
+ * <p>Only bytes that arrived count towards {@link #full()}: a block still moving does not, since the
+ * write flow needs the peer's WRITE_DONE, which only a posted receive can take. Owned by the
+ * connection's queue.
+ */
+final class InboundBuffer {
+    /** One piece of the stream; {@code data} is null while its block is still moving. */
+    static final class Chunk {
+        private ByteBuffer data;
+    }
+
+    private final long highWater;
+    private final ArrayDeque<Chunk> chunks = new ArrayDeque<>();
+    private long buffered;
+    private boolean peerClosed;
+
+    /** @param highWater bytes waiting above which {@link #full()} (the switch stops receiving) */
+    InboundBuffer(long highWater) {
+        this.highWater = highWater;
+    }
+
+    /** Appends a copy of {@code bytes}' remaining bytes (the receive buffer is reused). */
+    void add(ByteBuffer bytes) {
+        int n = bytes.remaining();
+        Chunk c = new Chunk();
+        c.data = ByteBuffer.allocate(n).put(bytes).flip();
+        chunks.add(c);
+        buffered += n;
+    }
+
+    /** Takes the place of a block that is still moving. */
+    Chunk reserve() {
+        Chunk c = new Chunk();
+        chunks.add(c);
+        return c;
+    }
+
+    /** The block of {@code place} arrived: its bytes are {@code block}'s remaining ones. */
+    void fill(Chunk place, ByteBuffer block) {
+        place.data = block;
+        buffered += block.remaining();
+    }
+
+    /** The peer closed its side: after the bytes waiting, the stream ends. */
+    void peerClosed() {
+        peerClosed = true;
+    }
+
+    boolean isPeerClosed() {
+        return peerClosed;
+    }
+
+    /** Enough waits that the switch posts no further receive until the application takes some. */
+    boolean full() {
+        return buffered >= highWater;
+    }
+
+    /** Bytes that arrived and wait for the application. */
+    long buffered() {
+        return buffered;
+    }
+
+    /**
+     * Moves waiting bytes into {@code into} (which has room).
+     *
+     * @return the bytes moved; -1 at the end of the stream; 0 if nothing can be taken yet (nothing
+     *     waits, or the next bytes are a block still moving)
+     */
+    int take(ByteBuffer into) {
+        Chunk c = chunks.peek();
+        if (c == null) {
+            return peerClosed ? -1 : 0;
+        }
+        if (c.data == null) {
+            return 0;
+        }
+        int n = Math.min(c.data.remaining(), into.remaining());
+        ByteBuffer part = c.data.duplicate();
+        part.limit(part.position() + n);
+        into.put(part);
+        c.data.position(c.data.position() + n);
+        if (!c.data.hasRemaining()) {
+            chunks.poll();
+        }
+        buffered -= n;
+        return n;
+    }
+
+    /** The connection ended: what waits is dropped. */
+    void clear() {
+        chunks.clear();
+        buffered = 0;
+    }
+}

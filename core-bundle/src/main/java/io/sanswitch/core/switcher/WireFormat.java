@@ -1,0 +1,34 @@
+package io.sanswitch.core.switcher;
+
+import java.nio.ByteBuffer;
+import java.util.List;
+
+/**
+ * What a connection's stream looks like on the wire, chosen once per connection from its provider:
+ * {@link PlainStream} over a TCP provider (the wire carries the application's bytes), {@link FramedStream}
+ * over an RDMA provider (the session protocol of {@link Frames}). Called on the connection's queue only.
+ */
+interface WireFormat {
+    /** The connection is open: queue what goes first. */
+    void opened();
+
+    /**
+     * Fills {@code out} (the registered send buffer) from {@code sends}, in order, and records in
+     * {@code segments} the bytes of each send that go with this provider send.
+     *
+     * @return {@code false} if the connection ended meanwhile (nothing is to be sent)
+     */
+    boolean fill(ByteBuffer out, SendQueue sends, List<SendQueue.Segment> segments);
+
+    /** The bytes of one completed receive (the receive buffer is reused after this). */
+    void received(ByteBuffer data);
+
+    /** Nothing of the format's own left to send or to finish: a graceful close may end the connection. */
+    boolean idle();
+
+    /** Whether an abortive close can tell the peer by a RESET frame (else only the provider's reset does). */
+    boolean resets();
+
+    /** The connection ended: drop what is in flight (closing the socket releases its registrations). */
+    void ended();
+}
