@@ -56,6 +56,11 @@ final class Connection implements SwitchSocket {
     /** The methods that end a connection; the first frame below them is where it ended. */
     private static final Set<String> ENDING = Set.of("endedAt", "terminate", "failed", "refused");
 
+    /**
+     * The connection's lifecycle. STARTING until its buffers are registered; CLOSING while a graceful
+     * close waits for the sends; it ends CLOSED (by this side: later calls fail with WSAENOTSOCK) or
+     * BROKEN (later calls fail with {@link #laterError}). Written on the connection's queue only.
+     */
     private enum State {
         STARTING, OPEN, CLOSING, CLOSED, BROKEN;
 
@@ -83,6 +88,7 @@ final class Connection implements SwitchSocket {
     private final InetSocketAddress local;
     private final InetSocketAddress remote;
     private final SerialQueue queue;
+    // The contents of these three are owned by the connection's queue, like the fields below.
     private final SendQueue sends = new SendQueue();
     private final InboundBuffer inbound = new InboundBuffer(HIGH_WATER);
     /** Plain or framed, from the provider's capabilities; fixed for the connection's life. */
@@ -101,6 +107,7 @@ final class Connection implements SwitchSocket {
     private MemoryHandle receiveRegistration;
     private int liveRegistrations;
     private SendSlot sendSlot = SendSlot.FREE;
+    /** The one provider receive a connection has at a time (into the one receive buffer). */
     private boolean receivePosted;
     private Future<?> closeTimer;
     private final ArrayDeque<PendingReceive> receives = new ArrayDeque<>();
