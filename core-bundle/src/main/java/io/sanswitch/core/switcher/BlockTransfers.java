@@ -108,8 +108,11 @@ final class BlockTransfers {
         } catch (WsaException e) {
             // spec 6.7: a failed registration fails the application's send with WSAENOBUFS; once
             // part of it is on the wire the stream cannot go on without it.
-            if (e.error() == WSAENOTSOCK || c.providerGoing(e)) {
-                c.refused(e);
+            if (c.providerGoing(e)) {
+                return false;
+            }
+            if (e.error() == WSAENOTSOCK) {
+                c.failed(e.error());
                 return false;
             }
             if (!s.started()) {

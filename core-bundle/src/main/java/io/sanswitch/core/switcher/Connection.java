@@ -5,9 +5,7 @@ import static io.sanswitch.spi.WsaError.WSAEFAULT;
 import static io.sanswitch.spi.WsaError.WSAENOTSOCK;
 import static io.sanswitch.spi.WsaError.WSA_OPERATION_ABORTED;
 
-import java.io.IOException;
 import java.io.InputStream;
-import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -17,7 +15,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 
 import org.slf4j.Logger;
@@ -258,62 +255,12 @@ final class Connection implements SwitchSocket {
 
     @Override
     public InputStream inputStream() {
-        return new InputStream() {
-            @Override
-            public int read() throws IOException {
-                byte[] one = new byte[1];
-                int n = read(one, 0, 1);
-                return n < 0 ? -1 : one[0] & 0xFF;
-            }
-
-            @Override
-            public int read(byte[] b, int off, int len) throws IOException {
-                java.util.Objects.checkFromIndexSize(off, len, b.length);
-                if (len == 0) {
-                    return 0;
-                }
-                return await(receive(ByteBuffer.wrap(b, off, len)));
-            }
-
-            @Override
-            public void close() {
-                Connection.this.close();
-            }
-        };
+        return SocketStreams.input(this);
     }
 
     @Override
     public OutputStream outputStream() {
-        return new OutputStream() {
-            @Override
-            public void write(int b) throws IOException {
-                write(new byte[] {(byte) b}, 0, 1);
-            }
-
-            @Override
-            public void write(byte[] b, int off, int len) throws IOException {
-                java.util.Objects.checkFromIndexSize(off, len, b.length);
-                if (len > 0) {
-                    await(send(ByteBuffer.wrap(b, off, len)));
-                }
-            }
-
-            @Override
-            public void close() {
-                Connection.this.close();
-            }
-        };
-    }
-
-    private static int await(CompletionStage<Integer> stage) throws IOException {
-        try {
-            return stage.toCompletableFuture().get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted");
-        } catch (ExecutionException e) {
-            throw new IOException(e.getCause().getMessage(), e.getCause());
-        }
+        return SocketStreams.output(this);
     }
 
     @Override

@@ -27,8 +27,9 @@ import io.sanswitch.spi.RdmaBufferDescriptor;
  * <p>Every length and id on the wire comes from the peer, so {@link #decode} checks each against its
  * bound before anything is allocated for it: a frame is at most {@link #MAX_FRAME} bytes, a DATA
  * payload 1 … {@link #MAX_DATA}, a block 1 … {@link #MAX_BLOCK}, a descriptor 1 …
- * {@link #MAX_DESCRIPTOR}, an id 1 … {@code Integer.MAX_VALUE}. The connection adds the rules that
- * need its state (HELLO first and once, ids in sequence and known, blocks in flight).
+ * {@link #MAX_DESCRIPTOR}, an id 1 … {@code Integer.MAX_VALUE}. {@link FramedStream} adds the rules
+ * that need the connection's state (HELLO first and once), {@link IncomingBlocks} and
+ * {@link OutgoingBlocks} those of the blocks (ids in sequence and known, blocks in flight).
  */
 final class Frames {
     private Frames() {
