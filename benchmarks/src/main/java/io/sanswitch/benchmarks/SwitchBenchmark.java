@@ -382,8 +382,16 @@ public final class SwitchBenchmark {
 
     private static Sample perftest(Options options, Metric metric, int size, PerftestIterations iterations) throws Exception {
         long n = iterations.forRun(metric, size);
-        UcxBenchmark.PerftestRun r = UcxBenchmark.perftest(options.ucx(), UcxBenchmark.DEFAULT_TLS, metric.perftest, size, "",
-                Map.of(), n);
+        UcxBenchmark.PerftestRun r;
+        try {
+            r = UcxBenchmark.perftest(options.ucx(), UcxBenchmark.DEFAULT_TLS, metric.perftest, size, "", Map.of(), n);
+        } catch (IllegalStateException e) {
+            if (!String.valueOf(e.getMessage()).contains("Address already in use")) {
+                throw e;
+            }
+            // The free port probed was taken by another process before ucx_perftest bound it: once more.
+            r = UcxBenchmark.perftest(options.ucx(), UcxBenchmark.DEFAULT_TLS, metric.perftest, size, "", Map.of(), n);
+        }
         double bytes = (double) (n + UcxBenchmark.warmupIterations(n)) * size * (metric == Metric.ROUND_TRIP ? 2 : 1);
         double figure = metric == Metric.ROUND_TRIP ? 2 * r.value() : r.value(); // tag_lat reports one way
         return new Sample(figure, r.cpuSeconds() / (bytes / GIB), r.foreignCores());
