@@ -245,6 +245,7 @@ public final class EnginePeer {
                 long r0 = rounds.get();
                 long t0 = System.nanoTime();
                 Thread.sleep(nanos / 1_000_000, (int) (nanos % 1_000_000));
+                SwitchPeer.awaitARoundTrip(rounds, r0);
                 long r1 = rounds.get();
                 long t1 = System.nanoTime();
                 if (r1 == r0) {

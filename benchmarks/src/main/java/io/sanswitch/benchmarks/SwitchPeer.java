@@ -305,6 +305,7 @@ public final class SwitchPeer {
         long r0 = rounds.get();
         long t0 = System.nanoTime();
         sleep(nanos);
+        awaitARoundTrip(r0);
         long r1 = rounds.get();
         long t1 = System.nanoTime();
         check();
@@ -312,6 +313,21 @@ public final class SwitchPeer {
             throw new IllegalStateException("no round trip of " + size + " bytes completed in " + (t1 - t0) / 1_000_000 + " ms");
         }
         return String.format(Locale.ROOT, "RESULT %.4f %d", (t1 - t0) / 1e3 / (r1 - r0) / 2, (r1 - r0) * 2L * size);
+    }
+
+    private void awaitARoundTrip(long r0) throws InterruptedException {
+        awaitARoundTrip(rounds, r0);
+    }
+
+    /**
+     * Waits (up to 60 s) until a round trip completed after {@code r0}: a large message's round
+     * trip can take longer than the window, which then stretches to one whole round trip.
+     */
+    static void awaitARoundTrip(AtomicLong rounds, long r0) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (rounds.get() == r0 && System.nanoTime() - deadline < 0) {
+            Thread.sleep(1);
+        }
     }
 
     private static void sleep(long nanos) throws InterruptedException {
