@@ -3,6 +3,11 @@ package io.sanswitch.benchmarks;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.io.IOException;
+import java.text.DecimalFormat;
+import java.text.DecimalFormatSymbols;
+import java.text.FieldPosition;
+import java.text.NumberFormat;
+import java.text.ParsePosition;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +22,7 @@ import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.LogAxis;
+import org.jfree.chart.axis.NumberTickUnit;
 import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
@@ -134,7 +140,8 @@ final class BenchReport {
     static void printVerdicts(List<Verdict> verdicts, PrintStream out) {
         out.println("Targets (issue \"Applications get the SAN's speed\"):");
         for (Verdict v : verdicts) {
-            out.printf(Locale.ROOT, "  %-62s %7.3f  %-8s %s%n", v.target(), v.ratio(), v.bound(), v.met() ? "MET" : "MISSED");
+            out.printf(Locale.ROOT, "  %-62s %7.3f  %-8s %s%n", v.target(), v.ratio(), v.bound(),
+                    Double.isNaN(v.ratio()) ? "n/a (a figure failed)" : v.met() ? "MET" : "MISSED");
         }
     }
 
@@ -152,11 +159,15 @@ final class BenchReport {
                 metric == Metric.THROUGHPUT ? "throughput (MiB/s)" : "round trip (µs)", data, PlotOrientation.VERTICAL, true,
                 false, false);
         XYPlot plot = chart.getXYPlot();
-        LogAxis x = new LogAxis("message size (bytes)");
+        LogAxis x = new LogAxis("message size (bytes, log)");
         x.setBase(2);
         x.setSmallestValue(1);
+        x.setTickUnit(new NumberTickUnit(2)); // a tick per power of 4, labelled as a size
+        x.setNumberFormatOverride(new SizeFormat());
         LogAxis y = new LogAxis(metric == Metric.THROUGHPUT ? "throughput (MiB/s, log)" : "round trip (µs, log)");
         y.setSmallestValue(1e-3);
+        y.setTickUnit(new NumberTickUnit(1)); // a tick per power of 10, labelled as a plain number
+        y.setNumberFormatOverride(new DecimalFormat("#,##0.###", DecimalFormatSymbols.getInstance(Locale.ROOT)));
         plot.setDomainAxis(x);
         plot.setRangeAxis(y);
         plot.setBackgroundPaint(Color.WHITE);
@@ -176,6 +187,42 @@ final class BenchReport {
         }
         plot.setRenderer(renderer);
         ChartUtils.saveChartAsPNG(file.toFile(), chart, 1100, 700);
+    }
+
+    /** Axis labels as sizes (8 B, 1 KiB, 16 MiB). */
+    private static final class SizeFormat extends NumberFormat {
+        @Override
+        public StringBuffer format(double number, StringBuffer to, FieldPosition pos) {
+            return to.append(size((int) Math.round(number)));
+        }
+
+        @Override
+        public StringBuffer format(long number, StringBuffer to, FieldPosition pos) {
+            return to.append(size((int) number));
+        }
+
+        @Override
+        public Number parse(String source, ParsePosition pos) {
+            throw new UnsupportedOperationException("labels only");
+        }
+    }
+
+    /** Rows back from a CSV this class wrote (to draw the plots again). */
+    static List<Row> readCsv(Path file) throws IOException {
+        List<Row> rows = new ArrayList<>();
+        List<String> lines = Files.readAllLines(file);
+        if (lines.isEmpty() || !lines.get(0).equals(CSV_HEADER)) {
+            throw new IOException(file + " is not a SwitchBenchmark CSV (header " + CSV_HEADER + ")");
+        }
+        for (String line : lines.subList(1, lines.size())) {
+            String[] f = line.split(",", -1);
+            if (f.length != 8) {
+                throw new IOException("bad line in " + file + ": " + line);
+            }
+            rows.add(new Row(new Series(f[0], f[1], f[2]), Metric.valueOf(f[4].toUpperCase(Locale.ROOT)), Integer.parseInt(f[3]),
+                    Double.parseDouble(f[5]), Double.parseDouble(f[7])));
+        }
+        return rows;
     }
 
     /** TCP in warm colours, UCX in cold ones; the busy-poll policy darker than the default. */

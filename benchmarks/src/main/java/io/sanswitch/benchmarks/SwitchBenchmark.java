@@ -54,7 +54,7 @@ import io.sanswitch.benchmarks.UcxBenchmark.ForeignLoad;
  * tcp,ucx}, {@code --policies busy-poll,spin-then-wakeup}, {@code --depth N} (4), {@code --out DIR},
  * {@code --quiet-wait S} (5) / {@code --retries N} (1) / {@code --max-foreign C} (0.3) as in
  * UcxBenchmark, {@code --no-pin}, {@code --verbose}, {@code --smoke} (8 bytes and 1 MiB, one round
- * of 0.2 s, busy-poll only, no waiting). Without UCX (libucx0, ucx-utils) only tcp is measured.
+ * of 0.2 s, busy-poll only, no waiting); {@code --replot CSV} draws the plots again from a CSV. Without UCX (libucx0, ucx-utils) only tcp is measured.
  */
 public final class SwitchBenchmark {
     static final String SWITCH_PEER = "io.sanswitch.benchmarks.SwitchPeer";
@@ -199,6 +199,10 @@ public final class SwitchBenchmark {
 
     public static void main(String[] args) {
         System.setProperty("java.awt.headless", "true");
+        if (args.length == 2 && args[0].equals("--replot")) {
+            replot(Path.of(args[1]));
+            return;
+        }
         Options options;
         try {
             options = Options.parse(args);
@@ -216,6 +220,23 @@ public final class SwitchBenchmark {
             System.exit(1);
         }
     }
+
+    /** Draws the two plots again from a CSV of an earlier run, beside it. */
+    static void replot(Path csv) {
+        try {
+            List<Row> rows = BenchReport.readCsv(csv);
+            Path dir = csv.toAbsolutePath().getParent();
+            BenchReport.plot(rows, Metric.THROUGHPUT, THROUGHPUT_TITLE, dir.resolve("throughput.png"));
+            BenchReport.plot(rows, Metric.ROUND_TRIP, LATENCY_TITLE, dir.resolve("latency.png"));
+            System.out.println("plots written to " + dir);
+        } catch (IOException | RuntimeException e) {
+            System.err.println("cannot draw the plots from " + csv + ": " + e.getMessage());
+            System.exit(1);
+        }
+    }
+
+    static final String THROUGHPUT_TITLE = "Throughput by message size (median, two processes over loopback)";
+    static final String LATENCY_TITLE = "Ping-pong round trip by message size (median, two processes over loopback)";
 
     /** The medians, the verdicts and where the files went. */
     public record Result(List<Row> rows, List<Verdict> verdicts, Path csv, Path throughputPng, Path latencyPng) {
@@ -263,8 +284,8 @@ public final class SwitchBenchmark {
             for (Metric metric : Metric.values()) {
                 for (int size : options.sizes()) {
                     List<Sample> l = samples.get(key(s, metric, size));
-                    rows.add(new Row(s, metric, size, median(l.stream().mapToDouble(Sample::value).toArray()),
-                            median(l.stream().mapToDouble(Sample::cpuPerGiB).toArray())));
+                    rows.add(new Row(s, metric, size, median(l.stream().mapToDouble(Sample::value).filter(Double::isFinite).toArray()),
+                            median(l.stream().mapToDouble(Sample::cpuPerGiB).filter(Double::isFinite).toArray())));
                 }
             }
         }
@@ -274,12 +295,15 @@ public final class SwitchBenchmark {
         Path tp = options.out().resolve("throughput.png");
         Path lat = options.out().resolve("latency.png");
         BenchReport.writeCsv(rows, csv);
-        BenchReport.plot(rows, Metric.THROUGHPUT, "Throughput by message size (median, two processes over loopback)", tp);
-        BenchReport.plot(rows, Metric.ROUND_TRIP, "Ping-pong round trip by message size (median, two processes over loopback)", lat);
+        BenchReport.plot(rows, Metric.THROUGHPUT, THROUGHPUT_TITLE, tp);
+        BenchReport.plot(rows, Metric.ROUND_TRIP, LATENCY_TITLE, lat);
         out.println();
         BenchReport.printTable(rows, series, options.sizes(), out);
         out.println();
         BenchReport.printVerdicts(verdicts, out);
+        if (failedMeasurements > 0) {
+            out.println(failedMeasurements + " measurements failed twice (FAILED above); their rounds are left out");
+        }
         out.println("files: " + csv + ", " + tp + ", " + lat);
         return new Result(rows, verdicts, csv, tp, lat);
     }
@@ -305,8 +329,9 @@ public final class SwitchBenchmark {
         return s + "/" + m + "/" + size;
     }
 
+    /** The median, NaN for none (every round of it failed). */
     static double median(double[] values) {
-        return TcpBenchmark.median(values);
+        return values.length == 0 ? Double.NaN : TcpBenchmark.median(values);
     }
 
     /** A measurement on a quiet machine, taken again (up to --retries) when others used the CPU meanwhile. */
@@ -315,7 +340,12 @@ public final class SwitchBenchmark {
         Sample sample = null;
         for (int attempt = 0; attempt <= options.retries(); attempt++) {
             UcxBenchmark.quiet(options.ucx());
-            sample = measure(options, s, metric, size, iterations);
+            try {
+                sample = measure(options, s, metric, size, iterations);
+            } catch (IllegalStateException e) {
+                // A stalled or failed pair must not end a long run: once more, then recorded as failed.
+                sample = measureAgainOrFail(options, s, metric, size, iterations, e, out);
+            }
             if (!(sample.foreignCores() > options.maxForeign())) {
                 return sample;
             }
@@ -323,6 +353,28 @@ public final class SwitchBenchmark {
                     sample.foreignCores(), attempt < options.retries() ? "; measuring again" : "; kept");
         }
         return sample;
+    }
+
+    private static int failedMeasurements;
+
+    private static Sample measureAgainOrFail(Options options, Series s, Metric metric, int size, PerftestIterations iterations,
+            IllegalStateException first, PrintStream out) throws Exception {
+        out.printf(Locale.ROOT, "note: %s %s %d B failed (%s); measuring again%n", s.label(), metric.phase, size,
+                firstLine(first.getMessage()));
+        try {
+            return measure(options, s, metric, size, iterations);
+        } catch (IllegalStateException e) {
+            failedMeasurements++;
+            out.printf(Locale.ROOT, "FAILED: %s %s %d B again (%s); recorded as n/a%n", s.label(), metric.phase, size,
+                    firstLine(e.getMessage()));
+            return new Sample(Double.NaN, Double.NaN, Double.NaN);
+        }
+    }
+
+    private static String firstLine(String message) {
+        String m = String.valueOf(message).strip();
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
     }
 
     static Sample measure(Options options, Series s, Metric metric, int size, PerftestIterations iterations) throws Exception {
