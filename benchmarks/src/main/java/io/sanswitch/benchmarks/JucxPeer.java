@@ -24,10 +24,10 @@ import org.openucx.jucx.ucp.UcpWorkerParams;
 
 /**
  * Diagnostic peer of {@link UcxBenchmark} ({@code --diagnostics}): the same measurements as
- * {@link UcxPeer} straight on JUCX, without the engine and the UCX transport, the way
+ * {@link EnginePeer} straight on JUCX, without the engine and the UCX transport, the way
  * {@code ucx_perftest} does them: one thread that posts and busy-polls the worker, endpoints made
  * from worker addresses swapped over a plain TCP socket. The difference to {@code ucx_perftest} is
- * then the JVM and JNI; the difference to {@link UcxPeer} is the engine and the transport's
+ * then the JVM and JNI; the difference to {@link EnginePeer} is the engine and the transport's
  * threading.
  *
  * <pre>JucxPeer server PHASE SECONDS WARMUP DEPTH API ERRMODE
@@ -37,7 +37,7 @@ import org.openucx.jucx.ucp.UcpWorkerParams;
  * measures, half the round trip); API is {@code stream}, {@code stream-iov} (the stream calls with
  * address and size arrays, as the transport makes them) or {@code tag}; ERRMODE is {@code peer}
  * (peer error handling on the endpoint, as the UCX transport has it) or {@code none}. Output and
- * control lines as {@link UcxPeer}'s.
+ * control lines as {@link EnginePeer}'s.
  */
 public final class JucxPeer {
     private final UcpContext context;
@@ -88,15 +88,15 @@ public final class JucxPeer {
                 case "pingpong" -> peer.pingPong(!server);
                 default -> throw new IllegalArgumentException("phase " + args[1]);
             }
-            UcxPeer.say("STOPPED");
+            EnginePeer.say("STOPPED");
             while (!peer.close) {
                 Thread.sleep(1);
             }
-            UcxPeer.say("DONE");
+            EnginePeer.say("DONE");
             // The process ends here; UCX's resources go with it (this is a measurement, not the backend).
             System.exit(0);
         } catch (Throwable t) {
-            UcxPeer.say("ERROR " + String.valueOf(t).replace('\n', ' '));
+            EnginePeer.say("ERROR " + String.valueOf(t).replace('\n', ' '));
             t.printStackTrace();
             System.exit(1);
         }
@@ -133,7 +133,7 @@ public final class JucxPeer {
         if (server) {
             try (ServerSocket listener = new ServerSocket()) {
                 listener.bind(new InetSocketAddress(TcpBenchmark.LOOPBACK, 0));
-                UcxPeer.say("PORT " + listener.getLocalPort());
+                EnginePeer.say("PORT " + listener.getLocalPort());
                 try (Socket s = listener.accept()) {
                     theirs = swap(s, own);
                 }
@@ -204,7 +204,7 @@ public final class JucxPeer {
                     start = now;
                     rounds = 0;
                 } else if (!reported && start != 0 && now - start >= nanos) {
-                    UcxPeer.say(String.format(Locale.ROOT, "RESULT %.4f", (now - start) / 1e3 / rounds / 2));
+                    EnginePeer.say(String.format(Locale.ROOT, "RESULT %.4f", (now - start) / 1e3 / rounds / 2));
                     reported = true;
                 }
             } else {
@@ -268,7 +268,7 @@ public final class JucxPeer {
                 start = now;
                 startBytes = received;
             } else if (!reported && start != 0 && now - start >= nanos) {
-                UcxPeer.say(String.format(Locale.ROOT, "RESULT %.3f", (received - startBytes) / (1024.0 * 1024.0) / ((now - start) / 1e9)));
+                EnginePeer.say(String.format(Locale.ROOT, "RESULT %.3f", (received - startBytes) / (1024.0 * 1024.0) / ((now - start) / 1e9)));
                 reported = true;
             }
         }

@@ -158,34 +158,8 @@ public final class TcpBenchmark {
         try (RawPair p = RawPair.open()) {
             AtomicBoolean stop = new AtomicBoolean();
             AtomicLong received = new AtomicLong();
-            Thread sender = new Thread(() -> {
-                ByteBuffer b = ByteBuffer.allocateDirect(CHUNK);
-                try {
-                    while (!stop.get()) {
-                        b.clear();
-                        while (b.hasRemaining()) {
-                            p.client().write(b);
-                        }
-                    }
-                } catch (IOException e) {
-                    // closed at the end
-                }
-            }, "raw-sender");
-            Thread receiver = new Thread(() -> {
-                ByteBuffer b = ByteBuffer.allocateDirect(CHUNK);
-                try {
-                    while (true) {
-                        b.clear();
-                        int n = p.accepted().read(b);
-                        if (n < 0) {
-                            return;
-                        }
-                        received.addAndGet(n);
-                    }
-                } catch (IOException e) {
-                    // closed at the end
-                }
-            }, "raw-receiver");
+            Thread sender = new Thread(() -> rawSendLoop(p.client(), CHUNK, stop), "raw-sender");
+            Thread receiver = new Thread(() -> rawReceiveLoop(p.accepted(), CHUNK, received), "raw-receiver");
             sender.start();
             receiver.start();
             double mibps = measure(received, nanos);
@@ -200,25 +174,7 @@ public final class TcpBenchmark {
     static double rawPingPong(long nanos) throws Exception {
         try (RawPair p = RawPair.open()) {
             AtomicBoolean stop = new AtomicBoolean();
-            Thread echo = new Thread(() -> {
-                ByteBuffer b = ByteBuffer.allocateDirect(PING);
-                try {
-                    while (true) {
-                        b.clear();
-                        while (b.hasRemaining()) {
-                            if (p.accepted().read(b) < 0) {
-                                return;
-                            }
-                        }
-                        b.flip();
-                        while (b.hasRemaining()) {
-                            p.accepted().write(b);
-                        }
-                    }
-                } catch (IOException e) {
-                    // closed at the end
-                }
-            }, "raw-echo");
+            Thread echo = new Thread(() -> rawEchoLoop(p.accepted(), PING), "raw-echo");
             echo.start();
             ByteBuffer b = ByteBuffer.allocateDirect(PING);
             long rounds = 0;
@@ -234,14 +190,7 @@ public final class TcpBenchmark {
                 if (now >= end) {
                     break;
                 }
-                b.clear();
-                while (b.hasRemaining()) {
-                    p.client().write(b);
-                }
-                b.clear();
-                while (b.hasRemaining()) {
-                    p.client().read(b);
-                }
+                rawRoundTrip(p.client(), b);
                 rounds++;
             }
             double micros = (System.nanoTime() - start) / 1e3 / rounds;
@@ -409,7 +358,7 @@ public final class TcpBenchmark {
     }
 
     /**
-     * One side of the ping-pong: receives {@link #PING} bytes (reposting for the rest after a
+     * One side of the ping-pong: receives {@link #PING} bytes (or the size given) (reposting for the rest after a
      * partial receive), then sends them back — all from inside the completion upcalls.
      */
     static final class Echo {
@@ -422,23 +371,31 @@ public final class TcpBenchmark {
         final Overlapped recvOv;
         Overlapped sendOv;
         final WsaBuf[] whole;
+        final int size;
         int got;
 
         Echo(ProviderEngine engine, SocketHandle socket, MemoryHandle buffer, AtomicLong rounds, AtomicBoolean stop,
                 CountDownLatch stopped) {
+            this(engine, socket, buffer, PING, rounds, stop, stopped);
+        }
+
+        /** A ping-pong of {@code size} bytes each way ({@code buffer} holds at least that many). */
+        Echo(ProviderEngine engine, SocketHandle socket, MemoryHandle buffer, int size, AtomicLong rounds, AtomicBoolean stop,
+                CountDownLatch stopped) {
+            this.size = size;
             this.engine = engine;
             this.socket = socket;
             this.buffer = buffer;
             this.rounds = rounds;
             this.stop = stop;
             this.stopped = stopped;
-            this.whole = new WsaBuf[] {WsaBuf.of(buffer)};
+            this.whole = new WsaBuf[] {new WsaBuf(buffer, 0, size)};
             this.recvOv = Overlapped.notifying((Handler) this::received);
             this.sendOv = Overlapped.notifying((Handler) (ov, r) -> { });
         }
 
         void receive() throws WsaException {
-            engine.recv(socket, new WsaBuf[] {new WsaBuf(buffer, got, PING - got)}, recvOv);
+            engine.recv(socket, new WsaBuf[] {new WsaBuf(buffer, got, size - got)}, recvOv);
         }
 
         void send() throws WsaException {
@@ -454,7 +411,7 @@ public final class TcpBenchmark {
                 return;
             }
             got += (int) r.bytesTransferred();
-            if (got < PING) {
+            if (got < size) {
                 receive();
                 return;
             }
@@ -469,6 +426,75 @@ public final class TcpBenchmark {
             // Reply first: the write is the critical path, the receive can be posted after it.
             send();
             receive();
+        }
+    }
+
+    // ------------------------------------------------------------------ raw loops (also SwitchPeer's)
+
+    /** Writes {@code size} bytes at a time until {@code stop}; ends quietly when the channel closes. */
+    static void rawSendLoop(SocketChannel channel, int size, AtomicBoolean stop) {
+        ByteBuffer b = ByteBuffer.allocateDirect(size);
+        try {
+            while (!stop.get()) {
+                b.clear();
+                while (b.hasRemaining()) {
+                    channel.write(b);
+                }
+            }
+        } catch (IOException e) {
+            // closed at the end
+        }
+    }
+
+    /** Reads into a buffer of {@code size} bytes, counting, until the end of the stream or the channel closes. */
+    static void rawReceiveLoop(SocketChannel channel, int size, AtomicLong received) {
+        ByteBuffer b = ByteBuffer.allocateDirect(size);
+        try {
+            while (true) {
+                b.clear();
+                int n = channel.read(b);
+                if (n < 0) {
+                    return;
+                }
+                received.addAndGet(n);
+            }
+        } catch (IOException e) {
+            // closed at the end
+        }
+    }
+
+    /** Receives {@code size} bytes and sends them back, until the end of the stream or the channel closes. */
+    static void rawEchoLoop(SocketChannel channel, int size) {
+        ByteBuffer b = ByteBuffer.allocateDirect(size);
+        try {
+            while (true) {
+                b.clear();
+                while (b.hasRemaining()) {
+                    if (channel.read(b) < 0) {
+                        return;
+                    }
+                }
+                b.flip();
+                while (b.hasRemaining()) {
+                    channel.write(b);
+                }
+            }
+        } catch (IOException e) {
+            // closed at the end
+        }
+    }
+
+    /** One round trip of {@code b}'s capacity: sends all of it, then reads the echo into it. */
+    static void rawRoundTrip(SocketChannel channel, ByteBuffer b) throws IOException {
+        b.clear();
+        while (b.hasRemaining()) {
+            channel.write(b);
+        }
+        b.clear();
+        while (b.hasRemaining()) {
+            if (channel.read(b) < 0) {
+                throw new IOException("end of stream in the middle of a round trip");
+            }
         }
     }
 

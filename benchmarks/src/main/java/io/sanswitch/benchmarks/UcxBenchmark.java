@@ -46,7 +46,7 @@ import java.util.concurrent.TimeUnit;
  * </ul>
  *
  * <p>Every measurement runs across two processes on this machine over loopback: {@code ucx_perftest}
- * as server and client, sanswitch as two child JVMs ({@link UcxPeer}, same class path) with one
+ * as server and client, sanswitch as two child JVMs ({@link EnginePeer}, same class path) with one
  * connection between them, each with {@code UCX_ERROR_SIGNALS} empty (UCX's signal handlers must
  * stay out of the JVM) and {@code UCX_TLS} as measured; this JVM itself never loads UCX, so it
  * needs no special environment. {@code --tls default,tcp} (the default) measures UCX's own choice
@@ -85,7 +85,7 @@ import java.util.concurrent.TimeUnit;
  * recording).
  */
 public final class UcxBenchmark {
-    static final String PEER = "io.sanswitch.benchmarks.UcxPeer";
+    static final String PEER = "io.sanswitch.benchmarks.EnginePeer";
     static final String JUCX_PEER = "io.sanswitch.benchmarks.JucxPeer";
     static final String DEFAULT_TLS = "default";
     static final int MIB = 1 << 20;
@@ -671,34 +671,62 @@ public final class UcxBenchmark {
      * @return the client's overall figure: MiB/s for a bandwidth test, µs one way for a latency test
      */
     static Measured perftest(Options options, String tls, Test test, long iterations) throws Exception {
-        String exe = executable(options.perftest()).orElseThrow();
-        int port = TcpBenchmark.freeAddress().getPort();
-        List<String> args = new ArrayList<>(List.of("-t", test.name, "-s", String.valueOf(test.size), "-n", String.valueOf(iterations),
-                "-w", String.valueOf(Math.max(10, iterations / 10)), "-f", "-p", String.valueOf(port)));
-        if (!test.flag.isEmpty()) {
-            args.add(test.flag);
+        Map<String, String> env = new HashMap<>();
+        if (test.flag.equals("-e")) {
+            // With -e (peer error handling) shared memory as the UCX transport has it: UCX 1.13's
+            // posix and sysv transports offer it only when asked.
+            env.put("UCX_MM_ERROR_HANDLING", "y");
         }
-        if (options.perftestWindow() > 0 && test.bandwidth) {
+        if (test == Test.TAG_BW_E_HEAP) {
+            env.put("UCX_ALLOC_PRIO", "heap");
+        }
+        PerftestRun r = perftest(options, tls, test.name, test.size, test.flag, env, iterations);
+        return new Measured(r.value(), r.foreignCores());
+    }
+
+    /**
+     * One {@code ucx_perftest} run: its figure (MiB/s or µs one way), the CPU others used meanwhile
+     * (cores), and the CPU time server and client used, start-up and warm-up included (seconds;
+     * NaN where bash is missing to count it).
+     */
+    record PerftestRun(double value, double foreignCores, double cpuSeconds) {
+    }
+
+    /**
+     * One {@code ucx_perftest} run of {@code name} ({@code tag_bw}, {@code tag_lat}, ...) with
+     * messages of {@code size} bytes, server and client on loopback.
+     */
+    static PerftestRun perftest(Options options, String tls, String name, int size, String flag, Map<String, String> env,
+            long iterations) throws Exception {
+        String exe = executable(options.perftest()).orElseThrow();
+        boolean bandwidth = name.endsWith("_bw");
+        int port = TcpBenchmark.freeAddress().getPort();
+        List<String> args = new ArrayList<>(List.of("-t", name, "-s", String.valueOf(size), "-n", String.valueOf(iterations),
+                "-w", String.valueOf(warmupIterations(iterations)), "-f", "-p", String.valueOf(port)));
+        if (!flag.isEmpty()) {
+            args.add(flag);
+        }
+        if (options.perftestWindow() > 0 && bandwidth) {
             args.addAll(List.of("-O", String.valueOf(options.perftestWindow())));
         }
         List<String> serverCommand = new ArrayList<>(List.of(exe));
         serverCommand.addAll(args);
-        serverCommand = pinned(options, "server", serverCommand);
+        serverCommand = cpuTimed(pinned(options, "server", serverCommand));
         List<String> clientCommand = new ArrayList<>(List.of(exe, "127.0.0.1"));
         clientCommand.addAll(args);
-        clientCommand = pinned(options, "client", clientCommand);
+        clientCommand = cpuTimed(pinned(options, "client", clientCommand));
 
         Path serverLog = Files.createTempFile("ucx_perftest-server", ".log");
         ProcessBuilder sb = new ProcessBuilder(serverCommand).redirectErrorStream(true).redirectOutput(serverLog.toFile());
         environment(sb, tls);
-        peerErrorHandling(sb, test);
+        sb.environment().putAll(env);
         Process server = sb.start();
         Process client = null;
         try (ForeignLoad load = new ForeignLoad(server)) {
             awaitListening(port, server);
             ProcessBuilder cb = new ProcessBuilder(clientCommand).redirectErrorStream(true);
             environment(cb, tls);
-            peerErrorHandling(cb, test);
+            cb.environment().putAll(env);
             client = cb.start();
             load.add(client);
             String out = readAll(client.getInputStream(), timeout(options));
@@ -711,12 +739,49 @@ public final class UcxBenchmark {
                 throw new IllegalStateException(command(tls, serverCommand) + " failed: " + Files.readString(serverLog).strip());
             }
             double[] numbers = finalLine(out);
-            return new Measured(test.bandwidth ? numbers[5] : numbers[3], foreign);
+            double cpu = childCpuSeconds(out) + childCpuSeconds(Files.readString(serverLog));
+            return new PerftestRun(bandwidth ? numbers[5] : numbers[3], foreign, cpu);
         } finally {
             stop(client);
             stop(server);
             Files.deleteIfExists(serverLog);
         }
+    }
+
+    /** ucx_perftest's warm-up iterations ({@code -w}) for a run of {@code iterations}. */
+    static long warmupIterations(long iterations) {
+        return Math.max(10, iterations / 10);
+    }
+
+    /**
+     * The command run by bash, which then prints its children's CPU time ({@code times}): exact,
+     * where sampling /proc would miss the last moments of a process that has ended. Unchanged
+     * without bash.
+     */
+    private static List<String> cpuTimed(List<String> command) {
+        Optional<String> bash = executable("bash");
+        if (bash.isEmpty()) {
+            return command;
+        }
+        List<String> timed = new ArrayList<>(List.of(bash.get(), "-c", "\"$@\"; s=$?; times >&2; exit $s", "cpu-timed"));
+        timed.addAll(command);
+        return timed;
+    }
+
+    private static final java.util.regex.Pattern TIMES =
+            java.util.regex.Pattern.compile("(?m)^(\\d+)m([\\d.]+)s (\\d+)m([\\d.]+)s$");
+
+    /** The children's user + system seconds from bash's {@code times} (its second line), NaN if absent. */
+    static double childCpuSeconds(String output) {
+        java.util.regex.Matcher m = TIMES.matcher(output);
+        double last = Double.NaN;
+        int lines = 0;
+        while (m.find()) {
+            lines++;
+            last = Integer.parseInt(m.group(1)) * 60 + Double.parseDouble(m.group(2)) + Integer.parseInt(m.group(3)) * 60
+                    + Double.parseDouble(m.group(4));
+        }
+        return lines >= 2 ? last : Double.NaN;
     }
 
     /**
@@ -869,7 +934,7 @@ public final class UcxBenchmark {
             String port = server.expect("PORT ", START_TIMEOUT);
             try (Child client = Child.start(options, "client", tls, main, concat(concat("client", common), port))) {
                 load.add(client.process);
-                double value = Double.parseDouble((phase.serverMeasures ? server : client).expect("RESULT ", timeout(options)));
+                double value = Double.parseDouble((phase.serverMeasures ? server : client).expect("RESULT ", timeout(options)).split(" ")[0]);
                 double foreign = load.foreignCores();
                 client.send("stop");
                 client.expect("STOPPED", Duration.ofSeconds(30));
@@ -914,19 +979,6 @@ public final class UcxBenchmark {
             env.remove("UCX_TLS");
         } else {
             env.put("UCX_TLS", tls);
-        }
-    }
-
-    /**
-     * With {@code -e} (peer error handling) shared memory as the UCX transport has it: UCX 1.13's
-     * posix and sysv transports offer it only when asked ({@code UCX_MM_ERROR_HANDLING}).
-     */
-    private static void peerErrorHandling(ProcessBuilder pb, Test test) {
-        if (test.flag.equals("-e")) {
-            pb.environment().put("UCX_MM_ERROR_HANDLING", "y");
-        }
-        if (test == Test.TAG_BW_E_HEAP) {
-            pb.environment().put("UCX_ALLOC_PRIO", "heap");
         }
     }
 
@@ -1028,8 +1080,15 @@ public final class UcxBenchmark {
         }
 
         static Child start(Options options, String name, String tls, String main, String... args) throws IOException {
+            return start(options, name, tls, Map.of(), main, args);
+        }
+
+        /** With {@code env} added to the measured environment. */
+        static Child start(Options options, String name, String tls, Map<String, String> env, String main, String... args)
+                throws IOException {
             ProcessBuilder pb = new ProcessBuilder(pinned(options, name, javaCommand(options.jvmOptions(), main, args)));
             environment(pb, tls);
+            pb.environment().putAll(env);
             return new Child(name, pb.start(), options.verbose());
         }
 

@@ -36,31 +36,36 @@ import io.sanswitch.spi.Winsock;
 import io.sanswitch.spi.WinsockVersion;
 import io.sanswitch.spi.WsaBuf;
 import io.sanswitch.spi.WsaException;
+import io.sanswitch.tcp.NioTransport;
+import io.sanswitch.transport.Transport;
 
 /**
- * One side of a {@link UcxBenchmark} measurement, in its own JVM: a provider engine over the UCX
- * transport with one connection to the other side's JVM, driven like {@link TcpBenchmark}'s engine
+ * One side of a {@link UcxBenchmark} or {@link SwitchBenchmark} provider-level measurement, in its
+ * own JVM: a provider engine over the UCX transport (or, with the system property
+ * {@code sanswitch.bench.transport=tcp}, the NIO transport) with one connection to the other side's JVM, driven like {@link TcpBenchmark}'s engine
  * side (every next operation posted from inside the completion upcall, on the backend's thread).
  * {@code UcxBenchmark} starts it with {@code UCX_ERROR_SIGNALS} empty and {@code UCX_TLS} as
  * measured; it is not meant to be started by hand.
  *
- * <pre>UcxPeer probe
- * UcxPeer server PHASE SECONDS WARMUP DEPTH POLICY
- * UcxPeer client PHASE SECONDS WARMUP DEPTH POLICY PORT</pre>
+ * <pre>EnginePeer probe
+ * EnginePeer server PHASE SECONDS WARMUP DEPTH POLICY
+ * EnginePeer client PHASE SECONDS WARMUP DEPTH POLICY PORT</pre>
  *
  * <p>PHASE is {@code stream} (the client keeps DEPTH sends of 1 MiB posted, the server DEPTH
  * receives, and measures), {@code pingpong} (8 bytes there and back, the client measures and
  * reports half the round trip) or {@code rdma-write} (the server exposes 1 MiB with
  * {@code registerRdmaMemory} and sends its descriptor over the connection; the client keeps DEPTH
- * RDMA writes of 1 MiB posted into it and measures).
+ * RDMA writes of 1 MiB posted into it and measures). The system property {@code sanswitch.bench.size}
+ * sets the size of the stream's buffers and of the ping-pong's messages (defaults 1 MiB and 8 bytes).
  *
  * <p>Lines on standard output, read by {@code UcxBenchmark}: {@code PORT n} (server, listening),
- * {@code RESULT x} (the measuring side: MiB/s, or µs one way), {@code STOPPED}, {@code DONE},
+ * {@code START} (the measuring side: its measurement window begins), {@code RESULT x bytes} (the
+ * measuring side: MiB/s, or µs one way; and the bytes moved in the window, both ways), {@code STOPPED}, {@code DONE},
  * {@code ERROR text}. Lines on standard input: {@code stop} (post nothing more and let what is in
  * flight finish), then {@code close} (close the socket, final cleanup, exit); end of input counts
  * as both.
  */
-public final class UcxPeer {
+public final class EnginePeer {
     static final int FRAME = 4096;
 
     private final ProviderEngine engine;
@@ -72,15 +77,34 @@ public final class UcxPeer {
     private final long nanos;
     private final long warmupNanos;
     private final int depth;
+    private final String transport = System.getProperty("sanswitch.bench.transport", "ucx");
     private SocketHandle listener;
     private SocketHandle socket;
 
-    private UcxPeer(double seconds, double warmup, int depth, String policy) throws WsaException {
+    private EnginePeer(double seconds, double warmup, int depth, String policy) throws WsaException {
         this.nanos = (long) (seconds * 1e9);
         this.warmupNanos = (long) (warmup * 1e9);
         this.depth = depth;
-        this.engine = new ProviderEngine(UcxTransports.create(policy, ""), EngineConfig.defaults("ucx"));
+        this.engine = new ProviderEngine(transport(transport, policy), EngineConfig.defaults(transport));
         engine.startupEx(WinsockVersion.V2_2, ProtocolInfo.TCP_IPV4, upcalls);
+    }
+
+    /** The transport named ({@code ucx} with the progress policy, or {@code tcp}), unopened. */
+    static Transport transport(String name, String policy) {
+        return switch (name) {
+            case "ucx" -> UcxTransports.create(policy, "");
+            case "tcp" -> new NioTransport(1, true);
+            default -> throw new IllegalArgumentException("transport " + name + ": ucx or tcp");
+        };
+    }
+
+    /** The stream's buffer size or the ping-pong's message size. */
+    private static int size(int otherwise) {
+        int size = Integer.getInteger("sanswitch.bench.size", otherwise);
+        if (size < 1) {
+            throw new IllegalArgumentException("sanswitch.bench.size " + size + " must be at least 1");
+        }
+        return size;
     }
 
     public static void main(String[] args) {
@@ -91,10 +115,10 @@ public final class UcxPeer {
                     say("ERROR_SIGNALS [" + System.getenv("UCX_ERROR_SIGNALS") + "]");
                 }
                 case "server", "client" -> {
-                    if (!"".equals(System.getenv("UCX_ERROR_SIGNALS"))) {
+                    if (!"tcp".equals(System.getProperty("sanswitch.bench.transport")) && !"".equals(System.getenv("UCX_ERROR_SIGNALS"))) {
                         throw new IllegalStateException("UCX_ERROR_SIGNALS must be set to an empty value");
                     }
-                    UcxPeer peer = new UcxPeer(Double.parseDouble(args[2]), Double.parseDouble(args[3]), Integer.parseInt(args[4]),
+                    EnginePeer peer = new EnginePeer(Double.parseDouble(args[2]), Double.parseDouble(args[3]), Integer.parseInt(args[4]),
                             args[5]);
                     if (args[0].equals("server")) {
                         peer.server(args[1]);
@@ -120,7 +144,9 @@ public final class UcxPeer {
      * of the speed (4 KiB aliasing), which made the figure swing from run to run.
      */
     static ByteBuffer pageAligned(int size) {
-        return ByteBuffer.allocateDirect(size + 4095).alignedSlice(4096).limit(size).slice();
+        // Whole pages plus one: the aligned slice then holds at least the pages the size needs.
+        int pages = (size + 4095) / 4096 + 1;
+        return ByteBuffer.allocateDirect(pages * 4096).alignedSlice(4096).limit(size).slice();
     }
 
     static void say(String line) {
@@ -145,8 +171,9 @@ public final class UcxPeer {
         switch (phase) {
             case "stream" -> {
                 AtomicLong received = new AtomicLong();
+                int size = size(TcpBenchmark.CHUNK);
                 for (int i = 0; i < depth; i++) {
-                    MemoryHandle in = engine.registerMemory(socket, pageAligned(TcpBenchmark.CHUNK), Winsock.MEM_WRITE);
+                    MemoryHandle in = engine.registerMemory(socket, pageAligned(size), Winsock.MEM_WRITE);
                     WsaBuf[] bufs = {WsaBuf.of(in)};
                     engine.recv(socket, bufs, Overlapped.notifying((Handler) (ov, r) -> {
                         if (r.isSuccess() && r.bytesTransferred() > 0) {
@@ -159,12 +186,13 @@ public final class UcxPeer {
                         }
                     }));
                 }
-                say(String.format(Locale.ROOT, "RESULT %.3f", measure(received)));
+                say(measure(received));
                 finish();
             }
             case "pingpong" -> {
-                MemoryHandle buffer = engine.registerMemory(socket, ByteBuffer.allocateDirect(TcpBenchmark.PING), Winsock.MEM_READWRITE);
-                new Echo(engine, socket, buffer, null, stop, null).receive();
+                int size = size(TcpBenchmark.PING);
+                MemoryHandle buffer = engine.registerMemory(socket, pageAligned(size), Winsock.MEM_READWRITE);
+                new Echo(engine, socket, buffer, size, null, stop, null).receive();
                 finish();
             }
             case "rdma-write" -> {
@@ -195,8 +223,9 @@ public final class UcxPeer {
         }
         switch (phase) {
             case "stream" -> {
+                int size = size(TcpBenchmark.CHUNK);
                 for (int i = 0; i < depth; i++) {
-                    MemoryHandle out = engine.registerMemory(socket, pageAligned(TcpBenchmark.CHUNK), Winsock.MEM_READ);
+                    MemoryHandle out = engine.registerMemory(socket, pageAligned(size), Winsock.MEM_READ);
                     WsaBuf[] bufs = {WsaBuf.of(out)};
                     inFlight.incrementAndGet();
                     engine.send(socket, bufs, 0, Overlapped.notifying(reposting(r -> { }, ov -> engine.send(socket, bufs, 0, ov))));
@@ -206,20 +235,23 @@ public final class UcxPeer {
             case "pingpong" -> {
                 AtomicLong rounds = new AtomicLong();
                 CountDownLatch stopped = new CountDownLatch(1);
-                MemoryHandle buffer = engine.registerMemory(socket, ByteBuffer.allocateDirect(TcpBenchmark.PING), Winsock.MEM_READWRITE);
-                Echo echo = new Echo(engine, socket, buffer, rounds, stop, stopped);
+                int size = size(TcpBenchmark.PING);
+                MemoryHandle buffer = engine.registerMemory(socket, pageAligned(size), Winsock.MEM_READWRITE);
+                Echo echo = new Echo(engine, socket, buffer, size, rounds, stop, stopped);
                 echo.receive();
                 echo.send();
                 Thread.sleep(warmupNanos / 1_000_000, (int) (warmupNanos % 1_000_000));
+                say("START");
                 long r0 = rounds.get();
                 long t0 = System.nanoTime();
                 Thread.sleep(nanos / 1_000_000, (int) (nanos % 1_000_000));
+                SwitchPeer.awaitARoundTrip(rounds, r0);
                 long r1 = rounds.get();
                 long t1 = System.nanoTime();
                 if (r1 == r0) {
                     throw new IllegalStateException("no round trip completed in " + (t1 - t0) / 1_000_000 + " ms");
                 }
-                say(String.format(Locale.ROOT, "RESULT %.4f", (t1 - t0) / 1e3 / (r1 - r0) / 2));
+                say(String.format(Locale.ROOT, "RESULT %.4f %d", (t1 - t0) / 1e3 / (r1 - r0) / 2, (r1 - r0) * 2L * size));
                 awaitLine("stop");
                 stop.set(true);
                 if (!stopped.await(5, TimeUnit.SECONDS)) {
@@ -238,7 +270,7 @@ public final class UcxPeer {
                     engine.rdmaWrite(socket, bufs, target, 0, 0, Overlapped.notifying(reposting(
                             r -> written.addAndGet(r.bytesTransferred()), ov -> engine.rdmaWrite(socket, bufs, target, 0, 0, ov))));
                 }
-                say(String.format(Locale.ROOT, "RESULT %.3f", measure(written)));
+                say(measure(written));
                 finish();
             }
             default -> throw new IllegalArgumentException("phase " + phase);
@@ -275,15 +307,19 @@ public final class UcxPeer {
         };
     }
 
-    /** MiB/s over the measurement window, after the warm-up (which lets the JIT finish with the hot path). */
-    private double measure(AtomicLong bytes) throws InterruptedException {
+    /**
+     * The RESULT line: MiB/s over the measurement window, after the warm-up (which lets the JIT
+     * finish with the hot path), and the bytes moved in it.
+     */
+    private String measure(AtomicLong bytes) throws InterruptedException {
         Thread.sleep(warmupNanos / 1_000_000, (int) (warmupNanos % 1_000_000));
+        say("START");
         long b0 = bytes.get();
         long t0 = System.nanoTime();
         Thread.sleep(nanos / 1_000_000, (int) (nanos % 1_000_000));
         long b1 = bytes.get();
         long t1 = System.nanoTime();
-        return (b1 - b0) / (1024.0 * 1024.0) / ((t1 - t0) / 1e9);
+        return String.format(Locale.ROOT, "RESULT %.3f %d", (b1 - b0) / (1024.0 * 1024.0) / ((t1 - t0) / 1e9), b1 - b0);
     }
 
     // ------------------------------------------------------------------ the descriptor over the connection
