@@ -186,6 +186,7 @@ public final class CleanupBenchmark {
             warmUp(transports, engineName, peer, out);
             String stop = null;
             for (int sockets : options.sockets()) {
+                double rawClose = name.equals("nio") ? RawCloseReference.medianMs(peer, sockets, options.repeats()) : Double.NaN;
                 for (int pending : options.pending()) {
                     if (stop != null) {
                         cells.add(Cell.skipped(name, sockets, pending, stop));
@@ -212,7 +213,7 @@ public final class CleanupBenchmark {
                         stop = why;
                         continue;
                     }
-                    Cell c = median(name, sockets, pending, samples);
+                    Cell c = median(name, sockets, pending, samples).withRawClose(rawClose);
                     out.printf(Locale.ROOT, "# %s %d sockets x %d pending: %.2f ms (slowest setup %.1f s)%n", name, sockets,
                             pending, c.totalMs(), slowestSetup / 1e9);
                     cells.add(c);
@@ -232,7 +233,8 @@ public final class CleanupBenchmark {
         sorted.sort(Comparator.comparingLong(CleanupFixture.Sample::totalNanos));
         CleanupFixture.Sample m = sorted.get((sorted.size() - 1) / 2);
         return new Cell(name, sockets, pending, samples.size(), m.totalNanos() / 1e6, m.steps().gateNanos() / 1e6,
-                m.steps().abortNanos() / 1e6, m.steps().resetNanos() / 1e6, m.steps().transportNanos() / 1e6, null);
+                m.steps().abortNanos() / 1e6, m.steps().resetNanos() / 1e6, m.steps().transportNanos() / 1e6, Double.NaN,
+                null);
     }
 
     // ------------------------------------------------------------------ UCX, in a child JVM

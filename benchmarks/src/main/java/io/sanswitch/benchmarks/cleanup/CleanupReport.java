@@ -27,16 +27,18 @@ final class CleanupReport {
     }
 
     static void printTable(List<Cell> cells, PrintStream out) {
-        out.printf(Locale.ROOT, "%-9s %8s %8s %4s %10s %9s %15s %9s %19s  %s%n", "transport", "sockets", "pending",
-                "runs", "total ms", "a: gate", "b: abort+release", "c: reset", "d+e: transport rel.", "note");
+        out.printf(Locale.ROOT, "%-9s %8s %8s %4s %10s %9s %16s %9s %19s %15s  %s%n", "transport", "sockets", "pending",
+                "runs", "total ms", "a: gate", "b: abort+release", "c: reset", "d+e: transport rel.", "raw close (ms)",
+                "note");
         for (Cell c : cells) {
             if (c.measured()) {
-                out.printf(Locale.ROOT, "%-9s %8d %8d %4d %10.2f %9.2f %15.2f %9.2f %19.2f  %s%n", c.transport(),
+                out.printf(Locale.ROOT, "%-9s %8d %8d %4d %10.2f %9.2f %16.2f %9.2f %19.2f %15s  %s%n", c.transport(),
                         c.sockets(), c.pending(), c.repeats(), c.totalMs(), c.gateMs(), c.abortMs(), c.resetMs(),
-                        c.transportMs(), c.note() == null ? "" : c.note());
+                        c.transportMs(), Double.isNaN(c.rawCloseMs()) ? "-" : String.format(Locale.ROOT, "%.2f",
+                                c.rawCloseMs()), c.note() == null ? "" : c.note());
             } else {
-                out.printf(Locale.ROOT, "%-9s %8d %8d %4s %10s %9s %15s %9s %19s  skipped: %s%n", c.transport(),
-                        c.sockets(), c.pending(), "-", "-", "-", "-", "-", "-", c.note());
+                out.printf(Locale.ROOT, "%-9s %8d %8d %4s %10s %9s %16s %9s %19s %15s  skipped: %s%n", c.transport(),
+                        c.sockets(), c.pending(), "-", "-", "-", "-", "-", "-", "-", c.note());
             }
         }
     }

@@ -22,6 +22,11 @@ final class Verdicts {
             out.add(String.format(Locale.ROOT, "VERDICT target: %d sockets + %d pending over NIO in %.2f ms (< %.0f ms): %s",
                     CleanupBenchmark.TARGET_SOCKETS, CleanupBenchmark.TARGET_PENDING, ms, CleanupBenchmark.TARGET_MS,
                     ms < CleanupBenchmark.TARGET_MS ? "MET" : "MISSED"));
+            double floor = target.get().rawCloseMs();
+            if (!Double.isNaN(floor)) {
+                out.add(String.format(Locale.ROOT, "  floor: resetting %d plain NIO channels without the engine takes %.2f ms here "
+                        + "(engine: %.2f ms above it)", CleanupBenchmark.TARGET_SOCKETS, floor, ms - floor));
+            }
         } else {
             out.add("VERDICT target: not measured (the 10,000 x 100,000 NIO cell is not in this grid)");
         }
