@@ -43,7 +43,8 @@ import io.sanswitch.transport.Transport;
  * {@code --pending 1000,10000,100000}, {@code --repeats 5}, {@code --out DIR}
  * ({@code benchmarks/target/cleanup-bench}), {@code --ucx-policy spin-then-wakeup},
  * {@code --ucx-tls ""} (UCX's choice), {@code --ucx-setup-budget 120}, {@code --smoke} (NIO,
- * 100 sockets x 1,000 pending, one run).
+ * 100 sockets x 1,000 pending, one run); {@code --from-csv CSV DIR} prints the table and verdicts of
+ * a saved run and draws its plot into DIR.
  */
 public final class CleanupBenchmark {
     static final int TARGET_SOCKETS = 10_000;
@@ -124,6 +125,15 @@ public final class CleanupBenchmark {
         if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
             System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
         }
+        if (args.length == 3 && args[0].equals("--from-csv")) {
+            // Table, plot and verdicts again from a saved run, e.g. after changing the plot.
+            List<String> lines = Files.readAllLines(Path.of(args[1]));
+            List<Cell> cells = lines.subList(1, lines.size()).stream().map(Cell::parse).toList();
+            CleanupReport.printTable(cells, System.out);
+            Verdicts.of(cells).forEach(System.out::println);
+            System.out.println("plot: " + CleanupReport.writePlot(cells, Path.of(args[2])).toAbsolutePath());
+            return;
+        }
         if (args.length > 0 && args[0].equals("--ucx-child")) {
             ucxChild(Options.parse(Arrays.copyOfRange(args, 1, args.length)));
             System.exit(0);
@@ -142,7 +152,7 @@ public final class CleanupBenchmark {
         // This process holds the near ends (the far ends are in a CleanupPeer process), plus
         // selectors, UCX's own descriptors and the JVM's.
         notes.add(FdLimit.ensure(maxSockets + 1_000L, RAISED_FD_LIMIT));
-        notes.add(Runtime.getRuntime().availableProcessors() + " cores, Java " + Runtime.version());
+        notes.add(Runtime.getRuntime().availableProcessors() + " cores, Java " + Runtime.version() + ", " + loadAverage());
         notes.forEach(n -> out.println("# " + n));
         List<Cell> cells = new ArrayList<>();
         for (String t : options.transports()) {
@@ -152,10 +162,23 @@ public final class CleanupBenchmark {
                 cells.addAll(ucxInChild(options, out, notes));
             }
         }
+        String after = loadAverage() + " at the end";
+        notes.add(after);
+        out.println("# " + after);
         CleanupReport.printTable(cells, out);
         Path csv = CleanupReport.writeCsv(cells, options.out());
         Path png = CleanupReport.writePlot(cells, options.out());
         return new Result(cells, csv, png, Verdicts.of(cells), notes);
+    }
+
+    /** The machine's load: the figures mean little on a machine other work keeps busy. */
+    static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return "load average " + f[0] + " " + f[1] + " " + f[2];
+        } catch (java.io.IOException | RuntimeException e) {
+            return "load average unknown";
+        }
     }
 
     private static Transport nio() {
