@@ -18,14 +18,24 @@ import io.sanswitch.spi.WsaError;
  * @param durationNanos how long steps a–e took
  * @param result {@code null} for success, else the error the cleanup reported ({@code WSAENETDOWN})
  * @param stepsFailed steps that threw and were skipped past (STYLE 2.4); 0 on a clean run
+ * @param steps how {@code durationNanos} split over the steps
  */
 public record CleanupRecord(String provider, long generation, Instant started, CleanupReason reason,
-        int operationsAborted, int socketsReset, long durationNanos, WsaError result, int stepsFailed) {
+        int operationsAborted, int socketsReset, long durationNanos, WsaError result, int stepsFailed,
+        CleanupSteps steps) {
 
     public CleanupRecord {
         Objects.requireNonNull(provider, "provider");
         Objects.requireNonNull(started, "started");
         Objects.requireNonNull(reason, "reason");
+        Objects.requireNonNull(steps, "steps");
+    }
+
+    /** The record as it was before the per-step split: kept so existing callers still compile. */
+    public CleanupRecord(String provider, long generation, Instant started, CleanupReason reason,
+            int operationsAborted, int socketsReset, long durationNanos, WsaError result, int stepsFailed) {
+        this(provider, generation, started, reason, operationsAborted, socketsReset, durationNanos, result, stepsFailed,
+                CleanupSteps.UNKNOWN);
     }
 
     /** 0, or the Winsock number of {@link #result()} (10050 for {@code WSAENETDOWN}). */

@@ -85,6 +85,7 @@ final class CleanupSequence {
 
         // b. Every pending operation: cancelled in the backend, memory released, then completed
         //    once with WSA_OPERATION_ABORTED in its own mode.
+        long gateDone = System.nanoTime();
         List<EngineSocket> sockets = handles.snapshot();
         int[] aborted = {0};
         step(failed, "b: abort pending operations", () -> {
@@ -94,6 +95,8 @@ final class CleanupSequence {
                 }
             }
         });
+
+        long abortDone = System.nanoTime();
 
         // c. Every open socket reset and released as by closeSocket; closeSocketHandle is the
         //    last upcall for each.
@@ -105,6 +108,8 @@ final class CleanupSequence {
             }
         });
 
+        long resetDone = System.nanoTime();
+
         // d. The backend's resources (threads, ports, native contexts).
         step(failed, "d: release transport resources", transport::close);
 
@@ -112,15 +117,20 @@ final class CleanupSequence {
         boolean[] down = {networkDownReported};
         step(failed, "e: ask the transport whether its network failed", () -> down[0] |= transport.networkSubsystemFailed());
 
+        long transportDone = System.nanoTime();
+        CleanupSteps steps = new CleanupSteps(gateDone - start, abortDone - gateDone, resetDone - abortDone,
+                transportDone - resetDone);
+
         // f. Idle and restartable: the lifecycle goes to IDLE when this returns; the gate opens
         //    again with the next first startup.
         CleanupRecord report = new CleanupRecord(transport.name(), generation, started, reason, aborted[0],
-                sockets.size(), System.nanoTime() - start, down[0] ? WsaError.WSAENETDOWN : null, failed[0]);
+                sockets.size(), System.nanoTime() - start, down[0] ? WsaError.WSAENETDOWN : null, failed[0], steps);
         history.add(report);
         finalCleanups.incrementAndGet();
-        LOG.info("{}: final cleanup done in {} µs: {} operations aborted, {} sockets reset{}", name,
-                report.durationNanos() / 1000, report.operationsAborted(), report.socketsReset(),
-                report.networkDown() ? ", network subsystem failed" : "");
+        LOG.info("{}: final cleanup done in {} µs (gate {}, abort {}, reset {}, transport {} µs): {} operations aborted, "
+                + "{} sockets reset{}", name, report.durationNanos() / 1000, steps.gateNanos() / 1000,
+                steps.abortNanos() / 1000, steps.resetNanos() / 1000, steps.transportNanos() / 1000,
+                report.operationsAborted(), report.socketsReset(), report.networkDown() ? ", network subsystem failed" : "");
         return down[0] ? new WsaException(WsaError.WSAENETDOWN, name + ": the network subsystem failed") : null;
     }
 

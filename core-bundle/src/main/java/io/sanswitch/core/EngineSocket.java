@@ -4,7 +4,9 @@ import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -39,7 +41,9 @@ final class EngineSocket {
     private final TransportSocket transport;
     private final AtomicReference<Life> life = new AtomicReference<>(Life.OPEN);
     private final InFlight calls;
-    private final ConcurrentHashMap<PendingOperation, Boolean> pending = new ConcurrentHashMap<>();
+    /** Pending operations with the order they were posted in, so they are aborted in that order. */
+    private final ConcurrentHashMap<PendingOperation, Long> pending = new ConcurrentHashMap<>();
+    private final AtomicLong posted = new AtomicLong();
     private final MemoryRegistry memory = new MemoryRegistry();
     private volatile long switchHandle;
     private volatile boolean hasSwitchHandle;
@@ -140,15 +144,26 @@ final class EngineSocket {
     // ---- pending operations ----
 
     void addPending(PendingOperation op) {
-        pending.put(op, Boolean.TRUE);
+        pending.put(op, posted.incrementAndGet());
     }
 
     void removePending(PendingOperation op) {
         pending.remove(op);
     }
 
+    /**
+     * The pending operations, oldest first. Aborting in posting order completes them in the order
+     * the switch posted them, and lets a backend whose queues are FIFO find each one at the head
+     * (hash order made the NIO backend's removals quadratic in the operations per socket).
+     */
     List<PendingOperation> pendingSnapshot() {
-        return new ArrayList<>(pending.keySet());
+        List<Map.Entry<PendingOperation, Long>> entries = new ArrayList<>(pending.entrySet());
+        entries.sort(Map.Entry.comparingByValue());
+        List<PendingOperation> ops = new ArrayList<>(entries.size());
+        for (Map.Entry<PendingOperation, Long> e : entries) {
+            ops.add(e.getKey());
+        }
+        return ops;
     }
 
     int pendingCount() {

@@ -1,6 +1,7 @@
 package io.sanswitch.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -81,6 +82,21 @@ class DiagnosticsTest extends EngineTestSupport {
         assertFalse(r.started().isBefore(before) || r.started().isAfter(after), r.started().toString());
         assertTrue(r.durationNanos() > 0 && r.durationNanos() <= java.time.Duration.between(before, after).toNanos()
                 + 1_000_000, "duration " + r.durationNanos());
+    }
+
+    @Test
+    void theRecordSplitsItsDurationOverTheSteps() throws Exception {
+        startup();
+        for (int i = 0; i < 3; i++) {
+            postRecv(connectedSocket(), Overlapped.Mode.NOTIFY);
+        }
+        engine.cleanup();
+        CleanupRecord r = engine.cleanupHistory().get(0);
+        CleanupSteps steps = r.steps();
+        assertNotEquals(CleanupSteps.UNKNOWN, steps, "the sequence measured its steps");
+        assertTrue(steps.gateNanos() >= 0 && steps.abortNanos() > 0 && steps.resetNanos() > 0
+                && steps.transportNanos() >= 0, steps.toString());
+        assertTrue(steps.sumNanos() <= r.durationNanos(), steps + " within " + r.durationNanos() + " ns");
     }
 
     @Test

@@ -13,6 +13,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.IntStream;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -70,6 +71,32 @@ class FinalCleanupSequenceTest extends EngineTestSupport {
             assertEquals(0, p.overlapped().result().bytesTransferred());
         }
         assertEquals(0, transport.liveRegions.get(), "every registration released");
+    }
+
+    @Test
+    void pendingOperationsAreAbortedInTheOrderTheyWerePosted() throws Exception {
+        // Hash order would make a FIFO backend search its queue for every cancel (quadratic in the
+        // operations per socket) and complete them to the switch in no particular order.
+        startup();
+        SocketHandle s = connectedSocket();
+        List<Overlapped> posted = new ArrayList<>();
+        for (int i = 0; i < 64; i++) {
+            posted.add(postRecv(s, Overlapped.Mode.NOTIFY));
+        }
+        List<Overlapped> completed = new ArrayList<>();
+        upcalls.insideCompletion = completed::add;
+
+        engine.cleanup();
+
+        List<Integer> order = completed.stream().map(posted::indexOf).toList();
+        assertEquals(IntStream.range(0, posted.size()).boxed().toList(), order, "aborted completions in posting order");
+        List<PostedOperation> held = transport.held();
+        long last = -1;
+        for (PostedOperation op : held) {
+            long cancel = seqOf("cancel", op);
+            assertTrue(cancel > last, "backend cancels in posting order");
+            last = cancel;
+        }
     }
 
     @Test
