@@ -122,11 +122,15 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchContext 
                 settings.rdmaFailureMemory().toSeconds());
     }
 
-    private static ThreadFactory threads(String prefix) {
+    /** Threads made by the switch's pools: deactivate waits until each has ended, not only its pool. */
+    private final java.util.Set<Thread> ownThreads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    private ThreadFactory threads(String prefix) {
         AtomicInteger n = new AtomicInteger();
         return r -> {
             Thread t = new Thread(r, prefix + n.incrementAndGet());
             t.setDaemon(true);
+            ownThreads.add(t);
             return t;
         };
     }
@@ -167,6 +171,18 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchContext 
                 LOG.warn("switch threads still busy 5 s after the switch stopped; interrupting them");
                 io.shutdownNow();
             }
+            // A stopped switch leaves no thread behind (its bundle may be updated next): a pool is
+            // terminated when its workers have left their loop, a moment before their threads end.
+            for (Thread t : ownThreads) {
+                if (t == Thread.currentThread()) {
+                    continue;
+                }
+                t.join(TimeUnit.SECONDS.toMillis(5));
+                if (t.isAlive()) {
+                    LOG.warn("switch thread {} still running 5 s after the switch stopped", t.getName());
+                }
+            }
+            ownThreads.clear();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             io.shutdownNow();
