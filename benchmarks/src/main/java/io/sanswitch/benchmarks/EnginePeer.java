@@ -317,6 +317,7 @@ public final class EnginePeer {
         long b0 = bytes.get();
         long t0 = System.nanoTime();
         Thread.sleep(nanos / 1_000_000, (int) (nanos % 1_000_000));
+        SwitchPeer.awaitProgress(bytes, b0);
         long b1 = bytes.get();
         long t1 = System.nanoTime();
         return String.format(Locale.ROOT, "RESULT %.3f %d", (b1 - b0) / (1024.0 * 1024.0) / ((t1 - t0) / 1e9), b1 - b0);

@@ -293,6 +293,7 @@ public final class SwitchPeer {
         long b0 = received.get();
         long t0 = System.nanoTime();
         sleep(nanos);
+        awaitProgress(received, b0);
         long b1 = received.get();
         long t1 = System.nanoTime();
         check();
@@ -324,8 +325,16 @@ public final class SwitchPeer {
      * trip can take longer than the window, which then stretches to one whole round trip.
      */
     static void awaitARoundTrip(AtomicLong rounds, long r0) throws InterruptedException {
+        awaitProgress(rounds, r0);
+    }
+
+    /**
+     * Waits (up to 60 s) until {@code counter} moved past {@code from}: a window always holds at
+     * least one unit of work (on a loaded machine a large message can take longer than the window).
+     */
+    static void awaitProgress(AtomicLong counter, long from) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (rounds.get() == r0 && System.nanoTime() - deadline < 0) {
+        while (counter.get() == from && System.nanoTime() - deadline < 0) {
             Thread.sleep(1);
         }
     }
