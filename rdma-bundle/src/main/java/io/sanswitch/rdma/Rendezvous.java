@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Handshakes are bounded in time and number (docs/security.md, SEC-4): each one that has not
  * finished after the handshake timeout is closed, and when {@link #MAX_HANDSHAKES} are in progress
- * the oldest is dropped for a new one, so a flood of stalled connections delays a real peer by
+ * the oldest peer's is dropped for a new one, so a flood of stalled connections delays a real peer by
  * no more than its own round trip (OpenSSH's LoginGraceTime and MaxStartups, in small).
  */
 final class Rendezvous implements Runnable {
@@ -67,8 +67,12 @@ final class Rendezvous implements Runnable {
     private final Duration handshakeTimeout;
     private final SecureRandom random = new SecureRandom();
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
-    /** In the order they began, which with one timeout is the order they expire. Rendezvous thread. */
-    private final ArrayDeque<Deadline> deadlines = new ArrayDeque<>();
+    /**
+     * Handshakes of peers (accepted connections) and this side's own connects, each in the order
+     * they began, which with one timeout is the order they expire. Rendezvous thread.
+     */
+    private final ArrayDeque<Deadline> inbound = new ArrayDeque<>();
+    private final ArrayDeque<Deadline> outbound = new ArrayDeque<>();
     private volatile boolean running = true;
 
     Rendezvous(String name, Duration handshakeTimeout) throws IOException {
@@ -123,17 +127,26 @@ final class Rendezvous implements Runnable {
     }
 
     /**
-     * Puts a handshake under the timeout, dropping the oldest one still running when
-     * {@link #MAX_HANDSHAKES} are. Rendezvous thread.
+     * Puts a peer's handshake (a connection accepted by a listener) under the timeout, dropping the
+     * oldest peer's handshake still running when {@link #MAX_HANDSHAKES} are. Only those count:
+     * peers cannot make this side drop its own connects, nor its own connects a peer. Rendezvous thread.
      */
-    void timeHandshake(Timed handshake) {
-        if (deadlines.size() >= MAX_HANDSHAKES) {
-            deadlines.removeIf(d -> d.handshake().ended());
+    void timeInbound(Timed handshake) {
+        if (inbound.size() >= MAX_HANDSHAKES) {
+            inbound.removeIf(d -> d.handshake().ended());
         }
-        while (deadlines.size() >= MAX_HANDSHAKES) {
-            deadlines.poll().handshake().expire("dropped: " + MAX_HANDSHAKES + " handshakes were in progress");
+        while (inbound.size() >= MAX_HANDSHAKES) {
+            inbound.poll().handshake().expire("dropped: " + MAX_HANDSHAKES + " handshakes of peers were in progress");
         }
-        deadlines.add(new Deadline(handshake, System.nanoTime() + handshakeTimeout.toNanos()));
+        inbound.add(new Deadline(handshake, System.nanoTime() + handshakeTimeout.toNanos()));
+    }
+
+    /**
+     * Puts this side's own connect under the timeout; their number is the application's. Rendezvous
+     * thread.
+     */
+    void timeOutbound(Timed handshake) {
+        outbound.add(new Deadline(handshake, System.nanoTime() + handshakeTimeout.toNanos()));
     }
 
     @Override
@@ -179,6 +192,12 @@ final class Rendezvous implements Runnable {
      */
     private long expireHandshakes() {
         long now = System.nanoTime();
+        long next = Math.min(expire(inbound, now), expire(outbound, now));
+        return next == Long.MAX_VALUE ? 0 : Math.max(1, (next - now + 999_999) / 1_000_000);
+    }
+
+    /** Expires the due handshakes of {@code deadlines}; the next deadline's time, or Long.MAX_VALUE. */
+    private long expire(ArrayDeque<Deadline> deadlines, long now) {
         for (Deadline d; (d = deadlines.peek()) != null;) {
             if (d.handshake().ended()) {
                 deadlines.poll();
@@ -190,10 +209,10 @@ final class Rendezvous implements Runnable {
                     LOG.warn("expiring a handshake threw", e);
                 }
             } else {
-                return Math.max(1, (d.atNanos() - now + 999_999) / 1_000_000);
+                return d.atNanos();
             }
         }
-        return 0;
+        return Long.MAX_VALUE;
     }
 
     /**

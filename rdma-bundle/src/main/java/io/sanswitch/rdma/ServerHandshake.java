@@ -53,7 +53,7 @@ final class ServerHandshake implements Rendezvous.Handler, Rendezvous.Timed {
             return;
         }
         rendezvous.register(channel, SelectionKey.OP_READ, h);
-        rendezvous.timeHandshake(h);
+        rendezvous.timeInbound(h);
     }
 
     @Override

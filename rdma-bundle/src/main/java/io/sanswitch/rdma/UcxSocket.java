@@ -267,7 +267,7 @@ final class UcxSocket implements TransportSocket {
                     owner.workerAddress(), callerData, new Connecting(ch));
             rendezvous.execute(() -> {
                 rendezvous.register(ch, handshake.initialInterest(), handshake);
-                rendezvous.timeHandshake(handshake);
+                rendezvous.timeOutbound(handshake);
             });
         } catch (IOException e) {
             Rendezvous.closeQuietly(ch);
