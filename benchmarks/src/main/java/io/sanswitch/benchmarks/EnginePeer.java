@@ -320,7 +320,7 @@ public final class EnginePeer {
         SwitchPeer.awaitProgress(bytes, b0);
         long b1 = bytes.get();
         long t1 = System.nanoTime();
-        return String.format(Locale.ROOT, "RESULT %.3f %d", (b1 - b0) / (1024.0 * 1024.0) / ((t1 - t0) / 1e9), b1 - b0);
+        return String.format(Locale.ROOT, "RESULT %.6g %d", (b1 - b0) / (1024.0 * 1024.0) / ((t1 - t0) / 1e9), b1 - b0);
     }
 
     // ------------------------------------------------------------------ the descriptor over the connection

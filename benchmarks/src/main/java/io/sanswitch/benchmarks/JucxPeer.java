@@ -268,7 +268,7 @@ public final class JucxPeer {
                 start = now;
                 startBytes = received;
             } else if (!reported && start != 0 && now - start >= nanos) {
-                EnginePeer.say(String.format(Locale.ROOT, "RESULT %.3f", (received - startBytes) / (1024.0 * 1024.0) / ((now - start) / 1e9)));
+                EnginePeer.say(String.format(Locale.ROOT, "RESULT %.6g", (received - startBytes) / (1024.0 * 1024.0) / ((now - start) / 1e9)));
                 reported = true;
             }
         }

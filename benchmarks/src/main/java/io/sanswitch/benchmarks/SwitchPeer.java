@@ -297,7 +297,7 @@ public final class SwitchPeer {
         long b1 = received.get();
         long t1 = System.nanoTime();
         check();
-        return String.format(Locale.ROOT, "RESULT %.3f %d", (b1 - b0) / (1024.0 * 1024.0) / ((t1 - t0) / 1e9), b1 - b0);
+        return String.format(Locale.ROOT, "RESULT %.6g %d", (b1 - b0) / (1024.0 * 1024.0) / ((t1 - t0) / 1e9), b1 - b0);
     }
 
     private String measurePingPong() throws InterruptedException {
