@@ -78,7 +78,11 @@ class UcxCycleLeakTest {
                 + " UCX-mapped regions %d -> %d; JNI global references %d -> %d; requests held by UCX %d%n", CYCLES, ms,
                 (double) ms / CYCLES, aborted, threadsBefore.size(), threadsAfter.size(), 0,
                 ta.registeredRegions() + tb.registeredRegions(), jniBefore, jniAfter, UcxNative.pendingRequests());
-        assertEquals(threadsBefore, threadsAfter, "threads");
+        // No thread the cycles started may be left; one of the JDK's that existed before may have
+        // ended meanwhile (its "process reaper" ends after a minute idle, seen under load).
+        Set<String> left = new java.util.TreeSet<>(threadsAfter);
+        left.removeAll(threadsBefore);
+        assertEquals(Set.of(), left, "threads started during the cycles and still alive (before: " + threadsBefore + ")");
         assertEquals(0, UcxNative.pendingRequests(), "requests (and endpoint error handlers) still registered");
         // Every request (and a cleanup's forced closes: 2 per cycle) used to leave one behind with
         // JUCX 1.12.1's own calls (openucx/ucx#8829): 400+ here. The JVM's own use moves the count
