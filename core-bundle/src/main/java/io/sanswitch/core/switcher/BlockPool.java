@@ -24,7 +24,7 @@ import io.sanswitch.spi.WsaException;
  * on this connection, so its lasting exposure lets the peer change nothing but its own bytes. Our
  * read-flow blocks are copied into buffers exposed for reading, which only ever hold bytes the
  * application sent to this peer: the application's own memory is never exposed (docs/security.md,
- * SEC-5). Buffers in use are bounded by the blocks a peer may have in flight
+ * SEC-9). Buffers in use are bounded by the blocks a peer may have in flight
  * ({@link IncomingBlocks}) plus those waiting for the application (the inbound high water); free
  * ones by {@code maxFreeBytes} and {@link #MAX_FREE}: beyond them the oldest free buffer is
  * deregistered and dropped.

@@ -23,7 +23,10 @@ import io.sanswitch.spi.WsaException;
  * (WRITE_TARGET); the sender RDMA-writes the block into it and says WRITE_DONE.</li>
  * </ul>
  * Ids and blocks in flight are kept by {@link OutgoingBlocks} and {@link IncomingBlocks}; failures go
- * to the connection's one policy ({@link Connection#failed}). Owned by the connection's queue.
+ * to the connection's one policy ({@link Connection#failed}). Registrations are kept between blocks
+ * (each is a memory map in an RDMA provider): the application's direct buffers we RDMA-write from
+ * in a {@link RegistrationCache}, the buffers the peer's blocks arrive in and those our read-flow
+ * blocks are copied into in {@link BlockPool}s. Owned by the connection's queue.
  */
 final class BlockTransfers {
     /** The application buffers whose registration a connection keeps (count, bytes). */
@@ -98,7 +101,7 @@ final class BlockTransfers {
                 // exposure is a registration of its own (UCX: a memory map and its packed key), so
                 // exposing the application's buffer would cost a registration per block or leave it
                 // readable after DONE. The block is copied into a pooled buffer exposed for this
-                // peer only, which never holds anything but bytes sent to it (docs/security.md).
+                // peer only, which never holds anything but bytes sent to it (docs/security.md, SEC-9).
                 BlockPool.Buffer copy = staging.take(length);
                 if (copy.exposed.length() > Frames.MAX_DESCRIPTOR) {
                     staging.giveBack(copy);
