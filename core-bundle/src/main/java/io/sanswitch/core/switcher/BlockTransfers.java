@@ -5,10 +5,6 @@ import static io.sanswitch.spi.WsaError.WSAENOTSOCK;
 
 import java.nio.ByteBuffer;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
-import io.sanswitch.spi.MemoryHandle;
 import io.sanswitch.spi.RdmaBufferDescriptor;
 import io.sanswitch.spi.SanServiceProvider;
 import io.sanswitch.spi.SocketHandle;
@@ -27,16 +23,17 @@ import io.sanswitch.spi.WsaException;
  * (WRITE_TARGET); the sender RDMA-writes the block into it and says WRITE_DONE.</li>
  * </ul>
  * Ids and blocks in flight are kept by {@link OutgoingBlocks} and {@link IncomingBlocks}; failures go
- * to the connection's one policy ({@link Connection#failed}). Owned by the connection's queue.
+ * to the connection's one policy ({@link Connection#failed}). Registrations are kept between blocks
+ * (each is a memory map in an RDMA provider): the application's direct buffers we RDMA-write from
+ * in a {@link RegistrationCache}, the buffers the peer's blocks arrive in and those our read-flow
+ * blocks are copied into in {@link BlockPool}s. Owned by the connection's queue.
  */
 final class BlockTransfers {
-    private static final Logger LOG = LoggerFactory.getLogger(BlockTransfers.class);
-
-    /** A provider call that releases a registration. */
-    @FunctionalInterface
-    private interface Release {
-        void run() throws WsaException;
-    }
+    /** The application buffers whose registration a connection keeps (count, bytes). */
+    static final int CACHED_BUFFERS = 16;
+    static final long CACHED_BYTES = 256L << 20;
+    /** Free block buffers a connection keeps for the peer's next blocks: what may be in flight. */
+    static final long POOLED_FREE_BYTES = Frames.MAX_BLOCK_BYTES_IN_FLIGHT;
 
     private final Connection c;
     private final SanServiceProvider spi;
@@ -49,6 +46,12 @@ final class BlockTransfers {
     private final long maxBlock;
     private final OutgoingBlocks outgoing = new OutgoingBlocks();
     private final IncomingBlocks incoming = new IncomingBlocks();
+    /** Write flow, our blocks: the application's buffers stay registered between blocks. */
+    private final RegistrationCache sources;
+    /** The peer's blocks arrive in these buffers (registered, or in the write flow exposed, once). */
+    private final BlockPool targets;
+    /** Read flow, our blocks: copies of the application's bytes, exposed for the peer to read. */
+    private final BlockPool staging;
 
     BlockTransfers(Connection c, FramedStream stream, SendQueue sends, InboundBuffer inbound, boolean readsBlocks,
             long maxBlock) {
@@ -60,6 +63,9 @@ final class BlockTransfers {
         this.inbound = inbound;
         this.readsBlocks = readsBlocks;
         this.maxBlock = maxBlock;
+        this.sources = new RegistrationCache(spi, handle, c::registered, CACHED_BUFFERS, CACHED_BYTES);
+        this.targets = new BlockPool(spi, handle, c::registered, !readsBlocks, Winsock.MEM_WRITE, POOLED_FREE_BYTES);
+        this.staging = new BlockPool(spi, handle, c::registered, true, Winsock.MEM_READ, POOLED_FREE_BYTES);
     }
 
     boolean readsBlocks() {
@@ -88,20 +94,27 @@ final class BlockTransfers {
     boolean start(SendQueue.Send s, ByteBuffer out, boolean peerReadsBlocks) {
         int length = nextLength(s);
         ByteBuffer part = sends.peek(s, length);
-        ByteBuffer block = part.isDirect() ? part.slice() : ByteBuffer.allocateDirect(length).put(part).flip();
         int id = outgoing.nextId();
         try {
             if (peerReadsBlocks) {
-                RdmaBufferDescriptor exposed = spi.registerRdmaMemory(handle, block, Winsock.MEM_READ);
-                c.registered(1);
-                if (exposed.length() > Frames.MAX_DESCRIPTOR) {
-                    throw new WsaException(WSAENOBUFS, "descriptor of " + exposed.length() + " bytes");
+                // The peer may read an exposed buffer until it is deregistered, and a provider's
+                // exposure is a registration of its own (UCX: a memory map and its packed key), so
+                // exposing the application's buffer would cost a registration per block or leave it
+                // readable after DONE. The block is copied into a pooled buffer exposed for this
+                // peer only, which never holds anything but bytes sent to it (docs/security.md, SEC-9).
+                BlockPool.Buffer copy = staging.take(length);
+                if (copy.exposed.length() > Frames.MAX_DESCRIPTOR) {
+                    staging.giveBack(copy);
+                    throw new WsaException(WSAENOBUFS, "descriptor of " + copy.exposed.length() + " bytes");
                 }
-                new Frame.Block(id, length, exposed).writeTo(out);
-                outgoing.started(OutgoingBlocks.Block.read(s, length, exposed));
+                copy.memory.clear();
+                copy.memory.put(part);
+                new Frame.Block(id, length, copy.exposed).writeTo(out);
+                outgoing.started(OutgoingBlocks.Block.read(s, length, copy));
             } else {
-                MemoryHandle source = spi.registerMemory(handle, block, Winsock.MEM_READ);
-                c.registered(1);
+                // Only registered locally: the cache keeps it for the application's next sends.
+                RegistrationCache.Lease source = part.isDirect() ? sources.lease(s.source(), part)
+                        : sources.once(ByteBuffer.allocateDirect(length).put(part).flip());
                 new Frame.WriteReq(id, length).writeTo(out);
                 outgoing.started(OutgoingBlocks.Block.write(s, length, source));
             }
@@ -134,7 +147,7 @@ final class BlockTransfers {
             return;
         }
         OutgoingBlocks.Block b = outgoing.finish(id);
-        release("block " + id, () -> spi.deregisterRdmaMemory(handle, b.exposed));
+        staging.giveBack(b.exposed);
         sends.acknowledge(b.send, b.length);
         c.pumpSend(); // room for the next block
         c.finishCloseWhenIdle();
@@ -149,9 +162,10 @@ final class BlockTransfers {
         }
         OutgoingBlocks.Block b = outgoing.get(id);
         try {
-            spi.rdmaWrite(handle, new WsaBuf[] {WsaBuf.of(b.local)}, target, 0, 0, c.whenDone(r -> {
+            WsaBuf from = new WsaBuf(b.local.handle(), b.local.offset(), b.length);
+            spi.rdmaWrite(handle, new WsaBuf[] {from}, target, 0, 0, c.whenDone(r -> {
                 outgoing.finish(id);
-                release("block " + id, () -> spi.deregisterMemory(handle, b.local));
+                b.local.release();
                 stream.control(new Frame.WriteDone(id));
                 sends.acknowledge(b.send, b.length);
                 c.pumpSend();
@@ -172,13 +186,10 @@ final class BlockTransfers {
         int id = f.id();
         int length = f.length();
         InboundBuffer.Chunk place = inbound.reserve();
-        ByteBuffer target = ByteBuffer.allocateDirect(length);
         try {
-            MemoryHandle m = spi.registerMemory(handle, target, Winsock.MEM_WRITE);
-            c.registered(1);
-            spi.rdmaRead(handle, new WsaBuf[] {WsaBuf.of(m)}, f.descriptor(), 0, 0, c.whenDone(r -> {
-                release("a read target", () -> spi.deregisterMemory(handle, m));
-                inbound.fill(place, target);
+            BlockPool.Buffer target = targets.take(length);
+            spi.rdmaRead(handle, new WsaBuf[] {new WsaBuf(target.local, 0, length)}, f.descriptor(), 0, 0, c.whenDone(r -> {
+                fill(place, target, length);
                 incoming.finished(length);
                 stream.control(new Frame.Done(id));
                 c.pumpSend();
@@ -195,12 +206,10 @@ final class BlockTransfers {
             return;
         }
         InboundBuffer.Chunk place = inbound.reserve();
-        ByteBuffer target = ByteBuffer.allocateDirect(f.length());
         try {
-            RdmaBufferDescriptor exposed = spi.registerRdmaMemory(handle, target, Winsock.MEM_WRITE);
-            c.registered(1);
-            incoming.exposed(f.id(), new IncomingBlocks.Target(place, target, exposed));
-            stream.control(new Frame.WriteTarget(f.id(), exposed));
+            BlockPool.Buffer target = targets.take(f.length());
+            incoming.exposed(f.id(), new IncomingBlocks.Target(place, target, f.length()));
+            stream.control(new Frame.WriteTarget(f.id(), target.exposed));
             c.pumpSend();
         } catch (WsaException e) {
             c.refused(e);
@@ -214,8 +223,12 @@ final class BlockTransfers {
             c.protocolError("WRITE_DONE for block " + id + ", which has no target here");
             return;
         }
-        release("a write target", () -> spi.deregisterRdmaMemory(handle, t.exposed()));
-        inbound.fill(t.place(), t.memory());
+        fill(t.place(), t.buffer(), t.length());
+    }
+
+    /** The block's bytes wait for the application; its buffer goes back to the pool once taken. */
+    private void fill(InboundBuffer.Chunk place, BlockPool.Buffer b, int length) {
+        inbound.fill(place, b.memory.duplicate().clear().limit(length), () -> targets.giveBack(b));
     }
 
     private boolean accepted(String frame, int id, int length, boolean flowAgreed) {
@@ -236,6 +249,17 @@ final class BlockTransfers {
     void clear() {
         outgoing.clear();
         incoming.clear();
+        sources.forget();
+        targets.forget();
+        staging.forget();
+    }
+
+    RegistrationCache sources() {
+        return sources;
+    }
+
+    BlockPool targets() {
+        return targets;
     }
 
     /**
@@ -247,16 +271,6 @@ final class BlockTransfers {
             c.protocolError(frame + " with a descriptor the provider refused: " + e.getMessage());
         } else {
             c.refused(e);
-        }
-    }
-
-    /** A registration the transfer no longer needs; failing that only costs it until the socket closes. */
-    private void release(String what, Release call) {
-        try {
-            call.run();
-            c.registered(-1);
-        } catch (WsaException e) {
-            LOG.debug("{}: deregistering {}: {}", c, what, e.error());
         }
     }
 }

@@ -16,6 +16,8 @@ final class InboundBuffer {
     /** One piece of the stream; {@code data} is null while its block is still moving. */
     static final class Chunk {
         private ByteBuffer data;
+        /** Runs once the application has taken every byte of a block (its buffer may be reused). */
+        private Runnable taken;
     }
 
     private final long highWater;
@@ -46,7 +48,13 @@ final class InboundBuffer {
 
     /** The block of {@code place} arrived: its bytes are {@code block}'s remaining ones. */
     void fill(Chunk place, ByteBuffer block) {
+        fill(place, block, null);
+    }
+
+    /** As {@link #fill(Chunk, ByteBuffer)}; {@code taken} runs once the application took its last byte. */
+    void fill(Chunk place, ByteBuffer block, Runnable taken) {
         place.data = block;
+        place.taken = taken;
         buffered += block.remaining();
     }
 
@@ -90,6 +98,9 @@ final class InboundBuffer {
         c.data.position(c.data.position() + n);
         if (!c.data.hasRemaining()) {
             chunks.poll();
+            if (c.taken != null) {
+                c.taken.run();
+            }
         }
         buffered -= n;
         return n;

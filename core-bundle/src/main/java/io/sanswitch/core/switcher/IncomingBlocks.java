@@ -1,10 +1,7 @@
 package io.sanswitch.core.switcher;
 
-import java.nio.ByteBuffer;
 import java.util.HashMap;
 import java.util.Map;
-
-import io.sanswitch.spi.RdmaBufferDescriptor;
 
 /**
  * The bookkeeping of the blocks the peer announced and this side has not finished. Each announced
@@ -16,7 +13,7 @@ import io.sanswitch.spi.RdmaBufferDescriptor;
  */
 final class IncomingBlocks {
     /** A target this side exposed for a write-flow block. */
-    record Target(InboundBuffer.Chunk place, ByteBuffer memory, RdmaBufferDescriptor exposed) {
+    record Target(InboundBuffer.Chunk place, BlockPool.Buffer buffer, int length) {
     }
 
     private final Map<Integer, Target> targets = new HashMap<>();
@@ -62,7 +59,7 @@ final class IncomingBlocks {
     Target written(int id) {
         Target t = targets.remove(id);
         if (t != null) {
-            finished(t.memory().capacity());
+            finished(t.length());
         }
         return t;
     }

@@ -3,8 +3,6 @@ package io.sanswitch.core.switcher;
 import java.util.HashMap;
 import java.util.Map;
 
-import io.sanswitch.spi.MemoryHandle;
-import io.sanswitch.spi.RdmaBufferDescriptor;
 
 /**
  * The bookkeeping of the blocks this side announced and the peer has not finished: their ids (1 ..
@@ -21,22 +19,22 @@ final class OutgoingBlocks {
     static final class Block {
         final SendQueue.Send send;
         final int length;
-        final RdmaBufferDescriptor exposed;
-        final MemoryHandle local;
+        final BlockPool.Buffer exposed;
+        final RegistrationCache.Lease local;
         private boolean targeted;
 
-        private Block(SendQueue.Send send, int length, RdmaBufferDescriptor exposed, MemoryHandle local) {
+        private Block(SendQueue.Send send, int length, BlockPool.Buffer exposed, RegistrationCache.Lease local) {
             this.send = send;
             this.length = length;
             this.exposed = exposed;
             this.local = local;
         }
 
-        static Block read(SendQueue.Send send, int length, RdmaBufferDescriptor exposed) {
+        static Block read(SendQueue.Send send, int length, BlockPool.Buffer exposed) {
             return new Block(send, length, exposed, null);
         }
 
-        static Block write(SendQueue.Send send, int length, MemoryHandle local) {
+        static Block write(SendQueue.Send send, int length, RegistrationCache.Lease local) {
             return new Block(send, length, null, local);
         }
     }

@@ -37,6 +37,11 @@ final class SendQueue {
             return total;
         }
 
+        /** The application's buffer (its registration may be cached, {@link RegistrationCache}). */
+        ByteBuffer source() {
+            return source;
+        }
+
         /** Bytes not yet taken into the wire. */
         int left() {
             return total - taken;

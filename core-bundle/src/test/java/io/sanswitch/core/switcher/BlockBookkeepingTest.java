@@ -34,6 +34,24 @@ class BlockBookkeepingTest {
         }
     };
 
+    private static final BlockPool.Buffer EXPOSED = new BlockPool.Buffer(ByteBuffer.allocateDirect(1), null, DESCRIPTOR);
+
+    private static final RegistrationCache.Lease LEASE = new RegistrationCache.Lease() {
+        @Override
+        public MemoryHandle handle() {
+            return LOCAL;
+        }
+
+        @Override
+        public int offset() {
+            return 0;
+        }
+
+        @Override
+        public void release() {
+        }
+    };
+
     private static SendQueue.Send aSend() {
         SendQueue q = new SendQueue();
         q.add(ByteBuffer.allocate(1), new CompletableFuture<>());
@@ -48,7 +66,7 @@ class BlockBookkeepingTest {
         for (int i = 1; i <= fit; i++) {
             assertTrue(out.mayStart(block));
             assertEquals(i, out.nextId());
-            out.started(OutgoingBlocks.Block.read(aSend(), block, DESCRIPTOR));
+            out.started(OutgoingBlocks.Block.read(aSend(), block, EXPOSED));
         }
         assertFalse(out.mayStart(1), "the bytes in flight are at their bound");
         out.finish(1);
@@ -60,7 +78,7 @@ class BlockBookkeepingTest {
     void ourBlocksStayWithinTheCountInFlight() {
         OutgoingBlocks out = new OutgoingBlocks();
         for (int i = 0; i < Frames.MAX_BLOCKS_IN_FLIGHT; i++) {
-            out.started(OutgoingBlocks.Block.read(aSend(), 1, DESCRIPTOR));
+            out.started(OutgoingBlocks.Block.read(aSend(), 1, EXPOSED));
         }
         assertFalse(out.mayStart(1));
     }
@@ -68,8 +86,8 @@ class BlockBookkeepingTest {
     @Test
     void repliesMustMatchABlockInFlightOfTheirFlow() {
         OutgoingBlocks out = new OutgoingBlocks();
-        out.started(OutgoingBlocks.Block.read(aSend(), 1, DESCRIPTOR));
-        out.started(OutgoingBlocks.Block.write(aSend(), 1, LOCAL));
+        out.started(OutgoingBlocks.Block.read(aSend(), 1, EXPOSED));
+        out.started(OutgoingBlocks.Block.write(aSend(), 1, LEASE));
         assertNull(out.whyNotDone(1));
         assertNotNull(out.whyNotDone(2), "block 2 moves by RDMA write");
         assertNotNull(out.whyNotDone(3), "block 3 is not in flight");
@@ -115,7 +133,7 @@ class BlockBookkeepingTest {
         InboundBuffer inbound = new InboundBuffer(Long.MAX_VALUE);
         int length = 7;
         assertNull(in.accept("WRITE_REQ", 1, length, true));
-        in.exposed(1, new IncomingBlocks.Target(inbound.reserve(), ByteBuffer.allocate(length), DESCRIPTOR));
+        in.exposed(1, new IncomingBlocks.Target(inbound.reserve(), null, length));
         assertNotNull(in.written(1));
         assertEquals(0, in.count());
         assertEquals(0, in.bytes());

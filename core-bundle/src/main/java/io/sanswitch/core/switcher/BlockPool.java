@@ -1,0 +1,140 @@
+package io.sanswitch.core.switcher;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.Iterator;
+
+import io.sanswitch.spi.MemoryHandle;
+import io.sanswitch.spi.RdmaBufferDescriptor;
+import io.sanswitch.spi.SanServiceProvider;
+import io.sanswitch.spi.SocketHandle;
+import io.sanswitch.spi.Winsock;
+import io.sanswitch.spi.WsaException;
+
+/**
+ * Registered block buffers of one connection: those the peer's blocks arrive in, and in the read flow
+ * those our blocks are copied into for the peer to read. The peer's blocks arrive in them reused once the application has taken a
+ * block's bytes, so that a block costs neither an allocation (which zeroes the memory and leaves it
+ * to a Cleaner) nor a registration (a memory map in the provider).
+ *
+ * <p>A buffer has exactly the length of its block (a write target exposes the block's bytes and no
+ * more; applications send the same sizes again and again). In the read flow a buffer is
+ * registered locally ({@code MEM_WRITE}): nothing is exposed. In the write flow it is exposed to the
+ * peer for writing for as long as it is pooled: such a buffer only ever holds bytes this peer sent
+ * on this connection, so its lasting exposure lets the peer change nothing but its own bytes. Our
+ * read-flow blocks are copied into buffers exposed for reading, which only ever hold bytes the
+ * application sent to this peer: the application's own memory is never exposed (docs/security.md,
+ * SEC-9). Buffers in use are bounded by the blocks a peer may have in flight
+ * ({@link IncomingBlocks}) plus those waiting for the application (the inbound high water); free
+ * ones by {@code maxFreeBytes} and {@link #MAX_FREE}: beyond them the oldest free buffer is
+ * deregistered and dropped.
+ *
+ * <p>When the connection ends, {@link #forget} drops everything without a provider call: closing the
+ * socket releases its registrations (spec Q23) and a transfer may still be using them. Owned by the
+ * connection's queue.
+ */
+final class BlockPool {
+    /** Free buffers kept at most. */
+    static final int MAX_FREE = 32;
+
+    /** A registered buffer; the peer's block is written into its first bytes. */
+    static final class Buffer {
+        final ByteBuffer memory;
+        /** Read flow: the local registration; null in the write flow. */
+        final MemoryHandle local;
+        /** Write flow: the exposure the peer writes through; null in the read flow. */
+        final RdmaBufferDescriptor exposed;
+
+        Buffer(ByteBuffer memory, MemoryHandle local, RdmaBufferDescriptor exposed) {
+            this.memory = memory;
+            this.local = local;
+            this.exposed = exposed;
+        }
+    }
+
+    private final SanServiceProvider spi;
+    private final SocketHandle socket;
+    private final RegistrationCache.Counter counter;
+    private final boolean exposed;
+    private final int access;
+    private final long maxFreeBytes;
+    /** Oldest first. */
+    private final ArrayDeque<Buffer> free = new ArrayDeque<>();
+    private long freeBytes;
+    private long created;
+
+    /**
+     * @param exposed buffers are exposed to the peer ({@code registerRdmaMemory}), else registered locally
+     * @param access {@link Winsock#MEM_WRITE} for the peer's blocks, {@link Winsock#MEM_READ} for ours
+     */
+    BlockPool(SanServiceProvider spi, SocketHandle socket, RegistrationCache.Counter counter, boolean exposed,
+            int access, long maxFreeBytes) {
+        this.access = access;
+        this.spi = spi;
+        this.socket = socket;
+        this.counter = counter;
+        this.exposed = exposed;
+        this.maxFreeBytes = maxFreeBytes;
+    }
+
+    /** A registered buffer for a block of {@code length} bytes (already checked by {@link IncomingBlocks}). */
+    Buffer take(int length) throws WsaException {
+        for (Iterator<Buffer> it = free.descendingIterator(); it.hasNext();) {
+            Buffer b = it.next();
+            if (b.memory.capacity() == length) {
+                it.remove();
+                freeBytes -= length;
+                return b;
+            }
+        }
+        ByteBuffer memory = ByteBuffer.allocateDirect(length);
+        created++;
+        if (exposed) {
+            RdmaBufferDescriptor d = spi.registerRdmaMemory(socket, memory, access);
+            counter.registered(1);
+            return new Buffer(memory, null, d);
+        }
+        MemoryHandle m = spi.registerMemory(socket, memory, access);
+        counter.registered(1);
+        return new Buffer(memory, m, null);
+    }
+
+    /** {@code b} is not used any more: kept for the next block, or released if enough are kept. */
+    void giveBack(Buffer b) {
+        free.add(b);
+        freeBytes += b.memory.capacity();
+        while (free.size() > MAX_FREE || freeBytes > maxFreeBytes) {
+            Buffer oldest = free.poll();
+            freeBytes -= oldest.memory.capacity();
+            release(oldest);
+        }
+    }
+
+    private void release(Buffer b) {
+        try {
+            if (b.exposed != null) {
+                spi.deregisterRdmaMemory(socket, b.exposed);
+            } else {
+                spi.deregisterMemory(socket, b.local);
+            }
+            counter.registered(-1);
+        } catch (WsaException ignored) {
+            // the socket is going; its close releases it
+        }
+    }
+
+    /** The connection ended: everything is dropped (the socket's close releases the registrations). */
+    void forget() {
+        free.clear();
+        freeBytes = 0;
+    }
+
+    long freeBytes() {
+        return freeBytes;
+    }
+
+    /** Buffers allocated and registered so far. */
+    long created() {
+        return created;
+    }
+}
