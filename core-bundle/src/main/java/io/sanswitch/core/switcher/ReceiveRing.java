@@ -25,7 +25,7 @@ import io.sanswitch.spi.WsaException;
  */
 final class ReceiveRing {
     private static final Logger LOG = LoggerFactory.getLogger(ReceiveRing.class);
-    /** Receives a connection has posted at most. */
+    /** Receives a plain stream has posted at most. */
     static final int SIZE = 2;
 
     /** What the connection does with the bytes of one receive, in stream order. */
@@ -52,6 +52,7 @@ final class ReceiveRing {
 
     private final Connection c;
     private final int bufferBytes;
+    private final int size;
     private final Sink sink;
     /** Whether more bytes are welcome now (the connection is open, the peer has not closed, room waits). */
     private final BooleanSupplier wanted;
@@ -60,9 +61,10 @@ final class ReceiveRing {
     private int buffers;
     private boolean mayGrow = true;
 
-    ReceiveRing(Connection c, int bufferBytes, Sink sink, BooleanSupplier wanted) {
+    ReceiveRing(Connection c, int bufferBytes, int size, Sink sink, BooleanSupplier wanted) {
         this.c = c;
         this.bufferBytes = bufferBytes;
+        this.size = size;
         this.sink = sink;
         this.wanted = wanted;
     }
@@ -128,7 +130,7 @@ final class ReceiveRing {
 
     /** A receive filled its buffer: more is likely waiting, so a second receive is worth its memory. */
     private void grow() {
-        if (!mayGrow || buffers >= SIZE) {
+        if (!mayGrow || buffers >= size) {
             return;
         }
         try {

@@ -15,7 +15,7 @@ import io.sanswitch.spi.WsaBuf;
 import io.sanswitch.spi.WsaException;
 
 /**
- * The provider sends of one connection: up to {@link #MAX_IN_FLIGHT} posted at a time, so the
+ * The provider sends of one connection: up to {@code maxInFlight} posted at a time, so the
  * provider always has the next bytes while the switch refills. Each goes from a registered send
  * buffer the {@link WireFormat} fills, or, where the format allows it, straight from the
  * application's own memory (registered for that send only). Buffers are registered as the traffic
@@ -29,7 +29,7 @@ import io.sanswitch.spi.WsaException;
  */
 final class SendSlots {
     private static final Logger LOG = LoggerFactory.getLogger(SendSlots.class);
-    /** Provider sends a connection has posted at most; enough to keep a stream transport busy. */
+    /** Provider sends a plain stream has posted at most; enough to keep a stream transport busy. */
     static final int MAX_IN_FLIGHT = 4;
 
     /** A registered send buffer. */
@@ -55,6 +55,7 @@ final class SendSlots {
     private final Connection c;
     private final SendQueue sends;
     private final WireFormat wire;
+    private final int maxInFlight;
     private final ArrayDeque<Buffer> free = new ArrayDeque<>();
     private final ArrayDeque<Posted> posted = new ArrayDeque<>();
     private int buffers;
@@ -62,10 +63,11 @@ final class SendSlots {
     /** A protocol error ended the connection while sends were posted: the RESET goes once they are done. */
     private boolean resetPending;
 
-    SendSlots(Connection c, SendQueue sends, WireFormat wire) {
+    SendSlots(Connection c, SendQueue sends, WireFormat wire, int maxInFlight) {
         this.c = c;
         this.sends = sends;
         this.wire = wire;
+        this.maxInFlight = maxInFlight;
     }
 
     /** Registers the first send buffer (the connection's start fails without it). */
@@ -93,7 +95,7 @@ final class SendSlots {
 
     /** Posts provider sends while there are bytes to send and room for them. */
     void pump() {
-        while (posted.size() < MAX_IN_FLIGHT && !c.ended()) {
+        while (posted.size() < maxInFlight && !c.ended()) {
             ByteBuffer own = wire.borrow(sends);
             if (own != null) {
                 if (!postBorrowed(own)) {
@@ -120,7 +122,7 @@ final class SendSlots {
 
     private Buffer freeBuffer() {
         Buffer b = free.poll();
-        if (b != null || !mayGrow || buffers >= MAX_IN_FLIGHT) {
+        if (b != null || !mayGrow || buffers >= maxInFlight) {
             return b;
         }
         try {
