@@ -31,8 +31,11 @@ import io.sanswitch.transport.Cidr;
 final class BoundProvider implements UpcallTable {
     private static final Logger LOG = LoggerFactory.getLogger(BoundProvider.class);
 
-    /** What the switch learned about the provider at startup (spec 1.3: extension lookup, options). */
-    record Capabilities(boolean rdma, boolean rdmaRead, int rdmaThreshold, long maxRdmaSize) {
+    /**
+     * What the switch learned about the provider at startup (spec 1.3: extension lookup, options);
+     * {@code maxMessageSize} is SO_MAX_MSG_SIZE, the most bytes one send may carry.
+     */
+    record Capabilities(boolean rdma, boolean rdmaRead, int rdmaThreshold, long maxRdmaSize, int maxMessageSize) {
     }
 
     /** A provider socket of this provider, from createSocketHandle to closeSocketHandle (spec 1.4). */

@@ -10,8 +10,6 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -22,24 +20,21 @@ import org.slf4j.LoggerFactory;
 
 import io.sanswitch.api.ProviderChoice;
 import io.sanswitch.api.SwitchSocket;
-import io.sanswitch.spi.MemoryHandle;
 import io.sanswitch.spi.Overlapped;
-import io.sanswitch.spi.OverlappedResult;
 import io.sanswitch.spi.SanServiceProvider;
 import io.sanswitch.spi.SocketHandle;
 import io.sanswitch.spi.Winsock;
-import io.sanswitch.spi.WsaBuf;
 import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 
 /**
- * One connection of the switch over one provider socket: the application's calls, one posted send
- * and one posted receive at a time, and the connection's end. All its state lives on its own
+ * One connection of the switch over one provider socket: the application's calls, the provider
+ * sends ({@link SendSlots}) and receives ({@link ReceiveRing}) it posts, and the connection's end. All its state lives on its own
  * {@link SerialQueue}: application calls, the provider's completions and its handle closing are
  * tasks there, so nothing here takes a lock, and nothing the provider calls back ever waits.
  *
- * <p>Per connection the switch registers two buffers (spec 6.5): a send buffer and a receive buffer.
- * What goes on the wire is the {@link WireFormat} chosen when the connection is made: the bytes as
+ * <p>Per connection the switch registers its send and receive buffers (spec 6.5), one each to begin
+ * with, more as the traffic needs them. What goes on the wire is the {@link WireFormat} chosen when the connection is made: the bytes as
  * they are on a TCP provider ({@link PlainStream}), {@link FramedStream frames} and RDMA
  * {@link BlockTransfers blocks} on an RDMA provider (spec 6.7). The sends wait in a {@link SendQueue};
  * what arrived waits in an {@link InboundBuffer}, and the switch reads ahead until {@link #HIGH_WATER}
@@ -47,8 +42,10 @@ import io.sanswitch.spi.WsaException;
  */
 final class Connection implements SwitchSocket {
     private static final Logger LOG = LoggerFactory.getLogger(Connection.class);
-    /** Both registered buffers; a frame never exceeds one (see {@link Frames#MAX_FRAME}). */
+    /** The registered send buffers, and the receive buffers of a framed stream; a frame never exceeds one (see {@link Frames#MAX_FRAME}). */
     static final int BUFFER_BYTES = Frames.MAX_FRAME;
+    /** The receive buffers of a plain stream, which has no frames to bound them: fewer, larger reads. */
+    static final int PLAIN_RECEIVE_BYTES = 256 * 1024;
     static final long HIGH_WATER = 8L << 20;
     /** The methods that end a connection; the first frame below them is where it ended. */
     private static final Set<String> ENDING = Set.of("endedAt", "terminate", "failed", "refused");
@@ -64,14 +61,6 @@ final class Connection implements SwitchSocket {
         boolean terminal() {
             return this == CLOSED || this == BROKEN;
         }
-    }
-
-    /** The one provider send a connection has at a time (its data go from the one send buffer). */
-    private enum SendSlot {
-        FREE,
-        POSTED,
-        /** Posted, and a protocol error ended the connection meanwhile: the RESET goes once it is done. */
-        POSTED_THEN_RESET
     }
 
     private record PendingReceive(ByteBuffer into, CompletableFuture<Integer> done) {
@@ -90,6 +79,8 @@ final class Connection implements SwitchSocket {
     private final InboundBuffer inbound = new InboundBuffer(HIGH_WATER);
     /** Plain or framed, from the provider's capabilities; fixed for the connection's life. */
     private final WireFormat wire;
+    private final SendSlots slots;
+    private final ReceiveRing ring;
 
     // Everything below is owned by this connection's queue; state is volatile because isOpen,
     // toString and the switch's statistics read it from any thread.
@@ -98,14 +89,7 @@ final class Connection implements SwitchSocket {
     /** Where the connection ended (the switch's code that ended it), for the messages of its failures. */
     private String endedAt = "";
     private BoundProvider.Slot slot;
-    private ByteBuffer sendBuffer;
-    private MemoryHandle sendRegistration;
-    private ByteBuffer receiveBuffer;
-    private MemoryHandle receiveRegistration;
     private int liveRegistrations;
-    private SendSlot sendSlot = SendSlot.FREE;
-    /** The one provider receive a connection has at a time (into the one receive buffer). */
-    private boolean receivePosted;
     private Future<?> closeTimer;
     private final ArrayDeque<PendingReceive> receives = new ArrayDeque<>();
 
@@ -127,8 +111,13 @@ final class Connection implements SwitchSocket {
             boolean readsBlocks = caps.rdmaRead() && !sw.settings().forceWriteFlow();
             this.wire = new FramedStream(this, sends, inbound, threshold, readsBlocks, maxBlock);
         } else {
-            this.wire = new PlainStream(inbound);
+            this.wire = new PlainStream(this, caps.maxMessageSize());
         }
+        // A framed stream keeps one send and one receive in flight: several measured far slower over
+        // UCX (1 MiB blocks at a hundredth of the rate), which needs its own look.
+        this.slots = new SendSlots(this, sends, wire, caps.rdma() ? 1 : SendSlots.MAX_IN_FLIGHT);
+        this.ring = new ReceiveRing(this, caps.rdma() ? BUFFER_BYTES : PLAIN_RECEIVE_BYTES,
+                caps.rdma() ? 1 : ReceiveRing.SIZE, this::received, this::wantsBytes);
     }
 
     /**
@@ -143,12 +132,8 @@ final class Connection implements SwitchSocket {
                     throw new WsaException(WSAECONNRESET, "the provider closed the socket before it was used");
                 }
                 slot.reason(Switch.describe(choice, local, remote));
-                sendBuffer = ByteBuffer.allocateDirect(BUFFER_BYTES);
-                sendRegistration = spi.registerMemory(handle, sendBuffer, Winsock.MEM_READ);
-                registered(1);
-                receiveBuffer = ByteBuffer.allocateDirect(BUFFER_BYTES);
-                receiveRegistration = spi.registerMemory(handle, receiveBuffer, Winsock.MEM_WRITE);
-                registered(1);
+                slots.start();
+                ring.start();
             } catch (WsaException e) {
                 terminate(e.error(), WSAENOTSOCK);
                 ready.completeExceptionally(e);
@@ -245,8 +230,7 @@ final class Connection implements SwitchSocket {
         // A provider that can reset the connection on close does so with no linger (TCP RST).
         lingerZero();
         // Framed: the peer learns of the abort from a RESET frame sent before the close.
-        if (wire.resets() && state != State.STARTING && sendSlot == SendSlot.FREE && sendRegistration != null
-                && postReset()) {
+        if (wire.resets() && state != State.STARTING && slots.idle() && postReset()) {
             terminate(WSA_OPERATION_ABORTED, WSAENOTSOCK, false);
             return;
         }
@@ -290,63 +274,28 @@ final class Connection implements SwitchSocket {
 
     // ------------------------------------------------------------------ sending
 
-    /** Fills the send buffer in the wire format and posts it, if no send is posted. */
+    /** Posts provider sends of what waits, as far as the send slots allow. */
     void pumpSend() {
-        if (sendSlot != SendSlot.FREE || (state != State.OPEN && state != State.CLOSING)) {
+        if (state != State.OPEN && state != State.CLOSING) {
             return;
         }
-        ByteBuffer out = sendBuffer.clear();
-        List<SendQueue.Segment> segments = new ArrayList<>();
-        if (!wire.fill(out, sends, segments)) {
-            return;
-        }
-        int length = out.position();
-        if (length == 0) {
-            return;
-        }
-        try {
-            spi.send(handle, new WsaBuf[] {new WsaBuf(sendRegistration, 0, length)}, 0,
-                    whenDone(this::sendSlotFreed, r -> sent(segments)));
-            sendSlot = SendSlot.POSTED;
-        } catch (WsaException e) {
-            refused(e);
-        }
-    }
-
-    private void sendSlotFreed() {
-        SendSlot was = sendSlot;
-        sendSlot = SendSlot.FREE;
-        if (was == SendSlot.POSTED_THEN_RESET) {
-            sendReset();
-        }
-    }
-
-    private void sent(List<SendQueue.Segment> segments) {
-        for (SendQueue.Segment s : segments) {
-            sends.acknowledge(s.send(), s.bytes());
-        }
-        pumpSend();
-        finishCloseWhenIdle();
+        slots.pump();
     }
 
     // ------------------------------------------------------------------ receiving
 
     private void pumpReceive() {
-        if (receivePosted || inbound.isPeerClosed() || inbound.full()
-                || (state != State.OPEN && state != State.CLOSING)) {
-            return;
-        }
-        try {
-            spi.recv(handle, new WsaBuf[] {WsaBuf.of(receiveRegistration)}, whenDone(() -> receivePosted = false, this::received));
-            receivePosted = true;
-        } catch (WsaException e) {
-            refused(e);
-        }
+        ring.pump();
     }
 
-    private void received(OverlappedResult r) {
-        int n = (int) r.bytesTransferred();
-        if (n == 0) {
+    /** Whether the switch reads ahead: open, the peer has not closed, and the application keeps up. */
+    private boolean wantsBytes() {
+        return !inbound.isPeerClosed() && !inbound.full() && (state == State.OPEN || state == State.CLOSING);
+    }
+
+    /** The bytes of one provider receive, in stream order (the buffer is reused afterwards). */
+    private void received(ByteBuffer bytes) {
+        if (!bytes.hasRemaining()) {
             inbound.peerClosed(); // spec 6.9: the peer closed; its last bytes came before
             deliver();
             if (state == State.CLOSING) {
@@ -354,12 +303,30 @@ final class Connection implements SwitchSocket {
             }
             return;
         }
-        wire.received(receiveBuffer.duplicate().position(0).limit(n));
+        wire.received(bytes);
         if (state.terminal()) {
             return;
         }
         deliver();
-        pumpReceive();
+    }
+
+    /**
+     * Application bytes of the stream arrived in {@code bytes} (valid during this call only): straight
+     * into the waiting receives if nothing waits ahead of them, the rest into the inbound buffer.
+     */
+    void arrived(ByteBuffer bytes) {
+        if (inbound.isEmpty()) {
+            while (bytes.hasRemaining() && !receives.isEmpty()) {
+                PendingReceive r = receives.poll();
+                int n = Math.min(bytes.remaining(), r.into().remaining());
+                r.into().put(bytes.duplicate().limit(bytes.position() + n));
+                bytes.position(bytes.position() + n);
+                r.done().complete(n);
+            }
+        }
+        if (bytes.hasRemaining()) {
+            inbound.add(bytes);
+        }
     }
 
     /** Hands received bytes to waiting receives, in order; the end of the stream as -1. */
@@ -437,8 +404,7 @@ final class Connection implements SwitchSocket {
     /**
      * The peer broke the session protocol (docs/security.md, SEC-5): the connection ends with
      * {@code WSAECONNRESET} for what is pending and what comes later, and the peer gets a RESET before
-     * the socket closes (once a send in flight is done, since the RESET goes from the same registered
-     * buffer).
+     * the socket closes (once the sends in flight are done: the RESET follows their frames).
      */
     void protocolError(String what) {
         if (state.terminal()) {
@@ -447,8 +413,7 @@ final class Connection implements SwitchSocket {
         LOG.warn("{}: session protocol error: {}; resetting", this, what);
         terminate(WSAECONNRESET, WSAECONNRESET, false);
         lingerZero();
-        if (sendSlot != SendSlot.FREE) {
-            sendSlot = SendSlot.POSTED_THEN_RESET;
+        if (slots.resetWhenDone()) {
             // A send that never completes must not keep the socket open.
             sw.schedule(() -> queue.execute(this::closeSocketQuietly), sw.settings().closeTimeout());
         } else {
@@ -468,7 +433,7 @@ final class Connection implements SwitchSocket {
     // ------------------------------------------------------------------ ending
 
     void finishCloseWhenIdle() {
-        if (state == State.CLOSING && sends.isEmpty() && wire.idle() && sendSlot == SendSlot.FREE) {
+        if (state == State.CLOSING && sends.isEmpty() && wire.idle() && slots.idle()) {
             finishCloseNow();
         }
     }
@@ -491,29 +456,20 @@ final class Connection implements SwitchSocket {
     }
 
     /** Sends a RESET frame on an ended connection, then closes its socket. */
-    private void sendReset() {
-        if (sendRegistration == null || provider.isRetired() || !postReset()) {
+    void sendReset() {
+        if (provider.isRetired() || !postReset()) {
             closeSocketQuietly();
         }
     }
 
     /**
-     * Posts a RESET frame from the send buffer (no send may be posted); its completion closes the
+     * Posts a RESET frame from a free send buffer (no send may be posted); its completion closes the
      * socket.
      *
      * @return whether it was posted
      */
     private boolean postReset() {
-        ByteBuffer out = sendBuffer.clear();
-        new Frame.Reset().writeTo(out);
-        Overlapped ov = Overlapped.notifying((IoCompletion) r -> queue.execute(this::closeSocketQuietly));
-        try {
-            spi.send(handle, new WsaBuf[] {new WsaBuf(sendRegistration, 0, out.position())}, 0, ov);
-            return true;
-        } catch (WsaException e) {
-            LOG.debug("{}: no RESET sent: {}", this, e.error());
-            return false;
-        }
+        return slots.postReset(Overlapped.notifying((IoCompletion) r -> queue.execute(this::closeSocketQuietly)));
     }
 
     private void terminate(WsaError pending, WsaError later) {

@@ -105,7 +105,7 @@ final class FramedStream implements WireFormat {
                 c.protocolError(f.getClass().getSimpleName().toUpperCase() + " before the peer's HELLO");
             }
         } else if (f instanceof Frame.Data d) {
-            inbound.add(d.payload());
+            c.arrived(d.payload());
         } else if (f instanceof Frame.Block b) {
             blocks.read(b);
         } else if (f instanceof Frame.WriteReq w) {

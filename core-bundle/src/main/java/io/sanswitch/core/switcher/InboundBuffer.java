@@ -39,6 +39,11 @@ final class InboundBuffer {
         buffered += n;
     }
 
+    /** Nothing waits, not even a block still moving: bytes arriving now are next in the stream. */
+    boolean isEmpty() {
+        return chunks.isEmpty();
+    }
+
     /** Takes the place of a block that is still moving. */
     Chunk reserve() {
         Chunk c = new Chunk();

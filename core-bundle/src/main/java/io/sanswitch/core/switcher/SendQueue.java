@@ -47,6 +47,11 @@ final class SendQueue {
             return total - taken;
         }
 
+        /** Whether its bytes are in direct memory, which a provider can send from as they are. */
+        boolean direct() {
+            return source.isDirect();
+        }
+
         /** Whether some of it is on the wire already. */
         boolean started() {
             return taken > 0;

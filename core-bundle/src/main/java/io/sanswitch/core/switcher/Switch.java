@@ -271,13 +271,27 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchContext 
             boolean read = rdma && has(spi, h, SanExtension.RDMA_READ);
             int threshold = rdma ? spi.getSockOpt(h, Winsock.SOL_SOCKET, Winsock.SO_RDMA_THRESHOLD_SIZE) : 0;
             long max = rdma ? spi.getSockOpt(h, Winsock.SOL_SOCKET, Winsock.SO_MAX_RDMA_SIZE) : 0;
-            return new BoundProvider.Capabilities(rdma, read, threshold, max);
+            return new BoundProvider.Capabilities(rdma, read, threshold, max, maxMessageSize(spi, h));
         } finally {
             try {
                 spi.closeSocket(h);
             } catch (WsaException e) {
                 LOG.debug("closing the helper socket: {}", e.error());
             }
+        }
+    }
+
+    /**
+     * SO_MAX_MSG_SIZE; a provider that does not answer is taken to allow one registered send buffer,
+     * as much as the switch ever sent in one send before it sent from application buffers.
+     */
+    private static int maxMessageSize(SanServiceProvider spi, SocketHandle h) {
+        try {
+            int max = spi.getSockOpt(h, Winsock.SOL_SOCKET, Winsock.SO_MAX_MSG_SIZE);
+            return max > 0 ? max : Connection.BUFFER_BYTES;
+        } catch (WsaException e) {
+            LOG.debug("SO_MAX_MSG_SIZE: {}", e.error());
+            return Connection.BUFFER_BYTES;
         }
     }
 

@@ -20,6 +20,18 @@ interface WireFormat {
      */
     boolean fill(ByteBuffer out, SendQueue sends, List<SendQueue.Segment> segments);
 
+    /**
+     * The next bytes of the head of {@code sends} to go straight from the application's memory in a
+     * provider send of their own (a view, not yet taken), or {@code null}: {@link #fill} copies them.
+     */
+    default ByteBuffer borrow(SendQueue sends) {
+        return null;
+    }
+
+    /** The provider would not register an application's buffer: copy from now on. */
+    default void borrowRefused() {
+    }
+
     /** The bytes of one completed receive (the receive buffer is reused after this). */
     void received(ByteBuffer data);
 

@@ -1,0 +1,260 @@
+package io.sanswitch.core.switcher;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.sanswitch.spi.MemoryHandle;
+import io.sanswitch.spi.Overlapped;
+import io.sanswitch.spi.Winsock;
+import io.sanswitch.spi.WsaBuf;
+import io.sanswitch.spi.WsaException;
+
+/**
+ * The provider sends of one connection: up to {@code maxInFlight} posted at a time, so the
+ * provider always has the next bytes while the switch refills. Each goes from a registered send
+ * buffer the {@link WireFormat} fills, or, where the format allows it, straight from the
+ * application's own memory (registered for that send only). Buffers are registered as the traffic
+ * needs them: a quiet connection keeps one.
+ *
+ * <p>Sends are retired in posting order whatever order the provider completes them in (UCX may
+ * complete a small eager send before an earlier rendezvous one): the bytes of an application's send
+ * are acknowledged only once every provider send up to its last byte completed, so application
+ * sends complete in order and only when the provider accepted all their bytes. Owned by the
+ * connection's queue.
+ */
+final class SendSlots {
+    private static final Logger LOG = LoggerFactory.getLogger(SendSlots.class);
+    /** Provider sends a plain stream has posted at most; enough to keep a stream transport busy. */
+    static final int MAX_IN_FLIGHT = 4;
+
+    /** A registered send buffer. */
+    private record Buffer(ByteBuffer memory, MemoryHandle registration) {
+    }
+
+    /** One posted provider send, until it is retired. */
+    private static final class Posted {
+        /** The send buffer it went from; null for one from the application's memory. */
+        final Buffer buffer;
+        /** The application's memory registered for it alone; null for one from a send buffer. */
+        final MemoryHandle borrowed;
+        final List<SendQueue.Segment> segments;
+        boolean completed;
+
+        Posted(Buffer buffer, MemoryHandle borrowed, List<SendQueue.Segment> segments) {
+            this.buffer = buffer;
+            this.borrowed = borrowed;
+            this.segments = segments;
+        }
+    }
+
+    private final Connection c;
+    private final SendQueue sends;
+    private final WireFormat wire;
+    private final int maxInFlight;
+    private final ArrayDeque<Buffer> free = new ArrayDeque<>();
+    private final ArrayDeque<Posted> posted = new ArrayDeque<>();
+    private int buffers;
+    private boolean mayGrow = true;
+    /** A protocol error ended the connection while sends were posted: the RESET goes once they are done. */
+    private boolean resetPending;
+
+    SendSlots(Connection c, SendQueue sends, WireFormat wire, int maxInFlight) {
+        this.c = c;
+        this.sends = sends;
+        this.wire = wire;
+        this.maxInFlight = maxInFlight;
+    }
+
+    /** Registers the first send buffer (the connection's start fails without it). */
+    void start() throws WsaException {
+        free.add(register());
+    }
+
+    private Buffer register() throws WsaException {
+        ByteBuffer memory = ByteBuffer.allocateDirect(Connection.BUFFER_BYTES);
+        MemoryHandle registration = c.spi.registerMemory(c.handle, memory, Winsock.MEM_READ);
+        c.registered(1);
+        buffers++;
+        return new Buffer(memory, registration);
+    }
+
+    /** No provider send is posted. */
+    boolean idle() {
+        return posted.isEmpty();
+    }
+
+    /** Provider sends posted and not yet retired. */
+    int inFlight() {
+        return posted.size();
+    }
+
+    /** Posts provider sends while there are bytes to send and room for them. */
+    void pump() {
+        while (posted.size() < maxInFlight && !c.ended()) {
+            ByteBuffer own = wire.borrow(sends);
+            if (own != null) {
+                if (!postBorrowed(own)) {
+                    return;
+                }
+                continue;
+            }
+            Buffer b = freeBuffer();
+            if (b == null) {
+                return;
+            }
+            ByteBuffer out = b.memory().clear();
+            List<SendQueue.Segment> segments = new ArrayList<>();
+            if (!wire.fill(out, sends, segments) || out.position() == 0) {
+                free.push(b);
+                return;
+            }
+            if (!post(new Posted(b, null, segments), new WsaBuf(b.registration(), 0, out.position()))) {
+                free.push(b);
+                return;
+            }
+        }
+    }
+
+    private Buffer freeBuffer() {
+        Buffer b = free.poll();
+        if (b != null || !mayGrow || buffers >= maxInFlight) {
+            return b;
+        }
+        try {
+            return register();
+        } catch (WsaException e) {
+            // The buffers there are keep the connection going; the next call shows a dead socket.
+            LOG.debug("{}: no further send buffer: {}", c, e.error());
+            mayGrow = false;
+            return null;
+        }
+    }
+
+    /**
+     * Posts the application's bytes in {@code own} from their own memory.
+     *
+     * @return whether to go on: they were posted, or the format copies them from now on
+     */
+    private boolean postBorrowed(ByteBuffer own) {
+        SendQueue.Send s = sends.next();
+        MemoryHandle registration;
+        try {
+            registration = c.spi.registerMemory(c.handle, own, Winsock.MEM_READ);
+        } catch (WsaException e) {
+            if (c.providerGoing(e)) {
+                return false;
+            }
+            LOG.debug("{}: application buffer not registered ({}); copying instead", c, e.error());
+            wire.borrowRefused();
+            return true;
+        }
+        c.registered(1);
+        int n = own.remaining();
+        sends.taken(s, n);
+        if (!post(new Posted(null, registration, List.of(new SendQueue.Segment(s, n))), WsaBuf.of(registration))) {
+            if (!c.ended()) {
+                release(registration);
+            }
+            return false;
+        }
+        return true;
+    }
+
+    /** @return whether it was posted (else the connection ended) */
+    private boolean post(Posted p, WsaBuf from) {
+        try {
+            c.spi.send(c.handle, new WsaBuf[] {from}, 0, c.whenDone(() -> completed(p), r -> retire()));
+        } catch (WsaException e) {
+            c.refused(e);
+            return false;
+        }
+        posted.add(p);
+        return true;
+    }
+
+    /** Runs for every completion, also of a connection that ended meanwhile. */
+    private void completed(Posted p) {
+        p.completed = true;
+        if (!c.ended()) {
+            return;
+        }
+        // Ended: nothing is acknowledged any more (the sends failed); the socket's close releases
+        // the borrowed registrations. Only the RESET may still wait for the buffers.
+        posted.remove(p);
+        if (p.buffer != null) {
+            free.add(p.buffer);
+        }
+        if (resetPending && posted.isEmpty()) {
+            resetPending = false;
+            c.sendReset();
+        }
+    }
+
+    /** Retires the completed sends at the head, in posting order: their bytes reached the provider. */
+    private void retire() {
+        while (!posted.isEmpty() && posted.peek().completed) {
+            Posted p = posted.poll();
+            for (SendQueue.Segment s : p.segments) {
+                sends.acknowledge(s.send(), s.bytes());
+            }
+            if (p.buffer != null) {
+                free.push(p.buffer);
+            } else {
+                release(p.borrowed);
+            }
+        }
+        c.pumpSend();
+        c.finishCloseWhenIdle();
+    }
+
+    private void release(MemoryHandle borrowed) {
+        try {
+            c.spi.deregisterMemory(c.handle, borrowed);
+            c.registered(-1);
+        } catch (WsaException e) {
+            // Released with the socket at the latest.
+            LOG.debug("{}: deregistering an application buffer: {}", c, e.error());
+        }
+    }
+
+    /**
+     * The connection ended by a protocol error and the peer is to get a RESET: from a send buffer
+     * once every posted send is done (a frame is never split, and the RESET follows them), now if
+     * none is posted.
+     *
+     * @return {@code true} if the RESET waits for posted sends (their completion sends it)
+     */
+    boolean resetWhenDone() {
+        if (posted.isEmpty()) {
+            return false;
+        }
+        resetPending = true;
+        return true;
+    }
+
+    /**
+     * Posts a RESET frame from a free send buffer; {@code whenSent} completes it.
+     *
+     * @return whether it was posted (no buffer is free, or the provider refused the send)
+     */
+    boolean postReset(Overlapped whenSent) {
+        Buffer b = free.peek();
+        if (b == null) {
+            return false;
+        }
+        ByteBuffer out = b.memory().clear();
+        new Frame.Reset().writeTo(out);
+        try {
+            c.spi.send(c.handle, new WsaBuf[] {new WsaBuf(b.registration(), 0, out.position())}, 0, whenSent);
+            return true;
+        } catch (WsaException e) {
+            LOG.debug("{}: no RESET sent: {}", c, e.error());
+            return false;
+        }
+    }
+}
