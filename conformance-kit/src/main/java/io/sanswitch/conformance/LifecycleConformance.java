@@ -142,7 +142,13 @@ public abstract class LifecycleConformance extends KitTestBase {
                 } catch (WsaException e) {
                     return;
                 }
-                Thread.onSpinWait();
+                // Paced: an unpaced hammer starved the provider's own connect below on a loaded
+                // 2-core machine (over UCX every connect is a handshake both rendezvous threads serve).
+                try {
+                    Thread.sleep(1);
+                } catch (InterruptedException e) {
+                    return;
+                }
             }
         }, "kit-connect-hammer");
         hammer.start();
