@@ -12,12 +12,21 @@ import org.osgi.annotation.versioning.ProviderType;
  * One connection made or accepted by the switch: a byte stream over one provider, whichever it is.
  *
  * <p><b>Asynchronous I/O.</b> {@link #send} and {@link #receive} return at once; their stages
- * complete on a switch thread (never on the caller's, never on a provider's), in call order per
- * direction. A failed stage carries a {@link io.sanswitch.spi.WsaException}: operations pending when
+ * complete in call order per direction. A failed stage carries a {@link io.sanswitch.spi.WsaException}: operations pending when
  * the provider under the connection is cleaned up (its bundle stops) or the socket is aborted fail
  * with {@code WSA_OPERATION_ABORTED}; once the connection is broken every later operation fails with
  * {@code WSAECONNRESET}; after {@link #close} or {@link #abort} with {@code WSAENOTSOCK}. The buffer
  * passed must not be touched until its stage completes.
+ *
+ * <p><b>Threads.</b> For speed a stage may complete on whatever thread is at hand: a switch thread,
+ * the calling thread (already before {@code send} or {@code receive} returns, e.g. when received bytes
+ * are waiting), or a provider's I/O thread (its UCX progress thread, its NIO selector thread). Its
+ * non-async continuations ({@code thenApply}, {@code thenCompose}, {@code whenComplete}, ...) run on
+ * that thread, as a Netty listener runs on the event loop: they must not block (no {@code get()},
+ * {@code join()}, blocking stream, lock wait or sleep) and should be short, or that provider's
+ * transport stalls for every connection on it. A continuation that blocks belongs on an executor of
+ * the application's own ({@code thenApplyAsync(f, executor)}, ...). Calling {@code send} or
+ * {@code receive} from a continuation is fine.
  *
  * <p><b>Blocking views.</b> {@link #inputStream()} and {@link #outputStream()} block the calling
  * thread on the same operations; their {@code IOException}s carry the {@code WsaException} as cause.

@@ -26,7 +26,9 @@ import io.sanswitch.transport.Cidr;
  *
  * <p>Every upcall only records or enqueues: upcalls come on backend threads and, during a final
  * cleanup, on the framework thread stopping a bundle (TOOLCHAIN 13), so they must never block nor
- * take a lock that a thread calling into the provider could hold.
+ * take a lock that a thread calling into the provider could hold. The one exception is a successful
+ * completion, which runs the connection's non-blocking code on the backend's thread when its queue
+ * is idle ({@link Connection#whenDone}); a final cleanup only aborts, and aborted completions enqueue.
  */
 final class BoundProvider implements UpcallTable {
     private static final Logger LOG = LoggerFactory.getLogger(BoundProvider.class);

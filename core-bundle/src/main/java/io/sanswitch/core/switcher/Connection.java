@@ -158,7 +158,8 @@ final class Connection implements SwitchSocket {
             done.completeExceptionally(new WsaException(WSAEFAULT, "no buffer"));
             return done;
         }
-        queue.execute(() -> {
+        // On the caller's thread when the connection is idle: no hop to a switch thread (issue 12).
+        queue.executeHere(() -> {
             if (state != State.OPEN) {
                 done.completeExceptionally(refusal("send"));
             } else if (!data.hasRemaining()) {
@@ -178,7 +179,7 @@ final class Connection implements SwitchSocket {
             done.completeExceptionally(new WsaException(WSAEFAULT, "no writable buffer"));
             return done;
         }
-        queue.execute(() -> {
+        queue.executeHere(() -> {
             if (state != State.OPEN) {
                 done.completeExceptionally(refusal("receive"));
             } else if (!into.hasRemaining()) {
@@ -347,19 +348,33 @@ final class Connection implements SwitchSocket {
      * An overlapped whose completion runs on this connection's queue: {@code first} always, then
      * nothing if the connection has ended meanwhile, {@link #failed} if the operation failed, else
      * {@code onSuccess}.
+     *
+     * <p>A successful completion runs at once on the provider's thread when the queue is idle, as a
+     * provider's own completion callback would post the next operation (issue 12: no hop). A failed
+     * one, and any once the provider is withdrawn, is only enqueued: the aborted completions of a
+     * final cleanup come on the framework thread stopping a bundle, which must not run switch code.
+     * The provider allows SPI calls from inside its upcalls (DESIGN 2.5), and what runs here never
+     * blocks, so a cleanup waiting for this completion waits briefly.
      */
     Overlapped whenDone(Runnable first, IoCompletion onSuccess) {
-        return Overlapped.notifying((IoCompletion) r -> queue.execute(() -> {
-            first.run();
-            if (state.terminal()) {
-                return;
+        return Overlapped.notifying((IoCompletion) r -> {
+            Runnable completion = () -> {
+                first.run();
+                if (state.terminal()) {
+                    return;
+                }
+                if (!r.isSuccess()) {
+                    failed(r.error());
+                    return;
+                }
+                onSuccess.completed(r);
+            };
+            if (r.isSuccess() && !provider.isRetired()) {
+                queue.executeHere(completion);
+            } else {
+                queue.execute(completion);
             }
-            if (!r.isSuccess()) {
-                failed(r.error());
-                return;
-            }
-            onSuccess.completed(r);
-        }));
+        });
     }
 
     Overlapped whenDone(IoCompletion onSuccess) {

@@ -4,7 +4,8 @@ import io.sanswitch.spi.OverlappedResult;
 
 /**
  * The context of every overlapped the switch posts: what to do when the provider completes it. It
- * must only enqueue (it runs inside the provider's upcall).
+ * runs inside the provider's upcall, so it never blocks: it enqueues, or (a success, the
+ * connection's queue idle) runs the connection's own non-blocking code there ({@link Connection#whenDone}).
  */
 @FunctionalInterface
 interface IoCompletion {

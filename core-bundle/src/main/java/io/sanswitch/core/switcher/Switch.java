@@ -72,11 +72,14 @@ import io.sanswitch.transport.TransportProperties;
  *
  * <p><b>Threads and locks.</b> Connection logic runs on a fixed pool ({@code sanswitch-switch-io-*})
  * and timeouts on one timer thread ({@code sanswitch-switch-timer}), both ended by
- * {@link #deactivate}. Bind and unbind run on the thread that registers or unregisters a provider:
+ * {@link #deactivate}. On the fast path it runs on the thread at hand when the connection is idle
+ * ({@link SerialQueue#executeHere}): the application's for its send and receive, the provider's for
+ * a successful completion. Bind and unbind run on the thread that registers or unregisters a provider:
  * for a stopping backend bundle, the framework thread, inside the core's unregistration and just
  * before the provider's final cleanup (TOOLCHAIN 13). They only use concurrent maps and flags and
- * call the provider with no switch lock held; upcalls only enqueue. So a cleanup can never wait
- * for this switch, nor this switch for the cleanup.
+ * call the provider with no switch lock held; the upcalls a cleanup makes (aborted completions,
+ * closed handles) only enqueue, and switch code run inside an upcall never blocks. So a cleanup can
+ * never wait for this switch, nor this switch for the cleanup.
  */
 @Component(service = {SocketSwitch.class, SocketReasons.class}, configurationPid = Switch.PID, immediate = true)
 @Designate(ocd = SwitchConfig.class)
