@@ -10,6 +10,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -159,7 +160,6 @@ public final class SwitchPeer {
         if (!socket.provider().equals(transport)) {
             throw new IllegalStateException("the connection went over " + socket.provider() + ", not " + transport);
         }
-        Thread pinger = null;
         if (phase.equals("stream")) {
             if (server) {
                 AtomicLong received = new AtomicLong();
@@ -173,20 +173,19 @@ public final class SwitchPeer {
                     sendAgain(socket, EnginePeer.pageAligned(size));
                 }
             }
-        } else if (server) {
-            pinger = new Thread(() -> echo(socket), "switch-echo");
-            pinger.setDaemon(true);
-            pinger.start();
         } else {
-            pinger = new Thread(() -> ping(socket), "switch-pinger");
-            pinger.start();
-            EnginePeer.say(measurePingPong());
+            // Driven from the stages' continuations, as EnginePeer's echo is from its completion
+            // upcalls: the switch is compared with its provider in the same style of application.
+            bounce(socket, EnginePeer.pageAligned(size), EnginePeer.pageAligned(size), !server);
+            if (!server) {
+                EnginePeer.say(measurePingPong());
+            }
         }
         awaitLine("stop");
         stop.set(true);
         if (!server) {
-            if (pinger != null) {
-                pinger.join(10_000);
+            if (!bounced.await(10, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("the ping-pong did not stop 10 s after stop");
             }
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (inFlight.get() > 0 && System.nanoTime() - deadline < 0) {
@@ -240,49 +239,72 @@ public final class SwitchPeer {
         });
     }
 
-    /** The client's ping-pong: send SIZE bytes, receive SIZE bytes, waiting on each as a blocking application does. */
-    private void ping(SwitchSocket socket) {
-        ByteBuffer b = EnginePeer.pageAligned(size);
-        try {
-            while (!stop.get()) {
-                b.clear();
-                socket.send(b).toCompletableFuture().get(30, TimeUnit.SECONDS);
-                receiveFully(socket, b);
-                rounds.incrementAndGet();
+    /** Counted down when the client's ping-pong stopped after a round (or failed). */
+    private final CountDownLatch bounced = new CountDownLatch(1);
+
+    /**
+     * One side of the ping-pong, from the continuations only: the client sends SIZE bytes and
+     * counts a round when they are back; the server sends back what it received. A buffer is used
+     * again only once its send completed (the completion sets its position).
+     */
+    private void bounce(SwitchSocket socket, ByteBuffer out, ByteBuffer in, boolean client) {
+        if (client) {
+            // The receive is posted first, as EnginePeer's client does; the next round starts once
+            // the reply is in and the send completed (its buffer is free again).
+            AtomicInteger toGo = new AtomicInteger(2);
+            Runnable oneDone = () -> {
+                if (toGo.decrementAndGet() == 0) {
+                    rounds.incrementAndGet();
+                    if (stop.get()) {
+                        bounced.countDown();
+                    } else {
+                        bounce(socket, out, in, true);
+                    }
+                }
+            };
+            receiveThen(socket, in.clear(), oneDone);
+            sendThen(socket, out.clear(), oneDone);
+        } else {
+            // The switch reads ahead on its own, so waiting for the send before the next receive
+            // costs no round trip; and the send's completion moves the buffer's position.
+            receiveThen(socket, in.clear(), () -> {
+                in.flip();
+                sendThen(socket, in, () -> bounce(socket, out, in, false));
+            });
+        }
+    }
+
+    /** Sends; {@code then} runs once the switch took all the bytes. */
+    private void sendThen(SwitchSocket socket, ByteBuffer b, Runnable then) {
+        socket.send(b).whenComplete((n, e) -> {
+            if (e != null) {
+                ended(e);
+            } else {
+                then.run();
             }
-        } catch (Exception e) {
+        });
+    }
+
+    /** Fills {@code b} with as many receives as it takes, then runs {@code full}; the end of the stream ends quietly. */
+    private void receiveThen(SwitchSocket socket, ByteBuffer b, Runnable full) {
+        socket.receive(b).whenComplete((n, e) -> {
+            if (e != null) {
+                ended(e);
+            } else if (n < 0) {
+                bounced.countDown();
+            } else if (b.hasRemaining()) {
+                receiveThen(socket, b, full);
+            } else {
+                full.run();
+            }
+        });
+    }
+
+    private void ended(Throwable e) {
+        if (!stop.get()) {
             fail(e);
         }
-    }
-
-    /** The server's echo: receive SIZE bytes, send them back, until the connection ends. */
-    private void echo(SwitchSocket socket) {
-        ByteBuffer b = EnginePeer.pageAligned(size);
-        try {
-            while (true) {
-                if (!receiveFully(socket, b)) {
-                    return;
-                }
-                b.flip();
-                socket.send(b).toCompletableFuture().get(30, TimeUnit.SECONDS);
-            }
-        } catch (Exception e) {
-            if (!stop.get()) {
-                fail(e);
-            }
-        }
-    }
-
-    /** Fills {@code b} from the socket; false at the end of the stream. */
-    private static boolean receiveFully(SwitchSocket socket, ByteBuffer b) throws Exception {
-        b.clear();
-        while (b.hasRemaining()) {
-            Integer n = socket.receive(b).toCompletableFuture().get(30, TimeUnit.SECONDS);
-            if (n < 0) {
-                return false;
-            }
-        }
-        return true;
+        bounced.countDown();
     }
 
     // ------------------------------------------------------------------ measuring
