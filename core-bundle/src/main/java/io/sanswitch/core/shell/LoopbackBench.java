@@ -33,9 +33,12 @@ final class LoopbackBench {
     /** Any single completion taking longer than this means the provider is stuck. */
     static final long WAIT_MILLIS = 10_000;
 
-    /** What one run measured. */
+    /**
+     * What one run measured; memory idle before the connection, with it open (before any traffic),
+     * and idle again once it is closed.
+     */
     record Result(String provider, long bytes, long streamNanos, int roundTrips, long medianRoundTripNanos,
-            long p99RoundTripNanos) {
+            long p99RoundTripNanos, MemorySample idleBefore, MemorySample connectionOpen, MemorySample idleAfter) {
     }
 
     /** A bench that could not run to its end, with the step that failed. */
@@ -69,6 +72,10 @@ final class LoopbackBench {
         if (duration.isNegative() || duration.isZero()) {
             throw new IllegalArgumentException("duration must be positive: " + duration);
         }
+        MemorySample idleBefore = MemorySample.now();
+        MemorySample connectionOpen;
+        long[] stream;
+        long[] rtts;
         SwitchServerSocket listener = null;
         SwitchSocket client = null;
         SwitchSocket server = null;
@@ -81,12 +88,10 @@ final class LoopbackBench {
                 throw new BenchException("the switch connected over " + client.provider() + "/" + server.provider()
                         + " instead of " + name);
             }
+            connectionOpen = MemorySample.now();
             long streamNanos = duration.toNanos() * 3 / 4;
-            long[] stream = stream(client, server, streamNanos);
-            long[] rtts = echoes(client, server, duration.toNanos() - streamNanos);
-            Arrays.sort(rtts);
-            return new Result(name, stream[0], stream[1], rtts.length, rtts[rtts.length / 2],
-                    rtts[Math.min(rtts.length - 1, (int) Math.ceil(rtts.length * 0.99) - 1)]);
+            stream = stream(client, server, streamNanos);
+            rtts = echoes(client, server, duration.toNanos() - streamNanos);
         } catch (WsaException e) {
             throw failure("a call", e);
         } finally {
@@ -101,6 +106,12 @@ final class LoopbackBench {
                 listener.close();
             }
         }
+        // What stays once the traffic is over: no GC is asked for, since none would be in production.
+        MemorySample idleAfter = MemorySample.now();
+        Arrays.sort(rtts);
+        return new Result(name, stream[0], stream[1], rtts.length, rtts[rtts.length / 2],
+                rtts[Math.min(rtts.length - 1, (int) Math.ceil(rtts.length * 0.99) - 1)], idleBefore, connectionOpen,
+                idleAfter);
     }
 
     private BenchException failure(String what, WsaException e) {

@@ -73,8 +73,10 @@ public final class SanCommands {
             Usage: san:bench [provider] [seconds]
               Connects over loopback through the switch, pinned to one provider (a listener and a
               connect that both name it), and measures a one-way stream of checked 1 MiB chunks
-              (bytes, rate) and 64-byte echoes (round trip). provider: ucx, tcp, ... (default:
-              ucx if registered, else the first); seconds: 1 to %d (default 2).
+              (bytes, rate) and 64-byte echoes (round trip); then the process's memory idle before
+              the connection, with it open, and idle after the traffic (resident and anonymous
+              bytes from /proc/self/status, direct buffers not yet collected). provider: ucx, tcp,
+              ... (default: ucx if registered, else the first); seconds: 1 to %d (default 2).
             """.formatted(MAX_BENCH_SECONDS);
     static final String HISTORY_USAGE = """
             Usage: san:cleanup-history [provider]
@@ -288,7 +290,22 @@ public final class SanCommands {
         t.row(r.provider(), Units.bytes(r.bytes()), Units.duration(r.streamNanos()),
                 Units.rate(r.bytes(), r.streamNanos()), r.roundTrips(), Units.duration(r.medianRoundTripNanos()),
                 Units.duration(r.p99RoundTripNanos()));
-        return t.toString();
+        Table m = new Table("MEMORY", "RESIDENT>", "ANONYMOUS>", "DIRECT BUFFERS>", "RESIDENT CHANGE>");
+        memoryRow(m, "idle before", r.idleBefore(), null);
+        memoryRow(m, "one connection open", r.connectionOpen(), r.idleBefore());
+        memoryRow(m, "idle after traffic", r.idleAfter(), r.idleBefore());
+        return t + "\n" + m;
+    }
+
+    private static void memoryRow(Table t, String when, MemorySample s, MemorySample base) {
+        String change = base == null || s.residentBytes() < 0 || base.residentBytes() < 0 ? null
+                : Units.signedBytes(s.residentBytes() - base.residentBytes());
+        t.row(when, known(s.residentBytes()), known(s.anonymousBytes()), known(s.directBytes()), change);
+    }
+
+    /** A byte count, or null (shown as a dash) where the system does not tell it. */
+    private static String known(long bytes) {
+        return bytes < 0 ? null : Units.bytes(bytes);
     }
 
     private static boolean wantsHelp(String[] args) {

@@ -21,6 +21,11 @@ final class Units {
         return String.format(Locale.ROOT, "%.1f %s", v, units[u]);
     }
 
+    /** A change in bytes, always with its sign. */
+    static String signedBytes(long delta) {
+        return (delta < 0 ? "-" : "+") + bytes(delta == Long.MIN_VALUE ? Long.MAX_VALUE : Math.abs(delta));
+    }
+
     /** Bytes per second as MiB/s. */
     static String rate(long bytes, long nanos) {
         if (nanos <= 0) {

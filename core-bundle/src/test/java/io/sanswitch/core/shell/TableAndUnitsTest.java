@@ -46,4 +46,12 @@ class TableAndUnitsTest {
         assertEquals("10 ms", Units.duration(10_000_000));
         assertEquals("12.3 s", Units.duration(12_340_000_000L));
     }
+
+    @Test
+    void aChangeInBytesKeepsItsSign() {
+        assertEquals("+0 B", Units.signedBytes(0));
+        assertEquals("+1.5 MiB", Units.signedBytes(3 << 19));
+        assertEquals("-2.0 KiB", Units.signedBytes(-2048));
+        assertEquals("-8388608.0 TiB", Units.signedBytes(Long.MIN_VALUE), "no overflow into a wrong sign");
+    }
 }

@@ -3,6 +3,7 @@ package io.sanswitch.core.shell;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -85,12 +86,23 @@ class SanBenchOverNioTest {
     void theCommandPrintsOneAlignedRowWithUnits() throws Exception {
         String text = commands.bench("tcp", "1");
         List<String> lines = text.lines().toList();
-        assertEquals(2, lines.size(), text);
+        assertEquals(7, lines.size(), text);
         assertTrue(lines.get(0).startsWith("PROVIDER"), text);
         // Round trips in µs, or in ms on a loaded machine.
         assertTrue(lines.get(1).matches("tcp\\s+\\d+\\.\\d (MiB|GiB)\\s+\\d+ ms\\s+\\d+\\.\\d MiB/s\\s+\\d+\\s+\\d+ (µs|ms)\\s+\\d+ (µs|ms)"),
                 lines.get(1));
         assertEquals(lines.get(0).length(), lines.get(1).length(), "right-aligned last column ends where its header ends");
+        // Then the memory: idle before, with the one connection open, idle after the traffic.
+        assertEquals("", lines.get(2), text);
+        assertTrue(lines.get(3).startsWith("MEMORY"), text);
+        String bytes = "\\d+(\\.\\d)? (B|KiB|MiB|GiB)";
+        String known = Files.isReadable(MemorySample.STATUS) ? bytes : "-";
+        assertTrue(lines.get(4).matches("idle before\\s+" + known + "\\s+" + known + "\\s+" + bytes + "\\s+-"), lines.get(4));
+        String change = Files.isReadable(MemorySample.STATUS) ? "[+-]" + bytes : "-";
+        assertTrue(lines.get(5).matches("one connection open\\s+" + known + "\\s+" + known + "\\s+" + bytes + "\\s+" + change),
+                lines.get(5));
+        assertTrue(lines.get(6).matches("idle after traffic\\s+" + known + "\\s+" + known + "\\s+" + bytes + "\\s+" + change),
+                lines.get(6));
     }
 
     @Test
