@@ -18,7 +18,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>
  * The usual probe, {@code new ServerSocket(0)}, hands out a port of the kernel's ephemeral range. Once the
  * probe is closed, any outgoing TCP connection on the machine (UCX's TCP lanes, other tests, the build tool)
- * may get that very port as its local port, and the test's later bind fails with "address already in use".
+ * may get that very port as its local port, and the test's later bind fails with "address already in use";
+ * it keeps failing for a minute after such a connection is closed, as its end lingers in TIME_WAIT.
  * A port <em>below</em> the ephemeral range ({@code /proc/sys/net/ipv4/ip_local_port_range}) is never taken
  * as the local port of an outgoing connection, so between the check here and the test's bind it can only be
  * taken by another test that chose the same random port, which is rare.
