@@ -17,8 +17,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>
  * A port from {@code new ServerSocket(0)} lies in the kernel's ephemeral range: once the probe is closed,
  * any outgoing TCP connection on the machine may get it as its local port, and the later bind fails with
- * "address already in use" (also for a minute after that connection closed: TIME_WAIT). A port below that range ({@code /proc/sys/net/ipv4/ip_local_port_range}) is
- * never an outgoing connection's local port; only another test choosing the same random port can race us.
+ * "address already in use" (also for a minute after that connection closed: TIME_WAIT). A port below that
+ * range ({@code /proc/sys/net/ipv4/ip_local_port_range}) is never an outgoing connection's local port; only
+ * another test choosing the same random port can race us.
  */
 final class FreePorts {
     private static final int FLOOR = 10_000;
