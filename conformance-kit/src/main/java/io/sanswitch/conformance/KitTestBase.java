@@ -2,9 +2,7 @@ package io.sanswitch.conformance;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -64,11 +62,9 @@ public abstract class KitTestBase {
         return names;
     }
 
-    /** A port free on the backend's address right now. */
-    protected InetSocketAddress freeAddress() throws IOException {
-        try (ServerSocket probe = new ServerSocket(0, 1, backend().address())) {
-            return new InetSocketAddress(backend().address(), probe.getLocalPort());
-        }
+    /** A port free on the backend's address right now, to be bound later (see {@link Ports}). */
+    protected InetSocketAddress freeAddress() {
+        return Ports.freeAddress(backend().address());
     }
 
     protected InetSocketAddress local() {

@@ -9,7 +9,6 @@ import static org.junit.Assert.fail;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
 
@@ -89,12 +88,6 @@ public class ProviderLifecycleIT {
         return null;
     }
 
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0, 1, LOOPBACK)) {
-            return s.getLocalPort();
-        }
-    }
-
     private static long backendThreads() {
         return Thread.getAllStackTraces().keySet().stream()
                 .filter(t -> t.isAlive() && t.getName().startsWith("sanswitch-tcp-")).count();
@@ -102,7 +95,7 @@ public class ProviderLifecycleIT {
 
     /** A connected pair on one provider with a receive pending on the accepted side. */
     private Overlapped connectAndPostReceive(SanServiceProvider p, CountingSwitch sw) throws Exception {
-        InetSocketAddress at = new InetSocketAddress(LOOPBACK, freePort());
+        InetSocketAddress at = new InetSocketAddress(LOOPBACK, FreePorts.free(LOOPBACK));
         SocketHandle listener = p.socket(Winsock.AF_INET, Winsock.SOCK_STREAM, Winsock.IPPROTO_TCP, null, 0);
         p.bind(listener, at);
         p.listen(listener, 8);

@@ -140,9 +140,10 @@ public class SwitchHotSwapIT {
 
     @Test
     public void aTimedOutRdmaConnectFallsBackToTcpWhileARefusalDoesNot() throws Exception {
-        // A plain TCP server (no RDMA listener at port + 1): UCX reports WSAETIMEDOUT ("try TCP").
+        // A plain TCP server (no RDMA listener at port + 1, the default rdmaPortOffset, checked free):
+        // UCX reports WSAETIMEDOUT ("try TCP").
         InetAddress peer = InetAddress.getByName("127.0.0.2");
-        try (ServerSocket plain = new ServerSocket(0, 4, peer)) {
+        try (ServerSocket plain = new ServerSocket(FreePorts.freeRun(peer, 2), 4, peer)) {
             plain.setSoTimeout((int) WAIT_MILLIS);
             InetSocketAddress at = new InetSocketAddress(peer, plain.getLocalPort());
             SwitchSocket first = sw.connect(at);

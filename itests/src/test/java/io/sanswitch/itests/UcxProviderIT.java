@@ -11,7 +11,6 @@ import static org.junit.Assert.fail;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -187,19 +186,13 @@ public class UcxProviderIT {
                 .filter(t -> t.isAlive() && t.getName().startsWith("sanswitch-ucx-")).count();
     }
 
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0, 1, LOOPBACK)) {
-            return s.getLocalPort();
-        }
-    }
-
     /** A connected pair on one provider: the client's socket and the accepted one. */
     private record Pair(SocketHandle client, SocketHandle server) {
     }
 
     /** Connects two sockets of {@code p} over loopback the way a switch does, UCX accepting first. */
     private static Pair connectedPair(SanServiceProvider p) throws Exception {
-        InetSocketAddress at = new InetSocketAddress(LOOPBACK, freePort());
+        InetSocketAddress at = new InetSocketAddress(LOOPBACK, FreePorts.free(LOOPBACK));
         SocketHandle listener = p.socket(Winsock.AF_INET, Winsock.SOCK_STREAM, Winsock.IPPROTO_TCP, null, 0);
         p.bind(listener, at);
         p.listen(listener, 8);

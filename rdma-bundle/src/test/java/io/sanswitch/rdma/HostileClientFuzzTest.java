@@ -12,7 +12,6 @@ import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.ByteBuffer;
@@ -36,6 +35,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import io.sanswitch.conformance.KitProvider;
+import io.sanswitch.conformance.Ports;
 import io.sanswitch.spi.Overlapped;
 import io.sanswitch.spi.SocketHandle;
 
@@ -311,10 +311,7 @@ class HostileClientFuzzTest {
     }
 
     private InetSocketAddress startTarget() throws Exception {
-        int port;
-        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            port = probe.getLocalPort();
-        }
+        int port = Ports.free(InetAddress.getLoopbackAddress()); // the target process binds it
         List<String> command = List.of(System.getProperty("java.home") + File.separator + "bin" + File.separator + "java",
                 "-cp", System.getProperty("java.class.path"), RendezvousFuzzTarget.class.getName(), String.valueOf(port),
                 "10000");

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Timeout;
 
 import io.sanswitch.conformance.KitProvider;
 import io.sanswitch.conformance.KitSwitch;
+import io.sanswitch.conformance.Ports;
 import io.sanswitch.spi.NetworkEvents;
 import io.sanswitch.spi.SocketHandle;
 import io.sanswitch.spi.WsaError;
@@ -54,12 +55,6 @@ class RendezvousFloodTest {
         p.startup();
         toClose.add(p);
         return p;
-    }
-
-    private static InetSocketAddress freePort() throws IOException {
-        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return new InetSocketAddress(InetAddress.getLoopbackAddress(), probe.getLocalPort());
-        }
     }
 
     /** A raw TCP connection that read the listener's challenge, i.e. is half-way through the handshake. */
@@ -100,7 +95,7 @@ class RendezvousFloodTest {
     void aThousandStalledHandshakesDoNotDelayARealPeer() throws Exception {
         KitProvider server = provider(Duration.ofSeconds(60));
         KitProvider client = provider(Duration.ofSeconds(60));
-        InetSocketAddress at = freePort();
+        InetSocketAddress at = Ports.freeLoopback();
         KitSwitch.Event accepts = new KitSwitch.Event();
         SocketHandle listener = server.listen(at, 16, accepts);
 
@@ -129,7 +124,7 @@ class RendezvousFloodTest {
     void aStalledHandshakeIsClosedAfterTheTimeoutOnBothSides() throws Exception {
         Duration timeout = Duration.ofMillis(300);
         KitProvider server = provider(timeout);
-        InetSocketAddress at = freePort();
+        InetSocketAddress at = Ports.freeLoopback();
         server.listen(at, 16, new KitSwitch.Event());
 
         // A client that never sends its hello: the listener resets it after the timeout.
@@ -166,7 +161,7 @@ class RendezvousFloodTest {
     void aForgedHelloFromAPeerWithoutTheKeyEndsThatConnectionOnly() throws Exception {
         KitProvider server = provider(Duration.ofSeconds(5));
         KitProvider client = provider(Duration.ofSeconds(5));
-        InetSocketAddress at = freePort();
+        InetSocketAddress at = Ports.freeLoopback();
         KitSwitch.Event accepts = new KitSwitch.Event();
         SocketHandle listener = server.listen(at, 16, accepts);
 
@@ -194,7 +189,7 @@ class RendezvousFloodTest {
                 new RendezvousKey.Source("the key of another installation", null), Duration.ofSeconds(5)));
         stranger.startup();
         toClose.add(stranger);
-        InetSocketAddress at = freePort();
+        InetSocketAddress at = Ports.freeLoopback();
         server.listen(at, 16, new KitSwitch.Event());
         SocketHandle c = stranger.socket();
         KitSwitch.Event connected = new KitSwitch.Event();

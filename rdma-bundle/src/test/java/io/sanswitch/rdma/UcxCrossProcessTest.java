@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,6 +26,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import io.sanswitch.conformance.KitProvider;
+import io.sanswitch.conformance.Ports;
 import io.sanswitch.spi.MemoryHandle;
 import io.sanswitch.spi.Overlapped;
 import io.sanswitch.spi.OverlappedResult;
@@ -63,10 +63,7 @@ class UcxCrossProcessTest {
 
     /** Starts the peer process and waits until it listens; its output goes to {@code lines}. */
     private InetSocketAddress startPeer(String tls, ProgressPolicy policy, BlockingQueue<String> lines) throws Exception {
-        int port;
-        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            port = probe.getLocalPort();
-        }
+        int port = Ports.free(InetAddress.getLoopbackAddress()); // the peer process binds it
         List<String> command = List.of(System.getProperty("java.home") + File.separator + "bin" + File.separator + "java",
                 "-cp", System.getProperty("java.class.path"), UcxEchoPeer.class.getName(), String.valueOf(port), tls,
                 policy.name());

@@ -3,9 +3,7 @@ package io.sanswitch.rdma;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,6 +15,7 @@ import org.junit.jupiter.api.Timeout;
 
 import io.sanswitch.conformance.KitProvider;
 import io.sanswitch.conformance.KitSwitch;
+import io.sanswitch.conformance.Ports;
 import io.sanswitch.spi.Overlapped;
 import io.sanswitch.spi.OverlappedResult;
 import io.sanswitch.spi.SocketHandle;
@@ -49,11 +48,7 @@ class UcxCycleLeakTest {
         UcxTransport tb = new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, "");
         KitProvider a = new KitProvider(ta);
         KitProvider b = new KitProvider(tb);
-        int port;
-        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            port = probe.getLocalPort();
-        }
-        InetSocketAddress at = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+        InetSocketAddress at = Ports.freeLoopback(); // bound again in every cycle
         for (int i = 0; i < WARM_UP; i++) {
             cycle(a, b, at);
         }

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Timeout;
 
 import io.sanswitch.conformance.KitProvider;
 import io.sanswitch.conformance.KitSwitch;
+import io.sanswitch.conformance.Ports;
 import io.sanswitch.spi.ConditionDecision;
 import io.sanswitch.spi.SocketHandle;
 import io.sanswitch.spi.WsaError;
@@ -70,17 +71,11 @@ class WorkerAddressHookTest {
         }
     }
 
-    private static int freePort() throws Exception {
-        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return probe.getLocalPort();
-        }
-    }
-
     @Test
     void anAcceptOfAMalformedAddressFailsWithAResetAndTheListenerLivesOn() throws Exception {
         server = new KitProvider(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, ""));
         server.startup();
-        InetSocketAddress at = new InetSocketAddress(InetAddress.getLoopbackAddress(), freePort());
+        InetSocketAddress at = Ports.freeLoopback();
         KitSwitch.Event acceptEvent = new KitSwitch.Event();
         SocketHandle listener = server.listen(at, 8, acceptEvent);
         byte[] bad = issuesAddress(((UcxTransport) server.transport).workerAddress());

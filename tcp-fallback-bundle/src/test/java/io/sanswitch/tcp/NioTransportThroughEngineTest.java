@@ -28,6 +28,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import io.sanswitch.conformance.Ports;
 import io.sanswitch.core.EngineConfig;
 import io.sanswitch.core.ProviderEngine;
 import io.sanswitch.spi.AcceptedSocket;
@@ -164,7 +165,9 @@ class NioTransportThroughEngineTest {
     @Test
     void aPlainSocketConnectsToAnEngineListenerAcceptedThroughTheConditionFunction() throws Exception {
         startup();
-        int port = freePort();
+        // The switch passes the address to bind and caches it (spec 2.4: no getsockname on the SAN path),
+        // so the test picks the port itself.
+        int port = Ports.free(LOOPBACK);
         SocketHandle listener = socket();
         engine.bind(listener, new InetSocketAddress(LOOPBACK, port));
         engine.listen(listener, Winsock.SOMAXCONN);
@@ -188,9 +191,8 @@ class NioTransportThroughEngineTest {
         int sockets = 50;
         List<Overlapped> pending = new ArrayList<>();
         List<Socket> peers = new ArrayList<>();
-        int port;
-        try (ServerSocket plain = new ServerSocket(0, sockets, LOOPBACK)) {
-            port = plain.getLocalPort();
+        int port = Ports.free(LOOPBACK); // bound again by the engine after this server is closed
+        try (ServerSocket plain = new ServerSocket(port, sockets, LOOPBACK)) {
             for (int i = 0; i < sockets; i++) {
                 SocketHandle s = connectTo((InetSocketAddress) plain.getLocalSocketAddress());
                 peers.add(plain.accept());
@@ -253,10 +255,8 @@ class NioTransportThroughEngineTest {
     @Test
     void connectingWhereNobodyListensReportsWsaEConnResetSoTheSwitchDoesNotFallBack() throws Exception {
         startup();
-        int port;
-        try (ServerSocket closed = new ServerSocket(0, 1, LOOPBACK)) {
-            port = closed.getLocalPort();
-        }
+        // Below the ephemeral range: a port nobody's outgoing connection (not even this one's) takes.
+        int port = Ports.free(LOOPBACK);
         SocketHandle s = socket();
         EventHandle ev = new EventHandle() { };
         engine.eventSelect(s, ev, NetworkEvents.FD_CONNECT);
@@ -267,16 +267,6 @@ class NioTransportThroughEngineTest {
             }
         } catch (WsaException e) {
             assertEquals(WsaError.WSAECONNRESET, e.error());
-        }
-    }
-
-    /**
-     * A port free on loopback right now. The switch passes the address to bind and caches it
-     * (spec 2.4: no getsockname on the SAN path), so the test picks the port itself.
-     */
-    private static int freePort() throws Exception {
-        try (ServerSocket probe = new ServerSocket(0, 1, LOOPBACK)) {
-            return probe.getLocalPort();
         }
     }
 }

@@ -29,6 +29,7 @@ import org.junit.jupiter.api.Timeout;
 import io.sanswitch.api.ProviderChoice;
 import io.sanswitch.api.SwitchServerSocket;
 import io.sanswitch.api.SwitchSocket;
+import io.sanswitch.conformance.Ports;
 import io.sanswitch.core.ProviderEngine;
 import io.sanswitch.core.switcher.Switch;
 import io.sanswitch.core.switcher.SwitchSettings;
@@ -178,10 +179,8 @@ class SwitchOverTcpTest {
         assertEquals(WsaError.WSAEINVAL, assertThrows(WsaException.class,
                 () -> sw.listen(new InetSocketAddress(LOOPBACK, 0), 0)).error());
         assertEquals(WsaError.WSAEFAULT, assertThrows(WsaException.class, () -> sw.listen(null, 1)).error());
-        int nobody;
-        try (ServerSocket probe = new ServerSocket(0, 1, LOOPBACK)) {
-            nobody = probe.getLocalPort();
-        }
+        // Below the ephemeral range: a port nobody's outgoing connection (not even this one's) takes.
+        int nobody = Ports.free(LOOPBACK);
         WsaException refused = assertThrows(WsaException.class, () -> sw.connect(new InetSocketAddress(LOOPBACK, nobody)));
         assertTrue(refused.error() == WsaError.WSAECONNREFUSED || refused.error() == WsaError.WSAECONNRESET,
                 refused.toString());
