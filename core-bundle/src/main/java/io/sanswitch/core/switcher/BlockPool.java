@@ -35,7 +35,7 @@ import io.sanswitch.spi.WsaException;
  */
 final class BlockPool {
     /** Free buffers kept at most. */
-    static final int MAX_FREE = 32;
+    static final int MAX_FREE = 8;
 
     /** A registered buffer; the peer's block is written into its first bytes. */
     static final class Buffer {

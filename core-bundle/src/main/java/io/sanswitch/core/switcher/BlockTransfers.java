@@ -30,10 +30,14 @@ import io.sanswitch.spi.WsaException;
  */
 final class BlockTransfers {
     /** The application buffers whose registration a connection keeps (count, bytes). */
-    static final int CACHED_BUFFERS = 16;
-    static final long CACHED_BYTES = 256L << 20;
-    /** Free block buffers a connection keeps for the peer's next blocks: what may be in flight. */
-    static final long POOLED_FREE_BYTES = Frames.MAX_BLOCK_BYTES_IN_FLIGHT;
+    static final int CACHED_BUFFERS = 8;
+    static final long CACHED_BYTES = 64L << 20;
+    /**
+     * Free block buffers a connection keeps per pool (two pools): enough for a pipeline of a few
+     * 1 MiB blocks to reuse its buffers, little enough that many idle connections hold little
+     * (docs/memory.md).
+     */
+    static final long POOLED_FREE_BYTES = 8L << 20;
 
     private final Connection c;
     private final SanServiceProvider spi;
