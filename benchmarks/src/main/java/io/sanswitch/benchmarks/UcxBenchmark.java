@@ -503,10 +503,10 @@ public final class UcxBenchmark {
     private static int disturbedMeasurements;
 
     /**
-     * The CPU time used on this machine by processes other than the watched ones (and this JVM)
-     * while they run: /proc/stat's busy time minus theirs from /proc/PID/stat, sampled every
-     * 100 ms; intervals in which a watched process ended are left out. NaN where /proc is not
-     * readable.
+     * The CPU time used on this machine by processes other than the watched ones, their descendants
+     * and this JVM while they run: /proc/stat's busy time minus theirs from /proc/PID/stat, sampled
+     * every 100 ms (the last interval of a process that ended counts as foreign). NaN where /proc is
+     * not readable.
      */
     static final class ForeignLoad implements AutoCloseable {
         private static final long TICKS_PER_SECOND = 100; // USER_HZ
@@ -530,20 +530,20 @@ public final class UcxBenchmark {
 
         private void sample() {
             try {
-                long[] before = snapshot();
+                Snapshot before = snapshot();
                 long t0 = System.nanoTime();
                 while (!done) {
                     Thread.sleep(100);
-                    long[] after = snapshot();
+                    Snapshot after = snapshot();
                     long t1 = System.nanoTime();
-                    if (before != null && after != null && after.length == before.length) {
-                        long total = after[0] - before[0];
+                    if (before != null && after != null) {
                         long own = 0;
-                        for (int i = 1; i < after.length; i++) {
-                            own += after[i] - before[i];
+                        for (Map.Entry<Long, Long> e : after.ticks().entrySet()) {
+                            Long was = before.ticks().get(e.getKey());
+                            own += e.getValue() - (was == null ? 0 : was);
                         }
                         synchronized (this) {
-                            foreignTicks += Math.max(0, total - own);
+                            foreignTicks += Math.max(0, after.busy() - before.busy() - own);
                             nanos += t1 - t0;
                         }
                     }
@@ -555,25 +555,42 @@ public final class UcxBenchmark {
             }
         }
 
-        /** Busy ticks of the machine, then each watched process's ticks; null if one is gone. */
-        private long[] snapshot() {
+        /** The machine's busy ticks and, per process, its own ticks. */
+        private record Snapshot(long busy, Map<Long, Long> ticks) {
+        }
+
+        /**
+         * The machine's busy ticks, then the ticks of each watched process and of its descendants
+         * (ucx_perftest runs under bash and taskset, whose own ticks are not the tool's); a process
+         * that ended meanwhile is left out; null if /proc cannot be read.
+         */
+        private Snapshot snapshot() {
             try {
-                List<ProcessHandle> watched = List.copyOf(ours);
-                long[] v = new long[watched.size() + 1];
+                long busy = 0;
                 long[] cpu = cpuTimes();
                 for (int i = 0; i < cpu.length; i++) {
                     if (i != 3 && i != 4) { // idle, iowait
-                        v[0] += cpu[i];
+                        busy += cpu[i];
                     }
                 }
-                for (int i = 0; i < watched.size(); i++) {
-                    String stat = Files.readString(Path.of("/proc", String.valueOf(watched.get(i).pid()), "stat"));
-                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                    v[i + 1] = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime
+                Map<Long, Long> ticks = new HashMap<>();
+                for (ProcessHandle p : ours) {
+                    ownTicks(p, ticks);
+                    p.descendants().forEach(d -> ownTicks(d, ticks));
                 }
-                return v;
+                return new Snapshot(busy, ticks);
             } catch (IOException | RuntimeException e) {
                 return null;
+            }
+        }
+
+        private static void ownTicks(ProcessHandle p, Map<Long, Long> into) {
+            try {
+                String stat = Files.readString(Path.of("/proc", String.valueOf(p.pid()), "stat"));
+                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                into.put(p.pid(), Long.parseLong(f[11]) + Long.parseLong(f[12])); // utime, stime
+            } catch (IOException | RuntimeException gone) {
+                // ended between the listing and the read: its last interval is not counted
             }
         }
 
