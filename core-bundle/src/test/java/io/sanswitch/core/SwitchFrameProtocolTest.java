@@ -146,6 +146,29 @@ class SwitchFrameProtocolTest {
         assertTrue(socket.isOpen(), "two 16 MiB blocks in flight are within the bound");
     }
 
+    @Test
+    void aLargeSendMovesAsPipelinedBlocksOfOneMebibyte() throws Exception {
+        completeSend(); // our HELLO
+        peerSends(PEER_HELLO); // the write flow
+        int length = (3 << 20) + 5;
+        socket.send(ByteBuffer.allocateDirect(length));
+        // Every block is announced at once (the bound in flight is 32 MiB), maybe over several sends.
+        List<Integer> announced = new java.util.ArrayList<>();
+        long total = 0;
+        for (int sends = 0; total < length; sends++) {
+            assertTrue(sends < 10, "blocks announced so far: " + announced);
+            ByteBuffer frames = ByteBuffer.wrap(completeSend());
+            while (frames.hasRemaining()) {
+                assertEquals(6, frames.get(), "a WRITE_REQ");
+                frames.getInt(); // id
+                int block = frames.getInt();
+                announced.add(block);
+                total += block;
+            }
+        }
+        assertEquals(List.of(1 << 20, 1 << 20, 1 << 20, 5), announced, "1 MiB blocks, the rest last");
+    }
+
     // ------------------------------------------------------------------ the peer's side of the wire
 
     private void assertResetSentAndSocketClosed() throws InterruptedException {

@@ -29,6 +29,12 @@ import io.sanswitch.spi.WsaException;
  * blocks are copied into in {@link BlockPool}s. Owned by the connection's queue.
  */
 final class BlockTransfers {
+    /**
+     * The largest block this side sends: a larger send moves as several blocks in a pipeline, whose
+     * buffers the pools keep (a 16 MiB block would be allocated and registered afresh each time). The
+     * peer accepts blocks up to {@link Frames#MAX_BLOCK}.
+     */
+    static final int SENT_BLOCK = 1 << 20;
     /** The application buffers whose registration a connection keeps (count, bytes). */
     static final int CACHED_BUFFERS = 8;
     static final long CACHED_BYTES = 64L << 20;

@@ -107,7 +107,7 @@ final class Connection implements SwitchSocket {
         if (caps.rdma()) {
             int configured = sw.settings().rdmaThresholdBytes();
             int threshold = Math.max(1, configured > 0 ? configured : caps.rdmaThreshold());
-            long maxBlock = Math.min(Frames.MAX_BLOCK, caps.maxRdmaSize() > 0 ? caps.maxRdmaSize() : Frames.MAX_BLOCK);
+            long maxBlock = Math.min(BlockTransfers.SENT_BLOCK, caps.maxRdmaSize() > 0 ? caps.maxRdmaSize() : Frames.MAX_BLOCK);
             boolean readsBlocks = caps.rdmaRead() && !sw.settings().forceWriteFlow();
             this.wire = new FramedStream(this, sends, inbound, threshold, readsBlocks, maxBlock);
         } else {
