@@ -18,6 +18,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
@@ -41,7 +42,9 @@ import io.sanswitch.spi.WsaException;
  * The switch's fast path over the real TCP provider: several provider sends in flight with the
  * stream intact and the application's sends completing in order, only once the provider took their
  * bytes, exactly once also when the connection is aborted or closed meanwhile; large direct buffers
- * sent from their own memory; and receives posted ahead while the bytes of the last one are handed on.
+ * sent from their own memory; receives posted ahead while the bytes of the last one are handed on; and
+ * large direct receives lent to the provider, which fills the application's buffer itself, in stream
+ * order, each answered exactly once also when the connection ends meanwhile.
  */
 @Timeout(120)
 class SwitchFastPathOverTcpTest {
@@ -268,7 +271,227 @@ class SwitchFastPathOverTcpTest {
         listener.close();
     }
 
+    @Test
+    void largeDirectReceivesAreFilledByTheProviderInTheApplicationsOwnBuffer() throws Exception {
+        SwitchServerSocket listener = sw.listen(new InetSocketAddress(LOOPBACK, 0), 4);
+        try (Socket client = new Socket(LOOPBACK, listener.localAddress().getPort())) {
+            SwitchSocket s = listener.accept();
+            int size = 300_007;
+            List<ByteBuffer> buffers = new ArrayList<>();
+            List<CompletableFuture<Integer>> posted = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                ByteBuffer b = ByteBuffer.allocateDirect(size + 50).position(50);
+                buffers.add(b);
+                posted.add(s.receive(b).toCompletableFuture());
+            }
+            OutputStream out = client.getOutputStream();
+            Sequence content = new Sequence(51);
+            out.write(content.next(10)); // the receive the switch posted at the start takes these
+            assertEquals(10, posted.get(0).get(20, TimeUnit.SECONDS));
+            eventually(() -> lentInto(Set.of(size)).size() == 2, "the next receives were posted into the application's buffers");
+            out.write(content.next(2 * size));
+            Sequence expected = new Sequence(51);
+            assertTrue(java.util.Arrays.equals(expected.next(10), bytesOf(buffers.get(0), 50)));
+            long got = 0;
+            for (int i = 1; got < 2 * size; i++) {
+                if (i >= posted.size()) {
+                    ByteBuffer b = ByteBuffer.allocateDirect(size + 50).position(50);
+                    buffers.add(b);
+                    posted.add(s.receive(b).toCompletableFuture());
+                }
+                int n = posted.get(i).get(20, TimeUnit.SECONDS);
+                assertEquals(50 + n, buffers.get(i).position(), "the receive's position advanced by its count");
+                assertTrue(java.util.Arrays.equals(expected.next(n), bytesOf(buffers.get(i), 50)), "bytes as sent");
+                got += n;
+            }
+            WatchedProvider.ReceiveInto first = lentInto(Set.of(size)).get(0);
+            ByteBuffer application = buffers.get(1);
+            first.memory().put(0, (byte) (application.get(50) + 1));
+            assertEquals(first.memory().get(0), application.get(50),
+                    "the provider received into the application's buffer itself (no copy)");
+            for (WatchedProvider.ReceiveInto r : lentInto(Set.of(size))) {
+                assertTrue(seen.released(r.handle()), "a lent buffer's registration ends with its receive");
+            }
+            s.close();
+            eventually(() -> sw.statistics().connections() == 0, "the connection ended");
+            assertEquals(0, sw.statistics().memoryRegistrations());
+        }
+        listener.close();
+    }
+
+    @Test
+    void aStreamReceivedIntoLargeDirectAndSmallHeapBuffersArrivesExactly() throws Exception {
+        SwitchServerSocket listener = sw.listen(new InetSocketAddress(LOOPBACK, 0), 4);
+        try (Socket client = new Socket(LOOPBACK, listener.localAddress().getPort())) {
+            SwitchSocket s = listener.accept();
+            long total = 16L << 20;
+            java.util.concurrent.atomic.AtomicLong taken = new java.util.concurrent.atomic.AtomicLong();
+            // Each chunk once the last was taken: the receives wait for the bytes, as when the
+            // application keeps up (when it does not, the switch reads ahead into its own buffers).
+            CompletableFuture<Void> writer = write(client, new Sequence(61), new Random(62), total, taken);
+            Sequence expected = new Sequence(61);
+            Random sizes = new Random(63);
+            Set<Integer> directSizes = new java.util.HashSet<>();
+            long got = 0;
+            List<CompletableFuture<Integer>> posted = new ArrayList<>();
+            List<ByteBuffer> buffers = new ArrayList<>();
+            boolean ended = false;
+            while (!ended) {
+                while (posted.size() < 3) {
+                    ByteBuffer b;
+                    if (sizes.nextInt(3) == 0) {
+                        b = ByteBuffer.allocate(1 + sizes.nextInt(20_000));
+                    } else {
+                        int size = 64 * 1024 + sizes.nextInt(600_000);
+                        directSizes.add(size);
+                        b = ByteBuffer.allocateDirect(size);
+                    }
+                    buffers.add(b);
+                    posted.add(s.receive(b).toCompletableFuture());
+                }
+                int n = posted.remove(0).get(20, TimeUnit.SECONDS);
+                ByteBuffer b = buffers.remove(0);
+                if (n < 0) {
+                    ended = true;
+                    continue;
+                }
+                assertEquals(n, b.position());
+                assertTrue(java.util.Arrays.equals(expected.next(n), bytesOf(b, 0)), "bytes " + got + " .. " + (got + n) + " as sent");
+                got += n;
+                taken.set(got);
+            }
+            writer.get(20, TimeUnit.SECONDS);
+            assertEquals(total, got);
+            directSizes.remove(256 * 1024); // the size of the switch's own receive buffers
+            assertTrue(lentInto(directSizes).size() >= 10,
+                    "the provider received into the application's direct buffers: " + lentInto(directSizes).size());
+            s.close();
+            eventually(() -> sw.statistics().connections() == 0, "the connection ended");
+            assertEquals(0, sw.statistics().memoryRegistrations());
+        }
+        listener.close();
+    }
+
+    @Test
+    void abortWithLentReceivesFailsEachOnceAndReleasesTheirRegistrations() throws Exception {
+        endWithLentReceives(SwitchSocket::abort);
+    }
+
+    @Test
+    void closeWithLentReceivesFailsEachOnceAndReleasesTheirRegistrations() throws Exception {
+        endWithLentReceives(SwitchSocket::close);
+    }
+
+    private void endWithLentReceives(java.util.function.Consumer<SwitchSocket> end) throws Exception {
+        SwitchServerSocket listener = sw.listen(new InetSocketAddress(LOOPBACK, 0), 4);
+        try (Socket client = new Socket(LOOPBACK, listener.localAddress().getPort())) {
+            SwitchSocket s = listener.accept();
+            List<CompletableFuture<Integer>> posted = lendThree(s, client);
+            AtomicInteger answers = new AtomicInteger();
+            posted.forEach(f -> f.whenComplete((n, e) -> answers.incrementAndGet()));
+            end.accept(s);
+            for (CompletableFuture<Integer> f : posted) {
+                java.util.concurrent.ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(
+                        java.util.concurrent.ExecutionException.class, () -> f.get(20, TimeUnit.SECONDS));
+                assertEquals(WsaError.WSA_OPERATION_ABORTED, assertInstanceOf(WsaException.class, e.getCause()).error());
+            }
+            eventually(() -> sw.statistics().connections() == 0, "the connection ended");
+            eventually(() -> lentInto(Set.of(200_001, 200_002, 200_003)).stream().allMatch(r -> r.overlapped().isDone()),
+                    "the provider's receives into the application's buffers ended");
+            assertEquals(0, sw.statistics().memoryRegistrations(), "registrations counted exactly once each");
+            assertEquals(posted.size(), answers.get());
+        }
+        listener.close();
+    }
+
+    @Test
+    void thePeerClosingEndsTheLentReceivesAfterItsLastBytes() throws Exception {
+        SwitchServerSocket listener = sw.listen(new InetSocketAddress(LOOPBACK, 0), 4);
+        try (Socket client = new Socket(LOOPBACK, listener.localAddress().getPort())) {
+            SwitchSocket s = listener.accept();
+            List<CompletableFuture<Integer>> lent = lendThree(s, client);
+            client.getOutputStream().write(new Sequence(71).next(5000));
+            client.shutdownOutput();
+            int got = 0;
+            int ends = 0;
+            for (CompletableFuture<Integer> f : lent) {
+                int n = f.get(20, TimeUnit.SECONDS);
+                if (n < 0) {
+                    ends++;
+                } else {
+                    assertEquals(0, ends, "bytes after the end");
+                    got += n;
+                }
+            }
+            assertEquals(5000, got, "the peer's last bytes");
+            assertTrue(ends >= 1, "a lent receive saw the end of the stream");
+            assertEquals(-1, s.receive(ByteBuffer.allocateDirect(100_000)).toCompletableFuture().get(20, TimeUnit.SECONDS),
+                    "and so does every later one");
+            s.close();
+            eventually(() -> sw.statistics().connections() == 0, "the connection ended");
+            assertEquals(0, sw.statistics().memoryRegistrations());
+        }
+        listener.close();
+    }
+
     // ------------------------------------------------------------------ helpers
+
+    /**
+     * Posts four large direct receives; the peer's first 10 bytes go to the first through the receive
+     * the switch posted at the start, then the other three are lent to the provider.
+     *
+     * @return the three lent receives, waiting for bytes
+     */
+    private List<CompletableFuture<Integer>> lendThree(SwitchSocket s, Socket client) throws Exception {
+        CompletableFuture<Integer> first = s.receive(ByteBuffer.allocateDirect(200_000)).toCompletableFuture();
+        List<CompletableFuture<Integer>> lent = new ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            lent.add(s.receive(ByteBuffer.allocateDirect(200_000 + i)).toCompletableFuture());
+        }
+        client.getOutputStream().write(new byte[10]);
+        assertEquals(10, first.get(20, TimeUnit.SECONDS));
+        Set<Integer> sizes = Set.of(200_001, 200_002, 200_003);
+        eventually(() -> lentInto(sizes).stream().filter(r -> r.overlapped().isInProgress()).count() == 3,
+                "three receives posted into the application's buffers");
+        return lent;
+    }
+
+    /** The provider receives posted into memory of one of these sizes (application buffers). */
+    private List<WatchedProvider.ReceiveInto> lentInto(Set<Integer> sizes) {
+        return seen.receivesInto().stream().filter(r -> r.memory().isDirect() && sizes.contains(r.memory().capacity())).toList();
+    }
+
+    /** The bytes of {@code b} from {@code from} to its position. */
+    private static byte[] bytesOf(ByteBuffer b, int from) {
+        byte[] bytes = new byte[b.position() - from];
+        b.duplicate().position(from).get(bytes);
+        return bytes;
+    }
+
+    /**
+     * Writes {@code total} bytes of {@code content} in random chunks, each once the reader has
+     * {@code taken} every byte before it, then shuts the output down.
+     */
+    private static CompletableFuture<Void> write(Socket client, Sequence content, Random chunks, long total,
+            java.util.concurrent.atomic.AtomicLong taken) {
+        return CompletableFuture.runAsync(() -> {
+            try {
+                OutputStream out = client.getOutputStream();
+                long left = total;
+                while (left > 0) {
+                    byte[] b = content.next((int) Math.min(left, 1 + chunks.nextInt(700_000)));
+                    out.write(b);
+                    left -= b.length;
+                    while (taken.get() < total - left) {
+                        java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+                    }
+                }
+                client.shutdownOutput();
+            } catch (IOException e) {
+                throw new CompletionException(e);
+            }
+        });
+    }
 
     /** A server whose accepted sockets take little before the sender has to wait. */
     private static ServerSocket slowServer() throws IOException {

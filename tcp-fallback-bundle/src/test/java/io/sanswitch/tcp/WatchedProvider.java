@@ -17,15 +17,19 @@ import io.sanswitch.spi.WsaBuf;
 
 /**
  * A real provider engine, every call passed through as it is, that notes what the switch asks of it:
- * the memory it registers for sending, the registrations it releases, and the sends and receives it
- * posts (with their overlappeds, to see how many are in progress at once).
+ * the memory it registers for sending and for receiving, the registrations it releases, and the sends
+ * and receives it posts (with their overlappeds, to see how many are in progress at once).
  */
 final class WatchedProvider implements InvocationHandler {
     /** One provider send the switch posted. */
     record PostedSend(Overlapped overlapped, long bytes) {
     }
 
-    /** Memory registered with MEM_READ: a view of it, and its handle. */
+    /** A provider receive posted into registered memory (a view of it). */
+    record ReceiveInto(ByteBuffer memory, MemoryHandle handle, Overlapped overlapped) {
+    }
+
+    /** Memory registered with MEM_READ (or MEM_WRITE): a view of it, and its handle. */
     record Registered(ByteBuffer memory, MemoryHandle handle) {
     }
 
@@ -33,6 +37,9 @@ final class WatchedProvider implements InvocationHandler {
     private final List<PostedSend> sends = new ArrayList<>();
     private final List<Overlapped> receives = new ArrayList<>();
     private final List<Registered> forSending = new ArrayList<>();
+    private final List<Registered> forReceiving = new ArrayList<>();
+    /** The memory of each provider receive posted, with its overlapped. */
+    private final List<ReceiveInto> receivesInto = new ArrayList<>();
     private final List<MemoryHandle> released = new ArrayList<>();
     private int mostSendsInProgress;
     private int mostReceivesInProgress;
@@ -65,6 +72,8 @@ final class WatchedProvider implements InvocationHandler {
                 case "registerMemory" -> {
                     if ((int) args[2] == Winsock.MEM_READ) {
                         forSending.add(new Registered(((ByteBuffer) args[1]).duplicate(), (MemoryHandle) result));
+                    } else if ((int) args[2] == Winsock.MEM_WRITE) {
+                        forReceiving.add(new Registered(((ByteBuffer) args[1]).duplicate(), (MemoryHandle) result));
                     }
                 }
                 case "deregisterMemory" -> released.add((MemoryHandle) args[1]);
@@ -79,6 +88,9 @@ final class WatchedProvider implements InvocationHandler {
                 }
                 case "recv" -> {
                     receives.add((Overlapped) args[2]);
+                    MemoryHandle into = ((WsaBuf[]) args[1])[0].registration();
+                    forReceiving.stream().filter(r -> r.handle() == into).findFirst()
+                            .ifPresent(r -> receivesInto.add(new ReceiveInto(r.memory(), into, (Overlapped) args[2])));
                     mostReceivesInProgress = Math.max(mostReceivesInProgress,
                             (int) receives.stream().filter(Overlapped::isInProgress).count());
                 }
@@ -106,6 +118,11 @@ final class WatchedProvider implements InvocationHandler {
 
     synchronized List<Registered> registeredForSending() {
         return new ArrayList<>(forSending);
+    }
+
+    /** The provider receives posted so far, each with the memory it was posted into. */
+    synchronized List<ReceiveInto> receivesInto() {
+        return new ArrayList<>(receivesInto);
     }
 
     synchronized boolean released(MemoryHandle h) {

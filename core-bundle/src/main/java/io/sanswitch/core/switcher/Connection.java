@@ -63,7 +63,8 @@ final class Connection implements SwitchSocket {
         }
     }
 
-    private record PendingReceive(ByteBuffer into, CompletableFuture<Integer> done) {
+    /** An application receive waiting for bytes. */
+    record PendingReceive(ByteBuffer into, CompletableFuture<Integer> done) {
     }
 
     private final SwitchContext sw;
@@ -81,6 +82,8 @@ final class Connection implements SwitchSocket {
     private final WireFormat wire;
     private final SendSlots slots;
     private final ReceiveRing ring;
+    /** Plain stream: large direct application receives the provider fills itself. */
+    private final DirectReceives direct;
 
     // Everything below is owned by this connection's queue; state is volatile because isOpen,
     // toString and the switch's statistics read it from any thread.
@@ -118,6 +121,7 @@ final class Connection implements SwitchSocket {
         this.slots = new SendSlots(this, sends, wire, caps.rdma() ? 1 : SendSlots.MAX_IN_FLIGHT);
         this.ring = new ReceiveRing(this, caps.rdma() ? BUFFER_BYTES : PLAIN_RECEIVE_BYTES,
                 caps.rdma() ? 1 : ReceiveRing.SIZE, this::received, this::wantsBytes);
+        this.direct = new DirectReceives(this, receives, !caps.rdma(), this::mayLend, this::peerClosed);
     }
 
     /**
@@ -205,6 +209,7 @@ final class Connection implements SwitchSocket {
             }
             state = State.CLOSING;
             failReceives(WSA_OPERATION_ABORTED, "closed");
+            direct.doom(new WsaException(WSA_OPERATION_ABORTED, "receive from " + remote + " ended: closed"));
             closeTimer = sw.schedule(() -> queue.execute(() -> {
                 if (state == State.CLOSING) {
                     LOG.warn("{}: graceful close timed out after {}; aborting", this, sw.settings().closeTimeout());
@@ -286,22 +291,28 @@ final class Connection implements SwitchSocket {
     // ------------------------------------------------------------------ receiving
 
     private void pumpReceive() {
+        direct.pump();
         ring.pump();
     }
 
-    /** Whether the switch reads ahead: open, the peer has not closed, and the application keeps up. */
+    /**
+     * Whether the switch reads ahead into its ring: open, the peer has not closed, the application
+     * keeps up, and no application buffer is (to be) lent, whose bytes a ring receive would take.
+     */
     private boolean wantsBytes() {
-        return !inbound.isPeerClosed() && !inbound.full() && (state == State.OPEN || state == State.CLOSING);
+        return !inbound.isPeerClosed() && !inbound.full() && (state == State.OPEN || state == State.CLOSING)
+                && !direct.holdsStream();
+    }
+
+    /** Whether a receive posted now gets the next bytes of the stream: nothing is ahead of it. */
+    private boolean mayLend() {
+        return state == State.OPEN && ring.posted() == 0 && inbound.isEmpty() && !inbound.isPeerClosed();
     }
 
     /** The bytes of one provider receive, in stream order (the buffer is reused afterwards). */
     private void received(ByteBuffer bytes) {
         if (!bytes.hasRemaining()) {
-            inbound.peerClosed(); // spec 6.9: the peer closed; its last bytes came before
-            deliver();
-            if (state == State.CLOSING) {
-                finishCloseNow();
-            }
+            peerClosed();
             return;
         }
         wire.received(bytes);
@@ -309,6 +320,15 @@ final class Connection implements SwitchSocket {
             return;
         }
         deliver();
+    }
+
+    /** spec 6.9: the peer closed; its last bytes came before. */
+    private void peerClosed() {
+        inbound.peerClosed();
+        deliver();
+        if (state == State.CLOSING) {
+            finishCloseNow();
+        }
     }
 
     /**
@@ -535,6 +555,8 @@ final class Connection implements SwitchSocket {
         if (closeSocket) {
             closeSocketQuietly();
         }
+        // After the close: the provider writes no more into the lent buffers.
+        direct.ended(pending, "receive from " + remote + " ended: " + endedAt);
         if (wasOpen) {
             sw.ended(this);
         }
