@@ -64,7 +64,12 @@ class PackedRemoteKeyTest {
                 byte[] host = key.clone();
                 host[Long.BYTES] = 1; // UCS_MEMORY_TYPE_CUDA
                 bad.put("key " + n + " of another memory type", host);
-                for (int at : sizeBytes(key)) {
+                // The last domain's size only: one more or less there always breaks the sum. An earlier
+                // size one more or less makes the walk read the next sizes from other bytes, which with
+                // some keys (their bytes differ from run to run) happen to add up again: a well-formed
+                // key then, which no validator can refuse (seen: "key 2 with the size at 10 one more").
+                List<Integer> sizes = sizeBytes(key);
+                for (int at : sizes.isEmpty() ? List.<Integer>of() : sizes.subList(sizes.size() - 1, sizes.size())) {
                     // Not where the byte wraps (255 + 1 = 0): that is another length, not one more or less.
                     if (key[at] != (byte) 0xFF) {
                         bad.put("key " + n + " with the size at " + at + " one more", withByte(key, at, key[at] + 1));
