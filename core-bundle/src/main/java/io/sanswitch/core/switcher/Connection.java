@@ -29,16 +29,18 @@ import io.sanswitch.spi.WsaException;
 
 /**
  * One connection of the switch over one provider socket: the application's calls, the provider
- * sends ({@link SendSlots}) and receives ({@link ReceiveRing}) it posts, and the connection's end. All its state lives on its own
- * {@link SerialQueue}: application calls, the provider's completions and its handle closing are
- * tasks there, so nothing here takes a lock, and nothing the provider calls back ever waits.
+ * sends ({@link SendSlots}) and receives ({@link ReceiveRing}, {@link DirectReceives}) it posts, and
+ * the connection's end. All its state lives on its own {@link SerialQueue}: application calls, the
+ * provider's completions and its handle closing are tasks there, so nothing here takes a lock, and
+ * nothing the provider calls back ever waits.
  *
  * <p>Per connection the switch registers its send and receive buffers (spec 6.5), one each to begin
- * with, more as the traffic needs them. What goes on the wire is the {@link WireFormat} chosen when the connection is made: the bytes as
- * they are on a TCP provider ({@link PlainStream}), {@link FramedStream frames} and RDMA
- * {@link BlockTransfers blocks} on an RDMA provider (spec 6.7). The sends wait in a {@link SendQueue};
- * what arrived waits in an {@link InboundBuffer}, and the switch reads ahead until {@link #HIGH_WATER}
- * bytes wait there, which is the flow control (spec 6.4: the switch's job).
+ * with, more as the traffic needs them. What goes on the wire is the {@link WireFormat} chosen when
+ * the connection is made: the bytes as they are on a TCP provider ({@link PlainStream}),
+ * {@link FramedStream frames} and RDMA {@link BlockTransfers blocks} on an RDMA provider (spec 6.7).
+ * The sends wait in a {@link SendQueue}; what arrived waits in an {@link InboundBuffer}, and the
+ * switch reads ahead until {@link #HIGH_WATER} bytes wait there, which is the flow control (spec
+ * 6.4: the switch's job).
  */
 final class Connection implements SwitchSocket {
     private static final Logger LOG = LoggerFactory.getLogger(Connection.class);
