@@ -29,6 +29,7 @@ import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 import io.sanswitch.transport.PostedOperation;
 import io.sanswitch.transport.TransportCapabilities;
+import io.sanswitch.testing.Eventually;
 
 /**
  * On which thread the switch handles a provider's completion (issue 12): a successful one at once on
@@ -82,16 +83,7 @@ class SwitchCompletionThreadsTest {
     }
 
     private PostedOperation awaitHeld(PostedOperation.Kind kind) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < deadline) {
-            for (PostedOperation op : wire.held) {
-                if (op.kind() == kind) {
-                    return op;
-                }
-            }
-            Thread.sleep(1);
-        }
-        throw new AssertionError("the switch posted no " + kind);
+        return Eventually.value("the switch posts a " + kind, () -> wire.held.stream().filter(op -> op.kind() == kind).findFirst());
     }
 
     /** Runs {@code action} on a thread named {@code name}, as a backend's or the framework's thread. */

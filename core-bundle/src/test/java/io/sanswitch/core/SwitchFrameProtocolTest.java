@@ -34,6 +34,7 @@ import io.sanswitch.core.switcher.SwitchSettings;
 import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 import io.sanswitch.transport.PostedOperation;
+import io.sanswitch.testing.Eventually;
 
 /**
  * The switch's session protocol against a hostile peer, played by the test on a scripted RDMA
@@ -190,15 +191,7 @@ class SwitchFrameProtocolTest {
     }
 
     private PostedOperation awaitHeld(PostedOperation.Kind kind) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < deadline) {
-            List<PostedOperation> ops = held(kind);
-            if (!ops.isEmpty()) {
-                return ops.get(0);
-            }
-            Thread.sleep(1);
-        }
-        throw new AssertionError("the switch posted no " + kind);
+        return Eventually.value("the switch posts a " + kind, () -> held(kind).stream().findFirst());
     }
 
     /** Completes the switch's next send and returns its bytes. */

@@ -26,6 +26,7 @@ import io.sanswitch.core.switcher.SwitchSettings;
 import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 import io.sanswitch.transport.PostedOperation;
+import io.sanswitch.testing.Eventually;
 
 /**
  * The switch's one policy for a failed operation of a connection, whichever operation it is: what
@@ -104,15 +105,7 @@ class SwitchOperationFailureTest {
     }
 
     private PostedOperation awaitHeld(PostedOperation.Kind kind) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < deadline) {
-            List<PostedOperation> ops = held(kind);
-            if (!ops.isEmpty()) {
-                return ops.get(0);
-            }
-            Thread.sleep(1);
-        }
-        throw new AssertionError("the switch posted no " + kind);
+        return Eventually.value("the switch posts a " + kind, () -> held(kind).stream().findFirst());
     }
 
     private static WsaError failure(CompletionStage<Integer> op) {

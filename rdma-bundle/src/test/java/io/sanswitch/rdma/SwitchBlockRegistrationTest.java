@@ -43,6 +43,7 @@ import io.sanswitch.spi.SanServiceProvider;
 import io.sanswitch.spi.SocketHandle;
 import io.sanswitch.spi.Winsock;
 import io.sanswitch.spi.WsaBuf;
+import io.sanswitch.testing.Eventually;
 
 /**
  * The switch's blocks over the real UCX provider reuse their registrations: a stream of large sends
@@ -136,10 +137,7 @@ class SwitchBlockRegistrationTest {
         pair[0].close();
         assertEquals(-1, pair[1].receive(ByteBuffer.allocate(4)).toCompletableFuture().get(20, TimeUnit.SECONDS));
         pair[1].close();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (sw.statistics().totalProviderSockets() > 0 && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
+        Eventually.until("the provider sockets are closed", () -> sw.statistics().totalProviderSockets() == 0);
         SwitchStatistics after = sw.statistics();
         assertEquals(0, after.totalProviderSockets(), after.toString());
         assertEquals(0, after.memoryRegistrations(), "the switch counts nothing registered: " + after);

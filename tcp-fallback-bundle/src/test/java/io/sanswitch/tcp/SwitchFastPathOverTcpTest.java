@@ -37,6 +37,7 @@ import io.sanswitch.core.switcher.Switch;
 import io.sanswitch.core.switcher.SwitchSettings;
 import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
+import io.sanswitch.testing.Eventually;
 
 /**
  * The switch's fast path over the real TCP provider: several provider sends in flight with the
@@ -550,10 +551,6 @@ class SwitchFastPathOverTcpTest {
     }
 
     private static void eventually(BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (!condition.getAsBoolean()) {
-            assertTrue(System.nanoTime() < deadline, what + ": not within 20 s");
-            Thread.sleep(5);
-        }
+        Eventually.until(what, condition);
     }
 }

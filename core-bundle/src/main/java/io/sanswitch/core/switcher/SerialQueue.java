@@ -18,7 +18,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>An upcall that may come from a provider's final cleanup (run on the framework thread that stops
  * a bundle) only {@link #execute enqueues}: it never blocks, never takes a lock the caller could
- * hold, and never runs switch code on that thread (TOOLCHAIN 13).
+ * hold, and never runs switch code on that thread: the framework stops a bundle on one thread, and a
+ * listener that blocked there, or waited for a thread that waits for the framework, would stall or
+ * deadlock the whole stop.
  */
 final class SerialQueue implements Executor {
     private static final Logger LOG = LoggerFactory.getLogger(SerialQueue.class);
