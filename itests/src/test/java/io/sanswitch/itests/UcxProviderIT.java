@@ -413,7 +413,18 @@ public class UcxProviderIT {
         props.put("handshakeTimeoutMillis", 4000);
         config.update(props);
         awaitUcxProvider(); // registered again with the key of the now private file
+        Object keyed = ucxReference(Transport.class).getProperty(org.osgi.framework.Constants.SERVICE_ID);
         config.delete();
+        // The deletion reaches the component asynchronously and replaces the transport: wait for that,
+        // or the next test starts on a provider it then loses (seen: a receive never completed).
+        eventually("the ucx transport replaced once its configuration is deleted", () -> {
+            try {
+                ServiceReference<Transport> now = ucxReference(Transport.class);
+                return now == null ? null : now.getProperty(org.osgi.framework.Constants.SERVICE_ID);
+            } catch (Exception e) {
+                return e;
+            }
+        }, id -> id instanceof Long && !id.equals(keyed));
         context.ungetService(ref);
         java.nio.file.Files.delete(keyFile);
         java.nio.file.Files.delete(dir);
