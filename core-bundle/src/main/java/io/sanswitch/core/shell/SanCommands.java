@@ -30,13 +30,17 @@ import io.sanswitch.spi.SanServiceProvider;
 
 /**
  * The {@code san:*} shell commands, for Felix Gogo and for Karaf alike: both pick up a service with
- * {@code osgi.command.scope}/{@code osgi.command.function} and call its public methods by name,
- * printing what they return. So this is plain Java with no shell API: each command returns its
- * text (an aligned table, or usage help on {@code -h}/{@code --help} or bad input).
+ * {@code osgi.command.scope}/{@code osgi.command.function} and call its public methods by name.
+ * Each command writes its text (an aligned table, or usage help on {@code -h}/{@code --help} or bad
+ * input) to {@code System.out} and returns nothing: both shells point {@code System.out} of the
+ * thread running a command at that session's output (Gogo's ThreadIO), which is what reaches
+ * {@code bin/client}, ssh exec and pipes ({@code san:providers | grep ucx}); a returned value is
+ * printed by the interactive consoles only. So this stays plain Java with no shell API.
  *
- * <p>A function name with a hyphen ({@code cleanup-history}) matches no Java method; both shells
- * (Karaf embeds Gogo's runtime) then fall back to a method named {@code _main} and pass the
- * function name first: {@link #_main(String, String...)} dispatches it.
+ * <p>A function name with a hyphen ({@code cleanup-history}) or a Java keyword ({@code switch})
+ * matches no Java method; both shells (Karaf embeds Gogo's runtime) then fall back to a method
+ * named {@code _main} and pass the function name first: {@link #_main(String, String...)}
+ * dispatches it.
  *
  * <p>It tracks every {@link SanServiceProvider} of this bundle's engines, and keeps the last few
  * retired ones (a stopped or updated backend) so that their final cleanup stays visible in
@@ -47,7 +51,9 @@ import io.sanswitch.spi.SanServiceProvider;
     "osgi.command.function=providers",
     "osgi.command.function=sockets",
     "osgi.command.function=bench",
-    "osgi.command.function=cleanup-history"})
+    "osgi.command.function=cleanup-history",
+    "osgi.command.function=switch",
+    "osgi.command.function=route"})
 public final class SanCommands {
     private static final Logger LOG = LoggerFactory.getLogger(SanCommands.class);
 
@@ -85,6 +91,21 @@ public final class SanCommands {
               reset, duration, result (0, or the Winsock error such as 10050 WSAENETDOWN).
             """.formatted(HISTORY_SHOWN);
 
+    static final String SWITCH_USAGE = """
+            Usage: san:switch
+              The switch's settings in force and where each came from (PID io.sanswitch.switch, the
+              RDMA provider's published subnets sanswitch.san.subnets, or the default), then the
+              providers it has bound: role for new connections, capabilities, published subnets.
+            """;
+    static final String ROUTE_USAGE = """
+            Usage: san:route HOST:PORT
+              What a connect to that peer would do now, without connecting (like ip route get): the
+              provider of the first attempt, the switch's reason (SAN_SUBNET, NOT_ON_SAN_SUBNET,
+              RDMA_PROVIDER_DOWN, RECENT_RDMA_FAILURE with the time it still counts) and the address
+              it connects to. HOST is a literal IPv4 address or an IPv6 one in brackets
+              (10.20.0.7:5000, [fd00::7]:5000); no host name is looked up.
+            """;
+
     /** A provider as the commands know it. */
     record Tracked(ProviderEngine engine, long serviceId) {
     }
@@ -100,6 +121,11 @@ public final class SanCommands {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     volatile SocketSwitch socketSwitch;
+
+    /** What {@code san:switch} and {@code san:route} show: the switch's own account. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile SwitchView switchView;
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
     void addProvider(SanServiceProvider provider, Map<String, Object> properties) {
@@ -126,7 +152,43 @@ public final class SanCommands {
     // ------------------------------------------------------------------ commands
 
     /** {@code san:providers}. */
-    public String providers(String... args) {
+    public void providers(String... args) {
+        print(providersText(args));
+    }
+
+    /** {@code san:sockets [provider]}. */
+    public void sockets(String... args) {
+        print(socketsText(args));
+    }
+
+    /** {@code san:bench [provider] [seconds]}. */
+    public void bench(String... args) throws InterruptedException {
+        print(benchText(args));
+    }
+
+    /** {@code san:route HOST:PORT}. */
+    public void route(String... args) {
+        print(routeText(args));
+    }
+
+    /**
+     * Where both shells send a function that matches no method by name ({@code cleanup-history},
+     * {@code switch}): the function name comes first.
+     */
+    public void _main(String function, String... args) throws InterruptedException {
+        print(mainText(function, args));
+    }
+
+    /** Writes to the output of the session running the command (see the class comment). */
+    private static void print(String text) {
+        java.io.PrintStream out = System.out;
+        out.print(text);
+        out.flush();
+    }
+
+    // ------------------------------------------------------------------ the commands' text
+
+    String providersText(String... args) {
         if (wantsHelp(args)) {
             return PROVIDERS_USAGE;
         }
@@ -146,8 +208,7 @@ public final class SanCommands {
         return t.toString();
     }
 
-    /** {@code san:sockets [provider]}. */
-    public String sockets(String... args) {
+    String socketsText(String... args) {
         if (wantsHelp(args)) {
             return SOCKETS_USAGE;
         }
@@ -178,8 +239,7 @@ public final class SanCommands {
         return t.toString();
     }
 
-    /** {@code san:bench [provider] [seconds]}. */
-    public String bench(String... args) throws InterruptedException {
+    String benchText(String... args) throws InterruptedException {
         if (wantsHelp(args)) {
             return BENCH_USAGE;
         }
@@ -221,8 +281,8 @@ public final class SanCommands {
         }
     }
 
-    /** {@code san:cleanup-history [provider]}; the shells reach it through {@link #main}. */
-    public String cleanupHistory(String... args) {
+    /** {@code san:cleanup-history [provider]}; the shells reach it through {@link #_main}. */
+    String cleanupHistoryText(String... args) {
         if (wantsHelp(args)) {
             return HISTORY_USAGE;
         }
@@ -257,26 +317,73 @@ public final class SanCommands {
         for (Row row : shown) {
             CleanupRecord r = row.record();
             t.row(WHEN.format(r.started().atZone(ZoneId.systemDefault())), r.provider(), row.serviceId(),
-                    r.generation(), r.reason(), r.operationsAborted(), r.socketsReset(), Units.duration(r.durationNanos()),
+                    r.generation(), r.reason(), r.operationsAborted(), r.socketsReset(), new Units.Elapsed(r.durationNanos()),
                     result(r));
         }
         return t.toString();
     }
 
-    /**
-     * Where both shells send a function that matches no method by name ({@code cleanup-history}):
-     * the function name comes first.
-     */
-    public String _main(String function, String... args) throws InterruptedException {
+    String mainText(String function, String... args) throws InterruptedException {
         return switch (function == null ? "" : function.toLowerCase(Locale.ROOT)) {
-            case "providers" -> providers(args);
-            case "sockets" -> sockets(args);
-            case "bench" -> bench(args);
-            case "cleanup-history", "cleanuphistory" -> cleanupHistory(args);
+            case "providers" -> providersText(args);
+            case "sockets" -> socketsText(args);
+            case "bench" -> benchText(args);
+            case "cleanup-history", "cleanuphistory" -> cleanupHistoryText(args);
+            case "switch" -> switchText(args);
+            case "route" -> routeText(args);
             default -> "Unknown command san:" + function + "; the san commands are: providers, sockets, bench, "
-                    + "cleanup-history (each with --help)\n";
+                    + "cleanup-history, switch, route (each with --help)\n";
         };
     }
+
+    /** {@code san:switch}. */
+    String switchText(String... args) {
+        if (wantsHelp(args)) {
+            return SWITCH_USAGE;
+        }
+        if (args.length > 0) {
+            return "san:switch takes no arguments\n" + SWITCH_USAGE;
+        }
+        SwitchView view = switchView;
+        if (view == null) {
+            return NO_SWITCH;
+        }
+        Table settings = new Table("SETTING", "VALUE", "SOURCE");
+        for (SwitchView.Setting s : view.settingsInForce()) {
+            settings.row(s.name(), s.value(), s.source());
+        }
+        Table providers = new Table("PROVIDER", "ROLE", "CAPABILITIES", "PUBLISHED SUBNETS");
+        for (SwitchView.Provider p : view.providersBound()) {
+            providers.row(p.name(), p.role(), p.capabilities(), p.subnets());
+        }
+        return settings + "\n" + (providers.size() == 0 ? "No provider bound to the switch\n" : providers.toString());
+    }
+
+    /** {@code san:route HOST:PORT}. */
+    String routeText(String... args) {
+        if (wantsHelp(args)) {
+            return ROUTE_USAGE;
+        }
+        if (args.length != 1) {
+            return "san:route takes one HOST:PORT\n" + ROUTE_USAGE;
+        }
+        InetSocketAddress peer;
+        try {
+            peer = PeerArgument.parse(args[0]);
+        } catch (IllegalArgumentException e) {
+            return e.getMessage() + "\n" + ROUTE_USAGE;
+        }
+        SwitchView view = switchView;
+        if (view == null) {
+            return NO_SWITCH;
+        }
+        SwitchView.RouteAnswer r = view.routeTo(peer);
+        return new Table("PEER", "PROVIDER", "CONNECTS TO", "REASON", "DETAIL")
+                .row(address(peer), r.provider(), address(r.target()), r.reason(), r.detail()).toString();
+    }
+
+    private static final String NO_SWITCH = "No SocketSwitch service is there (is the component "
+            + "io.sanswitch.core.switcher.Switch enabled?)\n";
 
     // ------------------------------------------------------------------ helpers
 
@@ -287,9 +394,9 @@ public final class SanCommands {
 
     static String formatBench(LoopbackBench.Result r) {
         Table t = new Table("PROVIDER", "BYTES>", "TIME>", "RATE>", "ECHOES>", "RTT MEDIAN>", "RTT P99>");
-        t.row(r.provider(), Units.bytes(r.bytes()), Units.duration(r.streamNanos()),
-                Units.rate(r.bytes(), r.streamNanos()), r.roundTrips(), Units.duration(r.medianRoundTripNanos()),
-                Units.duration(r.p99RoundTripNanos()));
+        t.row(r.provider(), Units.bytes(r.bytes()), new Units.Elapsed(r.streamNanos()),
+                Units.rate(r.bytes(), r.streamNanos()), r.roundTrips(), new Units.Elapsed(r.medianRoundTripNanos()),
+                new Units.Elapsed(r.p99RoundTripNanos()));
         Table m = new Table("MEMORY", "RESIDENT>", "ANONYMOUS>", "DIRECT BUFFERS>", "RESIDENT CHANGE>");
         memoryRow(m, "idle before", r.idleBefore(), null);
         memoryRow(m, "one connection open", r.connectionOpen(), r.idleBefore());
@@ -318,7 +425,11 @@ public final class SanCommands {
     }
 
     private static String address(InetSocketAddress a) {
-        return a == null ? null : a.getAddress().getHostAddress() + ":" + a.getPort();
+        if (a == null) {
+            return null;
+        }
+        String host = a.getAddress().getHostAddress();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 
     private static String safeReason(SocketReasons why, SocketStatus s) {

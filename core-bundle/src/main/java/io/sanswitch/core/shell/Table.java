@@ -2,16 +2,18 @@ package io.sanswitch.core.shell;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.LongFunction;
 
 /**
  * A plain-text table with aligned columns, as the {@code san:*} commands print it: one header
- * row, columns separated by two spaces, numbers right-aligned, no trailing blanks. Plain text so
+ * row, columns separated by two spaces, numbers right-aligned, no trailing blanks, the durations of
+ * a column in one unit. Plain text so
  * that it reads the same in Felix Gogo, in Karaf and in a log file.
  */
 final class Table {
     private final String[] headers;
     private final boolean[] rightAligned;
-    private final List<String[]> rows = new ArrayList<>();
+    private final List<Object[]> rows = new ArrayList<>();
 
     /** A header ending in {@code ">"} names a right-aligned column (the marker is not printed). */
     Table(String... headers) {
@@ -27,11 +29,7 @@ final class Table {
         if (cells.length != headers.length) {
             throw new IllegalArgumentException(cells.length + " cells for " + headers.length + " columns");
         }
-        String[] text = new String[cells.length];
-        for (int i = 0; i < cells.length; i++) {
-            text[i] = cells[i] == null ? "-" : cells[i].toString();
-        }
-        rows.add(text);
+        rows.add(cells.clone());
         return this;
     }
 
@@ -41,6 +39,7 @@ final class Table {
 
     @Override
     public String toString() {
+        List<String[]> rows = texts();
         int[] width = new int[headers.length];
         for (int i = 0; i < headers.length; i++) {
             width[i] = headers[i].length();
@@ -56,6 +55,38 @@ final class Table {
             line(sb, r, width);
         }
         return sb.toString();
+    }
+
+    /** The cells as text; the durations of a column ({@link Units.Elapsed}) all in one unit. */
+    private List<String[]> texts() {
+        LongFunction<String>[] durations = durationFormats();
+        List<String[]> texts = new ArrayList<>(rows.size());
+        for (Object[] r : rows) {
+            String[] text = new String[r.length];
+            for (int i = 0; i < r.length; i++) {
+                Object c = r[i];
+                text[i] = c == null ? "-" : c instanceof Units.Elapsed e ? durations[i].apply(e.nanos()) : c.toString();
+            }
+            texts.add(text);
+        }
+        return texts;
+    }
+
+    @SuppressWarnings("unchecked")
+    private LongFunction<String>[] durationFormats() {
+        LongFunction<String>[] formats = new LongFunction[headers.length];
+        for (int i = 0; i < headers.length; i++) {
+            long min = Long.MAX_VALUE;
+            long max = Long.MIN_VALUE;
+            for (Object[] r : rows) {
+                if (r[i] instanceof Units.Elapsed e) {
+                    min = Math.min(min, e.nanos());
+                    max = Math.max(max, e.nanos());
+                }
+            }
+            formats[i] = max == Long.MIN_VALUE ? null : Units.durationFormat(min, max);
+        }
+        return formats;
     }
 
     private void line(StringBuilder sb, String[] cells, int[] width) {

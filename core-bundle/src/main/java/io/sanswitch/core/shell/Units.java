@@ -1,6 +1,7 @@
 package io.sanswitch.core.shell;
 
 import java.util.Locale;
+import java.util.function.LongFunction;
 
 /** Human-readable byte counts, rates and durations, always in the same units (binary prefixes). */
 final class Units {
@@ -35,14 +36,31 @@ final class Units {
         return String.format(Locale.ROOT, "%.1f MiB/s", mibPerSecond);
     }
 
+    /**
+     * A duration cell of a {@link Table}: the table writes every duration of one column in the same
+     * unit (chosen by {@link #durationFormat}), so rows compare at a glance.
+     */
+    record Elapsed(long nanos) {
+    }
+
     /** A duration in the unit that keeps it readable: µs below 10 ms, ms below 10 s, else s. */
     static String duration(long nanos) {
-        if (nanos < 10_000_000L) {
-            return String.format(Locale.ROOT, "%d µs", nanos / 1000);
+        return durationFormat(nanos, nanos).apply(nanos);
+    }
+
+    /**
+     * One format for durations from {@code min} to {@code max} nanoseconds: the unit that keeps the
+     * largest readable (µs below 10 ms, ms below 10 s, else s), whole numbers unless the smallest
+     * would then show fewer than two digits (one decimal then).
+     */
+    static LongFunction<String> durationFormat(long min, long max) {
+        if (max < 10_000_000L) {
+            return n -> String.format(Locale.ROOT, "%d µs", n / 1000);
         }
-        if (nanos < 10_000_000_000L) {
-            return String.format(Locale.ROOT, "%d ms", nanos / 1_000_000);
+        if (max < 10_000_000_000L) {
+            return min < 10_000_000L ? n -> String.format(Locale.ROOT, "%.1f ms", n / 1e6)
+                    : n -> String.format(Locale.ROOT, "%d ms", n / 1_000_000);
         }
-        return String.format(Locale.ROOT, "%.1f s", nanos / 1e9);
+        return n -> String.format(Locale.ROOT, "%.1f s", n / 1e9);
     }
 }

@@ -137,6 +137,11 @@ final class BoundProvider implements UpcallTable {
         subnets = List.copyOf(s);
     }
 
+    /** The SAN subnets this provider publishes (service property {@code sanswitch.san.subnets}). */
+    List<Cidr> subnets() {
+        return subnets;
+    }
+
     /** The SAN subnets this provider publishes itself (service property {@code sanswitch.san.subnets}). */
     boolean publishesSubnetOf(InetAddress address) {
         for (Cidr c : subnets) {

@@ -24,7 +24,7 @@ import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 
 /**
- * One application connect (spec 6.1, 6.2): over the RDMA provider when {@link Route#plan} says so,
+ * One application connect (spec 6.1, 6.2): over the RDMA provider when {@link Route#decide} says so,
  * falling back to TCP for the codes that allow it, else over TCP directly. Each provider connect is
  * event-selected and nonblocking; its outcome arrives as FD_CONNECT, the switch's timeout, the
  * provider closing the socket, or the provider being withdrawn (its bundle stopping), all as tasks on
@@ -69,19 +69,16 @@ final class Connector {
             overPinned();
             return;
         }
-        BoundProvider rdma = sw.rdmaProvider();
-        boolean onSan = sw.onSanSubnet(remote.getAddress(), rdma);
-        Route.Plan plan = Route.plan(onSan, rdma != null, rdma == null ? null : sw.failures().recent(remote.getAddress()));
-        if (plan.first() == Route.First.RDMA) {
-            int port = remote.getPort() + sw.settings().rdmaPortOffset();
-            if (port <= 0xFFFF) {
-                start(rdma, new InetSocketAddress(remote.getAddress(), port), true);
-                return;
-            }
-            overTcp(Reason.RDMA_PROVIDER_DOWN, null);
-            return;
+        Route.Decision<BoundProvider> d = sw.route(remote);
+        if (d.rdma()) {
+            start(d.provider(), d.target(), true);
+        } else if (d.provider() == null) {
+            result.completeExceptionally(new WsaException(WSAENETDOWN, "no TCP provider is running to reach " + remote));
+        } else {
+            tcpReason = d.reason();
+            rdmaError = d.remembered() == null ? null : d.remembered().error();
+            start(d.provider(), d.target(), false);
         }
-        overTcp(plan.tcpReason(), plan.rememberedError());
     }
 
     /** The application named the provider: that one only, at the RDMA port where it is one (no fallback). */

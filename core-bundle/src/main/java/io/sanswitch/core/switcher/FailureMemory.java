@@ -17,6 +17,10 @@ final class FailureMemory {
     private record Entry(WsaError error, long expiresAtNanos) {
     }
 
+    /** A failure remembered for a peer, and how much longer it is. */
+    record Remembered(WsaError error, Duration left) {
+    }
+
     private final Map<InetAddress, Entry> failures = new ConcurrentHashMap<>();
     private final LongSupplier clock;
 
@@ -33,15 +37,22 @@ final class FailureMemory {
 
     /** The failure remembered for {@code peer} and not yet expired, or {@code null}. */
     WsaError recent(InetAddress peer) {
+        Remembered r = recall(peer);
+        return r == null ? null : r.error();
+    }
+
+    /** The failure remembered for {@code peer} with the time it still counts, or {@code null}. */
+    Remembered recall(InetAddress peer) {
         Entry e = failures.get(peer);
         if (e == null) {
             return null;
         }
-        if (clock.getAsLong() - e.expiresAtNanos() >= 0) {
+        long left = e.expiresAtNanos() - clock.getAsLong();
+        if (left <= 0) {
             failures.remove(peer, e);
             return null;
         }
-        return e.error();
+        return new Remembered(e.error(), Duration.ofNanos(left));
     }
 
     void forgetAll() {

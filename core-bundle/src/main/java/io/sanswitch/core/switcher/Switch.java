@@ -52,6 +52,7 @@ import io.sanswitch.api.SwitchServerSocket;
 import io.sanswitch.api.SwitchSocket;
 import io.sanswitch.api.SwitchStatistics;
 import io.sanswitch.core.shell.SocketReasons;
+import io.sanswitch.core.shell.SwitchView;
 import io.sanswitch.spi.ProtocolInfo;
 import io.sanswitch.spi.SanExtension;
 import io.sanswitch.spi.SanServiceProvider;
@@ -81,13 +82,16 @@ import io.sanswitch.transport.TransportProperties;
  * closed handles) only enqueue, and switch code run inside an upcall never blocks. So a cleanup can
  * never wait for this switch, nor this switch for the cleanup.
  */
-@Component(service = {SocketSwitch.class, SocketReasons.class}, configurationPid = Switch.PID, immediate = true)
+@Component(service = {SocketSwitch.class, SocketReasons.class, SwitchView.class}, configurationPid = Switch.PID,
+        immediate = true)
 @Designate(ocd = SwitchConfig.class)
-public final class Switch implements SocketSwitch, SocketReasons, SwitchContext {
+public final class Switch implements SocketSwitch, SocketReasons, SwitchView, SwitchContext {
     private static final Logger LOG = LoggerFactory.getLogger(Switch.class);
     public static final String PID = "io.sanswitch.switch";
 
     private volatile SwitchSettings settings;
+    /** The settings with each value's source, for {@code san:switch}. */
+    private volatile ConfiguredSettings configured;
     private volatile boolean active = true;
     private final ThreadPoolExecutor io;
     private final ScheduledThreadPoolExecutor timer;
@@ -107,11 +111,17 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchContext 
      */
     @Activate
     public Switch(Map<String, Object> properties) {
-        this(SwitchSettings.read(properties, SwitchSettings.defaults(), LOG::warn));
+        this(ConfiguredSettings.read(properties, SwitchSettings.defaults(), LOG::warn));
     }
 
     /** A switch outside OSGi (tests, embedding); bind providers with {@link #bindProvider}. */
     public Switch(SwitchSettings settings) {
+        this(ConfiguredSettings.given(settings));
+    }
+
+    private Switch(ConfiguredSettings configured) {
+        SwitchSettings settings = configured.settings();
+        this.configured = configured;
         this.settings = settings;
         for (ProviderChoice.Reason r : ProviderChoice.Reason.values()) {
             connects.put(r, new AtomicLong());
@@ -142,14 +152,20 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchContext 
     @Modified
     void modified(Map<String, Object> properties) {
         SwitchSettings running = settings;
-        SwitchSettings next = SwitchSettings.read(properties, running, LOG::warn);
+        ConfiguredSettings read = ConfiguredSettings.read(properties, running, LOG::warn);
+        SwitchSettings next = read.settings();
         if (next.ioThreads() != running.ioThreads()) {
             LOG.info("{}: ioThreads {} takes effect when the switch is activated again; {} run now", PID,
                     next.ioThreads(), running.ioThreads());
             next = new SwitchSettings(next.sanSubnets(), next.rdmaFailureMemory(), next.connectTimeout(),
                     next.rdmaThresholdBytes(), next.rdmaPortOffset(), next.forceWriteFlow(), next.rdmaTransport(),
                     next.tcpTransport(), running.ioThreads(), next.closeTimeout());
+            Map<String, String> sources = new HashMap<>(read.sources());
+            sources.put("ioThreads", "running since activation; " + read.settings().ioThreads()
+                    + " from " + PID + " takes effect at the next activation");
+            read = new ConfiguredSettings(next, sources);
         }
+        configured = new ConfiguredSettings(next, read.sources());
         settings = next;
         LOG.info("switch reconfigured: SAN subnets {}, RDMA port offset {}", next.sanSubnets(), next.rdmaPortOffset());
     }
@@ -362,6 +378,13 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchContext 
 
     FailureMemory failures() {
         return failures;
+    }
+
+    /** What a connect to {@code remote} would do now: the rule the connect runs ({@link Connector}). */
+    Route.Decision<BoundProvider> route(InetSocketAddress remote) {
+        BoundProvider rdma = rdmaProvider();
+        return Route.decide(remote, settings.rdmaPortOffset(), rdma, tcpProvider(),
+                onSanSubnet(remote.getAddress(), rdma), rdma == null ? null : failures.recall(remote.getAddress()));
     }
 
     // ------------------------------------------------------------------ application API
@@ -578,6 +601,23 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchContext 
             }
         }
         return found;
+    }
+
+    // ------------------------------------------------------------------ san:switch, san:route
+
+    @Override
+    public List<SwitchView.Setting> settingsInForce() {
+        return SwitchReport.settings(configured, rdmaProvider());
+    }
+
+    @Override
+    public List<SwitchView.Provider> providersBound() {
+        return SwitchReport.providers(new ArrayList<>(providers.values()), rdmaProvider(), tcpProvider(), settings);
+    }
+
+    @Override
+    public SwitchView.RouteAnswer routeTo(InetSocketAddress peer) {
+        return SwitchReport.route(peer, route(peer), settings);
     }
 
     /** What {@code san:sockets} shows for a connection: the choice's reason and its detail. */

@@ -53,7 +53,7 @@ class SanCommandsTest {
         ucx.receive(s);
         ucx.receive(s);
         ucx.connected();
-        String text = commands.providers();
+        String text = commands.providersText();
 
         assertEquals("PROVIDER  SERVICE  STATE    REFS  SOCKETS  PENDING  GEN  CLEANUPS", text.lines().findFirst().get());
         assertEquals("tcp", text.lines().skip(1).findFirst().get().split(" ")[0], "sorted by name");
@@ -81,7 +81,7 @@ class SanCommandsTest {
         commands.removeProvider(ucx.engine());
         ucx.engine().finalCleanup(CleanupReason.TRANSPORT_LEAVING);
 
-        String text = commands.cleanupHistory();
+        String text = commands.cleanupHistoryText();
         assertEquals(2, text.lines().count(), text);
         String row = text.lines().skip(1).findFirst().get();
         assertEquals("ucx", cell(text, row, "PROVIDER"));
@@ -92,8 +92,8 @@ class SanCommandsTest {
         assertEquals("2", cell(text, row, "RESET"));
         assertEquals("0", cell(text, row, "RESULT"));
         assertTrue(cell(text, row, "DURATION").matches("\\d+ (µs|ms)"), cell(text, row, "DURATION"));
-        assertTrue(commands.providers().lines().noneMatch(l -> l.startsWith("ucx")), "retired: not a provider");
-        assertEquals(text, commands._main("cleanup-history"), "the shells' route for the hyphenated name");
+        assertTrue(commands.providersText().lines().noneMatch(l -> l.startsWith("ucx")), "retired: not a provider");
+        assertEquals(text, commands.mainText("cleanup-history"), "the shells' route for the hyphenated name");
     }
 
     @Test
@@ -105,11 +105,11 @@ class SanCommandsTest {
         tcp.failNetwork();
         assertThrows(WsaException.class, () -> tcp.engine().cleanup());
 
-        List<String> rows = commands.cleanupHistory("tcp").lines().skip(1).toList();
+        List<String> rows = commands.cleanupHistoryText("tcp").lines().skip(1).toList();
         assertEquals(2, rows.size());
         assertTrue(rows.get(0).endsWith("  0"), rows.get(0));
         assertTrue(rows.get(1).endsWith("  10050 WSAENETDOWN"), rows.get(1));
-        assertEquals("No final cleanup yet on ucx\n", commands.cleanupHistory("ucx"));
+        assertEquals("No final cleanup yet on ucx\n", commands.cleanupHistoryText("ucx"));
     }
 
     @Test
@@ -121,7 +121,7 @@ class SanCommandsTest {
         InetSocketAddress peer = new InetSocketAddress(InetAddress.getLoopbackAddress(), 40123);
         ucx.accepted(peer);
 
-        String text = commands.sockets("ucx");
+        String text = commands.socketsText("ucx");
         List<String> rows = text.lines().skip(1).toList();
         assertEquals(3, rows.size(), text);
         assertEquals("127.0.0.1:7000", cell(text, rows.get(0), "LOCAL"));
@@ -134,32 +134,32 @@ class SanCommandsTest {
         assertEquals("127.0.0.1:40123", cell(text, rows.get(2), "PEER"));
 
         commands.reasons = (provider, handle) -> "peer in SAN subnet 127.0.0.0/8 (" + provider + ")";
-        assertEquals("peer in SAN subnet 127.0.0.0/8 (ucx)", cell(commands.sockets(), commands.sockets().lines()
+        assertEquals("peer in SAN subnet 127.0.0.0/8 (ucx)", cell(commands.socketsText(), commands.socketsText().lines()
                 .skip(1).findFirst().get(), "REASON"));
-        assertEquals("No open sockets on tcp\n", commands.sockets("tcp"));
+        assertEquals("No open sockets on tcp\n", commands.socketsText("tcp"));
     }
 
     @Test
     void everyCommandAnswersHelpAndRefusesBadInputWithItsUsage() throws Exception {
-        assertEquals(SanCommands.PROVIDERS_USAGE, commands.providers("--help"));
-        assertEquals(SanCommands.SOCKETS_USAGE, commands.sockets("-h"));
-        assertEquals(SanCommands.BENCH_USAGE, commands.bench("--help"));
-        assertEquals(SanCommands.HISTORY_USAGE, commands._main("cleanup-history", "--help"));
+        assertEquals(SanCommands.PROVIDERS_USAGE, commands.providersText("--help"));
+        assertEquals(SanCommands.SOCKETS_USAGE, commands.socketsText("-h"));
+        assertEquals(SanCommands.BENCH_USAGE, commands.benchText("--help"));
+        assertEquals(SanCommands.HISTORY_USAGE, commands.mainText("cleanup-history", "--help"));
 
-        assertTrue(commands.providers("x").startsWith("san:providers takes no arguments\nUsage: san:providers"));
-        assertEquals("No provider 'rdma'; registered: tcp, ucx\n" + SanCommands.SOCKETS_USAGE, commands.sockets("rdma"));
-        assertEquals("No provider 'rdma'; registered: tcp, ucx\n" + SanCommands.BENCH_USAGE, commands.bench("rdma"));
-        assertTrue(commands.bench("ucx", "0").startsWith("seconds must be 1 to 60, was 0\n"));
-        assertTrue(commands.bench("99999999999").startsWith("seconds must be 1 to 60, was 2147483647\n"));
-        assertTrue(commands.bench("ucx", "tcp").startsWith("two provider names given: ucx, tcp\n"));
-        assertTrue(commands.bench("a", "1", "b").startsWith("san:bench takes at most two arguments\n"));
-        assertTrue(commands.cleanupHistory("a", "b").startsWith("san:cleanup-history takes at most one argument\n"));
-        assertTrue(commands._main("nope").startsWith("Unknown command san:nope; the san commands are:"));
+        assertTrue(commands.providersText("x").startsWith("san:providers takes no arguments\nUsage: san:providers"));
+        assertEquals("No provider 'rdma'; registered: tcp, ucx\n" + SanCommands.SOCKETS_USAGE, commands.socketsText("rdma"));
+        assertEquals("No provider 'rdma'; registered: tcp, ucx\n" + SanCommands.BENCH_USAGE, commands.benchText("rdma"));
+        assertTrue(commands.benchText("ucx", "0").startsWith("seconds must be 1 to 60, was 0\n"));
+        assertTrue(commands.benchText("99999999999").startsWith("seconds must be 1 to 60, was 2147483647\n"));
+        assertTrue(commands.benchText("ucx", "tcp").startsWith("two provider names given: ucx, tcp\n"));
+        assertTrue(commands.benchText("a", "1", "b").startsWith("san:bench takes at most two arguments\n"));
+        assertTrue(commands.cleanupHistoryText("a", "b").startsWith("san:cleanup-history takes at most one argument\n"));
+        assertTrue(commands.mainText("nope").startsWith("Unknown command san:nope; the san commands are:"));
     }
 
     @Test
     void benchWithoutTheSwitchSaysItNeedsItAndStartsNoProvider() throws Exception {
-        String text = commands.bench("ucx", "1");
+        String text = commands.benchText("ucx", "1");
         assertTrue(text.startsWith("san:bench runs through the switch, and no SocketSwitch service is there"), text);
         assertEquals("IDLE", ucx.engine().status().state(), "the bench never calls startupEx itself (spec Q11)");
     }
@@ -167,9 +167,100 @@ class SanCommandsTest {
     @Test
     void withoutProvidersEachCommandSaysSo() throws Exception {
         SanCommands empty = new SanCommands();
-        assertTrue(empty.providers().startsWith("No SAN providers registered"));
-        assertEquals("No open sockets\n", empty.sockets());
-        assertEquals("No final cleanup yet\n", empty.cleanupHistory());
-        assertTrue(empty.bench().startsWith("No SAN providers registered\n"));
+        assertTrue(empty.providersText().startsWith("No SAN providers registered"));
+        assertEquals("No open sockets\n", empty.socketsText());
+        assertEquals("No final cleanup yet\n", empty.cleanupHistoryText());
+        assertTrue(empty.benchText().startsWith("No SAN providers registered\n"));
+    }
+
+    /**
+     * What bin/client, ssh exec and pipes get: the shells point System.out of the command's thread
+     * at the session, and print no returned value there. So every command prints its text and
+     * returns nothing.
+     */
+    @Test
+    void theCommandsPrintTheirTextAndReturnNothing() throws Exception {
+        for (java.lang.reflect.Method m : SanCommands.class.getMethods()) {
+            if (m.getDeclaringClass() == SanCommands.class) {
+                assertEquals(void.class, m.getReturnType(), m.getName() + ": a returned value is not printed by bin/client");
+            }
+        }
+        String providers = commands.providersText();
+        assertEquals(providers, printed(() -> commands.providers()));
+        assertEquals(commands.socketsText("tcp"), printed(() -> commands.sockets("tcp")));
+        assertEquals(commands.cleanupHistoryText(), printed(() -> commands._main("cleanup-history")));
+        assertEquals(SanCommands.SWITCH_USAGE, printed(() -> commands._main("switch", "--help")));
+        assertEquals(SanCommands.ROUTE_USAGE, printed(() -> commands.route("-h")));
+        assertTrue(printed(() -> commands.bench("nope")).startsWith("No provider 'nope'"));
+    }
+
+    interface Command {
+        void run() throws Exception;
+    }
+
+    private static synchronized String printed(Command c) throws Exception {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream before = System.out;
+        System.setOut(new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            c.run();
+        } finally {
+            System.setOut(before);
+        }
+        return bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** A switch's account as the switch gives it; the command only lays it out. */
+    private static final class GivenView implements SwitchView {
+        InetSocketAddress asked;
+
+        @Override
+        public List<Setting> settingsInForce() {
+            return List.of(new Setting("sanSubnets", "10.20.0.0/16", "io.sanswitch.switch"),
+                    new Setting("rdmaPortOffset", "1", "default"));
+        }
+
+        @Override
+        public List<Provider> providersBound() {
+            return List.of(new Provider("tcp", "TCP: other peers, fallback", "stream", "none"));
+        }
+
+        @Override
+        public RouteAnswer routeTo(InetSocketAddress peer) {
+            asked = peer;
+            return new RouteAnswer("ucx", new InetSocketAddress(peer.getAddress(), peer.getPort() + 1), "SAN_SUBNET",
+                    "peer on a SAN subnet");
+        }
+    }
+
+    @Test
+    void switchShowsSettingsWithTheirSourceAndTheProvidersRoles() throws Exception {
+        assertTrue(commands.switchText().startsWith("No SocketSwitch service is there"));
+        commands.switchView = new GivenView();
+        String text = commands.switchText();
+        assertEquals("SETTING         VALUE         SOURCE", text.lines().findFirst().get());
+        assertEquals("io.sanswitch.switch", cell(text, "sanSubnets", "SOURCE"));
+        assertEquals("default", cell(text, "rdmaPortOffset", "SOURCE"));
+        String providers = text.substring(text.indexOf("\n\n") + 2);
+        assertEquals("TCP: other peers, fallback", cell(providers, "tcp", "ROLE"));
+        assertTrue(commands.switchText("x").startsWith("san:switch takes no arguments\nUsage: san:switch"));
+    }
+
+    @Test
+    void routeAsksTheSwitchForTheParsedPeerAndRefusesBadInputFirst() throws Exception {
+        GivenView view = new GivenView();
+        commands.switchView = view;
+        String text = commands.routeText("10.20.0.7:5000");
+        assertEquals(new InetSocketAddress(InetAddress.getByName("10.20.0.7"), 5000), view.asked);
+        assertEquals("ucx", cell(text, "10.20.0.7:5000", "PROVIDER"));
+        assertEquals("10.20.0.7:5001", cell(text, "10.20.0.7:5000", "CONNECTS TO"));
+        assertEquals("SAN_SUBNET", cell(text, "10.20.0.7:5000", "REASON"));
+        assertEquals("[fd00:0:0:0:0:0:0:7]:5001", cell(commands.routeText("[fd00::7]:5000"), "[fd00", "CONNECTS TO"));
+        view.asked = null;
+        String refused = commands.routeText("db.example:5000");
+        assertTrue(refused.startsWith("'db.example:5000' is no HOST:PORT: 'db.example' is no literal IP address"), refused);
+        assertTrue(refused.endsWith(SanCommands.ROUTE_USAGE));
+        assertEquals(null, view.asked, "nothing asked for a refused peer");
+        assertTrue(commands.routeText().startsWith("san:route takes one HOST:PORT\n"));
     }
 }

@@ -54,4 +54,24 @@ class TableAndUnitsTest {
         assertEquals("-2.0 KiB", Units.signedBytes(-2048));
         assertEquals("-8388608.0 TiB", Units.signedBytes(Long.MIN_VALUE), "no overflow into a wrong sign");
     }
+
+    /** san:cleanup-history printed "18 ms" above "7383 µs": one unit per column now. */
+    @Test
+    void theDurationsOfAColumnShareOneUnit() {
+        String text = new Table("WHAT", "DURATION>", "ANOTHER>")
+                .row("a", new Units.Elapsed(18_200_000), new Units.Elapsed(900_000))
+                .row("b", new Units.Elapsed(7_383_000), new Units.Elapsed(1_500))
+                .row("c", null, new Units.Elapsed(12_000_000_000L))
+                .toString();
+        assertEquals(""
+                + "WHAT  DURATION  ANOTHER\n"
+                + "a      18.2 ms    0.0 s\n"
+                + "b       7.4 ms    0.0 s\n"
+                + "c            -   12.0 s\n", text);
+        assertEquals("WHAT  DURATION\na       250 ms\nb        20 ms\n", new Table("WHAT", "DURATION>")
+                .row("a", new Units.Elapsed(250_000_000)).row("b", new Units.Elapsed(20_400_000)).toString(),
+                "whole milliseconds when each has two digits");
+        assertEquals("T\n7 µs\n9999 µs\n", new Table("T").row(new Units.Elapsed(7_000))
+                .row(new Units.Elapsed(9_999_999)).toString());
+    }
 }

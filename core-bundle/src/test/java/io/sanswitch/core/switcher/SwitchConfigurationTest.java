@@ -151,4 +151,24 @@ class SwitchConfigurationTest {
         }
         return n;
     }
+
+    @Test
+    void eachSettingSaysWhereItCameFrom() {
+        ConfiguredSettings c = ConfiguredSettings.read(props("sanSubnets", "10.20.0.0/16, nonsense",
+                "connectTimeoutMillis", "700", "rdmaPortOffset", "abc"), SwitchSettings.defaults(), lines::add);
+        assertEquals("io.sanswitch.switch (entries left out, see the log)", c.sources().get("sanSubnets"));
+        assertEquals("io.sanswitch.switch", c.sources().get("connectTimeoutMillis"));
+        assertEquals("default (io.sanswitch.switch's value refused, see the log)", c.sources().get("rdmaPortOffset"));
+        assertEquals("default", c.sources().get("closeTimeoutMillis"));
+        assertEquals(ConfiguredSettings.PROPERTIES.size(), c.sources().size(), "a source for every property");
+        assertEquals("10.20.0.0/16", ConfiguredSettings.values(c.settings()).get("sanSubnets"));
+        assertEquals("700", ConfiguredSettings.values(c.settings()).get("connectTimeoutMillis"));
+        assertEquals(2, lines.size(), "still logged: " + lines);
+
+        ConfiguredSettings later = ConfiguredSettings.read(props("rdmaPortOffset", "-1"),
+                SwitchSettings.defaults().withPortOffset(9), lines::add);
+        assertEquals("the value before (io.sanswitch.switch's value refused, see the log)",
+                later.sources().get("rdmaPortOffset"));
+        assertEquals("9", ConfiguredSettings.values(later.settings()).get("rdmaPortOffset"));
+    }
 }
