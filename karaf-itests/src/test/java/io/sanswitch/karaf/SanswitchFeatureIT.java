@@ -138,7 +138,8 @@ public class SanswitchFeatureIT {
     /**
      * As an operator logged in with the admin role (Karaf checks roles for feature:install and
      * bundle:update): the session is made here, and its command runs on a fresh thread under
-     * that subject, as Karaf's own test support does it.
+     * that subject, as Karaf's own test support does it. What it returns is what the session
+     * printed, as {@code bin/client} shows it: a returned value is not part of it.
      */
     private String runOnce(String command) throws Exception {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
@@ -162,7 +163,12 @@ public class SanswitchFeatureIT {
                 throw cause instanceof Exception x ? x : new IllegalStateException(cause);
             }
             out.flush();
-            return bytes.toString(StandardCharsets.UTF_8) + (r == null ? "" : r.toString());
+            // bin/client, its batch mode and ssh exec print what a command writes, never what it
+            // returns: the san commands must say everything in their output.
+            if (command.startsWith("san:") && r != null) {
+                fail(command + " returned a value, which bin/client would not print: " + r);
+            }
+            return bytes.toString(StandardCharsets.UTF_8);
         } finally {
             thread.shutdownNow();
             session.close();
@@ -288,11 +294,25 @@ public class SanswitchFeatureIT {
         assertEquals("No final cleanup yet\n", run("san:cleanup-history"));
         assertTrue(run("san:cleanup-history --help").startsWith("Usage: san:cleanup-history [provider]"));
 
+        // No SAN subnet yet: san:route and a real connect agree on tcp, NOT_ON_SAN_SUBNET.
+        String settings = run("san:switch");
+        System.out.println(settings);
+        assertTrue(settings, settings.matches("(?s)SETTING\\s+VALUE\\s+SOURCE\\n.*"));
+        assertTrue(settings, settings.matches("(?s).*\\nsanSubnets\\s+none\\s+default\\n.*"));
+        assertTrue(settings, settings.matches("(?s).*\\nrdmaPortOffset\\s+1\\s+default\\n.*"));
+        assertTrue(settings, settings.matches("(?s).*\\nucx\\s+RDMA: peers on SAN subnets.*"));
+        assertTrue(settings, settings.matches("(?s).*\\ntcp\\s+TCP: other peers, fallback.*"));
+        assertEquals("tcp NOT_ON_SAN_SUBNET", routeAgreesWithAConnect());
+        String refused = run("san:route db.example:5000");
+        assertTrue(refused, refused.startsWith("'db.example:5000' is no HOST:PORT: 'db.example' is no literal IP address"));
+
         // Loopback made a SAN subnet through the switch's PID, as an operator would.
         run("config:property-set -p io.sanswitch.switch sanSubnets 127.0.0.0/8");
         try (SwitchUser app = new SwitchUser(context)) {
             io.sanswitch.api.SwitchSocket held = app.connect();
             assertEquals("ucx SAN_SUBNET", held.choice().provider() + " " + held.choice().reason());
+            String sanSettings = run("san:switch");
+            assertTrue(sanSettings, sanSettings.matches("(?s).*\\nsanSubnets\\s+127\\.0\\.0\\.0/8\\s+io\\.sanswitch\\.switch\\n.*"));
             CompletableFuture<Integer> pending = held.receive(java.nio.ByteBuffer.allocate(16)).toCompletableFuture();
 
             // A bench in another session holds its pinned connection open on ucx, then the hot swap.
@@ -333,16 +353,18 @@ public class SanswitchFeatureIT {
             String history = run("san:cleanup-history ucx");
             System.out.println(history);
             Matcher row = Pattern.compile("(?m)^\\S+ \\S+\\s+ucx\\s+" + oldUcx
-                    + "\\s+1\\s+TRANSPORT_LEAVING\\s+(\\d+)\\s+(\\d+)\\s+\\d+ (µs|ms)\\s+0$").matcher(history);
+                    + "\\s+1\\s+TRANSPORT_LEAVING\\s+(\\d+)\\s+(\\d+)\\s+[\\d.]+ (µs|ms|s)\\s+0$").matcher(history);
             assertTrue("no TRANSPORT_LEAVING row of service " + oldUcx + ":\n" + history, row.find());
             assertEquals("the bench's listener, client and accepted socket, the application's two and its listener's "
                     + "ucx socket reset", "6", row.group(2));
 
-            // The updated provider joins the open listener; new connections are on ucx again.
+            // The updated provider joins the open listener; new connections are on ucx again, as
+            // san:route says beforehand.
             assertEquals("ucx SAN_SUBNET", eventuallyChoice(app, "ucx SAN_SUBNET"));
+            assertEquals("ucx SAN_SUBNET", routeAgrees(app));
             // While the rdma bundle is stopped, new connections go over tcp and say why.
             run("bundle:stop " + rdma().getBundleId());
-            assertEquals("tcp RDMA_PROVIDER_DOWN", app.choiceOfANewConnection());
+            assertEquals("tcp RDMA_PROVIDER_DOWN", routeAgrees(app));
             io.sanswitch.api.SwitchSocket onTcp = app.connect();
             String tcpSockets = run("san:sockets tcp");
             System.out.println(tcpSockets);
@@ -359,6 +381,46 @@ public class SanswitchFeatureIT {
         System.out.println(again);
         assertTrue("san:bench on the updated rdma bundle:\n" + again,
                 again.matches("(?s)PROVIDER.*\\nucx\\s+\\d+\\.\\d (MiB|GiB)\\s+\\d+ ms\\s+\\d+\\.\\d MiB/s.*"));
+    }
+
+    /**
+     * san:route to the application's listener, then a real connect to it: the provider and reason
+     * san:route printed, which must be the connect's.
+     */
+    private String routeAgrees(SwitchUser app) throws Exception {
+        java.net.InetSocketAddress to = app.listener.localAddress();
+        String route = run("san:route 127.0.0.1:" + to.getPort());
+        String connected = app.choiceOfANewConnection();
+        assertEquals(route, connected, routeOf(route, "127.0.0.1:" + to.getPort()));
+        return connected;
+    }
+
+    /** The same on a listener of its own (tcp only: no SAN subnet yet). */
+    private String routeAgreesWithAConnect() throws Exception {
+        org.osgi.util.tracker.ServiceTracker<io.sanswitch.api.SocketSwitch, io.sanswitch.api.SocketSwitch> t =
+                new org.osgi.util.tracker.ServiceTracker<>(context, io.sanswitch.api.SocketSwitch.class, null);
+        t.open();
+        io.sanswitch.api.SocketSwitch sw = t.waitForService(WAIT_MILLIS);
+        t.close();
+        assertNotNull("no SocketSwitch service", sw);
+        try (io.sanswitch.api.SwitchServerSocket l = sw.listen(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 4)) {
+            String peer = "127.0.0.1:" + l.localAddress().getPort();
+            String route = run("san:route " + peer);
+            io.sanswitch.api.SwitchSocket s = sw.connect(l.localAddress());
+            String connected = s.choice().provider() + " " + s.choice().reason();
+            s.abort();
+            assertEquals(route, connected, routeOf(route, peer));
+            return connected;
+        }
+    }
+
+    /** "PROVIDER REASON" of san:route's row for {@code peer}. */
+    private static String routeOf(String route, String peer) {
+        System.out.println(route);
+        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(peer) + "\\s+(\\S+)\\s+\\S+\\s+(\\S+)\\s").matcher(route);
+        assertTrue("no row for " + peer + " in san:route's output:\n" + route, m.find());
+        return m.group(1) + " " + m.group(2);
     }
 
     /** New connections' choice until it is {@code expected} (a provider joins its listeners asynchronously). */

@@ -91,7 +91,8 @@ class LauncherIT {
     @Test
     void withoutDemoTheGogoShellRunsTheSanCommandsAndStopsAtEndOfInput() throws Exception {
         Run run = launch("san:providers\nsan:bench tcp 1\nsan:cleanup-history\nsan:providers\nsan:sockets --help\n"
-                + "san:bench nope\n");
+                + "san:bench nope\nsan:switch\nsan:route 127.0.0.1:5000\nsan:route localhost:5000\n"
+                + "san:route '[::1]:5000'\n");
         assertEquals(0, run.exit(), run.output());
         String out = run.output();
         assertTrue(out.contains("PROVIDER  SERVICE  STATE    REFS  SOCKETS  PENDING  GEN  CLEANUPS"), out);
@@ -110,6 +111,15 @@ class LauncherIT {
                 "ucx untouched by a tcp bench\n" + out);
         assertTrue(out.contains("Usage: san:sockets [provider]"), out);
         assertTrue(out.contains("No provider 'nope'; registered: tcp, ucx"), out);
+        // san:switch and san:route print through Felix Gogo's shell too: settings with their source,
+        // the providers' roles, and the route to a peer off the (unconfigured) SAN subnets.
+        assertTrue(out.matches("(?s).*\\nsanSubnets\\s+none\\s+default\\n.*"), "san:switch\n" + out);
+        assertTrue(out.matches("(?s).*\\ntcp\\s+TCP: other peers, fallback\\s.*"), "san:switch\n" + out);
+        assertTrue(out.matches("(?s).*\\n127\\.0\\.0\\.1:5000\\s+tcp\\s+127\\.0\\.0\\.1:5000\\s+NOT_ON_SAN_SUBNET\\s.*"),
+                "san:route\n" + out);
+        assertTrue(out.contains("'localhost:5000' is no HOST:PORT: 'localhost' is no literal IP address"), out);
+        assertTrue(out.matches("(?s).*\\n\\[0:0:0:0:0:0:0:1\\]:5000\\s+tcp\\s+\\S+\\s+NOT_ON_SAN_SUBNET\\s.*"),
+                "san:route with a quoted IPv6 peer\n" + out);
     }
 
     private static long count(String text, String regex) {

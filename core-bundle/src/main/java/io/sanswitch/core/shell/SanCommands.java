@@ -102,8 +102,8 @@ public final class SanCommands {
               What a connect to that peer would do now, without connecting (like ip route get): the
               provider of the first attempt, the switch's reason (SAN_SUBNET, NOT_ON_SAN_SUBNET,
               RDMA_PROVIDER_DOWN, RECENT_RDMA_FAILURE with the time it still counts) and the address
-              it connects to. HOST is a literal IPv4 address or an IPv6 one in brackets
-              (10.20.0.7:5000, [fd00::7]:5000); no host name is looked up.
+              it connects to. HOST is a literal IPv4 address or an IPv6 one in brackets, quoted
+              for the shell (10.20.0.7:5000, '[fd00::7]:5000'); no host name is looked up.
             """;
 
     /** A provider as the commands know it. */

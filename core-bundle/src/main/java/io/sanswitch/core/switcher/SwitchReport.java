@@ -24,7 +24,7 @@ final class SwitchReport {
         }
         if (rdma != null) {
             rows.add(new SwitchView.Setting(TransportProperties.SAN_SUBNETS, subnets(rdma),
-                    "provider " + rdma.name + " (its service property; in ucx: PID io.sanswitch.rdma sanSubnets)"));
+                    "provider " + rdma.name + "'s service property (from PID io.sanswitch.rdma, sanSubnets)"));
         } else {
             rows.add(new SwitchView.Setting(TransportProperties.SAN_SUBNETS, "none",
                     "no RDMA provider running to publish any"));

@@ -84,7 +84,7 @@ class SanBenchOverNioTest {
 
     @Test
     void theCommandPrintsOneAlignedRowWithUnits() throws Exception {
-        String text = commands.bench("tcp", "1");
+        String text = commands.benchText("tcp", "1");
         List<String> lines = text.lines().toList();
         assertEquals(7, lines.size(), text);
         assertTrue(lines.get(0).startsWith("PROVIDER"), text);
@@ -109,7 +109,7 @@ class SanBenchOverNioTest {
     void whileTheBenchRunsSanSocketsShowsItsPinnedSocketsWithTheSwitchsReason() throws Exception {
         CompletableFuture<String> bench = CompletableFuture.supplyAsync(() -> {
             try {
-                return commands.bench("tcp", "3");
+                return commands.benchText("tcp", "3");
             } catch (InterruptedException e) {
                 throw new IllegalStateException(e);
             }
@@ -117,9 +117,9 @@ class SanBenchOverNioTest {
         eventually(() -> engine.status().openSockets() >= 3, "the bench's listener and connection");
         // Each socket gets its reason once the switch's connect or accept has finished, a moment after
         // the engine counts the socket: wait for both rather than sample once.
-        eventually(() -> commands.sockets("tcp").contains("ACCEPTED: accepted on port ")
-                && commands.sockets("tcp").contains("PINNED: the application asked for tcp"), "both sockets' reasons");
-        String text = commands.sockets("tcp");
+        eventually(() -> commands.socketsText("tcp").contains("ACCEPTED: accepted on port ")
+                && commands.socketsText("tcp").contains("PINNED: the application asked for tcp"), "both sockets' reasons");
+        String text = commands.socketsText("tcp");
         System.out.println(text);
         List<String> rows = text.lines().skip(1).toList();
         assertEquals(3, rows.size(), text);
@@ -135,7 +135,7 @@ class SanBenchOverNioTest {
     void aProviderWithdrawnDuringTheBenchEndsItWithAClearMessageAndNoThreadLeft() throws Exception {
         CompletableFuture<String> bench = CompletableFuture.supplyAsync(() -> {
             try {
-                return commands.bench("tcp", "5");
+                return commands.benchText("tcp", "5");
             } catch (InterruptedException e) {
                 throw new IllegalStateException(e);
             }
