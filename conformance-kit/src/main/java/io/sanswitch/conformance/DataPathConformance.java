@@ -33,7 +33,7 @@ import io.sanswitch.spi.WsaException;
 /**
  * The SPI data path over real connections of the backend under test: connect and accept with
  * their events, refusal, ordered transfers from 1 B to 16 MiB, partial receives, graceful close
- * versus reset, and the calls' error codes held to their spec rows.
+ * versus reset, and the calls' error codes held to their lists (docs/rules.md ERR-*).
  */
 public abstract class DataPathConformance extends KitTestBase {
 
@@ -60,7 +60,7 @@ public abstract class DataPathConformance extends KitTestBase {
         assertTrue(r.has(NetworkEvents.FD_ACCEPT), r.toString());
         Thread caller = Thread.currentThread();
         AcceptedSocket s = b.engine.accept(listener, (peer, data, cb) -> {
-            assertEquals(caller, Thread.currentThread(), "spec 6.3: the condition function runs on the accepting thread");
+            assertEquals(caller, Thread.currentThread(), "docs/rules.md AC-condition: the condition function runs on the accepting thread");
             assertEquals(at.getAddress(), peer.getAddress());
             return ConditionDecision.CF_ACCEPT;
         }, 7);
@@ -113,7 +113,7 @@ public abstract class DataPathConformance extends KitTestBase {
             random.nextBytes(data);
             sent.add(data);
             total += size;
-            // Posted back to back: completion and wire order follow posting order (spec Q21).
+            // Posted back to back: completion and wire order follow posting order (docs/rules.md Q21).
             sends.add(a.send(c, data, sizes.length % 2 == 0 ? Overlapped.Mode.NOTIFY : Overlapped.Mode.POLL));
         }
         byte[] received = b.receiveExactly(s, total, 1 << 20);
@@ -167,7 +167,7 @@ public abstract class DataPathConformance extends KitTestBase {
         if (backend().closeEndsStreamInOrder()) {
             assertTrue(end.isSuccess() && end.bytesTransferred() == 0, "graceful close: end of stream, got " + end);
         } else {
-            assertFalse(end.isSuccess(), "closeSocket: the peer's receive fails (spec 6.9), got " + end);
+            assertFalse(end.isSuccess(), "closeSocket: the peer's receive fails (docs/rules.md BG-close), got " + end);
         }
 
         WsaException closed = assertThrows(WsaException.class, () -> a.engine.closeSocket(c1));
@@ -205,7 +205,7 @@ public abstract class DataPathConformance extends KitTestBase {
                 () -> a.engine.getOverlappedResult(c, a.recv(c, 8, Overlapped.Mode.POLL).overlapped(), false));
         expect(violations, SpiCall.MEMORY_REGISTRATION_CACHE_CALLBACK, WsaError.WSAEOPNOTSUPP,
                 () -> a.engine.memoryRegistrationCacheCallback(ByteBuffer.allocateDirect(8)));
-        // Connect where nobody listens: spec 6.2 allows only codes that stop or allow the fallback.
+        // Connect where nobody listens: docs/rules.md SW-certain allows only codes that stop or allow the fallback.
         WsaError nobodyStatus = a.connect(a.socket(), nobody);
         assertTrue(nobodyStatus == WsaError.WSAECONNRESET || nobodyStatus == WsaError.WSAECONNREFUSED
                 || nobodyStatus == WsaError.WSAETIMEDOUT || nobodyStatus == WsaError.WSAEHOSTUNREACH,
@@ -222,7 +222,7 @@ public abstract class DataPathConformance extends KitTestBase {
             violations.add(call + ": expected " + expected + " but the call succeeded");
         } catch (WsaException e) {
             if (!call.allows(e.error())) {
-                violations.add(call + " failed with " + e.error() + ", outside its spec row");
+                violations.add(call + " failed with " + e.error() + ", outside its list");
             } else if (e.error() != expected) {
                 violations.add(call + ": expected " + expected + ", got " + e.error());
             }

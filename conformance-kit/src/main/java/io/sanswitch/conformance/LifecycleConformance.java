@@ -23,7 +23,7 @@ import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 
 /**
- * DESIGN 2 end to end over real connections of the backend under test: reference counting, the
+ * docs/architecture.md, lifecycle end to end over real connections of the backend under test: reference counting, the
  * final cleanup with every kind of pending work, resets seen by the peer, restart on the same
  * port, stale handles, and {@code WSAENETDOWN}.
  */
@@ -112,7 +112,7 @@ public abstract class LifecycleConformance extends KitTestBase {
             OverlappedResult result = KitProvider.await(r.overlapped());
             assertEquals(WsaError.WSAECONNRESET, result.error(), "peer receive after the cleanup");
         }
-        // spec Q17: a request still queued is refused, never left hanging: the peer's connect
+        // docs/rules.md Q17: a request still queued is refused, never left hanging: the peer's connect
         // fails, or (TCP, handshake done in the kernel) its first receive fails.
         for (SocketHandle c : queuedPeers) {
             KitProvider.Receive r;

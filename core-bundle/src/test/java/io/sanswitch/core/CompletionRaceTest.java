@@ -27,7 +27,7 @@ import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 
 /**
- * DESIGN 2.3 b and 2.4: one atomic state per operation decides who completes it; calls racing
+ * docs/rules.md LC-b and LC-race: one atomic state per operation decides who completes it; calls racing
  * the final cleanup are refused or aborted, never lost, never completed twice.
  */
 @Timeout(300)

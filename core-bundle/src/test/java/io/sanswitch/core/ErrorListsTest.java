@@ -33,7 +33,7 @@ import io.sanswitch.spi.WsaException;
 import io.sanswitch.transport.PostedOperation;
 
 /**
- * DESIGN 5: every call fails only with a code its spec row allows ({@link SpiCall}), whatever the
+ * the error lists of docs/rules.md: every call fails only with a code its list allows ({@link SpiCall}), whatever the
  * backend throws, whatever the input, and with no other exception type.
  */
 @Timeout(120)

@@ -26,7 +26,7 @@ import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 import io.sanswitch.transport.PostedOperation;
 
-/** DESIGN 2.3 a–f and 2.5: the final cleanup, step by step, as the scripted backend saw it. */
+/** docs/rules.md LC-a … LC-f and LC-reentrant: the final cleanup, step by step, as the scripted backend saw it. */
 @Timeout(60)
 class FinalCleanupSequenceTest extends EngineTestSupport {
 
@@ -107,7 +107,7 @@ class FinalCleanupSequenceTest extends EngineTestSupport {
         Overlapped p = postRecv(s, Overlapped.Mode.POLL);
         engine.cleanup();
         assertEquals(1, upcalls.completionsOf(n));
-        assertEquals(0, upcalls.completionsOf(p), "spec Q3: no upcall for a poll-mode operation");
+        assertEquals(0, upcalls.completionsOf(p), "docs/rules.md Q3: no upcall for a poll-mode operation");
         assertEquals(WsaError.WSA_OPERATION_ABORTED, n.result().error());
         assertEquals(WsaError.WSA_OPERATION_ABORTED, p.result().error());
     }

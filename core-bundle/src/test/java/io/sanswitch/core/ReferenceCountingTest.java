@@ -25,7 +25,7 @@ import io.sanswitch.spi.WinsockVersion;
 import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 
-/** DESIGN 2.1 and 2.2: startupEx counts, cleanup decrements, only the final one cleans up. */
+/** docs/rules.md LC-count and LC-unmatched: startupEx counts, cleanup decrements, only the final one cleans up. */
 @Timeout(60)
 class ReferenceCountingTest extends EngineTestSupport {
 
@@ -152,7 +152,7 @@ class ReferenceCountingTest extends EngineTestSupport {
 
     @Test
     void startupAbove22IsAnswered22ComparingMajorThenMinor() throws Exception {
-        // 3.0 is the word 0x0003, numerically below 0x0202, yet newer (spec 3.1).
+        // 3.0 is the word 0x0003, numerically below 0x0202, yet newer (docs/rules.md ST-version).
         ProviderData data = engine.startupEx(WinsockVersion.fromWord(0x0003), ProtocolInfo.TCP_IPV4, upcalls);
         assertEquals(WinsockVersion.V2_2, data.version());
         assertEquals(WinsockVersion.V2_2, data.highVersion());

@@ -29,7 +29,7 @@ import io.sanswitch.spi.WsaError;
 import io.sanswitch.transport.PostedOperation;
 import io.sanswitch.transport.TransportCapabilities;
 
-/** The socket calls' own rules (spec 2.2, 2.3, 4, 5, 6) as the engine enforces them. */
+/** The socket calls' own rules (docs/rules.md, sections 3 to 6) as the engine enforces them. */
 @Timeout(30)
 class SocketCallsTest extends EngineTestSupport {
 
@@ -55,7 +55,7 @@ class SocketCallsTest extends EngineTestSupport {
         int[] conditionCalls = {0};
         Thread caller = Thread.currentThread();
         AcceptedSocket a = engine.accept(l, (peer, data, cb) -> {
-            assertEquals(caller, Thread.currentThread(), "spec 6.3: condition runs on the accepting thread");
+            assertEquals(caller, Thread.currentThread(), "docs/rules.md AC-condition: condition runs on the accepting thread");
             assertEquals(REMOTE, peer);
             assertEquals(42L, cb);
             conditionCalls[0]++;
@@ -118,7 +118,7 @@ class SocketCallsTest extends EngineTestSupport {
         assertEquals(1, transport.journal("closeGracefully").size());
         assertEquals(1, transport.liveRegions.get(), "only the other socket's registration is left");
         assertWsa(WsaError.WSAENOTSOCK, () -> engine.closeSocket(s));
-        // spec Q22: the finished operation still reports its result after the close.
+        // docs/rules.md Q22: the finished operation still reports its result after the close.
         assertWsa(WsaError.WSA_OPERATION_ABORTED, () -> engine.getOverlappedResult(s, p, false));
     }
 

@@ -32,7 +32,7 @@ import io.sanswitch.transport.TransportCapabilities;
 
 /**
  * The switch's connect sequencing against scripted providers (an RDMA-capable one named "ucx" and a
- * stream one named "tcp"): which provider is tried, when the switch falls back (spec 6.2), what it
+ * stream one named "tcp"): which provider is tried, when the switch falls back (docs/rules.md SW-certain), what it
  * remembers, and what a provider withdrawn mid-connect does; and connections and listeners pinned to
  * a named provider (no rule, no fallback, the RDMA port offset kept). The wire is not involved here: the real
  * backends have their own switch tests.
@@ -51,7 +51,7 @@ class SwitchConnectSequencingTest {
         sw = new Switch(settings);
         sw.bindProvider(rdmaEngine, Map.of("sanswitch.transport", "ucx"));
         sw.bindProvider(tcpEngine, Map.of("sanswitch.transport", "tcp"));
-        assertEquals(1, rdma.sockets.size(), "the switch probed the provider with one helper socket (spec 1.3)");
+        assertEquals(1, rdma.sockets.size(), "the switch probed the provider with one helper socket (docs/rules.md SW-start)");
     }
 
     @AfterEach
@@ -97,7 +97,7 @@ class SwitchConnectSequencingTest {
         SwitchSocket second = connect(SAN_PEER);
         assertEquals(new ProviderChoice("tcp", Reason.RECENT_RDMA_FAILURE, WsaError.WSAETIMEDOUT), second.choice());
         assertEquals(2, rdma.sockets.size(), "no second RDMA attempt while the failure is remembered");
-        assertEquals(0, rdmaEngine.openSockets(), "the timed-out RDMA socket was closed (spec 6.9)");
+        assertEquals(0, rdmaEngine.openSockets(), "the timed-out RDMA socket was closed (docs/rules.md SW-fallback)");
     }
 
     @ParameterizedTest
@@ -117,7 +117,7 @@ class SwitchConnectSequencingTest {
         start(SwitchSettings.withSubnets("127.0.0.0/8"));
         rdma.fail(ScriptedTransport.Primitive.CONNECT, error);
         assertEquals(error, failure(SAN_PEER));
-        assertEquals(1, tcp.sockets.size(), "spec 6.2: no TCP socket was even created");
+        assertEquals(1, tcp.sockets.size(), "docs/rules.md SW-certain: no TCP socket was even created");
         rdma.fail(ScriptedTransport.Primitive.CONNECT, null);
         assertEquals(Reason.SAN_SUBNET, connect(SAN_PEER).choice().reason(), "a refusal is not remembered");
     }

@@ -41,7 +41,7 @@ import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 
 /**
- * DESIGN 2's OSGi mapping in a real Apache Felix with SCR: the TCP backend bundle's start makes a
+ * docs/architecture.md, lifecycle's OSGi mapping in a real Apache Felix with SCR: the TCP backend bundle's start makes a
  * {@code SanServiceProvider} appear; its stop runs the final cleanup (pending operations aborted
  * once, references stale, no backend thread left); its restart makes a new provider usable at once.
  */

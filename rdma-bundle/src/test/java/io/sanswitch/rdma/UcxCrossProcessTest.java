@@ -68,7 +68,7 @@ class UcxCrossProcessTest {
                 "-cp", System.getProperty("java.class.path"), UcxEchoPeer.class.getName(), String.valueOf(port), tls,
                 policy.name());
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-        pb.environment().put("UCX_ERROR_SIGNALS", ""); // TOOLCHAIN 12: UCX's handlers stay out of the JVM
+        pb.environment().put("UCX_ERROR_SIGNALS", ""); // docs/toolchain.md TC-12: UCX's handlers stay out of the JVM
         peer = pb.start();
         Thread reader = new Thread(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(peer.getInputStream()))) {
@@ -192,7 +192,7 @@ class UcxCrossProcessTest {
                     + " completed; " + ((UcxTransport) client.transport).describeSockets());
             lastMs = Math.max(lastMs, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt));
             if (!r.isSuccess()) {
-                assertEquals(WsaError.WSAECONNRESET, r.error(), "a dead peer is a reset (spec 6.9)");
+                assertEquals(WsaError.WSAECONNRESET, r.error(), "a dead peer is a reset (docs/rules.md SK-peer-reset)");
                 failed++;
             }
         }

@@ -165,7 +165,7 @@ class NioTransportThroughEngineTest {
     @Test
     void aPlainSocketConnectsToAnEngineListenerAcceptedThroughTheConditionFunction() throws Exception {
         startup();
-        // The switch passes the address to bind and caches it (spec 2.4: no getsockname on the SAN path),
+        // The switch passes the address to bind and caches it (docs/rules.md BG-not-required: no getsockname on the SAN path),
         // so the test picks the port itself.
         int port = Ports.free(LOOPBACK);
         SocketHandle listener = socket();

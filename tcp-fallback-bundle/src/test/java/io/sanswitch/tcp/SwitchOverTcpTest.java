@@ -38,7 +38,7 @@ import io.sanswitch.spi.WsaException;
 
 /**
  * The switch over the real TCP backend: plain TCP on the wire (interoperates with java.net sockets
- * both ways, DESIGN 3), stream semantics with -1 at the end, the provider choice reported, and bad
+ * both ways, docs/architecture.md), stream semantics with -1 at the end, the provider choice reported, and bad
  * input answered with WsaExceptions.
  */
 @Timeout(60)

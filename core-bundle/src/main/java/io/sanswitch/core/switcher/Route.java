@@ -4,7 +4,7 @@ import io.sanswitch.api.ProviderChoice.Reason;
 import io.sanswitch.spi.WsaError;
 
 /**
- * The connect decision of the switch (spec 6.1, 6.2), as pure functions so the whole table is
+ * The connect decision of the switch (docs/rules.md SW-subnet, SW-certain), as pure functions so the whole table is
  * unit-tested without a provider.
  */
 final class Route {
@@ -39,7 +39,7 @@ final class Route {
     }
 
     /**
-     * spec 6.2: after a failed SAN connect the switch retries over TCP, except for the three codes a
+     * docs/rules.md SW-certain: after a failed SAN connect the switch retries over TCP, except for the three codes a
      * provider uses only when a TCP attempt is certain to fail as well.
      */
     static boolean fallsBackToTcp(WsaError rdmaConnectError) {

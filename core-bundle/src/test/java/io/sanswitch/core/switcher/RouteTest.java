@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 import io.sanswitch.api.ProviderChoice.Reason;
 import io.sanswitch.spi.WsaError;
 
-/** The decision table of the switch (spec 6.1, 6.2) and the failure memory (subnets: api CidrTest). */
+/** The decision table of the switch (docs/rules.md SW-subnet, SW-certain) and the failure memory (subnets: api CidrTest). */
 class RouteTest {
 
     @Test
@@ -35,7 +35,7 @@ class RouteTest {
         for (WsaError e : WsaError.values()) {
             assertEquals(!noFallback.contains(e), Route.fallsBackToTcp(e), e.toString());
         }
-        assertTrue(Route.fallsBackToTcp(WsaError.WSAETIMEDOUT), "spec 6.2: WSAETIMEDOUT means try TCP/IP");
+        assertTrue(Route.fallsBackToTcp(WsaError.WSAETIMEDOUT), "docs/rules.md SW-certain: WSAETIMEDOUT means try TCP/IP");
     }
 
     @Test
