@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sanswitch.testing.Checks;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -50,6 +51,7 @@ public abstract class DataPathConformance extends KitTestBase {
     }
 
     @Test
+    @Checks({"EV-connect", "EV-accept", "AC-condition", "DP-first-message"})
     void connectIsReportedAsFdConnectAndTheRequestAsFdAcceptResetByAccept() throws Exception {
         startBoth();
         SocketHandle c = a.socket();
@@ -73,6 +75,7 @@ public abstract class DataPathConformance extends KitTestBase {
     }
 
     @Test
+    @Checks("AC-reject")
     void aRequestRefusedByTheConditionFunctionIsRefusedAtThePeer() throws Exception {
         startBoth();
         SocketHandle c = a.socket();
@@ -98,6 +101,7 @@ public abstract class DataPathConformance extends KitTestBase {
     }
 
     @Test
+    @Checks("OV-notify")
     void transfersFrom1ByteTo16MiBArriveInOrderAndUnchanged() throws Exception {
         startBoth();
         KitProvider.Pair cPair = a.connectTo(b, listener, accepts, at);
@@ -130,6 +134,7 @@ public abstract class DataPathConformance extends KitTestBase {
     }
 
     @Test
+    @Checks("OV-notify")
     void aReceiveCompletesWithTheBytesThatArrivedEvenIfItsBufferIsLarger() throws Exception {
         startBoth();
         KitProvider.Pair cPair = a.connectTo(b, listener, accepts, at);
@@ -149,6 +154,7 @@ public abstract class DataPathConformance extends KitTestBase {
     }
 
     @Test
+    @Checks({"LC-c", "OV-close-aborts"})
     void closeSocketEndsTheStreamInOrderWhileTheFinalCleanupResetsIt() throws Exception {
         startBoth();
         KitProvider.Pair c1Pair = a.connectTo(b, listener, accepts, at);
@@ -178,6 +184,10 @@ public abstract class DataPathConformance extends KitTestBase {
     }
 
     @Test
+    @Checks({
+            "ERR-never-inprogress", "ERR-accept", "ERR-bind", "ERR-closeSocket", "ERR-connect",
+            "ERR-deregisterMemory", "ERR-eventSelect", "ERR-getOverlappedResult", "ERR-getSockOpt", "ERR-listen",
+            "ERR-cacheCallback", "ERR-recv", "ERR-registerMemory", "ERR-send", "CN-again"})
     void everyFailingCallUsesACodeOfItsSpecRow() throws Exception {
         startBoth();
         KitProvider.Pair cPair = a.connectTo(b, listener, accepts, at);

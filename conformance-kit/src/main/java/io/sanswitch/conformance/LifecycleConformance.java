@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sanswitch.testing.Checks;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,6 +36,7 @@ public abstract class LifecycleConformance extends KitTestBase {
     }
 
     @Test
+    @Checks({"LC-count", "LC-unmatched", "LC-no-einval", "DP-first-message"})
     void onlyTheFinalCleanupEndsTheRunAndConnectionsLiveUntilThen() throws Exception {
         b.startup();
         a.startup();
@@ -56,6 +58,7 @@ public abstract class LifecycleConformance extends KitTestBase {
     }
 
     @Test
+    @Checks({"LC-b", "LC-c", "SK-peer-reset", "ERR-completion", "OV-notify"})
     void finalCleanupAbortsPendingSendsReceivesConnectsAndAcceptsOnManySocketsOnceEach() throws Exception {
         a.startup();
         b.startup();
@@ -128,6 +131,7 @@ public abstract class LifecycleConformance extends KitTestBase {
     }
 
     @Test
+    @Checks("LC-a")
     void noNetworkEventReachesTheSwitchWhileTheFinalCleanupRuns() throws Exception {
         a.startup();
         b.startup();
@@ -176,6 +180,7 @@ public abstract class LifecycleConformance extends KitTestBase {
 
 
     @Test
+    @Checks({"LC-f", "LC-stale", "LC-c"})
     void theProviderRestartsAtOnceOnTheSamePortAndOldHandlesAreStale() throws Exception {
         a.startup();
         b.startup();

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sanswitch.testing.Checks;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -34,6 +35,7 @@ import io.sanswitch.spi.WsaException;
 class CompletionRaceTest extends EngineTestSupport {
 
     @Test
+    @Checks({"LC-b-once", "LC-b-memory", "OV-notify", "OV-poll"})
     void everyOperationCompletesExactlyOnceOver100000RacesBetweenBackendCompletionAndCleanup() throws Exception {
         int cycles = 2_000;
         int opsPerCycle = 50;
@@ -106,6 +108,7 @@ class CompletionRaceTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks("LC-race")
     void callsRacingTheFinalCleanupAreRefusedOrAbortedNeverLost() throws Exception {
         int cycles = 200;
         int posters = 4;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sanswitch.testing.Checks;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -72,6 +73,7 @@ class SwitchConnectSequencingTest {
     }
 
     @Test
+    @Checks({"SW-subnet", "SW-start"})
     void aSanPeerIsReachedOverRdmaAtThePortOffset() throws Exception {
         start(SwitchSettings.withSubnets("127.0.0.0/8"));
         SwitchSocket s = connect(SAN_PEER);
@@ -81,6 +83,7 @@ class SwitchConnectSequencingTest {
     }
 
     @Test
+    @Checks("SW-subnet")
     void aPeerOffTheSanSubnetsGoesOverTcpWithoutTouchingRdma() throws Exception {
         start(SwitchSettings.withSubnets("10.0.0.0/8"));
         assertEquals(new ProviderChoice("tcp", Reason.NOT_ON_SAN_SUBNET, null), connect(SAN_PEER).choice());
@@ -88,6 +91,7 @@ class SwitchConnectSequencingTest {
     }
 
     @Test
+    @Checks({"SW-fallback", "SW-connect-once"})
     void aTimedOutRdmaConnectFallsBackAndThePeerGoesStraightToTcpWhileRemembered() throws Exception {
         start(SwitchSettings.withSubnets("127.0.0.0/8").withConnectTimeout(Duration.ofMillis(200)));
         rdma.connectAtOnce = false; // no FD_CONNECT ever: the switch's own timeout ends it (WSAETIMEDOUT)
@@ -102,6 +106,7 @@ class SwitchConnectSequencingTest {
 
     @ParameterizedTest
     @EnumSource(value = WsaError.class, names = {"WSAETIMEDOUT", "WSAENETUNREACH", "WSAENOBUFS", "WSAEADDRINUSE"})
+    @Checks("SW-fallback")
     void rdmaConnectFailuresThatAllowTheFallbackGoToTcp(WsaError error) throws Exception {
         start(SwitchSettings.withSubnets("127.0.0.0/8").withFailureMemory(Duration.ZERO));
         rdma.fail(ScriptedTransport.Primitive.CONNECT, error);
@@ -113,6 +118,7 @@ class SwitchConnectSequencingTest {
 
     @ParameterizedTest
     @EnumSource(value = WsaError.class, names = {"WSAECONNREFUSED", "WSAECONNRESET", "WSAEHOSTUNREACH"})
+    @Checks("SW-certain")
     void theThreeCertainFailuresFailTheConnectWithNoTcpAttempt(WsaError error) throws Exception {
         start(SwitchSettings.withSubnets("127.0.0.0/8"));
         rdma.fail(ScriptedTransport.Primitive.CONNECT, error);
@@ -123,6 +129,7 @@ class SwitchConnectSequencingTest {
     }
 
     @Test
+    @Checks("SW-withdrawn")
     void anRdmaProviderWithdrawnMidConnectSendsTheConnectToTcpAtOnce() throws Exception {
         start(SwitchSettings.withSubnets("127.0.0.0/8").withConnectTimeout(Duration.ofSeconds(20)));
         rdma.connectAtOnce = false;
@@ -208,6 +215,7 @@ class SwitchConnectSequencingTest {
     }
 
     @Test
+    @Checks("SW-join")
     void aPinnedListenerListensOnItsProviderOnlyAtTheDerivedPortAndOnlyThatProviderJoinsLater() throws Exception {
         start(SwitchSettings.withSubnets("10.0.0.0/8").withPortOffset(3));
         InetSocketAddress at = new InetSocketAddress(SAN_PEER.getAddress(), 6000);

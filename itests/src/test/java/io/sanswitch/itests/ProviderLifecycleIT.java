@@ -7,6 +7,7 @@ import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
+import io.sanswitch.testing.Checks;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -119,6 +120,7 @@ public class ProviderLifecycleIT {
     }
 
     @Test
+    @Checks({"LC-bundle-stop", "LC-b", "LC-d", "LC-unmatched"})
     public void stoppingTheBackendBundleRunsTheFinalCleanupAndStartingItMakesANewProviderUsable() throws Exception {
         assertEquals(Bundle.ACTIVE, FrameworkUtil.getBundle(SanServiceProvider.class).getState());
         SanServiceProvider first = awaitProvider();
@@ -156,6 +158,7 @@ public class ProviderLifecycleIT {
     }
 
     @Test
+    @Checks({"LC-bundle-stop", "LC-d", "LC-f"})
     public void twentyStopStartCyclesLeaveNoThreadOrProviderBehind() throws Exception {
         long threadsBefore = Thread.activeCount();
         for (int cycle = 0; cycle < 20; cycle++) {

@@ -7,6 +7,7 @@ import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 import static io.sanswitch.itests.Eventually.eventually;
 
+import io.sanswitch.testing.Checks;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -121,6 +122,7 @@ public class SwitchHotSwapIT {
     // ------------------------------------------------------------------ tests
 
     @Test
+    @Checks("SW-subnet")
     public void thePeersSubnetDecidesBetweenRdmaAndTcp() throws Exception {
         echo = new EchoServer(sw.listen(new InetSocketAddress(LOOPBACK, 0), 16));
         assertEquals("the listener listens on both providers", 2, echo.listener.providers().size());
@@ -139,6 +141,7 @@ public class SwitchHotSwapIT {
     }
 
     @Test
+    @Checks({"SW-fallback", "SW-provider-codes"})
     public void aTimedOutRdmaConnectFallsBackToTcpWhileARefusalDoesNot() throws Exception {
         // A plain TCP server (no RDMA listener at port + 1, the default rdmaPortOffset, checked free):
         // UCX reports WSAETIMEDOUT ("try TCP").
@@ -162,6 +165,7 @@ public class SwitchHotSwapIT {
     }
 
     @Test
+    @Checks("SW-certain")
     public void aRefusedRdmaConnectFailsWithoutATcpAttempt() throws Exception {
         // A switch listener with a backlog of 1 that is full: its condition function refuses the RDMA
         // request (docs/rules.md AC-condition), the connect fails with WSAECONNREFUSED. Had the switch fallen back, its
@@ -188,6 +192,7 @@ public class SwitchHotSwapIT {
     }
 
     @Test
+    @Checks({"LC-bundle-stop", "LC-b", "LC-c", "SW-withdrawn", "SW-established", "SW-join"})
     public void stoppingTheRdmaBundleUnderLoadAbortsResetsAndSendsNewConnectionsOverTcpThenAnUpdateBringsRdmaBack()
             throws Exception {
         echo = new EchoServer(sw.listen(new InetSocketAddress(LOOPBACK, 0), 64));
@@ -220,6 +225,7 @@ public class SwitchHotSwapIT {
     }
 
     @Test
+    @Checks({"LC-bundle-stop", "SW-withdrawn"})
     public void fiftySwapCyclesUnderLoadLeakNoThreadsSocketsOrRegistrations() throws Exception {
         echo = new EchoServer(sw.listen(new InetSocketAddress(LOOPBACK, 0), 64));
         try (SwitchSocket warm = sw.connect(echo.address())) {
