@@ -270,6 +270,7 @@ public class SanswitchFeatureIT {
     }
 
     @Test
+    @io.sanswitch.testing.Checks({"LC-bundle-stop", "SW-withdrawn", "SW-subnet", "SW-join"})
     public void featureInstallsTheCommandsShowTheProvidersAndABundleUpdateIsAHotSwap() throws Exception {
         assertNotNull("UCX_ERROR_SIGNALS did not reach Karaf's JVM", System.getenv("UCX_ERROR_SIGNALS"));
         String added = run("feature:repo-add mvn:io.sanswitch/features/" + VERSION + "/xml/features");

@@ -110,6 +110,7 @@ class UcxCrossProcessTest {
 
     @ParameterizedTest(name = "UCX_TLS={0}, progress {1}")
     @CsvSource({"-, SPIN_THEN_WAKEUP", "tcp, SPIN_THEN_WAKEUP", "-, BUSY_POLL"})
+    @io.sanswitch.testing.Checks("RD-exact")
     void streamAndRdmaBetweenTwoProcesses(String tls, ProgressPolicy policy) throws Exception {
         BlockingQueue<String> lines = new LinkedBlockingQueue<>();
         SocketHandle s = connect(tls, policy, startPeer(tls, policy, lines));
@@ -165,6 +166,7 @@ class UcxCrossProcessTest {
      */
     @ParameterizedTest(name = "progress {0}")
     @EnumSource(value = ProgressPolicy.class, names = {"SPIN_THEN_WAKEUP", "BUSY_POLL"})
+    @io.sanswitch.testing.Checks("SK-peer-reset")
     void aPeerKilledMidTransferFailsPendingOperationsWithinBoundedTime(ProgressPolicy policy) throws Exception {
         BlockingQueue<String> lines = new LinkedBlockingQueue<>();
         SocketHandle s = connect("-", policy, startPeer("-", policy, lines));

@@ -19,6 +19,7 @@ import io.sanswitch.spi.WsaError;
 class RouteTest {
 
     @Test
+    @io.sanswitch.testing.Checks("SW-subnet")
     void theFirstAttemptFollowsSubnetProviderAndMemoryInThatOrder() {
         assertEquals(new Route.Plan(Route.First.RDMA, Reason.SAN_SUBNET, null), Route.plan(true, true, null));
         assertEquals(new Route.Plan(Route.First.TCP, Reason.NOT_ON_SAN_SUBNET, null), Route.plan(false, true, null));
@@ -30,6 +31,7 @@ class RouteTest {
     }
 
     @Test
+    @io.sanswitch.testing.Checks({"SW-certain", "SW-fallback"})
     void onlyConnResetConnRefusedAndHostUnreachStopTheFallback() {
         Set<WsaError> noFallback = EnumSet.of(WsaError.WSAECONNRESET, WsaError.WSAECONNREFUSED, WsaError.WSAEHOSTUNREACH);
         for (WsaError e : WsaError.values()) {
@@ -39,6 +41,7 @@ class RouteTest {
     }
 
     @Test
+    @io.sanswitch.testing.Checks("SW-fallback")
     void aRememberedFailureExpiresAfterItsTime() throws Exception {
         AtomicLong now = new AtomicLong(1_000);
         FailureMemory memory = new FailureMemory(now::get);
