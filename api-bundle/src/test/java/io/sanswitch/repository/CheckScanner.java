@@ -33,7 +33,9 @@ final class CheckScanner {
     private static final Pattern CHECKS = Pattern.compile("(?m)^\\s*@(?:io\\.sanswitch\\.testing\\.)?Checks\\(\\s*(\\{[^}]*\\}|\"[^\"]*\")\\s*\\)");
     private static final Pattern STRING = Pattern.compile("\"([^\"]*)\"");
     private static final Pattern METHOD = Pattern.compile("\\bvoid\\s+(\\w+)\\s*\\(");
-    private static final Pattern CLASS = Pattern.compile("\\b(?:class|interface)\\s+(\\w+)(?:\\s+extends\\s+(\\w+))?");
+    /** The top-level declaration: at the start of a line, so "class" in a comment is not taken for it. */
+    private static final Pattern CLASS = Pattern.compile(
+            "(?m)^(?:public |final |abstract )*(?:class|interface)\\s+(\\w+)(?:<[^>]*>)?(?:\\s+extends\\s+(\\w+))?");
     private static final String KIT = "conformance-kit/src/main/java/";
 
     private CheckScanner() {
