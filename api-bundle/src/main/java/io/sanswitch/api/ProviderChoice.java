@@ -5,7 +5,7 @@ import java.util.Objects;
 import io.sanswitch.spi.WsaError;
 
 /**
- * Which provider carries a connection and why (spec 6.1, 6.2).
+ * Which provider carries a connection and why (docs/rules.md SW-subnet, SW-certain).
  *
  * @param provider the transport name ("ucx", "tcp")
  * @param reason why that provider
@@ -22,7 +22,7 @@ public record ProviderChoice(String provider, Reason reason, WsaError rdmaError)
         NOT_ON_SAN_SUBNET,
         /** The peer is on a SAN subnet but no RDMA provider is running (or it stopped mid-connect): TCP. */
         RDMA_PROVIDER_DOWN,
-        /** The RDMA connect failed with a code that allows the fallback (spec 6.2): TCP. */
+        /** The RDMA connect failed with a code that allows the fallback (docs/rules.md SW-certain): TCP. */
         FELL_BACK,
         /** An RDMA connect to this peer failed recently: straight to TCP. */
         RECENT_RDMA_FAILURE,

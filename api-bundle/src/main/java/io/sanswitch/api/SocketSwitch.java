@@ -10,9 +10,9 @@ import io.sanswitch.spi.WsaException;
 
 /**
  * The switch as an OSGi service: opens connections and listeners on whichever SAN service provider
- * fits, per connection (DESIGN 1). A peer on a SAN subnet is reached over the RDMA provider while
+ * fits, per connection (docs/architecture.md). A peer on a SAN subnet is reached over the RDMA provider while
  * one is running; everything else, and every connection the RDMA provider cannot make, goes over
- * TCP (spec 6.2).
+ * TCP (docs/rules.md SW-certain).
  *
  * <p>{@code @ProviderType}: only sanswitch's core implements it; applications call it.
  */
@@ -51,7 +51,7 @@ public interface SocketSwitch {
     CompletionStage<SwitchSocket> connectAsync(InetSocketAddress remote, String provider);
 
     /**
-     * Listens on {@code local} with every running provider that can reach it (spec 1.2, 6.1): the TCP
+     * Listens on {@code local} with every running provider that can reach it (docs/rules.md SW-join, SW-subnet): the TCP
      * provider on {@code local}'s port, the RDMA provider on a port derived from it (see the switch's
      * configuration). Port 0 picks a free port. Providers that start later join existing listeners.
      *

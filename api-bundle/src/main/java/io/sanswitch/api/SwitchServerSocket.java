@@ -10,7 +10,7 @@ import io.sanswitch.spi.WsaException;
 
 /**
  * A listener of the switch: accepts connections from every provider listening on its address
- * (spec 6.3), in arrival order. Connections accepted by the providers wait here, up to the backlog;
+ * (docs/rules.md AC-condition), in arrival order. Connections accepted by the providers wait here, up to the backlog;
  * requests beyond it are refused by the condition function ({@code CF_REJECT}).
  *
  * <p>{@code @ProviderType}: implemented by the switch.

@@ -58,7 +58,7 @@ public interface SwitchSocket extends AutoCloseable {
     OutputStream outputStream();
 
     /**
-     * Graceful close (spec 6.9: the switch's job): sends still queued are finished first (bounded
+     * Graceful close (docs/rules.md BG-close: the switch's job): sends still queued are finished first (bounded
      * wait), then the provider socket is closed, so the peer reads the end of the stream after the
      * last byte. Receives still pending complete with {@code WSA_OPERATION_ABORTED}. Idempotent.
      */

@@ -7,7 +7,7 @@ import org.osgi.annotation.versioning.ConsumerType;
 /**
  * The switch's condition function ({@code lpfnCondition}) that {@code accept} consults. The
  * provider calls it on the thread that called {@code accept}, before {@code accept} returns, and
- * tells the peer nothing before it has answered (spec 6.3). It must not block.
+ * tells the peer nothing before it has answered (docs/rules.md AC-condition). It must not block.
  */
 @ConsumerType
 @FunctionalInterface

@@ -1,7 +1,7 @@
 package io.sanswitch.spi;
 
 /**
- * How {@code connect} returned without failing (spec 2.2, 6.2). Winsock reports a started
+ * How {@code connect} returned without failing (docs/rules.md BG-calls, SW-certain). Winsock reports a started
  * nonblocking connect as the error {@code WSAEWOULDBLOCK}; in Java that normal outcome is a value.
  */
 public enum ConnectStatus {

@@ -3,9 +3,9 @@ package io.sanswitch.spi;
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
- * A local memory registration made by {@code registerMemory} (spec 6.5): valid only for the
+ * A local memory registration made by {@code registerMemory} (docs/rules.md BG-registered): valid only for the
  * socket that registered it, and only until it is deregistered or that socket is closed
- * (spec Q23). Opaque and unforgeable, like {@link SocketHandle}.
+ * (docs/rules.md Q23). Opaque and unforgeable, like {@link SocketHandle}.
  */
 @ProviderType
 public interface MemoryHandle {

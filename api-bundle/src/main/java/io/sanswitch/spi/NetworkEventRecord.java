@@ -5,7 +5,7 @@ import java.util.Arrays;
 /**
  * What {@code enumNetworkEvents} reports: the Java form of {@code WSANETWORKEVENTS}, an
  * immutable copy of the events recorded since the last call, with one status per event bit
- * (spec 5.2). A {@code null} status means the event succeeded.
+ * (docs/rules.md BG-events). A {@code null} status means the event succeeded.
  */
 public final class NetworkEventRecord {
     /** The record with no event. */

@@ -1,9 +1,9 @@
 package io.sanswitch.spi;
 
 /**
- * The FD_* network-event bits (spec 5.3). On the SAN path the switch only ever selects
+ * The FD_* network-event bits (docs/rules.md EV-accept). On the SAN path the switch only ever selects
  * {@link #FD_ACCEPT} (listening sockets) and {@link #FD_CONNECT} (connecting sockets); the other
- * bits are accepted by {@code eventSelect} but never recorded (spec Q15).
+ * bits are accepted by {@code eventSelect} but never recorded (docs/rules.md Q15).
  */
 public final class NetworkEvents {
     private NetworkEvents() {
@@ -36,6 +36,6 @@ public final class NetworkEvents {
     public static final int FD_MAX_EVENTS = 10;
     public static final int FD_ALL_EVENTS = (1 << FD_MAX_EVENTS) - 1;
 
-    /** The bits a SAN provider records (spec 5.1). */
+    /** The bits a SAN provider records (docs/rules.md EV-select). */
     public static final int SAN_RECORDED_EVENTS = FD_ACCEPT | FD_CONNECT;
 }

@@ -5,7 +5,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * One asynchronous request: the Java form of {@code WSAOVERLAPPED} (spec 4.2, 4.3). The switch
+ * One asynchronous request: the Java form of {@code WSAOVERLAPPED} (docs/rules.md BG-overlapped). The switch
  * creates it, chooses its {@linkplain Mode completion mode}, and passes it to a send, receive or
  * RDMA call; the provider owns its result slot while the operation runs.
  *
@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * the final cleanup) the provider publishes one {@link OverlappedResult} here. In
  * {@link Mode#NOTIFY} mode it then calls {@link UpcallTable#completeOverlappedRequest}; in
  * {@link Mode#POLL} mode it makes no upcall and the switch reads the result with
- * {@code getOverlappedResult} (spec Q3). The result is visible before the upcall is made.
+ * {@code getOverlappedResult} (docs/rules.md Q3). The result is visible before the upcall is made.
  *
  * <p>An {@code Overlapped} may be reused for a new request once its previous one has completed;
  * reusing one that is still in progress is refused ({@code WSAEINVAL}).

@@ -2,12 +2,12 @@ package io.sanswitch.spi;
 
 /**
  * The outcome of one overlapped operation: what {@code WPUCompleteOverlappedRequest} carries and
- * what {@code getOverlappedResult} reads (spec 4.3).
+ * what {@code getOverlappedResult} reads (docs/rules.md BG-overlapped).
  *
  * @param error {@code null} for success, else the operation's error (for example
  *     {@link WsaError#WSA_OPERATION_ABORTED} when closeSocket or the final cleanup cancelled it)
  * @param bytesTransferred bytes moved before the operation ended (for an aborted one, the bytes
- *     moved before the abort, usually 0: spec Q5)
+ *     moved before the abort, usually 0: docs/rules.md Q5)
  * @param flags result flags ({@code Offset} of the overlapped), 0 on the SAN path
  */
 public record OverlappedResult(WsaError error, long bytesTransferred, int flags) {

@@ -2,9 +2,9 @@ package io.sanswitch.spi;
 
 /**
  * The part of {@code WSAPROTOCOL_INFOW} that the SAN SPI uses. At {@code startupEx} it is the
- * TCP/IP provider's info, which tells the provider that the switch is its caller (spec 1.3); at
+ * TCP/IP provider's info, which tells the provider that the switch is its caller (docs/rules.md SW-start); at
  * {@code socket} it may carry, in {@code providerReserved}, the value of a duplicated socket
- * (spec 6.11; not supported by this implementation, see {@link SanServiceProvider#socket}).
+ * (docs/rules.md NS-duplicate; not supported by this implementation, see {@link SanServiceProvider#socket}).
  */
 public record ProtocolInfo(int addressFamily, int socketType, int protocol, long providerReserved) {
 

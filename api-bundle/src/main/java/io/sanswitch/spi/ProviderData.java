@@ -3,7 +3,7 @@ package io.sanswitch.spi;
 import java.util.Objects;
 
 /**
- * What {@code startupEx} fills in: the Java form of {@code WSPDATA} (spec 3.1).
+ * What {@code startupEx} fills in: the Java form of {@code WSPDATA} (docs/rules.md ST-version).
  *
  * @param version the version the switch is to use: the smaller of the requested and
  *     {@code highVersion}

@@ -6,7 +6,7 @@ import java.util.HexFormat;
 /**
  * The descriptor {@code registerRdmaMemory} writes: opaque bytes that the switch sends to the
  * connected peer in a control message, and that the peer hands to {@code rdmaWrite} or
- * {@code rdmaRead} (spec 2.3, 6.7). Only the backend that made it can read it. Two descriptors are
+ * {@code rdmaRead} (docs/rules.md RD-extensions, BG-rdma-flows). Only the backend that made it can read it. Two descriptors are
  * equal when their bytes are.
  *
  * <p>A descriptor is at most {@link #MAX_BYTES} long: descriptors come from the peer, so the bound

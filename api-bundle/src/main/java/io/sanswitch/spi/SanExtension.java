@@ -4,7 +4,7 @@ import java.util.UUID;
 
 /**
  * The SAN extension functions the switch fetches with {@code SIO_GET_EXTENSION_FUNCTION_POINTER}
- * (spec 2.3), with their GUIDs. Java has no function pointers: the lookup answers with the
+ * (docs/rules.md RD-extensions), with their GUIDs. Java has no function pointers: the lookup answers with the
  * constant, and the function itself is the method of the same name on
  * {@link SanServiceProvider}. A provider that lacks an {@linkplain #optional() optional} one
  * answers its lookup, and the method, with {@code WSAEOPNOTSUPP}.
@@ -30,7 +30,7 @@ public enum SanExtension {
         return guid;
     }
 
-    /** {@code true} for the two extensions a provider may lack (spec 2.3). */
+    /** {@code true} for the two extensions a provider may lack (docs/rules.md RD-extensions). */
     public boolean optional() {
         return optional;
     }

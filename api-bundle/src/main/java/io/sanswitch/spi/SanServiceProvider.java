@@ -8,22 +8,22 @@ import org.osgi.annotation.versioning.ProviderType;
 
 /**
  * A SAN service provider as the switch sees it: the {@code WSP*} calls of the dispatch table that
- * a SAN provider must implement (spec 2.2) and the SAN extensions (spec 2.3), one method each.
+ * a SAN provider must implement (docs/rules.md BG-calls) and the SAN extensions (docs/rules.md RD-extensions), one method each.
  *
  * <p><b>Failures.</b> Every call fails only by throwing a {@link WsaException} whose error is one
  * {@link SpiCall#allowedErrors()} lists for it. A call that needs a running provider fails with
  * {@code WSANOTINITIALISED} when no startup is outstanding; a socket call on a descriptor from an
- * earlier run, or a closed one, fails with {@code WSAENOTSOCK} (spec Q8). Bad input (a {@code null}
+ * earlier run, or a closed one, fails with {@code WSAENOTSOCK} (docs/rules.md Q8). Bad input (a {@code null}
  * argument, a foreign handle, a slice outside its registration) is a {@code WsaException} too,
  * never a {@code NullPointerException}.
  *
  * <p><b>Overlapped transfers</b> ({@link #send}, {@link #recv}, {@link #rdmaWrite},
  * {@link #rdmaRead}) always start and return: a normal return is {@code WSA_IO_PENDING}, and the
- * outcome arrives on the {@link Overlapped} in its mode, exactly once (spec Q12: this provider never
+ * outcome arrives on the {@link Overlapped} in its mode, exactly once (docs/rules.md Q12: this provider never
  * completes a transfer synchronously). A thrown error means the operation was not started and no
  * completion will follow.
  *
- * <p><b>Lifecycle</b> (DESIGN 2): {@link #startupEx} counts; only the {@link #cleanup} that takes
+ * <p><b>Lifecycle</b> (docs/architecture.md, lifecycle): {@link #startupEx} counts; only the {@link #cleanup} that takes
  * the count to zero cleans up, and leaves the provider ready for a new {@code startupEx} at once.
  *
  * <p>{@code @ProviderType}: only sanswitch's core implements it; switches call it.
@@ -31,17 +31,17 @@ import org.osgi.annotation.versioning.ProviderType;
 @ProviderType
 public interface SanServiceProvider {
 
-    /** The version this provider supports (spec Q10). */
+    /** The version this provider supports (docs/rules.md Q10). */
     WinsockVersion SUPPORTED_VERSION = WinsockVersion.V2_2;
 
     /**
      * {@code WSPStartupEx}: adds one to the reference count; the first successful call acquires
      * the backend's resources. A request below 2.2 fails; one at or above is answered 2.2/2.2
-     * (spec Q10). A failed call changes nothing (spec Q7).
+     * (docs/rules.md Q10). A failed call changes nothing (docs/rules.md Q7).
      *
      * @param requested the version the switch asks for
      * @param protocolInfo the TCP/IP provider's protocol info
-     * @param upcalls the switch's upcall table; the most recent one is used (spec Q11)
+     * @param upcalls the switch's upcall table; the most recent one is used (docs/rules.md Q11)
      * @throws WsaException {@code WSAVERNOTSUPPORTED} (below 2.2), {@code WSASYSNOTREADY} (the
      *     backend cannot start), {@code WSAEPROCLIM} (the configured maximum of outstanding startups
      *     is reached), {@code WSAEFAULT} (a {@code null} argument)
@@ -51,7 +51,7 @@ public interface SanServiceProvider {
 
     /**
      * {@code WSPCleanup}: ends one use. Only the call that takes the count to zero runs the final
-     * cleanup (DESIGN 2.3): no FD_* event from then on; every pending operation cancelled, its
+     * cleanup (docs/rules.md LC-order): no FD_* event from then on; every pending operation cancelled, its
      * memory released, then completed once with {@code WSA_OPERATION_ABORTED} in its mode; every
      * open socket reset and released as by {@link #closeSocket}; the backend's resources released;
      * the provider idle and restartable at once. May be called from inside an upcall.
@@ -97,7 +97,7 @@ public interface SanServiceProvider {
     /**
      * {@code WSPConnect}: always nonblocking; the outcome of a connect that returns
      * {@link ConnectStatus#IN_PROGRESS} arrives as FD_CONNECT. Called once per socket: a second call
-     * is {@code WSAEALREADY} while one runs, {@code WSAEISCONN} once connected (spec Q20).
+     * is {@code WSAEALREADY} while one runs, {@code WSAEISCONN} once connected (docs/rules.md Q20).
      *
      * @param callerData connect data for the peer, may be {@code null}
      */
@@ -152,7 +152,7 @@ public interface SanServiceProvider {
      * The typed form of {@code ioctl(SIO_GET_EXTENSION_FUNCTION_POINTER)}.
      *
      * @throws WsaException {@code WSAEOPNOTSUPP} for an optional extension this provider lacks
-     *     (spec 2.3), {@code WSAEINVAL} for a GUID that is no SAN extension
+     *     (docs/rules.md RD-extensions), {@code WSAEINVAL} for a GUID that is no SAN extension
      */
     SanExtension getExtensionFunction(SocketHandle socket, UUID guid) throws WsaException;
 

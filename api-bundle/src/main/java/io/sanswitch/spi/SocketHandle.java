@@ -4,11 +4,11 @@ import org.osgi.annotation.versioning.ProviderType;
 
 /**
  * The provider's descriptor of a socket: what {@code socket} and {@code accept} return and
- * every socket call takes (spec 1.4). Opaque and unforgeable: only the provider creates them and
+ * every socket call takes (docs/rules.md SK-handle). Opaque and unforgeable: only the provider creates them and
  * it recognises only its own instances, so a made-up or foreign handle is {@code WSAENOTSOCK}.
  *
  * <p>A handle carries the {@linkplain #generation() generation} of the startup that made it
- * (DESIGN 2.4): after a final cleanup and a new startup, an old handle is {@code WSAENOTSOCK},
+ * (docs/rules.md LC-stale): after a final cleanup and a new startup, an old handle is {@code WSAENOTSOCK},
  * never a new socket. A closed handle is never reused.
  */
 @ProviderType

@@ -8,12 +8,12 @@ import java.util.Set;
 
 /**
  * Every call of the SAN SPI with the exact list of errors it may fail with: the error column of
- * spec 2.2/2.3 (including the codes marked <i>[not seen]</i>), narrowed where the WSD page says
- * "never", plus two codes from spec Q8 that every call needing a running provider may use:
+ * docs/rules.md BG-calls/RD-extensions (including the codes marked <i>[not seen]</i>), narrowed where the WSD page says
+ * "never", plus two codes from docs/rules.md Q8 that every call needing a running provider may use:
  * {@code WSANOTINITIALISED} (no startup outstanding, or racing the final cleanup) and, for calls
  * on a socket, {@code WSAENOTSOCK} (a descriptor of an earlier run or a closed one). The
- * registration calls keep their own narrower lists (spec Q23: a dead registration is
- * {@code WSAEINVAL}). {@code WSAEINPROGRESS} is in no list (spec 2.1).
+ * registration calls keep their own narrower lists (docs/rules.md Q23: a dead registration is
+ * {@code WSAEINVAL}). {@code WSAEINPROGRESS} is in no list (docs/rules.md ERR-never-inprogress).
  *
  * <p>The provider holds itself to these lists: an error outside a call's list is replaced by the
  * call's {@linkplain #fallback() fallback} and logged. The conformance tests hold every call to its
@@ -21,7 +21,7 @@ import java.util.Set;
  */
 public enum SpiCall {
     STARTUP_EX(WSASYSNOTREADY, WSASYSNOTREADY, WSAVERNOTSUPPORTED, WSAEPROCLIM, WSAEFAULT),
-    /** Never {@code WSAEINVAL} (WSPCleanup page). */
+    /** Never {@code WSAEINVAL} (docs/rules.md LC-no-einval). */
     CLEANUP(WSAENETDOWN, WSANOTINITIALISED, WSAENETDOWN),
     SOCKET(WSAENETDOWN, WSANOTINITIALISED, WSAENETDOWN, WSAEAFNOSUPPORT, WSAEMFILE, WSAENOBUFS,
             WSAEPROTONOSUPPORT, WSAEPROTOTYPE, WSAESOCKTNOSUPPORT, WSAEINVAL),
@@ -66,7 +66,7 @@ public enum SpiCall {
             WSAENOTSOCK, WSAEOPNOTSUPP),
     /** {@code WSAEINVAL} only, plus Q8. */
     DEREGISTER_RDMA_MEMORY(WSAEINVAL, WSANOTINITIALISED, WSAEINVAL, WSAEOPNOTSUPP),
-    /** The generic overlapped-send set of spec Q14. */
+    /** The generic overlapped-send set of docs/rules.md Q14. */
     RDMA_WRITE(WSAENETDOWN, WSANOTINITIALISED, WSAENETDOWN, WSAENOTCONN, WSAENOTSOCK, WSAEFAULT, WSAEINVAL,
             WSAEMSGSIZE, WSAENOBUFS, WSAECONNRESET, WSAECONNABORTED, WSAENETRESET, WSAEOPNOTSUPP),
     /** As {@link #RDMA_WRITE}; {@code WSAEOPNOTSUPP} when the provider has no RDMA read. */
@@ -74,7 +74,7 @@ public enum SpiCall {
             WSAEMSGSIZE, WSAENOBUFS, WSAECONNRESET, WSAECONNABORTED, WSAENETRESET, WSAEOPNOTSUPP),
     MEMORY_REGISTRATION_CACHE_CALLBACK(WSAEINVAL, WSANOTINITIALISED, WSAEFAULT, WSAEINVAL, WSAEOPNOTSUPP),
     /**
-     * Not a call: the statuses an overlapped operation may complete with (spec 4, Q14), held like a
+     * Not a call: the statuses an overlapped operation may complete with (docs/rules.md BG-overlapped, Q14), held like a
      * call's list.
      */
     COMPLETION(WSAECONNABORTED, WSA_OPERATION_ABORTED, WSAECONNRESET, WSAECONNABORTED, WSAENETRESET,

@@ -1,7 +1,7 @@
 package io.sanswitch.spi;
 
 /**
- * Numeric constants of the SAN SPI (spec 7.2 and 6.10), named as in the Winsock headers.
+ * Numeric constants of the SAN SPI (docs/rules.md BG-constants and BG-options), named as in the Winsock headers.
  */
 public final class Winsock {
     private Winsock() {
@@ -21,9 +21,9 @@ public final class Winsock {
     public static final int SO_GROUP_ID = 0x2001;
     public static final int SO_GROUP_PRIORITY = 0x2002;
     public static final int SO_MAX_MSG_SIZE = 0x2003;
-    /** Largest transfer of one rdmaWrite/rdmaRead (spec 6.7). */
+    /** Largest transfer of one rdmaWrite/rdmaRead (docs/rules.md RD-options, ERR-rdma-size). */
     public static final int SO_MAX_RDMA_SIZE = 0x700D;
-    /** The provider's preferred minimum size for RDMA (spec 6.7). */
+    /** The provider's preferred minimum size for RDMA (docs/rules.md RD-options, SW-threshold). */
     public static final int SO_RDMA_THRESHOLD_SIZE = 0x700E;
     /** At level {@link #IPPROTO_TCP}. */
     public static final int TCP_NODELAY = 0x0001;

@@ -3,7 +3,7 @@ package io.sanswitch.spi;
 /**
  * A Winsock version as (major, minor). The wire form is one 16-bit word with the major number in
  * the low byte and the minor in the high byte (2.2 is {@code 0x0202}, 3.0 is {@code 0x0003}).
- * Versions are compared as (major, minor) pairs, never as raw words (spec 3.1: 3.0 is numerically
+ * Versions are compared as (major, minor) pairs, never as raw words (docs/rules.md ST-version: 3.0 is numerically
  * smaller than 2.2 as a word, yet newer).
  */
 public record WinsockVersion(int major, int minor) implements Comparable<WinsockVersion> {

@@ -8,7 +8,7 @@ import java.util.Objects;
  * slice of a registration: {@code length} bytes from {@code offset} inside the memory of
  * {@code registration}. The provider checks that the slice lies inside the registration and that
  * the registration allows the access; otherwise the call fails with {@code WSAEFAULT}
- * (spec 6.6: transfer buffers lie in registered memory).
+ * (docs/rules.md BG-session: transfer buffers lie in registered memory).
  */
 public record WsaBuf(MemoryHandle registration, int offset, int length) {
     public WsaBuf {

@@ -5,7 +5,7 @@ import java.util.Map;
 
 /**
  * The Winsock error codes a SAN service provider speaks, with their exact Winsock numbers
- * (spec section 7.1). Every failure of an SPI call carries exactly one of these, inside a
+ * (docs/rules.md BG-constants). Every failure of an SPI call carries exactly one of these, inside a
  * {@link WsaException}; which ones a call may use is fixed by {@link SpiCall#allowedErrors()}.
  *
  * <p>The values 6..997 are the matching Win32 error numbers; everything from 10000 on is
@@ -29,7 +29,7 @@ public enum WsaError {
     WSAEINVAL(10022),
     WSAEMFILE(10024),
     WSAEWOULDBLOCK(10035),
-    /** Never returned by a SAN provider (spec 2.1); present only so the table is complete. */
+    /** Never returned by a SAN provider (docs/rules.md ERR-never-inprogress); present only so the table is complete. */
     WSAEINPROGRESS(10036),
     WSAEALREADY(10037),
     WSAENOTSOCK(10038),
@@ -50,7 +50,7 @@ public enum WsaError {
     WSAENETRESET(10052),
     WSAECONNABORTED(10053),
     WSAECONNRESET(10054),
-    /** No buffer space; the WSD pages spell it "WSANOBUFS" (spec Q13). */
+    /** No buffer space; the WSD pages spell it "WSANOBUFS" (docs/rules.md Q13). */
     WSAENOBUFS(10055),
     WSAEISCONN(10056),
     WSAENOTCONN(10057),

@@ -6,7 +6,7 @@ import java.util.Objects;
  * The only failure type of an SPI call: the Java form of {@code SOCKET_ERROR} plus
  * {@code *lpErrno} (or of the code {@code WSPStartupEx} returns directly). It carries exactly one
  * {@link WsaError}, which must be one that {@link SpiCall#allowedErrors()} lists for the call that
- * threw it (DESIGN 5).
+ * threw it (the error lists of docs/rules.md).
  */
 public class WsaException extends Exception {
     private static final long serialVersionUID = 1L;

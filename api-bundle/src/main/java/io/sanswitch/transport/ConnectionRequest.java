@@ -6,7 +6,7 @@ import org.osgi.annotation.versioning.ConsumerType;
 
 /**
  * A connection request queued on a listening {@link TransportSocket}, waiting for the switch's
- * condition function (spec 6.3): the peer is told nothing until the engine accepts or rejects it.
+ * condition function (docs/rules.md AC-condition): the peer is told nothing until the engine accepts or rejects it.
  */
 @ConsumerType
 public interface ConnectionRequest {

@@ -14,7 +14,7 @@ import io.sanswitch.spi.RdmaBufferDescriptor;
  * <p>The buffers are slices of the switch's registered memory, already checked against their
  * registrations: positioned at 0 with the limit at the length. For {@link Kind#SEND} and
  * {@link Kind#RDMA_WRITE} the backend reads them; for {@link Kind#RECV} and {@link Kind#RDMA_READ}
- * it writes into them (no intermediate copy where it can avoid one, DESIGN 4).
+ * it writes into them (no intermediate copy where it can avoid one, docs/architecture.md, threads).
  *
  * <p>{@code @ProviderType}: only core implements it.
  */

@@ -15,7 +15,7 @@ import io.sanswitch.spi.WsaException;
  *
  * <p><b>Calls.</b> The engine calls {@link #open} and {@link #close} strictly alternately, never
  * concurrently. {@link #close} may be called on one of the transport's own threads (a cleanup
- * made from inside an upcall, DESIGN 2.5): it must then not wait for that thread.
+ * made from inside an upcall, docs/rules.md LC-reentrant): it must then not wait for that thread.
  *
  * <p>{@code @ConsumerType}: implemented outside core, so adding a method is a major change.
  */
@@ -41,14 +41,14 @@ public interface Transport {
     /**
      * Releases every resource of the run: after it returns no thread of this run is left, no
      * port is held, and the backend makes no report. Never throws; called once after every
-     * successful {@link #open}, after every socket was reset (DESIGN 2.3 d).
+     * successful {@link #open}, after every socket was reset (docs/rules.md LC-d).
      */
     void close();
 
     /**
      * {@code true} once the network subsystem under this run has failed (the bound interface is
      * gone, the fabric is down). Read by the final cleanup after it released everything, to report
-     * {@code WSAENETDOWN} (DESIGN 2.3 e). May block briefly; never throws.
+     * {@code WSAENETDOWN} (docs/rules.md LC-e). May block briefly; never throws.
      */
     boolean networkSubsystemFailed();
 

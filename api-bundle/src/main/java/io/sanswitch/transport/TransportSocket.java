@@ -53,7 +53,7 @@ public interface TransportSocket {
     /**
      * Starts moving {@code operation}'s data. The backend reports its end through
      * {@link TransportEvents}, never on this thread before {@code post} returns (so the engine never
-     * completes a transfer inside the call that started it, spec Q12).
+     * completes a transfer inside the call that started it, docs/rules.md Q12).
      *
      * @throws WsaException the operation was not started and will never be reported
      */
@@ -100,7 +100,7 @@ public interface TransportSocket {
     void closeGracefully();
 
     /**
-     * Abortive teardown for the final cleanup (DESIGN 2.3 c): the peer sees a reset (TCP RST, UCX
+     * Abortive teardown for the final cleanup (docs/rules.md LC-c): the peer sees a reset (TCP RST, UCX
      * forced endpoint close) and the socket's resources are released. Never throws; may be called
      * on a backend thread.
      */

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sanswitch.testing.Checks;
 import org.junit.jupiter.api.Test;
 
 class WinsockVersionTest {
@@ -17,6 +18,7 @@ class WinsockVersionTest {
     }
 
     @Test
+    @Checks("ST-version")
     void versionsCompareAsMajorMinorPairsNeverAsWords() {
         WinsockVersion v30 = WinsockVersion.fromWord(0x0003);
         assertTrue(0x0003 < 0x0202);

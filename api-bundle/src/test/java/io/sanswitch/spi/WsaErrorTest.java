@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sanswitch.testing.Checks;
 import org.junit.jupiter.api.Test;
 
 class WsaErrorTest {
@@ -38,6 +39,7 @@ class WsaErrorTest {
     }
 
     @Test
+    @Checks({"ERR-never-inprogress", "LC-no-einval"})
     void noCallMayReportWsaEInProgressAndCleanupNeverWsaEInval() {
         for (SpiCall call : SpiCall.values()) {
             assertFalse(call.allows(WsaError.WSAEINPROGRESS), call.name());

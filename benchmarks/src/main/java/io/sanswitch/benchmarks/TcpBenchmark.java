@@ -222,7 +222,7 @@ public final class TcpBenchmark {
                 ((Handler) ov.context()).completed(ov, result);
             } catch (WsaException e) {
                 // A repost racing the final cleanup at the end of a measurement is refused
-                // (DESIGN 2.4): that is the provider going away, not a failure.
+                // (docs/rules.md LC-race): that is the provider going away, not a failure.
                 if (e.error() != WsaError.WSANOTINITIALISED && e.error() != WsaError.WSAENOTSOCK) {
                     failure.compareAndSet(null, e);
                 }

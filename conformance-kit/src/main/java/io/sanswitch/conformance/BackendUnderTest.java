@@ -35,7 +35,7 @@ public interface BackendUnderTest {
     /**
      * Whether {@code closeSocket} ends the peer's stream in order (its receive completes with 0
      * bytes, as TCP's FIN). A backend with no orderly end of stream (UCX) answers {@code false}:
-     * its peer's receives then fail, which spec 6.9 allows ("pending receives on each side complete
+     * its peer's receives then fail, which docs/rules.md BG-close allows ("pending receives on each side complete
      * with an error").
      */
     default boolean closeEndsStreamInOrder() {

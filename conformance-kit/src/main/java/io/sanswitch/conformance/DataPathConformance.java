@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sanswitch.testing.Checks;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -33,7 +34,7 @@ import io.sanswitch.spi.WsaException;
 /**
  * The SPI data path over real connections of the backend under test: connect and accept with
  * their events, refusal, ordered transfers from 1 B to 16 MiB, partial receives, graceful close
- * versus reset, and the calls' error codes held to their spec rows.
+ * versus reset, and the calls' error codes held to their lists (docs/rules.md ERR-*).
  */
 public abstract class DataPathConformance extends KitTestBase {
 
@@ -50,6 +51,7 @@ public abstract class DataPathConformance extends KitTestBase {
     }
 
     @Test
+    @Checks({"EV-connect", "EV-accept", "AC-condition", "DP-first-message"})
     void connectIsReportedAsFdConnectAndTheRequestAsFdAcceptResetByAccept() throws Exception {
         startBoth();
         SocketHandle c = a.socket();
@@ -60,7 +62,7 @@ public abstract class DataPathConformance extends KitTestBase {
         assertTrue(r.has(NetworkEvents.FD_ACCEPT), r.toString());
         Thread caller = Thread.currentThread();
         AcceptedSocket s = b.engine.accept(listener, (peer, data, cb) -> {
-            assertEquals(caller, Thread.currentThread(), "spec 6.3: the condition function runs on the accepting thread");
+            assertEquals(caller, Thread.currentThread(), "docs/rules.md AC-condition: the condition function runs on the accepting thread");
             assertEquals(at.getAddress(), peer.getAddress());
             return ConditionDecision.CF_ACCEPT;
         }, 7);
@@ -73,6 +75,7 @@ public abstract class DataPathConformance extends KitTestBase {
     }
 
     @Test
+    @Checks("AC-reject")
     void aRequestRefusedByTheConditionFunctionIsRefusedAtThePeer() throws Exception {
         startBoth();
         SocketHandle c = a.socket();
@@ -98,6 +101,7 @@ public abstract class DataPathConformance extends KitTestBase {
     }
 
     @Test
+    @Checks("OV-notify")
     void transfersFrom1ByteTo16MiBArriveInOrderAndUnchanged() throws Exception {
         startBoth();
         KitProvider.Pair cPair = a.connectTo(b, listener, accepts, at);
@@ -113,7 +117,7 @@ public abstract class DataPathConformance extends KitTestBase {
             random.nextBytes(data);
             sent.add(data);
             total += size;
-            // Posted back to back: completion and wire order follow posting order (spec Q21).
+            // Posted back to back: completion and wire order follow posting order (docs/rules.md Q21).
             sends.add(a.send(c, data, sizes.length % 2 == 0 ? Overlapped.Mode.NOTIFY : Overlapped.Mode.POLL));
         }
         byte[] received = b.receiveExactly(s, total, 1 << 20);
@@ -130,6 +134,7 @@ public abstract class DataPathConformance extends KitTestBase {
     }
 
     @Test
+    @Checks("OV-notify")
     void aReceiveCompletesWithTheBytesThatArrivedEvenIfItsBufferIsLarger() throws Exception {
         startBoth();
         KitProvider.Pair cPair = a.connectTo(b, listener, accepts, at);
@@ -149,6 +154,7 @@ public abstract class DataPathConformance extends KitTestBase {
     }
 
     @Test
+    @Checks({"LC-c", "OV-close-aborts"})
     void closeSocketEndsTheStreamInOrderWhileTheFinalCleanupResetsIt() throws Exception {
         startBoth();
         KitProvider.Pair c1Pair = a.connectTo(b, listener, accepts, at);
@@ -167,7 +173,7 @@ public abstract class DataPathConformance extends KitTestBase {
         if (backend().closeEndsStreamInOrder()) {
             assertTrue(end.isSuccess() && end.bytesTransferred() == 0, "graceful close: end of stream, got " + end);
         } else {
-            assertFalse(end.isSuccess(), "closeSocket: the peer's receive fails (spec 6.9), got " + end);
+            assertFalse(end.isSuccess(), "closeSocket: the peer's receive fails (docs/rules.md BG-close), got " + end);
         }
 
         WsaException closed = assertThrows(WsaException.class, () -> a.engine.closeSocket(c1));
@@ -178,6 +184,10 @@ public abstract class DataPathConformance extends KitTestBase {
     }
 
     @Test
+    @Checks({
+            "ERR-never-inprogress", "ERR-accept", "ERR-bind", "ERR-closeSocket", "ERR-connect",
+            "ERR-deregisterMemory", "ERR-eventSelect", "ERR-getOverlappedResult", "ERR-getSockOpt", "ERR-listen",
+            "ERR-cacheCallback", "ERR-recv", "ERR-registerMemory", "ERR-send", "CN-again"})
     void everyFailingCallUsesACodeOfItsSpecRow() throws Exception {
         startBoth();
         KitProvider.Pair cPair = a.connectTo(b, listener, accepts, at);
@@ -205,7 +215,7 @@ public abstract class DataPathConformance extends KitTestBase {
                 () -> a.engine.getOverlappedResult(c, a.recv(c, 8, Overlapped.Mode.POLL).overlapped(), false));
         expect(violations, SpiCall.MEMORY_REGISTRATION_CACHE_CALLBACK, WsaError.WSAEOPNOTSUPP,
                 () -> a.engine.memoryRegistrationCacheCallback(ByteBuffer.allocateDirect(8)));
-        // Connect where nobody listens: spec 6.2 allows only codes that stop or allow the fallback.
+        // Connect where nobody listens: docs/rules.md SW-certain allows only codes that stop or allow the fallback.
         WsaError nobodyStatus = a.connect(a.socket(), nobody);
         assertTrue(nobodyStatus == WsaError.WSAECONNRESET || nobodyStatus == WsaError.WSAECONNREFUSED
                 || nobodyStatus == WsaError.WSAETIMEDOUT || nobodyStatus == WsaError.WSAEHOSTUNREACH,
@@ -222,7 +232,7 @@ public abstract class DataPathConformance extends KitTestBase {
             violations.add(call + ": expected " + expected + " but the call succeeded");
         } catch (WsaException e) {
             if (!call.allows(e.error())) {
-                violations.add(call + " failed with " + e.error() + ", outside its spec row");
+                violations.add(call + " failed with " + e.error() + ", outside its list");
             } else if (e.error() != expected) {
                 violations.add(call + ": expected " + expected + ", got " + e.error());
             }

@@ -37,7 +37,7 @@ public abstract class KitTestBase {
     void closeProvidersAndCheckThreads() throws InterruptedException {
         a.close();
         b.close();
-        // Threads of the runs must be gone once both final cleanups returned (DESIGN 2.3 f).
+        // Threads of the runs must be gone once both final cleanups returned (docs/rules.md LC-f).
         Set<String> extra = null;
         for (int i = 0; i < 100; i++) {
             extra = threadNames();

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sanswitch.testing.Checks;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,7 +24,7 @@ import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 
 /**
- * DESIGN 2 end to end over real connections of the backend under test: reference counting, the
+ * docs/architecture.md, lifecycle end to end over real connections of the backend under test: reference counting, the
  * final cleanup with every kind of pending work, resets seen by the peer, restart on the same
  * port, stale handles, and {@code WSAENETDOWN}.
  */
@@ -35,6 +36,7 @@ public abstract class LifecycleConformance extends KitTestBase {
     }
 
     @Test
+    @Checks({"LC-count", "LC-unmatched", "LC-no-einval", "DP-first-message"})
     void onlyTheFinalCleanupEndsTheRunAndConnectionsLiveUntilThen() throws Exception {
         b.startup();
         a.startup();
@@ -56,6 +58,7 @@ public abstract class LifecycleConformance extends KitTestBase {
     }
 
     @Test
+    @Checks({"LC-b", "LC-c", "SK-peer-reset", "ERR-completion", "OV-notify"})
     void finalCleanupAbortsPendingSendsReceivesConnectsAndAcceptsOnManySocketsOnceEach() throws Exception {
         a.startup();
         b.startup();
@@ -112,7 +115,7 @@ public abstract class LifecycleConformance extends KitTestBase {
             OverlappedResult result = KitProvider.await(r.overlapped());
             assertEquals(WsaError.WSAECONNRESET, result.error(), "peer receive after the cleanup");
         }
-        // spec Q17: a request still queued is refused, never left hanging: the peer's connect
+        // docs/rules.md Q17: a request still queued is refused, never left hanging: the peer's connect
         // fails, or (TCP, handshake done in the kernel) its first receive fails.
         for (SocketHandle c : queuedPeers) {
             KitProvider.Receive r;
@@ -128,6 +131,7 @@ public abstract class LifecycleConformance extends KitTestBase {
     }
 
     @Test
+    @Checks("LC-a")
     void noNetworkEventReachesTheSwitchWhileTheFinalCleanupRuns() throws Exception {
         a.startup();
         b.startup();
@@ -176,6 +180,7 @@ public abstract class LifecycleConformance extends KitTestBase {
 
 
     @Test
+    @Checks({"LC-f", "LC-stale", "LC-c"})
     void theProviderRestartsAtOnceOnTheSamePortAndOldHandlesAreStale() throws Exception {
         a.startup();
         b.startup();

@@ -1,6 +1,6 @@
 package io.sanswitch.core;
 
-/** Why a final cleanup runs (logged with it, STYLE 2.4). */
+/** Why a final cleanup runs (logged with it). */
 public enum CleanupReason {
     /** A cleanup call took the reference count to zero. */
     COUNT_REACHED_ZERO,

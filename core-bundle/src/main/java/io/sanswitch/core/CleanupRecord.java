@@ -17,7 +17,7 @@ import io.sanswitch.spi.WsaError;
  * @param socketsReset sockets reset and released in step c
  * @param durationNanos how long steps a–e took
  * @param result {@code null} for success, else the error the cleanup reported ({@code WSAENETDOWN})
- * @param stepsFailed steps that threw and were skipped past (STYLE 2.4); 0 on a clean run
+ * @param stepsFailed steps that threw and were skipped past (docs/rules.md LC-order); 0 on a clean run
  * @param steps how {@code durationNanos} split over the steps
  */
 public record CleanupRecord(String provider, long generation, Instant started, CleanupReason reason,

@@ -13,8 +13,8 @@ import io.sanswitch.spi.WsaException;
 import io.sanswitch.transport.Transport;
 
 /**
- * The final cleanup, DESIGN 2.3 a–f, top to bottom in {@link #run}. Every step runs even if an
- * earlier one threw (STYLE 2.4); the first failure is logged and the provider still ends idle.
+ * The final cleanup, docs/rules.md LC-a … LC-f, top to bottom in {@link #run}. Every step runs even if an
+ * earlier one threw (docs/rules.md LC-order); the first failure is logged and the provider still ends idle.
  * {@code WSAENETDOWN} is the only failure reported, and only after everything was released.
  */
 final class CleanupSequence {
@@ -71,7 +71,7 @@ final class CleanupSequence {
 
         // a. No FD_* event reaches the switch from here on; events already past the gate are
         //    delivered first. Calls that entered before the state changed are waited for, so each
-        //    of their operations is registered before step b looks (DESIGN 2.4).
+        //    of their operations is registered before step b looks (docs/rules.md LC-race).
         step(failed, "a: close the notification gate", () -> {
             if (!gate.closeAndDrain(drainTimeout)) {
                 LOG.warn("{}: event postings did not drain in {} ms; going on. {}", name, drainTimeout.toMillis(),

@@ -1,7 +1,7 @@
 package io.sanswitch.core;
 
 /**
- * Where the time of one final cleanup went, step by step (DESIGN 2.3), measured by
+ * Where the time of one final cleanup went, step by step (docs/rules.md LC-order), measured by
  * {@link CleanupSequence} with {@link System#nanoTime()} at each step boundary: five clock reads
  * per cleanup, nothing per socket or per operation. Each figure is at least 0 and their sum is at
  * most {@link CleanupRecord#durationNanos()} (which also holds the bookkeeping between steps).

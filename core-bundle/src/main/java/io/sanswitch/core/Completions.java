@@ -16,7 +16,7 @@ import io.sanswitch.spi.WsaError;
 /**
  * Completes operations, once each. Whoever won {@link PendingOperation#tryClaim()} calls
  * {@link #complete}: memory released first, then the result published on the overlapped, then —
- * in notify mode only — the upcall (spec 4.2, Q3; WSPCleanup page: memory before completion).
+ * in notify mode only — the upcall (docs/rules.md BG-overlapped, Q3, LC-b-memory: memory before completion).
  */
 final class Completions {
     private static final Logger LOG = LoggerFactory.getLogger(Completions.class);

@@ -2,7 +2,7 @@ package io.sanswitch.core;
 
 import java.util.Map;
 
-/** Text for logs when a bounded wait runs out (STYLE: bounded waits with diagnostics). */
+/** Text for logs when a bounded wait runs out (docs/architecture.md conventions: bounded waits say what they waited for). */
 final class Diagnostics {
     private Diagnostics() {
     }

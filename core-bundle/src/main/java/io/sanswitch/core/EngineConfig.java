@@ -6,7 +6,7 @@ import java.util.Objects;
 /**
  * Settings of one provider engine.
  *
- * @param maxStartups outstanding startups allowed; one more is {@code WSAEPROCLIM} (spec Q9)
+ * @param maxStartups outstanding startups allowed; one more is {@code WSAEPROCLIM} (docs/rules.md Q9)
  * @param drainTimeout how long the final cleanup and closeSocket wait for calls and event postings
  *     in progress on other threads before they log a thread dump and go on
  * @param description {@code WSPDATA.szDescription}

@@ -85,7 +85,7 @@ final class EngineEvents implements TransportEvents {
         }
     }
 
-    /** Records and signals one FD_* event through the gate (spec 5.2, 5.4). */
+    /** Records and signals one FD_* event through the gate (docs/rules.md BG-events, LC-a). */
     void post(EngineSocket s, int bit, WsaError error) {
         if (!gate.tryEnter()) {
             LOG.trace("dropped event bit {} on {}: notification gate closed", bit, s);

@@ -188,7 +188,7 @@ final class EngineSocket {
         role = next;
     }
 
-    // ---- network events (spec 5) ----
+    // ---- network events (docs/rules.md BG-events) ----
 
     /** {@code eventSelect}: new association, recorded events cleared. */
     synchronized void select(EventHandle newEvent, int mask) {
@@ -221,7 +221,7 @@ final class EngineSocket {
         return r;
     }
 
-    /** A successful accept re-arms FD_ACCEPT (spec 5.3). */
+    /** A successful accept re-arms FD_ACCEPT (docs/rules.md EV-accept). */
     synchronized EventHandle clearAccept() {
         recordedEvents &= ~NetworkEvents.FD_ACCEPT;
         recordedErrors[NetworkEvents.FD_ACCEPT_BIT] = null;

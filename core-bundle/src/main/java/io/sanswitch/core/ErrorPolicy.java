@@ -8,7 +8,7 @@ import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 
 /**
- * Holds every failure to its call's list (DESIGN 5): an error the call may not report, or an
+ * Holds every failure to its call's list (the error lists of docs/rules.md): an error the call may not report, or an
  * unexpected exception from a backend, becomes the call's fallback error, logged with its cause.
  */
 final class ErrorPolicy {

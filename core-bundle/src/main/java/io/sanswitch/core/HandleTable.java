@@ -12,7 +12,7 @@ import io.sanswitch.transport.TransportSocket;
 
 /**
  * The open sockets of the current run, by the switch's descriptor and by the backend's socket.
- * Descriptors carry the generation of the run that made them (DESIGN 2.4) and a serial that is
+ * Descriptors carry the generation of the run that made them (docs/rules.md LC-stale) and a serial that is
  * never reused, so a stale or closed descriptor is never mistaken for a live one.
  */
 final class HandleTable {

@@ -17,7 +17,7 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>A thread may be inside the same region more than once (an upcall made from inside an SPI
  * call calls the provider again). {@link #awaitQuiescent} therefore discounts the calling thread's
- * own entries: a cleanup made from inside an upcall never waits on its own thread (DESIGN 2.5).
+ * own entries: a cleanup made from inside an upcall never waits on its own thread (docs/rules.md LC-reentrant).
  */
 final class InFlight {
     /** Per thread, the regions it is inside, innermost last; shallow, so a list is enough. */

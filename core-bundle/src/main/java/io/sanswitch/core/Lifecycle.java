@@ -11,7 +11,7 @@ import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 
 /**
- * The reference count and lifecycle state of one engine (DESIGN 2.1, 2.2), changed only by
+ * The reference count and lifecycle state of one engine (docs/rules.md LC-count, LC-unmatched), changed only by
  * compare-and-set of one immutable snapshot, so a count and its state never disagree. Every
  * transition is logged. No lock is held while the transport opens or while a final cleanup runs:
  * both happen in the transitional states {@code STARTING} and {@code CLEANING_UP}, which other
@@ -95,7 +95,7 @@ final class Lifecycle {
                 case STARTING, CLEANING_UP -> {
                     if (isCleaningThread()) {
                         // A startupEx made from an upcall of the final cleanup: the cleanup cannot
-                        // end while this thread waits for it (DESIGN 2.5).
+                        // end while this thread waits for it (docs/rules.md LC-reentrant).
                         throw new WsaException(WsaError.WSASYSNOTREADY, name + ": startupEx from inside the final cleanup");
                     }
                     if (!awaitChange(s, deadline)) {
@@ -112,7 +112,7 @@ final class Lifecycle {
         try {
             opener.open(starting.generation);
         } catch (WsaException | RuntimeException e) {
-            // spec Q7: a failed startup changes nothing.
+            // docs/rules.md Q7: a failed startup changes nothing.
             set(before);
             transition(starting, before);
             if (e instanceof WsaException w) {
@@ -154,7 +154,7 @@ final class Lifecycle {
     }
 
     /**
-     * The final cleanup whatever the count (DESIGN 2, bundle stop = final cleanup).
+     * The final cleanup whatever the count (docs/architecture.md, lifecycle, bundle stop = final cleanup).
      *
      * @return {@code false} if no run was active (nothing to clean up)
      */

@@ -1,6 +1,6 @@
 package io.sanswitch.core;
 
-/** The engine's lifecycle (DESIGN 2.1-2.3, STYLE 2.1: an enum with predicates). */
+/** The engine's lifecycle (docs/rules.md LC-count … LC-f; an enum with predicates). */
 enum LifecycleState {
     /** No startup outstanding; the transport is closed. */
     IDLE,

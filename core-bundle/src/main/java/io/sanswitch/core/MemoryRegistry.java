@@ -13,7 +13,7 @@ import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 
 /**
- * The registrations of one socket (spec 6.5): local ones by handle, RDMA ones by descriptor.
+ * The registrations of one socket (docs/rules.md BG-registered): local ones by handle, RDMA ones by descriptor.
  * Checks every transfer buffer against them, since in Java a buffer is named as a slice of a
  * registration and must lie inside it (never touch memory outside a registration).
  */

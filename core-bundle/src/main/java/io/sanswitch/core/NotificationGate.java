@@ -3,10 +3,10 @@ package io.sanswitch.core;
 import java.time.Duration;
 
 /**
- * The notification gate of DESIGN 2.3 a: every FD_* event passes it on its way to the switch,
+ * The notification gate of docs/rules.md LC-a: every FD_* event passes it on its way to the switch,
  * and the final cleanup closes it and waits for events already past it to be delivered, so that
- * none reaches the switch once the cleanup has gone on (spec 5.4, WSPCleanup: "does not signal
- * event objects ... during cleanup").
+ * none reaches the switch once the cleanup has gone on: during the cleanup no event object is
+ * signalled.
  */
 final class NotificationGate {
     private final InFlight posting = new InFlight("event postings");

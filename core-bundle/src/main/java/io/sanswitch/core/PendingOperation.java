@@ -11,7 +11,7 @@ import io.sanswitch.transport.TransportRegion;
 
 /**
  * The engine's record of one overlapped request. One atomic state decides who completes it
- * (STYLE 1.2): the backend's report, closeSocket and the final cleanup all race through
+ * (docs/rules.md LC-b-once): the backend's report, closeSocket and the final cleanup all race through
  * {@link #tryClaim()} (PENDING → COMPLETING), and only the winner releases the memory, publishes
  * the result and upcalls; the loser does nothing. {@link #markDone()} (COMPLETING → DONE) ends it.
  *
@@ -112,7 +112,7 @@ final class PendingOperation implements PostedOperation {
     }
 
     /**
-     * Releases the memory tied to this operation (WSPCleanup page: before its completion): its
+     * Releases the memory tied to this operation (docs/rules.md LC-b-memory: before its completion): its
      * pins on registrations, which releases a retired registration with its last pin, and its
      * references to the switch's buffers. By the claimant only.
      */

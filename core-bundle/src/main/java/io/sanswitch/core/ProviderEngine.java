@@ -48,7 +48,7 @@ import io.sanswitch.transport.TransportRegion;
 import io.sanswitch.transport.TransportSocket;
 
 /**
- * The SAN service provider over one {@link Transport}: every rule of DESIGN 2 lives here and in
+ * The SAN service provider over one {@link Transport}: every rule of docs/architecture.md, lifecycle lives here and in
  * the parts it is made of, and no backend has to know any of them.
  *
  * <ul>
@@ -101,7 +101,7 @@ public final class ProviderEngine implements SanServiceProvider {
         this(transport, EngineConfig.defaults(transport.name()));
     }
 
-    // ------------------------------------------------------------------ lifecycle (DESIGN 2.1-2.3)
+    // ------------------------------------------------------------------ lifecycle (docs/rules.md LC-count … LC-f)
 
     @Override
     public ProviderData startupEx(WinsockVersion requested, ProtocolInfo protocolInfo, UpcallTable upcallTable)
@@ -121,8 +121,8 @@ public final class ProviderEngine implements SanServiceProvider {
                 gate.open();
                 LOG.info("{}: started, generation {}", name, generation);
             });
-            upcalls.use(upcallTable); // spec Q11: the most recent table
-            // spec Q10: a request at or above 2.2 is answered 2.2 / 2.2.
+            upcalls.use(upcallTable); // docs/rules.md Q11: the most recent table
+            // docs/rules.md Q10: a request at or above 2.2 is answered 2.2 / 2.2.
             return new ProviderData(SUPPORTED_VERSION, SUPPORTED_VERSION, config.description());
         } catch (WsaException e) {
             throw ErrorPolicy.hold(SpiCall.STARTUP_EX, e);
@@ -157,7 +157,7 @@ public final class ProviderEngine implements SanServiceProvider {
 
     /**
      * The final cleanup whatever the reference count: what a stopping backend bundle triggers
-     * (DESIGN 2, bundle stop = final cleanup). Outstanding references become stale
+     * (docs/architecture.md, lifecycle, bundle stop = final cleanup). Outstanding references become stale
      * ({@code WSANOTINITIALISED}).
      *
      * @return {@code false} if the provider was not running
@@ -190,7 +190,7 @@ public final class ProviderEngine implements SanServiceProvider {
         });
     }
 
-    /** Adds a backend socket to the table and obtains the switch's handle for it (spec 1.4). */
+    /** Adds a backend socket to the table and obtains the switch's handle for it (docs/rules.md SK-handle). */
     private EngineSocket open(long generation, TransportSocket ts, EngineSocket.Role role) throws WsaException {
         EngineSocket s = new EngineSocket(handles.newHandle(generation), ts, role);
         handles.add(s);
@@ -256,7 +256,7 @@ public final class ProviderEngine implements SanServiceProvider {
             if (request == null) {
                 throw new WsaException(WSAEWOULDBLOCK, "no connection request queued on " + s);
             }
-            // spec 6.3: the condition function runs on this thread, before the peer learns anything.
+            // docs/rules.md AC-condition: the condition function runs on this thread, before the peer learns anything.
             ConditionDecision decision;
             try {
                 decision = condition.decide(request.peer(), request.callerData(), callbackData);
@@ -276,8 +276,8 @@ public final class ProviderEngine implements SanServiceProvider {
             }
             EngineSocket accepted = open(c.generation, s.transport().accept(request), EngineSocket.Role.CONNECTED);
             accepted.peer(request.peer());
-            // spec 6.3: reset the FD_ACCEPT event before a successful accept returns; a request
-            // still queued re-arms it (spec 5.3).
+            // docs/rules.md AC-condition: reset the FD_ACCEPT event before a successful accept returns; a request
+            // still queued re-arms it (docs/rules.md EV-accept).
             EventHandle acceptEvent = s.clearAccept();
             if (acceptEvent != null) {
                 upcalls.resetEvent(acceptEvent);
@@ -321,7 +321,7 @@ public final class ProviderEngine implements SanServiceProvider {
                 throw new WsaException(WSAENOTSOCK, s + " is already being closed");
             }
             // Calls already inside the socket finish first, so their operations are registered
-            // before they are aborted below (DESIGN 2.4).
+            // before they are aborted below (docs/rules.md LC-race).
             if (!s.calls().awaitQuiescent(config.drainTimeout())) {
                 LOG.warn("{}: calls on {} still in progress after {} ms; closing anyway. {}", name, s,
                         config.drainTimeout().toMillis(), Diagnostics.threadDump());
@@ -332,7 +332,7 @@ public final class ProviderEngine implements SanServiceProvider {
         });
     }
 
-    // ------------------------------------------------------------------ events (spec 5)
+    // ------------------------------------------------------------------ events (docs/rules.md BG-events)
 
     @Override
     public void eventSelect(SocketHandle socket, EventHandle event, int networkEvents) throws WsaException {
@@ -365,7 +365,7 @@ public final class ProviderEngine implements SanServiceProvider {
         });
     }
 
-    // ------------------------------------------------------------------ overlapped results (spec 4)
+    // ------------------------------------------------------------------ overlapped results (docs/rules.md BG-overlapped)
 
     @Override
     public OverlappedResult getOverlappedResult(SocketHandle socket, Overlapped overlapped, boolean wait)
@@ -376,7 +376,7 @@ public final class ProviderEngine implements SanServiceProvider {
                 if (overlapped == null) {
                     throw new WsaException(WSAEFAULT, "no overlapped");
                 }
-                // spec Q22: a finished operation reports its result even once its socket is closed.
+                // docs/rules.md Q22: a finished operation reports its result even once its socket is closed.
                 result = overlapped.result();
                 if (result == null) {
                     c.socket(socket);
@@ -422,7 +422,7 @@ public final class ProviderEngine implements SanServiceProvider {
         }
     }
 
-    // ------------------------------------------------------------------ control (spec 6.10)
+    // ------------------------------------------------------------------ control (docs/rules.md BG-options)
 
     @Override
     public int ioctl(SocketHandle socket, int ioControlCode, ByteBuffer in, ByteBuffer out) throws WsaException {
@@ -471,7 +471,7 @@ public final class ProviderEngine implements SanServiceProvider {
         });
     }
 
-    /** The extension lookup (spec 2.3): {@code WSAEOPNOTSUPP} for what the backend lacks. */
+    /** The extension lookup (docs/rules.md RD-extensions): {@code WSAEOPNOTSUPP} for what the backend lacks. */
     private SanExtension extension(UUID guid) throws WsaException {
         SanExtension ext = SanExtension.byGuid(guid);
         if (ext == null) {
@@ -556,7 +556,7 @@ public final class ProviderEngine implements SanServiceProvider {
         return size == 0 ? Integer.MAX_VALUE : size;
     }
 
-    // ------------------------------------------------------------------ transfers (spec 4, 6.6, 6.7)
+    // ------------------------------------------------------------------ transfers (docs/rules.md BG-overlapped, BG-session, BG-rdma-flows)
 
     @Override
     public void send(SocketHandle socket, WsaBuf[] buffers, int flags, Overlapped overlapped) throws WsaException {
@@ -582,7 +582,7 @@ public final class ProviderEngine implements SanServiceProvider {
 
     /**
      * Starts one transfer. Registered in the socket's pending set before the backend sees it,
-     * while the call is counted, so a racing close or cleanup finds it and aborts it (DESIGN 2.4).
+     * while the call is counted, so a racing close or cleanup finds it and aborts it (docs/rules.md LC-race).
      * A failure here means "not started": memory unpinned, overlapped free again, no completion.
      */
     private Void post(Call c, SocketHandle socket, Kind kind, WsaBuf[] buffers, RdmaBufferDescriptor remote,
@@ -656,7 +656,7 @@ public final class ProviderEngine implements SanServiceProvider {
         }
     }
 
-    // ------------------------------------------------------------------ memory (spec 6.5, 6.8)
+    // ------------------------------------------------------------------ memory (docs/rules.md BG-registered, BG-cache)
 
     @Override
     public MemoryHandle registerMemory(SocketHandle socket, ByteBuffer buffer, int access) throws WsaException {
@@ -666,7 +666,7 @@ public final class ProviderEngine implements SanServiceProvider {
     @Override
     public void deregisterMemory(SocketHandle socket, MemoryHandle registration) throws WsaException {
         call(SpiCall.DEREGISTER_MEMORY, c -> {
-            // spec Q23: registrations die with their socket; afterwards WSAEINVAL.
+            // docs/rules.md Q23: registrations die with their socket; afterwards WSAEINVAL.
             c.socketOr(socket, WSAEINVAL).memory().deregisterLocal(registration);
             return null;
         });
@@ -724,7 +724,7 @@ public final class ProviderEngine implements SanServiceProvider {
     @Override
     public void memoryRegistrationCacheCallback(ByteBuffer buffer) throws WsaException {
         call(SpiCall.MEMORY_REGISTRATION_CACHE_CALLBACK, c -> {
-            throw new WsaException(WSAEOPNOTSUPP, "no registration cache is kept (spec 6.8)");
+            throw new WsaException(WSAEOPNOTSUPP, "no registration cache is kept (docs/rules.md BG-cache)");
         });
     }
 
@@ -804,7 +804,7 @@ public final class ProviderEngine implements SanServiceProvider {
         return handles.lookup(handle, lifecycle.snapshot().generation());
     }
 
-    // ------------------------------------------------------------------ call guard (DESIGN 2.4)
+    // ------------------------------------------------------------------ call guard (docs/rules.md LC-race)
 
     @FunctionalInterface
     private interface Body<T> {

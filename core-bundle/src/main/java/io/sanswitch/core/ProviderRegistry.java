@@ -21,14 +21,14 @@ import io.sanswitch.transport.Transport;
 import io.sanswitch.transport.TransportProperties;
 
 /**
- * The OSGi side of DESIGN 2: every {@link Transport} service a backend bundle registers is
+ * The OSGi side of docs/architecture.md, lifecycle: every {@link Transport} service a backend bundle registers is
  * wrapped in a {@link ProviderEngine} and registered as a {@link SanServiceProvider} (bundle start
  * = startup becomes possible). When the backend's service goes away, the engine's final cleanup
  * runs whatever the reference count, while the backend is still alive (bundle stop = final
  * cleanup), and holders of references get {@code WSANOTINITIALISED}.
  *
  * <p>The unbind runs on the thread that stops the backend bundle, during its synchronous
- * unregistration (TOOLCHAIN 13): nothing here holds a lock while it calls the framework or runs
+ * unregistration (docs/toolchain.md TC-13): nothing here holds a lock while it calls the framework or runs
  * the cleanup, and the cleanup waits only for work of other threads, bounded.
  */
 @Component(immediate = true)

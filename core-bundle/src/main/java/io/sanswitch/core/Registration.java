@@ -12,7 +12,7 @@ import io.sanswitch.transport.TransportRegion;
  * deregistered ({@code WSAEINVAL}: "buffer still used by a transfer"). When its socket closes it
  * is retired: the last unpin, or the retirement itself if nothing pins it, releases the region in
  * the backend exactly once. Released before the aborted completion of the last transfer that used
- * it (WSPCleanup page: memory first, then the completion).
+ * it (docs/rules.md LC-b-memory: memory first, then the completion).
  */
 final class Registration implements MemoryHandle {
     private final EngineSocket socket;

@@ -6,8 +6,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Takes one socket down, the same way for closeSocket and for the final cleanup (spec 6.9,
- * WSPCleanup: "reset and released as if WSPCloseSocket was called"). The caller has won
+ * Takes one socket down, the same way for closeSocket and for the final cleanup (docs/rules.md BG-close,
+ * LC-c: the cleanup resets and releases a socket as closeSocket would). The caller has won
  * {@link EngineSocket#beginClose()} and waited for the socket's calls in progress.
  */
 final class SocketTeardown {
@@ -16,7 +16,7 @@ final class SocketTeardown {
     enum Kind {
         /** closeSocket: orderly teardown in the backend. */
         CLOSE,
-        /** Final cleanup: abortive, the peer sees a reset (DESIGN 2.3 c, spec Q25). */
+        /** Final cleanup: abortive, the peer sees a reset (docs/rules.md LC-c, Q25). */
         RESET
     }
 
@@ -44,7 +44,7 @@ final class SocketTeardown {
 
     /**
      * Tears the backend socket down, forgets the descriptor and makes
-     * {@code closeSocketHandle} the last upcall for it (spec 1.4, Q2). Never throws.
+     * {@code closeSocketHandle} the last upcall for it (docs/rules.md SK-handle, Q2). Never throws.
      */
     void release(EngineSocket socket, Kind kind) {
         try {

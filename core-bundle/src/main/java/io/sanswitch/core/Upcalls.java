@@ -11,9 +11,9 @@ import io.sanswitch.spi.UpcallTable;
 import io.sanswitch.spi.WsaException;
 
 /**
- * The switch's upcall table as the engine uses it: the most recently supplied one (spec Q11), and
+ * The switch's upcall table as the engine uses it: the most recently supplied one (docs/rules.md Q11), and
  * a fault in the switch's code is logged, never allowed to break a completion or a cleanup
- * (STYLE 2.4). The engine calls these holding no lock.
+ * (a teardown survives failure, docs/architecture.md conventions). The engine calls these holding no lock.
  */
 final class Upcalls {
     private static final Logger LOG = LoggerFactory.getLogger(Upcalls.class);

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sanswitch.testing.Checks;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -27,13 +28,14 @@ import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 
 /**
- * DESIGN 2.3 b and 2.4: one atomic state per operation decides who completes it; calls racing
+ * docs/rules.md LC-b and LC-race: one atomic state per operation decides who completes it; calls racing
  * the final cleanup are refused or aborted, never lost, never completed twice.
  */
 @Timeout(300)
 class CompletionRaceTest extends EngineTestSupport {
 
     @Test
+    @Checks({"LC-b-once", "LC-b-memory", "OV-notify", "OV-poll"})
     void everyOperationCompletesExactlyOnceOver100000RacesBetweenBackendCompletionAndCleanup() throws Exception {
         int cycles = 2_000;
         int opsPerCycle = 50;
@@ -106,6 +108,7 @@ class CompletionRaceTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks("LC-race")
     void callsRacingTheFinalCleanupAreRefusedOrAbortedNeverLost() throws Exception {
         int cycles = 200;
         int posters = 4;

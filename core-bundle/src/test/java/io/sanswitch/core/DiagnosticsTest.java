@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sanswitch.testing.Checks;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Instant;
@@ -100,6 +101,7 @@ class DiagnosticsTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks("LC-e")
     void aFailedNetworkIsRecordedAsWsaENetDownWithItsNumber() throws Exception {
         startup();
         postRecv(connectedSocket(), Overlapped.Mode.NOTIFY);
@@ -115,6 +117,7 @@ class DiagnosticsTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks("LC-bundle-stop")
     void aBundleStopIsRecordedAsTransportLeavingWhateverTheCount() throws Exception {
         startup();
         startup();
@@ -144,6 +147,7 @@ class DiagnosticsTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks("LC-order")
     void aCleanupStepThatThrowsIsCountedAndTheRecordStillWritten() throws Exception {
         startup();
         connectedSocket();

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sanswitch.testing.Checks;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
@@ -33,7 +34,7 @@ import io.sanswitch.spi.WsaException;
 import io.sanswitch.transport.PostedOperation;
 
 /**
- * DESIGN 5: every call fails only with a code its spec row allows ({@link SpiCall}), whatever the
+ * the error lists of docs/rules.md: every call fails only with a code its list allows ({@link SpiCall}), whatever the
  * backend throws, whatever the input, and with no other exception type.
  */
 @Timeout(120)
@@ -151,6 +152,12 @@ class ErrorListsTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks({
+            "ERR-never-inprogress", "ERR-startupEx", "ERR-cleanup", "ERR-socket", "ERR-bind", "ERR-listen",
+            "ERR-accept", "ERR-connect", "ERR-closeSocket", "ERR-eventSelect", "ERR-enumNetworkEvents",
+            "ERR-getOverlappedResult", "ERR-ioctl", "ERR-getSockOpt", "ERR-setSockOpt", "ERR-recv", "ERR-send",
+            "ERR-send-flags", "ERR-registerMemory", "ERR-deregisterMemory", "ERR-registerRdmaMemory",
+            "ERR-deregisterRdmaMemory", "ERR-rdmaWrite", "ERR-rdmaRead", "ERR-cacheCallback", "ERR-completion"})
     void everyCallFailsOnlyWithTheErrorsItsSpecRowAllows() throws Exception {
         // 1. No startup at all.
         SocketHandle foreign = () -> 1L;
@@ -234,12 +241,14 @@ class ErrorListsTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks({"LC-no-einval", "ERR-cleanup"})
     void cleanupNeverReportsWsaEInval() {
         assertFalse(SpiCall.CLEANUP.allows(WsaError.WSAEINVAL));
         assertEquals(EnumSet.of(WsaError.WSANOTINITIALISED, WsaError.WSAENETDOWN), SpiCall.CLEANUP.allowedErrors());
     }
 
     @Test
+    @Checks({"ERR-startupEx", "ST-failed"})
     void startupFailuresAreHeldToTheStartupList() throws Exception {
         for (WsaError injected : WsaError.values()) {
             transport.fail(ScriptedTransport.Primitive.OPEN, injected);

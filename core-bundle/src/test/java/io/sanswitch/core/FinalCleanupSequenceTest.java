@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.sanswitch.testing.Checks;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -26,11 +27,12 @@ import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 import io.sanswitch.transport.PostedOperation;
 
-/** DESIGN 2.3 a–f and 2.5: the final cleanup, step by step, as the scripted backend saw it. */
+/** docs/rules.md LC-a … LC-f and LC-reentrant: the final cleanup, step by step, as the scripted backend saw it. */
 @Timeout(60)
 class FinalCleanupSequenceTest extends EngineTestSupport {
 
     @Test
+    @Checks({"LC-b", "LC-b-memory", "OV-abort-bytes"})
     void memoryIsReleasedBeforeTheAbortedCompletionIsObservedInBothModes() throws Exception {
         startup();
         List<Overlapped> notify = new ArrayList<>();
@@ -74,6 +76,7 @@ class FinalCleanupSequenceTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks("LC-b")
     void pendingOperationsAreAbortedInTheOrderTheyWerePosted() throws Exception {
         // Hash order would make a FIFO backend search its queue for every cancel (quadratic in the
         // operations per socket) and complete them to the switch in no particular order.
@@ -100,6 +103,7 @@ class FinalCleanupSequenceTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks({"LC-b", "OV-notify", "OV-poll"})
     void notifyModeAbortsCompleteOnceThroughTheUpcallAndPollModeAbortsOnlyPublish() throws Exception {
         startup();
         SocketHandle s = connectedSocket();
@@ -107,12 +111,13 @@ class FinalCleanupSequenceTest extends EngineTestSupport {
         Overlapped p = postRecv(s, Overlapped.Mode.POLL);
         engine.cleanup();
         assertEquals(1, upcalls.completionsOf(n));
-        assertEquals(0, upcalls.completionsOf(p), "spec Q3: no upcall for a poll-mode operation");
+        assertEquals(0, upcalls.completionsOf(p), "docs/rules.md Q3: no upcall for a poll-mode operation");
         assertEquals(WsaError.WSA_OPERATION_ABORTED, n.result().error());
         assertEquals(WsaError.WSA_OPERATION_ABORTED, p.result().error());
     }
 
     @Test
+    @Checks({"LC-order", "LC-c", "LC-c-handle", "LC-d"})
     void openSocketsAreResetAndTheirHandlesClosedAsTheLastUpcallThenTheTransportReleased() throws Exception {
         startup();
         List<SocketHandle> sockets = new ArrayList<>();
@@ -152,6 +157,7 @@ class FinalCleanupSequenceTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks("LC-a")
     void noNetworkEventIsObservedAfterCleanupBeganWhileAnotherThreadRaisesEventsContinuously() throws Exception {
         startup();
         SocketHandle listener = newSocket();
@@ -198,6 +204,7 @@ class FinalCleanupSequenceTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks("LC-f")
     void startupWorksAgainRightAfterTheFinalCleanup() throws Exception {
         for (int round = 1; round <= 3; round++) {
             startup();
@@ -217,6 +224,7 @@ class FinalCleanupSequenceTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks("LC-stale")
     void handlesOfAnEarlierRunAreWsaENotSockAfterRestart() throws Exception {
         startup();
         SocketHandle old = connectedSocket();
@@ -235,6 +243,7 @@ class FinalCleanupSequenceTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks({"LC-e", "LC-order"})
     void networkDownIsReportedOnlyAfterEverythingWasReleased() throws Exception {
         startup();
         SocketHandle s = connectedSocket();
@@ -261,6 +270,7 @@ class FinalCleanupSequenceTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks("LC-reentrant")
     void cleanupCalledFromInsideACompletionUpcallRunsOnThatThreadWithoutDeadlock() throws Exception {
         startup();
         SocketHandle s = connectedSocket();
@@ -303,6 +313,7 @@ class FinalCleanupSequenceTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks("LC-reentrant")
     void startupFromInsideTheFinalCleanupIsRefusedNotDeadlocked() throws Exception {
         startup();
         SocketHandle s = connectedSocket();
@@ -323,6 +334,7 @@ class FinalCleanupSequenceTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks("LC-bundle-stop")
     void finalCleanupWhateverTheCountMakesOtherReferencesStale() throws Exception {
         startup();
         startup();

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sanswitch.testing.Checks;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CyclicBarrier;
@@ -25,11 +26,12 @@ import io.sanswitch.spi.WinsockVersion;
 import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 
-/** DESIGN 2.1 and 2.2: startupEx counts, cleanup decrements, only the final one cleans up. */
+/** docs/rules.md LC-count and LC-unmatched: startupEx counts, cleanup decrements, only the final one cleans up. */
 @Timeout(60)
 class ReferenceCountingTest extends EngineTestSupport {
 
     @Test
+    @Checks({"LC-count", "LC-d"})
     void referenceCountHolds1000StartupsFrom8ThreadsAndOnlyTheLastCleanupIsFinal() throws Exception {
         int threads = 8;
         int perThread = 125;
@@ -86,6 +88,7 @@ class ReferenceCountingTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks("LC-once")
     void concurrentCleanupsRunExactlyOneFinalCleanup() throws Exception {
         for (int i = 0; i < 8; i++) {
             startup();
@@ -115,6 +118,7 @@ class ReferenceCountingTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks("LC-count")
     void nonFinalCleanupTouchesNothing() throws Exception {
         startup();
         startup();
@@ -130,11 +134,13 @@ class ReferenceCountingTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks("LC-unmatched")
     void cleanupWithoutStartupIsWsaNotInitialised() {
         assertWsa(WsaError.WSANOTINITIALISED, engine::cleanup);
     }
 
     @Test
+    @Checks("LC-unmatched")
     void cleanupAfterTheFinalOneIsWsaNotInitialised() throws Exception {
         startup();
         engine.cleanup();
@@ -142,6 +148,7 @@ class ReferenceCountingTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks("ST-version")
     void startupBelowVersion22IsWsaVerNotSupported() {
         assertWsa(WsaError.WSAVERNOTSUPPORTED,
                 () -> engine.startupEx(WinsockVersion.fromWord(0x0102), ProtocolInfo.TCP_IPV4, upcalls));
@@ -151,8 +158,9 @@ class ReferenceCountingTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks("ST-version")
     void startupAbove22IsAnswered22ComparingMajorThenMinor() throws Exception {
-        // 3.0 is the word 0x0003, numerically below 0x0202, yet newer (spec 3.1).
+        // 3.0 is the word 0x0003, numerically below 0x0202, yet newer (docs/rules.md ST-version).
         ProviderData data = engine.startupEx(WinsockVersion.fromWord(0x0003), ProtocolInfo.TCP_IPV4, upcalls);
         assertEquals(WinsockVersion.V2_2, data.version());
         assertEquals(WinsockVersion.V2_2, data.highVersion());
@@ -160,6 +168,7 @@ class ReferenceCountingTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks({"ST-sysnotready", "ST-failed"})
     void startupWhenTransportCannotOpenIsWsaSysNotReadyAndChangesNothing() throws Exception {
         transport.fail(ScriptedTransport.Primitive.OPEN, WsaError.WSAENETDOWN);
         assertWsa(WsaError.WSASYSNOTREADY, this::startup);
@@ -171,6 +180,7 @@ class ReferenceCountingTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks({"ST-limits", "ST-failed"})
     void startupBeyondTheConfiguredMaximumIsWsaEProcLim() throws Exception {
         engine = new ProviderEngine(transport, EngineConfig.defaults("scripted").withMaxStartups(3));
         startup();
@@ -181,6 +191,7 @@ class ReferenceCountingTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks("ST-limits")
     void startupWithNullArgumentsIsWsaEFault() {
         assertWsa(WsaError.WSAEFAULT, () -> engine.startupEx(null, ProtocolInfo.TCP_IPV4, upcalls));
         assertWsa(WsaError.WSAEFAULT, () -> engine.startupEx(WinsockVersion.V2_2, null, upcalls));
@@ -188,6 +199,7 @@ class ReferenceCountingTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks("ST-upcall-table")
     void theMostRecentUpcallTableIsUsed() throws Exception {
         startup();
         RecordingSwitch second = new RecordingSwitch(transport);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sanswitch.testing.Checks;
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
 
@@ -29,7 +30,7 @@ import io.sanswitch.spi.WsaError;
 import io.sanswitch.transport.PostedOperation;
 import io.sanswitch.transport.TransportCapabilities;
 
-/** The socket calls' own rules (spec 2.2, 2.3, 4, 5, 6) as the engine enforces them. */
+/** The socket calls' own rules (docs/rules.md, sections 3 to 6) as the engine enforces them. */
 @Timeout(30)
 class SocketCallsTest extends EngineTestSupport {
 
@@ -48,6 +49,7 @@ class SocketCallsTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks({"EV-accept", "AC-condition"})
     void fdAcceptIsRecordedSignalledAndResetByASuccessfulAccept() throws Exception {
         RecordingSwitch.Event event = new RecordingSwitch.Event();
         SocketHandle l = listenerWithRequest(event);
@@ -55,7 +57,7 @@ class SocketCallsTest extends EngineTestSupport {
         int[] conditionCalls = {0};
         Thread caller = Thread.currentThread();
         AcceptedSocket a = engine.accept(l, (peer, data, cb) -> {
-            assertEquals(caller, Thread.currentThread(), "spec 6.3: condition runs on the accepting thread");
+            assertEquals(caller, Thread.currentThread(), "docs/rules.md AC-condition: condition runs on the accepting thread");
             assertEquals(REMOTE, peer);
             assertEquals(42L, cb);
             conditionCalls[0]++;
@@ -71,6 +73,7 @@ class SocketCallsTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks({"AC-reject", "AC-defer"})
     void conditionRejectIsWsaEConnRefusedAndDeferIsWsaTryAgain() throws Exception {
         SocketHandle l = listenerWithRequest(new RecordingSwitch.Event());
         assertWsa(WsaError.WSATRY_AGAIN, () -> engine.accept(l, (p, d, c) -> ConditionDecision.CF_DEFER, 0));
@@ -83,6 +86,7 @@ class SocketCallsTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks({"EV-connect", "CN-again"})
     void pendingConnectIsReportedOnceAsFdConnectWithItsResult() throws Exception {
         transport.connectAtOnce = false;
         RecordingSwitch.Event event = new RecordingSwitch.Event();
@@ -100,6 +104,7 @@ class SocketCallsTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks({"OV-close-aborts", "SK-handle"})
     void closeSocketAbortsItsOperationsReleasesMemoryAndClosesTheHandleLast() throws Exception {
         SocketHandle s = connectedSocket();
         long switchHandle = engine.socketFor(s).switchHandle();
@@ -118,11 +123,12 @@ class SocketCallsTest extends EngineTestSupport {
         assertEquals(1, transport.journal("closeGracefully").size());
         assertEquals(1, transport.liveRegions.get(), "only the other socket's registration is left");
         assertWsa(WsaError.WSAENOTSOCK, () -> engine.closeSocket(s));
-        // spec Q22: the finished operation still reports its result after the close.
+        // docs/rules.md Q22: the finished operation still reports its result after the close.
         assertWsa(WsaError.WSA_OPERATION_ABORTED, () -> engine.getOverlappedResult(s, p, false));
     }
 
     @Test
+    @Checks("OV-gor")
     void getOverlappedResultReportsIncompleteThenTheOutcome() throws Exception {
         SocketHandle s = connectedSocket();
         Overlapped ov = postRecv(s, Overlapped.Mode.POLL);
@@ -144,6 +150,7 @@ class SocketCallsTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks("OV-gor")
     void aWaitingGetOverlappedResultDoesNotHoldUpTheFinalCleanup() throws Exception {
         SocketHandle s = connectedSocket();
         Overlapped ov = postRecv(s, Overlapped.Mode.POLL);
@@ -165,6 +172,7 @@ class SocketCallsTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks("RG-inside")
     void transferBuffersMustLieInsideARegistrationOfTheSocketWithTheRightAccess() throws Exception {
         SocketHandle s = connectedSocket();
         SocketHandle other = connectedSocket();
@@ -191,6 +199,7 @@ class SocketCallsTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks("OV-failed-call")
     void aFailedPostLeavesNothingPinnedAndTheOverlappedFree() throws Exception {
         SocketHandle s = connectedSocket();
         MemoryHandle m = register(s, 8);
@@ -206,6 +215,7 @@ class SocketCallsTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks({"RD-extensions", "RD-options"})
     void extensionLookupAnswersWhatTheBackendHas() throws Exception {
         SocketHandle s = connectedSocket();
         assertEquals(SanExtension.RDMA_WRITE, engine.getExtensionFunction(s, SanExtension.RDMA_WRITE.guid()));
@@ -239,6 +249,7 @@ class SocketCallsTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks("RG-die-with-socket")
     void rdmaRegistrationsAreCountedAndDieWithTheirSocket() throws Exception {
         SocketHandle s = connectedSocket();
         var d = engine.registerRdmaMemory(s, ByteBuffer.allocate(64), Winsock.MEM_WRITE);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sanswitch.testing.Checks;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -141,6 +142,7 @@ class SwitchCompletionThreadsTest {
     }
 
     @Test
+    @Checks("SW-withdrawn")
     void theCoresForcedFinalCleanupAbortsPendingReceivesOnSwitchThreadsNotTheFrameworkThread() throws Exception {
         Watched receive = Watched.of(socket.receive(ByteBuffer.allocate(8)));
         awaitHeld(PostedOperation.Kind.RECV);
@@ -160,6 +162,7 @@ class SwitchCompletionThreadsTest {
     }
 
     @Test
+    @Checks({"SW-withdrawn", "SW-release"})
     void theSwitchsUnbindAbortsPendingReceivesOnSwitchThreadsNotTheFrameworkThread() throws Exception {
         Watched receive = Watched.of(socket.receive(ByteBuffer.allocate(8)));
         awaitHeld(PostedOperation.Kind.RECV);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sanswitch.testing.Checks;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -32,7 +33,7 @@ import io.sanswitch.transport.TransportCapabilities;
 
 /**
  * The switch's connect sequencing against scripted providers (an RDMA-capable one named "ucx" and a
- * stream one named "tcp"): which provider is tried, when the switch falls back (spec 6.2), what it
+ * stream one named "tcp"): which provider is tried, when the switch falls back (docs/rules.md SW-certain), what it
  * remembers, and what a provider withdrawn mid-connect does; and connections and listeners pinned to
  * a named provider (no rule, no fallback, the RDMA port offset kept). The wire is not involved here: the real
  * backends have their own switch tests.
@@ -51,7 +52,7 @@ class SwitchConnectSequencingTest {
         sw = new Switch(settings);
         sw.bindProvider(rdmaEngine, Map.of("sanswitch.transport", "ucx"));
         sw.bindProvider(tcpEngine, Map.of("sanswitch.transport", "tcp"));
-        assertEquals(1, rdma.sockets.size(), "the switch probed the provider with one helper socket (spec 1.3)");
+        assertEquals(1, rdma.sockets.size(), "the switch probed the provider with one helper socket (docs/rules.md SW-start)");
     }
 
     @AfterEach
@@ -72,6 +73,7 @@ class SwitchConnectSequencingTest {
     }
 
     @Test
+    @Checks({"SW-subnet", "SW-start"})
     void aSanPeerIsReachedOverRdmaAtThePortOffset() throws Exception {
         start(SwitchSettings.withSubnets("127.0.0.0/8"));
         SwitchSocket s = connect(SAN_PEER);
@@ -81,6 +83,7 @@ class SwitchConnectSequencingTest {
     }
 
     @Test
+    @Checks("SW-subnet")
     void aPeerOffTheSanSubnetsGoesOverTcpWithoutTouchingRdma() throws Exception {
         start(SwitchSettings.withSubnets("10.0.0.0/8"));
         assertEquals(new ProviderChoice("tcp", Reason.NOT_ON_SAN_SUBNET, null), connect(SAN_PEER).choice());
@@ -88,6 +91,7 @@ class SwitchConnectSequencingTest {
     }
 
     @Test
+    @Checks({"SW-fallback", "SW-connect-once"})
     void aTimedOutRdmaConnectFallsBackAndThePeerGoesStraightToTcpWhileRemembered() throws Exception {
         start(SwitchSettings.withSubnets("127.0.0.0/8").withConnectTimeout(Duration.ofMillis(200)));
         rdma.connectAtOnce = false; // no FD_CONNECT ever: the switch's own timeout ends it (WSAETIMEDOUT)
@@ -97,11 +101,12 @@ class SwitchConnectSequencingTest {
         SwitchSocket second = connect(SAN_PEER);
         assertEquals(new ProviderChoice("tcp", Reason.RECENT_RDMA_FAILURE, WsaError.WSAETIMEDOUT), second.choice());
         assertEquals(2, rdma.sockets.size(), "no second RDMA attempt while the failure is remembered");
-        assertEquals(0, rdmaEngine.openSockets(), "the timed-out RDMA socket was closed (spec 6.9)");
+        assertEquals(0, rdmaEngine.openSockets(), "the timed-out RDMA socket was closed (docs/rules.md SW-fallback)");
     }
 
     @ParameterizedTest
     @EnumSource(value = WsaError.class, names = {"WSAETIMEDOUT", "WSAENETUNREACH", "WSAENOBUFS", "WSAEADDRINUSE"})
+    @Checks("SW-fallback")
     void rdmaConnectFailuresThatAllowTheFallbackGoToTcp(WsaError error) throws Exception {
         start(SwitchSettings.withSubnets("127.0.0.0/8").withFailureMemory(Duration.ZERO));
         rdma.fail(ScriptedTransport.Primitive.CONNECT, error);
@@ -113,16 +118,18 @@ class SwitchConnectSequencingTest {
 
     @ParameterizedTest
     @EnumSource(value = WsaError.class, names = {"WSAECONNREFUSED", "WSAECONNRESET", "WSAEHOSTUNREACH"})
+    @Checks("SW-certain")
     void theThreeCertainFailuresFailTheConnectWithNoTcpAttempt(WsaError error) throws Exception {
         start(SwitchSettings.withSubnets("127.0.0.0/8"));
         rdma.fail(ScriptedTransport.Primitive.CONNECT, error);
         assertEquals(error, failure(SAN_PEER));
-        assertEquals(1, tcp.sockets.size(), "spec 6.2: no TCP socket was even created");
+        assertEquals(1, tcp.sockets.size(), "docs/rules.md SW-certain: no TCP socket was even created");
         rdma.fail(ScriptedTransport.Primitive.CONNECT, null);
         assertEquals(Reason.SAN_SUBNET, connect(SAN_PEER).choice().reason(), "a refusal is not remembered");
     }
 
     @Test
+    @Checks("SW-withdrawn")
     void anRdmaProviderWithdrawnMidConnectSendsTheConnectToTcpAtOnce() throws Exception {
         start(SwitchSettings.withSubnets("127.0.0.0/8").withConnectTimeout(Duration.ofSeconds(20)));
         rdma.connectAtOnce = false;
@@ -208,6 +215,7 @@ class SwitchConnectSequencingTest {
     }
 
     @Test
+    @Checks("SW-join")
     void aPinnedListenerListensOnItsProviderOnlyAtTheDerivedPortAndOnlyThatProviderJoinsLater() throws Exception {
         start(SwitchSettings.withSubnets("10.0.0.0/8").withPortOffset(3));
         InetSocketAddress at = new InetSocketAddress(SAN_PEER.getAddress(), 6000);

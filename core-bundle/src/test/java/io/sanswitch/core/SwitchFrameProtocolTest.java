@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.params.provider.Arguments.arguments;
 
+import io.sanswitch.testing.Checks;
 import java.io.ByteArrayOutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -148,6 +149,7 @@ class SwitchFrameProtocolTest {
     }
 
     @Test
+    @Checks("SW-threshold")
     void aLargeSendMovesAsPipelinedBlocksOfOneMebibyte() throws Exception {
         completeSend(); // our HELLO
         peerSends(PEER_HELLO); // the write flow

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.sanswitch.testing.Checks;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -57,6 +58,7 @@ class SwitchOperationFailureTest {
     }
 
     @Test
+    @Checks("SW-established")
     void aFailedReceiveFailsThePendingReceiveWithItsError() throws Exception {
         CompletableFuture<Integer> pending = socket.receive(ByteBuffer.allocate(8)).toCompletableFuture();
         fail(awaitHeld(PostedOperation.Kind.RECV), WsaError.WSAECONNABORTED);

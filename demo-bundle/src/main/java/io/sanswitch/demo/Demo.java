@@ -45,7 +45,7 @@ import io.sanswitch.spi.WsaException;
  * exit code says whether all of them behaved.
  *
  * <p>The demo never starts a provider itself: the switch holds the providers' startups, and a
- * provider upcalls only its most recent upcall table (spec Q11).
+ * provider upcalls only its most recent upcall table (docs/rules.md Q11).
  *
  * <p>Called by the launcher's main (outside the framework) through reflection, so no type of this
  * bundle has to be shared with it: {@link #run(BundleContext, PrintStream, boolean)}.
@@ -234,7 +234,7 @@ public final class Demo {
 
     /**
      * The echo server's listener on loopback; the configuration reaches the switch asynchronously,
-     * so it is made again until ucx listens too (a SAN listener only for a SAN address, spec 6.1).
+     * so it is made again until ucx listens too (a SAN listener only for a SAN address, docs/rules.md SW-subnet).
      */
     private EchoServer listen(SocketSwitch sw) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS);

@@ -14,7 +14,7 @@ import org.ops4j.pax.exam.Option;
 
 /**
  * The Felix container the integration tests share: SCR with its runtime companions, ConfigAdmin,
- * slf4j, and the reactor's bundles by path (TOOLCHAIN 4: the jars of this build, never a stale
+ * slf4j, and the reactor's bundles by path (docs/toolchain.md TC-4: the jars of this build, never a stale
  * SNAPSHOT from the local repository).
  */
 final class FelixOptions {
@@ -43,7 +43,7 @@ final class FelixOptions {
                 reactorBundle("tcp"),
                 systemProperty("org.ops4j.pax.logging.DefaultServiceLog.level").value("WARN"),
                 cleanCaches()));
-        // pax-url ignores -Dmaven.repo.local (TOOLCHAIN 6); an empty value would make it use the
+        // pax-url ignores -Dmaven.repo.local (docs/toolchain.md TC-6); an empty value would make it use the
         // working directory as the local repository.
         String localRepository = System.getProperty("org.ops4j.pax.url.mvn.localRepository", "");
         if (!localRepository.isEmpty()) {

@@ -7,6 +7,7 @@ import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
+import io.sanswitch.testing.Checks;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -41,7 +42,7 @@ import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 
 /**
- * DESIGN 2's OSGi mapping in a real Apache Felix with SCR: the TCP backend bundle's start makes a
+ * docs/architecture.md, lifecycle's OSGi mapping in a real Apache Felix with SCR: the TCP backend bundle's start makes a
  * {@code SanServiceProvider} appear; its stop runs the final cleanup (pending operations aborted
  * once, references stale, no backend thread left); its restart makes a new provider usable at once.
  */
@@ -119,6 +120,7 @@ public class ProviderLifecycleIT {
     }
 
     @Test
+    @Checks({"LC-bundle-stop", "LC-b", "LC-d", "LC-unmatched"})
     public void stoppingTheBackendBundleRunsTheFinalCleanupAndStartingItMakesANewProviderUsable() throws Exception {
         assertEquals(Bundle.ACTIVE, FrameworkUtil.getBundle(SanServiceProvider.class).getState());
         SanServiceProvider first = awaitProvider();
@@ -156,6 +158,7 @@ public class ProviderLifecycleIT {
     }
 
     @Test
+    @Checks({"LC-bundle-stop", "LC-d", "LC-f"})
     public void twentyStopStartCyclesLeaveNoThreadOrProviderBehind() throws Exception {
         long threadsBefore = Thread.activeCount();
         for (int cycle = 0; cycle < 20; cycle++) {

@@ -7,6 +7,7 @@ import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 import static io.sanswitch.itests.Eventually.eventually;
 
+import io.sanswitch.testing.Checks;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -66,7 +67,7 @@ import io.sanswitch.spi.WsaException;
 /**
  * The switch in Apache Felix with SCR and ConfigAdmin, over the real TCP and UCX provider bundles
  * (issue 5): provider choice by the SAN subnets of PID io.sanswitch.switch, the fallback rules of
- * spec 6.2, the rdma bundle stopped under streaming load (pending operations aborted, sockets reset,
+ * docs/rules.md SW-certain, the rdma bundle stopped under streaming load (pending operations aborted, sockets reset,
  * no FD_* event during the cleanup, new connections over TCP at once), updated from a jar and
  * started again (RDMA again), and 50 such cycles with leak figures printed as {@code [swap]} lines.
  */
@@ -97,7 +98,7 @@ public class SwitchHotSwapIT {
         sw = awaitService(SocketSwitch.class, null);
         eventually("the switch runs both providers", () -> sw.providers().containsAll(List.of("tcp", "ucx")));
         // ConfigAdmin delivers the configuration asynchronously: wait until it is in force (a switch
-        // listener on loopback listens over ucx only for a SAN address, spec 6.1), so that the first
+        // listener on loopback listens over ucx only for a SAN address, docs/rules.md SW-subnet), so that the first
         // test does not see the switch's defaults.
         eventually("loopback is a SAN subnet for the switch", () -> {
             try (SwitchServerSocket probe = sw.listen(new InetSocketAddress(LOOPBACK, 0), 1)) {
@@ -121,6 +122,7 @@ public class SwitchHotSwapIT {
     // ------------------------------------------------------------------ tests
 
     @Test
+    @Checks("SW-subnet")
     public void thePeersSubnetDecidesBetweenRdmaAndTcp() throws Exception {
         echo = new EchoServer(sw.listen(new InetSocketAddress(LOOPBACK, 0), 16));
         assertEquals("the listener listens on both providers", 2, echo.listener.providers().size());
@@ -139,6 +141,7 @@ public class SwitchHotSwapIT {
     }
 
     @Test
+    @Checks({"SW-fallback", "SW-provider-codes"})
     public void aTimedOutRdmaConnectFallsBackToTcpWhileARefusalDoesNot() throws Exception {
         // A plain TCP server (no RDMA listener at port + 1, the default rdmaPortOffset, checked free):
         // UCX reports WSAETIMEDOUT ("try TCP").
@@ -162,12 +165,13 @@ public class SwitchHotSwapIT {
     }
 
     @Test
+    @Checks("SW-certain")
     public void aRefusedRdmaConnectFailsWithoutATcpAttempt() throws Exception {
         // A switch listener with a backlog of 1 that is full: its condition function refuses the RDMA
-        // request (spec 6.3), the connect fails with WSAECONNREFUSED. Had the switch fallen back, its
+        // request (docs/rules.md AC-condition), the connect fails with WSAECONNREFUSED. Had the switch fallen back, its
         // TCP connect to the same listener's TCP port would have succeeded (the kernel completes the
         // handshake before any condition function runs), so the failure itself shows there was no TCP
-        // attempt (spec 6.2). A refusal is not remembered.
+        // attempt (docs/rules.md SW-certain). A refusal is not remembered.
         InetAddress refusing = InetAddress.getByName("127.0.0.3");
         try (SwitchServerSocket full = sw.listen(new InetSocketAddress(refusing, 0), 1)) {
             SwitchSocket queued = sw.connect(full.localAddress());
@@ -188,6 +192,7 @@ public class SwitchHotSwapIT {
     }
 
     @Test
+    @Checks({"LC-bundle-stop", "LC-b", "LC-c", "SW-withdrawn", "SW-established", "SW-join"})
     public void stoppingTheRdmaBundleUnderLoadAbortsResetsAndSendsNewConnectionsOverTcpThenAnUpdateBringsRdmaBack()
             throws Exception {
         echo = new EchoServer(sw.listen(new InetSocketAddress(LOOPBACK, 0), 64));
@@ -220,6 +225,7 @@ public class SwitchHotSwapIT {
     }
 
     @Test
+    @Checks({"LC-bundle-stop", "SW-withdrawn"})
     public void fiftySwapCyclesUnderLoadLeakNoThreadsSocketsOrRegistrations() throws Exception {
         echo = new EchoServer(sw.listen(new InetSocketAddress(LOOPBACK, 0), 64));
         try (SwitchSocket warm = sw.connect(echo.address())) {

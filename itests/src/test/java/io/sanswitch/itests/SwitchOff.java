@@ -13,7 +13,7 @@ import org.osgi.util.tracker.ServiceTracker;
 /**
  * Disables the core's switch component for tests that drive a provider through the SPI themselves:
  * the switch would hold a startup of every provider (so the test's cleanup would not be the final
- * one), and a provider upcalls only its most recent table (spec Q11), so the two would take each
+ * one), and a provider upcalls only its most recent table (docs/rules.md Q11), so the two would take each
  * other's upcalls.
  */
 final class SwitchOff {

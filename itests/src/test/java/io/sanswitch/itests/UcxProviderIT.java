@@ -9,6 +9,7 @@ import static org.junit.Assert.assertSame;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
+import io.sanswitch.testing.Checks;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -255,6 +256,7 @@ public class UcxProviderIT {
     }
 
     @Test
+    @Checks({"LC-bundle-stop", "LC-b", "LC-d"})
     public void jucxLoadsInsideTheBundleAndItsProviderCarriesDataOverLoopbackUntilTheBundleStops() throws Exception {
         Bundle rdma = rdmaBundle();
         assertEquals(Bundle.ACTIVE, rdma.getState());
@@ -309,6 +311,7 @@ public class UcxProviderIT {
     }
 
     @Test
+    @Checks({"LC-bundle-stop", "LC-d", "LC-f"})
     public void twentyStopStartCyclesLeaveNoProgressThreadOrProviderBehind() throws Exception {
         awaitUcxProvider();
         long threadsBefore = Thread.activeCount();

@@ -91,7 +91,7 @@ public class SanswitchFeatureIT {
                         "file:" + reactorRepo + "@id=reactor@snapshots,"
                                 + "file:${karaf.home}/${karaf.default.repository}@id=system.repository@snapshots,"
                                 + "file:${karaf.data}/kar@id=kar.repository@multi@snapshots"),
-                // What Karaf's start script adds on JDK 9+ and the test container does not (TOOLCHAIN 7).
+                // What Karaf's start script adds on JDK 9+ and the test container does not (docs/toolchain.md TC-7).
                 vmOptions("--add-reads=java.xml=java.logging",
                         "--add-exports=java.base/org.apache.karaf.specs.locator=java.xml,ALL-UNNAMED",
                         "--patch-module", "java.base=lib/endorsed/org.apache.karaf.specs.locator-" + KARAF + ".jar",
@@ -110,7 +110,7 @@ public class SanswitchFeatureIT {
                         "--add-exports=jdk.naming.rmi/com.sun.jndi.url.rmi=ALL-UNNAMED",
                         "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED")));
         if (!localRepo.isEmpty()) {
-            // pax-url ignores -Dmaven.repo.local (TOOLCHAIN 6)
+            // pax-url ignores -Dmaven.repo.local (docs/toolchain.md TC-6)
             all.add(editConfigurationFilePut(pid, "org.ops4j.pax.url.mvn.localRepository", localRepo));
         }
         return options(all.toArray(new Option[0]));
@@ -276,6 +276,7 @@ public class SanswitchFeatureIT {
     }
 
     @Test
+    @io.sanswitch.testing.Checks({"LC-bundle-stop", "SW-withdrawn", "SW-subnet", "SW-join"})
     public void featureInstallsTheCommandsShowTheProvidersAndABundleUpdateIsAHotSwap() throws Exception {
         assertNotNull("UCX_ERROR_SIGNALS did not reach Karaf's JVM", System.getenv("UCX_ERROR_SIGNALS"));
         String added = run("feature:repo-add mvn:io.sanswitch/features/" + VERSION + "/xml/features");

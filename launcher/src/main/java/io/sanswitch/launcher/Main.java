@@ -36,7 +36,7 @@ import org.osgi.util.tracker.ServiceTracker;
  *
  * <p>A self-written main rather than a bnd-exported .bndrun: the bundle list is the module's
  * dependency list, so a plain {@code mvn verify} from a fresh clone builds it with no resolver
- * step to keep in sync (TOOLCHAIN 11).
+ * step to keep in sync (docs/toolchain.md TC-11).
  */
 public final class Main {
     static final String USAGE = """
@@ -120,7 +120,7 @@ public final class Main {
         config.put(Constants.FRAMEWORK_STORAGE, storage.toString());
         config.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
         if (headless) {
-            // TOOLCHAIN 8: without it the shell stops the framework as soon as stdin is closed.
+            // docs/toolchain.md TC-8: without it the shell stops the framework as soon as stdin is closed.
             config.put("gosh.args", "--nointeractive");
         }
         Framework framework = new FrameworkFactory().newFramework(config);

@@ -113,7 +113,7 @@ final class ClientHandshake implements Rendezvous.Handler, Rendezvous.Timed {
             LOG.warn("ucx rendezvous: the listener at {} failed the handshake: {}", remote, cause.getMessage());
             error = WsaError.WSAECONNREFUSED;
         } else if (cause instanceof EOFException && was != Step.CONNECTING) {
-            error = WsaError.WSAECONNREFUSED; // the listener went away before answering (spec Q17)
+            error = WsaError.WSAECONNREFUSED; // the listener went away before answering (docs/rules.md Q17)
         } else {
             if (was == Step.AWAITING_ANSWER) {
                 // A listener refuses a hello it cannot verify by resetting the connection.

@@ -7,8 +7,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What the progress thread does when a worker has nothing to do (DESIGN 4), chosen once per
- * run (STYLE 2.5: a strategy object, not an if-chain in the loop).
+ * What the progress thread does when a worker has nothing to do (docs/architecture.md, threads), chosen once per
+ * run (a strategy object, docs/architecture.md conventions, not an if-chain in the loop).
  */
 enum ProgressPolicy {
     /**

@@ -269,7 +269,7 @@ final class Rendezvous implements Runnable {
         }
     }
 
-    /** Closes so that the peer sees a reset (SO_LINGER 0), as an abortive close must (spec 6.9). */
+    /** Closes so that the peer sees a reset (SO_LINGER 0), as an abortive close must (docs/rules.md BG-close). */
     static void resetQuietly(SocketChannel channel) {
         try {
             if (channel.isOpen()) {

@@ -105,7 +105,7 @@ final class TagStreamReceiver {
                 receives.pollFirst();
                 moved = true;
                 if (endOfStream) {
-                    owner.events().operationCompleted(op, 0); // spec: 0 bytes = the peer closed gracefully
+                    owner.events().operationCompleted(op, 0); // 0 bytes = the peer closed gracefully
                 } else {
                     owner.events().operationFailed(op, WsaError.WSAECONNRESET, 0);
                 }

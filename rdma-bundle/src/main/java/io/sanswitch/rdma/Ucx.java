@@ -5,7 +5,7 @@ import org.openucx.jucx.ucp.UcpContext;
 import org.openucx.jucx.ucp.UcpParams;
 
 /**
- * Whether UCX can be used in this JVM, probed once (STYLE 1.5, after Netty's {@code Epoll}):
+ * Whether UCX can be used in this JVM, probed once (as Netty's {@code Epoll} does):
  * JUCX's JNI library loads and a context opens against the system's libucx. Without it the
  * bundle registers no transport and says why.
  */

@@ -31,7 +31,7 @@ final class UcxEndpoint {
      */
     static final long MAX_MESSAGE = 64L << 20;
 
-    /** The endpoint's lifecycle (spec 6.9: its close is forced or flushing, and UCX calls it back). */
+    /** The endpoint's lifecycle (docs/rules.md BG-close: its close is forced or flushing, and UCX calls it back). */
     enum State {
         /** Not opened yet. */
         NONE,
@@ -88,7 +88,7 @@ final class UcxEndpoint {
     }
 
     /**
-     * Starts closing the endpoint (spec 6.9): forced completes every request of it at once with an
+     * Starts closing the endpoint (docs/rules.md BG-close): forced completes every request of it at once with an
      * error (UCX cannot cancel a send); flushing waits for them.
      */
     void close(boolean force) {

@@ -17,7 +17,7 @@ import io.sanswitch.spi.WsaException;
 import io.sanswitch.transport.ConnectionRequest;
 
 /**
- * The listening part of a {@link UcxSocket} (spec 6.3): a TCP socket of the {@link Rendezvous},
+ * The listening part of a {@link UcxSocket} (docs/rules.md AC-condition): a TCP socket of the {@link Rendezvous},
  * whose connections run the {@link ServerHandshake}; requests that proved the key wait for the
  * switch's condition function, which accepts (a new connection with its endpoint) or rejects.
  */
@@ -92,7 +92,7 @@ final class UcxListener {
     /** A peer proved the key and asks to connect: queued for the switch's condition function. Rendezvous thread. */
     private void requested(SelectionKey key, SocketChannel channel, Handshake.Hello hello, InetSocketAddress peer) {
         if (socket.isEnded() || requests.size() >= backlog) {
-            refuse(owner.key(), key, channel, hello); // spec 6.3: a full backlog refuses at once, with no event
+            refuse(owner.key(), key, channel, hello); // docs/rules.md EV-backlog: a full backlog refuses at once, with no event
             return;
         }
         requests.add(new Request(key, channel, hello, peer));
@@ -139,7 +139,7 @@ final class UcxListener {
         }
     }
 
-    /** Stops listening and refuses the queued requests (spec Q17). Any application thread; once. */
+    /** Stops listening and refuses the queued requests (docs/rules.md Q17). Any application thread; once. */
     void close() {
         ServerSocketChannel s = server;
         if (s == null) {
@@ -149,7 +149,7 @@ final class UcxListener {
         owner.rendezvous().release(s, false);
         for (Request r; (r = requests.poll()) != null;) {
             Request q = r;
-            owner.rendezvous().execute(() -> refuse(owner.key(), q.key(), q.channel(), q.hello())); // spec Q17
+            owner.rendezvous().execute(() -> refuse(owner.key(), q.key(), q.channel(), q.hello())); // docs/rules.md Q17
         }
     }
 }

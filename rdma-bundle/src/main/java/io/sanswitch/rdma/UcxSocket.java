@@ -179,7 +179,7 @@ final class UcxSocket implements TransportSocket {
         return bindAddress;
     }
 
-    // ------------------------------------------------------------------ listen and accept (spec 6.3)
+    // ------------------------------------------------------------------ listen and accept (docs/rules.md AC-condition)
 
     @Override
     public void listen(int backlog) throws WsaException {
@@ -234,7 +234,7 @@ final class UcxSocket implements TransportSocket {
         watch(key, channel);
     }
 
-    // ------------------------------------------------------------------ connect (spec 6.2)
+    // ------------------------------------------------------------------ connect (docs/rules.md SW-certain)
 
     @Override
     public boolean connect(InetSocketAddress remote, byte[] callerData) throws WsaException {
@@ -278,7 +278,7 @@ final class UcxSocket implements TransportSocket {
     }
 
     /**
-     * spec 6.2: only a certain failure stops the switch's fallback to TCP. Nobody listening on the
+     * docs/rules.md SW-provider-codes: only a certain failure stops the switch's fallback to TCP. Nobody listening on the
      * UCX port does not mean a TCP provider is not there, so that is a timeout.
      */
     static WsaError connectError(IOException e) {
@@ -387,7 +387,7 @@ final class UcxSocket implements TransportSocket {
     }
 
     /**
-     * On the worker thread: the peer closed its socket (a full close, spec 6.9). Its stream ends
+     * On the worker thread: the peer closed its socket (a full close, docs/rules.md BG-close). Its stream ends
      * after the messages it announced; it will take nothing more, so what this side still sends
      * fails with a reset, as TCP answers data for a closed socket. A send the peer will never take
      * would otherwise wait for it forever (every message goes by rendezvous).
@@ -413,7 +413,7 @@ final class UcxSocket implements TransportSocket {
     }
 
     /**
-     * On the worker thread: the connection is gone (peer reset or died, spec 6.9). Queued
+     * On the worker thread: the connection is gone (peer reset or died, docs/rules.md SK-peer-reset). Queued
      * receives fail with a reset; requests inside UCX are completed by the forced close, and
      * their reports say reset because the state is FAILED.
      */
@@ -534,7 +534,7 @@ final class UcxSocket implements TransportSocket {
      * A receive not yet taken by a message is just dropped. Anything inside UCX: UCX cannot cancel
      * a send (openucx/ucx#1162), and the engine cancels only operations of a socket it is closing,
      * so the endpoint is force-closed, which completes every request of it, and the worker is
-     * progressed until their callbacks came back (TOOLCHAIN 12). After that UCX touches none of
+     * progressed until their callbacks came back (docs/toolchain.md TC-12). After that UCX touches none of
      * the operation's buffers.
      */
     @Override
@@ -599,7 +599,7 @@ final class UcxSocket implements TransportSocket {
         throw new WsaException(WsaError.WSAENOPROTOOPT, "option 0x" + Integer.toHexString(name));
     }
 
-    // ------------------------------------------------------------------ teardown (spec 6.9)
+    // ------------------------------------------------------------------ teardown (docs/rules.md BG-close)
 
     /**
      * An orderly close: the endpoint is flushed and closed, then the peer is told over the control

@@ -17,7 +17,7 @@ final class UcxStatus {
     }
 
     /**
-     * The outcome of a connect (spec 6.2): only refusal, reset and a missing host stop the
+     * The outcome of a connect (docs/rules.md SW-provider-codes): only refusal, reset and a missing host stop the
      * switch's fallback to TCP; anything else is reported as a timeout, so the switch tries TCP.
      */
     static WsaError connectError(int status) {
@@ -32,7 +32,7 @@ final class UcxStatus {
     /**
      * The completion status of a transfer that failed: a cancelled request is aborted; any
      * failure of the connection (a peer's forced close arrives as a reset or an endpoint timeout)
-     * is a reset, as spec 6.9 has it for a peer's teardown.
+     * is a reset, as docs/rules.md SK-peer-reset has it for a peer's teardown.
      */
     static WsaError transferError(int status) {
         return status == CANCELED ? WsaError.WSA_OPERATION_ABORTED : WsaError.WSAECONNRESET;

@@ -38,7 +38,7 @@ import io.sanswitch.transport.TransportSocket;
  * nothing and orders nothing: the engine owns every SPI rule.
  *
  * <p>The JVM must run with {@code UCX_ERROR_SIGNALS} set to an empty value, so that UCX's own
- * signal handlers stay out of the JVM's way (TOOLCHAIN 12, openucx/ucx#3337).
+ * signal handlers stay out of the JVM's way (docs/toolchain.md TC-12, openucx/ucx#3337).
  */
 public final class UcxTransport implements Transport {
     private static final Logger LOG = LoggerFactory.getLogger(UcxTransport.class);
@@ -211,7 +211,7 @@ public final class UcxTransport implements Transport {
     }
 
     /**
-     * Tears the run down in UCX's order (TOOLCHAIN 12): the rendezvous stopped (no new
+     * Tears the run down in UCX's order (docs/toolchain.md TC-12): the rendezvous stopped (no new
      * connections), every socket reset (receives cancelled, endpoints force-closed, the worker
      * progressed until every callback came back), then worker and context destroyed by the
      * progress thread as its last act.
@@ -255,7 +255,7 @@ public final class UcxTransport implements Transport {
 
     /**
      * UCX closes a listener's socket asynchronously; the run is over only when its ports can be
-     * bound again (DESIGN 2.3 f: restartable at once, ports freed). Bounded wait.
+     * bound again (docs/rules.md LC-f: restartable at once, ports freed). Bounded wait.
      */
     private void awaitPortsFree() {
         long deadline = System.nanoTime() + TEARDOWN_WAIT.toNanos();

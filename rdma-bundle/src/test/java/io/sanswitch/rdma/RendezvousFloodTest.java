@@ -195,7 +195,7 @@ class RendezvousFloodTest {
         KitSwitch.Event connected = new KitSwitch.Event();
         stranger.startConnect(c, at, connected);
         assertTrue(connected.await(10, java.util.concurrent.TimeUnit.SECONDS), "no FD_CONNECT");
-        // Not one of the errors that stop the switch's fallback to TCP (spec 6.2): the application
+        // Not one of the errors that stop the switch's fallback to TCP (docs/rules.md SW-certain): the application
         // still gets its connection, over TCP, and the listener's log says why.
         assertEquals(WsaError.WSAETIMEDOUT, stranger.engine.enumNetworkEvents(c, connected)
                 .errorFor(NetworkEvents.FD_CONNECT_BIT));

@@ -61,6 +61,7 @@ class SwitchOverUcxTest {
 
     @ParameterizedTest(name = "write flow forced: {0}")
     @ValueSource(booleans = {false, true})
+    @io.sanswitch.testing.Checks({"SW-threshold", "SW-release"})
     void everySizeArrivesByteExactBothWaysAtOnce(boolean writeFlow) throws Exception {
         assumeTrue(Ucx.isAvailable(), () -> "UCX not available: " + Ucx.unavailabilityCause());
         ucx = new ProviderEngine(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, ""));

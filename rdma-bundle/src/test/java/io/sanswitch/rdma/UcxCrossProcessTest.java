@@ -68,7 +68,7 @@ class UcxCrossProcessTest {
                 "-cp", System.getProperty("java.class.path"), UcxEchoPeer.class.getName(), String.valueOf(port), tls,
                 policy.name());
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-        pb.environment().put("UCX_ERROR_SIGNALS", ""); // TOOLCHAIN 12: UCX's handlers stay out of the JVM
+        pb.environment().put("UCX_ERROR_SIGNALS", ""); // docs/toolchain.md TC-12: UCX's handlers stay out of the JVM
         peer = pb.start();
         Thread reader = new Thread(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(peer.getInputStream()))) {
@@ -110,6 +110,7 @@ class UcxCrossProcessTest {
 
     @ParameterizedTest(name = "UCX_TLS={0}, progress {1}")
     @CsvSource({"-, SPIN_THEN_WAKEUP", "tcp, SPIN_THEN_WAKEUP", "-, BUSY_POLL"})
+    @io.sanswitch.testing.Checks("RD-exact")
     void streamAndRdmaBetweenTwoProcesses(String tls, ProgressPolicy policy) throws Exception {
         BlockingQueue<String> lines = new LinkedBlockingQueue<>();
         SocketHandle s = connect(tls, policy, startPeer(tls, policy, lines));
@@ -165,6 +166,7 @@ class UcxCrossProcessTest {
      */
     @ParameterizedTest(name = "progress {0}")
     @EnumSource(value = ProgressPolicy.class, names = {"SPIN_THEN_WAKEUP", "BUSY_POLL"})
+    @io.sanswitch.testing.Checks("SK-peer-reset")
     void aPeerKilledMidTransferFailsPendingOperationsWithinBoundedTime(ProgressPolicy policy) throws Exception {
         BlockingQueue<String> lines = new LinkedBlockingQueue<>();
         SocketHandle s = connect("-", policy, startPeer("-", policy, lines));
@@ -192,7 +194,7 @@ class UcxCrossProcessTest {
                     + " completed; " + ((UcxTransport) client.transport).describeSockets());
             lastMs = Math.max(lastMs, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt));
             if (!r.isSuccess()) {
-                assertEquals(WsaError.WSAECONNRESET, r.error(), "a dead peer is a reset (spec 6.9)");
+                assertEquals(WsaError.WSAECONNRESET, r.error(), "a dead peer is a reset (docs/rules.md SK-peer-reset)");
                 failed++;
             }
         }

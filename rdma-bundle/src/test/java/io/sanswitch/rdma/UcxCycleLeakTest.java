@@ -43,6 +43,7 @@ class UcxCycleLeakTest {
     private static final int WARM_UP = 5;
 
     @Test
+    @io.sanswitch.testing.Checks({"LC-b", "LC-d", "LC-f"})
     void twoHundredCyclesWithPendingWorkLeakNoThreadsRegistrationsOrJniGlobalReferences() throws Exception {
         UcxTransport ta = new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, "");
         UcxTransport tb = new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, "");

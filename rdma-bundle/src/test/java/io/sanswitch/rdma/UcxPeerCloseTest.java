@@ -31,6 +31,7 @@ class UcxPeerCloseTest extends KitTestBase {
     }
 
     @Test
+    @io.sanswitch.testing.Checks("SK-peer-reset")
     void sendsThePeerNeverTookFailWithAResetOnceItClosedAndItsLastDataStillArrives() throws Exception {
         a.startup();
         b.startup();

@@ -48,6 +48,7 @@ class UcxRdmaExtensionsTest extends KitTestBase {
     }
 
     @Test
+    @io.sanswitch.testing.Checks({"RD-exact", "RD-extensions"})
     void rdmaWritePutsDataIntoThePeersExposedBufferAndRdmaReadGetsItBack() throws Exception {
         KitProvider.Pair p = pair();
         assertEquals(SanExtension.RDMA_READ, a.engine.getExtensionFunction(p.client(), SanExtension.RDMA_READ.guid()));
@@ -84,6 +85,7 @@ class UcxRdmaExtensionsTest extends KitTestBase {
     }
 
     @Test
+    @io.sanswitch.testing.Checks({"RD-access", "ERR-rdmaWrite", "ERR-rdmaRead"})
     void descriptorsRangesAndAccessAreCheckedBeforeUcxTouchesMemory() throws Exception {
         KitProvider.Pair p = pair();
         RdmaBufferDescriptor readOnly = b.engine.registerRdmaMemory(p.server(), ByteBuffer.allocateDirect(4096),

@@ -33,6 +33,7 @@ class UcxReceiveOrderTest extends KitTestBase {
     }
 
     @Test
+    @io.sanswitch.testing.Checks("OV-order")
     void aSmallMessageBehindALargeOneCompletesAfterIt() throws Exception {
         KitProvider.Pair p = connect();
         // Posted first: 64 MiB, a rendezvous transfer of some milliseconds; then 8 bytes, which
@@ -58,6 +59,7 @@ class UcxReceiveOrderTest extends KitTestBase {
     }
 
     @Test
+    @io.sanswitch.testing.Checks("OV-order")
     void manyReceivesInFlightKeepTheStreamInOrderWithMessagesLargerThanTheirReceive() throws Exception {
         KitProvider.Pair p = connect();
         Random sizes = new Random(5);

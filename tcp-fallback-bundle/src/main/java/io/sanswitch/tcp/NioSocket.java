@@ -31,7 +31,7 @@ import io.sanswitch.transport.TransportSocket;
 
 /**
  * One TCP socket over java.nio. Plain TCP on the wire: the bytes of posted sends, in order,
- * nothing added (DESIGN 3). Posted receives are filled straight from the channel into the
+ * nothing added (docs/architecture.md). Posted receives are filled straight from the channel into the
  * switch's buffers, and complete with whatever one read delivered (a partial receive, as TCP).
  *
  * <p>Its loop thread does all I/O while holding this socket's monitor, and {@link #cancel} takes
@@ -165,7 +165,7 @@ final class NioSocket implements TransportSocket {
         }
     }
 
-    /** spec 6.2: the code decides whether the switch falls back to TCP. */
+    /** docs/rules.md SW-provider-codes: the code decides whether the switch falls back to TCP. */
     static WsaError connectError(IOException e) {
         if (e instanceof ConnectException) {
             // Nobody listens on that port: a TCP attempt would fail the same way.
@@ -235,7 +235,7 @@ final class NioSocket implements TransportSocket {
                     break;
                 }
                 if (requests.size() >= backlog) {
-                    // spec 6.3: a full backlog refuses at once, with no event.
+                    // docs/rules.md EV-backlog: a full backlog refuses at once, with no event.
                     abort(ch);
                     continue;
                 }
@@ -357,7 +357,7 @@ final class NioSocket implements TransportSocket {
     /**
      * Reports made on a posting thread wait here for the loop, so that no completion is reported
      * before {@code post} returns (TransportSocket contract) and reports keep posting order
-     * (spec Q21): every report batch of this socket starts with these. Guarded by this.
+     * (docs/rules.md Q21): every report batch of this socket starts with these. Guarded by this.
      */
     private List<Runnable> takeDeferred() {
         if (deferred.isEmpty()) {
@@ -629,7 +629,7 @@ final class NioSocket implements TransportSocket {
                 key.cancel();
             }
             for (Request r : requests) {
-                abort(r.channel); // spec Q17: queued requests are refused
+                abort(r.channel); // docs/rules.md Q17: queued requests are refused
             }
             requests.clear();
             if (channel != null) {
@@ -644,7 +644,7 @@ final class NioSocket implements TransportSocket {
         owner.forget(this);
     }
 
-    /** SO_LINGER 0 then close: the peer sees a reset (DESIGN 2.3 c). */
+    /** SO_LINGER 0 then close: the peer sees a reset (docs/rules.md LC-c). */
     static void abort(SocketChannel ch) {
         try {
             ch.setOption(StandardSocketOptions.SO_LINGER, 0);

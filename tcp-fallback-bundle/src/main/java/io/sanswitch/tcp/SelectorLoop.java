@@ -11,7 +11,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One selector thread that owns its sockets' I/O (DESIGN 4: each backend owns its I/O threads).
+ * One selector thread that owns its sockets' I/O (docs/architecture.md, threads: each backend owns its I/O threads).
  * Work from other threads is handed over with {@link #execute}; ready keys are dispatched to the
  * {@link NioSocket} attached to them.
  */
@@ -122,7 +122,7 @@ final class SelectorLoop implements Runnable {
 
     /**
      * Stops the loop and closes the selector. Waits (bounded) for the thread unless called on it
-     * (a cleanup from inside an upcall on this loop: DESIGN 2.5).
+     * (a cleanup from inside an upcall on this loop: docs/rules.md LC-reentrant).
      */
     void stop() {
         running = false;

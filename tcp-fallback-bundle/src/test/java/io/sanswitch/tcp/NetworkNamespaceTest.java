@@ -87,6 +87,7 @@ class NetworkNamespaceTest {
     }
 
     @Test
+    @io.sanswitch.testing.Checks("LC-e")
     void dataCrossesTheLinkThenLosingItFailsPendingOperationsAndCleanupReportsNetworkDown() throws Exception {
         Process b = startIn(NS_B, NetnsEchoPeer.class, HOST_B, String.valueOf(PORT));
         BufferedReader bOut = reader(b);

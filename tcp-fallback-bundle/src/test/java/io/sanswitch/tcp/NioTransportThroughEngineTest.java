@@ -129,6 +129,7 @@ class NioTransportThroughEngineTest {
     }
 
     @Test
+    @io.sanswitch.testing.Checks("OV-poll")
     void bytesSentThroughTheEngineArriveUnchangedAtAPlainSocketAndBack() throws Exception {
         startup();
         try (ServerSocket plain = new ServerSocket(0, 5, LOOPBACK)) {
@@ -163,9 +164,10 @@ class NioTransportThroughEngineTest {
     }
 
     @Test
+    @io.sanswitch.testing.Checks({"EV-accept", "AC-condition"})
     void aPlainSocketConnectsToAnEngineListenerAcceptedThroughTheConditionFunction() throws Exception {
         startup();
-        // The switch passes the address to bind and caches it (spec 2.4: no getsockname on the SAN path),
+        // The switch passes the address to bind and caches it (docs/rules.md BG-not-required: no getsockname on the SAN path),
         // so the test picks the port itself.
         int port = Ports.free(LOOPBACK);
         SocketHandle listener = socket();
@@ -186,6 +188,7 @@ class NioTransportThroughEngineTest {
     }
 
     @Test
+    @io.sanswitch.testing.Checks({"LC-b", "LC-c", "SK-peer-reset", "LC-d", "LC-f"})
     void theFinalCleanupAbortsPendingOperationsResetsPeersAndFreesThePortAtOnce() throws Exception {
         startup();
         int sockets = 50;
@@ -234,6 +237,7 @@ class NioTransportThroughEngineTest {
     }
 
     @Test
+    @io.sanswitch.testing.Checks("RD-extensions")
     void everyRdmaExtensionIsWsaEOpNotSuppOnPlainTcp() throws Exception {
         startup();
         try (ServerSocket plain = new ServerSocket(0, 5, LOOPBACK)) {
@@ -253,6 +257,7 @@ class NioTransportThroughEngineTest {
     }
 
     @Test
+    @io.sanswitch.testing.Checks({"SW-provider-codes", "EV-connect"})
     void connectingWhereNobodyListensReportsWsaEConnResetSoTheSwitchDoesNotFallBack() throws Exception {
         startup();
         // Below the ephemeral range: a port nobody's outgoing connection (not even this one's) takes.

@@ -38,7 +38,7 @@ import io.sanswitch.spi.WsaException;
 
 /**
  * The switch over the real TCP backend: plain TCP on the wire (interoperates with java.net sockets
- * both ways, DESIGN 3), stream semantics with -1 at the end, the provider choice reported, and bad
+ * both ways, docs/architecture.md), stream semantics with -1 at the end, the provider choice reported, and bad
  * input answered with WsaExceptions.
  */
 @Timeout(60)
@@ -68,6 +68,7 @@ class SwitchOverTcpTest {
     }
 
     @Test
+    @io.sanswitch.testing.Checks("SW-subnet")
     void bytesReachAPlainJavaServerUnframedAndTheReplyComesBack() throws Exception {
         try (ServerSocket server = new ServerSocket(0, 1, LOOPBACK)) {
             SwitchSocket s = sw.connect(new InetSocketAddress(LOOPBACK, server.getLocalPort()));
@@ -112,6 +113,7 @@ class SwitchOverTcpTest {
     }
 
     @Test
+    @io.sanswitch.testing.Checks("SW-release")
     void switchToSwitchAsyncEchoKeepsOrderAndEndsWithMinusOne() throws Exception {
         SwitchServerSocket listener = sw.listen(new InetSocketAddress(LOOPBACK, 0), 4);
         CompletableFuture<SwitchSocket> accepted = listener.acceptAsync().toCompletableFuture();
@@ -140,6 +142,7 @@ class SwitchOverTcpTest {
     }
 
     @Test
+    @io.sanswitch.testing.Checks("SW-subnet")
     void aSanPeerWithNoRdmaProviderGoesOverTcpAndSaysWhy() throws Exception {
         sw.deactivate();
         tcp = null;

@@ -26,6 +26,7 @@ class ThousandSocketsCleanupTest extends KitTestBase {
     }
 
     @Test
+    @io.sanswitch.testing.Checks({"LC-b", "LC-c", "SK-peer-reset", "LC-d"})
     void oneFinalCleanupAbortsEveryOperationOn1000SocketsAndResetsEveryPeer() throws Exception {
         a.startup();
         b.startup();

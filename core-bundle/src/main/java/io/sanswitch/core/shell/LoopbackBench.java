@@ -23,7 +23,7 @@ import io.sanswitch.spi.WsaException;
  * and a connect that both name it, so neither the SAN subnets nor a fallback decide), then a one-way
  * stream of 1 MiB chunks, each checked on arrival, then 64-byte echoes for the round trip.
  *
- * <p>It never starts a provider itself: a provider upcalls only its most recent upcall table (spec
+ * <p>It never starts a provider itself: a provider upcalls only its most recent upcall table (docs/rules.md
  * Q11), so a second {@code startupEx} would take the switch's upcalls and break its connections.
  * Everything it opens is closed whatever happens.
  */

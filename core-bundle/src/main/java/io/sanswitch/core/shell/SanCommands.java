@@ -117,7 +117,7 @@ public final class SanCommands {
             policyOption = ReferencePolicyOption.GREEDY)
     volatile SocketReasons reasons;
 
-    /** What {@code san:bench} runs through: it never starts a provider itself (spec Q11). */
+    /** What {@code san:bench} runs through: it never starts a provider itself (docs/rules.md Q11). */
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     volatile SocketSwitch socketSwitch;

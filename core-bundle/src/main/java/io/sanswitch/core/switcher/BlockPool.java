@@ -30,7 +30,7 @@ import io.sanswitch.spi.WsaException;
  * deregistered and dropped.
  *
  * <p>When the connection ends, {@link #forget} drops everything without a provider call: closing the
- * socket releases its registrations (spec Q23) and a transfer may still be using them. Owned by the
+ * socket releases its registrations (docs/rules.md Q23) and a transfer may still be using them. Owned by the
  * connection's queue.
  */
 final class BlockPool {

@@ -14,7 +14,7 @@ import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 
 /**
- * The large blocks of one framed connection, both ways, which move by RDMA (spec 6.7). The flow is
+ * The large blocks of one framed connection, both ways, which move by RDMA (docs/rules.md BG-rdma-flows). The flow is
  * the receiver's choice, told in its HELLO:
  * <ul>
  * <li>read flow: the sender exposes the block and announces it (BLOCK); the receiver RDMA-reads it
@@ -129,7 +129,7 @@ final class BlockTransfers {
                 outgoing.started(OutgoingBlocks.Block.write(s, length, source));
             }
         } catch (WsaException e) {
-            // spec 6.7: a failed registration fails the application's send with WSAENOBUFS; once
+            // docs/rules.md BG-rdma-flows: a failed registration fails the application's send with WSAENOBUFS; once
             // part of it is on the wire the stream cannot go on without it.
             if (c.providerGoing(e)) {
                 return false;
@@ -149,7 +149,7 @@ final class BlockTransfers {
         return true;
     }
 
-    /** DONE (read flow): the peer has the block; our exposure ends (spec 6.7 step 3). */
+    /** DONE (read flow): the peer has the block; our exposure ends (docs/rules.md BG-rdma-flows step 3). */
     void done(int id) {
         String bad = outgoing.whyNotDone(id);
         if (bad != null) {
@@ -188,7 +188,7 @@ final class BlockTransfers {
 
     // ------------------------------------------------------------------ the peer's blocks
 
-    /** BLOCK (read flow, spec 6.7 step 2): RDMA-read the peer's block into registered memory. */
+    /** BLOCK (read flow, docs/rules.md BG-rdma-flows step 2): RDMA-read the peer's block into registered memory. */
     void read(Frame.Block f) {
         if (!accepted("BLOCK", f.id(), f.length(), readsBlocks)) {
             return;
@@ -210,7 +210,7 @@ final class BlockTransfers {
         }
     }
 
-    /** WRITE_REQ (write flow, spec 6.7 step 1): expose a target for the peer's block. */
+    /** WRITE_REQ (write flow, docs/rules.md BG-rdma-flows step 1): expose a target for the peer's block. */
     void exposeTarget(Frame.WriteReq f) {
         if (!accepted("WRITE_REQ", f.id(), f.length(), !readsBlocks)) {
             return;

@@ -25,7 +25,7 @@ import io.sanswitch.transport.Cidr;
  * provider, so every upcall is known to come from this provider).
  *
  * <p>Every upcall only records or enqueues: upcalls come on backend threads and, during a final
- * cleanup, on the framework thread stopping a bundle (TOOLCHAIN 13), so they must never block nor
+ * cleanup, on the framework thread stopping a bundle (docs/toolchain.md TC-13), so they must never block nor
  * take a lock that a thread calling into the provider could hold. The one exception is a successful
  * completion, which runs the connection's non-blocking code on the backend's thread when its queue
  * is idle ({@link Connection#whenDone}); a final cleanup only aborts, and aborted completions enqueue.
@@ -34,13 +34,13 @@ final class BoundProvider implements UpcallTable {
     private static final Logger LOG = LoggerFactory.getLogger(BoundProvider.class);
 
     /**
-     * What the switch learned about the provider at startup (spec 1.3: extension lookup, options);
+     * What the switch learned about the provider at startup (docs/rules.md SW-start: extension lookup, options);
      * {@code maxMessageSize} is SO_MAX_MSG_SIZE, the most bytes one send may carry.
      */
     record Capabilities(boolean rdma, boolean rdmaRead, int rdmaThreshold, long maxRdmaSize, int maxMessageSize) {
     }
 
-    /** A provider socket of this provider, from createSocketHandle to closeSocketHandle (spec 1.4). */
+    /** A provider socket of this provider, from createSocketHandle to closeSocketHandle (docs/rules.md SK-handle). */
     static final class Slot {
         private static final Runnable CLOSED = () -> {
         };
@@ -102,8 +102,8 @@ final class BoundProvider implements UpcallTable {
     private volatile Thread cleanupThread;
     /**
      * Set once the provider's final cleanup is seen past its step a (the notification gate closed):
-     * its first upcall on the cleanup's thread (an aborted completion, a closed handle; DESIGN 2.3 b, c),
-     * or the cleanup call's return. From then on no FD_* event may come (spec 5.4).
+     * its first upcall on the cleanup's thread (an aborted completion, a closed handle; docs/rules.md LC-b, LC-c),
+     * or the cleanup call's return. From then on no FD_* event may come (docs/rules.md LC-a).
      */
     private final AtomicBoolean gateClosed = new AtomicBoolean();
     private final AtomicLong eventsAfterRetirement;
@@ -212,7 +212,7 @@ final class BoundProvider implements UpcallTable {
         return slots.size();
     }
 
-    // ------------------------------------------------------------------ upcalls (spec 2.5)
+    // ------------------------------------------------------------------ upcalls (docs/rules.md BG-upcalls)
 
     @Override
     public long createSocketHandle(SocketHandle providerSocket) {
@@ -245,7 +245,7 @@ final class BoundProvider implements UpcallTable {
     @Override
     public void setEvent(EventHandle event) {
         if (gateClosed.get()) {
-            // spec 5.4: no FD_* event once the provider's final cleanup began. Counted, never acted on.
+            // docs/rules.md LC-a: no FD_* event once the provider's final cleanup began. Counted, never acted on.
             eventsAfterRetirement.incrementAndGet();
             LOG.warn("{}: FD_* event during or after the provider's cleanup", name, new Throwable("the upcall"));
             return;

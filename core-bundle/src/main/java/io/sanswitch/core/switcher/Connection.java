@@ -34,13 +34,13 @@ import io.sanswitch.spi.WsaException;
  * provider's completions and its handle closing are tasks there, so nothing here takes a lock, and
  * nothing the provider calls back ever waits.
  *
- * <p>Per connection the switch registers its send and receive buffers (spec 6.5), one each to begin
+ * <p>Per connection the switch registers its send and receive buffers (docs/rules.md BG-registered), one each to begin
  * with, more as the traffic needs them. What goes on the wire is the {@link WireFormat} chosen when
  * the connection is made: the bytes as they are on a TCP provider ({@link PlainStream}),
- * {@link FramedStream frames} and RDMA {@link BlockTransfers blocks} on an RDMA provider (spec 6.7).
+ * {@link FramedStream frames} and RDMA {@link BlockTransfers blocks} on an RDMA provider (docs/rules.md BG-rdma-flows).
  * The sends wait in a {@link SendQueue}; what arrived waits in an {@link InboundBuffer}, and the
- * switch reads ahead until {@link #HIGH_WATER} bytes wait there, which is the flow control (spec
- * 6.4: the switch's job).
+ * switch reads ahead until {@link #HIGH_WATER} bytes wait there, which is the flow control (docs/rules.md
+ * BG-session: the switch's job).
  */
 final class Connection implements SwitchSocket {
     private static final Logger LOG = LoggerFactory.getLogger(Connection.class);
@@ -324,7 +324,7 @@ final class Connection implements SwitchSocket {
         deliver();
     }
 
-    /** spec 6.9: the peer closed; its last bytes came before. */
+    /** docs/rules.md BG-close: the peer closed; its last bytes came before. */
     private void peerClosed() {
         inbound.peerClosed();
         deliver();
@@ -375,7 +375,7 @@ final class Connection implements SwitchSocket {
      * provider's own completion callback would post the next operation (issue 12: no hop). A failed
      * one, and any once the provider is withdrawn, is only enqueued: the aborted completions of a
      * final cleanup come on the framework thread stopping a bundle, which must not run switch code.
-     * The provider allows SPI calls from inside its upcalls (DESIGN 2.5), and what runs here never
+     * The provider allows SPI calls from inside its upcalls (docs/rules.md LC-reentrant), and what runs here never
      * blocks, so a cleanup waiting for this completion waits briefly.
      */
     Overlapped whenDone(Runnable first, IoCompletion onSuccess) {
@@ -427,7 +427,7 @@ final class Connection implements SwitchSocket {
     /**
      * A call refused because the provider is going away: the connection is not ended here but by the
      * provider's closeSocketHandle upcall, which its final cleanup makes for every socket after it
-     * aborted the pending operations (DESIGN 2.3 b, c). Queued behind every call the application made
+     * aborted the pending operations (docs/rules.md LC-b, LC-c). Queued behind every call the application made
      * before the bundle stop, it makes those calls fail as aborted rather than as a reset.
      */
     boolean providerGoing(WsaException e) {
@@ -479,7 +479,7 @@ final class Connection implements SwitchSocket {
         terminate(WSA_OPERATION_ABORTED, WSAENOTSOCK);
     }
 
-    /** The provider closed the socket's handle (its final cleanup reset it, spec 1.4, DESIGN 2.3 c). */
+    /** The provider closed the socket's handle (its final cleanup reset it, docs/rules.md SK-handle, LC-c). */
     private void closedByProvider() {
         terminate(WSA_OPERATION_ABORTED, WSAECONNRESET);
     }
@@ -524,7 +524,7 @@ final class Connection implements SwitchSocket {
 
     /**
      * Ends the connection once: pending sends and receives fail with {@code pending}, later calls
-     * with {@code later}; the provider socket is closed, which releases its registrations (spec Q23).
+     * with {@code later}; the provider socket is closed, which releases its registrations (docs/rules.md Q23).
      */
     private void terminate(WsaError pending, WsaError later, boolean closeSocket) {
         if (state.terminal()) {
@@ -535,7 +535,7 @@ final class Connection implements SwitchSocket {
         pending = pendingErrorOf(pending);
         if (provider.isRetired()) {
             // The provider was withdrawn (its bundle stops): whatever its cleanup reports first for
-            // this socket or its peer, for the application the operation was aborted (DESIGN 2.3 b).
+            // this socket or its peer, for the application the operation was aborted (docs/rules.md LC-b).
             pending = WSA_OPERATION_ABORTED;
             later = later == WSAENOTSOCK ? later : WSAECONNRESET;
         }
@@ -584,7 +584,7 @@ final class Connection implements SwitchSocket {
 
     private void closeSocketQuietly() {
         if (slot != null && slot.isClosed() || provider.isRetired()) {
-            // A withdrawn provider's final cleanup resets and releases the socket (DESIGN 2.3 c); a
+            // A withdrawn provider's final cleanup resets and releases the socket (docs/rules.md LC-c); a
             // call now would only wait for that cleanup and hold a switch thread meanwhile.
             return;
         }

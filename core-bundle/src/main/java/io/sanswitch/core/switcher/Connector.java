@@ -24,7 +24,7 @@ import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 
 /**
- * One application connect (spec 6.1, 6.2): over the RDMA provider when {@link Route#decide} says so,
+ * One application connect (docs/rules.md SW-subnet, SW-certain): over the RDMA provider when {@link Route#decide} says so,
  * falling back to TCP for the codes that allow it, else over TCP directly. Each provider connect is
  * event-selected and nonblocking; its outcome arrives as FD_CONNECT, the switch's timeout, the
  * provider closing the socket, or the provider being withdrawn (its bundle stopping), all as tasks on
@@ -144,7 +144,7 @@ final class Connector {
         }
     }
 
-    /** FD_CONNECT was signalled (spec 6.2 steps 3-4). */
+    /** FD_CONNECT was signalled (docs/rules.md EV-connect). */
     private void check(int which) {
         if (which != attempt || attemptOver) {
             return;
@@ -191,7 +191,7 @@ final class Connector {
         ProviderChoice choice = pinned != null ? new ProviderChoice(provider.name, Reason.PINNED, null)
                 : overRdma ? new ProviderChoice(provider.name, Reason.SAN_SUBNET, null)
                 : new ProviderChoice(provider.name, tcpReason, rdmaError);
-        // The SPI has no getsockname (spec 2.4): the local side is known only as "any".
+        // The SPI has no getsockname (docs/rules.md BG-not-required): the local side is known only as "any".
         Connection c = new Connection(sw, provider, handle, choice, new InetSocketAddress(0), remote);
         CompletableFuture<SwitchSocket> ready = new CompletableFuture<>();
         BoundProvider used = provider;
@@ -230,7 +230,7 @@ final class Connector {
             return;
         }
         if (handle != null) {
-            sw.closeQuietly(provider, handle); // spec 6.9: closing is the only way to cancel a connect
+            sw.closeQuietly(provider, handle); // docs/rules.md SW-connect-once: closing is the only way to cancel a connect
         }
         if (!overRdma || pinned != null) {
             // A pinned connect never falls back; a provider withdrawn under it is "network down".
@@ -246,11 +246,11 @@ final class Connector {
             overTcp(Reason.RDMA_PROVIDER_DOWN, null);
         } else if (Route.fallsBackToTcp(error)) {
             sw.failures().remember(remote.getAddress(), error, sw.settings().rdmaFailureMemory());
-            LOG.debug("RDMA connect to {} failed with {}; falling back to TCP (spec 6.2)", remote, error);
+            LOG.debug("RDMA connect to {} failed with {}; falling back to TCP (docs/rules.md SW-certain)", remote, error);
             overTcp(Reason.FELL_BACK, error);
         } else {
             result.completeExceptionally(new WsaException(error, "RDMA connect to " + remote
-                    + " failed; spec 6.2 allows no fallback to TCP for " + error));
+                    + " failed; docs/rules.md SW-certain allows no fallback to TCP for " + error));
         }
     }
 }

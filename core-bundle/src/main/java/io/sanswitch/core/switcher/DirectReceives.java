@@ -157,7 +157,7 @@ final class DirectReceives {
             if (head.doomed != null) {
                 head.fail(head.doomed);
             } else if (n == 0) {
-                // spec 6.9: the peer closed; no receive after this one gets bytes either.
+                // docs/rules.md BG-close: the peer closed; no receive after this one gets bytes either.
                 sawEnd = true;
                 head.answer(-1);
                 lent.forEach(later -> later.answer(-1));

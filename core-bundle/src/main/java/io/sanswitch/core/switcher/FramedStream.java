@@ -6,8 +6,8 @@ import java.util.List;
 
 /**
  * Over an RDMA provider the stream carries the frames of {@link Frames}: a HELLO each way first
- * (spec 6.4: one negotiation message each way), then the application's bytes as DATA up to the RDMA
- * threshold and as {@link BlockTransfers blocks} above it (spec 6.7), and the control frames of the
+ * (docs/rules.md DP-first-message: one negotiation message each way), then the application's bytes as DATA up to the RDMA
+ * threshold and as {@link BlockTransfers blocks} above it (docs/rules.md BG-rdma-flows), and the control frames of the
  * block flows. Every frame is written by {@link Frame#writeTo} and read by {@link FrameReader}; this
  * class adds the rules that need the connection's state. Owned by the connection's queue.
  */
@@ -52,7 +52,7 @@ final class FramedStream implements WireFormat {
         }
         for (SendQueue.Send s = sends.next(); s != null; s = sends.next()) {
             if (s.total() > threshold) {
-                // spec 6.7: the flow depends on the peer's provider, known from its HELLO. A block
+                // docs/rules.md BG-rdma-flows: the flow depends on the peer's provider, known from its HELLO. A block
                 // also waits until every control frame queued so far is in this send ahead of it: a
                 // WRITE_DONE that freed the room must reach the peer before the block that uses it.
                 if (peer == PeerHello.AWAITED || out.remaining() < Frames.BLOCK_HEADER + Frames.MAX_DESCRIPTOR

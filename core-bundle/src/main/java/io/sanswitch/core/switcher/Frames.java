@@ -5,8 +5,8 @@ import java.nio.ByteBuffer;
 import io.sanswitch.spi.RdmaBufferDescriptor;
 
 /**
- * The switch's session protocol on RDMA providers (spec 6.4, 6.6, 6.7). Over a TCP provider the
- * switch never frames: the wire carries the application's bytes (DESIGN 3). Over an RDMA provider the
+ * The switch's session protocol on RDMA providers (docs/rules.md DP-first-message, BG-session, BG-rdma-flows). Over a TCP provider the
+ * switch never frames: the wire carries the application's bytes (docs/architecture.md). Over an RDMA provider the
  * stream carries frames, big-endian:
  *
  * <pre>
@@ -22,7 +22,7 @@ import io.sanswitch.spi.RdmaBufferDescriptor;
  *
  * Data, BLOCK and WRITE_REQ frames are delivered in stream order; the others concern the opposite
  * direction and may overtake data. The end of the stream is the provider's own (a receive of 0
- * bytes after closeSocket, spec 6.9).
+ * bytes after closeSocket, docs/rules.md BG-close).
  *
  * <p>Every length and id on the wire comes from the peer, so {@link #decode} checks each against its
  * bound before anything is allocated for it: a frame is at most {@link #MAX_FRAME} bytes, a DATA

@@ -29,8 +29,8 @@ import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 
 /**
- * A listener of the switch: one provider listener per provider that can reach its address (spec
- * 6.3), each accepting on FD_ACCEPT on this listener's queue. Accepted connections wait in a queue
+ * A listener of the switch: one provider listener per provider that can reach its address (docs/rules.md
+ * AC-condition), each accepting on FD_ACCEPT on this listener's queue. Accepted connections wait in a queue
  * bounded by the backlog; the condition function refuses what does not fit.
  *
  * <p>The lock guards only the queue of accepted connections and waiting accepts; no provider is
@@ -74,7 +74,7 @@ final class ListenerSocket implements SwitchServerSocket {
     }
 
     /**
-     * Listens on {@code p} at {@code at}: socket, bind, listen, then FD_ACCEPT (spec 1.3, 6.3).
+     * Listens on {@code p} at {@code at}: socket, bind, listen, then FD_ACCEPT (docs/rules.md SW-start, AC-condition).
      *
      * @throws WsaException the provider could not listen there; nothing is left open
      */
@@ -108,7 +108,7 @@ final class ListenerSocket implements SwitchServerSocket {
         }
     }
 
-    /** FD_ACCEPT: accepts every queued request (spec 6.3), the condition function deciding. */
+    /** FD_ACCEPT: accepts every queued request (docs/rules.md AC-condition), the condition function deciding. */
     private void acceptAll(ProviderListener pl) {
         while (!closed && listening.get(pl.provider) == pl) {
             boolean[] reserved = {false};
@@ -254,7 +254,7 @@ final class ListenerSocket implements SwitchServerSocket {
             w.completeExceptionally(new WsaException(WSAENOTSOCK, "listener " + local + " closed"));
         }
         for (SwitchSocket s : abandoned) {
-            s.abort(); // spec 6.3: an accept the application abandons closes the accepted socket
+            s.abort(); // docs/rules.md SW-abandoned-accept: an accept the application abandons closes the accepted socket
         }
         sw.listenerClosed(this);
     }

@@ -24,7 +24,7 @@ import io.sanswitch.spi.WsaException;
  * the peer (which is why the read flow, which exposes the block, does not use this cache).
  *
  * <p>When the connection ends, {@link #forget} drops everything without a provider call: closing
- * the socket releases its registrations (spec Q23), and a transfer may still be using them. Owned
+ * the socket releases its registrations (docs/rules.md Q23), and a transfer may still be using them. Owned
  * by the connection's queue.
  */
 final class RegistrationCache {

@@ -7,7 +7,7 @@ import io.sanswitch.api.ProviderChoice.Reason;
 import io.sanswitch.spi.WsaError;
 
 /**
- * The connect decision of the switch (spec 6.1, 6.2), as pure functions so the whole table is
+ * The connect decision of the switch (docs/rules.md SW-subnet, SW-certain), as pure functions so the whole table is
  * unit-tested without a provider.
  */
 final class Route {
@@ -47,7 +47,7 @@ final class Route {
      *
      * @param provider the provider of the first attempt; {@code null}: none is running, the connect
      *     fails with WSAENETDOWN
-     * @param rdma the first attempt is the RDMA provider's (framed, falls back per spec 6.2)
+     * @param rdma the first attempt is the RDMA provider's (framed, falls back per docs/rules.md SW-certain)
      * @param target the address that attempt connects to (the RDMA port for RDMA)
      * @param reason for TCP, why not RDMA; for RDMA, {@link Reason#SAN_SUBNET}
      * @param remembered the recent RDMA failure behind {@link Reason#RECENT_RDMA_FAILURE}, else {@code null}
@@ -82,7 +82,7 @@ final class Route {
     }
 
     /**
-     * spec 6.2: after a failed SAN connect the switch retries over TCP, except for the three codes a
+     * docs/rules.md SW-certain: after a failed SAN connect the switch retries over TCP, except for the three codes a
      * provider uses only when a TCP attempt is certain to fail as well.
      */
     static boolean fallsBackToTcp(WsaError rdmaConnectError) {

@@ -65,11 +65,11 @@ import io.sanswitch.transport.Cidr;
 import io.sanswitch.transport.TransportProperties;
 
 /**
- * The switch (DESIGN 1, 2): the {@link SocketSwitch} service. Every {@link SanServiceProvider} service
+ * The switch (docs/architecture.md): the {@link SocketSwitch} service. Every {@link SanServiceProvider} service
  * is bound dynamically and started with this switch's own upcall table (bundle start = startup); its
  * withdrawal (bundle stop) makes new connections go elsewhere at once, and the connections it carried
  * fail. Per connection the peer's address decides: on a SAN subnet, and an RDMA provider running,
- * RDMA; else TCP (spec 6.1, 6.2). The switch uses the SPI only, never a backend.
+ * RDMA; else TCP (docs/rules.md SW-subnet, SW-certain). The switch uses the SPI only, never a backend.
  *
  * <p><b>Threads and locks.</b> Connection logic runs on a fixed pool ({@code sanswitch-switch-io-*})
  * and timeouts on one timer thread ({@code sanswitch-switch-timer}), both ended by
@@ -77,7 +77,7 @@ import io.sanswitch.transport.TransportProperties;
  * ({@link SerialQueue#executeHere}): the application's for its send and receive, the provider's for
  * a successful completion. Bind and unbind run on the thread that registers or unregisters a provider:
  * for a stopping backend bundle, the framework thread, inside the core's unregistration and just
- * before the provider's final cleanup (TOOLCHAIN 13). They only use concurrent maps and flags and
+ * before the provider's final cleanup (docs/toolchain.md TC-13). They only use concurrent maps and flags and
  * call the provider with no switch lock held; the upcalls a cleanup makes (aborted completions,
  * closed handles) only enqueue, and switch code run inside an upcall never blocks. So a cleanup can
  * never wait for this switch, nor this switch for the cleanup.
@@ -212,11 +212,11 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         LOG.info("switch stopped");
     }
 
-    // ------------------------------------------------------------------ providers (DESIGN 2)
+    // ------------------------------------------------------------------ providers (docs/architecture.md, lifecycle)
 
     /**
      * A provider appeared: start it with this switch's upcall table, learn what it can do, let the
-     * open listeners listen on it too (spec 1.2), then offer it to new connections.
+     * open listeners listen on it too (docs/rules.md SW-join), then offer it to new connections.
      */
     @Reference(service = SanServiceProvider.class, cardinality = ReferenceCardinality.MULTIPLE,
             policy = ReferencePolicy.DYNAMIC, policyOption = ReferencePolicyOption.GREEDY,
@@ -282,7 +282,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         }
     }
 
-    /** spec 1.3: a helper socket for the extension lookup and the RDMA options. */
+    /** docs/rules.md SW-start: a helper socket for the extension lookup and the RDMA options. */
     private static BoundProvider.Capabilities probe(SanServiceProvider spi) throws WsaException {
         SocketHandle h = spi.socket(Winsock.AF_INET, Winsock.SOCK_STREAM, Winsock.IPPROTO_TCP, null, 0);
         try {
@@ -366,7 +366,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         return any;
     }
 
-    /** spec 6.1: the peer's address is on a SAN subnet (the switch's own list, or the RDMA provider's). */
+    /** docs/rules.md SW-subnet: the peer's address is on a SAN subnet (the switch's own list, or the RDMA provider's). */
     boolean onSanSubnet(InetAddress address, BoundProvider rdma) {
         for (Cidr c : settings.sanSubnets()) {
             if (c.contains(address)) {
@@ -469,7 +469,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         }
     }
 
-    /** TCP first, then the rest; only a TCP failure (or having no TCP) fails the listen (spec 6.1). */
+    /** TCP first, then the rest; only a TCP failure (or having no TCP) fails the listen (docs/rules.md SW-subnet). */
     private void listenEverywhere(ListenerSocket l) throws WsaException {
         if (l.pinned() != null) {
             BoundProvider p = providerNamed(l.pinned());
@@ -502,7 +502,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         }
     }
 
-    /** A provider that started later joins an open listener (spec 1.2); its failure is logged. */
+    /** A provider that started later joins an open listener (docs/rules.md SW-join); its failure is logged. */
     private void join(ListenerSocket l, BoundProvider p) {
         if (l.pinned() != null && !l.pinned().equals(p.name)) {
             return;
@@ -523,7 +523,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
             l.listenOn(p, at);
             return;
         }
-        // spec 6.1: a SAN listener only for SAN (or wildcard) addresses. The RDMA provider's rendezvous
+        // docs/rules.md SW-subnet: a SAN listener only for SAN (or wildcard) addresses. The RDMA provider's rendezvous
         // takes a TCP port, so it listens beside the TCP listener, at the configured offset.
         if (l.pinned() == null && !at.getAddress().isAnyLocalAddress() && !onSanSubnet(at.getAddress(), p)) {
             return;

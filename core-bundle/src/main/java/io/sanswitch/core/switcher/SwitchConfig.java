@@ -58,7 +58,7 @@ public @interface SwitchConfig {
             + " of the same address.", min = "1", max = "" + MAX_PORT_OFFSET)
     int rdmaPortOffset() default RDMA_PORT_OFFSET;
 
-    @AttributeDefinition(name = "RDMA flow", description = "How large blocks move (spec 6.7): AUTO or WRITE.",
+    @AttributeDefinition(name = "RDMA flow", description = "How large blocks move (docs/rules.md BG-rdma-flows): AUTO or WRITE.",
             options = {
                 @Option(value = "AUTO", label = "RDMA read where the receiving side's provider has it, else RDMA write"),
                 @Option(value = "WRITE", label = "Always the write-based flow (receiver announces its buffer)")

@@ -3,7 +3,7 @@ package io.sanswitch.core.switcher;
 import io.sanswitch.spi.EventHandle;
 
 /**
- * An event object of the switch (spec 5): setting it runs its reaction on the owner's
+ * An event object of the switch (docs/rules.md BG-events): setting it runs its reaction on the owner's
  * {@link SerialQueue}, never on the provider's thread.
  */
 final class SwitchEvent implements EventHandle {

@@ -33,7 +33,7 @@ public record SwitchSettings(List<Cidr> sanSubnets, Duration rdmaFailureMemory, 
     static final int MAX_IO_THREADS = 256;
     static final int CLOSE_TIMEOUT_MILLIS = 10_000;
 
-    /** How large blocks move (spec 6.7), property {@code rdmaFlow}. */
+    /** How large blocks move (docs/rules.md BG-rdma-flows), property {@code rdmaFlow}. */
     enum Flow { AUTO, WRITE }
 
     public SwitchSettings {

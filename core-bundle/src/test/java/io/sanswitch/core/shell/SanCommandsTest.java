@@ -161,7 +161,7 @@ class SanCommandsTest {
     void benchWithoutTheSwitchSaysItNeedsItAndStartsNoProvider() throws Exception {
         String text = commands.benchText("ucx", "1");
         assertTrue(text.startsWith("san:bench runs through the switch, and no SocketSwitch service is there"), text);
-        assertEquals("IDLE", ucx.engine().status().state(), "the bench never calls startupEx itself (spec Q11)");
+        assertEquals("IDLE", ucx.engine().status().state(), "the bench never calls startupEx itself (docs/rules.md Q11)");
     }
 
     @Test

@@ -16,10 +16,11 @@ import org.junit.jupiter.api.Test;
 import io.sanswitch.api.ProviderChoice.Reason;
 import io.sanswitch.spi.WsaError;
 
-/** The decision table of the switch (spec 6.1, 6.2) and the failure memory (subnets: api CidrTest). */
+/** The decision table of the switch (docs/rules.md SW-subnet, SW-certain) and the failure memory (subnets: api CidrTest). */
 class RouteTest {
 
     @Test
+    @io.sanswitch.testing.Checks("SW-subnet")
     void theFirstAttemptFollowsSubnetProviderAndMemoryInThatOrder() {
         assertEquals(new Route.Plan(Route.First.RDMA, Reason.SAN_SUBNET, null), Route.plan(true, true, null));
         assertEquals(new Route.Plan(Route.First.TCP, Reason.NOT_ON_SAN_SUBNET, null), Route.plan(false, true, null));
@@ -63,15 +64,17 @@ class RouteTest {
     }
 
     @Test
+    @io.sanswitch.testing.Checks({"SW-certain", "SW-fallback"})
     void onlyConnResetConnRefusedAndHostUnreachStopTheFallback() {
         Set<WsaError> noFallback = EnumSet.of(WsaError.WSAECONNRESET, WsaError.WSAECONNREFUSED, WsaError.WSAEHOSTUNREACH);
         for (WsaError e : WsaError.values()) {
             assertEquals(!noFallback.contains(e), Route.fallsBackToTcp(e), e.toString());
         }
-        assertTrue(Route.fallsBackToTcp(WsaError.WSAETIMEDOUT), "spec 6.2: WSAETIMEDOUT means try TCP/IP");
+        assertTrue(Route.fallsBackToTcp(WsaError.WSAETIMEDOUT), "docs/rules.md SW-certain: WSAETIMEDOUT means try TCP/IP");
     }
 
     @Test
+    @io.sanswitch.testing.Checks("SW-fallback")
     void aRememberedFailureExpiresAfterItsTime() throws Exception {
         AtomicLong now = new AtomicLong(1_000);
         FailureMemory memory = new FailureMemory(now::get);

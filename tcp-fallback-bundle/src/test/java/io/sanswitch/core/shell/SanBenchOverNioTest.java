@@ -24,7 +24,7 @@ import io.sanswitch.tcp.NioTransport;
 /**
  * {@code san:bench} through a switch over the real NIO backend (the scripted one moves no bytes):
  * its figures are consistent with what moved, it never takes a startup reference of its own (the
- * switch's stays the only one, spec Q11), it leaves no socket behind, and a provider withdrawn
+ * switch's stays the only one, docs/rules.md Q11), it leaves no socket behind, and a provider withdrawn
  * under it ends it with a clear message.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
