@@ -42,7 +42,8 @@ public final class Main {
     static final String USAGE = """
             Usage: java -jar sanswitch-launcher.jar [--demo] [--headless] [--verbose]
               (no option)  Apache Felix with the sanswitch bundles and the Gogo shell: try
-                           san:providers, san:sockets, san:bench, san:cleanup-history, lb.
+                           san:providers, san:sockets, san:switch, san:route HOST:PORT,
+                           san:bench, san:cleanup-history, lb.
                            The shell reads standard input; at its end (Ctrl-D) the framework stops.
               --demo       run the demo (echo over RDMA, the rdma bundle stopped mid-transfer,
                            fallback to TCP, restart, summary) and exit: 0 if every step behaved
@@ -152,7 +153,8 @@ public final class Main {
                 return runDemo(context);
             }
             System.out.println("sanswitch: Apache Felix " + framework.getVersion() + " with " + installed.size()
-                    + " bundles. Commands: san:providers, san:sockets, san:bench [provider] [seconds], "
+                    + " bundles. Commands: san:providers, san:sockets, san:switch, san:route HOST:PORT, "
+                    + "san:bench [provider] [seconds], "
                     + "san:cleanup-history, lb, help." + (headless ? " Headless: stop the process to end."
                     : " Ctrl-D or 'stop 0' ends."));
             if (shell != null) {
