@@ -52,6 +52,7 @@ final class EngineSocket {
     // socket never contend on one cache line.
     private final LongAdder bytesIn = new LongAdder();
     private final LongAdder bytesOut = new LongAdder();
+    private final TransferTotals totals;
 
     // Guarded by this.
     private Role role;
@@ -60,8 +61,9 @@ final class EngineSocket {
     private int recordedEvents;
     private final WsaError[] recordedErrors = new WsaError[NetworkEvents.FD_MAX_EVENTS];
 
-    EngineSocket(EngineSocketHandle handle, TransportSocket transport, Role role) {
+    EngineSocket(EngineSocketHandle handle, TransportSocket transport, Role role, TransferTotals totals) {
         this.handle = handle;
+        this.totals = totals;
         this.transport = transport;
         this.role = role;
         this.calls = new InFlight("calls on " + handle);
@@ -128,8 +130,14 @@ final class EngineSocket {
             return;
         }
         switch (kind) {
-            case RECV, RDMA_READ -> bytesIn.add(bytes);
-            case SEND, RDMA_WRITE -> bytesOut.add(bytes);
+            case RECV, RDMA_READ -> {
+                bytesIn.add(bytes);
+                totals.received(bytes);
+            }
+            case SEND, RDMA_WRITE -> {
+                bytesOut.add(bytes);
+                totals.sent(bytes);
+            }
         }
     }
 

@@ -76,6 +76,7 @@ public final class ProviderEngine implements SanServiceProvider {
     private final InFlight calls;
     private final NotificationGate gate = new NotificationGate();
     private final HandleTable handles = new HandleTable();
+    private final TransferTotals totals = new TransferTotals();
     private final Upcalls upcalls = new Upcalls();
     private final AtomicBoolean networkDown = new AtomicBoolean();
     /** Set once the backend is going away: a final cleanup from then on is TRANSPORT_LEAVING. */
@@ -192,7 +193,7 @@ public final class ProviderEngine implements SanServiceProvider {
 
     /** Adds a backend socket to the table and obtains the switch's handle for it (docs/rules.md SK-handle). */
     private EngineSocket open(long generation, TransportSocket ts, EngineSocket.Role role) throws WsaException {
-        EngineSocket s = new EngineSocket(handles.newHandle(generation), ts, role);
+        EngineSocket s = new EngineSocket(handles.newHandle(generation), ts, role, totals);
         handles.add(s);
         try {
             s.switchHandle(upcalls.createSocketHandle(s.handle()));
@@ -766,6 +767,16 @@ public final class ProviderEngine implements SanServiceProvider {
         Lifecycle.Snapshot s = lifecycle.snapshot();
         return new ProviderStatus(transport.name(), s.state().name(), s.count(), openSockets(), pendingOperations(),
                 s.generation(), cleanupSequence.count());
+    }
+
+    /** Bytes delivered by completed receives and RDMA reads on every socket so far, closed ones included. */
+    public long bytesReceived() {
+        return totals.received();
+    }
+
+    /** Bytes reported sent by completed sends and RDMA writes on every socket so far, closed ones included. */
+    public long bytesSent() {
+        return totals.sent();
     }
 
     /** The last final cleanups of this provider, oldest first (at most 16), for {@code san:cleanup-history}. */

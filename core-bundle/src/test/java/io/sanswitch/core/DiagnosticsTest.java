@@ -213,4 +213,28 @@ class DiagnosticsTest extends EngineTestSupport {
         assertEquals(peer, sockets.get(2).peer());
         assertEquals(0, sockets.get(2).bytesIn());
     }
+
+    @Test
+    void theProvidersByteTotalsKeepTheBytesOfClosedSocketsAndEarlierRuns() throws Exception {
+        startup();
+        SocketHandle a = connectedSocket();
+        MemoryHandle m = register(a, 100);
+        engine.send(a, new WsaBuf[] {WsaBuf.of(m)}, 0, Overlapped.notifying(null));
+        postRecv(a, Overlapped.Mode.NOTIFY);
+        ScriptedTransport.ScriptedSocket backend = transport.sockets.get(0);
+        assertTrue(backend.completeOldest(100)); // the send
+        assertTrue(backend.completeOldest(37)); // the receive
+        engine.closeSocket(a);
+        assertEquals(List.of(), engine.sockets(), "the socket is gone from the listing");
+        assertEquals(37, engine.bytesReceived());
+        assertEquals(100, engine.bytesSent());
+
+        engine.cleanup();
+        startup();
+        SocketHandle b = connectedSocket();
+        postRecv(b, Overlapped.Mode.NOTIFY);
+        assertTrue(transport.sockets.get(1).completeOldest(5));
+        assertEquals(42, engine.bytesReceived(), "a new run adds to the totals");
+        assertEquals(100, engine.bytesSent());
+    }
 }

@@ -62,4 +62,11 @@ final class FailureMemory {
     int size() {
         return failures.size();
     }
+
+    /** Peers with a failure not yet expired (what a connect would still see), dropping expired ones. */
+    int remembered() {
+        long now = clock.getAsLong();
+        failures.entrySet().removeIf(e -> now - e.getValue().expiresAtNanos() >= 0);
+        return failures.size();
+    }
 }
