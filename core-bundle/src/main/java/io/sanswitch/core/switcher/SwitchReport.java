@@ -7,7 +7,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 
-import io.sanswitch.core.shell.SwitchMBeanView;
+import io.sanswitch.core.shell.SwitchView;
 import io.sanswitch.transport.TransportProperties;
 
 /** The switch's state in the words of {@code san:switch} and {@code san:route}; formatting only. */
@@ -16,28 +16,28 @@ final class SwitchReport {
     }
 
     /** Every effective setting, then the SAN subnets the RDMA provider in use publishes. */
-    static List<SwitchMBeanView.Setting> settings(ConfiguredSettings configured, BoundProvider rdma) {
-        List<SwitchMBeanView.Setting> rows = new ArrayList<>();
+    static List<SwitchView.Setting> settings(ConfiguredSettings configured, BoundProvider rdma) {
+        List<SwitchView.Setting> rows = new ArrayList<>();
         Map<String, String> values = ConfiguredSettings.values(configured.settings());
         for (String name : ConfiguredSettings.PROPERTIES) {
-            rows.add(new SwitchMBeanView.Setting(name, values.get(name), configured.sources().get(name)));
+            rows.add(new SwitchView.Setting(name, values.get(name), configured.sources().get(name)));
         }
         if (rdma != null) {
-            rows.add(new SwitchMBeanView.Setting(TransportProperties.SAN_SUBNETS, subnets(rdma),
+            rows.add(new SwitchView.Setting(TransportProperties.SAN_SUBNETS, subnets(rdma),
                     "provider " + rdma.name + "'s service property (from PID io.sanswitch.rdma, sanSubnets)"));
         } else {
-            rows.add(new SwitchMBeanView.Setting(TransportProperties.SAN_SUBNETS, "none",
+            rows.add(new SwitchView.Setting(TransportProperties.SAN_SUBNETS, "none",
                     "no RDMA provider running to publish any"));
         }
         return rows;
     }
 
     /** The bound providers, by name, with the role each plays for new connections. */
-    static List<SwitchMBeanView.Provider> providers(Collection<BoundProvider> bound, BoundProvider rdma, BoundProvider tcp,
+    static List<SwitchView.Provider> providers(Collection<BoundProvider> bound, BoundProvider rdma, BoundProvider tcp,
             SwitchSettings s) {
         List<BoundProvider> sorted = new ArrayList<>(bound);
         sorted.sort(Comparator.comparing(p -> p.name));
-        List<SwitchMBeanView.Provider> rows = new ArrayList<>();
+        List<SwitchView.Provider> rows = new ArrayList<>();
         for (BoundProvider p : sorted) {
             String role;
             if (p.isRetired()) {
@@ -50,7 +50,7 @@ final class SwitchReport {
                 role = "standby: " + (p.rdma() ? "rdmaTransport is " + s.rdmaTransport() : "tcpTransport is "
                         + s.tcpTransport());
             }
-            rows.add(new SwitchMBeanView.Provider(p.name, role, capabilities(p.capabilities()), subnets(p)));
+            rows.add(new SwitchView.Provider(p.name, role, capabilities(p.capabilities()), subnets(p)));
         }
         return rows;
     }
@@ -71,7 +71,7 @@ final class SwitchReport {
     }
 
     /** {@code san:route}'s answer for one decision. */
-    static SwitchMBeanView.RouteAnswer route(InetSocketAddress peer, Route.Decision<BoundProvider> d, SwitchSettings s) {
+    static SwitchView.RouteAnswer route(InetSocketAddress peer, Route.Decision<BoundProvider> d, SwitchSettings s) {
         String host = peer.getAddress().getHostAddress();
         String detail = switch (d.reason()) {
             case SAN_SUBNET -> "peer " + host + " on a SAN subnet; RDMA port " + peer.getPort() + " + rdmaPortOffset "
@@ -87,7 +87,7 @@ final class SwitchReport {
         if (d.provider() == null) {
             detail += "; no TCP provider is running: the connect fails with WSAENETDOWN";
         }
-        return new SwitchMBeanView.RouteAnswer(d.provider() == null ? null : d.provider().name, d.target(), d.reason().name(),
+        return new SwitchView.RouteAnswer(d.provider() == null ? null : d.provider().name, d.target(), d.reason().name(),
                 detail);
     }
 
