@@ -56,6 +56,11 @@ final class EchoServer implements AutoCloseable {
         }
     }
 
+    /** Accepted connections still echoing. */
+    int connections() {
+        return open.size();
+    }
+
     @Override
     public void close() throws InterruptedException {
         listener.close();
