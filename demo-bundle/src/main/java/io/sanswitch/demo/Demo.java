@@ -38,9 +38,10 @@ import io.sanswitch.spi.WsaException;
  * The newcomer's tour, on the application API ({@link SocketSwitch}) as any application bundle
  * would use it: loopback made a SAN subnet through ConfigAdmin (PID {@value #SWITCH_PID}); an echo
  * server on a switch listener; a warm-up, not timed, pinned to each provider; clients that connect
- * through the switch, so they run over the ucx (RDMA) provider, with a live progress line; the rdma bundle stopped mid-transfer (the clients'
- * operations aborted and their connections reset, the final cleanup in {@code san:cleanup-history},
- * the reconnects going to tcp with the switch's reason); the bundle started again and the clients
+ * through the switch, so they run over the ucx (RDMA) provider, with a live progress line; the rdma
+ * bundle stopped mid-transfer (the clients' operations aborted and their connections reset, the
+ * final cleanup in {@code san:cleanup-history}, the reconnects going to tcp with the switch's
+ * reason); the bundle started again and the clients
  * moving back to ucx; the {@code san:*} commands' view; a summary with each phase's rate and their
  * order. Every step is checked, and the exit code says whether all of them behaved (the order is
  * stated, never checked: load decides rates).
