@@ -21,12 +21,14 @@ import io.sanswitch.spi.WsaException;
  * One echo client on the switch, as an application writes it: {@code connect} (the switch picks the
  * provider), then 256 KiB chunks sent and read back, every byte checked. When the connection breaks
  * (the provider under it stopped) it shows what failed and connects again, and the switch picks
- * whatever is running; asked to, it reconnects on purpose (to use a provider that came back).
+ * whatever is running; asked to, it reconnects on purpose (to use a provider that came back). A
+ * warm-up client is pinned to one provider instead ({@code connect(remote, provider)}).
  */
 final class Client implements Runnable {
     static final int CHUNK = 256 * 1024;
 
-    private final int id;
+    private final String name;
+    private final String pinned;
     private final SocketSwitch sw;
     private final InetSocketAddress server;
     private final Stats stats;
@@ -41,11 +43,18 @@ final class Client implements Runnable {
     final List<WsaError> errors = new CopyOnWriteArrayList<>();
     volatile String failure;
     volatile String provider = "-";
+    /** Chunks echoed over the current connection: the first one shows it carries data. */
+    private volatile long echoedOnConnection;
     private final ByteBuffer out = ByteBuffer.allocateDirect(CHUNK);
     private final ByteBuffer back = ByteBuffer.allocateDirect(CHUNK);
 
-    Client(int id, SocketSwitch sw, InetSocketAddress server, Stats stats, Console console) {
-        this.id = id;
+    /**
+     * @param name how its lines name it ("client 1")
+     * @param pinned the provider every connect names, or {@code null}: the switch picks
+     */
+    Client(String name, String pinned, SocketSwitch sw, InetSocketAddress server, Stats stats, Console console) {
+        this.name = name;
+        this.pinned = pinned;
         this.sw = sw;
         this.server = server;
         this.stats = stats;
@@ -63,30 +72,31 @@ final class Client implements Runnable {
                     s.close();
                     s = connect();
                     moves.incrementAndGet();
-                    console.line(String.format("  client %d: moving from %s to %s (%s)", id, from, s.provider(),
+                    console.line(String.format("  %s: moving from %s to %s (%s)", name, from, s.provider(),
                             s.choice().reason()));
                 }
                 if (s == null) {
                     s = connect();
-                    console.line(String.format("  client %d: %s over %s (%s)", id, choices.size() == 1 ? "connected"
+                    console.line(String.format("  %s: %s over %s (%s)", name, choices.size() == 1 ? "connected"
                             : "reconnected", s.provider(), reason(s.choice())));
                 }
                 try {
                     stats.add(s.provider(), echo(s, round++));
+                    echoedOnConnection++;
                 } catch (Broken e) {
-                    console.line(String.format("  client %d: connection over %s broke: %s", id, s.provider(), e.getMessage()));
+                    console.line(String.format("  %s: connection over %s broke: %s", name, s.provider(), e.getMessage()));
                     s.abort();
                     s = null;
                     reconnects.incrementAndGet();
                 }
             }
         } catch (WsaException e) {
-            failure = "client " + id + ": connect failed: " + e.getMessage();
+            failure = name + ": connect failed: " + e.getMessage();
             console.line("  " + failure);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
-            failure = "client " + id + ": " + e.getMessage();
+            failure = name + ": " + e.getMessage();
             console.line("  " + failure);
         } finally {
             if (s != null) {
@@ -96,10 +106,20 @@ final class Client implements Runnable {
     }
 
     private SwitchSocket connect() throws WsaException {
-        SwitchSocket s = sw.connect(server);
+        SwitchSocket s = pinned == null ? sw.connect(server) : sw.connect(server, pinned);
         choices.add(s.choice());
-        provider = s.provider();
+        echoedOnConnection = 0;
+        provider = s.provider(); // after the reset: whoever sees this provider sees the new count
         return s;
+    }
+
+    long echoedOnConnection() {
+        return echoedOnConnection;
+    }
+
+    /** On {@code p}, and its connection there has echoed at least one chunk. */
+    boolean echoingOver(String p) {
+        return p.equals(provider) && echoedOnConnection > 0;
     }
 
     static String reason(ProviderChoice c) {

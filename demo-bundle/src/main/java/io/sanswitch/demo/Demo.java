@@ -37,12 +37,14 @@ import io.sanswitch.spi.WsaException;
 /**
  * The newcomer's tour, on the application API ({@link SocketSwitch}) as any application bundle
  * would use it: loopback made a SAN subnet through ConfigAdmin (PID {@value #SWITCH_PID}); an echo
- * server on a switch listener and clients that connect through the switch, so they run over the ucx
- * (RDMA) provider, with a live progress line; the rdma bundle stopped mid-transfer (the clients'
- * operations aborted and their connections reset, the final cleanup in {@code san:cleanup-history},
- * the reconnects going to tcp with the switch's reason); the bundle started again and the clients
- * moving back to ucx; the {@code san:*} commands' view; a summary. Every step is checked, and the
- * exit code says whether all of them behaved.
+ * server on a switch listener; a warm-up, not timed, pinned to each provider; clients that connect
+ * through the switch, so they run over the ucx (RDMA) provider, with a live progress line; the rdma
+ * bundle stopped mid-transfer (the clients' operations aborted and their connections reset, the
+ * final cleanup in {@code san:cleanup-history}, the reconnects going to tcp with the switch's
+ * reason); the bundle started again and the clients
+ * moving back to ucx; the {@code san:*} commands' view; a summary with each phase's rate and their
+ * order. Every step is checked, and the exit code says whether all of them behaved (the order is
+ * stated, never checked: load decides rates).
  *
  * <p>The demo never starts a provider itself: the switch holds the providers' startups, and a
  * provider upcalls only its most recent upcall table (docs/rules.md Q11).
@@ -56,6 +58,9 @@ public final class Demo {
     static final String SAN_SUBNET = "127.0.0.0/8";
     static final int CLIENTS = 2;
     static final long PHASE_MILLIS = 2500;
+    /** Chunks each warm-up client echoes per provider before any phase is timed: see {@link #warmUp}. */
+    static final long WARMUP_CHUNKS = 2048;
+    static final long WARMUP_MAX_MILLIS = 8000;
     static final long WAIT_MILLIS = 15_000;
 
     private final BundleContext context;
@@ -65,6 +70,9 @@ public final class Demo {
     private final List<Stats.Phase> phases = new ArrayList<>();
     private final List<Client> clients = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
+    /** The clients the progress line shows: the warm-up's, then the tour's. */
+    private volatile List<Client> shown = List.of();
+    private Stats.Phase warmUp;
 
     private Demo(BundleContext context, Console console) {
         this.context = context;
@@ -108,25 +116,28 @@ public final class Demo {
         InetSocketAddress address = echo.listener.localAddress();
         console.line("echo server: SocketSwitch.listen(" + address + ") listens over " + echo.listener.providers()
                 + " (ucx at port " + address.getPort() + " + rdmaPortOffset)");
-        SwitchSocket idle = sw.connect(address);
-        CompletableFuture<Integer> idleReceive = idle.receive(ByteBuffer.allocate(16)).toCompletableFuture();
-        console.line("one more client idles over " + idle.provider() + " with a receive pending");
-
         Thread progress = new Thread(this::progressLoop, "sanswitch-demo-progress");
         progress.setDaemon(true);
+        progress.start();
+        SwitchSocket idle = null;
         try {
+            // 0. warm-up
+            warmUp(sw, address, echo);
+            idle = sw.connect(address);
+            CompletableFuture<Integer> idleReceive = idle.receive(ByteBuffer.allocate(16)).toCompletableFuture();
+            console.line("one more client idles over " + idle.provider() + " with a receive pending");
+
             // 1. RDMA
             console.line("");
             console.line("1. " + CLIENTS + " clients connect through the switch and echo 256 KiB chunks, every byte checked");
             Stats.Phase rdmaPhase = stats.begin("ucx");
             phases.add(rdmaPhase);
             startClients(sw, address);
-            progress.start();
             check(eventually(() -> clients.stream().allMatch(c -> !c.choices.isEmpty())), "every client connected");
             check(clients.stream().allMatch(c -> c.choices.get(0).equals(new ProviderChoice("ucx",
                     ProviderChoice.Reason.SAN_SUBNET, null))) && idle.provider().equals("ucx"),
                     "the switch put every connection on ucx (SAN_SUBNET: the peer is on " + SAN_SUBNET + ")");
-            Thread.sleep(PHASE_MILLIS);
+            timedEcho(rdmaPhase, "ucx");
             check(rdmaPhase.bytes("ucx") > 0, "data echoed over ucx: " + bytes(rdmaPhase.bytes("ucx")));
             String sockets = shell("san:sockets ucx");
             console.line("   san:sockets ucx");
@@ -164,7 +175,7 @@ public final class Demo {
             check(historyShows(history, oldUcx, expectedReset), "san:cleanup-history shows that final cleanup: "
                     + "TRANSPORT_LEAVING, operations aborted, " + expectedReset + " sockets reset (the listener's ucx "
                     + "socket and both ends of " + (CLIENTS + 1) + " connections)");
-            Thread.sleep(PHASE_MILLIS);
+            timedEcho(fallbackPhase, "tcp");
             check(fallbackPhase.bytes("tcp") > 0, "data echoed over tcp meanwhile: " + bytes(fallbackPhase.bytes("tcp")));
             console.line("   san:sockets tcp");
             console.line(indent(indent(shell("san:sockets tcp"))));
@@ -185,7 +196,7 @@ public final class Demo {
             }
             check(eventually(() -> clients.stream().allMatch(c -> c.moves.get() > 0 && "ucx".equals(c.provider))),
                     "every client reconnected and is on ucx again (SAN_SUBNET)");
-            Thread.sleep(PHASE_MILLIS);
+            timedEcho(backPhase, "ucx");
             check(backPhase.bytes("ucx") > 0, "data echoed over ucx again: " + bytes(backPhase.bytes("ucx")));
             stopClients();
             stats.begin("done");
@@ -194,7 +205,9 @@ public final class Demo {
             progress.interrupt();
             progress.join(5000);
             console.clearProgress();
-            idle.abort();
+            if (idle != null) {
+                idle.abort();
+            }
             echo.close();
         }
         for (Client c : clients) {
@@ -254,12 +267,76 @@ public final class Demo {
 
     private void startClients(SocketSwitch sw, InetSocketAddress address) {
         for (int i = 1; i <= CLIENTS; i++) {
-            Client c = new Client(i, sw, address, stats, console);
+            Client c = new Client("client " + i, null, sw, address, stats, console);
             Thread t = new Thread(c, "sanswitch-demo-client-" + i);
             clients.add(c);
             threads.add(t);
             t.start();
         }
+        shown = List.copyOf(clients);
+    }
+
+    /**
+     * Step 0, not timed. The JVM runs the echo path (the clients' byte checks, the switch, each
+     * provider's code) interpreted until it has compiled it, a few seconds into the traffic: measured
+     * cold, phase 1 ran at a fraction of phase 3's rate and below the tcp phase's (its first chunks
+     * took tens to hundreds of milliseconds each, phase 3's under one). So the same client code echoes
+     * pinned to ucx, then to tcp, before any phase is timed: {@value #WARMUP_CHUNKS} chunks per client
+     * from its first echo on (the first ucx connect alone took over a second, cold), since the JIT
+     * compiles by invocation counts; on a quiet machine the ucx rate stopped climbing after about as
+     * many (per half second: 66, 209, 608, 621 MiB/s). Its connections are closed before the tour
+     * starts, so the sockets the tour counts are its own.
+     */
+    private void warmUp(SocketSwitch sw, InetSocketAddress address, EchoServer echo) throws InterruptedException {
+        console.line("");
+        console.line("0. warm-up, not timed: " + CLIENTS + " clients pinned to ucx, then to tcp, echo " + WARMUP_CHUNKS
+                + " chunks each (the JVM compiles the echo path before the phases are timed)");
+        warmUp = stats.begin("warm-up");
+        List<String> failures = new ArrayList<>();
+        for (String provider : List.of("ucx", "tcp")) {
+            List<Client> pinned = new ArrayList<>();
+            List<Thread> running = new ArrayList<>();
+            for (int i = 1; i <= CLIENTS; i++) {
+                Client c = new Client("warm-up client " + i, provider, sw, address, stats, console);
+                pinned.add(c);
+                running.add(new Thread(c, "sanswitch-demo-warm-up-" + provider + "-" + i));
+            }
+            shown = pinned;
+            running.forEach(Thread::start);
+            eventually(() -> pinned.stream().allMatch(c -> c.echoingOver(provider)));
+            long start = System.nanoTime();
+            long before = warmUp.bytes(provider);
+            boolean enough = eventually(() -> pinned.stream().allMatch(c -> c.echoedOnConnection() >= WARMUP_CHUNKS),
+                    WARMUP_MAX_MILLIS);
+            console.line(String.format(Locale.ROOT, "   %s: %s echoed in %.1f s%s", provider,
+                    bytes(warmUp.bytes(provider) - before), (System.nanoTime() - start) / 1e9,
+                    enough ? "" : " (stopped at " + WARMUP_MAX_MILLIS / 1000 + " s: a loaded machine)"));
+            pinned.forEach(c -> c.running.set(false));
+            for (Thread t : running) {
+                t.join(WAIT_MILLIS * 2);
+                if (t.isAlive()) {
+                    failures.add(t.getName() + " did not end");
+                }
+            }
+            pinned.stream().filter(c -> c.failure != null || !c.errors.isEmpty())
+                    .forEach(c -> failures.add(c.failure != null ? c.failure : "errors " + c.errors));
+        }
+        boolean closed = eventually(() -> echo.connections() == 0);
+        check(failures.isEmpty() && closed && warmUp.bytes("ucx") > 0 && warmUp.bytes("tcp") > 0,
+                "warm-up echoed over ucx (" + bytes(warmUp.bytes("ucx")) + ") and tcp (" + bytes(warmUp.bytes("tcp"))
+                + "), pinned, and closed its connections" + (failures.isEmpty() ? "" : ": " + failures)
+                + (closed ? "" : "; the echo server still has " + echo.connections() + " open"));
+    }
+
+    /**
+     * The phase's timed part: it starts once every client echoes over {@code provider} (their connects
+     * stay out of the rate) and lasts {@value #PHASE_MILLIS} ms, with no check or command running.
+     */
+    private void timedEcho(Stats.Phase phase, String provider) throws InterruptedException {
+        eventually(() -> clients.stream().allMatch(c -> c.echoingOver(provider)));
+        phase.startTimed(provider);
+        Thread.sleep(PHASE_MILLIS);
+        phase.endTimed();
     }
 
     private void stopClients() throws InterruptedException {
@@ -345,7 +422,7 @@ public final class Demo {
                 lastTotal = total;
                 lastNanos = now;
                 StringBuilder on = new StringBuilder();
-                for (Client c : clients) {
+                for (Client c : shown) {
                     on.append(on.length() == 0 ? "" : ",").append(c.provider);
                 }
                 console.progress(String.format(Locale.ROOT, "   [%s] clients on %s | ucx %s, tcp %s | %.1f MiB/s",
@@ -359,9 +436,12 @@ public final class Demo {
     private void summary() {
         console.line("");
         console.line("summary");
-        console.line(indent(String.format("%-26s %12s %12s %8s %12s%n", "PHASE", "UCX", "TCP", "TIME", "RATE")
-                + phaseRow("1. echo over RDMA", 0) + phaseRow("2. rdma stopped, on tcp", 1)
-                + phaseRow("3. rdma started again", 2)));
+        console.line(indent(String.format("%-26s %12s %12s %8s %10s %13s%n", "PHASE", "UCX", "TCP", "TIME", "TIMED",
+                "TIMED RATE") + phaseRow("0. warm-up, not timed", warmUp) + phaseRow("1. echo over RDMA", phase(0))
+                + phaseRow("2. rdma stopped, on tcp", phase(1)) + phaseRow("3. rdma started again", phase(2))));
+        console.line("   (timed: every client echoing over the phase's provider, after the warm-up; no connect, "
+                + "check or command in it)");
+        console.line("   " + PhaseOrder.line(timedRate(phase(0)), timedRate(phase(1)), timedRate(phase(2))));
         console.line("");
         StringBuilder t = new StringBuilder(String.format("%-7s %-60s %s%n", "CLIENT", "CONNECTIONS (provider, switch's reason)",
                 "FAILURES WHEN A CONNECTION BROKE"));
@@ -381,14 +461,22 @@ public final class Demo {
         }
     }
 
-    private String phaseRow(String title, int index) {
-        if (index >= phases.size()) {
-            return String.format("%-26s %12s %12s %8s %12s%n", title, "-", "-", "-", "-");
+    private Stats.Phase phase(int index) {
+        return index < phases.size() ? phases.get(index) : null;
+    }
+
+    private static double timedRate(Stats.Phase p) {
+        return p != null && p.timed() ? p.timedRate() : Double.NaN;
+    }
+
+    private static String phaseRow(String title, Stats.Phase p) {
+        if (p == null) {
+            return String.format("%-26s %12s %12s %8s %10s %13s%n", title, "-", "-", "-", "-", "-");
         }
-        Stats.Phase p = phases.get(index);
-        double seconds = p.nanos() / 1e9;
-        return String.format(Locale.ROOT, "%-26s %12s %12s %7.1fs %7.1f MiB/s%n", title, bytes(p.bytes("ucx")),
-                bytes(p.bytes("tcp")), seconds, p.total() / 1048576.0 / seconds);
+        String timed = p.timed() ? String.format(Locale.ROOT, "%s %.1fs", p.timedProvider(), p.timedSeconds()) : "-";
+        String rate = p.timed() ? String.format(Locale.ROOT, "%.1f MiB/s", p.timedRate()) : "-";
+        return String.format(Locale.ROOT, "%-26s %12s %12s %7.1fs %10s %13s%n", title, bytes(p.bytes("ucx")),
+                bytes(p.bytes("tcp")), p.nanos() / 1e9, timed, rate);
     }
 
     private void check(boolean ok, String what) {
@@ -437,7 +525,11 @@ public final class Demo {
     // ------------------------------------------------------------------ framework
 
     private boolean eventually(BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS);
+        return eventually(condition, WAIT_MILLIS);
+    }
+
+    private static boolean eventually(BooleanSupplier condition, long millis) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
                 return false;

@@ -29,6 +29,43 @@ final class Stats {
         long nanos() {
             return (endNanos == 0 ? System.nanoTime() : endNanos) - startNanos;
         }
+
+        // The timed part of the phase, on its one provider: it starts once every client has echoed a
+        // chunk over that provider (connects and reconnects stay out of the rate) and ends before the
+        // phase's next event (a bundle stop or start), so the phases' rates compare like with like.
+        private volatile String timedProvider;
+        private volatile long timedFromBytes;
+        private volatile long timedFromNanos;
+        private volatile long timedBytes = -1;
+        private volatile long timedNanos;
+
+        void startTimed(String provider) {
+            timedFromBytes = bytes(provider);
+            timedFromNanos = System.nanoTime();
+            timedProvider = provider;
+        }
+
+        void endTimed() {
+            timedNanos = System.nanoTime() - timedFromNanos;
+            timedBytes = bytes(timedProvider) - timedFromBytes;
+        }
+
+        boolean timed() {
+            return timedBytes >= 0;
+        }
+
+        String timedProvider() {
+            return timedProvider;
+        }
+
+        double timedSeconds() {
+            return timedNanos / 1e9;
+        }
+
+        /** MiB/s over the provider during the timed part; only when {@link #timed()}. */
+        double timedRate() {
+            return timedBytes / 1048576.0 / timedSeconds();
+        }
     }
 
     private volatile Phase phase = new Phase("starting");

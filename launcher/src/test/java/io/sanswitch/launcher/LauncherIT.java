@@ -58,6 +58,7 @@ class LauncherIT {
         assertTrue(out.contains("SAN subnet 127.0.0.0/8 set through ConfigAdmin (PID io.sanswitch.switch, sanSubnets)"), out);
         assertTrue(out.contains("echo server: SocketSwitch.listen(")
                 && (out.contains("listens over [tcp, ucx]") || out.contains("listens over [ucx, tcp]")), out);
+        assertTrue(out.contains("0. warm-up, not timed: 2 clients pinned to ucx, then to tcp"), out);
         assertTrue(out.contains("1. 2 clients connect through the switch and echo 256 KiB chunks"), out);
         assertTrue(out.contains("client 1: connected over ucx (SAN_SUBNET)"), out);
         assertTrue(out.matches("(?s).*\\n\\s+ucx\\s+\\S+\\s+\\d+\\s+CONNECTED.*SAN_SUBNET: peer 127\\.0\\.0\\.1 on a SAN subnet\\n.*"),
@@ -72,9 +73,22 @@ class LauncherIT {
         assertTrue(out.contains("moving from tcp to ucx (SAN_SUBNET)"), out);
         assertTrue(out.contains("RDMA_PROVIDER_DOWN: no RDMA provider running"), "san:sockets tcp during the fallback\n" + out);
         assertTrue(out.contains("\nsummary\n"), out);
+        // Each phase's rate over its timed part, on the phase's provider, and the order stated with
+        // the figures: its form only. Which provider wins is load's business, no test's.
+        String row = "\\s+\\d+\\.\\d+ [KMG]iB\\s+\\d+\\.\\d+ [KMG]iB\\s+\\d+\\.\\ds\\s+";
+        assertTrue(out.matches("(?s).*\\n\\s+0\\. warm-up, not timed" + row + "-\\s+-\\n.*"), "warm-up row\n" + out);
+        assertTrue(out.matches("(?s).*\\n\\s+1\\. echo over RDMA" + row + "ucx \\d+\\.\\ds\\s+\\d+\\.\\d MiB/s\\n.*"),
+                "phase 1 row\n" + out);
+        assertTrue(out.matches("(?s).*\\n\\s+2\\. rdma stopped, on tcp" + row + "tcp \\d+\\.\\ds\\s+\\d+\\.\\d MiB/s\\n.*"),
+                "phase 2 row\n" + out);
+        assertTrue(out.matches("(?s).*\\n\\s+3\\. rdma started again" + row + "ucx \\d+\\.\\ds\\s+\\d+\\.\\d MiB/s\\n.*"),
+                "phase 3 row\n" + out);
+        assertTrue(out.matches("(?s).*\\n   RDMA phases faster than TCP: (yes|no) "
+                + "\\(ucx \\d+\\.\\d and \\d+\\.\\d MiB/s, tcp \\d+\\.\\d MiB/s\\)\\n.*"), "the order line\n" + out);
         assertTrue(out.matches("(?s).*\\n\\s+1\\s+ucx SAN_SUBNET -> tcp RDMA_PROVIDER_DOWN -> ucx SAN_SUBNET\\s+\\S.*"),
                 "the summary's client table\n" + out);
         for (String check : new String[] {
+            "warm-up echoed over ucx (",
             "the idle client's pending receive completed with WSA_OPERATION_ABORTED",
             "its next send failed with WSAECONNRESET",
             "the old ucx provider reference now answers WSANOTINITIALISED",
@@ -84,7 +98,7 @@ class LauncherIT {
             "both providers RUNNING, each with one reference: the switch's"}) {
             assertTrue(out.contains("   ok     " + check), check + "\n" + out);
         }
-        assertTrue(out.contains("demo finished: all 17 checks passed"), out);
+        assertTrue(out.contains("demo finished: all 18 checks passed"), out);
         assertTrue(!out.contains("FAILED"), out);
     }
 
