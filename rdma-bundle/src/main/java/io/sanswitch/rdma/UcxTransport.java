@@ -11,7 +11,9 @@ import java.net.SocketException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -26,6 +28,7 @@ import org.slf4j.LoggerFactory;
 import io.sanswitch.spi.Winsock;
 import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
+import io.sanswitch.transport.PostedOperation;
 import io.sanswitch.transport.Transport;
 import io.sanswitch.transport.TransportCapabilities;
 import io.sanswitch.transport.TransportEvents;
@@ -43,6 +46,8 @@ import io.sanswitch.transport.TransportSocket;
 public final class UcxTransport implements Transport {
     private static final Logger LOG = LoggerFactory.getLogger(UcxTransport.class);
     private static final Duration TEARDOWN_WAIT = Duration.ofSeconds(5);
+    /** How long closing endpoints may take to call back every request (they are forced: at once, normally). */
+    private static final Duration CALLBACK_WAIT = Duration.ofSeconds(5);
 
     /** How long a peer may take over the rendezvous handshake when nothing is configured. */
     static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(5);
@@ -59,6 +64,8 @@ public final class UcxTransport implements Transport {
     /** Requests JUCX completed inside the call that started them; see {@link #track}. */
     /** Memory regions mapped and not yet unmapped, for the leak checks. */
     private final AtomicLong registeredRegions = new AtomicLong();
+    /** {@link #workerHops()} of the runs closed so far. */
+    private final AtomicLong hopsOfEndedRuns = new AtomicLong();
     /** Sockets with receives posted: pumped after each progress round. Worker thread only. */
     private final Set<UcxSocket> receiving = new java.util.LinkedHashSet<>();
     /**
@@ -222,9 +229,7 @@ public final class UcxTransport implements Transport {
         if (t == null) {
             return;
         }
-        for (UcxSocket s : new ArrayList<>(sockets)) {
-            s.reset();
-        }
+        reset(new ArrayList<TransportSocket>(sockets));
         rendezvous.stop();
         UcpWorker w = worker;
         UcpContext c = context;
@@ -245,8 +250,144 @@ public final class UcxTransport implements Transport {
         // The worker is destroyed by its own thread after its last progress call; from inside a
         // UCX callback (a cleanup made in an upcall) that happens when the callback has returned.
         t.stop(destroy);
+        hopsOfEndedRuns.addAndGet(t.hops());
         thread = null;
         awaitPortsFree();
+    }
+
+    /**
+     * One hop to the worker thread for all of them: receives no message has taken are dropped, and
+     * the endpoints of sockets with operations inside UCX are force-closed together and waited for
+     * once. A hop per operation cost a progress round each, and each round pumps every socket with
+     * posted receives: the final cleanup grew with sockets times operations.
+     */
+    @Override
+    public void cancel(Map<TransportSocket, List<PostedOperation>> operations) {
+        UcxWorkerThread t = thread;
+        Map<UcxSocket, List<PostedOperation>> own = new LinkedHashMap<>();
+        Map<TransportSocket, List<PostedOperation>> others = new LinkedHashMap<>();
+        for (Map.Entry<TransportSocket, List<PostedOperation>> e : operations.entrySet()) {
+            if (t != null && e.getKey() instanceof UcxSocket u && u.belongsTo(this)) {
+                own.put(u, e.getValue());
+            } else {
+                others.put(e.getKey(), e.getValue());
+            }
+        }
+        if (!others.isEmpty()) {
+            Transport.super.cancel(others);
+        }
+        if (own.isEmpty()) {
+            return;
+        }
+        List<UcxSocket> forced = new ArrayList<>();
+        try {
+            t.call(() -> {
+                for (Map.Entry<UcxSocket, List<PostedOperation>> e : own.entrySet()) {
+                    if (!e.getKey().dropReceives(e.getValue())) {
+                        forced.add(e.getKey()); // UCX cannot cancel a send: only the forced close ends it
+                    }
+                }
+                for (UcxSocket s : forced) {
+                    s.closeEndpoint(true);
+                }
+                awaitQuiet(t, forced);
+                return null;
+            });
+        } catch (WsaException e) {
+            LOG.warn("cancelling the operations of {} sockets failed", own.size(), e);
+        }
+        for (UcxSocket s : forced) {
+            s.closeListener();
+        }
+    }
+
+    /**
+     * Every endpoint force-closed in one hop and waited for once (not a hop and a progress wait per
+     * endpoint), the control connections reset, then the sockets' UCX state released in one more hop.
+     */
+    @Override
+    public void reset(List<TransportSocket> toReset) {
+        UcxWorkerThread t = thread;
+        List<UcxSocket> own = new ArrayList<>(toReset.size());
+        List<TransportSocket> others = new ArrayList<>();
+        for (TransportSocket s : toReset) {
+            if (t != null && s instanceof UcxSocket u && u.belongsTo(this)) {
+                own.add(u);
+            } else {
+                others.add(s);
+            }
+        }
+        if (!others.isEmpty()) {
+            Transport.super.reset(others);
+        }
+        if (own.isEmpty()) {
+            return;
+        }
+        for (UcxSocket s : own) {
+            s.closeListener();
+        }
+        try {
+            t.call(() -> {
+                for (UcxSocket s : own) {
+                    s.closeEndpoint(true);
+                }
+                awaitQuiet(t, own);
+                return null;
+            });
+        } catch (WsaException e) {
+            LOG.warn("resetting {} UCX sockets failed", own.size(), e);
+        }
+        List<UcxSocket> ended = new ArrayList<>(own.size());
+        for (UcxSocket s : own) {
+            if (s.endOnCaller(true)) {
+                ended.add(s);
+            }
+        }
+        try {
+            t.call(() -> {
+                for (UcxSocket s : ended) {
+                    s.releaseOnWorker();
+                }
+                return null;
+            });
+        } catch (WsaException e) {
+            LOG.warn("releasing the remote keys of {} UCX sockets failed", ended.size(), e);
+        }
+        for (UcxSocket s : ended) {
+            forget(s);
+        }
+    }
+
+    /**
+     * Worker thread: progresses until every one of these closing endpoints has called back all its
+     * requests (a failed peer's stuck ones are completed after {@link UcxEndpoint#ABANDON_AFTER}),
+     * one wait for all of them. From inside a UCX callback the waiting is left to the worker loop
+     * (progress cannot nest).
+     */
+    void awaitQuiet(UcxWorkerThread t, List<UcxSocket> closing) {
+        if (closing.isEmpty() || t.inCallback()) {
+            return;
+        }
+        long start = System.nanoTime();
+        // A quiet endpoint stays quiet, and a given-up one given up: one pass over them in all.
+        int[] next = {0};
+        t.progressUntil(() -> {
+            long waited = System.nanoTime() - start;
+            while (next[0] < closing.size() && closing.get(next[0]).closedOrGivenUp(waited)) {
+                next[0]++;
+            }
+            return next[0] == closing.size();
+        }, CALLBACK_WAIT);
+        int held = 0;
+        for (UcxSocket s : closing) {
+            if (s.afterCloseWait()) {
+                held++;
+            }
+        }
+        if (held > 0) {
+            LOG.warn("UCX callbacks of {} closing sockets did not all come back in {} ms", held,
+                    CALLBACK_WAIT.toMillis());
+        }
     }
 
     void listening(InetSocketAddress address) {
@@ -372,6 +513,12 @@ public final class UcxTransport implements Transport {
 
     int openSockets() {
         return sockets.size();
+    }
+
+    /** Calls other threads made to the worker threads so far, ended runs included (tests: a batch makes one, not one per item). */
+    long workerHops() {
+        UcxWorkerThread t = thread;
+        return hopsOfEndedRuns.get() + (t == null ? 0 : t.hops());
     }
 
     boolean progressThreadAlive() {
