@@ -703,32 +703,19 @@ final class UcxSocket implements TransportSocket {
         return endpoint.requestsInUcx() > 0;
     }
 
-    /** Application thread: ENDED, and the control connection released; false when it had ended already. */
-    boolean endOnCaller(boolean abortive) {
+    private void end(boolean abortive) {
         if (moveTo(State.ENDED) == null) {
-            return false;
+            return;
         }
         SocketChannel ch = control;
         if (ch != null) {
             owner.rendezvous().release(ch, abortive);
         }
-        return true;
-    }
-
-    /** Worker thread: the ended socket's remote keys and buffers go, it takes no more data. */
-    void releaseOnWorker() {
-        endpoint.releaseRemoteKeys();
-        receiver.clear();
-        owner.doneWithData(this);
-    }
-
-    private void end(boolean abortive) {
-        if (!endOnCaller(abortive)) {
-            return;
-        }
         try {
             worker.call(() -> {
-                releaseOnWorker();
+                endpoint.releaseRemoteKeys();
+                receiver.clear();
+                owner.doneWithData(this);
                 return null;
             });
         } catch (WsaException e) {

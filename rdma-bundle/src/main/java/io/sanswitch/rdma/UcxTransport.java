@@ -48,6 +48,8 @@ public final class UcxTransport implements Transport {
     private static final Duration TEARDOWN_WAIT = Duration.ofSeconds(5);
     /** How long closing endpoints may take to call back every request (they are forced: at once, normally). */
     private static final Duration CALLBACK_WAIT = Duration.ofSeconds(5);
+    /** Endpoints force-closed together before their callbacks are waited for (see {@link #forceCloseAndAwait}). */
+    private static final int CLOSE_WINDOW = 64;
 
     /** How long a peer may take over the rendezvous handshake when nothing is configured. */
     static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(5);
@@ -237,7 +239,9 @@ public final class UcxTransport implements Transport {
         if (t == null) {
             return;
         }
-        reset(new ArrayList<TransportSocket>(sockets));
+        for (UcxSocket s : new ArrayList<>(sockets)) {
+            s.reset();
+        }
         rendezvous.stop();
         UcpWorker w = worker;
         UcpContext c = context;
@@ -296,10 +300,7 @@ public final class UcxTransport implements Transport {
                         forced.add(e.getKey()); // UCX cannot cancel a send: only the forced close ends it
                     }
                 }
-                for (UcxSocket s : forced) {
-                    s.closeEndpoint(true);
-                }
-                awaitQuiet(t, forced);
+                forceCloseAndAwait(t, forced);
                 return null;
             });
         } catch (WsaException e) {
@@ -311,59 +312,16 @@ public final class UcxTransport implements Transport {
     }
 
     /**
-     * Every endpoint force-closed in one hop and waited for once (not a hop and a progress wait per
-     * endpoint), the control connections reset, then the sockets' UCX state released in one more hop.
+     * Worker thread: force-closes the endpoints {@value #CLOSE_WINDOW} at a time, each window waited
+     * for before the next, so that UCX never has thousands of endpoint closes under way at once.
      */
-    @Override
-    public void reset(List<TransportSocket> toReset) {
-        UcxWorkerThread t = thread;
-        List<UcxSocket> own = new ArrayList<>(toReset.size());
-        List<TransportSocket> others = new ArrayList<>();
-        for (TransportSocket s : toReset) {
-            if (t != null && s instanceof UcxSocket u && u.belongsTo(this)) {
-                own.add(u);
-            } else {
-                others.add(s);
+    void forceCloseAndAwait(UcxWorkerThread t, List<UcxSocket> closing) {
+        for (int from = 0; from < closing.size(); from += CLOSE_WINDOW) {
+            List<UcxSocket> window = closing.subList(from, Math.min(closing.size(), from + CLOSE_WINDOW));
+            for (UcxSocket s : window) {
+                s.closeEndpoint(true);
             }
-        }
-        if (!others.isEmpty()) {
-            Transport.super.reset(others);
-        }
-        if (own.isEmpty()) {
-            return;
-        }
-        for (UcxSocket s : own) {
-            s.closeListener();
-        }
-        try {
-            t.call(() -> {
-                for (UcxSocket s : own) {
-                    s.closeEndpoint(true);
-                }
-                awaitQuiet(t, own);
-                return null;
-            });
-        } catch (WsaException e) {
-            LOG.warn("resetting {} UCX sockets failed", own.size(), e);
-        }
-        List<UcxSocket> ended = new ArrayList<>(own.size());
-        for (UcxSocket s : own) {
-            if (s.endOnCaller(true)) {
-                ended.add(s);
-            }
-        }
-        try {
-            t.call(() -> {
-                for (UcxSocket s : ended) {
-                    s.releaseOnWorker();
-                }
-                return null;
-            });
-        } catch (WsaException e) {
-            LOG.warn("releasing the remote keys of {} UCX sockets failed", ended.size(), e);
-        }
-        for (UcxSocket s : ended) {
-            forget(s);
+            awaitQuiet(t, window);
         }
     }
 

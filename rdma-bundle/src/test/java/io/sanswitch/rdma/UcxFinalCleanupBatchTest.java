@@ -29,8 +29,7 @@ import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 
 /**
- * The final cleanup over real UCX hands the backend every pending operation in one batch and every
- * socket in another: each operation still completes exactly once, with
+ * The final cleanup over real UCX hands the backend every pending operation in one batch: each operation still completes exactly once, with
  * {@code WSA_OPERATION_ABORTED}, each socket's in posting order (a send UCX holds included,
  * which only the endpoint's forced close ends), every registration and socket is released, and the
  * provider starts again at once. A cancel per operation was a hop to the worker thread each, and
@@ -100,7 +99,7 @@ class UcxFinalCleanupBatchTest {
             assertEquals(0, clientTransport.registeredRegions(), "registrations left in UCX (had " + regionsBefore + ")");
             assertEquals(0, clientTransport.openSockets(), "UCX sockets left: " + clientTransport.describeSockets());
             // Per operation this was one hop each plus the sockets' own; now one batch for the
-            // cancels, one deregistration per registration and two for the resets.
+            // cancels, one deregistration per registration and two per socket for the resets.
             assertTrue(hops > 0 && hops < operations / 2, hops + " worker hops for a final cleanup of " + operations
                     + " operations on " + SOCKETS + " sockets");
 
