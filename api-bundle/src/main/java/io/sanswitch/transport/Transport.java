@@ -2,6 +2,7 @@ package io.sanswitch.transport;
 
 import java.net.InetAddress;
 import java.util.List;
+import java.util.Map;
 
 import org.osgi.annotation.versioning.ConsumerType;
 
@@ -17,7 +18,8 @@ import io.sanswitch.spi.WsaException;
  * concurrently. {@link #close} may be called on one of the transport's own threads (a cleanup
  * made from inside an upcall, docs/rules.md LC-reentrant): it must then not wait for that thread.
  *
- * <p>{@code @ConsumerType}: implemented outside core, so adding a method is a major change.
+ * <p>{@code @ConsumerType}: implemented outside core, so adding a method is a major change
+ * (unless it has a default that keeps every existing backend working, as the batch calls have).
  */
 @ConsumerType
 public interface Transport {
@@ -63,4 +65,61 @@ public interface Transport {
 
     /** The IP addresses of this backend's interfaces, for {@code SIO_ADDRESS_LIST_QUERY}. */
     List<InetAddress> localAddresses() throws WsaException;
+
+    /**
+     * {@link TransportSocket#cancel} for many operations of many closing sockets at once, each
+     * socket's operations in the order given: the final cleanup hands over every pending operation
+     * in one call, so a backend whose cancel is a hop to its own thread can make one hop instead of
+     * one per operation. The same contract as {@code cancel} for each operation when this returns.
+     * The default cancels one after the other.
+     *
+     * @param operations per socket of this transport (iterated in the map's order), its operations
+     * @throws RuntimeException only what a socket's {@code cancel} threw (the first; later ones
+     *     suppressed), after every other operation was cancelled
+     */
+    default void cancel(Map<TransportSocket, List<PostedOperation>> operations) {
+        RuntimeException first = null;
+        for (Map.Entry<TransportSocket, List<PostedOperation>> e : operations.entrySet()) {
+            for (PostedOperation op : e.getValue()) {
+                try {
+                    e.getKey().cancel(op);
+                } catch (RuntimeException thrown) {
+                    if (first == null) {
+                        first = thrown;
+                    } else {
+                        first.addSuppressed(thrown);
+                    }
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    /**
+     * {@link TransportSocket#reset} for many sockets of this transport at once (the final cleanup's
+     * step c): a backend can tear its endpoints down together and wait for them once instead of
+     * once per socket. The default resets one after the other.
+     *
+     * @throws RuntimeException only what a socket's {@code reset} threw (the first; later ones
+     *     suppressed), after every other socket was reset
+     */
+    default void reset(List<TransportSocket> sockets) {
+        RuntimeException first = null;
+        for (TransportSocket s : sockets) {
+            try {
+                s.reset();
+            } catch (RuntimeException thrown) {
+                if (first == null) {
+                    first = thrown;
+                } else {
+                    first.addSuppressed(thrown);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
 }

@@ -2,7 +2,9 @@ package io.sanswitch.core;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -12,6 +14,9 @@ import org.slf4j.LoggerFactory;
 import io.sanswitch.spi.Overlapped;
 import io.sanswitch.spi.OverlappedResult;
 import io.sanswitch.spi.WsaError;
+import io.sanswitch.transport.PostedOperation;
+import io.sanswitch.transport.Transport;
+import io.sanswitch.transport.TransportSocket;
 
 /**
  * Completes operations, once each. Whoever won {@link PendingOperation#tryClaim()} calls
@@ -45,32 +50,47 @@ final class Completions {
     }
 
     /**
-     * Aborts every pending operation of a closing socket: cancelled in the backend so it no
-     * longer touches the buffers, memory released, then completed with
-     * {@code WSA_OPERATION_ABORTED}. Operations another thread is completing at this instant are
-     * left to it and waited for (bounded), except one this thread is completing itself (a close
-     * or cleanup made from inside its completion upcall).
+     * Aborts every pending operation of closing sockets: each claimed, all cancelled in the backend
+     * in one call so it no longer touches their buffers, then, socket by socket in posting order,
+     * memory released and completed with {@code WSA_OPERATION_ABORTED}. One backend call for all:
+     * a backend whose cancel is a hop to its own thread (UCX) makes one hop, not one per operation.
+     * Operations another thread is completing at this instant are left to it and waited for
+     * (bounded), except one this thread is completing itself (a close or cleanup made from inside
+     * its completion upcall).
      *
      * @return how many this call aborted
      */
-    int abortAll(EngineSocket socket, Duration waitForOthers) {
-        int aborted = 0;
+    int abortAll(Transport transport, List<EngineSocket> sockets, Duration waitForOthers) {
+        Map<TransportSocket, List<PostedOperation>> toCancel = new LinkedHashMap<>();
+        List<PendingOperation> claimed = new ArrayList<>();
         List<PendingOperation> completingElsewhere = new ArrayList<>();
-        for (PendingOperation op : socket.pendingSnapshot()) {
-            if (op.tryClaim()) {
-                try {
-                    socket.transport().cancel(op);
-                } catch (RuntimeException e) {
-                    LOG.warn("backend cancel of {} threw; aborting it anyway", op, e);
+        for (EngineSocket socket : sockets) {
+            List<PostedOperation> ofSocket = new ArrayList<>();
+            for (PendingOperation op : socket.pendingSnapshot()) {
+                if (op.tryClaim()) {
+                    ofSocket.add(op);
+                    claimed.add(op);
+                } else if (!op.isCompletingOnThisThread()) {
+                    completingElsewhere.add(op);
                 }
-                complete(op, OverlappedResult.failure(WsaError.WSA_OPERATION_ABORTED, 0));
-                aborted++;
-            } else if (!op.isCompletingOnThisThread()) {
-                completingElsewhere.add(op);
+            }
+            if (!ofSocket.isEmpty()) {
+                toCancel.put(socket.transport(), ofSocket);
             }
         }
+        if (!toCancel.isEmpty()) {
+            try {
+                transport.cancel(toCancel);
+            } catch (RuntimeException e) {
+                LOG.warn("backend cancel of {} operations threw; aborting them anyway", claimed.size(), e);
+            }
+        }
+        OverlappedResult aborted = OverlappedResult.failure(WsaError.WSA_OPERATION_ABORTED, 0);
+        for (PendingOperation op : claimed) {
+            complete(op, aborted);
+        }
         awaitDone(completingElsewhere, waitForOthers);
-        return aborted;
+        return claimed.size();
     }
 
     private void awaitDone(List<PendingOperation> ops, Duration timeout) {

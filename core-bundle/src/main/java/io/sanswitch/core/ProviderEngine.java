@@ -94,7 +94,7 @@ public final class ProviderEngine implements SanServiceProvider {
         this.calls = new InFlight(name + " calls");
         Completions completions = new Completions(upcalls);
         this.events = new EngineEvents(handles, gate, completions, upcalls, networkDown);
-        this.teardown = new SocketTeardown(handles, completions, upcalls);
+        this.teardown = new SocketTeardown(transport, handles, completions, upcalls);
         this.cleanupSequence = new CleanupSequence(name, transport, gate, calls, handles, teardown, config.drainTimeout());
     }
 

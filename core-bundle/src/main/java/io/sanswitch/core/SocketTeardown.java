@@ -1,9 +1,14 @@
 package io.sanswitch.core;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import io.sanswitch.transport.Transport;
+import io.sanswitch.transport.TransportSocket;
 
 /**
  * Takes one socket down, the same way for closeSocket and for the final cleanup (docs/rules.md BG-close,
@@ -20,11 +25,13 @@ final class SocketTeardown {
         RESET
     }
 
+    private final Transport transport;
     private final HandleTable handles;
     private final Completions completions;
     private final Upcalls upcalls;
 
-    SocketTeardown(HandleTable handles, Completions completions, Upcalls upcalls) {
+    SocketTeardown(Transport transport, HandleTable handles, Completions completions, Upcalls upcalls) {
+        this.transport = transport;
         this.handles = handles;
         this.completions = completions;
         this.upcalls = upcalls;
@@ -38,8 +45,20 @@ final class SocketTeardown {
      * @return operations aborted
      */
     int abortPending(EngineSocket socket, Duration waitForOthers) {
-        socket.memory().retireAll();
-        return completions.abortAll(socket, waitForOthers);
+        return abortPending(List.of(socket), waitForOthers);
+    }
+
+    /**
+     * {@link #abortPending(EngineSocket, Duration)} for many sockets with one backend cancel (the
+     * final cleanup's step b).
+     *
+     * @return operations aborted
+     */
+    int abortPending(List<EngineSocket> sockets, Duration waitForOthers) {
+        for (EngineSocket s : sockets) {
+            s.memory().retireAll();
+        }
+        return completions.abortAll(transport, sockets, waitForOthers);
     }
 
     /**
@@ -56,6 +75,30 @@ final class SocketTeardown {
         } catch (RuntimeException e) {
             LOG.warn("backend {} of {} threw; releasing it anyway", kind, socket, e);
         }
+        forget(socket);
+    }
+
+    /**
+     * {@link #release} with {@link Kind#RESET} for many sockets (the final cleanup's step c): the
+     * backend resets them in one call, so it can tear its endpoints down together and wait once.
+     */
+    void resetAll(List<EngineSocket> sockets) {
+        List<TransportSocket> backend = new ArrayList<>(sockets.size());
+        for (EngineSocket s : sockets) {
+            backend.add(s.transport());
+        }
+        try {
+            transport.reset(backend);
+        } catch (RuntimeException e) {
+            LOG.warn("backend reset of {} sockets threw; releasing them anyway", sockets.size(), e);
+        }
+        for (EngineSocket s : sockets) {
+            forget(s);
+        }
+    }
+
+    /** The engine's side of a release, after the backend's teardown. */
+    private void forget(EngineSocket socket) {
         // Only a drain that timed out can leave a call that registered memory after step b.
         socket.memory().retireAll();
         handles.remove(socket);

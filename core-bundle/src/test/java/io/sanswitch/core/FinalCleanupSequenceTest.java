@@ -103,6 +103,65 @@ class FinalCleanupSequenceTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks({"LC-b", "LC-order"})
+    void theBackendGetsEveryPendingOperationInOneCancelAndEverySocketInOneReset() throws Exception {
+        // A backend whose cancel is a hop to its own thread (UCX) made the final cleanup grow with
+        // sockets times operations when it was asked once per operation.
+        startup();
+        List<SocketHandle> sockets = new ArrayList<>();
+        List<List<Overlapped>> posted = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            SocketHandle s = connectedSocket();
+            sockets.add(s);
+            List<Overlapped> ofSocket = new ArrayList<>();
+            for (int j = 0; j < 5; j++) {
+                ofSocket.add(postRecv(s, j % 2 == 0 ? Overlapped.Mode.NOTIFY : Overlapped.Mode.POLL));
+            }
+            posted.add(ofSocket);
+        }
+        connectedSocket(); // open, nothing pending: reset, but not in the cancel
+        List<Object> backendSockets = new ArrayList<>();
+        for (SocketHandle s : sockets) {
+            backendSockets.add(engine.socketFor(s).transport());
+        }
+        List<PostedOperation> held = transport.held();
+        List<Overlapped> completed = new ArrayList<>();
+        upcalls.insideCompletion = completed::add;
+
+        engine.cleanup();
+
+        List<ScriptedTransport.Entry> cancels = transport.journal("cancelBatch");
+        assertEquals(1, cancels.size(), "one backend cancel for the whole cleanup");
+        @SuppressWarnings("unchecked")
+        java.util.Map<Object, List<PostedOperation>> batch = (java.util.Map<Object, List<PostedOperation>>) cancels.get(0)
+                .subject();
+        assertEquals(3, batch.size(), "the sockets with pending operations, and only those: " + batch.keySet());
+        for (int i = 0; i < sockets.size(); i++) {
+            List<Overlapped> handed = batch.get(backendSockets.get(i)).stream()
+                    .map(op -> ((PendingOperation) op).overlapped()).toList();
+            assertEquals(posted.get(i), handed, "socket " + i + "'s operations, in posting order");
+        }
+        assertEquals(held.size(), transport.journal("cancel").size(), "the default cancelled each operation once");
+        List<ScriptedTransport.Entry> resets = transport.journal("resetBatch");
+        assertEquals(1, resets.size(), "one backend reset for the whole cleanup");
+        assertEquals(4, ((List<?>) resets.get(0).subject()).size(), "every open socket, the idle one too");
+        assertEquals(4, transport.journal("reset").size());
+        assertTrue(cancels.get(0).seq() < resets.get(0).seq(), "step b before step c");
+        for (List<Overlapped> ofSocket : posted) {
+            for (Overlapped ov : ofSocket) {
+                assertEquals(WsaError.WSA_OPERATION_ABORTED, ov.result().error(), ov.toString());
+                assertEquals(ov.mode() == Overlapped.Mode.NOTIFY ? 1 : 0, upcalls.completionsOf(ov), ov.toString());
+            }
+        }
+        for (List<Overlapped> ofSocket : posted) {
+            List<Overlapped> notifyInOrder = ofSocket.stream().filter(ov -> ov.mode() == Overlapped.Mode.NOTIFY).toList();
+            assertEquals(notifyInOrder, completed.stream().filter(ofSocket::contains).toList(),
+                    "a socket's operations complete in posting order");
+        }
+        assertEquals(0, engine.openSockets());
+    }
+
+    @Test
     @Checks({"LC-b", "OV-notify", "OV-poll"})
     void notifyModeAbortsCompleteOnceThroughTheUpcallAndPollModeAbortsOnlyPublish() throws Exception {
         startup();

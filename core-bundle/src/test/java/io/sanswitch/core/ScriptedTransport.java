@@ -173,6 +173,22 @@ final class ScriptedTransport implements Transport {
         return List.of(InetAddress.getLoopbackAddress());
     }
 
+    /** Journals the batch (a copy: socket to its operations, in the order handed over), then the SPI's default. */
+    @Override
+    public void cancel(Map<TransportSocket, List<PostedOperation>> operations) {
+        Map<TransportSocket, List<PostedOperation>> copy = new java.util.LinkedHashMap<>();
+        operations.forEach((s, ops) -> copy.put(s, List.copyOf(ops)));
+        log("cancelBatch", copy);
+        Transport.super.cancel(operations);
+    }
+
+    /** Journals the batch (a copy), then the SPI's default. */
+    @Override
+    public void reset(List<TransportSocket> toReset) {
+        log("resetBatch", List.copyOf(toReset));
+        Transport.super.reset(toReset);
+    }
+
     /** A request the test queues on a listener. */
     record Request(InetSocketAddress peer, byte[] callerData) implements ConnectionRequest {
     }

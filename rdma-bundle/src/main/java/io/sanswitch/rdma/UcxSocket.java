@@ -11,7 +11,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.time.Duration;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.openucx.jucx.UcxUtils;
@@ -46,7 +45,6 @@ import io.sanswitch.transport.TransportSocket;
  */
 final class UcxSocket implements TransportSocket {
     private static final Logger LOG = LoggerFactory.getLogger(UcxSocket.class);
-    private static final Duration CALLBACK_WAIT = Duration.ofSeconds(5);
 
     /**
      * The lifecycle of this socket. Application threads (connect, accept, close), the rendezvous
@@ -131,6 +129,11 @@ final class UcxSocket implements TransportSocket {
                 return now;
             }
         }
+    }
+
+    /** Whether this is a socket of {@code transport} (a batch call may be handed others). Any thread. */
+    boolean belongsTo(UcxTransport transport) {
+        return owner == transport;
     }
 
     /** Any thread. */
@@ -549,6 +552,19 @@ final class UcxSocket implements TransportSocket {
         }
     }
 
+    /**
+     * Worker thread, for a batch cancel: drops {@code ops} that no message has taken yet.
+     *
+     * @return whether all were dropped; if not, the endpoint must be force-closed ({@link #cancel})
+     */
+    boolean dropReceives(java.util.List<PostedOperation> ops) {
+        boolean all = true;
+        for (PostedOperation op : ops) {
+            all &= receiver.remove(op);
+        }
+        return all;
+    }
+
     @Override
     public TransportRegion register(ByteBuffer buffer, int access, boolean remote) throws WsaException {
         if (!buffer.isDirect()) {
@@ -635,34 +651,56 @@ final class UcxSocket implements TransportSocket {
      * callback the waiting is left to the worker loop (progress cannot nest).
      */
     private void shutDown(boolean force) {
-        UcxListener l = listener;
-        if (l != null) {
-            l.close();
-        }
+        closeListener();
         try {
             worker.call(() -> {
-                if (force) {
-                    receiver.cancel();
-                }
-                if (endpoint.isOpen()) {
-                    // A flush with requests still open would wait for the peer to take them.
-                    endpoint.close(force || endpoint.requestsInUcx() > 0);
-                }
-                if (!worker.inCallback()) {
-                    boolean failed = state.get() == State.FAILED;
-                    Duration wait = failed ? UcxEndpoint.ABANDON_AFTER : CALLBACK_WAIT;
-                    if (!worker.progressUntil(endpoint::quiet, wait) && failed) {
-                        endpoint.abandonStuckRequests();
-                    }
-                    if (endpoint.requestsInUcx() > 0) {
-                        LOG.warn("UCX callbacks of a closing socket did not all come back in {} ms", wait.toMillis());
-                    }
-                }
+                closeEndpoint(force);
+                owner.awaitQuiet(worker, java.util.List.of(this));
                 return null;
             });
         } catch (WsaException e) {
             LOG.warn("closing a UCX socket failed", e);
         }
+    }
+
+    /** Refuses queued requests and closes the listener, if this socket listens. Application thread. */
+    void closeListener() {
+        UcxListener l = listener;
+        if (l != null) {
+            l.close();
+        }
+    }
+
+    /** Worker thread: starts closing the endpoint (forced or flushing), without waiting for UCX. */
+    void closeEndpoint(boolean force) {
+        if (force) {
+            receiver.cancel();
+        }
+        if (endpoint.isOpen()) {
+            // A flush with requests still open would wait for the peer to take them.
+            endpoint.close(force || endpoint.requestsInUcx() > 0);
+        }
+    }
+
+    /**
+     * Worker thread: whether the closing endpoint has nothing left in UCX, or, after a peer failure,
+     * whether the wait for it may stop ({@code waitedNanos} past {@link UcxEndpoint#ABANDON_AFTER}).
+     */
+    boolean closedOrGivenUp(long waitedNanos) {
+        return endpoint.quiet() || hasFailed() && waitedNanos >= UcxEndpoint.ABANDON_AFTER.toNanos();
+    }
+
+    /**
+     * Worker thread, after the wait for the closing endpoint: a failed peer's stuck requests are
+     * completed here.
+     *
+     * @return whether UCX still holds requests of this socket
+     */
+    boolean afterCloseWait() {
+        if (!endpoint.quiet() && hasFailed()) {
+            endpoint.abandonStuckRequests();
+        }
+        return endpoint.requestsInUcx() > 0;
     }
 
     private void end(boolean abortive) {

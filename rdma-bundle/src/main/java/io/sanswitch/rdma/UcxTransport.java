@@ -11,7 +11,9 @@ import java.net.SocketException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -26,6 +28,7 @@ import org.slf4j.LoggerFactory;
 import io.sanswitch.spi.Winsock;
 import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
+import io.sanswitch.transport.PostedOperation;
 import io.sanswitch.transport.Transport;
 import io.sanswitch.transport.TransportCapabilities;
 import io.sanswitch.transport.TransportEvents;
@@ -43,6 +46,10 @@ import io.sanswitch.transport.TransportSocket;
 public final class UcxTransport implements Transport {
     private static final Logger LOG = LoggerFactory.getLogger(UcxTransport.class);
     private static final Duration TEARDOWN_WAIT = Duration.ofSeconds(5);
+    /** How long closing endpoints may take to call back every request (they are forced: at once, normally). */
+    private static final Duration CALLBACK_WAIT = Duration.ofSeconds(5);
+    /** Endpoints force-closed together before their callbacks are waited for (see {@link #forceCloseAndAwait}). */
+    private static final int CLOSE_WINDOW = 64;
 
     /** How long a peer may take over the rendezvous handshake when nothing is configured. */
     static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(5);
@@ -59,13 +66,19 @@ public final class UcxTransport implements Transport {
     /** Requests JUCX completed inside the call that started them; see {@link #track}. */
     /** Memory regions mapped and not yet unmapped, for the leak checks. */
     private final AtomicLong registeredRegions = new AtomicLong();
+    /** {@link #workerHops()} of the runs closed so far. */
+    private final AtomicLong hopsOfEndedRuns = new AtomicLong();
     /** Sockets with receives posted: pumped after each progress round. Worker thread only. */
     private final Set<UcxSocket> receiving = new java.util.LinkedHashSet<>();
     /**
-     * {@link #receiving} as an array, made again only when the set changes: the progress loop walks
-     * it on every turn, and a copy per turn showed in the profile of a busy stream. Worker thread only.
+     * {@link #receiving} as an array, made again only when the set has changed, at the start of a
+     * pump: the progress loop walks it on every turn, and a copy per turn showed in the profile of
+     * a busy stream; a copy per change made a final cleanup quadratic (each of 10,000 sockets
+     * leaving the set copied the rest). Worker thread only.
      */
     private UcxSocket[] receivingNow = new UcxSocket[0];
+    /** {@link #receiving} changed since {@link #receivingNow} was made. Worker thread only. */
+    private boolean receivingChanged;
     private volatile TransportEvents events;
     private volatile UcpContext context;
     private volatile UcpWorker worker;
@@ -190,6 +203,10 @@ public final class UcxTransport implements Transport {
         if (receiving.isEmpty()) {
             return false;
         }
+        if (receivingChanged) {
+            receivingNow = receiving.toArray(new UcxSocket[0]);
+            receivingChanged = false;
+        }
         boolean moved = false;
         // A pump may add or remove sockets: this turn walks the array as it was.
         for (UcxSocket s : receivingNow) {
@@ -200,13 +217,13 @@ public final class UcxTransport implements Transport {
 
     void wantsData(UcxSocket s) {
         if (receiving.add(s)) {
-            receivingNow = receiving.toArray(new UcxSocket[0]);
+            receivingChanged = true;
         }
     }
 
     void doneWithData(UcxSocket s) {
         if (receiving.remove(s)) {
-            receivingNow = receiving.toArray(new UcxSocket[0]);
+            receivingChanged = true;
         }
     }
 
@@ -231,6 +248,7 @@ public final class UcxTransport implements Transport {
         Runnable destroy = () -> {
             receiving.clear();
             receivingNow = new UcxSocket[0];
+            receivingChanged = false;
             try {
                 w.close();
             } catch (RuntimeException e) {
@@ -245,8 +263,98 @@ public final class UcxTransport implements Transport {
         // The worker is destroyed by its own thread after its last progress call; from inside a
         // UCX callback (a cleanup made in an upcall) that happens when the callback has returned.
         t.stop(destroy);
+        hopsOfEndedRuns.addAndGet(t.hops());
         thread = null;
         awaitPortsFree();
+    }
+
+    /**
+     * One hop to the worker thread for all of them: receives no message has taken are dropped, and
+     * the endpoints of sockets with operations inside UCX are force-closed together and waited for
+     * once. A hop per operation cost a progress round each, and each round pumps every socket with
+     * posted receives: the final cleanup grew with sockets times operations.
+     */
+    @Override
+    public void cancel(Map<TransportSocket, List<PostedOperation>> operations) {
+        UcxWorkerThread t = thread;
+        Map<UcxSocket, List<PostedOperation>> own = new LinkedHashMap<>();
+        Map<TransportSocket, List<PostedOperation>> others = new LinkedHashMap<>();
+        for (Map.Entry<TransportSocket, List<PostedOperation>> e : operations.entrySet()) {
+            if (t != null && e.getKey() instanceof UcxSocket u && u.belongsTo(this)) {
+                own.put(u, e.getValue());
+            } else {
+                others.put(e.getKey(), e.getValue());
+            }
+        }
+        if (!others.isEmpty()) {
+            Transport.super.cancel(others);
+        }
+        if (own.isEmpty()) {
+            return;
+        }
+        List<UcxSocket> forced = new ArrayList<>();
+        try {
+            t.call(() -> {
+                for (Map.Entry<UcxSocket, List<PostedOperation>> e : own.entrySet()) {
+                    if (!e.getKey().dropReceives(e.getValue())) {
+                        forced.add(e.getKey()); // UCX cannot cancel a send: only the forced close ends it
+                    }
+                }
+                forceCloseAndAwait(t, forced);
+                return null;
+            });
+        } catch (WsaException e) {
+            LOG.warn("cancelling the operations of {} sockets failed", own.size(), e);
+        }
+        for (UcxSocket s : forced) {
+            s.closeListener();
+        }
+    }
+
+    /**
+     * Worker thread: force-closes the endpoints {@value #CLOSE_WINDOW} at a time, each window waited
+     * for before the next, so that UCX never has thousands of endpoint closes under way at once.
+     */
+    void forceCloseAndAwait(UcxWorkerThread t, List<UcxSocket> closing) {
+        for (int from = 0; from < closing.size(); from += CLOSE_WINDOW) {
+            List<UcxSocket> window = closing.subList(from, Math.min(closing.size(), from + CLOSE_WINDOW));
+            for (UcxSocket s : window) {
+                s.closeEndpoint(true);
+            }
+            awaitQuiet(t, window);
+        }
+    }
+
+    /**
+     * Worker thread: progresses until every one of these closing endpoints has called back all its
+     * requests (a failed peer's stuck ones are completed after {@link UcxEndpoint#ABANDON_AFTER}),
+     * one wait for all of them. From inside a UCX callback the waiting is left to the worker loop
+     * (progress cannot nest).
+     */
+    void awaitQuiet(UcxWorkerThread t, List<UcxSocket> closing) {
+        if (closing.isEmpty() || t.inCallback()) {
+            return;
+        }
+        long start = System.nanoTime();
+        // A quiet endpoint stays quiet, and a given-up one given up: one pass over them in all.
+        int[] next = {0};
+        t.progressUntil(() -> {
+            long waited = System.nanoTime() - start;
+            while (next[0] < closing.size() && closing.get(next[0]).closedOrGivenUp(waited)) {
+                next[0]++;
+            }
+            return next[0] == closing.size();
+        }, CALLBACK_WAIT);
+        int held = 0;
+        for (UcxSocket s : closing) {
+            if (s.afterCloseWait()) {
+                held++;
+            }
+        }
+        if (held > 0) {
+            LOG.warn("UCX callbacks of {} closing sockets did not all come back in {} ms", held,
+                    CALLBACK_WAIT.toMillis());
+        }
     }
 
     void listening(InetSocketAddress address) {
@@ -372,6 +480,12 @@ public final class UcxTransport implements Transport {
 
     int openSockets() {
         return sockets.size();
+    }
+
+    /** Calls other threads made to the worker threads so far, ended runs included (tests: a batch makes one, not one per item). */
+    long workerHops() {
+        UcxWorkerThread t = thread;
+        return hopsOfEndedRuns.get() + (t == null ? 0 : t.hops());
     }
 
     boolean progressThreadAlive() {

@@ -43,6 +43,8 @@ final class UcxWorkerThread implements Runnable {
         }
     }
     private volatile boolean running = true;
+    /** {@link #call}s made from other threads: each waits for a turn of this loop. */
+    private final java.util.concurrent.atomic.AtomicLong hops = new java.util.concurrent.atomic.AtomicLong();
     private final BooleanSupplier afterProgress;
     private volatile Runnable lastAct;
     private boolean inProgress;
@@ -124,6 +126,7 @@ final class UcxWorkerThread implements Runnable {
                 throw new WsaException(WsaError.WSAENOBUFS, "UCX: " + e.getMessage(), e);
             }
         }
+        hops.incrementAndGet();
         CompletableFuture<T> result = new CompletableFuture<>();
         tasks.add(() -> {
             try {
@@ -253,5 +256,10 @@ final class UcxWorkerThread implements Runnable {
 
     boolean isAlive() {
         return thread.isAlive();
+    }
+
+    /** Calls that waited for this thread (diagnostics: a batch must not make one per item). */
+    long hops() {
+        return hops.get();
     }
 }

@@ -76,6 +76,8 @@ public final class NioTransport implements Transport {
     }
 
     private static final Logger LOG = LoggerFactory.getLogger(NioTransport.class);
+    /** Sockets reset between two wakeups of the selector threads (see {@link #reset(List)}). */
+    private static final int WAKE_EVERY = 256;
 
     private final int threads;
     private final int networkCheckMillis;
@@ -151,13 +153,52 @@ public final class NioTransport implements Transport {
 
     @Override
     public void close() {
-        for (NioSocket s : new ArrayList<>(sockets)) {
-            s.reset();
+        reset(new ArrayList<TransportSocket>(sockets));
+        // All loops first, then the waits: each closes its channels' descriptors (the kernel's
+        // resets) on its own thread, in parallel.
+        for (SelectorLoop l : loops) {
+            l.requestStop();
         }
         for (SelectorLoop l : loops) {
-            l.stop();
+            l.awaitStopped();
         }
         loops = new SelectorLoop[0];
+    }
+
+    /**
+     * Resets them one after the other, waking the selector threads every {@value #WAKE_EVERY}
+     * sockets. A registered channel's descriptor is closed (the reset sent) by its selector thread
+     * when that next selects: woken as they go, those threads close descriptors while this one
+     * resets the rest and the engine releases them, instead of all of them at the transport's close.
+     */
+    @Override
+    public void reset(List<TransportSocket> toReset) {
+        RuntimeException first = null;
+        int n = 0;
+        for (TransportSocket s : toReset) {
+            try {
+                s.reset();
+            } catch (RuntimeException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+            if (++n % WAKE_EVERY == 0) {
+                wakeLoops();
+            }
+        }
+        wakeLoops();
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    private void wakeLoops() {
+        for (SelectorLoop l : loops) {
+            l.wakeup();
+        }
     }
 
     @Override

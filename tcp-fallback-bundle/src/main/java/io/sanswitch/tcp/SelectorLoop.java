@@ -125,8 +125,27 @@ final class SelectorLoop implements Runnable {
      * (a cleanup from inside an upcall on this loop: docs/rules.md LC-reentrant).
      */
     void stop() {
+        requestStop();
+        awaitStopped();
+    }
+
+    /**
+     * Lets the loop end after its current turn; its last select closes the descriptors of the
+     * channels closed meanwhile. Several loops asked first and waited for afterwards close theirs in
+     * parallel.
+     */
+    void requestStop() {
         running = false;
         selector.wakeup();
+    }
+
+    /** Lets the loop's thread handle what changed (e.g. close the descriptors of channels just closed). */
+    void wakeup() {
+        selector.wakeup();
+    }
+
+    /** After {@link #requestStop}: waits (bounded) for the thread unless called on it, then closes the selector. */
+    void awaitStopped() {
         if (!inLoop()) {
             try {
                 thread.join(5_000);
