@@ -64,7 +64,7 @@ final class BenchReport {
         List<String> lines = new ArrayList<>();
         lines.add(CSV_HEADER);
         for (Row r : rows) {
-            lines.add(String.format(Locale.ROOT, "%s,%s,%s,%d,%s,%.4f,%s,%.5f", r.series().transport(), r.series().layer(),
+            lines.add(String.format(Locale.ROOT, "%s,%s,%s,%d,%s,%.6g,%s,%.6g", r.series().transport(), r.series().layer(),
                     r.series().policy(), r.size(), r.metric().name().toLowerCase(Locale.ROOT),
                     r.value(), r.metric() == Metric.THROUGHPUT ? "MiB/s" : "us", r.cpuPerGiB()));
         }
