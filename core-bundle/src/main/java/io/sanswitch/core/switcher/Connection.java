@@ -118,11 +118,15 @@ final class Connection implements SwitchSocket {
         } else {
             this.wire = new PlainStream(this, caps.maxMessageSize());
         }
-        // A framed stream keeps one send and one receive in flight: several measured far slower over
-        // UCX (1 MiB blocks at a hundredth of the rate), which needs its own look.
-        this.slots = new SendSlots(this, sends, wire, caps.rdma() ? 1 : SendSlots.MAX_IN_FLIGHT);
-        this.ring = new ReceiveRing(this, caps.rdma() ? BUFFER_BYTES : PLAIN_RECEIVE_BYTES,
-                caps.rdma() ? 1 : ReceiveRing.SIZE, this::received, this::wantsBytes);
+        // Several provider sends and receives in flight on either format, so the provider has the
+        // next frames while the switch handles the last: a block's announcement, the peer's DONE and
+        // the next announcement no longer queue behind each other's completions. Order holds: sends
+        // retire and receives are processed in posting order, and a provider keeps a stream's order
+        // (UCX matches one endpoint's tagged messages in order; a frame never exceeds a receive
+        // buffer, so none goes through its staging copy).
+        this.slots = new SendSlots(this, sends, wire, SendSlots.MAX_IN_FLIGHT);
+        this.ring = new ReceiveRing(this, caps.rdma() ? BUFFER_BYTES : PLAIN_RECEIVE_BYTES, ReceiveRing.SIZE,
+                this::received, this::wantsBytes);
         this.direct = new DirectReceives(this, receives, !caps.rdma(), this::mayLend, this::peerClosed);
     }
 
