@@ -2,6 +2,8 @@ package io.sanswitch.rdma;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -23,6 +25,13 @@ import org.junit.jupiter.api.Timeout;
 import org.openucx.jucx.UcxUtils;
 
 import io.sanswitch.api.SwitchServerSocket;
+import io.sanswitch.conformance.KitProvider;
+import io.sanswitch.conformance.KitSwitch;
+import io.sanswitch.spi.ConditionDecision;
+import io.sanswitch.spi.Overlapped;
+import io.sanswitch.spi.SocketHandle;
+import io.sanswitch.spi.WsaError;
+import io.sanswitch.spi.WsaException;
 import io.sanswitch.api.SwitchSocket;
 import io.sanswitch.core.ProviderEngine;
 import io.sanswitch.core.switcher.Switch;
@@ -114,5 +123,44 @@ class SwitchBlockIntoReceiveTest {
         io.sanswitch.testing.Eventually.until("the provider sockets are closed",
                 () -> sw.statistics().totalProviderSockets() == 0);
         assertEquals(0, sw.statistics().memoryRegistrations(), "nothing left registered: " + sw.statistics());
+    }
+
+    /**
+     * A raw peer announces a block with a descriptor the provider refuses while a direct receive
+     * waits for it: the connection ends (a protocol error) and that receive fails with a reset like
+     * every pending one, instead of staying lent to a read that never started.
+     */
+    @Test
+    void aReceiveWaitingForABlockWhoseReadIsRefusedFailsWithTheConnection() throws Exception {
+        assumeTrue(Ucx.isAvailable(), () -> "UCX not available: " + Ucx.unavailabilityCause());
+        ucx = new ProviderEngine(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, ""));
+        sw = new Switch(SwitchSettings.withSubnets("127.0.0.0/8"));
+        sw.bindProvider(ucx, Map.of("sanswitch.transport", "ucx"));
+        try (KitProvider peer = new KitProvider(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, ""))) {
+            peer.startup();
+            int port;
+            do {
+                try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, LOOPBACK)) {
+                    port = probe.getLocalPort();
+                }
+            } while (port < 2);
+            KitSwitch.Event accepts = new KitSwitch.Event();
+            SocketHandle listener = peer.listen(new InetSocketAddress(LOOPBACK, port), 4, accepts);
+            CompletableFuture<SwitchSocket> connecting = sw.connectAsync(new InetSocketAddress(LOOPBACK, port - 1), "ucx")
+                    .toCompletableFuture();
+            SocketHandle raw = peer.accept(listener, accepts, ConditionDecision.CF_ACCEPT).socket();
+            SwitchSocket app = connecting.get(20, TimeUnit.SECONDS);
+            assertArrayEquals(new byte[] {5, 1, 1}, peer.receiveExactly(raw, 3, 3), "the switch's HELLO (reads blocks)");
+            CompletableFuture<Integer> waiting = app.receive(ByteBuffer.allocateDirect(BLOCK)).toCompletableFuture();
+
+            // HELLO, then BLOCK: type, id, length, descriptor length, descriptor (not a UCX one:
+            // refused before anything reaches UCX).
+            ByteBuffer frames = ByteBuffer.allocate(3 + 11 + 4).put(new byte[] {5, 1, 1}).put((byte) 2).putInt(1)
+                    .putInt(BLOCK).putShort((short) 4).put(new byte[4]);
+            assertTrue(KitProvider.await(peer.send(raw, frames.array(), Overlapped.Mode.POLL)).isSuccess());
+
+            Exception e = assertThrows(java.util.concurrent.ExecutionException.class, () -> waiting.get(20, TimeUnit.SECONDS));
+            assertEquals(WsaError.WSAECONNRESET, assertInstanceOf(WsaException.class, e.getCause()).error());
+        }
     }
 }
