@@ -58,6 +58,11 @@ final class BlockTransfers {
     private final IncomingBlocks incoming = new IncomingBlocks();
     /** Write flow, our blocks: the application's buffers stay registered between blocks. */
     private final RegistrationCache sources;
+    /**
+     * Read flow, the peer's blocks: the application's direct receive buffers they are read straight
+     * into, registered locally only (never exposed: docs/security.md SEC-9) and kept between blocks.
+     */
+    private final RegistrationCache receivers;
     /** The peer's blocks arrive in these buffers (registered, or in the write flow exposed, once). */
     private final BlockPool targets;
     /** Read flow, our blocks: copies of the application's bytes, exposed for the peer to read. */
@@ -73,7 +78,8 @@ final class BlockTransfers {
         this.inbound = inbound;
         this.readsBlocks = readsBlocks;
         this.maxBlock = maxBlock;
-        this.sources = new RegistrationCache(spi, handle, c::registered, CACHED_BUFFERS, CACHED_BYTES);
+        this.sources = new RegistrationCache(spi, handle, c::registered, Winsock.MEM_READ, CACHED_BUFFERS, CACHED_BYTES);
+        this.receivers = new RegistrationCache(spi, handle, c::registered, Winsock.MEM_WRITE, CACHED_BUFFERS, CACHED_BYTES);
         this.targets = new BlockPool(spi, handle, c::registered, !readsBlocks, Winsock.MEM_WRITE, POOLED_FREE_BYTES);
         this.staging = new BlockPool(spi, handle, c::registered, true, Winsock.MEM_READ, POOLED_FREE_BYTES);
     }
@@ -188,26 +194,81 @@ final class BlockTransfers {
 
     // ------------------------------------------------------------------ the peer's blocks
 
-    /** BLOCK (read flow, docs/rules.md BG-rdma-flows step 2): RDMA-read the peer's block into registered memory. */
+    /**
+     * BLOCK (read flow, docs/rules.md BG-rdma-flows step 2): RDMA-read the peer's block into registered memory: straight
+     * into the application's receive if one waits with room for it and nothing is ahead of the block
+     * (one copy less), else into a pooled buffer it is later copied out of.
+     */
     void read(Frame.Block f) {
         if (!accepted("BLOCK", f.id(), f.length(), readsBlocks)) {
             return;
         }
         int id = f.id();
         int length = f.length();
+        Connection.PendingReceive waiting = c.receiveForBlock(length);
+        if (waiting != null && readInto(waiting, f)) {
+            return;
+        }
         InboundBuffer.Chunk place = inbound.reserve();
         try {
             BlockPool.Buffer target = targets.take(length);
             spi.rdmaRead(handle, new WsaBuf[] {new WsaBuf(target.local, 0, length)}, f.descriptor(), 0, 0, c.whenDone(r -> {
                 fill(place, target, length);
-                incoming.finished(length);
-                stream.control(new Frame.Done(id));
-                c.pumpSend();
-                c.deliver();
+                read(id, length);
             }));
         } catch (WsaException e) {
             refusedWithDescriptor(e, "BLOCK " + id);
         }
+    }
+
+    /**
+     * Reads the block into {@code receive}'s own buffer. Its place in the stream holds back what
+     * comes after it; the receive completes once the read is done, and fails only then if the
+     * connection ended meanwhile (the provider writes no more into the buffer after its completion).
+     *
+     * @return {@code false} if the buffer could not be registered: the block goes the pooled way
+     *     (the receive is back at the head of the receives)
+     */
+    private boolean readInto(Connection.PendingReceive receive, Frame.Block f) {
+        ByteBuffer into = receive.into();
+        int at = into.position();
+        RegistrationCache.Lease target;
+        try {
+            target = receivers.lease(into, into.duplicate().limit(at + f.length()));
+        } catch (WsaException e) {
+            c.receiveNotLent(receive);
+            return false;
+        }
+        InboundBuffer.Chunk place = inbound.reserve();
+        try {
+            spi.rdmaRead(handle, new WsaBuf[] {new WsaBuf(target.handle(), target.offset(), f.length())}, f.descriptor(),
+                    0, 0, c.whenDoneSeeing(r -> {
+                        target.release();
+                        if (c.ended()) {
+                            c.receiveEnded(receive);
+                        } else if (!r.isSuccess()) {
+                            c.receiveNotLent(receive); // the connection fails next, and it with its receives
+                        }
+                    }, r -> {
+                        inbound.fill(place, ByteBuffer.allocate(0));
+                        into.position(at + f.length());
+                        c.receiveFilled(receive, f.length());
+                        read(f.id(), f.length());
+                    }));
+        } catch (WsaException e) {
+            target.release();
+            c.receiveNotLent(receive); // never posted: it fails with the others if the connection ends
+            refusedWithDescriptor(e, "BLOCK " + f.id());
+        }
+        return true;
+    }
+
+    /** A block was read: the peer may reuse its buffer (DONE), the application gets what follows. */
+    private void read(int id, int length) {
+        incoming.finished(length);
+        stream.control(new Frame.Done(id));
+        c.pumpSend();
+        c.deliver();
     }
 
     /** WRITE_REQ (write flow, docs/rules.md BG-rdma-flows step 1): expose a target for the peer's block. */
@@ -260,6 +321,7 @@ final class BlockTransfers {
         outgoing.clear();
         incoming.clear();
         sources.forget();
+        receivers.forget();
         targets.forget();
         staging.forget();
     }

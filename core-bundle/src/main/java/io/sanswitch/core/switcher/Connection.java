@@ -91,6 +91,8 @@ final class Connection implements SwitchSocket {
     // toString and the switch's statistics read it from any thread.
     private volatile State state = State.STARTING;
     private WsaError laterError = WSAENOTSOCK;
+    /** What the pending receives failed with when the connection ended (for a receive lent to a block then). */
+    private WsaError pendingError = WSA_OPERATION_ABORTED;
     /** Where the connection ended (the switch's code that ended it), for the messages of its failures. */
     private String endedAt = "";
     private BoundProvider.Slot slot;
@@ -118,11 +120,15 @@ final class Connection implements SwitchSocket {
         } else {
             this.wire = new PlainStream(this, caps.maxMessageSize());
         }
-        // A framed stream keeps one send and one receive in flight: several measured far slower over
-        // UCX (1 MiB blocks at a hundredth of the rate), which needs its own look.
-        this.slots = new SendSlots(this, sends, wire, caps.rdma() ? 1 : SendSlots.MAX_IN_FLIGHT);
-        this.ring = new ReceiveRing(this, caps.rdma() ? BUFFER_BYTES : PLAIN_RECEIVE_BYTES,
-                caps.rdma() ? 1 : ReceiveRing.SIZE, this::received, this::wantsBytes);
+        // Several provider sends and receives in flight on either format, so the provider has the
+        // next frames while the switch handles the last: a block's announcement, the peer's DONE and
+        // the next announcement no longer queue behind each other's completions. Order holds: sends
+        // retire and receives are processed in posting order, and a provider keeps a stream's order
+        // (UCX matches one endpoint's tagged messages in order; a frame never exceeds a receive
+        // buffer, so none goes through its staging copy).
+        this.slots = new SendSlots(this, sends, wire, SendSlots.MAX_IN_FLIGHT);
+        this.ring = new ReceiveRing(this, caps.rdma() ? BUFFER_BYTES : PLAIN_RECEIVE_BYTES, ReceiveRing.SIZE,
+                this::received, this::wantsBytes);
         this.direct = new DirectReceives(this, receives, !caps.rdma(), this::mayLend, this::peerClosed);
     }
 
@@ -352,6 +358,43 @@ final class Connection implements SwitchSocket {
         }
     }
 
+    /**
+     * The application's receive a block of {@code length} bytes may be read straight into (taken off
+     * the receives), or null: the receive at the head has a direct buffer with room for the whole
+     * block, and nothing waits ahead of the block (so its bytes are the receive's next).
+     */
+    PendingReceive receiveForBlock(int length) {
+        PendingReceive head = receives.peek();
+        if (state != State.OPEN || head == null || !inbound.isEmpty() || !head.into().isDirect()
+                || head.into().remaining() < length) {
+            return null;
+        }
+        return receives.poll();
+    }
+
+    /** A receive from {@link #receiveForBlock} that no block was read into: back at the head. */
+    void receiveNotLent(PendingReceive r) {
+        receives.addFirst(r);
+    }
+
+    /** The block was read into {@code r}'s buffer ({@code n} bytes, its position moved past them). */
+    void receiveFilled(PendingReceive r, int n) {
+        if (state == State.OPEN) {
+            r.done().complete(n);
+        } else {
+            // Closing: the other receives were aborted when close was called.
+            r.done().completeExceptionally(new WsaException(WSA_OPERATION_ABORTED, "receive from " + remote + " ended: closed"));
+        }
+    }
+
+    /**
+     * The connection ended while a block was read into {@code r}'s buffer; now that the read has
+     * completed (the provider writes no more into it), it fails as the pending receives did.
+     */
+    void receiveEnded(PendingReceive r) {
+        r.done().completeExceptionally(new WsaException(pendingError, "receive from " + remote + " ended: " + endedAt));
+    }
+
     /** Hands received bytes to waiting receives, in order; the end of the stream as -1. */
     void deliver() {
         while (!receives.isEmpty()) {
@@ -379,9 +422,14 @@ final class Connection implements SwitchSocket {
      * blocks, so a cleanup waiting for this completion waits briefly.
      */
     Overlapped whenDone(Runnable first, IoCompletion onSuccess) {
+        return whenDoneSeeing(r -> first.run(), onSuccess);
+    }
+
+    /** As {@link #whenDone(Runnable, IoCompletion)}, {@code first} seeing the operation's result. */
+    Overlapped whenDoneSeeing(IoCompletion first, IoCompletion onSuccess) {
         return Overlapped.notifying((IoCompletion) r -> {
             Runnable completion = () -> {
-                first.run();
+                first.completed(r);
                 if (state.terminal()) {
                     return;
                 }
@@ -545,6 +593,7 @@ final class Connection implements SwitchSocket {
         boolean wasOpen = state != State.STARTING;
         state = later == WSAENOTSOCK ? State.CLOSED : State.BROKEN;
         laterError = later;
+        pendingError = pending;
         if (closeTimer != null) {
             closeTimer.cancel(false);
         }

@@ -90,6 +90,11 @@ final class InboundBuffer {
      */
     int take(ByteBuffer into) {
         Chunk c = chunks.peek();
+        while (c != null && c.data != null && !c.data.hasRemaining()) {
+            // A place whose block went straight into an application's receive: nothing to take.
+            chunks.poll();
+            c = chunks.peek();
+        }
         if (c == null) {
             return peerClosed ? -1 : 0;
         }

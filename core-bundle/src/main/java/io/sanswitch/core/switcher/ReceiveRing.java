@@ -25,7 +25,7 @@ import io.sanswitch.spi.WsaException;
  */
 final class ReceiveRing {
     private static final Logger LOG = LoggerFactory.getLogger(ReceiveRing.class);
-    /** Receives a plain stream has posted at most. */
+    /** Receives a connection has posted at most. */
     static final int SIZE = 2;
 
     /** What the connection does with the bytes of one receive, in stream order. */

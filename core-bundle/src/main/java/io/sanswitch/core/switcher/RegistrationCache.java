@@ -8,20 +8,21 @@ import java.util.Map;
 import io.sanswitch.spi.MemoryHandle;
 import io.sanswitch.spi.SanServiceProvider;
 import io.sanswitch.spi.SocketHandle;
-import io.sanswitch.spi.Winsock;
 import io.sanswitch.spi.WsaException;
 
 /**
- * The local registrations ({@code registerMemory}, {@code MEM_READ}) of the application's direct
- * buffers that this connection's blocks are RDMA-written from, kept between blocks: applications
- * send again and again from a few buffers, and every registration is a memory map in the provider.
+ * The local registrations ({@code registerMemory}) of the application's direct buffers that this
+ * connection's blocks are RDMA-written from ({@code MEM_READ}) or RDMA-read into ({@code MEM_WRITE}),
+ * kept between blocks: applications send and receive again and again with a few buffers, and every
+ * registration is a memory map in the provider.
  *
  * <p>A buffer is known by identity: its whole memory ({@code 0 .. capacity}) is registered once and
  * a block is a slice of it. The cache holds the buffer, so its memory cannot be freed while it is
  * registered. At most {@code maxEntries} buffers and {@code maxBytes} bytes are kept; the least
  * recently used one that no block is using is deregistered to make room, and a buffer that does not
  * fit is registered for its block only. These registrations are local: nothing here is exposed to
- * the peer (which is why the read flow, which exposes the block, does not use this cache).
+ * the peer (which is why the read flow's sender, which exposes its block, copies it into a pooled
+ * buffer instead; docs/security.md SEC-9).
  *
  * <p>When the connection ends, {@link #forget} drops everything without a provider call: closing
  * the socket releases its registrations (docs/rules.md Q23), and a transfer may still be using them. Owned
@@ -68,6 +69,8 @@ final class RegistrationCache {
     }
 
     private final SanServiceProvider spi;
+    /** {@code MEM_READ} for buffers blocks go from, {@code MEM_WRITE} for buffers they are read into. */
+    private final int access;
     private final SocketHandle socket;
     private final Counter counter;
     private final int maxEntries;
@@ -78,8 +81,10 @@ final class RegistrationCache {
     private long hits;
     private long misses;
 
-    RegistrationCache(SanServiceProvider spi, SocketHandle socket, Counter counter, int maxEntries, long maxBytes) {
+    RegistrationCache(SanServiceProvider spi, SocketHandle socket, Counter counter, int access, int maxEntries,
+            long maxBytes) {
         this.spi = spi;
+        this.access = access;
         this.socket = socket;
         this.counter = counter;
         this.maxEntries = maxEntries;
@@ -173,7 +178,7 @@ final class RegistrationCache {
     }
 
     private MemoryHandle register(ByteBuffer b) throws WsaException {
-        MemoryHandle h = spi.registerMemory(socket, b, Winsock.MEM_READ);
+        MemoryHandle h = spi.registerMemory(socket, b, access);
         counter.registered(1);
         return h;
     }

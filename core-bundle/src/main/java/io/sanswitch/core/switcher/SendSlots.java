@@ -29,7 +29,7 @@ import io.sanswitch.spi.WsaException;
  */
 final class SendSlots {
     private static final Logger LOG = LoggerFactory.getLogger(SendSlots.class);
-    /** Provider sends a plain stream has posted at most; enough to keep a stream transport busy. */
+    /** Provider sends a connection has posted at most; enough to keep a stream transport busy. */
     static final int MAX_IN_FLIGHT = 4;
 
     /** A registered send buffer. */

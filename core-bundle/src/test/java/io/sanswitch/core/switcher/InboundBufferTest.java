@@ -61,6 +61,21 @@ class InboundBufferTest {
     }
 
     @Test
+    void aBlockReadStraightIntoAReceiveLeavesAnEmptyPlaceThatTheNextTakeSkips() {
+        InboundBuffer in = new InboundBuffer(Long.MAX_VALUE);
+        InboundBuffer.Chunk block = in.reserve();
+        in.add(bytes("after"));
+        ByteBuffer into = ByteBuffer.allocate(16);
+        assertEquals(0, in.take(into), "held back while the block moves");
+
+        in.fill(block, ByteBuffer.allocate(0));
+
+        assertEquals(5, in.take(into), "what came after the block, in the same take");
+        assertEquals("after", new String(into.array(), 0, 5, StandardCharsets.US_ASCII));
+        assertTrue(in.isEmpty());
+    }
+
+    @Test
     void theEndComesAfterTheLastBytesAndStays() {
         InboundBuffer in = new InboundBuffer(Long.MAX_VALUE);
         in.add(bytes("last"));

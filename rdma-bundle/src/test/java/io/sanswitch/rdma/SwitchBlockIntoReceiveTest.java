@@ -1,0 +1,166 @@
+package io.sanswitch.rdma;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.openucx.jucx.UcxUtils;
+
+import io.sanswitch.api.SwitchServerSocket;
+import io.sanswitch.conformance.KitProvider;
+import io.sanswitch.conformance.KitSwitch;
+import io.sanswitch.spi.ConditionDecision;
+import io.sanswitch.spi.Overlapped;
+import io.sanswitch.spi.SocketHandle;
+import io.sanswitch.spi.WsaError;
+import io.sanswitch.spi.WsaException;
+import io.sanswitch.api.SwitchSocket;
+import io.sanswitch.core.ProviderEngine;
+import io.sanswitch.core.switcher.Switch;
+import io.sanswitch.core.switcher.SwitchSettings;
+import io.sanswitch.spi.SanServiceProvider;
+import io.sanswitch.spi.Winsock;
+
+/**
+ * In the read flow a block the application already waits for is read by RDMA straight into its
+ * receive's direct buffer (one copy less, issue 12), registered locally only (docs/security.md
+ * SEC-9: never exposed to the peer), and the stream keeps its order around it.
+ */
+@Timeout(120)
+class SwitchBlockIntoReceiveTest {
+    private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
+    private static final int BLOCK = 1 << 20;
+
+    /** One registration the switch asked the provider for. */
+    private record Registration(String method, long address, int access) {
+    }
+
+    private ProviderEngine ucx;
+    private Switch sw;
+    private final List<Registration> registrations = new CopyOnWriteArrayList<>();
+
+    @AfterEach
+    void stop() {
+        if (sw != null) {
+            sw.deactivate();
+        }
+    }
+
+    /** The UCX provider, its registrations recorded. */
+    private SanServiceProvider recorded(ProviderEngine engine) {
+        return (SanServiceProvider) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {SanServiceProvider.class}, (proxy, m, args) -> {
+                    if (m.getName().startsWith("register") && args[1] instanceof ByteBuffer b && b.isDirect()) {
+                        registrations.add(new Registration(m.getName(), UcxUtils.getAddress(b), (int) args[2]));
+                    }
+                    try {
+                        return m.invoke(engine, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+    }
+
+    @Test
+    void aBlockGoesStraightIntoTheWaitingReceiveAndWhatFollowsItComesAfter() throws Exception {
+        assumeTrue(Ucx.isAvailable(), () -> "UCX not available: " + Ucx.unavailabilityCause());
+        ucx = new ProviderEngine(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, ""));
+        sw = new Switch(SwitchSettings.withSubnets("127.0.0.0/8"));
+        sw.bindProvider(recorded(ucx), Map.of("sanswitch.transport", "ucx"));
+        SwitchServerSocket listener = sw.listen(new InetSocketAddress(LOOPBACK, 0), 4);
+        CompletableFuture<SwitchSocket> accepted = listener.acceptAsync().toCompletableFuture();
+        SwitchSocket client = sw.connect(listener.localAddress());
+        SwitchSocket server = accepted.get(20, TimeUnit.SECONDS);
+        byte[] block = new byte[BLOCK];
+        byte[] tail = new byte[100];
+        Random r = new Random(11);
+        r.nextBytes(block);
+        r.nextBytes(tail);
+
+        for (int round = 0; round < 3; round++) {
+            // Posted first, with room for more than the block: it completes with the block alone.
+            ByteBuffer into = ByteBuffer.allocateDirect(BLOCK + 4096);
+            CompletableFuture<Integer> first = server.receive(into).toCompletableFuture();
+            ByteBuffer next = ByteBuffer.allocate(tail.length);
+            CompletableFuture<Integer> second = server.receive(next).toCompletableFuture();
+            client.send(ByteBuffer.allocateDirect(BLOCK).put(block).flip());
+            client.send(ByteBuffer.wrap(tail));
+
+            assertEquals(BLOCK, first.get(30, TimeUnit.SECONDS), "the block, in the receive that waited for it");
+            byte[] got = new byte[BLOCK];
+            into.flip().get(got);
+            assertArrayEquals(block, got);
+            assertEquals(tail.length, second.get(30, TimeUnit.SECONDS), "what followed the block");
+            assertArrayEquals(tail, next.array());
+            long at = UcxUtils.getAddress(into.clear()); // the buffer's start (getAddress adds the position)
+            assertTrue(registrations.contains(new Registration("registerMemory", at, Winsock.MEM_WRITE)),
+                    "round " + round + ": the receive's own buffer (" + at + ") was registered locally to read the block into: " + registrations);
+            assertTrue(registrations.stream().noneMatch(g -> g.address() == at && !g.method().equals("registerMemory")),
+                    "and never exposed to the peer: " + registrations);
+        }
+        client.close();
+        assertEquals(-1, server.receive(ByteBuffer.allocate(4)).toCompletableFuture().get(20, TimeUnit.SECONDS));
+        server.close();
+        listener.close();
+        io.sanswitch.testing.Eventually.until("the provider sockets are closed",
+                () -> sw.statistics().totalProviderSockets() == 0);
+        assertEquals(0, sw.statistics().memoryRegistrations(), "nothing left registered: " + sw.statistics());
+    }
+
+    /**
+     * A raw peer announces a block with a descriptor the provider refuses while a direct receive
+     * waits for it: the connection ends (a protocol error) and that receive fails with a reset like
+     * every pending one, instead of staying lent to a read that never started.
+     */
+    @Test
+    void aReceiveWaitingForABlockWhoseReadIsRefusedFailsWithTheConnection() throws Exception {
+        assumeTrue(Ucx.isAvailable(), () -> "UCX not available: " + Ucx.unavailabilityCause());
+        ucx = new ProviderEngine(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, ""));
+        sw = new Switch(SwitchSettings.withSubnets("127.0.0.0/8"));
+        sw.bindProvider(ucx, Map.of("sanswitch.transport", "ucx"));
+        try (KitProvider peer = new KitProvider(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, ""))) {
+            peer.startup();
+            int port;
+            do {
+                try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, LOOPBACK)) {
+                    port = probe.getLocalPort();
+                }
+            } while (port < 2);
+            KitSwitch.Event accepts = new KitSwitch.Event();
+            SocketHandle listener = peer.listen(new InetSocketAddress(LOOPBACK, port), 4, accepts);
+            CompletableFuture<SwitchSocket> connecting = sw.connectAsync(new InetSocketAddress(LOOPBACK, port - 1), "ucx")
+                    .toCompletableFuture();
+            SocketHandle raw = peer.accept(listener, accepts, ConditionDecision.CF_ACCEPT).socket();
+            SwitchSocket app = connecting.get(20, TimeUnit.SECONDS);
+            assertArrayEquals(new byte[] {5, 1, 1}, peer.receiveExactly(raw, 3, 3), "the switch's HELLO (reads blocks)");
+            CompletableFuture<Integer> waiting = app.receive(ByteBuffer.allocateDirect(BLOCK)).toCompletableFuture();
+
+            // HELLO, then BLOCK: type, id, length, descriptor length, descriptor (not a UCX one:
+            // refused before anything reaches UCX).
+            ByteBuffer frames = ByteBuffer.allocate(3 + 11 + 4).put(new byte[] {5, 1, 1}).put((byte) 2).putInt(1)
+                    .putInt(BLOCK).putShort((short) 4).put(new byte[4]);
+            assertTrue(KitProvider.await(peer.send(raw, frames.array(), Overlapped.Mode.POLL)).isSuccess());
+
+            Exception e = assertThrows(java.util.concurrent.ExecutionException.class, () -> waiting.get(20, TimeUnit.SECONDS));
+            assertEquals(WsaError.WSAECONNRESET, assertInstanceOf(WsaException.class, e.getCause()).error());
+        }
+    }
+}
