@@ -57,8 +57,10 @@ public abstract class DataPathConformance extends KitTestBase {
         KitSwitch.Event connectEvent = new KitSwitch.Event();
         a.startConnect(c, at, connectEvent);
         assertTrue(accepts.await(KitProvider.WAIT_SECONDS, TimeUnit.SECONDS), "FD_ACCEPT signalled");
+        int resetsBefore = accepts.resets();
         NetworkEventRecord r = b.engine.enumNetworkEvents(listener, accepts);
         assertTrue(r.has(NetworkEvents.FD_ACCEPT), r.toString());
+        assertEquals(resetsBefore + 1, accepts.resets(), "docs/rules.md EV-connect: enumNetworkEvents resets the event");
         Thread caller = Thread.currentThread();
         AcceptedSocket s = b.engine.accept(listener, (peer, data, cb) -> {
             assertEquals(caller, Thread.currentThread(), "docs/rules.md AC-condition: the condition function runs on the accepting thread");
@@ -66,9 +68,12 @@ public abstract class DataPathConformance extends KitTestBase {
             return ConditionDecision.CF_ACCEPT;
         }, 7);
         assertNotNull(s.peer());
+        assertEquals(resetsBefore + 2, accepts.resets(), "docs/rules.md EV-accept: a successful accept resets the event");
         assertTrue(connectEvent.await(KitProvider.WAIT_SECONDS, TimeUnit.SECONDS), "FD_CONNECT signalled");
+        int connectResets = connectEvent.resets();
         assertEquals(null, a.engine.enumNetworkEvents(c, connectEvent).errorFor(NetworkEvents.FD_CONNECT_BIT),
                 "FD_CONNECT with success");
+        assertEquals(connectResets + 1, connectEvent.resets(), "docs/rules.md EV-connect: enumNetworkEvents resets the event");
         a.send(c, new byte[] {9}, Overlapped.Mode.NOTIFY);
         assertArrayEquals(new byte[] {9}, b.receiveExactly(s.socket(), 1, 4));
     }

@@ -27,6 +27,12 @@ public final class KitSwitch implements UpcallTable {
     /** One event object of this switch: set/reset counts and a queue of signals. */
     public static final class Event implements EventHandle {
         final LinkedBlockingQueue<Long> signals = new LinkedBlockingQueue<>();
+        final AtomicInteger resets = new AtomicInteger();
+
+        /** How often the provider reset this event so far. */
+        public int resets() {
+            return resets.get();
+        }
 
         /** Waits for the next signal. */
         public boolean await(long timeout, TimeUnit unit) throws InterruptedException {
@@ -71,6 +77,9 @@ public final class KitSwitch implements UpcallTable {
 
     @Override
     public void resetEvent(EventHandle event) {
+        if (event instanceof Event e) {
+            e.resets.incrementAndGet();
+        }
     }
 
     /**
