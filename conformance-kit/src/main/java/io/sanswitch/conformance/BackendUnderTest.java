@@ -33,16 +33,6 @@ public interface BackendUnderTest {
     }
 
     /**
-     * Whether {@code closeSocket} ends the peer's stream in order (its receive completes with 0
-     * bytes, as TCP's FIN). A backend with no orderly end of stream (UCX) answers {@code false}:
-     * its peer's receives then fail, which docs/rules.md BG-close allows ("pending receives on each side complete
-     * with an error").
-     */
-    default boolean closeEndsStreamInOrder() {
-        return true;
-    }
-
-    /**
      * Makes the network under {@code transport} fail as the backend would detect it, if the
      * backend can do that in a test; otherwise returns {@code false} and the kit skips the
      * {@code WSAENETDOWN} case (cover it with a backend-specific test).

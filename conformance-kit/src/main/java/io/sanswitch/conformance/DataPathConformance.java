@@ -2,7 +2,6 @@ package io.sanswitch.conformance;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -58,8 +57,10 @@ public abstract class DataPathConformance extends KitTestBase {
         KitSwitch.Event connectEvent = new KitSwitch.Event();
         a.startConnect(c, at, connectEvent);
         assertTrue(accepts.await(KitProvider.WAIT_SECONDS, TimeUnit.SECONDS), "FD_ACCEPT signalled");
+        int resetsBefore = accepts.resets();
         NetworkEventRecord r = b.engine.enumNetworkEvents(listener, accepts);
         assertTrue(r.has(NetworkEvents.FD_ACCEPT), r.toString());
+        assertEquals(resetsBefore + 1, accepts.resets(), "docs/rules.md EV-connect: enumNetworkEvents resets the event");
         Thread caller = Thread.currentThread();
         AcceptedSocket s = b.engine.accept(listener, (peer, data, cb) -> {
             assertEquals(caller, Thread.currentThread(), "docs/rules.md AC-condition: the condition function runs on the accepting thread");
@@ -67,9 +68,12 @@ public abstract class DataPathConformance extends KitTestBase {
             return ConditionDecision.CF_ACCEPT;
         }, 7);
         assertNotNull(s.peer());
+        assertEquals(resetsBefore + 2, accepts.resets(), "docs/rules.md EV-accept: a successful accept resets the event");
         assertTrue(connectEvent.await(KitProvider.WAIT_SECONDS, TimeUnit.SECONDS), "FD_CONNECT signalled");
+        int connectResets = connectEvent.resets();
         assertEquals(null, a.engine.enumNetworkEvents(c, connectEvent).errorFor(NetworkEvents.FD_CONNECT_BIT),
                 "FD_CONNECT with success");
+        assertEquals(connectResets + 1, connectEvent.resets(), "docs/rules.md EV-connect: enumNetworkEvents resets the event");
         a.send(c, new byte[] {9}, Overlapped.Mode.NOTIFY);
         assertArrayEquals(new byte[] {9}, b.receiveExactly(s.socket(), 1, 4));
     }
@@ -101,7 +105,7 @@ public abstract class DataPathConformance extends KitTestBase {
     }
 
     @Test
-    @Checks("OV-notify")
+    @Checks({"OV-notify", "OV-poll", "OV-order"})
     void transfersFrom1ByteTo16MiBArriveInOrderAndUnchanged() throws Exception {
         startBoth();
         KitProvider.Pair cPair = a.connectTo(b, listener, accepts, at);
@@ -117,8 +121,9 @@ public abstract class DataPathConformance extends KitTestBase {
             random.nextBytes(data);
             sent.add(data);
             total += size;
-            // Posted back to back: completion and wire order follow posting order (docs/rules.md Q21).
-            sends.add(a.send(c, data, sizes.length % 2 == 0 ? Overlapped.Mode.NOTIFY : Overlapped.Mode.POLL));
+            // Posted back to back, in both modes by turns: completion and wire order follow posting
+            // order (docs/rules.md OV-order).
+            sends.add(a.send(c, data, sends.size() % 2 == 0 ? Overlapped.Mode.NOTIFY : Overlapped.Mode.POLL));
         }
         byte[] received = b.receiveExactly(s, total, 1 << 20);
         int offset = 0;
@@ -128,8 +133,16 @@ public abstract class DataPathConformance extends KitTestBase {
             assertArrayEquals(data, part, data.length + "-byte transfer");
             offset += data.length;
         }
+        long previous = 0;
         for (int i = 0; i < sends.size(); i++) {
-            assertEquals(sizes[i], KitProvider.await(sends.get(i)).bytesTransferred());
+            Overlapped send = sends.get(i);
+            assertEquals(sizes[i], KitProvider.await(send).bytesTransferred());
+            a.assertCompletedOnce(send, null);
+            if (send.mode() == Overlapped.Mode.NOTIFY) {
+                long seq = a.upcalls.completionSeqOf(send);
+                assertTrue(seq > previous, "the " + sizes[i] + "-byte send completed before one posted earlier");
+                previous = seq;
+            }
         }
     }
 
@@ -153,27 +166,39 @@ public abstract class DataPathConformance extends KitTestBase {
         assertEquals(1, b.upcalls.settledCompletionsOf(r.overlapped()));
     }
 
+    /**
+     * docs/rules.md SK-close-teardown: this project's {@code closeSocket} ends the peer's stream in
+     * order after the bytes of every send that completed before it; only the final cleanup resets.
+     */
     @Test
-    @Checks({"LC-c", "OV-close-aborts"})
+    @Checks({"SK-close-teardown", "LC-c", "OV-close-aborts"})
     void closeSocketEndsTheStreamInOrderWhileTheFinalCleanupResetsIt() throws Exception {
         startBoth();
         KitProvider.Pair c1Pair = a.connectTo(b, listener, accepts, at);
         SocketHandle c1 = c1Pair.client();
         SocketHandle s1 = c1Pair.server();
         KitProvider.Pair c2Pair = a.connectTo(b, listener, accepts, at);
-        SocketHandle c2 = c2Pair.client();
         SocketHandle s2 = c2Pair.server();
         KitProvider.Receive orderly = b.recv(s1, 16, Overlapped.Mode.POLL);
         KitProvider.Receive reset = b.recv(s2, 16, Overlapped.Mode.POLL);
         Overlapped ownPending = a.recv(c1, 16, Overlapped.Mode.NOTIFY).overlapped();
+        byte[] last = "last".getBytes();
+        a.assertCompletedOnce(a.send(c1, last, Overlapped.Mode.NOTIFY), null);
 
         a.engine.closeSocket(c1);
         a.assertCompletedOnce(ownPending, WsaError.WSA_OPERATION_ABORTED);
-        OverlappedResult end = KitProvider.await(orderly.overlapped());
-        if (backend().closeEndsStreamInOrder()) {
-            assertTrue(end.isSuccess() && end.bytesTransferred() == 0, "graceful close: end of stream, got " + end);
-        } else {
-            assertFalse(end.isSuccess(), "closeSocket: the peer's receive fails (docs/rules.md BG-close), got " + end);
+        // The bytes of the completed send arrive first, then the end of the stream, and it stays ended.
+        OverlappedResult first = KitProvider.await(orderly.overlapped());
+        assertTrue(first.isSuccess() && first.bytesTransferred() > 0, "the last bytes before closeSocket, got " + first);
+        int got = (int) first.bytesTransferred();
+        byte[] rest = b.receiveExactly(s1, last.length - got, 16);
+        byte[] all = new byte[last.length];
+        System.arraycopy(orderly.bytes(got), 0, all, 0, got);
+        System.arraycopy(rest, 0, all, got, rest.length);
+        assertArrayEquals(last, all);
+        for (int i = 0; i < 2; i++) {
+            OverlappedResult end = KitProvider.await(b.recv(s1, 16, Overlapped.Mode.POLL).overlapped());
+            assertTrue(end.isSuccess() && end.bytesTransferred() == 0, "closeSocket: end of stream in order, got " + end);
         }
 
         WsaException closed = assertThrows(WsaException.class, () -> a.engine.closeSocket(c1));
@@ -187,7 +212,7 @@ public abstract class DataPathConformance extends KitTestBase {
     @Checks({
             "ERR-never-inprogress", "ERR-accept", "ERR-bind", "ERR-closeSocket", "ERR-connect",
             "ERR-deregisterMemory", "ERR-eventSelect", "ERR-getOverlappedResult", "ERR-getSockOpt", "ERR-listen",
-            "ERR-cacheCallback", "ERR-recv", "ERR-registerMemory", "ERR-send", "CN-again"})
+            "ERR-cacheCallback", "ERR-recv", "ERR-registerMemory", "ERR-send", "CN-again", "RG-flags"})
     void everyFailingCallUsesACodeOfItsSpecRow() throws Exception {
         startBoth();
         KitProvider.Pair cPair = a.connectTo(b, listener, accepts, at);

@@ -14,6 +14,7 @@ import io.sanswitch.spi.Overlapped;
 import io.sanswitch.spi.OverlappedResult;
 import io.sanswitch.spi.SocketHandle;
 import io.sanswitch.spi.UpcallTable;
+import io.sanswitch.testing.Eventually;
 
 /**
  * The kit's switch: records every upcall with one sequence shared by both sides of a test, so
@@ -26,6 +27,12 @@ public final class KitSwitch implements UpcallTable {
     /** One event object of this switch: set/reset counts and a queue of signals. */
     public static final class Event implements EventHandle {
         final LinkedBlockingQueue<Long> signals = new LinkedBlockingQueue<>();
+        final AtomicInteger resets = new AtomicInteger();
+
+        /** How often the provider reset this event so far. */
+        public int resets() {
+            return resets.get();
+        }
 
         /** Waits for the next signal. */
         public boolean await(long timeout, TimeUnit unit) throws InterruptedException {
@@ -34,6 +41,8 @@ public final class KitSwitch implements UpcallTable {
     }
 
     final Map<Overlapped, AtomicInteger> completions = new ConcurrentHashMap<>();
+    private final Map<Overlapped, Integer> seenCompletions = new ConcurrentHashMap<>();
+    private final Map<Overlapped, Long> firstCompletionSeqs = new ConcurrentHashMap<>();
     final List<Long> completionSeqs = new CopyOnWriteArrayList<>();
     final List<Long> eventSeqs = new CopyOnWriteArrayList<>();
     final Map<Long, AtomicInteger> handleCloses = new ConcurrentHashMap<>();
@@ -51,7 +60,9 @@ public final class KitSwitch implements UpcallTable {
 
     @Override
     public void completeOverlappedRequest(long switchHandle, Overlapped overlapped, OverlappedResult result) {
-        completionSeqs.add(SEQUENCE.incrementAndGet());
+        long seq = SEQUENCE.incrementAndGet();
+        completionSeqs.add(seq);
+        firstCompletionSeqs.putIfAbsent(overlapped, seq);
         completions.computeIfAbsent(overlapped, k -> new AtomicInteger()).incrementAndGet();
     }
 
@@ -66,22 +77,43 @@ public final class KitSwitch implements UpcallTable {
 
     @Override
     public void resetEvent(EventHandle event) {
+        if (event instanceof Event e) {
+            e.resets.incrementAndGet();
+        }
     }
 
     /**
-     * Completion upcalls for {@code ov} once the one expected in its mode had time to arrive: the
-     * provider publishes the result on the overlapped before it upcalls (Overlapped contract), so
-     * a notify-mode upcall may trail the result by a moment. Then waits a little longer so that a
-     * second, wrong upcall would be seen too.
+     * Completion upcalls for {@code ov} once the one expected in its mode arrived (the provider
+     * publishes the result on the overlapped before it upcalls, so a notify-mode upcall may trail
+     * the result by a moment). A second, wrong upcall may come any time later, so the count seen
+     * now is also remembered and checked again by {@link #assertNoLateCompletions} once no thread
+     * of the provider is left to make one.
      */
     public int settledCompletionsOf(Overlapped ov) throws InterruptedException {
         int expected = ov.mode() == Overlapped.Mode.NOTIFY ? 1 : 0;
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (completionsOf(ov) < expected && System.nanoTime() < deadline) {
-            Thread.sleep(1);
-        }
-        Thread.sleep(expected == 0 ? 5 : 1);
-        return completionsOf(ov);
+        Eventually.until("completion upcall of " + ov, () -> completionsOf(ov) >= expected);
+        int now = completionsOf(ov);
+        seenCompletions.put(ov, now);
+        return now;
+    }
+
+    /**
+     * Fails when an operation got another completion upcall after {@link #settledCompletionsOf}
+     * counted it. Meaningful once the provider's final cleanup returned and its threads are gone:
+     * then no upcall can come any more (docs/rules.md LC-d).
+     */
+    public void assertNoLateCompletions() {
+        seenCompletions.forEach((ov, seen) -> {
+            if (completionsOf(ov) != seen) {
+                throw new AssertionError("completion upcalls of " + ov + ": " + seen
+                        + " when it was checked, " + completionsOf(ov) + " once the provider was gone");
+            }
+        });
+    }
+
+    /** Where the first completion upcall for {@code ov} falls in the kit's sequence ({@code Long.MAX_VALUE}: none yet). */
+    public long completionSeqOf(Overlapped ov) {
+        return firstCompletionSeqs.getOrDefault(ov, Long.MAX_VALUE);
     }
 
     /** Completion upcalls made for {@code ov} so far. */

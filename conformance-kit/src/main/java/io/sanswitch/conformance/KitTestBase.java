@@ -3,6 +3,8 @@ package io.sanswitch.conformance;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -10,6 +12,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.function.Executable;
 
 /**
  * Shared fixture of the kit's suites: two providers over two transports of the backend under
@@ -21,6 +24,7 @@ public abstract class KitTestBase {
     protected KitProvider a;
     protected KitProvider b;
     private Set<String> threadsBefore;
+    private final List<Executable> whenQuiet = new ArrayList<>();
 
     /** The backend to certify. */
     protected abstract BackendUnderTest backend();
@@ -43,11 +47,29 @@ public abstract class KitTestBase {
             extra = threadNames();
             extra.removeAll(threadsBefore);
             if (extra.isEmpty()) {
-                return;
+                break;
             }
             Thread.sleep(50);
         }
         assertTrue(extra.isEmpty(), "threads left after the final cleanups: " + extra);
+        // No provider thread is left to make an upcall: what must not have happened now cannot.
+        a.upcalls.assertNoLateCompletions();
+        b.upcalls.assertNoLateCompletions();
+        for (Executable check : whenQuiet) {
+            try {
+                check.execute();
+            } catch (Throwable t) {
+                throw t instanceof AssertionError ae ? ae : new AssertionError(t);
+            }
+        }
+    }
+
+    /**
+     * Runs {@code check} after the test, once both providers' final cleanups returned and no thread
+     * of theirs is left: the positive signal that an upcall which must not happen can no longer come.
+     */
+    protected void whenQuiet(Executable check) {
+        whenQuiet.add(check);
     }
 
     private static Set<String> threadNames() {

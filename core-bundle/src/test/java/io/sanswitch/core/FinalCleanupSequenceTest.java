@@ -8,11 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.sanswitch.testing.Checks;
+import io.sanswitch.testing.Eventually;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.IntStream;
 
@@ -229,9 +231,11 @@ class FinalCleanupSequenceTest extends EngineTestSupport {
 
         AtomicBoolean stop = new AtomicBoolean();
         CountDownLatch raising = new CountDownLatch(1);
+        AtomicLong raised = new AtomicLong();
         Thread raiser = new Thread(() -> {
             while (!stop.get()) {
-                transport.events.connectionRequested(backend);
+                transport.events.connectionRequested(backend); // the engine records and signals on this thread
+                raised.incrementAndGet();
                 raising.countDown();
             }
         }, "event-raiser");
@@ -244,7 +248,10 @@ class FinalCleanupSequenceTest extends EngineTestSupport {
             engine.cleanup();
             // Some more events raised after the cleanup returned must not arrive either.
             long afterCleanup = ScriptedTransport.SEQUENCE.get();
-            Thread.sleep(50);
+            // Positive signal that the window passed: events raised entirely after the return were
+            // handed to the engine and it returned from them (it signals synchronously).
+            long raisedAtReturn = raised.get();
+            Eventually.until("100 events raised after the cleanup returned", () -> raised.get() > raisedAtReturn + 100);
             stop.set(true);
             raiser.join(10_000);
             assertFalse(raiser.isAlive());

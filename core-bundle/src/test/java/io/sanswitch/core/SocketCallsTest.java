@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sanswitch.testing.Checks;
 import java.nio.ByteBuffer;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -135,18 +135,22 @@ class SocketCallsTest extends EngineTestSupport {
         assertWsa(WsaError.WSA_IO_INCOMPLETE, () -> engine.getOverlappedResult(s, ov, false));
         assertWsa(WsaError.WSA_INVALID_PARAMETER, () -> engine.getOverlappedResult(s, Overlapped.polling(null), false));
         ScriptedTransport.ScriptedSocket backend = (ScriptedTransport.ScriptedSocket) engine.socketFor(s).transport();
+        // Completes the operation only once the caller waits in getOverlappedResult: that is the
+        // path under test, not the one that finds the result already there.
+        Thread caller = Thread.currentThread();
+        AtomicBoolean callerWaited = new AtomicBoolean();
         Thread later = new Thread(() -> {
-            try {
-                TimeUnit.MILLISECONDS.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            while (caller.getState() != Thread.State.WAITING && caller.getState() != Thread.State.TIMED_WAITING) {
+                Thread.onSpinWait();
             }
+            callerWaited.set(true);
             backend.completeOldest(33);
         });
         later.start();
         OverlappedResult r = engine.getOverlappedResult(s, ov, true);
-        assertEquals(33, r.bytesTransferred());
         later.join();
+        assertTrue(callerWaited.get(), "the caller was waiting when the operation completed");
+        assertEquals(33, r.bytesTransferred());
     }
 
     @Test

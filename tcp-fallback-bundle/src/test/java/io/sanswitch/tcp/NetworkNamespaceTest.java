@@ -20,6 +20,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Two hosts, each in its own network namespace, joined by a veth pair: host A runs the provider
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.Test;
  * the test; it runs where it can create them (as root with iproute2, as CI does) and is skipped
  * with the reason printed elsewhere.
  */
+@Timeout(180) // every wait below is bounded; this bounds their sum, should a child process hang the test
 class NetworkNamespaceTest {
     private static final long PID = ProcessHandle.current().pid();
     private static final String NS_A = "ssw-a-" + PID;

@@ -141,7 +141,9 @@ class SanBenchOverNioTest {
             }
         });
         eventually(() -> engine.status().openSockets() >= 3, "the bench's listener and connection");
-        Thread.sleep(200); // mid-stream
+        // Mid-stream: the bench's chunks are moving through the provider.
+        long sentBefore = engine.bytesSent();
+        eventually(() -> engine.bytesSent() >= sentBefore + 2L * LoopbackBench.CHUNK, "the bench streaming");
         // What a bundle stop does: the core marks the engine leaving and unregisters it (the commands
         // and the switch let go; the switch's cleanup is the final one), then forces the final cleanup.
         engine.markLeaving();
