@@ -35,6 +35,8 @@ public final class KitSwitch implements UpcallTable {
 
     final Map<Overlapped, AtomicInteger> completions = new ConcurrentHashMap<>();
     final List<Long> completionSeqs = new CopyOnWriteArrayList<>();
+    /** The overlappeds of the completion upcalls, in the order the upcalls came. */
+    final List<Overlapped> completionOrder = new CopyOnWriteArrayList<>();
     final List<Long> eventSeqs = new CopyOnWriteArrayList<>();
     final Map<Long, AtomicInteger> handleCloses = new ConcurrentHashMap<>();
     private final AtomicLong handles = new AtomicLong();
@@ -52,6 +54,7 @@ public final class KitSwitch implements UpcallTable {
     @Override
     public void completeOverlappedRequest(long switchHandle, Overlapped overlapped, OverlappedResult result) {
         completionSeqs.add(SEQUENCE.incrementAndGet());
+        completionOrder.add(overlapped);
         completions.computeIfAbsent(overlapped, k -> new AtomicInteger()).incrementAndGet();
     }
 
