@@ -74,6 +74,10 @@ class UcxRegistrationRulesTest extends KitTestBase {
         WsaException released = assertThrows(WsaException.class,
                 () -> a.engine.send(p.client(), new WsaBuf[] {WsaBuf.of(first)}, 0, Overlapped.polling(null)));
         assertEquals(WsaError.WSAEFAULT, released.error(), "a transfer through the released handle");
+        RdmaBufferDescriptor exposure = b.engine.registerRdmaMemory(p.server(), ByteBuffer.allocateDirect(4096), Winsock.MEM_WRITE);
+        WsaException releasedRdma = assertThrows(WsaException.class, () -> a.engine.rdmaWrite(p.client(),
+                new WsaBuf[] {WsaBuf.of(first)}, exposure, 0, 0, Overlapped.polling(null)));
+        assertEquals(WsaError.WSAEFAULT, releasedRdma.error(), "an RDMA write from the released handle");
 
         a.engine.deregisterMemory(p.client(), second);
         assertEquals(0, ucx.registeredRegions(), "the last deregistration releases the buffer");
