@@ -44,6 +44,8 @@ public final class KitSwitch implements UpcallTable {
     private final Map<Overlapped, Integer> seenCompletions = new ConcurrentHashMap<>();
     private final Map<Overlapped, Long> firstCompletionSeqs = new ConcurrentHashMap<>();
     final List<Long> completionSeqs = new CopyOnWriteArrayList<>();
+    /** The overlappeds of the completion upcalls, in the order the upcalls came. */
+    final List<Overlapped> completionOrder = new CopyOnWriteArrayList<>();
     final List<Long> eventSeqs = new CopyOnWriteArrayList<>();
     final Map<Long, AtomicInteger> handleCloses = new ConcurrentHashMap<>();
     private final AtomicLong handles = new AtomicLong();
@@ -63,6 +65,7 @@ public final class KitSwitch implements UpcallTable {
         long seq = SEQUENCE.incrementAndGet();
         completionSeqs.add(seq);
         firstCompletionSeqs.putIfAbsent(overlapped, seq);
+        completionOrder.add(overlapped);
         completions.computeIfAbsent(overlapped, k -> new AtomicInteger()).incrementAndGet();
     }
 

@@ -104,6 +104,8 @@ final class UcxSocket implements TransportSocket {
     private final UcxEndpoint endpoint;
     /** The receiving half of the tag stream. Worker thread. */
     private final TagStreamReceiver receiver;
+    /** Sends reported in posting order. Worker thread. */
+    private final SendOrder sends;
 
     UcxSocket(UcxTransport owner, UcxWorkerThread worker) {
         this.owner = owner;
@@ -111,6 +113,7 @@ final class UcxSocket implements TransportSocket {
         this.recvTag = owner.nextConnectionId();
         this.endpoint = new UcxEndpoint(owner);
         this.receiver = new TagStreamReceiver(owner, this, recvTag, endpoint);
+        this.sends = new SendOrder(owner.events());
     }
 
     /**
@@ -474,13 +477,14 @@ final class UcxSocket implements TransportSocket {
             receiver.post(op);
             return;
         }
+        SendOrder.Entry inOrder = op.kind() == PostedOperation.Kind.SEND ? sends.posted(op) : null;
         if (state.get() == State.FAILED || !endpoint.isOpen()) {
-            owner.events().operationFailed(op, WsaError.WSAECONNRESET, 0);
+            finished(op, inOrder, WsaError.WSAECONNRESET);
             return;
         }
         if (op.kind() == PostedOperation.Kind.SEND && op.length() == 0) {
             // An empty message would read as the end of the stream: nothing to send.
-            owner.events().operationCompleted(op, 0);
+            finished(op, inOrder, null);
             return;
         }
         long[] addresses = new long[op.buffers().length];
@@ -492,11 +496,11 @@ final class UcxSocket implements TransportSocket {
         }
         UcxNative.Completion report = endpoint.tracked((status, ignored) -> {
             if (status == 0) {
-                owner.events().operationCompleted(op, op.length());
+                finished(op, inOrder, null);
             } else {
                 State now = state.get();
-                owner.events().operationFailed(op, now == State.FAILED || now == State.PEER_CLOSING
-                        ? WsaError.WSAECONNRESET : UcxStatus.transferError(status), 0);
+                finished(op, inOrder, now == State.FAILED || now == State.PEER_CLOSING
+                        ? WsaError.WSAECONNRESET : UcxStatus.transferError(status));
             }
         });
         try {
@@ -511,7 +515,19 @@ final class UcxSocket implements TransportSocket {
         } catch (RuntimeException e) {
             // A UCX call failed (a negative status, a refused remote key): the operation fails, the connection stays.
             endpoint.untrack(report);
-            owner.events().operationFailed(op, WsaError.WSAECONNRESET, 0);
+            finished(op, inOrder, WsaError.WSAECONNRESET);
+        }
+    }
+
+    /** Reports {@code op} ({@code error == null}: all of it moved); a send through {@link #sends}. */
+    private void finished(PostedOperation op, SendOrder.Entry inOrder, WsaError error) {
+        long bytes = error == null ? op.length() : 0;
+        if (inOrder != null) {
+            sends.finished(inOrder, error, bytes);
+        } else if (error == null) {
+            owner.events().operationCompleted(op, bytes);
+        } else {
+            owner.events().operationFailed(op, error, bytes);
         }
     }
 

@@ -445,6 +445,11 @@ public final class UcxTransport implements Transport {
         return registeredRegions.get();
     }
 
+    /** The worker's progress thread of the current run ({@code null} when not open); tests hold it to keep work pending. */
+    UcxWorkerThread workerThread() {
+        return thread;
+    }
+
     void forget(UcxSocket s) {
         sockets.remove(s);
     }
