@@ -293,10 +293,10 @@ public class SanswitchFeatureIT {
                 "both providers RUNNING with the switch's one reference");
         long oldUcx = serviceOf(providers, "ucx");
         assertEquals("No final cleanup yet\n", run("san:cleanup-history"));
+        theSanCommandsAreKarafCommandsRegisteredOnceAndComplete();
         // Karaf's own help for its commands, from the command's annotations.
         String help = run("san:cleanup-history --help").replaceAll("\u001B\\[[0-9;]*m", "");
         assertTrue(help, help.matches("(?s).*\nSYNTAX\n\\s+san:cleanup-history \\[provider\\]\\s*\nARGUMENTS\n\\s+provider\n.*"));
-        theSanCommandsAreKarafCommandsRegisteredOnceAndComplete();
 
         // No SAN subnet yet: san:route and a real connect agree on tcp, NOT_ON_SAN_SUBNET.
         String settings = run("san:switch");
