@@ -34,7 +34,7 @@ class DistributionIT {
     private static final Duration START = Duration.ofSeconds(180);
     private static final Duration STOP = Duration.ofSeconds(60);
     private static final List<String> BUNDLES = List.of("io.sanswitch.api", "io.sanswitch.core", "io.sanswitch.tcp",
-            "io.sanswitch.rdma");
+            "io.sanswitch.rdma", "io.sanswitch.shell.karaf");
 
     private Path work;
     private Path home;

@@ -293,7 +293,10 @@ public class SanswitchFeatureIT {
                 "both providers RUNNING with the switch's one reference");
         long oldUcx = serviceOf(providers, "ucx");
         assertEquals("No final cleanup yet\n", run("san:cleanup-history"));
-        assertTrue(run("san:cleanup-history --help").startsWith("Usage: san:cleanup-history [provider]"));
+        theSanCommandsAreKarafCommandsRegisteredOnceAndComplete();
+        // Karaf's own help for its commands, from the command's annotations.
+        String help = run("san:cleanup-history --help").replaceAll("\u001B\\[[0-9;]*m", "");
+        assertTrue(help, help.matches("(?s).*\nSYNTAX\n\\s+san:cleanup-history \\[provider\\]\\s*\nARGUMENTS\n\\s+provider\n.*"));
 
         // No SAN subnet yet: san:route and a real connect agree on tcp, NOT_ON_SAN_SUBNET.
         String settings = run("san:switch");
@@ -382,6 +385,79 @@ public class SanswitchFeatureIT {
         System.out.println(again);
         assertTrue("san:bench on the updated rdma bundle:\n" + again,
                 again.matches("(?s)PROVIDER.*\\nucx\\s+\\d+\\.\\d (MiB|GiB)\\s+\\d+ ms\\s+\\d+\\.\\d MiB/s.*"));
+    }
+
+    /**
+     * Each san:* command once in Karaf's registry (core's Gogo functions stay out of a Karaf shell),
+     * each a Karaf command with a completer; the completers offer the registered provider names,
+     * the bench's seconds and the options, as a Tab in Karaf's console asks them.
+     */
+    private void theSanCommandsAreKarafCommandsRegisteredOnceAndComplete() throws Exception {
+        List<org.apache.karaf.shell.api.console.Command> san = sessions.getRegistry().getCommands().stream()
+                .filter(c -> "san".equals(c.getScope())).toList();
+        assertEquals(String.valueOf(san), List.of("bench", "cleanup-history", "providers", "route", "sockets", "switch"),
+                san.stream().map(org.apache.karaf.shell.api.console.Command::getName).sorted().toList());
+        for (org.apache.karaf.shell.api.console.Command c : san) {
+            assertNotNull("san:" + c.getName() + " has no completer: a plain Gogo function?", c.getCompleter(true));
+        }
+        Session session = sessions.create(new ByteArrayInputStream(new byte[0]), System.out, System.err);
+        try {
+            assertEquals(List.of("tcp", "ucx"), complete(session, "san:sockets", ""));
+            assertEquals(List.of("ucx"), complete(session, "san:sockets", "u"));
+            assertEquals(List.of("tcp"), complete(session, "san:cleanup-history", "t"));
+            assertEquals(List.of("ucx"), complete(session, "san:bench", "uc"));
+            assertEquals(List.of("30"), complete(session, "san:bench", "ucx", "3"));
+            assertEquals(List.of(), complete(session, "san:sockets", "x"));
+            assertTrue(complete(session, "san:sockets", "--h").contains("--help"));
+        } finally {
+            session.close();
+        }
+    }
+
+    /**
+     * The candidates Karaf's completer of command {@code words[0]} offers for the last word, typed
+     * up to the cursor at its end, sorted.
+     */
+    private List<String> complete(Session session, String... words) {
+        String name = words[0].substring(words[0].indexOf(':') + 1);
+        org.apache.karaf.shell.api.console.Command command = sessions.getRegistry().getCommand("san", name);
+        assertNotNull("no san:" + name, command);
+        String buffer = String.join(" ", words);
+        String last = words[words.length - 1];
+        org.apache.karaf.shell.api.console.CommandLine line = new org.apache.karaf.shell.api.console.CommandLine() {
+            @Override
+            public int getCursorArgumentIndex() {
+                return words.length - 1;
+            }
+
+            @Override
+            public String getCursorArgument() {
+                return last;
+            }
+
+            @Override
+            public int getArgumentPosition() {
+                return last.length();
+            }
+
+            @Override
+            public String[] getArguments() {
+                return words;
+            }
+
+            @Override
+            public int getBufferPosition() {
+                return buffer.length();
+            }
+
+            @Override
+            public String getBuffer() {
+                return buffer;
+            }
+        };
+        List<String> candidates = new ArrayList<>();
+        command.getCompleter(true).complete(session, line, candidates);
+        return candidates.stream().map(String::trim).sorted().toList();
     }
 
     /**

@@ -25,36 +25,21 @@ import io.sanswitch.core.CleanupRecord;
 import io.sanswitch.core.ProviderEngine;
 import io.sanswitch.core.ProviderStatus;
 import io.sanswitch.core.SocketStatus;
+import io.sanswitch.core.console.SanConsole;
 import io.sanswitch.api.SocketSwitch;
 import io.sanswitch.spi.SanServiceProvider;
 
 /**
- * The {@code san:*} shell commands, for Felix Gogo and for Karaf alike: both pick up a service with
- * {@code osgi.command.scope}/{@code osgi.command.function} and call its public methods by name.
- * Each command writes its text (an aligned table, or usage help on {@code -h}/{@code --help} or bad
- * input) to {@code System.out} and returns nothing: both shells point {@code System.out} of the
- * thread running a command at that session's output (Gogo's ThreadIO), which is what reaches
- * {@code bin/client}, ssh exec and pipes ({@code san:providers | grep ucx}); a returned value is
- * printed by the interactive consoles only. So this stays plain Java with no shell API.
- *
- * <p>A function name with a hyphen ({@code cleanup-history}) or a Java keyword ({@code switch})
- * matches no Java method; both shells (Karaf embeds Gogo's runtime) then fall back to a method
- * named {@code _main} and pass the function name first: {@link #_main(String, String...)}
- * dispatches it.
+ * The text of the {@code san:*} commands ({@link SanConsole}): aligned tables, messages, usage help.
+ * The shells' front ends only print it: {@link GogoCommands} as plain Gogo functions (Felix Gogo),
+ * the bundle {@code io.sanswitch.shell.karaf} as Karaf commands with completion.
  *
  * <p>It tracks every {@link SanServiceProvider} of this bundle's engines, and keeps the last few
  * retired ones (a stopped or updated backend) so that their final cleanup stays visible in
  * {@code san:cleanup-history} after their service is gone.
  */
-@Component(service = SanCommands.class, immediate = true, property = {
-    "osgi.command.scope=san",
-    "osgi.command.function=providers",
-    "osgi.command.function=sockets",
-    "osgi.command.function=bench",
-    "osgi.command.function=cleanup-history",
-    "osgi.command.function=switch",
-    "osgi.command.function=route"})
-public final class SanCommands {
+@Component(service = SanConsole.class, immediate = true)
+public final class SanCommands implements SanConsole {
     private static final Logger LOG = LoggerFactory.getLogger(SanCommands.class);
 
     /** Retired providers whose history is kept; a hot-swap every few seconds still shows its trail. */
@@ -149,41 +134,10 @@ public final class SanCommands {
         }
     }
 
-    // ------------------------------------------------------------------ commands
-
-    /** {@code san:providers}. */
-    public void providers(String... args) {
-        print(providersText(args));
-    }
-
-    /** {@code san:sockets [provider]}. */
-    public void sockets(String... args) {
-        print(socketsText(args));
-    }
-
-    /** {@code san:bench [provider] [seconds]}. */
-    public void bench(String... args) throws InterruptedException {
-        print(benchText(args));
-    }
-
-    /** {@code san:route HOST:PORT}. */
-    public void route(String... args) {
-        print(routeText(args));
-    }
-
-    /**
-     * Where both shells send a function that matches no method by name ({@code cleanup-history},
-     * {@code switch}): the function name comes first.
-     */
-    public void _main(String function, String... args) throws InterruptedException {
-        print(mainText(function, args));
-    }
-
-    /** Writes to the output of the session running the command (see the class comment). */
-    private static void print(String text) {
-        java.io.PrintStream out = System.out;
-        out.print(text);
-        out.flush();
+    /** The text of {@code san:<command> args...}: what every shell prints for it. */
+    @Override
+    public String text(String command, String... args) throws InterruptedException {
+        return mainText(command, args == null ? new String[0] : args);
     }
 
     // ------------------------------------------------------------------ the commands' text
@@ -281,7 +235,7 @@ public final class SanCommands {
         }
     }
 
-    /** {@code san:cleanup-history [provider]}; the shells reach it through {@link #_main}. */
+    /** {@code san:cleanup-history [provider]}. */
     String cleanupHistoryText(String... args) {
         if (wantsHelp(args)) {
             return HISTORY_USAGE;

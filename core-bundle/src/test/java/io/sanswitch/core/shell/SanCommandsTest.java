@@ -175,23 +175,26 @@ class SanCommandsTest {
 
     /**
      * What bin/client, ssh exec and pipes get: the shells point System.out of the command's thread
-     * at the session, and print no returned value there. So every command prints its text and
-     * returns nothing.
+     * at the session, and print no returned value there. So every Gogo function prints its text
+     * (the console's, which the Karaf commands print too) and returns nothing.
      */
     @Test
-    void theCommandsPrintTheirTextAndReturnNothing() throws Exception {
-        for (java.lang.reflect.Method m : SanCommands.class.getMethods()) {
-            if (m.getDeclaringClass() == SanCommands.class) {
+    void theGogoFunctionsPrintTheConsolesTextAndReturnNothing() throws Exception {
+        for (java.lang.reflect.Method m : GogoFunctions.class.getMethods()) {
+            if (m.getDeclaringClass() == GogoFunctions.class) {
                 assertEquals(void.class, m.getReturnType(), m.getName() + ": a returned value is not printed by bin/client");
             }
         }
+        GogoFunctions functions = new GogoFunctions(commands);
         String providers = commands.providersText();
-        assertEquals(providers, printed(() -> commands.providers()));
-        assertEquals(commands.socketsText("tcp"), printed(() -> commands.sockets("tcp")));
-        assertEquals(commands.cleanupHistoryText(), printed(() -> commands._main("cleanup-history")));
-        assertEquals(SanCommands.SWITCH_USAGE, printed(() -> commands._main("switch", "--help")));
-        assertEquals(SanCommands.ROUTE_USAGE, printed(() -> commands.route("-h")));
-        assertTrue(printed(() -> commands.bench("nope")).startsWith("No provider 'nope'"));
+        assertEquals(providers, commands.text("providers"));
+        assertEquals(providers, printed(() -> functions.providers()));
+        assertEquals(commands.socketsText("tcp"), printed(() -> functions.sockets("tcp")));
+        assertEquals(commands.cleanupHistoryText(), printed(() -> functions._main("cleanup-history")));
+        assertEquals(SanCommands.SWITCH_USAGE, printed(() -> functions._main("switch", "--help")));
+        assertEquals(SanCommands.ROUTE_USAGE, printed(() -> functions.route("-h")));
+        assertTrue(printed(() -> functions.bench("nope")).startsWith("No provider 'nope'"));
+        assertTrue(commands.text("nope").startsWith("Unknown command san:nope; the san commands are: providers"));
     }
 
     interface Command {
