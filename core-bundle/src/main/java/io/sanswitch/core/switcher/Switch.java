@@ -271,7 +271,6 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     }
 
     private static void cleanupQuietly(BoundProvider p) {
-        p.cleaningUp();
         try {
             p.spi.cleanup();
         } catch (WsaException e) {
