@@ -65,7 +65,7 @@ import io.sanswitch.transport.TransportSocket;
  *
  * Every failure is held to its call's list by {@link ErrorPolicy}.
  */
-public final class ProviderEngine implements SanServiceProvider {
+public final class ProviderEngine implements SanServiceProvider, EngineDiagnostics {
     private static final Logger LOG = LoggerFactory.getLogger(ProviderEngine.class);
 
     private final Transport transport;
