@@ -12,6 +12,7 @@ import org.slf4j.LoggerFactory;
 import io.sanswitch.spi.Overlapped;
 import io.sanswitch.spi.OverlappedResult;
 import io.sanswitch.spi.WsaError;
+import io.sanswitch.spi.completion.OverlappedCompleter;
 
 /**
  * Completes operations, once each. Whoever won {@link PendingOperation#tryClaim()} calls
@@ -20,6 +21,8 @@ import io.sanswitch.spi.WsaError;
  */
 final class Completions {
     private static final Logger LOG = LoggerFactory.getLogger(Completions.class);
+    /** The completing side of Overlapped, which only the engine's bundle is wired to. */
+    static final OverlappedCompleter COMPLETER = OverlappedCompleter.get();
 
     private final Upcalls upcalls;
 
@@ -35,7 +38,7 @@ final class Completions {
             socket.countTransferred(op.kind(), result.bytesTransferred());
             op.releaseMemory();
             Overlapped ov = op.overlapped();
-            ov.publish(result);
+            COMPLETER.publish(ov, result);
             if (ov.mode() == Overlapped.Mode.NOTIFY) {
                 upcalls.completeOverlappedRequest(socket.switchHandle(), ov, result);
             }

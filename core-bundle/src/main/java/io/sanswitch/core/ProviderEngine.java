@@ -624,7 +624,7 @@ public final class ProviderEngine implements SanServiceProvider, EngineDiagnosti
             if (rdma) {
                 s.transport().checkRemote(remote, remoteOffset, op.length());
             }
-            if (!overlapped.begin()) {
+            if (!Completions.COMPLETER.begin(overlapped)) {
                 throw new WsaException(WSAEINVAL, "the overlapped still carries a request in progress");
             }
             begun = true;
@@ -637,7 +637,7 @@ public final class ProviderEngine implements SanServiceProvider, EngineDiagnosti
                 op.releaseMemory();
                 op.markDone();
                 if (begun) {
-                    overlapped.abandon();
+                    Completions.COMPLETER.abandon(overlapped);
                 }
             } else {
                 LOG.error("{}: backend reported {} although its post failed", name, op);
