@@ -407,10 +407,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         } catch (TimeoutException e) {
             throw new WsaException(WSAETIMEDOUT, "no outcome of the connect to " + remote + " in " + bound + " ms");
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof WsaException w) {
-                throw new WsaException(w.error(), w.getMessage(), w);
-            }
-            throw new WsaException(WSAENETDOWN, "connect to " + remote + " failed: " + e.getCause(), e.getCause());
+            throw BlockingCalls.failureOf(e, "connect to " + remote);
         }
     }
 
