@@ -2,10 +2,11 @@
  * The backend SPI: what a transport bundle implements ({@code Transport},
  * {@code TransportSocket}) and how it reports to the provider engine ({@code TransportEvents}).
  * Backends supply primitives; the engine owns every rule of the SAN SPI. 1.1: {@code Cidr} and
- * {@code TransportProperties}, the service properties a backend publishes.
+ * {@code TransportProperties}, the service properties a backend publishes. 1.2: {@code LocalInterfaces},
+ * the interface listing every backend answers {@code SIO_ADDRESS_LIST_QUERY} with.
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package io.sanswitch.transport;
 
 import org.osgi.annotation.bundle.Export;

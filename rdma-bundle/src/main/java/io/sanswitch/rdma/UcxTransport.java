@@ -6,11 +6,8 @@ import java.nio.ByteBuffer;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.channels.ServerSocketChannel;
-import java.net.NetworkInterface;
-import java.net.SocketException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -26,6 +23,7 @@ import org.slf4j.LoggerFactory;
 import io.sanswitch.spi.Winsock;
 import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
+import io.sanswitch.transport.LocalInterfaces;
 import io.sanswitch.transport.Transport;
 import io.sanswitch.transport.TransportCapabilities;
 import io.sanswitch.transport.TransportEvents;
@@ -41,6 +39,8 @@ import io.sanswitch.transport.TransportSocket;
  * signal handlers stay out of the JVM's way (docs/toolchain.md TC-12, openucx/ucx#3337).
  */
 public final class UcxTransport implements Transport {
+    /** The backend's name: {@link #name()} and its service property {@code sanswitch.transport}. */
+    static final String NAME = "ucx";
     private static final Logger LOG = LoggerFactory.getLogger(UcxTransport.class);
     private static final Duration TEARDOWN_WAIT = Duration.ofSeconds(5);
 
@@ -56,7 +56,6 @@ public final class UcxTransport implements Transport {
     private final Set<InetSocketAddress> listenedOn = ConcurrentHashMap.newKeySet();
     /** Connection ids, used as the tag each connection receives with; unique per worker. */
     private final AtomicLong connectionIds = new AtomicLong();
-    /** Requests JUCX completed inside the call that started them; see {@link #track}. */
     /** Memory regions mapped and not yet unmapped, for the leak checks. */
     private final AtomicLong registeredRegions = new AtomicLong();
     /** Sockets with receives posted: pumped after each progress round. Worker thread only. */
@@ -99,7 +98,7 @@ public final class UcxTransport implements Transport {
 
     @Override
     public String name() {
-        return "ucx";
+        return NAME;
     }
 
     @Override
@@ -382,16 +381,6 @@ public final class UcxTransport implements Transport {
 
     @Override
     public List<InetAddress> localAddresses() throws WsaException {
-        try {
-            List<InetAddress> all = new ArrayList<>();
-            for (NetworkInterface ni : Collections.list(NetworkInterface.getNetworkInterfaces())) {
-                if (ni.isUp()) {
-                    all.addAll(Collections.list(ni.getInetAddresses()));
-                }
-            }
-            return all;
-        } catch (SocketException e) {
-            throw new WsaException(WsaError.WSAENETDOWN, "cannot list interfaces: " + e.getMessage(), e);
-        }
+        return LocalInterfaces.forAddressListQuery();
     }
 }
