@@ -10,10 +10,9 @@ import java.util.Map;
  * @param providerSockets provider sockets alive per transport name: handles the providers created
  *     through the switch's upcall table and have not closed yet (docs/rules.md SK-handle)
  * @param memoryRegistrations memory registrations (local and RDMA) the switch holds on provider sockets
- * @param eventsDuringCleanup FD_* event upcalls that reached the switch from a withdrawn provider once
- *     its final cleanup was past closing its notification gate (seen from its first upcall on the
- *     cleaning thread, or the end of the switch's cleanup call), or at any time after; docs/rules.md LC-a says
- *     there must be none
+ * @param eventsDuringCleanup FD_* event upcalls that reached the switch from a withdrawn provider after
+ *     the switch's {@code cleanup} call on it returned (the final cleanup, or after it: what the SPI
+ *     lets the switch know about the provider's notification gate); docs/rules.md LC-a says there must be none
  * @param connectsByReason connections made so far, by {@link ProviderChoice.Reason} name
  */
 public record SwitchStatistics(int connections, int listeners, Map<String, Integer> providerSockets,

@@ -4,6 +4,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
+import io.sanswitch.spi.completion.OverlappedCompleter;
+
 /**
  * One asynchronous request: the Java form of {@code WSAOVERLAPPED} (docs/rules.md BG-overlapped). The switch
  * creates it, chooses its {@linkplain Mode completion mode}, and passes it to a send, receive or
@@ -18,8 +20,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * <p>An {@code Overlapped} may be reused for a new request once its previous one has completed;
  * reusing one that is still in progress is refused ({@code WSAEINVAL}).
  *
- * <p>{@link #begin()}, {@link #abandon()} and {@link #publish(OverlappedResult)} are for the provider only (they play
- * the part of the {@code Internal} fields that only the provider and the upcall write).
+ * <p>Starting a request on it and publishing its outcome are the provider's alone (they play the
+ * part of the {@code Internal} fields that only the provider writes): they are not methods of this
+ * class but of {@link OverlappedCompleter}, in a package only the provider engine's bundle is wired
+ * to. 2.0: {@code begin}, {@code abandon} and {@code publish} moved there.
  */
 public final class Overlapped {
 
@@ -33,6 +37,10 @@ public final class Overlapped {
 
     private static final OverlappedResult IDLE = new OverlappedResult(null, 0, 0);
     private static final OverlappedResult IN_PROGRESS = new OverlappedResult(null, 0, 0);
+
+    static {
+        OverlappedCompleter.install(new Completer());
+    }
 
     private final Mode mode;
     private final Object context;
@@ -96,12 +104,25 @@ public final class Overlapped {
         return result();
     }
 
-    /**
-     * Provider only: marks the overlapped as carrying a new request.
-     *
-     * @return {@code false} if a request is still in progress on it
-     */
-    public boolean begin() {
+    /** The completing side, reachable only through {@link OverlappedCompleter#get()}. */
+    private static final class Completer extends OverlappedCompleter {
+        @Override
+        public boolean begin(Overlapped overlapped) {
+            return overlapped.begin();
+        }
+
+        @Override
+        public void abandon(Overlapped overlapped) {
+            overlapped.abandon();
+        }
+
+        @Override
+        public void publish(Overlapped overlapped, OverlappedResult outcome) {
+            overlapped.publish(outcome);
+        }
+    }
+
+    private boolean begin() {
         while (true) {
             OverlappedResult r = result.get();
             if (r == IN_PROGRESS) {
@@ -118,23 +139,13 @@ public final class Overlapped {
         }
     }
 
-    /**
-     * Provider only: the request that {@link #begin()} announced was not started after all (the
-     * call that was to start it failed), so no result will follow and the overlapped is free again.
-     */
-    public void abandon() {
+    private void abandon() {
         if (!result.compareAndSet(IN_PROGRESS, IDLE)) {
             throw new IllegalStateException("no request in progress to abandon: " + result.get());
         }
     }
 
-    /**
-     * Provider only: publishes the outcome of the request in progress.
-     *
-     * @throws IllegalStateException if no request is in progress, i.e. a second completion: that
-     *     is a bug in the provider, never a legal race
-     */
-    public void publish(OverlappedResult outcome) {
+    private void publish(OverlappedResult outcome) {
         if (outcome == null || outcome == IN_PROGRESS || outcome == IDLE) {
             throw new IllegalArgumentException("not an outcome: " + outcome);
         }

@@ -4,7 +4,8 @@
  * Backends supply primitives; the engine owns every rule of the SAN SPI. 1.1: {@code Cidr} and
  * {@code TransportProperties}, the service properties a backend publishes. 1.2: the batch calls
  * {@code Transport.cancel(Map)} and {@code Transport.reset(List)}, with defaults that loop over the
- * single calls.
+ * single calls; and
+ * {@code LocalInterfaces}, the interface listing every backend answers {@code SIO_ADDRESS_LIST_QUERY} with.
  */
 @Export
 @Version("1.2.0")

@@ -23,6 +23,7 @@ import io.sanswitch.core.EngineConfig;
 import io.sanswitch.core.ProviderEngine;
 import io.sanswitch.core.switcher.Switch;
 import io.sanswitch.core.switcher.SwitchSettings;
+import io.sanswitch.transport.TransportProperties;
 
 /**
  * One side of a {@link SwitchBenchmark} measurement in its own JVM, at the application's level:
@@ -147,7 +148,7 @@ public final class SwitchPeer {
         ProviderEngine engine = new ProviderEngine(EnginePeer.transport(transport, policy), EngineConfig.defaults(transport));
         // No SAN subnets: the provider is chosen by pinning, as an application names it.
         Switch sw = new Switch(SwitchSettings.withSubnets());
-        sw.bindProvider(engine, Map.of("sanswitch.transport", transport));
+        sw.bindProvider(engine, Map.of(TransportProperties.TRANSPORT, transport));
         SwitchServerSocket listener = null;
         SwitchSocket socket;
         if (server) {

@@ -3,7 +3,6 @@ package io.sanswitch.benchmarks;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -15,6 +14,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
+import io.sanswitch.conformance.Ports;
 import io.sanswitch.core.EngineConfig;
 import io.sanswitch.core.ProviderEngine;
 import io.sanswitch.spi.ConditionDecision;
@@ -510,9 +510,8 @@ public final class TcpBenchmark {
         return (b1 - b0) / (1024.0 * 1024.0) / ((t1 - t0) / 1e9);
     }
 
+    /** A loopback port to bind later, maybe in another process: below the ephemeral range ({@link Ports}). */
     static InetSocketAddress freeAddress() throws IOException {
-        try (ServerSocket probe = new ServerSocket(0, 1, LOOPBACK)) {
-            return new InetSocketAddress(LOOPBACK, probe.getLocalPort());
-        }
+        return Ports.freeAddress(LOOPBACK);
     }
 }

@@ -14,6 +14,7 @@ import org.slf4j.LoggerFactory;
 import io.sanswitch.spi.Overlapped;
 import io.sanswitch.spi.OverlappedResult;
 import io.sanswitch.spi.WsaError;
+import io.sanswitch.spi.completion.OverlappedCompleter;
 import io.sanswitch.transport.PostedOperation;
 import io.sanswitch.transport.Transport;
 import io.sanswitch.transport.TransportSocket;
@@ -25,6 +26,8 @@ import io.sanswitch.transport.TransportSocket;
  */
 final class Completions {
     private static final Logger LOG = LoggerFactory.getLogger(Completions.class);
+    /** The completing side of Overlapped, which only the engine's bundle is wired to. */
+    static final OverlappedCompleter COMPLETER = OverlappedCompleter.get();
 
     private final Upcalls upcalls;
 
@@ -40,7 +43,7 @@ final class Completions {
             socket.countTransferred(op.kind(), result.bytesTransferred());
             op.releaseMemory();
             Overlapped ov = op.overlapped();
-            ov.publish(result);
+            COMPLETER.publish(ov, result);
             if (ov.mode() == Overlapped.Mode.NOTIFY) {
                 upcalls.completeOverlappedRequest(socket.switchHandle(), ov, result);
             }

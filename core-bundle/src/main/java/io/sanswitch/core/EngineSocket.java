@@ -192,10 +192,6 @@ final class EngineSocket {
         return true;
     }
 
-    synchronized void role(Role next) {
-        role = next;
-    }
-
     // ---- network events (docs/rules.md BG-events) ----
 
     /** {@code eventSelect}: new association, recorded events cleared. */
@@ -234,10 +230,6 @@ final class EngineSocket {
         recordedEvents &= ~NetworkEvents.FD_ACCEPT;
         recordedErrors[NetworkEvents.FD_ACCEPT_BIT] = null;
         return (selectedEvents & NetworkEvents.FD_ACCEPT) != 0 ? event : null;
-    }
-
-    synchronized boolean selects(int mask) {
-        return (selectedEvents & mask) != 0 && event != null;
     }
 
     @Override

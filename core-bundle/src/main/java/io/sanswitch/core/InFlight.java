@@ -58,11 +58,6 @@ final class InFlight {
         return n;
     }
 
-    /** Threads' entries other than the caller's. */
-    int othersInside() {
-        return inside.get() - ownEntries();
-    }
-
     /**
      * Waits, at most {@code timeout}, until no thread but the caller is inside.
      *

@@ -57,12 +57,6 @@ final class Lifecycle {
         return snapshot.get();
     }
 
-    /** Whether calls are accepted now (the check half of check-enter-recheck). */
-    boolean acceptsCalls(long generation) {
-        Snapshot s = snapshot.get();
-        return s.state.acceptsCalls() && s.generation == generation;
-    }
-
     /** {@code true} on the thread that runs the final cleanup now. */
     boolean isCleaningThread() {
         return cleaningThread == Thread.currentThread();

@@ -14,9 +14,4 @@ enum LifecycleState {
     boolean acceptsCalls() {
         return this == RUNNING;
     }
-
-    /** A state that ends by itself, which startupEx may wait out. */
-    boolean isTransitional() {
-        return this == STARTING || this == CLEANING_UP;
-    }
 }

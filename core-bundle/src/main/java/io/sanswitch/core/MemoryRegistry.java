@@ -66,10 +66,6 @@ final class MemoryRegistry {
         remote.clear();
     }
 
-    int size() {
-        return local.size() + remote.size();
-    }
-
     /**
      * Resolves transfer buffers to slices of their registrations and pins those registrations.
      *
@@ -114,11 +110,5 @@ final class MemoryRegistry {
             }
             throw e;
         }
-    }
-
-    List<Registration> all() {
-        List<Registration> all = new ArrayList<>(local.keySet());
-        all.addAll(remote.values());
-        return all;
     }
 }

@@ -65,7 +65,7 @@ import io.sanswitch.transport.TransportSocket;
  *
  * Every failure is held to its call's list by {@link ErrorPolicy}.
  */
-public final class ProviderEngine implements SanServiceProvider {
+public final class ProviderEngine implements SanServiceProvider, EngineDiagnostics {
     private static final Logger LOG = LoggerFactory.getLogger(ProviderEngine.class);
 
     private final Transport transport;
@@ -624,7 +624,7 @@ public final class ProviderEngine implements SanServiceProvider {
             if (rdma) {
                 s.transport().checkRemote(remote, remoteOffset, op.length());
             }
-            if (!overlapped.begin()) {
+            if (!Completions.COMPLETER.begin(overlapped)) {
                 throw new WsaException(WSAEINVAL, "the overlapped still carries a request in progress");
             }
             begun = true;
@@ -637,7 +637,7 @@ public final class ProviderEngine implements SanServiceProvider {
                 op.releaseMemory();
                 op.markDone();
                 if (begun) {
-                    overlapped.abandon();
+                    Completions.COMPLETER.abandon(overlapped);
                 }
             } else {
                 LOG.error("{}: backend reported {} although its post failed", name, op);

@@ -35,7 +35,7 @@ import io.sanswitch.transport.TransportProperties;
 public final class ProviderRegistry {
     private static final Logger LOG = LoggerFactory.getLogger(ProviderRegistry.class);
 
-    private record Entry(ProviderEngine engine, ServiceRegistration<SanServiceProvider> registration) {
+    private record Entry(ProviderEngine engine, ServiceRegistration<?> registration) {
     }
 
     private final Map<Transport, Entry> providers = new ConcurrentHashMap<>();
@@ -51,7 +51,9 @@ public final class ProviderRegistry {
             updated = "updatedTransport")
     void addTransport(Transport transport, Map<String, Object> properties) {
         ProviderEngine engine = new ProviderEngine(transport);
-        ServiceRegistration<SanServiceProvider> reg = context.registerService(SanServiceProvider.class, engine,
+        // One registration, two views: the SPI for the switch, EngineDiagnostics for the shell and MBeans.
+        ServiceRegistration<?> reg = context.registerService(
+                new String[] {SanServiceProvider.class.getName(), EngineDiagnostics.class.getName()}, engine,
                 providerProperties(transport, properties));
         Entry previous = providers.put(transport, new Entry(engine, reg));
         if (previous != null) {

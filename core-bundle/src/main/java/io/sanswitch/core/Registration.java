@@ -38,10 +38,6 @@ final class Registration implements MemoryHandle {
         return region;
     }
 
-    boolean remote() {
-        return remote;
-    }
-
     RdmaBufferDescriptor descriptor() {
         return region.remoteDescriptor();
     }
@@ -117,10 +113,6 @@ final class Registration implements MemoryHandle {
 
     synchronized int pins() {
         return pins;
-    }
-
-    synchronized boolean isReleased() {
-        return released;
     }
 
     @Override

@@ -250,7 +250,7 @@ class SwitchConnectSequencingTest {
     @Test
     void theSwitchTellsSanSocketsWhyEachOfItsSocketsIsOnItsProvider() throws Exception {
         start(SwitchSettings.withSubnets("127.0.0.0/8").withFailureMemory(Duration.ofSeconds(30)));
-        io.sanswitch.core.shell.SocketReasons reasons = sw; // what the component registers for san:sockets
+        io.sanswitch.core.switcher.view.SocketReasons reasons = sw; // what the component registers for san:sockets
         connect(SAN_PEER);
         assertEquals("SAN_SUBNET: peer 127.0.0.1 on a SAN subnet",
                 reasons.reasonFor("ucx", switchHandleOf(rdmaEngine, "CONNECTED")));

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import io.sanswitch.api.SwitchSocket;
-import io.sanswitch.core.shell.SwitchView;
+import io.sanswitch.core.switcher.view.SwitchView;
 import io.sanswitch.core.switcher.Switch;
 import io.sanswitch.core.switcher.SwitchSettings;
 import io.sanswitch.transport.TransportCapabilities;

@@ -33,6 +33,7 @@ import io.sanswitch.spi.SanServiceProvider;
 import io.sanswitch.spi.Winsock;
 import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
+import io.sanswitch.transport.TransportProperties;
 
 /**
  * The newcomer's tour, on the application API ({@link SocketSwitch}) as any application bundle
@@ -541,8 +542,8 @@ public final class Demo {
 
     /** The provider over {@code transport} whose service id is not {@code notId}, or {@code null} after the wait. */
     private ServiceReference<SanServiceProvider> awaitProvider(String transport, long notId) throws Exception {
-        String filter = "(&(objectClass=" + SanServiceProvider.class.getName() + ")(sanswitch.transport=" + transport
-                + ")(!(service.id=" + notId + ")))";
+        String filter = "(&(objectClass=" + SanServiceProvider.class.getName() + ")("
+                + TransportProperties.TRANSPORT + "=" + transport + ")(!(service.id=" + notId + ")))";
         ServiceTracker<SanServiceProvider, SanServiceProvider> t = new ServiceTracker<>(context,
                 context.createFilter(filter), null);
         t.open();

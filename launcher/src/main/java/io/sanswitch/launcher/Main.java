@@ -28,6 +28,8 @@ import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.launch.Framework;
 import org.osgi.util.tracker.ServiceTracker;
 
+import io.sanswitch.transport.TransportProperties;
+
 /**
  * {@code java -jar sanswitch-launcher.jar [--demo] [--headless] [--verbose]}: starts Apache Felix
  * with SCR, ConfigAdmin, Gogo and the sanswitch bundles embedded in this jar (under
@@ -144,8 +146,9 @@ public final class Main {
             // providers are there (SCR activates them asynchronously), so piped commands find them.
             BundleContext context = framework.getBundleContext();
             await(context, "(osgi.command.scope=san)", 10_000);
-            await(context, "(sanswitch.transport=tcp)", 10_000);
-            if (!await(context, "(sanswitch.transport=ucx)", 5_000)) {
+            // A compile-time constant: inlined, so main's class loader never loads the api's class.
+            await(context, "(" + TransportProperties.TRANSPORT + "=tcp)", 10_000);
+            if (!await(context, "(" + TransportProperties.TRANSPORT + "=ucx)", 5_000)) {
                 System.out.println("sanswitch: the ucx provider is not registered: UCX is not usable here "
                         + "(on Debian 12: sudo apt-get install libucx0); the tcp provider works without it.");
             }

@@ -6,8 +6,6 @@ import java.nio.ByteBuffer;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.channels.ServerSocketChannel;
-import java.net.NetworkInterface;
-import java.net.SocketException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -29,6 +27,7 @@ import io.sanswitch.spi.Winsock;
 import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 import io.sanswitch.transport.PostedOperation;
+import io.sanswitch.transport.LocalInterfaces;
 import io.sanswitch.transport.Transport;
 import io.sanswitch.transport.TransportCapabilities;
 import io.sanswitch.transport.TransportEvents;
@@ -44,6 +43,8 @@ import io.sanswitch.transport.TransportSocket;
  * signal handlers stay out of the JVM's way (docs/toolchain.md TC-12, openucx/ucx#3337).
  */
 public final class UcxTransport implements Transport {
+    /** The backend's name: {@link #name()} and its service property {@code sanswitch.transport}. */
+    static final String NAME = "ucx";
     private static final Logger LOG = LoggerFactory.getLogger(UcxTransport.class);
     private static final Duration TEARDOWN_WAIT = Duration.ofSeconds(5);
     /** How long closing endpoints may take to call back every request (they are forced: at once, normally). */
@@ -63,7 +64,6 @@ public final class UcxTransport implements Transport {
     private final Set<InetSocketAddress> listenedOn = ConcurrentHashMap.newKeySet();
     /** Connection ids, used as the tag each connection receives with; unique per worker. */
     private final AtomicLong connectionIds = new AtomicLong();
-    /** Requests JUCX completed inside the call that started them; see {@link #track}. */
     /** Memory regions mapped and not yet unmapped, for the leak checks. */
     private final AtomicLong registeredRegions = new AtomicLong();
     /** {@link #workerHops()} of the runs closed so far. */
@@ -112,7 +112,7 @@ public final class UcxTransport implements Transport {
 
     @Override
     public String name() {
-        return "ucx";
+        return NAME;
     }
 
     @Override
@@ -501,16 +501,6 @@ public final class UcxTransport implements Transport {
 
     @Override
     public List<InetAddress> localAddresses() throws WsaException {
-        try {
-            List<InetAddress> all = new ArrayList<>();
-            for (NetworkInterface ni : Collections.list(NetworkInterface.getNetworkInterfaces())) {
-                if (ni.isUp()) {
-                    all.addAll(Collections.list(ni.getInetAddresses()));
-                }
-            }
-            return all;
-        } catch (SocketException e) {
-            throw new WsaException(WsaError.WSAENETDOWN, "cannot list interfaces: " + e.getMessage(), e);
-        }
+        return LocalInterfaces.forAddressListQuery();
     }
 }

@@ -172,7 +172,7 @@ public final class UcxTransportComponent {
 
         Hashtable<String, Object> serviceProperties() {
             Hashtable<String, Object> props = new Hashtable<>();
-            props.put(TransportProperties.TRANSPORT, "ucx");
+            props.put(TransportProperties.TRANSPORT, UcxTransport.NAME);
             props.put(TransportProperties.SAN_SUBNETS, sanSubnets.toArray(new String[0]));
             return props;
         }

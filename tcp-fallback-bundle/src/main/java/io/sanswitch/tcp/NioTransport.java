@@ -2,12 +2,9 @@ package io.sanswitch.tcp;
 
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.NetworkInterface;
 import java.net.SocketException;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -27,6 +24,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import io.sanswitch.spi.Winsock;
 import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
+import io.sanswitch.transport.LocalInterfaces;
 import io.sanswitch.transport.Transport;
 import io.sanswitch.transport.TransportCapabilities;
 import io.sanswitch.transport.TransportEvents;
@@ -40,10 +38,12 @@ import io.sanswitch.transport.TransportSocket;
  * {@code io.sanswitch.tcp}.
  */
 @Component(service = Transport.class, configurationPid = NioTransport.PID,
-        property = TransportProperties.TRANSPORT + "=tcp")
+        property = TransportProperties.TRANSPORT + "=" + NioTransport.NAME)
 @Designate(ocd = NioTransport.Config.class)
 public final class NioTransport implements Transport {
     public static final String PID = "io.sanswitch.tcp";
+    /** The backend's name: {@link #name()} and its service property {@code sanswitch.transport}. */
+    public static final String NAME = "tcp";
 
     /**
      * The Metatype of PID {@code io.sanswitch.tcp}. The component reads the raw properties itself
@@ -119,7 +119,7 @@ public final class NioTransport implements Transport {
 
     @Override
     public String name() {
-        return "tcp";
+        return NAME;
     }
 
     @Override
@@ -219,7 +219,7 @@ public final class NioTransport implements Transport {
         }
         Set<InetAddress> up;
         try {
-            up = addressesOfUpInterfaces();
+            up = LocalInterfaces.upAddresses();
         } catch (SocketException e) {
             LOG.debug("cannot list interfaces", e);
             return;
@@ -236,7 +236,7 @@ public final class NioTransport implements Transport {
     /** Whether {@code local} is on an interface that is up (true when that cannot be told). */
     boolean isUp(InetAddress local) {
         try {
-            return local.isAnyLocalAddress() || onUpInterface(local, addressesOfUpInterfaces());
+            return local.isAnyLocalAddress() || onUpInterface(local, LocalInterfaces.upAddresses());
         } catch (SocketException e) {
             return true;
         }
@@ -261,16 +261,6 @@ public final class NioTransport implements Transport {
         if (networkFailed.compareAndSet(false, true)) {
             events.networkSubsystemFailed("interface of " + local.getHostAddress() + " is gone or down");
         }
-    }
-
-    private static Set<InetAddress> addressesOfUpInterfaces() throws SocketException {
-        Set<InetAddress> up = new HashSet<>();
-        for (NetworkInterface ni : Collections.list(NetworkInterface.getNetworkInterfaces())) {
-            if (ni.isUp()) {
-                up.addAll(Collections.list(ni.getInetAddresses()));
-            }
-        }
-        return up;
     }
 
     @Override
@@ -317,10 +307,6 @@ public final class NioTransport implements Transport {
 
     @Override
     public List<InetAddress> localAddresses() throws WsaException {
-        try {
-            return new ArrayList<>(addressesOfUpInterfaces());
-        } catch (SocketException e) {
-            throw new WsaException(WsaError.WSAENETDOWN, "cannot list interfaces: " + e.getMessage(), e);
-        }
+        return LocalInterfaces.forAddressListQuery();
     }
 }

@@ -2,14 +2,13 @@ package io.sanswitch.benchmarks.cleanup;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import io.sanswitch.conformance.Ports;
 import io.sanswitch.core.EngineConfig;
 import io.sanswitch.core.ProviderEngine;
 import io.sanswitch.rdma.UcxTransports;
@@ -82,10 +81,7 @@ public final class CleanupPeer {
 
     private void start() throws Exception {
         engine.startupEx(WinsockVersion.V2_2, ProtocolInfo.TCP_IPV4, upcalls);
-        InetSocketAddress at;
-        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            at = new InetSocketAddress(InetAddress.getLoopbackAddress(), probe.getLocalPort());
-        }
+        InetSocketAddress at = Ports.freeLoopback();
         SocketHandle listener = engine.socket(Winsock.AF_INET, Winsock.SOCK_STREAM, Winsock.IPPROTO_TCP, null, 0);
         engine.bind(listener, at);
         engine.listen(listener, 1024);

@@ -12,23 +12,22 @@ import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 
-import io.sanswitch.core.ProviderEngine;
-import io.sanswitch.spi.SanServiceProvider;
+import io.sanswitch.core.EngineDiagnostics;
 
 /**
  * One {@link ProviderMXBean} per provider of this bundle's engines, registered while its
- * {@link SanServiceProvider} service is: a provider whose backend bundle stops loses its MBean with
+ * {@link EngineDiagnostics} service (the same registration as its provider service) is: a provider whose backend bundle stops loses its MBean with
  * its service, and this component's own deactivation (the core bundle stopping) removes them all.
  */
 @Component(immediate = true)
 public final class ProviderBeans {
     private final PlatformBeans beans = new PlatformBeans();
     // Guarded by this: a bind and the unbind of the same provider may come on different threads.
-    private final Map<ProviderEngine, ObjectName> registered = new HashMap<>();
+    private final Map<EngineDiagnostics, ObjectName> registered = new HashMap<>();
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
-    synchronized void addProvider(SanServiceProvider provider, Map<String, Object> properties) {
-        if (!(provider instanceof ProviderEngine engine) || registered.containsKey(engine)) {
+    synchronized void addProvider(EngineDiagnostics engine, Map<String, Object> properties) {
+        if (registered.containsKey(engine)) {
             return;
         }
         Object id = properties.get(Constants.SERVICE_ID);
@@ -41,8 +40,8 @@ public final class ProviderBeans {
         }
     }
 
-    synchronized void removeProvider(SanServiceProvider provider) {
-        beans.unregister(registered.remove(provider));
+    synchronized void removeProvider(EngineDiagnostics engine) {
+        beans.unregister(registered.remove(engine));
     }
 
     @Deactivate

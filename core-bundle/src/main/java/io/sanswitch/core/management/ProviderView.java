@@ -1,13 +1,13 @@
 package io.sanswitch.core.management;
 
-import io.sanswitch.core.ProviderEngine;
+import io.sanswitch.core.EngineDiagnostics;
 
 /** {@link ProviderMXBean} read live from the engine, as {@code san:providers} reads it. */
 final class ProviderView implements ProviderMXBean {
-    private final ProviderEngine engine;
+    private final EngineDiagnostics engine;
     private final long serviceId;
 
-    ProviderView(ProviderEngine engine, long serviceId) {
+    ProviderView(EngineDiagnostics engine, long serviceId) {
         this.engine = engine;
         this.serviceId = serviceId;
     }
@@ -29,17 +29,17 @@ final class ProviderView implements ProviderMXBean {
 
     @Override
     public int getReferenceCount() {
-        return engine.referenceCount();
+        return engine.status().referenceCount();
     }
 
     @Override
     public int getOpenSockets() {
-        return engine.openSockets();
+        return engine.status().openSockets();
     }
 
     @Override
     public int getPendingOperations() {
-        return engine.pendingOperations();
+        return engine.status().pendingOperations();
     }
 
     @Override

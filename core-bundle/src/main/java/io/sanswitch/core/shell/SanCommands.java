@@ -22,21 +22,23 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.sanswitch.core.CleanupRecord;
-import io.sanswitch.core.ProviderEngine;
+import io.sanswitch.core.EngineDiagnostics;
 import io.sanswitch.core.ProviderStatus;
 import io.sanswitch.core.SocketStatus;
 import io.sanswitch.core.console.SanConsole;
 import io.sanswitch.api.SocketSwitch;
-import io.sanswitch.spi.SanServiceProvider;
+import io.sanswitch.core.switcher.view.SocketReasons;
+import io.sanswitch.core.switcher.view.SwitchView;
 
 /**
  * The text of the {@code san:*} commands ({@link SanConsole}): aligned tables, messages, usage help.
  * The shells' front ends only print it: {@link GogoCommands} as plain Gogo functions (Felix Gogo),
  * the bundle {@code io.sanswitch.shell.karaf} as Karaf commands with completion.
  *
- * <p>It tracks every {@link SanServiceProvider} of this bundle's engines, and keeps the last few
- * retired ones (a stopped or updated backend) so that their final cleanup stays visible in
- * {@code san:cleanup-history} after their service is gone.
+ * <p>It tracks every {@link EngineDiagnostics} service (each engine of this bundle registers one
+ * beside its provider service), and keeps the last few retired ones (a stopped or updated
+ * backend) so that their final cleanup stays visible in {@code san:cleanup-history} after their
+ * service is gone.
  */
 @Component(service = SanConsole.class, immediate = true)
 public final class SanCommands implements SanConsole {
@@ -92,10 +94,10 @@ public final class SanCommands implements SanConsole {
             """;
 
     /** A provider as the commands know it. */
-    record Tracked(ProviderEngine engine, long serviceId) {
+    record Tracked(EngineDiagnostics engine, long serviceId) {
     }
 
-    private final Map<ProviderEngine, Tracked> live = new ConcurrentHashMap<>();
+    private final Map<EngineDiagnostics, Tracked> live = new ConcurrentHashMap<>();
     private final ArrayDeque<Tracked> retired = new ArrayDeque<>();
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -113,17 +115,13 @@ public final class SanCommands implements SanConsole {
     volatile SwitchView switchView;
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
-    void addProvider(SanServiceProvider provider, Map<String, Object> properties) {
-        if (!(provider instanceof ProviderEngine engine)) {
-            LOG.debug("not one of this bundle's engines, not listed: {}", provider);
-            return;
-        }
+    void addProvider(EngineDiagnostics engine, Map<String, Object> properties) {
         Object id = properties.get(Constants.SERVICE_ID);
         live.put(engine, new Tracked(engine, id instanceof Number n ? n.longValue() : -1));
     }
 
-    void removeProvider(SanServiceProvider provider) {
-        Tracked t = live.remove(provider);
+    void removeProvider(EngineDiagnostics engine) {
+        Tracked t = live.remove(engine);
         if (t != null) {
             synchronized (retired) {
                 if (retired.size() == RETIRED_KEPT) {

@@ -98,12 +98,12 @@ final class BoundProvider implements UpcallTable {
     private volatile Capabilities capabilities;
     private volatile List<Cidr> subnets;
     private final AtomicBoolean retired = new AtomicBoolean();
-    /** The thread running the switch's cleanup call on this provider, once it started. */
-    private volatile Thread cleanupThread;
     /**
-     * Set once the provider's final cleanup is seen past its step a (the notification gate closed):
-     * its first upcall on the cleanup's thread (an aborted completion, a closed handle; docs/rules.md LC-b, LC-c),
-     * or the cleanup call's return. From then on no FD_* event may come (docs/rules.md LC-a).
+     * Set when the switch's cleanup call on this provider returned. The switch knows the provider's
+     * notification gate closed from the SPI alone only then: that call was the final cleanup, or
+     * the final cleanup ran before it (it answered {@code WSANOTINITIALISED}). How the engine runs
+     * its cleanup (on which thread, in which order inside) is not the switch's to infer. From then
+     * on no FD_* event may come (docs/rules.md LC-a).
      */
     private final AtomicBoolean gateClosed = new AtomicBoolean();
     private final AtomicLong eventsAfterRetirement;
@@ -167,23 +167,11 @@ final class BoundProvider implements UpcallTable {
     }
 
     /**
-     * The switch is about to call {@code cleanup}. As the last holder, that call is the final cleanup
-     * (the normal case of a bundle stop); otherwise the core's forced final cleanup follows. Either
-     * way no FD_* event may reach the switch from here on.
+     * The switch's cleanup call returned: whatever the count was, no event may come any more. (While
+     * that call runs, events are dropped as from any withdrawn provider, see {@link #setEvent}.)
      */
-    void cleaningUp() {
-        cleanupThread = Thread.currentThread();
-    }
-
-    /** The switch's cleanup call returned: whatever the count was, no event may come any more. */
     void cleanedUp() {
         gateClosed.set(true);
-    }
-
-    private void upcallSeen() {
-        if (cleanupThread == Thread.currentThread()) {
-            gateClosed.set(true);
-        }
     }
 
     void onRetire(Runnable reaction) {
@@ -224,7 +212,6 @@ final class BoundProvider implements UpcallTable {
 
     @Override
     public void closeSocketHandle(long switchHandle) {
-        upcallSeen();
         Slot s = slots.remove(switchHandle);
         if (s == null) {
             LOG.warn("{}: closeSocketHandle for an unknown handle {}", name, switchHandle);
@@ -236,7 +223,6 @@ final class BoundProvider implements UpcallTable {
 
     @Override
     public void completeOverlappedRequest(long switchHandle, Overlapped overlapped, OverlappedResult result) {
-        upcallSeen();
         if (overlapped.context() instanceof IoCompletion c) {
             c.completed(result);
         }
@@ -245,14 +231,14 @@ final class BoundProvider implements UpcallTable {
     @Override
     public void setEvent(EventHandle event) {
         if (gateClosed.get()) {
-            // docs/rules.md LC-a: no FD_* event once the provider's final cleanup began. Counted, never acted on.
+            // docs/rules.md LC-a: no FD_* event once the provider's final cleanup ran. Counted, never acted on.
             eventsAfterRetirement.incrementAndGet();
             LOG.warn("{}: FD_* event during or after the provider's cleanup", name, new Throwable("the upcall"));
             return;
         }
         if (retired.get()) {
-            // Withdrawn, its cleanup not begun yet: an event may still pass the provider's gate; it
-            // concerns a socket the switch is giving up anyway.
+            // Withdrawn, the switch's cleanup call not returned yet: an event may still pass the
+            // provider's gate; it concerns a socket the switch is giving up anyway.
             return;
         }
         if (event instanceof SwitchEvent e) {

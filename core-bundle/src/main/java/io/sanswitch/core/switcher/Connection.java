@@ -456,7 +456,7 @@ final class Connection implements SwitchSocket {
      * The policy for every operation of this connection that fails, posted or refused: the
      * connection ends. What the application has pending fails with the operation's error, read as
      * {@code WSA_OPERATION_ABORTED} when the operation was aborted (closeSocket or the provider's
-     * final cleanup, see {@link #pendingErrorOf}); everything after sees the connection reset.
+     * final cleanup, see {@link ProviderGoing}); everything after sees the connection reset.
      */
     void failed(WsaError error) {
         terminate(error, WSAECONNRESET);
@@ -476,10 +476,11 @@ final class Connection implements SwitchSocket {
      * A call refused because the provider is going away: the connection is not ended here but by the
      * provider's closeSocketHandle upcall, which its final cleanup makes for every socket after it
      * aborted the pending operations (docs/rules.md LC-b, LC-c). Queued behind every call the application made
-     * before the bundle stop, it makes those calls fail as aborted rather than as a reset.
+     * before the bundle stop, it makes those calls fail as aborted rather than as a reset
+     * ({@link ProviderGoing#refusal}).
      */
     boolean providerGoing(WsaException e) {
-        if (e.error() == WsaError.WSANOTINITIALISED || provider.isRetired()) {
+        if (ProviderGoing.refusal(e.error(), provider.isRetired())) {
             LOG.trace("{}: {} refused, the provider is going away", this, e.error());
             return true;
         }
@@ -562,15 +563,6 @@ final class Connection implements SwitchSocket {
     }
 
     /**
-     * A call refused because the provider is being cleaned up ({@code WSANOTINITIALISED}) or has
-     * already reset the socket ({@code WSAENOTSOCK}) means the same as an aborted operation: what is
-     * pending fails with {@code WSA_OPERATION_ABORTED}, what comes later with a reset.
-     */
-    private static WsaError pendingErrorOf(WsaError callError) {
-        return callError == WsaError.WSANOTINITIALISED || callError == WSAENOTSOCK ? WSA_OPERATION_ABORTED : callError;
-    }
-
-    /**
      * Ends the connection once: pending sends and receives fail with {@code pending}, later calls
      * with {@code later}; the provider socket is closed, which releases its registrations (docs/rules.md Q23).
      */
@@ -580,16 +572,9 @@ final class Connection implements SwitchSocket {
         }
         WsaError reported = pending;
         endedAt = reported + " at " + endedAt() + (provider.isRetired() ? ", provider withdrawn" : "");
-        pending = pendingErrorOf(pending);
-        if (provider.isRetired()) {
-            // The provider was withdrawn (its bundle stops): whatever its cleanup reports first for
-            // this socket or its peer, for the application the operation was aborted (docs/rules.md LC-b).
-            pending = WSA_OPERATION_ABORTED;
-            later = later == WSAENOTSOCK ? later : WSAECONNRESET;
-        }
-        if (later == WsaError.WSANOTINITIALISED) {
-            later = WSAECONNRESET;
-        }
+        // A provider going away is one event for the application, whatever it reported first.
+        pending = ProviderGoing.pendingError(pending, provider.isRetired());
+        later = ProviderGoing.laterError(later, provider.isRetired());
         boolean wasOpen = state != State.STARTING;
         state = later == WSAENOTSOCK ? State.CLOSED : State.BROKEN;
         laterError = later;

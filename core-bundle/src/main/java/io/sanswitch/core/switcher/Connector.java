@@ -214,7 +214,7 @@ final class Connector {
      */
     private void notStarted(BoundProvider p, boolean rdma, Throwable failure) {
         WsaError error = failure instanceof WsaException w ? w.error() : WSAENETDOWN;
-        boolean providerGone = p.isRetired() || error == WSANOTINITIALISED || error == WsaError.WSAENOTSOCK;
+        boolean providerGone = ProviderGoing.socketGone(error, p.isRetired());
         if (rdma && providerGone && pinned == null) {
             overTcp(Reason.RDMA_PROVIDER_DOWN, null);
         } else if (providerGone) {
@@ -234,14 +234,14 @@ final class Connector {
         }
         if (!overRdma || pinned != null) {
             // A pinned connect never falls back; a provider withdrawn under it is "network down".
-            boolean gone = error == WSANOTINITIALISED || (pinned != null && provider.isRetired());
+            boolean gone = ProviderGoing.refusal(error, pinned != null && provider.isRetired());
             WsaError reported = gone ? WSAENETDOWN : error;
             result.completeExceptionally(new WsaException(reported, "connect to " + remote + " over " + provider.name
                     + (pinned != null ? " (pinned)" : tcpReason != null ? " (" + tcpReason + ")" : "") + " failed"
                     + (reported != error ? " with " + error : "")));
             return;
         }
-        if (error == WSANOTINITIALISED || provider.isRetired()) {
+        if (ProviderGoing.refusal(error, provider.isRetired())) {
             LOG.debug("RDMA provider withdrawn while connecting to {}; over TCP", remote);
             overTcp(Reason.RDMA_PROVIDER_DOWN, null);
         } else if (Route.fallsBackToTcp(error)) {

@@ -55,10 +55,6 @@ final class FailureMemory {
         return new Remembered(e.error(), Duration.ofNanos(left));
     }
 
-    void forgetAll() {
-        failures.clear();
-    }
-
     int size() {
         return failures.size();
     }

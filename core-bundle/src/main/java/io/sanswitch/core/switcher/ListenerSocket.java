@@ -207,10 +207,7 @@ final class ListenerSocket implements SwitchServerSocket {
             Thread.currentThread().interrupt();
             throw new WsaException(WSAEINTR, "interrupted while accepting on " + local);
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof WsaException w) {
-                throw new WsaException(w.error(), w.getMessage(), w);
-            }
-            throw new WsaException(WsaError.WSAENETDOWN, "accept failed: " + e.getCause(), e.getCause());
+            throw BlockingCalls.failureOf(e, "accept on " + local);
         }
     }
 

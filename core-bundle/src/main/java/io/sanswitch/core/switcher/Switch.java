@@ -51,8 +51,8 @@ import io.sanswitch.api.SocketSwitch;
 import io.sanswitch.api.SwitchServerSocket;
 import io.sanswitch.api.SwitchSocket;
 import io.sanswitch.api.SwitchStatistics;
-import io.sanswitch.core.shell.SocketReasons;
-import io.sanswitch.core.shell.SwitchView;
+import io.sanswitch.core.switcher.view.SocketReasons;
+import io.sanswitch.core.switcher.view.SwitchView;
 import io.sanswitch.spi.ProtocolInfo;
 import io.sanswitch.spi.SanExtension;
 import io.sanswitch.spi.SanServiceProvider;
@@ -271,7 +271,6 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     }
 
     private static void cleanupQuietly(BoundProvider p) {
-        p.cleaningUp();
         try {
             p.spi.cleanup();
         } catch (WsaException e) {
@@ -408,10 +407,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         } catch (TimeoutException e) {
             throw new WsaException(WSAETIMEDOUT, "no outcome of the connect to " + remote + " in " + bound + " ms");
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof WsaException w) {
-                throw new WsaException(w.error(), w.getMessage(), w);
-            }
-            throw new WsaException(WSAENETDOWN, "connect to " + remote + " failed: " + e.getCause(), e.getCause());
+            throw BlockingCalls.failureOf(e, "connect to " + remote);
         }
     }
 

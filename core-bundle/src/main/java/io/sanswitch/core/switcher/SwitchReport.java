@@ -7,7 +7,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 
-import io.sanswitch.core.shell.SwitchView;
+import io.sanswitch.core.switcher.view.SwitchView;
 import io.sanswitch.transport.TransportProperties;
 
 /** The switch's state in the words of {@code san:switch} and {@code san:route}; formatting only. */

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Timeout;
 
 import io.sanswitch.core.CleanupReason;
 import io.sanswitch.core.ScriptedProvider;
+import io.sanswitch.core.switcher.view.SwitchView;
 import io.sanswitch.spi.SocketHandle;
 import io.sanswitch.spi.WsaException;
 

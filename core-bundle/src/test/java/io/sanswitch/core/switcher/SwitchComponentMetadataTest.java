@@ -18,7 +18,7 @@ class SwitchComponentMetadataTest {
         String ds = Files.readString(Path.of("target", "classes", "OSGI-INF", "io.sanswitch.core.switcher.Switch.xml"));
         assertTrue(ds.contains("configuration-pid=\"io.sanswitch.switch\""), ds);
         assertTrue(ds.contains("<provide interface=\"io.sanswitch.api.SocketSwitch\"/>"), ds);
-        assertTrue(ds.contains("<provide interface=\"io.sanswitch.core.shell.SocketReasons\"/>"),
+        assertTrue(ds.contains("<provide interface=\"io.sanswitch.core.switcher.view.SocketReasons\"/>"),
                 "san:sockets asks the switch why each socket is on its provider: " + ds);
         assertTrue(ds.contains("interface=\"io.sanswitch.spi.SanServiceProvider\""), ds);
         assertTrue(ds.contains("cardinality=\"0..n\"") && ds.contains("policy=\"dynamic\"")

@@ -1,4 +1,4 @@
-package io.sanswitch.core.shell;
+package io.sanswitch.core.switcher.view;
 
 import java.net.InetSocketAddress;
 import java.util.List;

@@ -1,11 +1,11 @@
-package io.sanswitch.core.shell;
+package io.sanswitch.core.switcher.view;
 
 /**
- * Extension point for {@code san:sockets}: why a connection went to the provider it is on
+ * The switch's account of its sockets, for {@code san:sockets}: why a connection went to the provider it is on
  * ("peer 10.1.0.7 in SAN subnet 10.1.0.0/16", "fallback: ucx provider stopped"). The switch knows
  * this and the engines do not, so the switch component registers an implementation of this
- * interface as a service (core-bundle private: the switch lives in the same bundle) and
- * {@link SanCommands} asks it for each open socket. Without one the column shows "-".
+ * interface as a service (core-bundle private: the shell lives in the same bundle) and the shell's
+ * {@code SanCommands} asks it for each open socket. Without one the column shows "-".
  *
  * <p>Called on the shell's thread while the listing is built: must not block.
  */

@@ -1,0 +1,47 @@
+package io.sanswitch.transport;
+
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+import io.sanswitch.spi.WsaError;
+import io.sanswitch.spi.WsaException;
+
+/**
+ * The host's interface addresses as every backend reads them: those of interfaces that are up. Here
+ * because the backends are separate bundles that share only exported code, and {@link
+ * Transport#localAddresses()} ({@code SIO_ADDRESS_LIST_QUERY}) must answer the same way for each.
+ */
+public final class LocalInterfaces {
+    private LocalInterfaces() {
+    }
+
+    /** The addresses of the interfaces that are up, in the order the system lists them, each once. */
+    public static Set<InetAddress> upAddresses() throws SocketException {
+        Set<InetAddress> up = new LinkedHashSet<>();
+        for (NetworkInterface ni : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+            if (ni.isUp()) {
+                up.addAll(Collections.list(ni.getInetAddresses()));
+            }
+        }
+        return up;
+    }
+
+    /**
+     * {@link #upAddresses()} as {@link Transport#localAddresses()} answers.
+     *
+     * @throws WsaException {@code WSAENETDOWN} when the interfaces cannot be listed
+     */
+    public static List<InetAddress> forAddressListQuery() throws WsaException {
+        try {
+            return new ArrayList<>(upAddresses());
+        } catch (SocketException e) {
+            throw new WsaException(WsaError.WSAENETDOWN, "cannot list interfaces: " + e.getMessage(), e);
+        }
+    }
+}
