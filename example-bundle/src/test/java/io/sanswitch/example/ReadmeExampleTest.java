@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Test;
 class ReadmeExampleTest {
     static final String SOURCE = "example-bundle/src/main/java/io/sanswitch/example/EchoExample.java";
     /** The README line right before the code block. */
-    static final String README_MARKER = "<!-- the source of " + SOURCE + " between tag::example[] and end::example[] -->";
+    static final String README_MARKER =
+            "<!-- the source of " + SOURCE + " between tag::example[] and end::example[] -->";
 
     private static final Path ROOT = Path.of(System.getProperty("user.dir")).getParent();
 
@@ -27,8 +28,12 @@ class ReadmeExampleTest {
     void theReadmesCodeBlockIsTheExamplesSource() throws IOException {
         List<String> source = Files.readAllLines(ROOT.resolve(SOURCE));
         List<String> readme = Files.readAllLines(ROOT.resolve("README.md"));
-        assertEquals(between(source, "// tag::example[]", "// end::example[]"), readmeBlockAfter(readme, README_MARKER),
-                "README.md's example differs from " + SOURCE + ": copy the region between the tags into the README");
+        List<String> expected = between(source, "// tag::example[]", "// end::example[]");
+        List<String> actual = readmeBlockAfter(readme, README_MARKER);
+        int line = firstDifference(expected, actual);
+        assertEquals(-1, line, () -> "README.md's example differs from " + SOURCE + " at line " + (line + 1)
+                + " of the region between the tags:\n  source: " + lineOrEnd(expected, line)
+                + "\n  README: " + lineOrEnd(actual, line) + "\ncopy the region into the README");
     }
 
     @Test
@@ -58,6 +63,20 @@ class ReadmeExampleTest {
         int at = indexOf(readme, marker, 0);
         assertEquals("```java", readme.get(at + 1), "a ```java block follows the marker in README.md");
         return readme.subList(at + 2, indexOf(readme, "```", at + 2));
+    }
+
+    /** The index of the first line where {@code a} and {@code b} differ, -1 when they are equal. */
+    static int firstDifference(List<String> a, List<String> b) {
+        for (int i = 0; i < Math.max(a.size(), b.size()); i++) {
+            if (i >= a.size() || i >= b.size() || !a.get(i).equals(b.get(i))) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static String lineOrEnd(List<String> lines, int i) {
+        return i < lines.size() ? lines.get(i) : "(end of the region)";
     }
 
     private static int indexOf(List<String> lines, String wanted, int from) {

@@ -11,6 +11,7 @@ import java.net.InetSocketAddress;
 import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
@@ -80,8 +81,13 @@ public class EchoExampleIT {
         SocketSwitch sw = awaitService(SocketSwitch.class);
         SwitchStatistics before = sw.statistics();
         exampleBundle().start();
-        Echoed echoed = awaitService(EchoExample.class).outcome().toCompletableFuture()
-                .get(Eventually.WAIT_MILLIS, TimeUnit.MILLISECONDS);
+        Echoed echoed;
+        try {
+            echoed = awaitService(EchoExample.class).outcome().toCompletableFuture()
+                    .get(Eventually.WAIT_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw new AssertionError("the example failed: " + e.getCause(), e.getCause());
+        }
         // The outcome completes once the server end read the end of the stream, i.e. the client's graceful
         // close arrived; the switch finishes a close on its own threads, so the count drops soon after.
         eventually("the switch's connections back to " + before.connections() + " after the example closed both ends",
@@ -92,8 +98,9 @@ public class EchoExampleIT {
         eventually("the providers closed the example's sockets",
                 () -> sw.statistics().totalProviderSockets() == before.totalProviderSockets());
         // @Deactivate joins the example's own thread (the switch's pool threads are not the example's).
-        assertEquals("the example's threads after it stopped", List.of(),
-                ThreadLeaks.live().stream().map(Thread::getName).filter("echo-example"::equals).collect(Collectors.toList()));
+        List<String> left = ThreadLeaks.live().stream().map(Thread::getName)
+                .filter("echo-example"::equals).collect(Collectors.toList());
+        assertEquals("the example's threads after it stopped", List.of(), left);
         return echoed;
     }
 
