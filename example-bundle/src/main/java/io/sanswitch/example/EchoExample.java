@@ -59,7 +59,9 @@ public class EchoExample {
         return outcome.minimalCompletionStage();
     }
 
+    @SuppressWarnings("try") // the client closes before the block ends: its end of stream ends the echo
     private void run() {
+        Echoed result;
         try (SwitchSocket client = socketSwitch.connect(listener.localAddress());
                 SwitchSocket server = listener.accept()) {
             CompletionStage<Void> echoed = echo(server, ByteBuffer.allocate(1024));
@@ -67,11 +69,12 @@ public class EchoExample {
             String overStages = echoWithStages(client, "hello over the stages").toCompletableFuture().get(10, SECONDS);
             client.close(); // graceful: the server side reads the end of the stream after the last byte
             echoed.toCompletableFuture().get(10, SECONDS);
-            server.close();
-            outcome.complete(new Echoed(client.provider(), overStreams, overStages));
+            result = new Echoed(client.provider(), overStreams, overStages);
         } catch (Exception e) {
             outcome.completeExceptionally(e);
+            return;
         }
+        outcome.complete(result); // both ends closed
     }
 
     /** The server side: echoes until the end of the stream, each continuation only starting the next call. */
