@@ -14,10 +14,12 @@ import org.junit.jupiter.api.Test;
  * {@code docs/rules.md} and the tests' {@code @Checks}, writes it to
  * {@code api-bundle/target/conformance-matrix.md} and {@code .html}, and fails the build when a rule
  * has no test and is not marked {@code gap:}, when a test names an id the catalogue lacks, or when
- * {@code docs/conformance-matrix.md} is not the current matrix. {@code -Dmatrix.update=true} writes
- * the current one there.
+ * {@code docs/conformance-matrix.md} or README.md's counts are not the current matrix's.
+ * {@code -Dmatrix.update=true} writes the current ones there.
  */
 class ConformanceMatrixTest {
+    /** The start of README.md's line with the counts, which the build keeps current. */
+    private static final String README_COUNTS = "The matrix as generated now: ";
     private final Path root = Repository.root();
     private final RuleCatalogue catalogue = RuleCatalogue.parse(Repository.read(root.resolve("docs/rules.md")));
     private final ConformanceMatrix matrix = new ConformanceMatrix(catalogue, CheckScanner.scan(root));
@@ -43,6 +45,20 @@ class ConformanceMatrixTest {
         assertTrue(catalogue.rules().size() > 50, "docs/rules.md parsed: " + catalogue.rules().size() + " rules");
         assertEquals(catalogue.rules().size(), catalogue.rules().stream().map(RuleCatalogue.Rule::id).distinct().count(),
                 "each id once");
+    }
+
+    @Test
+    void theReadmeStatesTheCurrentCounts() throws IOException {
+        Path readme = root.resolve("README.md");
+        String text = Files.readString(readme);
+        String line = README_COUNTS + matrix.summary();
+        if (Boolean.getBoolean("matrix.update")) {
+            text = text.replaceFirst("(?m)^" + java.util.regex.Pattern.quote(README_COUNTS) + ".*$",
+                    java.util.regex.Matcher.quoteReplacement(line));
+            Files.writeString(readme, text);
+        }
+        assertTrue(text.lines().anyMatch(line::equals),
+                "README.md's counts are not the current matrix's (" + line + "): -Dmatrix.update=true rewrites them");
     }
 
     @Test
