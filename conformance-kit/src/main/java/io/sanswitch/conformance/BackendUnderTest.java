@@ -1,6 +1,7 @@
 package io.sanswitch.conformance;
 
 import java.net.InetAddress;
+import java.util.Map;
 
 import io.sanswitch.transport.Transport;
 
@@ -33,11 +34,18 @@ public interface BackendUnderTest {
     }
 
     /**
-     * Makes the network under {@code transport} fail as the backend would detect it, if the
-     * backend can do that in a test; otherwise returns {@code false} and the kit skips the
-     * {@code WSAENETDOWN} case (cover it with a backend-specific test).
+     * Environment for a JVM that runs this backend inside a network namespace of the kit's own
+     * (the {@code WSAENETDOWN} case), e.g. to restrict UCX to its tcp lane.
      */
-    default boolean failNetwork(Transport transport) {
-        return false;
+    default Map<String, String> namespaceEnvironment() {
+        return Map.of();
+    }
+
+    /**
+     * Why this backend does not yet notice that the link under its sockets went away, or
+     * {@code null} when it does (then the kit's {@code WSAENETDOWN} case holds it to docs/rules.md LC-e).
+     */
+    default String linkLossUnnoticedBecause() {
+        return null;
     }
 }

@@ -52,11 +52,24 @@ final class EngineEvents implements TransportEvents {
             return;
         }
         if (op.tryClaim()) {
-            completions.complete(op, result);
+            completions.complete(op, afterCleanupBegan(result));
         } else {
             // A legal race: cancel, closeSocket or the final cleanup completed it first.
             LOG.trace("report for {} lost the race to complete it", op);
         }
+    }
+
+    /**
+     * docs/rules.md LC-b, LC-race: an operation still pending when the final cleanup closed the gate
+     * ends aborted whatever the backend reports meanwhile (a reset from the cleanup's own forced close
+     * of a sibling socket, a failed link); a success stays a success. Checked after the claim, so a
+     * failure claimed before the gate closed really finished first.
+     */
+    private OverlappedResult afterCleanupBegan(OverlappedResult result) {
+        if (result.isSuccess() || gate.isOpen()) {
+            return result;
+        }
+        return OverlappedResult.failure(WsaError.WSA_OPERATION_ABORTED, result.bytesTransferred());
     }
 
     @Override

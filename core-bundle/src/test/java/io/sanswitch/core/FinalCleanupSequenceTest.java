@@ -270,6 +270,64 @@ class FinalCleanupSequenceTest extends EngineTestSupport {
     }
 
     @Test
+    @Checks({"LC-b", "LC-race"})
+    void aFailureTheBackendReportsOnceTheCleanupBeganEndsAbortedAndASuccessStaysASuccess() throws Exception {
+        // A backend may fail a pending operation while the cleanup runs, e.g. with the reset its
+        // own forced close of a sibling socket caused (UCX): the operation was pending when the
+        // cleanup began, so it ends with WSA_OPERATION_ABORTED all the same.
+        startup();
+        SocketHandle listener = newSocket();
+        engine.bind(listener, LOCAL);
+        engine.listen(listener, 16);
+        engine.eventSelect(listener, new RecordingSwitch.Event(), NetworkEvents.FD_ACCEPT);
+        ScriptedTransport.ScriptedSocket listening = (ScriptedTransport.ScriptedSocket) engine.socketFor(listener).transport();
+        SocketHandle s = connectedSocket();
+        Overlapped failing = postRecv(s, Overlapped.Mode.NOTIFY);
+        Overlapped succeeding = postRecv(s, Overlapped.Mode.POLL);
+        List<PostedOperation> pending = transport.held();
+        assertEquals(2, pending.size());
+
+        // A call in progress holds the cleanup in step a, after the gate closed; from inside it the
+        // backend reports both pending operations.
+        CountDownLatch inPost = new CountDownLatch(1);
+        AtomicReference<Throwable> posterFailed = new AtomicReference<>();
+        transport.insidePost = op -> {
+            transport.insidePost = null;
+            inPost.countDown();
+            // Positive signal that the gate closed: an event raised now is dropped.
+            try {
+                Eventually.until("the notification gate closed", () -> {
+                    int before = upcalls.eventsSet.size();
+                    transport.events.connectionRequested(listening);
+                    return upcalls.eventsSet.size() == before;
+                });
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+            transport.events.operationFailed(pending.get(0), WsaError.WSAECONNRESET, 0);
+            transport.events.operationCompleted(pending.get(1), 7);
+        };
+        Thread poster = new Thread(() -> {
+            try {
+                postRecv(s, Overlapped.Mode.NOTIFY);
+            } catch (Throwable t) {
+                posterFailed.set(t);
+            }
+        }, "poster-inside-backend");
+        poster.start();
+        assertTrue(inPost.await(10, TimeUnit.SECONDS));
+
+        engine.cleanup();
+        poster.join(10_000);
+
+        assertNull(posterFailed.get());
+        assertEquals(WsaError.WSA_OPERATION_ABORTED, failing.result().error(), "failure reported after the gate closed");
+        assertEquals(1, upcalls.completionsOf(failing));
+        assertTrue(succeeding.result().isSuccess(), "a success stays a success: " + succeeding.result());
+        assertEquals(7, succeeding.result().bytesTransferred());
+    }
+
+    @Test
     @Checks("LC-f")
     void startupWorksAgainRightAfterTheFinalCleanup() throws Exception {
         for (int round = 1; round <= 3; round++) {

@@ -56,6 +56,8 @@ final class ScriptedTransport implements Transport {
     volatile TransportEvents events;
     volatile boolean networkFailed;
     volatile boolean connectAtOnce = true;
+    /** Runs inside every post, on the posting thread, once the operation is held (a backend busy in a post). */
+    volatile java.util.function.Consumer<PostedOperation> insidePost;
 
     private final String name;
 
@@ -258,6 +260,10 @@ final class ScriptedTransport implements Transport {
             maybeFail(Primitive.POST);
             held.add(operation);
             log("post", operation);
+            java.util.function.Consumer<PostedOperation> hook = insidePost;
+            if (hook != null) {
+                hook.accept(operation);
+            }
         }
 
         @Override

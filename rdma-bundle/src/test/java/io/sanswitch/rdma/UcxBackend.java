@@ -1,5 +1,7 @@
 package io.sanswitch.rdma;
 
+import java.util.Map;
+
 import io.sanswitch.conformance.BackendUnderTest;
 import io.sanswitch.transport.Transport;
 
@@ -15,5 +17,22 @@ final class UcxBackend implements BackendUnderTest {
     @Override
     public Transport newTransport() {
         return new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, "");
+    }
+
+    /** UCX over its tcp lane (a namespace has no other device); signals left to the JVM. */
+    @Override
+    public Map<String, String> namespaceEnvironment() {
+        return Map.of("UCX_TLS", "tcp", "UCX_ERROR_SIGNALS", "");
+    }
+
+    /**
+     * Measured with the kit's case: a receive pending over UCX's tcp lane was still pending 20 s
+     * after its link was removed, and the final cleanup reported no failed network.
+     */
+    @Override
+    public String linkLossUnnoticedBecause() {
+        return "UcxTransport has no watch of the interfaces under its sockets (networkSubsystemFailed() is always "
+                + "false) and a connection whose address went away keeps working over the kernel's local route; "
+                + "a receive pending across the removed link was still pending after 20 s";
     }
 }

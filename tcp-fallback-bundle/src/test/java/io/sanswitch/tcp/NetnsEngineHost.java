@@ -5,7 +5,9 @@ import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 
 import io.sanswitch.conformance.KitProvider;
 import io.sanswitch.spi.Overlapped;
@@ -58,11 +60,25 @@ public final class NetnsEngineHost {
         }
         System.out.println("openSockets=" + a.engine.openSockets());
         System.out.println("running=" + a.engine.isRunning());
-        Thread.sleep(200);
-        long backendThreads = Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> t.isAlive() && t.getName().startsWith("sanswitch-")).count();
-        System.out.println("backendThreads=" + backendThreads);
+        System.out.println("backendThreads=" + backendThreadsOnceGone());
         System.out.println("DONE");
         System.out.flush();
+    }
+
+    /**
+     * The backend's threads left: joined one by one (the cleanup has returned, so each is on its
+     * way out), bounded, so a thread that stays is counted rather than waited for forever.
+     */
+    private static long backendThreadsOnceGone() throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        for (Thread t : backendThreads()) {
+            t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+        }
+        return backendThreads().size();
+    }
+
+    private static List<Thread> backendThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.isAlive() && t.getName().startsWith("sanswitch-")).toList();
     }
 }
