@@ -79,7 +79,10 @@ class UcxCycleLeakTest {
         Set<String> left = new java.util.TreeSet<>(threadsAfter);
         left.removeAll(threadsBefore);
         assertEquals(Set.of(), left, "threads started during the cycles and still alive (before: " + threadsBefore + ")");
-        assertEquals(0, UcxNative.pendingRequests(), "requests (and endpoint error handlers) still registered");
+        // The count is the JVM's: a request an earlier test's forced close left with UCX is purged a
+        // little later (docs/toolchain.md TC-17), so wait for none, bounded.
+        io.sanswitch.testing.Eventually.until("no request (or endpoint error handler) still registered, now "
+                + UcxNative.pendingRequests(), () -> UcxNative.pendingRequests() == 0);
         // Every request (and a cleanup's forced closes: 2 per cycle) used to leave one behind with
         // JUCX 1.12.1's own calls (openucx/ucx#8829): 400+ here. The JVM's own use moves the count
         // by one now and then (seen: -1..+1 over a run).
