@@ -1,6 +1,7 @@
 package io.sanswitch.distribution;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -13,10 +14,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterEach;
@@ -109,12 +113,68 @@ class DistributionIT {
         assertTrue(env.contains("UCX_ERROR_SIGNALS="), "bin/setenv sets UCX_ERROR_SIGNALS empty in Karaf's JVM: "
                 + env.stream().filter(e -> e.startsWith("UCX")).toList());
 
+        everySanCommandPrintsThroughBinClient(sshPort);
+
         String stop = run(home, STOP, home.resolve("bin/stop").toString());
         if (!karaf.waitFor(STOP.toSeconds(), TimeUnit.SECONDS)) {
             fail("bin/karaf still running " + STOP + " after bin/stop (" + stop + ")" + diagnostics());
         }
         assertEquals(0, karaf.exitValue(), "bin/karaf's exit code" + diagnostics());
         assertTrue(jvm.onExit().get(STOP.toSeconds(), TimeUnit.SECONDS) != null && !jvm.isAlive());
+    }
+
+    /**
+     * Each san:* command as an operator scripts it: one per {@code bin/client} exec, then all in one
+     * {@code bin/client -b} reading them from stdin. Both print only what a command writes to its
+     * session, so a command that returned its text would print nothing here. The distribution has no
+     * SAN subnet configured: a route to loopback is tcp, NOT_ON_SAN_SUBNET.
+     */
+    private void everySanCommandPrintsThroughBinClient(int sshPort) throws Exception {
+        Map<String, Pattern> expected = new LinkedHashMap<>();
+        expected.put("san:providers", Pattern.compile(
+                "(?sm)PROVIDER\\s+SERVICE\\s+STATE\\s+REFS\\s+SOCKETS\\s+PENDING\\s+GEN\\s+CLEANUPS\\s*\\n"
+                        + "(?=.*^ucx\\s+\\d+\\s+RUNNING\\s)(?=.*^tcp\\s+\\d+\\s+RUNNING\\s).*"));
+        expected.put("san:sockets", Pattern.compile("(?s)(No open sockets|PROVIDER\\s+SOCKET\\s+HANDLE\\s+ROLE\\s).*"));
+        expected.put("san:cleanup-history", Pattern.compile("(?s)(No final cleanup yet|WHEN\\s+PROVIDER\\s+SERVICE\\s).*"));
+        expected.put("san:switch", Pattern.compile("(?sm)SETTING\\s+VALUE\\s+SOURCE\\s*\\n(?=.*^sanSubnets\\s)"
+                + "(?=.*^connectTimeoutMillis\\s+\\d+\\s)(?=.*^ucx\\s+RDMA)(?=.*^tcp\\s+TCP).*"));
+        expected.put("san:route 127.0.0.1:5000", Pattern.compile("(?s)PEER\\s+PROVIDER\\s+CONNECTS TO\\s+REASON\\s+DETAIL\\s*\\n"
+                + "127\\.0\\.0\\.1:5000\\s+tcp\\s+127\\.0\\.0\\.1:5000\\s+NOT_ON_SAN_SUBNET\\s+peer 127\\.0\\.0\\.1 on no SAN subnet.*"));
+        expected.put("san:bench tcp 1", Pattern.compile("(?s)PROVIDER\\s+BYTES\\s+TIME\\s+RATE\\s.*\\ntcp\\s+\\d+(\\.\\d)? (B|KiB|MiB|GiB)\\s.*"
+                + "\\nMEMORY\\s+RESIDENT\\s.*"));
+
+        for (Map.Entry<String, Pattern> e : expected.entrySet()) {
+            String printed = client(sshPort, e.getKey());
+            assertPrinted(e.getKey(), e.getValue(), printed, "bin/client \"" + e.getKey() + "\"");
+        }
+
+        Path commands = work.resolve("batch.txt");
+        Files.writeString(commands, String.join("\n", expected.keySet()) + "\n");
+        String batch = run(home, Duration.ofSeconds(60), commands, home.resolve("bin/client").toString(), "-h",
+                "127.0.0.1", "-a", Integer.toString(sshPort), "-u", "karaf", "-p", "karaf", "-r", "10", "-d", "2", "-b");
+        assertTrue(batch.startsWith("exit 0\n"), "bin/client -b failed:\n" + batch + diagnostics());
+        // Each command's output in the batch's, in the order given: its header (or its one line).
+        List<String> markers = List.of("PROVIDER\\s+SERVICE\\s+STATE", "No open sockets|PROVIDER\\s+SOCKET\\s+HANDLE",
+                "No final cleanup yet|WHEN\\s+PROVIDER", "SETTING\\s+VALUE\\s+SOURCE",
+                "127\\.0\\.0\\.1:5000\\s+tcp\\s+127\\.0\\.0\\.1:5000\\s+NOT_ON_SAN_SUBNET", "PROVIDER\\s+BYTES\\s+TIME");
+        int at = 0;
+        for (String marker : markers) {
+            java.util.regex.Matcher m = Pattern.compile(marker).matcher(batch);
+            assertTrue(m.find(at), "bin/client -b printed no /" + marker + "/ after offset " + at + " (commands "
+                    + expected.keySet() + "):\n" + batch);
+            at = m.end();
+        }
+        for (String word : List.of("RUNNING", "NOT_ON_SAN_SUBNET", "SETTING", "MEMORY")) {
+            assertTrue(batch.contains(word), "bin/client -b printed no " + word + ":\n" + batch);
+        }
+    }
+
+    private void assertPrinted(String command, Pattern expected, String printed, String how) {
+        assertTrue(printed.startsWith("exit 0\n"), how + " failed:\n" + printed + diagnostics());
+        String text = printed.substring("exit 0\n".length()).replace("\r\n", "\n");
+        assertFalse(text.isBlank(), how + " printed nothing: the command returned its text instead of writing it");
+        assertTrue(expected.matcher(text).matches(), how + " printed no well-formed " + command + " output (expected "
+                + expected + "):\n" + text);
     }
 
     // ------------------------------------------------------------------ helpers
@@ -135,7 +195,15 @@ class DistributionIT {
 
     /** Runs a command to its end (bounded) and returns its output, exit code first. */
     private String run(Path dir, Duration limit, String... command) throws Exception {
+        return run(dir, limit, null, command);
+    }
+
+    /** The same with standard input read from {@code input} (none when null). */
+    private String run(Path dir, Duration limit, Path input, String... command) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true);
+        if (input != null) {
+            pb.redirectInput(input.toFile());
+        }
         pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
         Path out = Files.createTempFile(work, "out", ".txt");
         Process p = pb.redirectOutput(out.toFile()).start();

@@ -385,6 +385,47 @@ public class SanswitchFeatureIT {
         System.out.println(again);
         assertTrue("san:bench on the updated rdma bundle:\n" + again,
                 again.matches("(?s)PROVIDER.*\\nucx\\s+\\d+\\.\\d (MiB|GiB)\\s+\\d+ ms\\s+\\d+\\.\\d MiB/s.*"));
+
+        aRecentRdmaFailureRoutesToTcpAsSanRouteSays();
+    }
+
+    /**
+     * A real fallback, then san:route and a real connect agree on RECENT_RDMA_FAILURE: a plain TCP
+     * listener on a SAN address with nothing at its RDMA port, so the RDMA connect times out (a code
+     * that falls back and is remembered). The connect timeout is lowered through the switch's PID to
+     * keep this short, and both settings are taken back at the end.
+     */
+    private void aRecentRdmaFailureRoutesToTcpAsSanRouteSays() throws Exception {
+        run("config:property-set -p io.sanswitch.switch connectTimeoutMillis 1000");
+        run("config:property-set -p io.sanswitch.switch rdmaFailureMemorySeconds 60");
+        try (SwitchUser app = new SwitchUser(context);
+                java.net.ServerSocket plain = new java.net.ServerSocket(0, 4, java.net.InetAddress.getByName("127.0.0.2"))) {
+            eventually("san:switch", t -> t.matches("(?s).*\\nconnectTimeoutMillis\\s+1000\\s+io\\.sanswitch\\.switch\\n.*")
+                    && t.matches("(?s).*\\nrdmaFailureMemorySeconds\\s+60\\s+io\\.sanswitch\\.switch\\n.*"),
+                    "the lowered connect timeout and the failure memory in force");
+            String peer = "127.0.0.2:" + plain.getLocalPort();
+            java.net.InetSocketAddress at = new java.net.InetSocketAddress(plain.getInetAddress(), plain.getLocalPort());
+            assertEquals("ucx SAN_SUBNET", routeOf(run("san:route " + peer), peer));
+            try (io.sanswitch.api.SwitchSocket first = app.sw.connect(at)) {
+                assertEquals("the RDMA connect to the port with no RDMA listener times out and falls back",
+                        new io.sanswitch.api.ProviderChoice("tcp", io.sanswitch.api.ProviderChoice.Reason.FELL_BACK,
+                                io.sanswitch.spi.WsaError.WSAETIMEDOUT), first.choice());
+                plain.accept().close();
+            }
+            String route = run("san:route " + peer);
+            assertEquals(route, "tcp RECENT_RDMA_FAILURE", routeOf(route, peer));
+            Matcher left = Pattern.compile("failed with WSAETIMEDOUT[^;]*; straight to TCP for (\\d+\\.\\d) s more").matcher(route);
+            assertTrue("san:route names the failure and the time left:\n" + route, left.find());
+            double seconds = Double.parseDouble(left.group(1));
+            assertTrue("time left within the configured 60 s:\n" + route, seconds > 0 && seconds <= 60);
+            try (io.sanswitch.api.SwitchSocket next = app.sw.connect(at)) {
+                assertEquals(route, "tcp RECENT_RDMA_FAILURE", next.choice().provider() + " " + next.choice().reason());
+                plain.accept().close();
+            }
+        } finally {
+            run("config:property-delete -p io.sanswitch.switch connectTimeoutMillis");
+            run("config:property-delete -p io.sanswitch.switch rdmaFailureMemorySeconds");
+        }
     }
 
     /**
