@@ -396,8 +396,10 @@ public class SanswitchFeatureIT {
      * keep this short, and both settings are taken back at the end.
      */
     private void aRecentRdmaFailureRoutesToTcpAsSanRouteSays() throws Exception {
-        run("config:property-set -p io.sanswitch.switch connectTimeoutMillis 1000");
-        run("config:property-set -p io.sanswitch.switch rdmaFailureMemorySeconds 60");
+        // One edit, one update: two property-sets in a row are two updates, and Karaf's file watcher
+        // can apply the first one's etc/ file after the second (seen under load: the PID lost both).
+        run("config:edit io.sanswitch.switch; config:property-set connectTimeoutMillis 1000; "
+                + "config:property-set rdmaFailureMemorySeconds 60; config:update");
         try (SwitchUser app = new SwitchUser(context);
                 java.net.ServerSocket plain = new java.net.ServerSocket(0, 4, java.net.InetAddress.getByName("127.0.0.2"))) {
             eventually("san:switch", t -> t.matches("(?s).*\\nconnectTimeoutMillis\\s+1000\\s+io\\.sanswitch\\.switch\\n.*")
@@ -423,8 +425,8 @@ public class SanswitchFeatureIT {
                 plain.accept().close();
             }
         } finally {
-            run("config:property-delete -p io.sanswitch.switch connectTimeoutMillis");
-            run("config:property-delete -p io.sanswitch.switch rdmaFailureMemorySeconds");
+            run("config:edit io.sanswitch.switch; config:property-delete connectTimeoutMillis; "
+                    + "config:property-delete rdmaFailureMemorySeconds; config:update");
         }
     }
 
