@@ -33,6 +33,22 @@ public final class LocalInterfaces {
     }
 
     /**
+     * Whether {@code local}, a socket's local address, sits on an interface that is up, by a listing
+     * of {@link #upAddresses()}: a socket for which this is false has lost its network ({@code
+     * WSAENETDOWN}). The wildcard address is always up. Every address of 127.0.0.0/8 (and ::1) is the
+     * loopback interface's on Linux, though only 127.0.0.1 is listed: such an address is up while a
+     * loopback address of its family is (a socket on 127.0.0.3 was taken for one whose interface was
+     * gone).
+     */
+    public static boolean isUp(InetAddress local, Set<InetAddress> up) {
+        if (local.isAnyLocalAddress() || up.contains(local)) {
+            return true;
+        }
+        return local.isLoopbackAddress() && up.stream().anyMatch(a -> a.isLoopbackAddress()
+                && a.getAddress().length == local.getAddress().length);
+    }
+
+    /**
      * {@link #upAddresses()} as {@link Transport#localAddresses()} answers.
      *
      * @throws WsaException {@code WSAENETDOWN} when the interfaces cannot be listed

@@ -35,17 +35,21 @@ public interface BackendUnderTest {
 
     /**
      * Environment for a JVM that runs this backend inside a network namespace of the kit's own
-     * (the {@code WSAENETDOWN} case), e.g. to restrict UCX to its tcp lane.
+     * (the {@code WSAENETDOWN} case), e.g. to put UCX on its tcp lane over the namespace's link.
+     *
+     * @param link the name of the namespace's one link (the interface that holds its address)
      */
-    default Map<String, String> namespaceEnvironment() {
+    default Map<String, String> namespaceEnvironment(String link) {
         return Map.of();
     }
 
     /**
-     * Why this backend does not yet notice that the link under its sockets went away, or
-     * {@code null} when it does (then the kit's {@code WSAENETDOWN} case holds it to docs/rules.md LC-e).
+     * Whether a provider of this backend starts inside the kit's namespace while its link is gone
+     * (the {@code WSAENETDOWN} case restarts it after the final cleanup, docs/rules.md LC-f). A backend
+     * whose {@link #namespaceEnvironment} names the link as its only device cannot start without it:
+     * for such a backend the kit puts the link back first.
      */
-    default String linkLossUnnoticedBecause() {
-        return null;
+    default boolean startsWithoutTheLink() {
+        return true;
     }
 }

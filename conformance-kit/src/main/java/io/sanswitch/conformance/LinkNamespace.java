@@ -75,6 +75,11 @@ final class LinkNamespace implements AutoCloseable {
         run("ip", "netns", "exec", name, "ip", "link", "del", link);
     }
 
+    /** The link comes back as {@link #create()} made it (after {@link #removeLink()}). */
+    void restoreLink() throws Exception {
+        configure();
+    }
+
     /** A JVM inside the namespace running {@code main} on this JVM's class path. */
     Process startJava(Class<?> main, Map<String, String> environment, String... args) throws Exception {
         String java = ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
@@ -84,6 +89,11 @@ final class LinkNamespace implements AutoCloseable {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         pb.environment().putAll(environment);
         return pb.start();
+    }
+
+    /** The name of the link that holds {@link #ADDRESS}. */
+    String link() {
+        return link;
     }
 
     @Override

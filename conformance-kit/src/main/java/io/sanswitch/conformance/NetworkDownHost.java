@@ -19,8 +19,11 @@ import io.sanswitch.spi.WsaException;
 /**
  * The child JVM of the kit's {@code WSAENETDOWN} case, run inside a {@link LinkNamespace}: two
  * providers of the backend named on the command line, a connection between them on the
- * namespace's link address, a receive pending on each end. It says READY, waits for the test to
- * remove the link (a line on stdin), then reports as {@code key=value} lines and says DONE.
+ * namespace's link address, a receive pending on the client. It says READY, waits for the test to
+ * remove the link (a line on stdin), then reports as {@code key=value} lines; after the final
+ * cleanup it says CLEANED and waits for a second line (the test may put the link back first, see
+ * {@link BackendUnderTest#startsWithoutTheLink()}) before it starts the provider again, reports
+ * that and says DONE.
  */
 public final class NetworkDownHost {
     private NetworkDownHost() {
@@ -52,13 +55,18 @@ public final class NetworkDownHost {
         Overlapped pending = a.recv(client, 16, Overlapped.Mode.NOTIFY).overlapped();
         System.out.println("READY");
         System.out.flush();
-        new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        in.readLine();
         long removed = System.nanoTime();
 
         OverlappedResult r = pending.awaitResult(waitSeconds, TimeUnit.SECONDS);
         System.out.println("recv=" + (r == null ? "pending" : r.isSuccess() ? "success" : r.error()));
         System.out.println("detectMillis=" + (System.nanoTime() - removed) / 1_000_000);
-        System.out.println("recvUpcalls=" + a.upcalls.completionsOf(pending));
+        if (r != null) {
+            System.out.println("recvUpcalls=" + a.upcalls.settledCompletionsOf(pending));
+        }
+        System.out.println("sendAfter=" + outcome(() -> a.send(client, new byte[] {8}, Overlapped.Mode.POLL)));
+        System.out.println("socketAfter=" + outcome(a::socket));
         try {
             a.engine.cleanup();
             System.out.println("cleanup=ok");
@@ -67,13 +75,33 @@ public final class NetworkDownHost {
         }
         System.out.println("openSockets=" + a.engine.openSockets());
         System.out.println("running=" + a.engine.isRunning());
-        a.startup();
-        System.out.println("restarted=" + a.engine.isRunning());
+        System.out.println("recvUpcallsAfterCleanup=" + a.upcalls.completionsOf(pending));
+        System.out.println("CLEANED");
+        System.out.flush();
+        in.readLine();
+        System.out.println("restarted=" + outcome(() -> {
+            a.startup();
+            return a.engine.isRunning();
+        }));
         a.close();
         b.close();
         System.out.println("DONE");
         System.out.flush();
         System.exit(0);
+    }
+
+    /** A call that may fail with a WSA error. */
+    private interface Call {
+        Object run() throws WsaException;
+    }
+
+    /** What {@code call} returned, or the WSA error it failed with. */
+    private static String outcome(Call call) {
+        try {
+            return String.valueOf(call.run());
+        } catch (WsaException e) {
+            return String.valueOf(e.error());
+        }
     }
 
     /** The backend's {@code INSTANCE} field, or a new one from its no-argument constructor. */

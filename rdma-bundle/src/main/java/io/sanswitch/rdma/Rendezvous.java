@@ -74,6 +74,11 @@ final class Rendezvous implements Runnable {
     private final ArrayDeque<Deadline> inbound = new ArrayDeque<>();
     private final ArrayDeque<Deadline> outbound = new ArrayDeque<>();
     private volatile boolean running = true;
+    /** A task run about every {@link #tickNanos} (the interface watch); set before {@link #start}. */
+    private Runnable tick;
+    private long tickNanos;
+    /** When {@link #tick} runs next. Rendezvous thread. */
+    private long nextTick;
 
     Rendezvous(String name, Duration handshakeTimeout) throws IOException {
         this.handshakeTimeout = handshakeTimeout;
@@ -83,7 +88,14 @@ final class Rendezvous implements Runnable {
     }
 
     void start() {
+        nextTick = System.nanoTime() + tickNanos;
         thread.start();
+    }
+
+    /** Runs {@code task} on the rendezvous thread about every {@code millis}; set before {@link #start}. */
+    void every(long millis, Runnable task) {
+        tickNanos = millis * 1_000_000L;
+        tick = task;
     }
 
     boolean inThread() {
@@ -153,7 +165,7 @@ final class Rendezvous implements Runnable {
     public void run() {
         while (running) {
             try {
-                selector.select(expireHandshakes());
+                selector.select(untilNextTimer(expireHandshakes()));
             } catch (IOException e) {
                 LOG.warn("rendezvous selector failed", e);
                 break;
@@ -182,6 +194,30 @@ final class Rendezvous implements Runnable {
                 }
             }
             selector.selectedKeys().clear();
+            runTick();
+        }
+    }
+
+    /** {@code handshakeWait} (0: none) shortened to the next run of {@link #tick}, in milliseconds. */
+    private long untilNextTimer(long handshakeWait) {
+        if (tick == null) {
+            return handshakeWait;
+        }
+        long toTick = Math.max(1, (nextTick - System.nanoTime() + 999_999) / 1_000_000);
+        return handshakeWait == 0 ? toTick : Math.min(handshakeWait, toTick);
+    }
+
+    private void runTick() {
+        Runnable t = tick;
+        long now = System.nanoTime();
+        if (t == null || now - nextTick < 0) {
+            return;
+        }
+        nextTick = now + tickNanos;
+        try {
+            t.run();
+        } catch (RuntimeException e) {
+            LOG.warn("periodic rendezvous task threw", e);
         }
     }
 

@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import org.openucx.jucx.UcxUtils;
 import org.openucx.jucx.ucp.UcpTagMessage;
 
-import io.sanswitch.spi.WsaError;
 import io.sanswitch.transport.PostedOperation;
 
 /**
@@ -107,7 +106,7 @@ final class TagStreamReceiver {
                 if (endOfStream) {
                     owner.events().operationCompleted(op, 0); // 0 bytes = the peer closed gracefully
                 } else {
-                    owner.events().operationFailed(op, WsaError.WSAECONNRESET, 0);
+                    owner.events().operationFailed(op, socket.failure(), 0);
                 }
                 continue;
             }
@@ -181,7 +180,7 @@ final class TagStreamReceiver {
             if (m.status == 0) {
                 owner.events().operationCompleted(m.op, m.length);
             } else {
-                owner.events().operationFailed(m.op, WsaError.WSAECONNRESET, 0);
+                owner.events().operationFailed(m.op, socket.failure(), 0);
             }
         }
     }

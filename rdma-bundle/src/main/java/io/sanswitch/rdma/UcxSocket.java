@@ -4,6 +4,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.ConnectException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NoRouteToHostException;
 import java.net.StandardSocketOptions;
@@ -106,6 +107,13 @@ final class UcxSocket implements TransportSocket {
     private final TagStreamReceiver receiver;
     /** Sends reported in posting order. Worker thread. */
     private final SendOrder sends;
+    /**
+     * What a FAILED connection's operations fail with: a reset (the peer's), or {@code WSAENETDOWN}
+     * when the interface under it went away. Written before the move to FAILED, read by any thread.
+     */
+    private volatile WsaError failure = WsaError.WSAECONNRESET;
+    /** The interface watch found this socket's interface gone (it is reported once). Rendezvous thread. */
+    private boolean networkLost;
 
     UcxSocket(UcxTransport owner, UcxWorkerThread worker) {
         this.owner = owner;
@@ -147,6 +155,52 @@ final class UcxSocket implements TransportSocket {
     /** Any thread. */
     boolean hasFailed() {
         return state.get() == State.FAILED;
+    }
+
+    /** What the operations of this connection fail with once it {@link #hasFailed failed}. Any thread. */
+    WsaError failure() {
+        return failure;
+    }
+
+    /**
+     * The local IP the interface watch checks (docs/rules.md LC-e): the control connection's for a connection
+     * (UCX's lane to the peer leaves by the interface the rendezvous reached the peer by), the
+     * listener's for a listener; {@code null} for any other socket and once reported. Rendezvous thread.
+     */
+    InetAddress interfaceAddress() {
+        if (networkLost) {
+            return null;
+        }
+        State now = state.get();
+        if (now == State.LISTENING) {
+            UcxListener l = listener;
+            return l == null ? null : l.address().getAddress();
+        }
+        SocketChannel ch = control;
+        if ((now == State.CONNECTED || now == State.PEER_CLOSING) && ch != null) {
+            try {
+                return ch.getLocalAddress() instanceof InetSocketAddress a ? a.getAddress() : null;
+            } catch (IOException e) {
+                return null; // closed: its end is reported as such
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The interface under this socket is gone (docs/rules.md LC-e): a connection fails, its pending and later
+     * operations with {@code WSAENETDOWN}, as the tcp backend's do. A listener is left as it is:
+     * the engine refuses every call with {@code WSAENETDOWN} from now on. Rendezvous thread.
+     */
+    void networkLost() {
+        networkLost = true;
+        worker.execute(() -> {
+            State now = state.get();
+            if (now == State.CONNECTED || now == State.PEER_CLOSING) {
+                failure = WsaError.WSAENETDOWN;
+                fail();
+            }
+        });
     }
 
     /**
@@ -445,7 +499,9 @@ final class UcxSocket implements TransportSocket {
     public void post(PostedOperation op) throws WsaException {
         State now = state.get();
         if (now == State.FAILED) {
-            throw new WsaException(WsaError.WSAECONNRESET, "the connection failed");
+            WsaError error = failure;
+            throw new WsaException(error, error == WsaError.WSAENETDOWN ? "the interface under this socket is gone"
+                    : "the connection failed");
         }
         if (now != State.CONNECTED && now != State.PEER_CLOSING) {
             throw new WsaException(WsaError.WSAENOTCONN, "not connected");
@@ -479,7 +535,7 @@ final class UcxSocket implements TransportSocket {
         }
         SendOrder.Entry inOrder = op.kind() == PostedOperation.Kind.SEND ? sends.posted(op) : null;
         if (state.get() == State.FAILED || !endpoint.isOpen()) {
-            finished(op, inOrder, WsaError.WSAECONNRESET);
+            finished(op, inOrder, hasFailed() ? failure : WsaError.WSAECONNRESET);
             return;
         }
         if (op.kind() == PostedOperation.Kind.SEND && op.length() == 0) {
@@ -499,8 +555,8 @@ final class UcxSocket implements TransportSocket {
                 finished(op, inOrder, null);
             } else {
                 State now = state.get();
-                finished(op, inOrder, now == State.FAILED || now == State.PEER_CLOSING
-                        ? WsaError.WSAECONNRESET : UcxStatus.transferError(status));
+                finished(op, inOrder, now == State.FAILED ? failure
+                        : now == State.PEER_CLOSING ? WsaError.WSAECONNRESET : UcxStatus.transferError(status));
             }
         });
         try {

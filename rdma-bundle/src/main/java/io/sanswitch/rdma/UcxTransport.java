@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.net.InetSocketAddress;
+import java.net.SocketException;
 import java.net.StandardSocketOptions;
 import java.nio.channels.ServerSocketChannel;
 import java.time.Duration;
@@ -14,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.openucx.jucx.ucp.UcpContext;
@@ -52,6 +54,13 @@ public final class UcxTransport implements Transport {
     /** Endpoints force-closed together before their callbacks are waited for (see {@link #forceCloseAndAwait}). */
     private static final int CLOSE_WINDOW = 64;
 
+    /**
+     * How often the interfaces under open sockets are checked (docs/rules.md LC-e): UCX has no watch of
+     * its own and keeps a connection whose address went away, so without this a receive across a
+     * removed link stays pending. Listing the interfaces costs well under a millisecond.
+     */
+    static final long NETWORK_CHECK_MILLIS = 200;
+
     /** How long a peer may take over the rendezvous handshake when nothing is configured. */
     static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(5);
 
@@ -79,6 +88,8 @@ public final class UcxTransport implements Transport {
     private UcxSocket[] receivingNow = new UcxSocket[0];
     /** {@link #receiving} changed since {@link #receivingNow} was made. Worker thread only. */
     private boolean receivingChanged;
+    /** The network under this run failed (reported to the engine once per run). */
+    private final AtomicBoolean networkFailed = new AtomicBoolean();
     private volatile TransportEvents events;
     private volatile UcpContext context;
     private volatile UcpWorker worker;
@@ -132,6 +143,7 @@ public final class UcxTransport implements Transport {
                     + e.getMessage(), e);
         }
         this.events = events;
+        networkFailed.set(false);
         try {
             UcpParams params = new UcpParams().requestTagFeature().requestRmaFeature();
             if (usesSharedMemory(transports)) {
@@ -177,6 +189,8 @@ public final class UcxTransport implements Transport {
             throw new WsaException(WsaError.WSASYSNOTREADY, "no selector for the UCX rendezvous: " + e.getMessage(), e);
         }
         thread = new UcxWorkerThread(worker, policy, "sanswitch-ucx-progress", this::pumpAll);
+        // On the rendezvous thread, off the progress loop: the listing must not delay the data path.
+        rendezvous.every(NETWORK_CHECK_MILLIS, this::checkNetwork);
         thread.start();
         rendezvous.start();
     }
@@ -396,7 +410,35 @@ public final class UcxTransport implements Transport {
 
     @Override
     public boolean networkSubsystemFailed() {
-        return false;
+        return networkFailed.get();
+    }
+
+    /**
+     * The "bound interface is gone" check, as the tcp backend makes it: a socket whose local address
+     * no longer sits on an interface that is up has lost its network. Its pending operations fail
+     * with {@code WSAENETDOWN}, and the engine hears that the subsystem failed (it then refuses calls
+     * with {@code WSAENETDOWN} and its final cleanup reports it). Rendezvous thread.
+     */
+    private void checkNetwork() {
+        if (sockets.isEmpty()) {
+            return;
+        }
+        Set<InetAddress> up;
+        try {
+            up = LocalInterfaces.upAddresses();
+        } catch (SocketException e) {
+            LOG.debug("cannot list interfaces", e);
+            return;
+        }
+        for (UcxSocket s : sockets) {
+            InetAddress local = s.interfaceAddress();
+            if (local != null && !LocalInterfaces.isUp(local, up)) {
+                if (networkFailed.compareAndSet(false, true)) {
+                    events.networkSubsystemFailed("interface of " + local.getHostAddress() + " is gone or down");
+                }
+                s.networkLost();
+            }
+        }
     }
 
     @Override

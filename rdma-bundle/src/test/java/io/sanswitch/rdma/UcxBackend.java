@@ -19,20 +19,18 @@ final class UcxBackend implements BackendUnderTest {
         return new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, "");
     }
 
-    /** UCX over its tcp lane (a namespace has no other device); signals left to the JVM. */
-    @Override
-    public Map<String, String> namespaceEnvironment() {
-        return Map.of("UCX_TLS", "tcp", "UCX_ERROR_SIGNALS", "");
-    }
-
     /**
-     * Measured with the kit's case: a receive pending over UCX's tcp lane was still pending 20 s
-     * after its link was removed, and the final cleanup reported no failed network.
+     * UCX over its tcp lane on the namespace's link only (no shared memory, no loopback device: the
+     * lane must go over the link the kit removes); signals left to the JVM.
      */
     @Override
-    public String linkLossUnnoticedBecause() {
-        return "UcxTransport has no watch of the interfaces under its sockets (networkSubsystemFailed() is always "
-                + "false) and a connection whose address went away keeps working over the kernel's local route; "
-                + "a receive pending across the removed link was still pending after 20 s";
+    public Map<String, String> namespaceEnvironment(String link) {
+        return Map.of("UCX_TLS", "tcp", "UCX_NET_DEVICES", link, "UCX_ERROR_SIGNALS", "");
+    }
+
+    /** With its one device gone UCX has no transport to start with ({@code no usable transports/devices}). */
+    @Override
+    public boolean startsWithoutTheLink() {
+        return false;
     }
 }

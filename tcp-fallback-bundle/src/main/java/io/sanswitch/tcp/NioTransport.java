@@ -226,7 +226,7 @@ public final class NioTransport implements Transport {
         }
         for (NioSocket s : sockets) {
             InetAddress local = s.boundAddress();
-            if (local != null && !local.isAnyLocalAddress() && !onUpInterface(local, up)) {
+            if (local != null && !LocalInterfaces.isUp(local, up)) {
                 networkLost(local);
                 s.networkLost();
             }
@@ -236,24 +236,10 @@ public final class NioTransport implements Transport {
     /** Whether {@code local} is on an interface that is up (true when that cannot be told). */
     boolean isUp(InetAddress local) {
         try {
-            return local.isAnyLocalAddress() || onUpInterface(local, LocalInterfaces.upAddresses());
+            return LocalInterfaces.isUp(local, LocalInterfaces.upAddresses());
         } catch (SocketException e) {
             return true;
         }
-    }
-
-    /**
-     * Whether {@code local} is one of the addresses of the interfaces that are up. Every address of
-     * 127.0.0.0/8 (and ::1) is the loopback interface's on Linux, though only 127.0.0.1 is listed:
-     * such an address is up while a loopback address is (a socket on 127.0.0.3 was taken for one
-     * whose interface was gone).
-     */
-    private static boolean onUpInterface(InetAddress local, Set<InetAddress> up) {
-        if (up.contains(local)) {
-            return true;
-        }
-        return local.isLoopbackAddress() && up.stream().anyMatch(a -> a.isLoopbackAddress()
-                && a.getAddress().length == local.getAddress().length);
     }
 
     /** Tells the engine, once per run, that the network under {@code local} failed. */
