@@ -26,6 +26,12 @@ public record ProviderChoice(String provider, Reason reason, WsaError rdmaError)
         FELL_BACK,
         /** An RDMA connect to this peer failed recently: straight to TCP. */
         RECENT_RDMA_FAILURE,
+        /**
+         * The RDMA provider refused the application's bind or one of its options before connecting
+         * (docs/rules.md SW-replay; {@link ProviderChoice#rdmaError()} is its code): TCP. Not remembered for
+         * the peer, since it is this connection's setup that failed. @since 1.1
+         */
+        SETUP_REFUSED,
         /** Accepted from a listener of this provider. */
         ACCEPTED,
         /** The application named the provider ({@code connect(remote, provider)}): no rule, no fallback. */

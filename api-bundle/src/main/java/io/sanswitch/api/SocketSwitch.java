@@ -51,6 +51,26 @@ public interface SocketSwitch {
     CompletionStage<SwitchSocket> connectAsync(InetSocketAddress remote, String provider);
 
     /**
+     * {@link #connect(InetSocketAddress, String)} with a local address and socket options set before connecting
+     * (docs/rules.md SW-replay): the switch binds the provider socket it creates to {@code setup}'s address and
+     * replays its options in the order set, then connects. When the RDMA provider refuses any of that, its socket
+     * is closed and the connection goes over TCP with the same bind and options
+     * ({@link ProviderChoice.Reason#SETUP_REFUSED}); a pinned connect, and TCP itself, fail with the provider's code.
+     *
+     * @param provider the transport name, or {@code null} for the switch's choice
+     * @param setup copied when called; {@code null} is an empty setup
+     * @throws WsaException the codes of {@link #connect(InetSocketAddress, String)}; those of the SPI's
+     *     {@code bind} ({@code WSAEADDRINUSE}, {@code WSAEADDRNOTAVAIL}, ...) and {@code setSockOpt}
+     *     ({@code WSAENOPROTOOPT} for an option the provider does not keep); {@code WSAEINVAL} for a local address
+     *     of another family than {@code remote}'s
+     * @since 1.1
+     */
+    SwitchSocket connect(InetSocketAddress remote, String provider, SocketSetup setup) throws WsaException;
+
+    /** {@link #connect(InetSocketAddress, String, SocketSetup)} without waiting: the same outcomes, as a stage. @since 1.1 */
+    CompletionStage<SwitchSocket> connectAsync(InetSocketAddress remote, String provider, SocketSetup setup);
+
+    /**
      * Listens on {@code local} with every running provider that can reach it (docs/rules.md SW-join, SW-subnet): the TCP
      * provider on {@code local}'s port, the RDMA provider on a port derived from it (see the switch's
      * configuration). Port 0 picks a free port. Providers that start later join existing listeners.

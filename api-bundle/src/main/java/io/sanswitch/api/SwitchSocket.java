@@ -80,4 +80,24 @@ public interface SwitchSocket extends AutoCloseable {
 
     /** {@code true} until closed, aborted or broken. */
     boolean isOpen();
+
+    /**
+     * Sets {@code option} on the provider socket carrying the connection (options set before connecting belong
+     * in a {@link SocketSetup}).
+     *
+     * @throws IllegalArgumentException a value {@link SanSocketOption#check} refuses, naming it
+     * @throws io.sanswitch.spi.WsaException {@code WSAENOPROTOOPT} when the provider does not keep the option;
+     *     {@code WSAENOTSOCK} after close; the other codes of the SPI's {@code setSockOpt}
+     * @since 1.1
+     */
+    <T> void setOption(SanSocketOption<T> option, T value) throws io.sanswitch.spi.WsaException;
+
+    /**
+     * The option's value as the provider socket carrying the connection answers it (a buffer size as the
+     * provider rounded it).
+     *
+     * @throws io.sanswitch.spi.WsaException as {@link #setOption}
+     * @since 1.1
+     */
+    <T> T getOption(SanSocketOption<T> option) throws io.sanswitch.spi.WsaException;
 }

@@ -18,6 +18,10 @@ public final class Winsock {
     public static final int SOL_SOCKET = 0xFFFF;
     public static final int SO_DEBUG = 0x0001;
     public static final int SO_LINGER = 0x0080;
+    /** Send buffer size in bytes (an application's option the switch replays, docs/rules.md SW-replay). */
+    public static final int SO_SNDBUF = 0x1001;
+    /** Receive buffer size in bytes. */
+    public static final int SO_RCVBUF = 0x1002;
     public static final int SO_GROUP_ID = 0x2001;
     public static final int SO_GROUP_PRIORITY = 0x2002;
     public static final int SO_MAX_MSG_SIZE = 0x2003;

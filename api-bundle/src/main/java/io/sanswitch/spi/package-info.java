@@ -5,7 +5,7 @@
  * methods moved to {@code io.sanswitch.spi.completion}, which only the provider engine imports.
  */
 @Export
-@Version("2.0.0")
+@Version("2.1.0")
 package io.sanswitch.spi;
 
 import org.osgi.annotation.bundle.Export;

@@ -207,10 +207,13 @@ final class ScriptedTransport implements Transport {
         volatile InetSocketAddress connectedTo;
         volatile String endedBy;
         volatile boolean rejectedLast;
+        /** The bind, option and connect calls this socket took, in order (level/name=value for options). */
+        final List<String> steps = new CopyOnWriteArrayList<>();
 
         @Override
         public void bind(InetSocketAddress address) throws WsaException {
             maybeFail(Primitive.BIND);
+            steps.add("bind " + address);
             local = address;
         }
 
@@ -227,6 +230,7 @@ final class ScriptedTransport implements Transport {
         @Override
         public boolean connect(InetSocketAddress remote, byte[] callerData) throws WsaException {
             maybeFail(Primitive.CONNECT);
+            steps.add("connect " + remote);
             connectedTo = remote;
             return connectAtOnce;
         }
@@ -316,6 +320,7 @@ final class ScriptedTransport implements Transport {
         @Override
         public void setOption(int level, int name, int value) throws WsaException {
             maybeFail(Primitive.SET_OPTION);
+            steps.add("option 0x" + Integer.toHexString(level) + "/0x" + Integer.toHexString(name) + "=" + value);
             options.put(((long) level << 32) | name, value);
         }
 

@@ -55,6 +55,9 @@ final class NioSocket implements TransportSocket {
     private SelectionKey key;
     private int backlog;
     private boolean tcpNoDelay;
+    /** SO_RCVBUF and SO_SNDBUF for the channel, 0 for the system's default; set by configuration or setOption. */
+    private int receiveBufferBytes;
+    private int sendBufferBytes;
     private boolean ended;
     private boolean networkLost;
     private final ArrayDeque<PostedOperation> sends = new ArrayDeque<>();
@@ -76,6 +79,8 @@ final class NioSocket implements TransportSocket {
         this.loop = loop;
         this.settings = settings;
         this.tcpNoDelay = settings.tcpNoDelay();
+        this.receiveBufferBytes = settings.receiveBufferBytes();
+        this.sendBufferBytes = settings.sendBufferBytes();
     }
 
     /** An accepted, connected socket. */
@@ -157,11 +162,11 @@ final class NioSocket implements TransportSocket {
 
     private void applySettings(SocketChannel ch) throws IOException {
         ch.setOption(StandardSocketOptions.TCP_NODELAY, tcpNoDelay);
-        if (settings.receiveBufferBytes() > 0) {
-            ch.setOption(StandardSocketOptions.SO_RCVBUF, settings.receiveBufferBytes());
+        if (receiveBufferBytes > 0) {
+            ch.setOption(StandardSocketOptions.SO_RCVBUF, receiveBufferBytes);
         }
-        if (settings.sendBufferBytes() > 0) {
-            ch.setOption(StandardSocketOptions.SO_SNDBUF, settings.sendBufferBytes());
+        if (sendBufferBytes > 0) {
+            ch.setOption(StandardSocketOptions.SO_SNDBUF, sendBufferBytes);
         }
     }
 
@@ -587,6 +592,17 @@ final class NioSocket implements TransportSocket {
         if (level == Winsock.IPPROTO_TCP && name == Winsock.TCP_NODELAY) {
             return tcpNoDelay ? 1 : 0;
         }
+        if (level == Winsock.SOL_SOCKET && (name == Winsock.SO_RCVBUF || name == Winsock.SO_SNDBUF)) {
+            boolean receive = name == Winsock.SO_RCVBUF;
+            if (channel == null) {
+                return receive ? receiveBufferBytes : sendBufferBytes; // 0: the system's default, decided at connect
+            }
+            try {
+                return channel.getOption(receive ? StandardSocketOptions.SO_RCVBUF : StandardSocketOptions.SO_SNDBUF);
+            } catch (IOException e) {
+                throw new WsaException(WsaError.WSAENETRESET, (receive ? "SO_RCVBUF: " : "SO_SNDBUF: ") + e.getMessage(), e);
+            }
+        }
         throw new WsaException(WsaError.WSAENOPROTOOPT, "option 0x" + Integer.toHexString(name));
     }
 
@@ -603,7 +619,31 @@ final class NioSocket implements TransportSocket {
             }
             return;
         }
+        if (level == Winsock.SOL_SOCKET && (name == Winsock.SO_RCVBUF || name == Winsock.SO_SNDBUF)) {
+            setBufferSize(name == Winsock.SO_RCVBUF, value);
+            return;
+        }
         throw new WsaException(WsaError.WSAENOPROTOOPT, "option 0x" + Integer.toHexString(name));
+    }
+
+    /** A buffer size from the switch, checked against the same bounds as the configuration's. */
+    private void setBufferSize(boolean receive, int bytes) throws WsaException {
+        String option = receive ? "SO_RCVBUF" : "SO_SNDBUF";
+        if (bytes < 1 || bytes > TcpSettings.MAX_BUFFER_BYTES) {
+            throw new WsaException(WsaError.WSAEINVAL, option + " " + bytes + " is outside 1 .. " + TcpSettings.MAX_BUFFER_BYTES);
+        }
+        if (receive) {
+            receiveBufferBytes = bytes;
+        } else {
+            sendBufferBytes = bytes;
+        }
+        if (channel != null) {
+            try {
+                channel.setOption(receive ? StandardSocketOptions.SO_RCVBUF : StandardSocketOptions.SO_SNDBUF, bytes);
+            } catch (IOException e) {
+                throw new WsaException(WsaError.WSAENETRESET, option + ": " + e.getMessage(), e);
+            }
+        }
     }
 
     @Override

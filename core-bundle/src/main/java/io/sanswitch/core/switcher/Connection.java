@@ -19,6 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.sanswitch.api.ProviderChoice;
+import io.sanswitch.api.SanSocketOption;
 import io.sanswitch.api.SwitchSocket;
 import io.sanswitch.spi.Overlapped;
 import io.sanswitch.spi.SanServiceProvider;
@@ -284,6 +285,32 @@ final class Connection implements SwitchSocket {
     @Override
     public boolean isOpen() {
         return state == State.OPEN;
+    }
+
+    // ------------------------------------------------------------------ options (docs/rules.md SW-replay)
+
+    /** Straight to the provider socket carrying the connection: the SPI's calls may come from any thread. */
+    @Override
+    public <T> void setOption(SanSocketOption<T> option, T value) throws WsaException {
+        requireUsable(option);
+        SocketOptions.set(spi, handle, option, value);
+    }
+
+    @Override
+    public <T> T getOption(SanSocketOption<T> option) throws WsaException {
+        requireUsable(option);
+        return SocketOptions.get(spi, handle, option);
+    }
+
+    private void requireUsable(SanSocketOption<?> option) throws WsaException {
+        if (option == null) {
+            throw new IllegalArgumentException("no option (null)");
+        }
+        State now = state;
+        if (now.terminal() || now == State.CLOSING) {
+            throw new WsaException(now == State.BROKEN ? WSAECONNRESET : WSAENOTSOCK, option + " on " + this + ": the connection is "
+                    + now.name().toLowerCase(java.util.Locale.ROOT));
+        }
     }
 
     // ------------------------------------------------------------------ sending

@@ -14,6 +14,7 @@ import org.slf4j.LoggerFactory;
 
 import io.sanswitch.api.ProviderChoice;
 import io.sanswitch.api.ProviderChoice.Reason;
+import io.sanswitch.api.SocketSetup;
 import io.sanswitch.api.SwitchSocket;
 import io.sanswitch.spi.ConnectStatus;
 import io.sanswitch.spi.NetworkEventRecord;
@@ -28,7 +29,8 @@ import io.sanswitch.spi.WsaException;
  * falling back to TCP for the codes that allow it, else over TCP directly. Each provider connect is
  * event-selected and nonblocking; its outcome arrives as FD_CONNECT, the switch's timeout, the
  * provider closing the socket, or the provider being withdrawn (its bundle stopping), all as tasks on
- * this connect's own queue.
+ * this connect's own queue. Before each provider connect the application's bind and options are replayed on the
+ * new provider socket (docs/rules.md SW-replay); an RDMA provider that refuses them sends the connect to TCP.
  */
 final class Connector {
     private static final Logger LOG = LoggerFactory.getLogger(Connector.class);
@@ -38,6 +40,8 @@ final class Connector {
     private final CompletableFuture<SwitchSocket> result;
     /** The provider the application named, or {@code null} for the switch's own choice. */
     private final String pinned;
+    /** The application's bind and options, a copy taken at the call; replayed on every provider socket. */
+    private final SocketSetup setup;
     private final SerialQueue queue;
 
     // Queue only.
@@ -52,10 +56,12 @@ final class Connector {
     private Reason tcpReason;
     private WsaError rdmaError;
 
-    Connector(Switch sw, InetSocketAddress remote, String pinned, CompletableFuture<SwitchSocket> result) {
+    Connector(Switch sw, InetSocketAddress remote, String pinned, SocketSetup setup,
+            CompletableFuture<SwitchSocket> result) {
         this.sw = sw;
         this.remote = remote;
         this.pinned = pinned;
+        this.setup = setup;
         this.result = result;
         this.queue = sw.newQueue("connect " + remote);
     }
@@ -126,6 +132,12 @@ final class Connector {
             failed(current, e.error());
             return;
         }
+        try {
+            SocketOptions.replay(p.spi, handle, setup, p.name);
+        } catch (WsaException e) {
+            setupRefused(e);
+            return;
+        }
         onWithdrawal = () -> queue.execute(() -> failed(current, WSANOTINITIALISED));
         p.onRetire(onWithdrawal);
         BoundProvider.Slot slot = p.slotOf(handle);
@@ -191,8 +203,10 @@ final class Connector {
         ProviderChoice choice = pinned != null ? new ProviderChoice(provider.name, Reason.PINNED, null)
                 : overRdma ? new ProviderChoice(provider.name, Reason.SAN_SUBNET, null)
                 : new ProviderChoice(provider.name, tcpReason, rdmaError);
-        // The SPI has no getsockname (docs/rules.md BG-not-required): the local side is known only as "any".
-        Connection c = new Connection(sw, provider, handle, choice, new InetSocketAddress(0), remote);
+        // The SPI has no getsockname (docs/rules.md BG-not-required): the local side is what the application
+        // bound (its port 0 stays 0), else known only as "any".
+        InetSocketAddress local = setup.localAddress() != null ? setup.localAddress() : new InetSocketAddress(0);
+        Connection c = new Connection(sw, provider, handle, choice, local, remote);
         CompletableFuture<SwitchSocket> ready = new CompletableFuture<>();
         BoundProvider used = provider;
         boolean rdma = overRdma;
@@ -222,6 +236,34 @@ final class Connector {
                     + " stopped while connecting to " + remote, failure));
         } else {
             result.completeExceptionally(failure);
+        }
+    }
+
+    /**
+     * The provider refused the application's bind or an option before connecting (docs/rules.md SW-replay): nothing was
+     * connected, so an unpinned RDMA attempt goes to TCP (not remembered for the peer: the setup failed, not the
+     * peer); TCP, or a pinned provider, fails the connect with the provider's code and the step that failed.
+     */
+    private void setupRefused(WsaException e) {
+        attemptOver = true;
+        sw.closeQuietly(provider, handle);
+        boolean gone = ProviderGoing.refusal(e.error(), provider.isRetired());
+        if (overRdma && pinned == null) {
+            if (gone) {
+                overTcp(Reason.RDMA_PROVIDER_DOWN, null);
+            } else {
+                LOG.debug("RDMA provider refused the setup for {} ({}); over TCP (docs/rules.md SW-replay)", remote,
+                        e.getMessage());
+                overTcp(Reason.SETUP_REFUSED, e.error());
+            }
+            return;
+        }
+        if (gone && pinned != null) {
+            result.completeExceptionally(new WsaException(WSAENETDOWN, "the provider " + provider.name
+                    + " stopped while connecting to " + remote, e));
+        } else {
+            result.completeExceptionally(new WsaException(e.error(), "connect to " + remote + " over " + provider.name
+                    + " refused the application's setup: " + e.getMessage(), e));
         }
     }
 

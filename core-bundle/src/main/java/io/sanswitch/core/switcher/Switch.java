@@ -47,6 +47,7 @@ import org.slf4j.LoggerFactory;
 
 import io.sanswitch.api.ProviderChoice;
 import io.sanswitch.config.ConfigReader;
+import io.sanswitch.api.SocketSetup;
 import io.sanswitch.api.SocketSwitch;
 import io.sanswitch.api.SwitchServerSocket;
 import io.sanswitch.api.SwitchSocket;
@@ -395,7 +396,12 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
 
     @Override
     public SwitchSocket connect(InetSocketAddress remote, String provider) throws WsaException {
-        CompletableFuture<SwitchSocket> f = connectAsync(remote, provider).toCompletableFuture();
+        return connect(remote, provider, null);
+    }
+
+    @Override
+    public SwitchSocket connect(InetSocketAddress remote, String provider, SocketSetup setup) throws WsaException {
+        CompletableFuture<SwitchSocket> f = connectAsync(remote, provider, setup).toCompletableFuture();
         // Bounded: an RDMA attempt and a TCP attempt, each with its timeout, plus slack.
         long bound = 2 * settings.connectTimeout().toMillis() + 5_000;
         try {
@@ -418,13 +424,24 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
 
     @Override
     public CompletionStage<SwitchSocket> connectAsync(InetSocketAddress remote, String provider) {
+        return connectAsync(remote, provider, null);
+    }
+
+    @Override
+    public CompletionStage<SwitchSocket> connectAsync(InetSocketAddress remote, String provider, SocketSetup setup) {
         CompletableFuture<SwitchSocket> result = new CompletableFuture<>();
+        // A copy: the application may change its setup once the call returned (docs/rules.md SW-replay).
+        SocketSetup own = setup == null ? new SocketSetup() : new SocketSetup(setup);
+        InetSocketAddress local = own.localAddress();
         if (remote == null || remote.isUnresolved() || remote.getAddress().isAnyLocalAddress()) {
             result.completeExceptionally(new WsaException(WSAEFAULT, "not a resolved peer address: " + remote));
+        } else if (local != null && local.getAddress().getClass() != remote.getAddress().getClass()) {
+            result.completeExceptionally(new WsaException(WSAEINVAL, "the local address " + local
+                    + " is not of the peer " + remote + "'s address family"));
         } else if (!active) {
             result.completeExceptionally(new WsaException(WSAENETDOWN, "the switch is stopped"));
         } else {
-            new Connector(this, remote, provider, result).begin();
+            new Connector(this, remote, provider, own, result).begin();
         }
         return result;
     }
@@ -624,6 +641,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
             case NOT_ON_SAN_SUBNET -> "peer " + peer + " on no SAN subnet";
             case RDMA_PROVIDER_DOWN -> "no RDMA provider running";
             case FELL_BACK -> "the RDMA connect failed with " + c.rdmaError();
+            case SETUP_REFUSED -> "the RDMA provider refused the application's bind or options with " + c.rdmaError();
             case RECENT_RDMA_FAILURE -> "RDMA failed recently for this peer: " + c.rdmaError();
             case ACCEPTED -> "accepted on port " + (local == null ? "?" : local.getPort());
             case PINNED -> "the application asked for " + c.provider();
