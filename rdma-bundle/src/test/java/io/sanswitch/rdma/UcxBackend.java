@@ -1,8 +1,11 @@
 package io.sanswitch.rdma;
 
+import java.util.List;
 import java.util.Map;
 
 import io.sanswitch.conformance.BackendUnderTest;
+import io.sanswitch.conformance.KeptOption;
+import io.sanswitch.spi.Winsock;
 import io.sanswitch.transport.Transport;
 
 /** The UCX transport as the conformance kit sees it. */
@@ -34,5 +37,17 @@ final class UcxBackend implements BackendUnderTest {
         return "UcxTransport has no watch of the interfaces under its sockets (networkSubsystemFailed() is always "
                 + "false) and a connection whose address went away keeps working over the kernel's local route; "
                 + "a receive pending across the removed link was still pending after 20 s";
+    }
+
+    /** UCX sends at once: TCP_NODELAY reads 1, and a set is accepted so the switch's replay does not fail. */
+    @Override
+    public List<KeptOption> keptOptions() {
+        return List.of(KeptOption.fixed("TCP_NODELAY", Winsock.IPPROTO_TCP, Winsock.TCP_NODELAY, 1, 0, 1, 0));
+    }
+
+    /** UcxTransport speaks IPv4 only. */
+    @Override
+    public boolean supportsIpv6() {
+        return false;
     }
 }
