@@ -1,5 +1,8 @@
 package io.sanswitch.tcp;
 
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.util.List;
 
 import io.sanswitch.conformance.BackendUnderTest;
@@ -33,9 +36,16 @@ final class NioBackend implements BackendUnderTest {
         return List.of(KeptOption.settable("TCP_NODELAY", Winsock.IPPROTO_TCP, Winsock.TCP_NODELAY, 0, 1, 0));
     }
 
-    /** Java's socket channels are dual-stack where the host has IPv6. */
+    /**
+     * Java's socket channels are dual-stack where the JVM has IPv6: judged here by whether a plain
+     * server socket binds {@code ::1} (not with {@code -Djava.net.preferIPv4Stack=true}).
+     */
     @Override
     public boolean supportsIpv6() {
-        return true;
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getByName("::1"))) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 }
