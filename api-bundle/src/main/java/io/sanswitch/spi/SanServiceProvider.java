@@ -156,10 +156,22 @@ public interface SanServiceProvider {
      */
     SanExtension getExtensionFunction(SocketHandle socket, UUID guid) throws WsaException;
 
-    /** {@code WSPGetSockOpt} at {@link Winsock#SOL_SOCKET} or {@link Winsock#IPPROTO_TCP}. */
+    /**
+     * {@code WSPGetSockOpt} at {@link Winsock#SOL_SOCKET} or {@link Winsock#IPPROTO_TCP}
+     * (docs/rules.md NS-options). The provider answers the sizes itself from its backend's
+     * {@code TransportCapabilities}: {@link Winsock#SO_MAX_MSG_SIZE} is the largest single send, and on
+     * an RDMA provider {@link Winsock#SO_MAX_RDMA_SIZE} the largest RDMA transfer (each
+     * {@link Integer#MAX_VALUE} where the backend sets no limit) and {@link Winsock#SO_RDMA_THRESHOLD_SIZE};
+     * without RDMA those two are {@code WSAENOPROTOOPT}. Every other option is the backend's, which
+     * answers those it keeps and {@code WSAENOPROTOOPT} for the rest.
+     */
     int getSockOpt(SocketHandle socket, int level, int optionName) throws WsaException;
 
-    /** {@code WSPSetSockOpt} at {@link Winsock#SOL_SOCKET} or {@link Winsock#IPPROTO_TCP}. */
+    /**
+     * {@code WSPSetSockOpt} at {@link Winsock#SOL_SOCKET} or {@link Winsock#IPPROTO_TCP}. The sizes
+     * {@link #getSockOpt} answers itself are read-only ({@code WSAENOPROTOOPT}, the value unchanged);
+     * every other option goes to the backend (docs/rules.md NS-options).
+     */
     void setSockOpt(SocketHandle socket, int level, int optionName, int value) throws WsaException;
 
     /**

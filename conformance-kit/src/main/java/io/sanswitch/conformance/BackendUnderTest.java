@@ -1,6 +1,7 @@
 package io.sanswitch.conformance;
 
 import java.net.InetAddress;
+import java.util.List;
 import java.util.Map;
 
 import io.sanswitch.transport.Transport;
@@ -51,5 +52,22 @@ public interface BackendUnderTest {
      */
     default boolean startsWithoutTheLink() {
         return true;
+    }
+
+    /**
+     * The options the engine hands this backend and the backend keeps (docs/rules.md NS-options).
+     * The kit holds every other backend option the SPI names to {@code WSAENOPROTOOPT}, so an
+     * option kept but not declared here fails the kit as surely as one declared but not kept.
+     */
+    default List<KeptOption> keptOptions() {
+        return List.of();
+    }
+
+    /**
+     * Whether {@code socket(AF_INET6)} gives a working socket (the kit then runs a round trip over
+     * {@code ::1}); without IPv6 it must fail with exactly {@code WSAEAFNOSUPPORT} (docs/rules.md NS-ipv6).
+     */
+    default boolean supportsIpv6() {
+        return false;
     }
 }

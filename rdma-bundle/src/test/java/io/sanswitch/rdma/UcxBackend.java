@@ -1,8 +1,11 @@
 package io.sanswitch.rdma;
 
+import java.util.List;
 import java.util.Map;
 
 import io.sanswitch.conformance.BackendUnderTest;
+import io.sanswitch.conformance.KeptOption;
+import io.sanswitch.spi.Winsock;
 import io.sanswitch.transport.Transport;
 
 /** The UCX transport as the conformance kit sees it. */
@@ -31,6 +34,18 @@ final class UcxBackend implements BackendUnderTest {
     /** With its one device gone UCX has no transport to start with ({@code no usable transports/devices}). */
     @Override
     public boolean startsWithoutTheLink() {
+        return false;
+    }
+
+    /** UCX sends at once: TCP_NODELAY reads 1, and a set is accepted so the switch's replay does not fail. */
+    @Override
+    public List<KeptOption> keptOptions() {
+        return List.of(KeptOption.fixed("TCP_NODELAY", Winsock.IPPROTO_TCP, Winsock.TCP_NODELAY, 1, 0, 1, 0));
+    }
+
+    /** UcxTransport speaks IPv4 only. */
+    @Override
+    public boolean supportsIpv6() {
         return false;
     }
 }

@@ -3,6 +3,7 @@ package io.sanswitch.tcp;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.SocketException;
+import java.net.StandardProtocolFamily;
 import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
 import java.util.List;
@@ -254,9 +255,27 @@ public final class NioTransport implements Transport {
         if (addressFamily != Winsock.AF_INET && addressFamily != Winsock.AF_INET6) {
             throw new WsaException(WsaError.WSAEAFNOSUPPORT, "address family " + addressFamily);
         }
+        if (addressFamily == Winsock.AF_INET6 && !Ipv6.AVAILABLE) {
+            // The channels would open IPv4-only and fail at the first IPv6 address (docs/rules.md NS-ipv6).
+            throw new WsaException(WsaError.WSAEAFNOSUPPORT, "this JVM has no IPv6 (java.net.preferIPv4Stack "
+                    + System.getProperty("java.net.preferIPv4Stack") + ", or a kernel without IPv6)");
+        }
         NioSocket s = new NioSocket(this, loop(), settings);
         sockets.add(s);
         return s;
+    }
+
+    /** Whether this JVM opens IPv6 channels; probed once, on the first IPv6 socket. */
+    private static final class Ipv6 {
+        static final boolean AVAILABLE = probe();
+
+        private static boolean probe() {
+            try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.INET6)) {
+                return true;
+            } catch (UnsupportedOperationException | IOException e) {
+                return false;
+            }
+        }
     }
 
     NioSocket adopt(SocketChannel accepted) {
