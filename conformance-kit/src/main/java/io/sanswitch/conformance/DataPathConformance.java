@@ -10,8 +10,12 @@ import io.sanswitch.testing.Checks;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
@@ -144,6 +148,62 @@ public abstract class DataPathConformance extends KitTestBase {
                 previous = seq;
             }
         }
+    }
+
+    @Test
+    @Checks("OV-handle")
+    void everyUpcallAboutASocketCarriesTheHandleTheSwitchGaveThatSocket() throws Exception {
+        startBoth();
+        List<KitProvider.Pair> pairs = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            pairs.add(a.connectTo(b, listener, accepts, at));
+        }
+        // Several sockets busy at once: a receive on each accepted socket, sends posted in the
+        // reverse order, then receives on each client that closeSocket and the final cleanup abort.
+        Map<Overlapped, SocketHandle> onA = new LinkedHashMap<>();
+        Map<Overlapped, SocketHandle> onB = new LinkedHashMap<>();
+        for (KitProvider.Pair p : pairs) {
+            onB.put(b.recv(p.server(), 16, Overlapped.Mode.NOTIFY).overlapped(), p.server());
+        }
+        for (int i = pairs.size() - 1; i >= 0; i--) {
+            onA.put(a.send(pairs.get(i).client(), new byte[] {(byte) i}, Overlapped.Mode.NOTIFY), pairs.get(i).client());
+        }
+        for (Overlapped ov : List.copyOf(onA.keySet())) {
+            a.assertCompletedOnce(ov, null);
+        }
+        for (Overlapped ov : onB.keySet()) {
+            b.assertCompletedOnce(ov, null);
+        }
+        for (KitProvider.Pair p : pairs) {
+            onA.put(a.recv(p.client(), 16, Overlapped.Mode.NOTIFY).overlapped(), p.client());
+        }
+        a.engine.closeSocket(pairs.get(1).client());
+        a.engine.cleanup();
+        b.engine.cleanup();
+
+        assertUpcallsCarriedTheirSocketsHandles(a, onA, pairs.stream().map(KitProvider.Pair::client).toList());
+        List<SocketHandle> ofB = new ArrayList<>(pairs.stream().map(KitProvider.Pair::server).toList());
+        ofB.add(listener);
+        assertUpcallsCarriedTheirSocketsHandles(b, onB, ofB);
+    }
+
+    /** docs/rules.md OV-handle: each completion and each closeSocketHandle carried its own socket's handle. */
+    private static void assertUpcallsCarriedTheirSocketsHandles(KitProvider p, Map<Overlapped, SocketHandle> postedOn,
+            List<SocketHandle> sockets) throws InterruptedException {
+        for (Map.Entry<Overlapped, SocketHandle> e : postedOn.entrySet()) {
+            assertEquals(1, p.upcalls.settledCompletionsOf(e.getKey()), "completion upcalls of " + e.getKey());
+            assertEquals(List.of(p.upcalls.handleOf(e.getValue())), p.upcalls.completionHandlesOf(e.getKey()),
+                    "the handle the completion of " + e.getKey() + " (posted on " + e.getValue() + ") carried");
+        }
+        Set<Long> given = new HashSet<>();
+        for (SocketHandle s : sockets) {
+            Long h = p.upcalls.handleOf(s);
+            assertNotNull(h, "no handle was asked for " + s);
+            given.add(h);
+            assertEquals(1, p.upcalls.closesOf(h), "closeSocketHandle for " + s + "'s handle " + h);
+        }
+        assertEquals(sockets.size(), given.size(), "distinct handles for distinct sockets: " + given);
+        assertEquals(given, p.upcalls.closedHandles(), "the handles closeSocketHandle carried");
     }
 
     @Test

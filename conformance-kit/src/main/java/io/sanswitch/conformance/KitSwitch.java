@@ -48,11 +48,43 @@ public final class KitSwitch implements UpcallTable {
     final List<Overlapped> completionOrder = new CopyOnWriteArrayList<>();
     final List<Long> eventSeqs = new CopyOnWriteArrayList<>();
     final Map<Long, AtomicInteger> handleCloses = new ConcurrentHashMap<>();
-    private final AtomicLong handles = new AtomicLong();
+    /**
+     * The kit's handles start far from any number a provider uses itself and step by more than one,
+     * so a provider that upcalls with its own number, a neighbour's handle or an off-by-one value
+     * is caught (docs/rules.md OV-handle).
+     */
+    static final long FIRST_HANDLE = 0x5A17_0000_0000L;
+    static final long HANDLE_STEP = 0x101;
+    private final AtomicLong handles = new AtomicLong(FIRST_HANDLE);
+    private final Map<SocketHandle, Long> handleOfSocket = new ConcurrentHashMap<>();
+    private final Map<Overlapped, List<Long>> completionHandles = new ConcurrentHashMap<>();
 
     @Override
     public long createSocketHandle(SocketHandle providerSocket) {
-        return handles.incrementAndGet();
+        long h = handles.getAndAdd(HANDLE_STEP);
+        handleOfSocket.put(providerSocket, h);
+        return h;
+    }
+
+    /** The handle this switch gave {@code providerSocket}, or {@code null} if it gave none. */
+    public Long handleOf(SocketHandle providerSocket) {
+        return handleOfSocket.get(providerSocket);
+    }
+
+    /** The handles the completion upcalls for {@code ov} carried, in order. */
+    public List<Long> completionHandlesOf(Overlapped ov) {
+        return List.copyOf(completionHandles.getOrDefault(ov, List.of()));
+    }
+
+    /** How often the provider made {@code closeSocketHandle} for {@code switchHandle}. */
+    public int closesOf(long switchHandle) {
+        AtomicInteger n = handleCloses.get(switchHandle);
+        return n == null ? 0 : n.get();
+    }
+
+    /** Every handle the provider closed, whether or not this switch gave it out. */
+    public java.util.Set<Long> closedHandles() {
+        return java.util.Set.copyOf(handleCloses.keySet());
     }
 
     @Override
@@ -66,6 +98,7 @@ public final class KitSwitch implements UpcallTable {
         completionSeqs.add(seq);
         firstCompletionSeqs.putIfAbsent(overlapped, seq);
         completionOrder.add(overlapped);
+        completionHandles.computeIfAbsent(overlapped, k -> new CopyOnWriteArrayList<>()).add(switchHandle);
         completions.computeIfAbsent(overlapped, k -> new AtomicInteger()).incrementAndGet();
     }
 

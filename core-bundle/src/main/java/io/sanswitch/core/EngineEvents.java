@@ -52,7 +52,13 @@ final class EngineEvents implements TransportEvents {
             return;
         }
         if (op.tryClaim()) {
-            completions.complete(op, afterCleanupBegan(result));
+            OverlappedResult outcome = afterCleanupBegan(result);
+            if (op.isBeingPostedOnThisThread()) {
+                // docs/rules.md OV-immediate: never inside the call that posts it; completed after it returned.
+                op.holdEarlyReport(outcome);
+            } else {
+                completions.complete(op, outcome);
+            }
         } else {
             // A legal race: cancel, closeSocket or the final cleanup completed it first.
             LOG.trace("report for {} lost the race to complete it", op);

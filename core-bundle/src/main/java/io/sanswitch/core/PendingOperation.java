@@ -5,6 +5,7 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 
 import io.sanswitch.spi.Overlapped;
+import io.sanswitch.spi.OverlappedResult;
 import io.sanswitch.spi.RdmaBufferDescriptor;
 import io.sanswitch.transport.PostedOperation;
 import io.sanswitch.transport.TransportRegion;
@@ -54,6 +55,10 @@ final class PendingOperation implements PostedOperation {
     private volatile State state = State.PENDING;
     /** The thread completing it, so a completion never waits for itself. */
     private volatile Thread completer;
+    /** The thread handing it to the backend, while the backend's post runs (docs/rules.md OV-immediate). */
+    private volatile Thread poster;
+    /** A report the backend made inside its post, on the posting thread; only that thread reads or writes it. */
+    private OverlappedResult earlyReport;
 
     PendingOperation(EngineSocket socket, Kind kind, Overlapped overlapped, ByteBuffer[] buffers, Registration[] pins,
             RdmaBufferDescriptor remoteDescriptor, long remoteOffset) {
@@ -109,6 +114,39 @@ final class PendingOperation implements PostedOperation {
 
     boolean isCompletingOnThisThread() {
         return completer == Thread.currentThread();
+    }
+
+    /** The backend's post of this operation starts on this thread. */
+    void beginPosting() {
+        poster = Thread.currentThread();
+    }
+
+    /** Whether this thread is inside the backend's post of this operation right now. */
+    boolean isBeingPostedOnThisThread() {
+        return poster == Thread.currentThread();
+    }
+
+    /**
+     * Keeps the outcome of a report that came inside the post, by the thread that claimed it there,
+     * to be completed once the post call returned (docs/rules.md OV-immediate). No thread counts as
+     * its completer until then, so a close or cleanup on any thread waits for that completion.
+     */
+    void holdEarlyReport(OverlappedResult result) {
+        earlyReport = result;
+        completer = null;
+    }
+
+    /** The backend's post returned (or threw): the report it made inside, or {@code null}. */
+    OverlappedResult endPosting() {
+        poster = null;
+        OverlappedResult r = earlyReport;
+        earlyReport = null;
+        return r;
+    }
+
+    /** The thread that completes a held early report takes over as its completer. */
+    void takeOverCompletion() {
+        completer = Thread.currentThread();
     }
 
     /**

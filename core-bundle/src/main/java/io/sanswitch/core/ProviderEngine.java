@@ -84,6 +84,7 @@ public final class ProviderEngine implements SanServiceProvider, EngineDiagnosti
     private final EngineEvents events;
     private final SocketTeardown teardown;
     private final CleanupSequence cleanupSequence;
+    private final LateCompletions lateCompletions;
 
     public ProviderEngine(Transport transport, EngineConfig config) {
         this.transport = Objects.requireNonNull(transport, "transport");
@@ -96,6 +97,7 @@ public final class ProviderEngine implements SanServiceProvider, EngineDiagnosti
         this.events = new EngineEvents(handles, gate, completions, upcalls, networkDown);
         this.teardown = new SocketTeardown(transport, handles, completions, upcalls);
         this.cleanupSequence = new CleanupSequence(name, transport, gate, calls, handles, teardown, config.drainTimeout());
+        this.lateCompletions = new LateCompletions(name, completions);
     }
 
     public ProviderEngine(Transport transport) {
@@ -619,6 +621,7 @@ public final class ProviderEngine implements SanServiceProvider, EngineDiagnosti
         ByteBuffer[] slices = s.memory().resolveAndPin(buffers, access, pins);
         PendingOperation op = new PendingOperation(s, kind, overlapped, slices, pins, remote, remoteOffset);
         boolean begun = false;
+        OverlappedResult early = null;
         try {
             checkSize(kind, op.length());
             if (rdma) {
@@ -629,11 +632,20 @@ public final class ProviderEngine implements SanServiceProvider, EngineDiagnosti
             }
             begun = true;
             s.addPending(op);
-            s.transport().post(op);
+            op.beginPosting();
+            try {
+                s.transport().post(op);
+            } finally {
+                early = op.endPosting();
+            }
+            if (early != null) {
+                c.completeAfterReturn(op, early); // docs/rules.md OV-immediate
+            }
             return null;
         } catch (WsaException | RuntimeException e) {
             s.removePending(op);
-            if (op.tryClaim()) {
+            // A report made inside a post that then failed is dropped: the call started nothing.
+            if (early != null || op.tryClaim()) {
                 op.releaseMemory();
                 op.markDone();
                 if (begun) {
@@ -839,6 +851,8 @@ public final class ProviderEngine implements SanServiceProvider, EngineDiagnosti
     private final class Call implements AutoCloseable {
         final long generation;
         private EngineSocket socket;
+        private PendingOperation lateOp;
+        private OverlappedResult lateResult;
 
         Call(SpiCall spi) throws WsaException {
             calls.enter();
@@ -875,12 +889,21 @@ public final class ProviderEngine implements SanServiceProvider, EngineDiagnosti
             }
         }
 
+        /** {@code op}, reported inside its post, is completed once this call is over. */
+        void completeAfterReturn(PendingOperation op, OverlappedResult result) {
+            lateOp = op;
+            lateResult = result;
+        }
+
         @Override
         public void close() {
             if (socket != null) {
                 socket.calls().exit();
             }
             calls.exit();
+            if (lateOp != null) {
+                lateCompletions.complete(lateOp, lateResult);
+            }
         }
     }
 
