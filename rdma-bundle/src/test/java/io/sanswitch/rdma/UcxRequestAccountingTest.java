@@ -46,7 +46,6 @@ class UcxRequestAccountingTest extends KitTestBase {
      * reach it in that order.
      */
     @Test
-    @Checks({"BG-close"})
     void aConnectAcceptedWhileItsSocketClosesLeavesNoEndpointRegistered() throws Exception {
         a.startup();
         b.startup();
