@@ -196,11 +196,55 @@ static void send_done(void *request, ucs_status_t status, void *user_data)
     }
 }
 
-/* A send of several buffers: UCX reads the iov array until completion, so it lives until then. */
-typedef struct {
-    uint64_t  token;
-    ucp_dt_iov_t iov[];
+/* A send of several buffers: UCX reads the iov array until completion, so it lives until then.
+ * Listed while UCX may still call it back: a request UCX never calls back (stuck on a lane of a
+ * dead peer, dropped with its worker) would leave it allocated for ever, so the thread that
+ * destroyed the worker frees what its worker's sends left (releaseSendsOfThisThread). */
+typedef struct iov_send {
+    uint64_t         token;
+    pthread_t        thread; /* the worker's thread, which started it */
+    struct iov_send *prev, *next;
+    ucp_dt_iov_t     iov[];
 } iov_send_t;
+
+static pthread_mutex_t iov_sends_lock = PTHREAD_MUTEX_INITIALIZER;
+static iov_send_t *iov_sends;
+static long live_iov_sends;
+
+static void iov_send_link(iov_send_t *send)
+{
+    send->thread = pthread_self();
+    send->prev   = NULL;
+    pthread_mutex_lock(&iov_sends_lock);
+    send->next = iov_sends;
+    if (iov_sends != NULL) {
+        iov_sends->prev = send;
+    }
+    iov_sends = send;
+    live_iov_sends++;
+    pthread_mutex_unlock(&iov_sends_lock);
+}
+
+static void iov_send_unlink_locked(iov_send_t *send)
+{
+    if (send->prev != NULL) {
+        send->prev->next = send->next;
+    } else {
+        iov_sends = send->next;
+    }
+    if (send->next != NULL) {
+        send->next->prev = send->prev;
+    }
+    live_iov_sends--;
+}
+
+static void iov_send_free(iov_send_t *send)
+{
+    pthread_mutex_lock(&iov_sends_lock);
+    iov_send_unlink_locked(send);
+    pthread_mutex_unlock(&iov_sends_lock);
+    free(send);
+}
 
 static void iov_send_done(void *request, ucs_status_t status, void *user_data)
 {
@@ -208,7 +252,7 @@ static void iov_send_done(void *request, ucs_status_t status, void *user_data)
     uint64_t token   = send->token;
     int in_call      = completes_in_call(send, status);
 
-    free(send);
+    iov_send_free(send);
     ucp_request_free(request);
     if (!in_call) {
         upcall(token, status, 0);
@@ -302,11 +346,12 @@ JNIEXPORT jlong JNICALL Java_io_sanswitch_rdma_UcxNative_tagSendv(JNIEnv *env, j
     send_param(&param, iov_send_done, send);
     param.op_attr_mask |= UCP_OP_ATTR_FIELD_DATATYPE;
     param.datatype      = ucp_dt_make_iov();
+    iov_send_link(send); /* before the call: its callback may run inside it */
     call_begin(&call, send);
     request = ucp_tag_send_nbx((ucp_ep_h)(uintptr_t)ep, send->iov, (size_t)count, (ucp_tag_t)tag,
                                &param);
     if (!call.completed && !UCS_PTR_IS_PTR(request)) {
-        free(send); /* completed or failed in the call without its callback: none will come */
+        iov_send_free(send); /* completed or failed in the call without its callback: none will come */
     }
     return call_end(&call, request);
 }
@@ -540,6 +585,39 @@ JNIEXPORT jint JNICALL Java_io_sanswitch_rdma_UcxNative_ucpVersion(JNIEnv *env, 
 
     ucp_get_version(&major, &minor, &release);
     return (jint)(((major & 0xff) << 16) | ((minor & 0xff) << 8) | (release & 0xff));
+}
+
+/* Called by a worker's thread once it has destroyed its worker: UCX will call back none of the
+ * requests that worker still held, so the multi-buffer sends this thread started and UCX did not
+ * call back are freed here. Returns how many. */
+JNIEXPORT jint JNICALL Java_io_sanswitch_rdma_UcxNative_releaseSendsOfThisThread(JNIEnv *env, jclass cls)
+{
+    pthread_t self = pthread_self();
+    iov_send_t *send, *next;
+    jint released = 0;
+
+    pthread_mutex_lock(&iov_sends_lock);
+    for (send = iov_sends; send != NULL; send = next) {
+        next = send->next;
+        if (pthread_equal(send->thread, self)) {
+            iov_send_unlink_locked(send);
+            free(send);
+            released++;
+        }
+    }
+    pthread_mutex_unlock(&iov_sends_lock);
+    return released;
+}
+
+/* Multi-buffer sends whose memory is still allocated (all threads): the shim's native memory held for UCX. */
+JNIEXPORT jlong JNICALL Java_io_sanswitch_rdma_UcxNative_liveMultiBufferSends(JNIEnv *env, jclass cls)
+{
+    jlong n;
+
+    pthread_mutex_lock(&iov_sends_lock);
+    n = live_iov_sends;
+    pthread_mutex_unlock(&iov_sends_lock);
+    return n;
 }
 
 /* Test hooks. */

@@ -34,7 +34,9 @@ import org.slf4j.LoggerFactory;
  * {@code ucp_worker_progress} on the same thread. The return value is the pending request (for
  * {@link #cancel}), 0 when it completed in the call, or the negative {@code ucs_status_t} it
  * failed with. A request whose callback ran inside its call counts as completed in the call: the
- * library never returns a request UCX has already called back (and freed).
+ * library never returns a request UCX has already called back (and freed). Not called at all: a
+ * completion {@link #abandon abandoned} (called then instead), or still registered when its
+ * worker is destroyed ({@link #workerDestroyed}, docs/toolchain.md TC-21).
  */
 final class UcxNative {
     private static final Logger LOG = LoggerFactory.getLogger(UcxNative.class);
@@ -53,8 +55,16 @@ final class UcxNative {
     }
 
     private static final AtomicLong TOKENS = new AtomicLong();
+    /**
+     * A completion UCX may still call, and the thread that registered it: the worker's thread
+     * (every start is made there), which alone knows when its worker, and with it every request
+     * the worker held, is gone ({@link #workerDestroyed}).
+     */
+    private record Registered(Completion done, Thread thread) {
+    }
+
     /** Requests UCX still holds, by token. Several workers (providers) may share this class. */
-    private static final Map<Long, Completion> PENDING = new ConcurrentHashMap<>();
+    private static final Map<Long, Registered> PENDING = new ConcurrentHashMap<>();
     private static final Throwable UNAVAILABILITY_CAUSE = load();
 
     private UcxNative() {
@@ -96,6 +106,39 @@ final class UcxNative {
     static int pendingRequests() {
         return PENDING.size();
     }
+
+    /**
+     * Called by a worker's thread right after it destroyed its worker: UCX frees the requests the
+     * worker still held without calling them back (a force-closed endpoint's requests stuck on a
+     * dead peer's lane, a request of an endpoint opened as its socket ended), so every completion
+     * this thread registered is dropped (not called: the operations' owners gave up on them
+     * before the worker went), and the native memory of its multi-buffer sends freed.
+     *
+     * @return how many completions were dropped
+     */
+    static int workerDestroyed() {
+        Thread self = Thread.currentThread();
+        int[] dropped = {0};
+        PENDING.values().removeIf(r -> {
+            if (r.thread() == self) {
+                dropped[0]++;
+                return true;
+            }
+            return false;
+        });
+        int sends = releaseSendsOfThisThread();
+        if (dropped[0] > 0 || sends > 0) {
+            LOG.warn("{} UCX requests (and endpoint error handlers) were not called back before their worker was"
+                    + " destroyed: dropped; {} multi-buffer sends freed", dropped[0], sends);
+        }
+        return dropped[0];
+    }
+
+    /** Frees the multi-buffer sends this thread started that UCX did not call back (after the worker is gone). */
+    private static native int releaseSendsOfThisThread();
+
+    /** Multi-buffer sends whose native memory the library still holds for UCX (all threads). */
+    static native long liveMultiBufferSends();
 
     static long startTagSend(long endpoint, long address, long length, long tag, Completion done) {
         return start(done, 0, token -> tagSend(endpoint, address, length, tag, token));
@@ -159,7 +202,7 @@ final class UcxNative {
 
     private static long register(Completion done) {
         long token = TOKENS.incrementAndGet();
-        PENDING.put(token, done);
+        PENDING.put(token, new Registered(done, Thread.currentThread()));
         return token;
     }
 
@@ -192,9 +235,9 @@ final class UcxNative {
         Set<Completion> wanted = Collections.newSetFromMap(new IdentityHashMap<>());
         wanted.addAll(requests);
         List<Completion> taken = new ArrayList<>();
-        PENDING.values().removeIf(c -> {
-            if (wanted.contains(c)) {
-                taken.add(c);
+        PENDING.values().removeIf(r -> {
+            if (wanted.contains(r.done())) {
+                taken.add(r.done());
                 return true;
             }
             return false;
@@ -208,11 +251,12 @@ final class UcxNative {
     /** Called by the library from inside {@code ucp_worker_progress} (or a close). Never throws. */
     @SuppressWarnings("unused")
     private static void completed(long token, int status, long length) {
-        Completion done = PENDING.remove(token);
-        if (done == null) {
+        Registered registered = PENDING.remove(token);
+        if (registered == null) {
             LOG.debug("UCX completed request {}, which was abandoned", token);
             return;
         }
+        Completion done = registered.done();
         try {
             done.completed(status, length);
         } catch (Throwable t) {

@@ -405,6 +405,10 @@ final class UcxSocket implements TransportSocket {
 
     /** On the worker thread: the endpoint to the peer's worker; its error is the peer's failure. */
     private void openEndpoint(byte[] peerWorker, long peerConnectionId) {
+        if (isEnded()) {
+            // Ended meanwhile (a final cleanup racing an accept): nothing would ever close it.
+            throw new IllegalStateException("the socket was closed");
+        }
         endpoint.open(peerWorker, peerConnectionId, this::fail);
     }
 
@@ -785,6 +789,13 @@ final class UcxSocket implements TransportSocket {
         }
         try {
             worker.call(() -> {
+                // A connect's handshake that ended between the shut-down and ENDED opened its
+                // endpoint after the shut-down closed nothing: closed here, or it (and its error
+                // handler's registration) would stay until the worker is destroyed. After this
+                // task the handshake sees ENDED and opens none.
+                if (endpoint.isOpen()) {
+                    endpoint.close(true);
+                }
                 endpoint.releaseRemoteKeys();
                 receiver.clear();
                 owner.doneWithData(this);

@@ -265,6 +265,8 @@ public final class UcxTransport implements Transport {
             receivingChanged = false;
             try {
                 w.close();
+                // Gone with the worker: what it still held is never called back (docs/toolchain.md TC-21).
+                UcxNative.workerDestroyed();
             } catch (RuntimeException e) {
                 LOG.warn("closing the UCX worker", e);
             }

@@ -258,6 +258,11 @@ final class UcxWorkerThread implements Runnable {
         return thread.isAlive();
     }
 
+    /** Tasks handed to this thread and not taken yet (tests: the order work reaches the thread in). */
+    int queuedTasks() {
+        return tasks.size();
+    }
+
     /** Calls that waited for this thread (diagnostics: a batch must not make one per item). */
     long hops() {
         return hops.get();
