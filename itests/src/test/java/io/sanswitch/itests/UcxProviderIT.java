@@ -387,22 +387,30 @@ public class UcxProviderIT {
 
     /**
      * docs/security.md, SEC-8: a key file that others may read is refused, and then no ucx transport
-     * is registered (a provider whose every startup fails would be worse); once the file is private
-     * again and the configuration changes, the transport is back.
+     * is registered (a provider whose every startup fails would be worse); once the configuration
+     * names a private key file, the transport is back. The two configurations name two files, so
+     * the component's reading of the first cannot meet the second's permissions however late it runs
+     * (one file whose permissions changed under a loaded machine's late activation registered a
+     * transport from the first update, which the second then replaced).
      */
     @Test
     public void aKeyFileOthersMayReadRegistersNoTransportUntilItIsPrivate() throws Exception {
         awaitUcxProvider();
         java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("sanswitch-key");
+        java.nio.file.Path readable = dir.resolve("readable.key");
         java.nio.file.Path keyFile = dir.resolve("rdma.key");
-        java.nio.file.Files.writeString(keyFile, "a key long enough for the rule, for this test\n");
-        java.nio.file.Files.setPosixFilePermissions(keyFile,
+        for (java.nio.file.Path f : List.of(readable, keyFile)) {
+            java.nio.file.Files.writeString(f, "a key long enough for the rule, for this test\n");
+        }
+        java.nio.file.Files.setPosixFilePermissions(readable,
                 java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        java.nio.file.Files.setPosixFilePermissions(keyFile,
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         ServiceReference<ConfigurationAdmin> ref = context.getServiceReference(ConfigurationAdmin.class);
         ConfigurationAdmin cm = context.getService(ref);
         org.osgi.service.cm.Configuration config = cm.getConfiguration(PID, "?");
         Dictionary<String, Object> props = new Hashtable<>();
-        props.put("keyFile", keyFile.toString());
+        props.put("keyFile", readable.toString());
         config.update(props);
         eventually("no ucx transport while the key file is readable by others", () -> {
             try {
@@ -412,11 +420,17 @@ public class UcxProviderIT {
             }
         }, r -> r == null);
 
-        java.nio.file.Files.setPosixFilePermissions(keyFile,
-                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        props.put("keyFile", keyFile.toString());
         props.put("handshakeTimeoutMillis", 4000);
         config.update(props);
-        awaitUcxProvider(); // registered again with the key of the now private file
+        awaitUcxProvider(); // registered again with the key of the private file
+        eventually("the ucx transport registered with the private key file", () -> {
+            try {
+                return ucxReference(Transport.class);
+            } catch (Exception e) {
+                return e;
+            }
+        }, r -> r instanceof ServiceReference);
         Object keyed = ucxReference(Transport.class).getProperty(org.osgi.framework.Constants.SERVICE_ID);
         config.delete();
         // The deletion reaches the component asynchronously and replaces the transport: wait for that,
@@ -431,6 +445,7 @@ public class UcxProviderIT {
         }, id -> id instanceof Long && !id.equals(keyed));
         context.ungetService(ref);
         java.nio.file.Files.delete(keyFile);
+        java.nio.file.Files.delete(readable);
         java.nio.file.Files.delete(dir);
     }
 }
