@@ -403,7 +403,8 @@ final class UcxSocket implements TransportSocket {
 
                 @Override
                 public void ready(SelectionKey k) throws IOException {
-                    for (;;) {
+                    // A few messages per turn: a peer that keeps sending does not hold the thread (SEC-4).
+                    for (int turn = 0; turn < 64; turn++) {
                         if (channel.read(in) < 0) {
                             throw new EOFException();
                         }
