@@ -135,6 +135,8 @@ final class UcxSocket implements TransportSocket {
     private final RevokedExposures revoked = new RevokedExposures();
     /** RDMA operations started (worker thread) and not called back: a revocation waits for them. */
     private final AtomicLong rdmaInFlight = new AtomicLong();
+    /** This side's deregistered exposures waiting for the peer's acknowledgement to be unmapped. Worker thread. */
+    private final java.util.Map<Long, UcxRegion> unmapping = new java.util.HashMap<>();
     /** The peer's descriptors verified on this connection: the data path looks them up. Bounded. */
     private final ConcurrentHashMap<RdmaBufferDescriptor, UcxRegion.Descriptor> verified = new ConcurrentHashMap<>();
 
@@ -694,17 +696,27 @@ final class UcxSocket implements TransportSocket {
     public void deregister(TransportRegion region) {
         if (region instanceof UcxRegion r) {
             if (r.descriptor != null) {
-                revoke(r.exposure);
+                if (worker.inThread()) {
+                    if (revokeThenUnmap(r)) {
+                        return;
+                    }
+                } else {
+                    revoke(r.exposure);
+                }
             }
-            try {
-                worker.call(() -> {
-                    r.memory.deregister();
-                    owner.registered(-1);
-                    return null;
-                });
-            } catch (WsaException e) {
-                LOG.warn("deregistering {} bytes failed", r.buffer.capacity(), e);
-            }
+            unmap(r);
+        }
+    }
+
+    private void unmap(UcxRegion r) {
+        try {
+            worker.call(() -> {
+                r.memory.deregister();
+                owner.registered(-1);
+                return null;
+            });
+        } catch (WsaException e) {
+            LOG.warn("deregistering {} bytes failed", r.buffer.capacity(), e);
         }
     }
 
@@ -772,6 +784,52 @@ final class UcxSocket implements TransportSocket {
         if (outcome == PendingRevocations.Outcome.TIMED_OUT) {
             revokeFailed(exposure, "the peer did not acknowledge the revocation in " + REVOKE_WAIT.toMillis() + " ms");
         }
+    }
+
+    /**
+     * {@link #revoke} for a deregistration on the progress thread (an upcall), which must not wait
+     * there: the peer may need this worker's progress to finish its operations, and two peers
+     * deregistering in upcalls at once would each wait for the other. The revocation is sent now,
+     * and the memory stays mapped (and referenced) until the peer acknowledges it, or the bounded
+     * wait ends, or the connection does; only then is it unmapped. Worker thread.
+     *
+     * @return whether the unmap was left to the acknowledgement (false: unmap now)
+     */
+    private boolean revokeThenUnmap(UcxRegion r) {
+        exposed.remove(r.exposure);
+        SocketChannel ch = control;
+        if (state.get() != State.CONNECTED || ch == null || revocations.hasEnded()) {
+            return false;
+        }
+        Iterator<Long> registered = exposed.iterator();
+        long lowest = registered.hasNext() ? registered.next() : exposures.get() + 1;
+        CountDownLatch latch = revocations.open(r.exposure);
+        try {
+            Rendezvous.writeNow(ch, Rendezvous.revoke(r.exposure, lowest));
+        } catch (IOException e) {
+            revocations.acknowledged(r.exposure);
+            revokeFailed(r.exposure, "the revocation could not be sent (" + e.getMessage() + ")");
+            return false;
+        }
+        unmapping.put(r.exposure, r);
+        unmapWhenRevoked(r, latch, System.nanoTime() + REVOKE_WAIT.toNanos());
+        return true;
+    }
+
+    /** Worker thread: unmaps {@code r} once its revocation is acknowledged or the wait is over. */
+    private void unmapWhenRevoked(UcxRegion r, CountDownLatch latch, long deadline) {
+        if (unmapping.get(r.exposure) != r) {
+            return; // unmapped with the socket's end
+        }
+        if (latch.getCount() > 0 && System.nanoTime() - deadline < 0) {
+            worker.schedule(Duration.ofMillis(1), () -> unmapWhenRevoked(r, latch, deadline));
+            return;
+        }
+        if (revocations.outcome(r.exposure, latch) == PendingRevocations.Outcome.TIMED_OUT) {
+            revokeFailed(r.exposure, "the peer did not acknowledge the revocation in " + REVOKE_WAIT.toMillis() + " ms");
+        }
+        unmapping.remove(r.exposure);
+        unmap(r);
     }
 
     private void revokeFailed(long exposure, String why) {
@@ -952,6 +1010,10 @@ final class UcxSocket implements TransportSocket {
         }
         try {
             worker.call(() -> {
+                for (UcxRegion r : unmapping.values()) {
+                    unmap(r); // the connection is gone: no acknowledgement will come
+                }
+                unmapping.clear();
                 endpoint.releaseRemoteKeys();
                 receiver.clear();
                 owner.doneWithData(this);
