@@ -230,6 +230,40 @@ class UcxRegistrationRulesTest extends KitTestBase {
     }
 
     /**
+     * A deregistration on the exposing side's UCX progress thread (an upcall does that, as the
+     * switch's block pool) does not wait there for the peer: it returns, the memory is unmapped
+     * when the peer has acknowledged the revocation, and the exposure is not usable from then on.
+     */
+    @Test
+    @Checks("RD-access")
+    void aDeregistrationOnTheProgressThreadRevokesAndUnmapsWhenThePeerAcknowledges() throws Exception {
+        KitProvider.Pair p = pair();
+        UcxTransport exposing = (UcxTransport) b.transport;
+        ByteBuffer target = ByteBuffer.allocateDirect(4096);
+        MemoryHandle local = a.register(p.client(), ByteBuffer.allocateDirect(4096).put(0, (byte) 7), Winsock.MEM_READWRITE);
+        RdmaBufferDescriptor exposure = b.engine.registerRdmaMemory(p.server(), target, Winsock.MEM_READWRITE);
+        Overlapped used = Overlapped.notifying(null);
+        a.engine.rdmaWrite(p.client(), new WsaBuf[] {new WsaBuf(local, 0, 1)}, exposure, 1, 0, used);
+        assertTrue(KitProvider.await(used).isSuccess(), "a write while it is registered");
+        long mapped = exposing.registeredRegions();
+
+        exposing.workerThread().call(() -> {
+            b.engine.deregisterRdmaMemory(p.server(), exposure);
+            return null;
+        });
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (exposing.registeredRegions() != mapped - 1 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertEquals(mapped - 1, exposing.registeredRegions(), "unmapped once the peer acknowledged");
+        assertRefusedOrFailed(a, p.client(), local, exposure, target, "an exposure deregistered on the progress thread");
+        Overlapped stillConnected = Overlapped.polling(null);
+        a.engine.send(p.client(), new WsaBuf[] {new WsaBuf(local, 0, 1)}, 0, stillConnected);
+        assertTrue(KitProvider.await(stillConnected).isSuccess(), "the connection was not reset");
+        assertArrayEquals(new byte[] {7}, b.receiveExactly(p.server(), 1, 8));
+    }
+
+    /**
      * Descriptors the peer did not make for this connection as they are: cut, lengthened, each
      * byte changed, random bytes, one with the right magic number and random fields, and this
      * side's own exposure (sealed by this side). Each is refused (or fails) without reaching the
