@@ -290,9 +290,10 @@ final class Rendezvous implements Runnable {
 
     /**
      * Writes a short message on a nonblocking channel in one call, from any thread, never waiting
-     * for the peer: handshake answers and the closing notice are the only bytes ever written on
-     * the connection and fit an empty socket buffer, so a peer that does not read is one that
-     * lets its buffer fill on purpose, and is dropped.
+     * for the peer: handshake answers, the closing notice and revocations with their
+     * acknowledgements are the only bytes ever written on the connection, a few at a time, and fit
+     * a socket buffer the peer reads, so a peer that does not read is one that lets its buffer
+     * fill on purpose, and is dropped.
      */
     static void writeNow(SocketChannel channel, ByteBuffer message) throws IOException {
         channel.write(message);
