@@ -23,8 +23,11 @@ final class ClientHandshake implements Rendezvous.Handler, Rendezvous.Timed {
 
     /** What the handshake ends in; called once, on the rendezvous thread. */
     interface Outcome {
-        /** Accepted: the channel (its key's interest cleared) is the caller's from now on. */
-        void accepted(SelectionKey key, SocketChannel channel, Handshake.Reply reply);
+        /**
+         * Accepted: the channel (its key's interest cleared) is the caller's from now on; {@code seal}
+         * is the connection's seal on RDMA buffer descriptors.
+         */
+        void accepted(SelectionKey key, SocketChannel channel, Handshake.Reply reply, DescriptorSeal seal);
 
         /** Refused, failed or timed out; the channel is closed. */
         void failed(WsaError error);
@@ -92,7 +95,7 @@ final class ClientHandshake implements Rendezvous.Handler, Rendezvous.Timed {
         step = Step.ENDED;
         selectionKey.interestOps(0);
         if (reply.accepted()) {
-            outcome.accepted(selectionKey, channel, reply);
+            outcome.accepted(selectionKey, channel, reply, DescriptorSeal.derive(key, nonce, serverNonce, true));
         } else {
             selectionKey.cancel();
             Rendezvous.closeQuietly(channel);

@@ -28,7 +28,10 @@ import org.slf4j.LoggerFactory;
  * over TCP, prove they hold the shared key and swap worker addresses ({@link Handshake}), and UCX
  * connects by worker address; the TCP connection stays open beside the UCX one, so a peer that
  * dies (even by SIGKILL) is seen at once as a reset. After the handshake the control connection
- * carries one message: {@link #CLOSING} and the number of messages sent (8), an orderly close.
+ * carries {@link #CLOSING} and the number of messages sent (8), an orderly close; and the
+ * revocations of RDMA exposures (docs/rules.md RD-access): {@link #REVOKE} with the exposure's
+ * number (8) and the lowest number still registered (8), answered by {@link #REVOKED} with the
+ * exposure's number (8) once no RDMA operation on it is in flight any more.
  *
  * <p>Handshakes are bounded in time and number (docs/security.md, SEC-4): each one that has not
  * finished after the handshake timeout is closed, and when {@link #MAX_HANDSHAKES} are in progress
@@ -39,6 +42,10 @@ final class Rendezvous implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(Rendezvous.class);
     static final byte CLOSING = 'F';
     static final int CLOSING_NOTICE = 1 + 8;
+    static final byte REVOKE = 'R';
+    static final int REVOKE_MESSAGE = 1 + 8 + 8;
+    static final byte REVOKED = 'A';
+    static final int REVOKED_MESSAGE = 1 + 8;
     /** Handshakes in progress at once, both directions; beyond it the oldest is dropped. */
     static final int MAX_HANDSHAKES = 4096;
 
@@ -319,9 +326,10 @@ final class Rendezvous implements Runnable {
 
     /**
      * Writes a short message on a nonblocking channel in one call, from any thread, never waiting
-     * for the peer: handshake answers and the closing notice are the only bytes ever written on
-     * the connection and fit an empty socket buffer, so a peer that does not read is one that
-     * lets its buffer fill on purpose, and is dropped.
+     * for the peer: handshake answers, the closing notice and revocations with their
+     * acknowledgements are the only bytes ever written on the connection, a few at a time, and fit
+     * a socket buffer the peer reads, so a peer that does not read is one that lets its buffer
+     * fill on purpose, and is dropped.
      */
     static void writeNow(SocketChannel channel, ByteBuffer message) throws IOException {
         channel.write(message);
@@ -332,6 +340,14 @@ final class Rendezvous implements Runnable {
 
     static ByteBuffer closingNotice(long messagesSent) {
         return ByteBuffer.allocate(CLOSING_NOTICE).put(CLOSING).putLong(messagesSent).flip();
+    }
+
+    static ByteBuffer revoke(long exposure, long lowestRegistered) {
+        return ByteBuffer.allocate(REVOKE_MESSAGE).put(REVOKE).putLong(exposure).putLong(lowestRegistered).flip();
+    }
+
+    static ByteBuffer revoked(long exposure) {
+        return ByteBuffer.allocate(REVOKED_MESSAGE).put(REVOKED).putLong(exposure).flip();
     }
 
     /** The message count of a closing notice. */

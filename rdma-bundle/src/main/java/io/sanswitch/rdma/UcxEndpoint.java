@@ -13,7 +13,6 @@ import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import io.sanswitch.spi.RdmaBufferDescriptor;
 
 /**
  * A connection's UCX endpoint (ucp_ep_h) to the peer's worker: tagged sends, RDMA put/get with
@@ -51,8 +50,11 @@ final class UcxEndpoint {
     private State state = State.NONE;
     /** Tagged messages sent: the peer learns the count at an orderly close and ends its stream after it. */
     private long messagesSent;
-    /** Unpacked remote keys (ucp_rkey_h) of the peer's descriptors used on this connection. */
-    private final Map<RdmaBufferDescriptor, Long> remoteKeys = new HashMap<>();
+    /**
+     * Unpacked remote keys (ucp_rkey_h) of the peer's exposures used on this connection, by exposure
+     * number (a sealed descriptor's number names one exposure of the peer: docs/rules.md RD-access).
+     */
+    private final Map<Long, Long> remoteKeys = new HashMap<>();
     /**
      * Completions of the requests UCX holds for this connection (started, not called back yet), by
      * identity: teardown progresses until it is empty. Receives are counted too.
@@ -192,9 +194,17 @@ final class UcxEndpoint {
         UcxNative.startFlush(handle, report);
     }
 
-    /** The peer's remote key for {@code descriptor}, unpacked once per connection. */
-    long remoteKey(RdmaBufferDescriptor descriptor, UcxRegion.Descriptor decoded) {
-        Long known = remoteKeys.get(descriptor);
+    /**
+     * Completes {@code report} (tracked) when every operation started on the endpoint so far is
+     * done at the peer.
+     */
+    void flush(UcxNative.Completion report) {
+        UcxNative.startFlush(handle, report);
+    }
+
+    /** The peer's remote key for an exposure, unpacked once per connection. */
+    long remoteKey(UcxRegion.Descriptor decoded) {
+        Long known = remoteKeys.get(decoded.exposure());
         if (known != null) {
             return known;
         }
@@ -202,8 +212,22 @@ final class UcxEndpoint {
         byte[] bytes = new byte[packed.remaining()];
         packed.get(bytes);
         long key = check(UcxNative.unpackRemoteKey(handle, bytes));
-        remoteKeys.put(descriptor, key);
+        remoteKeys.put(decoded.exposure(), key);
         return key;
+    }
+
+    /**
+     * Destroys the remote keys of revoked exposures: {@code exposure} and all below {@code floor}.
+     * Only when no operation started with them is in flight (UCX requests may hold their key).
+     */
+    void releaseRemoteKeys(long exposure, long floor) {
+        remoteKeys.entrySet().removeIf(e -> {
+            if (e.getKey() == exposure || e.getKey() < floor) {
+                UcxNative.destroyRemoteKey(e.getValue());
+                return true;
+            }
+            return false;
+        });
     }
 
     void releaseRemoteKeys() {

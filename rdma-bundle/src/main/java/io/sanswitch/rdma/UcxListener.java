@@ -120,7 +120,8 @@ final class UcxListener {
         }
         UcxSocket accepted = owner.newConnection();
         try {
-            accepted.openEndpointNow(r.hello().workerAddress(), r.hello().connId());
+            accepted.openEndpointNow(r.hello().workerAddress(), r.hello().connId(),
+                    DescriptorSeal.derive(owner.key(), r.hello().clientNonce(), r.hello().serverNonce(), false));
             Rendezvous.writeNow(r.channel(),
                     Handshake.accepted(owner.key(), r.hello(), accepted.connectionId(), owner.workerAddress()));
         } catch (WsaException | IOException e) {

@@ -12,6 +12,12 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListSet;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.openucx.jucx.UcxUtils;
@@ -46,6 +52,13 @@ import io.sanswitch.transport.TransportSocket;
  */
 final class UcxSocket implements TransportSocket {
     private static final Logger LOG = LoggerFactory.getLogger(UcxSocket.class);
+    /**
+     * How long a deregistration waits for the peer to acknowledge its revocation (docs/rules.md
+     * RD-access); a peer that does not answer in time has its connection reset.
+     */
+    static final Duration REVOKE_WAIT = Duration.ofSeconds(5);
+    /** Descriptors verified per connection and kept (beyond it each use verifies again). */
+    static final int MAX_VERIFIED = 1024;
 
     /**
      * The lifecycle of this socket. Application threads (connect, accept, close), the rendezvous
@@ -114,6 +127,26 @@ final class UcxSocket implements TransportSocket {
     private volatile WsaError failure = WsaError.WSAECONNRESET;
     /** The interface watch found this socket's interface gone (it is reported once). Rendezvous thread. */
     private boolean networkLost;
+
+    // RDMA access (docs/rules.md RD-access): UCX's software lanes check no remote key, and a key is
+    // not bound to an endpoint, so the providers check: descriptors are sealed per connection, and
+    // a deregistration revokes its exposure at the peer before the memory is unmapped.
+    /** The connection's seal on descriptors; set before the endpoint opens. Any thread. */
+    private volatile DescriptorSeal seal;
+    /** The number of this side's latest exposure. */
+    private final AtomicLong exposures = new AtomicLong();
+    /** This side's exposures registered now, by number. */
+    private final ConcurrentSkipListSet<Long> exposed = new ConcurrentSkipListSet<>();
+    /** This side's revocations the peer has not acknowledged. */
+    private final PendingRevocations revocations = new PendingRevocations();
+    /** The peer's exposures it revoked. */
+    private final RevokedExposures revoked = new RevokedExposures();
+    /** RDMA operations started (worker thread) and not called back: a revocation waits for them. */
+    private final AtomicLong rdmaInFlight = new AtomicLong();
+    /** This side's deregistered exposures waiting for the peer's acknowledgement to be unmapped. Worker thread. */
+    private final java.util.Map<Long, UcxRegion> unmapping = new java.util.HashMap<>();
+    /** The peer's descriptors verified on this connection: the data path looks them up. Bounded. */
+    private final ConcurrentHashMap<RdmaBufferDescriptor, UcxRegion.Descriptor> verified = new ConcurrentHashMap<>();
 
     UcxSocket(UcxTransport owner, UcxWorkerThread worker) {
         this.owner = owner;
@@ -280,7 +313,8 @@ final class UcxSocket implements TransportSocket {
     }
 
     /** An accepted connection's endpoint to the peer's worker, opened on the worker thread. Application thread. */
-    void openEndpointNow(byte[] peerWorker, long peerConnectionId) throws WsaException {
+    void openEndpointNow(byte[] peerWorker, long peerConnectionId, DescriptorSeal seal) throws WsaException {
+        this.seal = seal;
         worker.call(() -> {
             openEndpoint(peerWorker, peerConnectionId);
             return null;
@@ -360,7 +394,8 @@ final class UcxSocket implements TransportSocket {
         }
 
         @Override
-        public void accepted(SelectionKey key, SocketChannel ch, Handshake.Reply reply) {
+        public void accepted(SelectionKey key, SocketChannel ch, Handshake.Reply reply, DescriptorSeal sealed) {
+            seal = sealed;
             worker.execute(() -> {
                 if (state.get() != State.CONNECTING) {
                     return;
@@ -420,24 +455,58 @@ final class UcxSocket implements TransportSocket {
                 controlLost();
                 return;
             }
-            ByteBuffer in = ByteBuffer.allocate(Rendezvous.CLOSING_NOTICE);
+            // Messages of 9 bytes, but a revocation of 17 (Rendezvous).
+            ByteBuffer in = ByteBuffer.allocate(Rendezvous.REVOKE_MESSAGE).limit(Rendezvous.CLOSING_NOTICE);
             key.attach(new Rendezvous.Handler() {
                 /** The peer's closing notice was read (only the first counts). Rendezvous thread. */
                 private boolean noticeRead;
 
                 @Override
                 public void ready(SelectionKey k) throws IOException {
-                    if (!in.hasRemaining()) {
-                        in.clear(); // after the notice only the end is of interest
+                    // A few messages per turn: a peer that keeps sending does not hold the thread (SEC-4).
+                    for (int turn = 0; turn < 64; turn++) {
+                        if (channel.read(in) < 0) {
+                            throw new EOFException();
+                        }
+                        if (in.hasRemaining()) {
+                            return;
+                        }
+                        byte type = in.get(0);
+                        if (!noticeRead && type == Rendezvous.REVOKE && in.limit() < Rendezvous.REVOKE_MESSAGE) {
+                            in.limit(Rendezvous.REVOKE_MESSAGE);
+                            continue;
+                        }
+                        if (!noticeRead) { // after the notice only the end is of interest
+                            control(type, in.flip());
+                        }
+                        in.clear().limit(Rendezvous.CLOSING_NOTICE);
                     }
-                    if (channel.read(in) < 0) {
-                        throw new EOFException();
-                    }
-                    if (!in.hasRemaining() && !noticeRead) {
-                        long messages = Rendezvous.closingNotice(in.flip());
-                        noticeRead = true;
-                        moveTo(State.PEER_CLOSING); // refused when failed or ended: nothing then reads it
-                        worker.execute(() -> peerClosed(messages));
+                }
+
+                /** One message of the peer. Rendezvous thread. */
+                private void control(byte type, ByteBuffer message) throws IOException {
+                    switch (type) {
+                        case Rendezvous.CLOSING -> {
+                            long messages = Rendezvous.closingNotice(message);
+                            noticeRead = true;
+                            // The peer flushed and closed its endpoint before the notice: no RDMA of it is in flight.
+                            revocations.connectionEnded();
+                            moveTo(State.PEER_CLOSING); // refused when failed or ended: nothing then reads it
+                            worker.execute(() -> peerClosed(messages));
+                        }
+                        case Rendezvous.REVOKE -> {
+                            message.get();
+                            peerRevoked(message.getLong(), message.getLong());
+                        }
+                        case Rendezvous.REVOKED -> {
+                            message.get();
+                            revocations.acknowledged(message.getLong());
+                        }
+                        default -> {
+                            LOG.warn("ucx: connection to {} reset: a control message of unknown type {}",
+                                    Rendezvous.remoteOf(channel), type & 0xFF);
+                            throw new IOException("a control message of unknown type " + (type & 0xFF));
+                        }
                     }
                 }
 
@@ -466,6 +535,7 @@ final class UcxSocket implements TransportSocket {
     }
 
     private void controlLost() {
+        revocations.connectionEnded();
         SocketChannel ch = control;
         if (ch != null) {
             Rendezvous.closeQuietly(ch);
@@ -486,6 +556,7 @@ final class UcxSocket implements TransportSocket {
         if (was == null) {
             return; // failed or ended already
         }
+        revocations.connectionEnded();
         if (was == State.CONNECTING) {
             reportConnect(WsaError.WSAECONNRESET);
         }
@@ -515,7 +586,7 @@ final class UcxSocket implements TransportSocket {
         }
         UcxRegion.Descriptor remote = null;
         if (op.kind() == PostedOperation.Kind.RDMA_WRITE || op.kind() == PostedOperation.Kind.RDMA_READ) {
-            remote = UcxRegion.Descriptor.decode(op.remoteDescriptor());
+            remote = verified(op.remoteDescriptor());
             remote.checkRange(op.remoteOffset(), op.length());
             int needed = op.kind() == PostedOperation.Kind.RDMA_WRITE ? Winsock.MEM_WRITE : Winsock.MEM_READ;
             if ((remote.access() & needed) == 0) {
@@ -554,7 +625,21 @@ final class UcxSocket implements TransportSocket {
             addresses[i] = UcxUtils.getAddress(b) + b.position();
             sizes[i] = b.remaining();
         }
+        boolean rdma = remote != null;
+        if (rdma) {
+            // Counted before the check, as a revocation marks before it reads the count: one of
+            // them sees the other (docs/rules.md RD-access).
+            rdmaInFlight.incrementAndGet();
+            if (revoked.isRevoked(remote.exposure())) {
+                rdmaInFlight.decrementAndGet();
+                finished(op, null, WsaError.WSAEINVAL);
+                return;
+            }
+        }
         UcxNative.Completion report = endpoint.tracked((status, ignored) -> {
+            if (rdma) {
+                rdmaInFlight.decrementAndGet();
+            }
             if (status == 0) {
                 finished(op, inOrder, null);
             } else {
@@ -567,14 +652,17 @@ final class UcxSocket implements TransportSocket {
             switch (op.kind()) {
                 case SEND -> endpoint.send(addresses, sizes, report);
                 case RDMA_WRITE -> endpoint.put(addresses, sizes, remote.address() + op.remoteOffset(),
-                        endpoint.remoteKey(op.remoteDescriptor(), remote), report);
+                        endpoint.remoteKey(remote), report);
                 case RDMA_READ -> endpoint.get(addresses, sizes, remote.address() + op.remoteOffset(),
-                        endpoint.remoteKey(op.remoteDescriptor(), remote), report);
+                        endpoint.remoteKey(remote), report);
                 default -> throw new IllegalStateException(op.kind().toString());
             }
         } catch (RuntimeException e) {
             // A UCX call failed (a negative status, a refused remote key): the operation fails, the connection stays.
             endpoint.untrack(report);
+            if (rdma) {
+                rdmaInFlight.decrementAndGet();
+            }
             finished(op, inOrder, WsaError.WSAECONNRESET);
         }
     }
@@ -646,33 +734,225 @@ final class UcxSocket implements TransportSocket {
         if (!buffer.isDirect()) {
             throw new WsaException(WsaError.WSAEFAULT, "UCX registers direct buffers only");
         }
+        DescriptorSeal sealed = seal;
+        if (remote && sealed == null) {
+            throw new WsaException(WsaError.WSAENOTCONN, "not connected: no peer to expose memory to");
+        }
         long address = UcxUtils.getAddress(buffer) + buffer.position();
         long length = buffer.remaining();
-        return worker.call(() -> {
+        long exposure = remote ? exposures.incrementAndGet() : 0;
+        UcxRegion region = worker.call(() -> {
             UcpMemory memory = owner.context().memoryMap(new UcpMemMapParams().setAddress(address).setLength(length));
             owner.registered(1);
-            return new UcxRegion(buffer, memory, access, remote);
+            return new UcxRegion(buffer, memory, access, exposure, remote ? sealed : null);
         });
+        if (remote) {
+            exposed.add(exposure);
+        }
+        return region;
     }
 
     @Override
     public void deregister(TransportRegion region) {
         if (region instanceof UcxRegion r) {
-            try {
-                worker.call(() -> {
-                    r.memory.deregister();
-                    owner.registered(-1);
-                    return null;
-                });
-            } catch (WsaException e) {
-                LOG.warn("deregistering {} bytes failed", r.buffer.capacity(), e);
+            if (r.descriptor != null) {
+                if (worker.inThread()) {
+                    if (revokeThenUnmap(r)) {
+                        return;
+                    }
+                } else {
+                    revoke(r.exposure);
+                }
             }
+            unmap(r);
+        }
+    }
+
+    private void unmap(UcxRegion r) {
+        try {
+            worker.call(() -> {
+                r.memory.deregister();
+                owner.registered(-1);
+                return null;
+            });
+        } catch (WsaException e) {
+            LOG.warn("deregistering {} bytes failed", r.buffer.capacity(), e);
         }
     }
 
     @Override
     public void checkRemote(RdmaBufferDescriptor descriptor, long offset, long length) throws WsaException {
-        UcxRegion.Descriptor.decode(descriptor).checkRange(offset, length);
+        verified(descriptor).checkRange(offset, length);
+    }
+
+    // ------------------------------------------------------------------ RDMA access (docs/rules.md RD-access)
+
+    /**
+     * The peer's descriptor, verified as made for this connection ({@link DescriptorSeal}); a map
+     * lookup once it was verified. Any thread.
+     *
+     * @throws WsaException {@code WSAEINVAL}: not a descriptor the peer made for this connection
+     */
+    private UcxRegion.Descriptor verified(RdmaBufferDescriptor descriptor) throws WsaException {
+        UcxRegion.Descriptor known = verified.get(descriptor);
+        if (known != null) {
+            return known;
+        }
+        DescriptorSeal sealed = seal;
+        if (sealed == null) {
+            throw new WsaException(WsaError.WSAENOTCONN, "not connected");
+        }
+        UcxRegion.Descriptor fresh = UcxRegion.Descriptor.decode(descriptor, sealed);
+        if (verified.size() < MAX_VERIFIED && !revoked.isRevoked(fresh.exposure())) {
+            verified.put(descriptor, fresh);
+        }
+        return fresh;
+    }
+
+    /**
+     * Revokes this side's {@code exposure} at the peer before its memory is unmapped: the peer
+     * refuses every later RDMA operation on it and acknowledges once those in flight are done.
+     * Waits for that at most {@link #REVOKE_WAIT}; a peer that does not answer in time has its
+     * connection reset (then the memory is unmapped all the same). No wait when the connection is
+     * not (or no longer) up: the peer then makes no RDMA operation. Application thread, or the
+     * worker thread in an upcall.
+     */
+    private void revoke(long exposure) {
+        exposed.remove(exposure);
+        SocketChannel ch = control;
+        if (state.get() != State.CONNECTED || ch == null || revocations.hasEnded()) {
+            return;
+        }
+        Iterator<Long> registered = exposed.iterator();
+        long lowest = registered.hasNext() ? registered.next() : exposures.get() + 1;
+        CountDownLatch latch = revocations.open(exposure);
+        try {
+            Rendezvous.writeNow(ch, Rendezvous.revoke(exposure, lowest));
+        } catch (IOException e) {
+            revocations.acknowledged(exposure);
+            revokeFailed(exposure, "the revocation could not be sent (" + e.getMessage() + ")");
+            return;
+        }
+        PendingRevocations.Outcome outcome;
+        if (worker.inThread() && !worker.inCallback()) {
+            // The peer's operations may need this worker's progress to complete.
+            worker.progressUntil(() -> latch.getCount() == 0, REVOKE_WAIT);
+            outcome = revocations.outcome(exposure, latch);
+        } else {
+            outcome = revocations.await(exposure, latch, REVOKE_WAIT);
+        }
+        if (outcome == PendingRevocations.Outcome.TIMED_OUT) {
+            revokeFailed(exposure, "the peer did not acknowledge the revocation in " + REVOKE_WAIT.toMillis() + " ms");
+        }
+    }
+
+    /**
+     * {@link #revoke} for a deregistration on the progress thread (an upcall), which must not wait
+     * there: the peer may need this worker's progress to finish its operations, and two peers
+     * deregistering in upcalls at once would each wait for the other. The revocation is sent now,
+     * and the memory stays mapped (and referenced) until the peer acknowledges it, or the bounded
+     * wait ends, or the connection does; only then is it unmapped. Worker thread.
+     *
+     * @return whether the unmap was left to the acknowledgement (false: unmap now)
+     */
+    private boolean revokeThenUnmap(UcxRegion r) {
+        exposed.remove(r.exposure);
+        SocketChannel ch = control;
+        if (state.get() != State.CONNECTED || ch == null || revocations.hasEnded()) {
+            return false;
+        }
+        Iterator<Long> registered = exposed.iterator();
+        long lowest = registered.hasNext() ? registered.next() : exposures.get() + 1;
+        CountDownLatch latch = revocations.open(r.exposure);
+        try {
+            Rendezvous.writeNow(ch, Rendezvous.revoke(r.exposure, lowest));
+        } catch (IOException e) {
+            revocations.acknowledged(r.exposure);
+            revokeFailed(r.exposure, "the revocation could not be sent (" + e.getMessage() + ")");
+            return false;
+        }
+        unmapping.put(r.exposure, r);
+        unmapWhenRevoked(r, latch, System.nanoTime() + REVOKE_WAIT.toNanos());
+        return true;
+    }
+
+    /** Worker thread: unmaps {@code r} once its revocation is acknowledged or the wait is over. */
+    private void unmapWhenRevoked(UcxRegion r, CountDownLatch latch, long deadline) {
+        if (unmapping.get(r.exposure) != r) {
+            return; // unmapped with the socket's end
+        }
+        if (latch.getCount() > 0 && System.nanoTime() - deadline < 0) {
+            worker.schedule(Duration.ofMillis(1), () -> unmapWhenRevoked(r, latch, deadline));
+            return;
+        }
+        if (revocations.outcome(r.exposure, latch) == PendingRevocations.Outcome.TIMED_OUT) {
+            revokeFailed(r.exposure, "the peer did not acknowledge the revocation in " + REVOKE_WAIT.toMillis() + " ms");
+        }
+        unmapping.remove(r.exposure);
+        unmap(r);
+    }
+
+    private void revokeFailed(long exposure, String why) {
+        worker.execute(() -> protocolViolation("deregistering RDMA exposure " + exposure + ": " + why));
+    }
+
+    /**
+     * The peer revoked one of its exposures: later operations on it are refused, and the peer is
+     * told once none is in flight any more. Rendezvous thread.
+     *
+     * @throws IOException the numbers are not the peer's (the connection is reset)
+     */
+    private void peerRevoked(long exposure, long lowestRegistered) throws IOException {
+        if (!revoked.revoke(exposure, lowestRegistered)) {
+            LOG.warn("ucx: connection to {} reset: a revocation of exposure {} with {} the lowest registered",
+                    control == null ? "?" : Rendezvous.remoteOf(control), exposure, lowestRegistered);
+            throw new IOException("a revocation out of bounds");
+        }
+        verified.values().removeIf(d -> d.exposure() == exposure || d.exposure() < lowestRegistered);
+        // Marked before the count is read, as an operation counts itself before it checks.
+        boolean acknowledged = rdmaInFlight.get() == 0 && acknowledge(exposure);
+        worker.execute(() -> afterPeerRevoked(exposure, lowestRegistered, acknowledged));
+    }
+
+    /**
+     * Worker thread: once the operations in flight are done (a flush), the revoked exposures'
+     * remote keys are released and, if not yet, the revocation acknowledged.
+     */
+    private void afterPeerRevoked(long exposure, long lowestRegistered, boolean acknowledged) {
+        if (isEnded()) {
+            return; // the keys went with the socket; the peer sees the connection end
+        }
+        if (rdmaInFlight.get() == 0) {
+            endpoint.releaseRemoteKeys(exposure, lowestRegistered);
+            if (!acknowledged) {
+                acknowledge(exposure);
+            }
+        } else if (endpoint.isOpen()) {
+            // Done when all started before it are: later ones were refused, or are on other exposures.
+            endpoint.flush(endpoint.tracked((status, ignored) -> {
+                endpoint.releaseRemoteKeys(exposure, lowestRegistered);
+                if (!acknowledged) {
+                    acknowledge(exposure);
+                }
+            }));
+        } else {
+            // The endpoint's close completes them (a failed peer's after UcxEndpoint.ABANDON_AFTER).
+            worker.schedule(Duration.ofMillis(10), () -> afterPeerRevoked(exposure, lowestRegistered, acknowledged));
+        }
+    }
+
+    /** Tells the peer no RDMA operation on its {@code exposure} is in flight here any more. Any thread. */
+    private boolean acknowledge(long exposure) {
+        SocketChannel ch = control;
+        if (ch == null) {
+            return false;
+        }
+        try {
+            Rendezvous.writeNow(ch, Rendezvous.revoked(exposure));
+        } catch (IOException e) {
+            LOG.debug("acknowledging the revocation of exposure {}", exposure, e);
+        }
+        return true;
     }
 
     @Override
@@ -783,6 +1063,7 @@ final class UcxSocket implements TransportSocket {
         if (moveTo(State.ENDED) == null) {
             return;
         }
+        revocations.connectionEnded();
         SocketChannel ch = control;
         if (ch != null) {
             owner.rendezvous().release(ch, abortive);
@@ -796,6 +1077,10 @@ final class UcxSocket implements TransportSocket {
                 if (endpoint.isOpen()) {
                     endpoint.close(true);
                 }
+                for (UcxRegion r : unmapping.values()) {
+                    unmap(r); // the connection is gone: no acknowledgement will come
+                }
+                unmapping.clear();
                 endpoint.releaseRemoteKeys();
                 receiver.clear();
                 owner.doneWithData(this);

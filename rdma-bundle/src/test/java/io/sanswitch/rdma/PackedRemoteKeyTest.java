@@ -32,6 +32,9 @@ import io.sanswitch.spi.WsaException;
  */
 class PackedRemoteKeyTest {
     private static final int RANDOM_KEYS = 1000;
+    /** The two sides of a made-up connection: one seals descriptors, the other verifies them. */
+    private static final DescriptorSeal EXPOSER = DescriptorSeal.of(new byte[32], true);
+    private static final DescriptorSeal INITIATOR = DescriptorSeal.of(new byte[32], false);
 
     @Test
     void realKeysOfRealMemoryMapsAreAcceptedAndUnpack() throws Exception {
@@ -42,7 +45,7 @@ class PackedRemoteKeyTest {
                 long unpacked = UcxNative.unpackRemoteKey(pair.endpoint, key);
                 assertTrue(unpacked > 0, "UCX unpacks a real key: status " + unpacked);
                 UcxNative.destroyRemoteKey(unpacked);
-                UcxRegion.Descriptor d = UcxRegion.Descriptor.decode(UcxRegion.Descriptor.encode(4096, 64, 3, ByteBuffer.wrap(key)));
+                UcxRegion.Descriptor d = UcxRegion.Descriptor.decode(UcxRegion.Descriptor.encode(EXPOSER, 1, 4096, 64, 3, ByteBuffer.wrap(key)), INITIATOR);
                 assertEquals(key.length, d.packedKey().remaining(), "the key through a descriptor");
             }
         }
@@ -95,13 +98,13 @@ class PackedRemoteKeyTest {
                 assertNotNull(PackedRemoteKey.problem(key), what);
                 assertEquals(UcxNative.INVALID_PARAM, UcxNative.unpackRemoteKey(pair.endpoint, key), what + " (Java)");
                 assertEquals(UcxNative.INVALID_PARAM, UcxNative.epRkeyUnpack(pair.endpoint, key), what + " (library)");
-                if (key.length + UcxRegion.Descriptor.HEADER > io.sanswitch.spi.RdmaBufferDescriptor.MAX_BYTES) {
+                if (key.length + UcxRegion.Descriptor.OVERHEAD > io.sanswitch.spi.RdmaBufferDescriptor.MAX_BYTES) {
                     // No descriptor can even carry it (SEC-2: descriptors are bounded first).
                     assertThrows(IllegalArgumentException.class,
-                            () -> UcxRegion.Descriptor.encode(4096, 64, 3, ByteBuffer.wrap(key)), what);
+                            () -> UcxRegion.Descriptor.encode(EXPOSER, 1, 4096, 64, 3, ByteBuffer.wrap(key)), what);
                 } else if (key.length > 0) {
                     WsaException refused = assertThrows(WsaException.class,
-                            () -> UcxRegion.Descriptor.decode(UcxRegion.Descriptor.encode(4096, 64, 3, ByteBuffer.wrap(key))), what);
+                            () -> UcxRegion.Descriptor.decode(UcxRegion.Descriptor.encode(EXPOSER, 1, 4096, 64, 3, ByteBuffer.wrap(key)), INITIATOR), what);
                     assertEquals(WsaError.WSAEINVAL, refused.error(), what);
                 }
             }

@@ -28,7 +28,10 @@ import io.sanswitch.spi.WsaException;
  * repeats it ({@link Property}).
  */
 class UcxDescriptorPropertiesTest {
-    private static final int MAX_KEY = RdmaBufferDescriptor.MAX_BYTES - UcxRegion.Descriptor.HEADER;
+    private static final int MAX_KEY = RdmaBufferDescriptor.MAX_BYTES - UcxRegion.Descriptor.OVERHEAD;
+    /** The two sides of a made-up connection: one seals descriptors, the other verifies them. */
+    private static final DescriptorSeal EXPOSER = DescriptorSeal.of(new byte[32], true);
+    private static final DescriptorSeal INITIATOR = DescriptorSeal.of(new byte[32], false);
 
     @Test
     void anyDescriptorBytesDecodeOrAreRefusedAsInvalid() {
@@ -36,9 +39,9 @@ class UcxDescriptorPropertiesTest {
                 Property.shorterBytes(1), bytes -> {
                     RdmaBufferDescriptor d = RdmaBufferDescriptor.of(bytes);
                     try {
-                        UcxRegion.Descriptor decoded = UcxRegion.Descriptor.decode(d);
+                        UcxRegion.Descriptor decoded = UcxRegion.Descriptor.decode(d, INITIATOR);
                         assertTrue(decoded.length() > 0 && decoded.access() >= 1 && decoded.access() <= 3, decoded::toString);
-                        assertEquals(bytes.length - UcxRegion.Descriptor.HEADER, decoded.packedKey().capacity(),
+                        assertEquals(bytes.length - UcxRegion.Descriptor.OVERHEAD, decoded.packedKey().capacity(),
                                 "the key copied is the descriptor's rest, no more");
                     } catch (WsaException e) {
                         assertEquals(WsaError.WSAEINVAL, e.error(), e::getMessage);
@@ -59,7 +62,7 @@ class UcxDescriptorPropertiesTest {
             long length = t.length();
             long offset = t.offset();
             long size = t.size();
-            UcxRegion.Descriptor d = new UcxRegion.Descriptor(0x1000, length, 3, ByteBuffer.allocateDirect(1));
+            UcxRegion.Descriptor d = new UcxRegion.Descriptor(1, 0x1000, length, 3, ByteBuffer.allocateDirect(1));
             try {
                 d.checkRange(offset, size);
                 assertTrue(offset >= 0 && size >= 0 && offset <= length && size <= length - offset,
@@ -84,8 +87,10 @@ class UcxDescriptorPropertiesTest {
         Generator<Fields> fields = random -> new Fields(addresses.next(random), lengths.next(random), access.next(random),
                 keys.next(random));
         Property.forAll("encode then decode gives the same fields", 500, fields, f -> {
-            RdmaBufferDescriptor d = UcxRegion.Descriptor.encode(f.address(), f.length(), f.access(), ByteBuffer.wrap(f.key()));
-            UcxRegion.Descriptor back = UcxRegion.Descriptor.decode(d);
+            RdmaBufferDescriptor d = UcxRegion.Descriptor.encode(EXPOSER, 7, f.address(), f.length(), f.access(),
+                    ByteBuffer.wrap(f.key()));
+            UcxRegion.Descriptor back = UcxRegion.Descriptor.decode(d, INITIATOR);
+            assertEquals(7, back.exposure());
             assertEquals(f.address(), back.address());
             assertEquals(f.length(), back.length());
             assertEquals(f.access(), back.access());
@@ -122,12 +127,17 @@ class UcxDescriptorPropertiesTest {
         Generator<Integer> access = Generator.oneOf(Generator.anyInt(), Generator.ints(-1, 4));
         Generator<byte[]> keys = Generator.bytes(0, MAX_KEY);
         Generator<byte[]> headed = random -> {
+            long exposure = longs.next(random);
             long address = longs.next(random);
             long length = lengths.next(random);
             int rights = access.next(random);
             byte[] key = keys.next(random);
-            return ByteBuffer.allocate(UcxRegion.Descriptor.HEADER + key.length).putInt(UcxRegion.Descriptor.MAGIC)
-                    .putLong(address).putLong(length).putInt(rights).put(key).array();
+            int body = UcxRegion.Descriptor.HEADER + key.length;
+            ByteBuffer out = ByteBuffer.allocate(body + DescriptorSeal.BYTES).putInt(UcxRegion.Descriptor.MAGIC)
+                    .putLong(exposure).putLong(address).putLong(length).putInt(rights).put(key);
+            // Mostly sealed as the peer seals, so decoding gets past the seal to the fields.
+            DescriptorSeal sealer = random.nextInt(4) == 0 ? INITIATOR : EXPOSER;
+            return out.put(sealer.seal(out.array(), body)).array();
         };
         return Generator.oneOf(any, headed, headed);
     }

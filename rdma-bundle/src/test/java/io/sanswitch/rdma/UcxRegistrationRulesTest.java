@@ -8,7 +8,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.Test;
 
@@ -30,7 +38,9 @@ import io.sanswitch.testing.Checks;
 /**
  * Registration and RDMA access rules where UCX's own mapping could break them: the same buffer
  * mapped twice, and exposures used after deregistration, over another connection, or against
- * their access. Two of these fail today and are disabled with the reason (docs/rules.md RD-access).
+ * their access (docs/rules.md RD-access). UCX's software lanes check no remote key and a key is not
+ * bound to an endpoint, so these hold because the providers enforce them: descriptors sealed per
+ * connection ({@link DescriptorSeal}), deregistrations revoked at the peer before the unmap.
  */
 class UcxRegistrationRulesTest extends KitTestBase {
 
@@ -105,11 +115,8 @@ class UcxRegistrationRulesTest extends KitTestBase {
         assertTrue(KitProvider.await(write).isSuccess());
     }
 
-    // No @Checks while disabled: the matrix must not count it.
     @Test
-    @org.junit.jupiter.api.Disabled("docs/rules.md RD-access gap: over UCX an RDMA write to an exposure the peer has "
-            + "deregistered succeeds (UCX's loopback lanes do not revoke the remote key); the fix needs a revocation "
-            + "the exposing side sends to the initiator")
+    @Checks("RD-access")
     void anExposureIsNotUsableAfterItsDeregistration() throws Exception {
         KitProvider.Pair p = pair();
         ByteBuffer target = ByteBuffer.allocateDirect(4096);
@@ -119,10 +126,8 @@ class UcxRegistrationRulesTest extends KitTestBase {
         assertRefusedOrFailed(a, p.client(), local, exposure, target, "an exposure after its deregistration");
     }
 
-    // No @Checks while disabled: the matrix must not count it.
     @Test
-    @org.junit.jupiter.api.Disabled("docs/rules.md RD-access gap: over UCX a descriptor of one connection is usable over "
-            + "another connection between the same two providers (the descriptor does not name its connection)")
+    @Checks("RD-access")
     void anExposureIsNotUsableOverAnotherConnection() throws Exception {
         KitProvider.Pair p = pair();
         KitProvider.Pair other = pair();
@@ -130,6 +135,175 @@ class UcxRegistrationRulesTest extends KitTestBase {
         MemoryHandle otherLocal = a.register(other.client(), ByteBuffer.allocateDirect(4096).put(0, (byte) 7), Winsock.MEM_READWRITE);
         RdmaBufferDescriptor exposure = b.engine.registerRdmaMemory(p.server(), target, Winsock.MEM_READWRITE);
         assertRefusedOrFailed(a, other.client(), otherLocal, exposure, target, "the exposure of another connection");
+    }
+
+    /**
+     * RDMA writes go on while the exposing side deregisters the target: each write completes and is
+     * in the buffer when the deregistration returns, or fails; nothing lands after it, and a write
+     * started after it fails. Each write fills its own slot, so a late one shows.
+     */
+    @Test
+    @Checks("RD-access")
+    void aWriteInFlightAtTheDeregistrationLandsBeforeItReturnsOrFails() throws Exception {
+        KitProvider.Pair p = pair();
+        int slots = 8192;
+        int window = 8;
+        ByteBuffer target = ByteBuffer.allocateDirect(slots * Long.BYTES);
+        ByteBuffer source = ByteBuffer.allocateDirect(slots * Long.BYTES);
+        for (int i = 0; i < slots; i++) {
+            source.putLong(i * Long.BYTES, i + 1L);
+        }
+        MemoryHandle local = a.register(p.client(), source, Winsock.MEM_READ);
+        RdmaBufferDescriptor exposure = b.engine.registerRdmaMemory(p.server(), target, Winsock.MEM_WRITE);
+
+        AtomicInteger succeeded = new AtomicInteger();
+        CountDownLatch deregistered = new CountDownLatch(1);
+        boolean[] posted = new boolean[slots];
+        boolean[] landed = new boolean[slots];
+        int[] afterwards = {-1}; // the slot of the write started after the deregistration returned
+        AtomicReference<Throwable> writerFailed = new AtomicReference<>();
+        Thread writer = new Thread(() -> {
+            try {
+                ArrayDeque<Integer> inFlight = new ArrayDeque<>();
+                Overlapped[] writes = new Overlapped[slots];
+                int next = 0;
+                while (afterwards[0] < 0) {
+                    boolean after = deregistered.getCount() == 0;
+                    if (!after && next == slots - 1) {
+                        // Every slot but the last used: the last is for a write after the deregistration.
+                        assertTrue(deregistered.await(60, TimeUnit.SECONDS), "the deregistration did not return");
+                        after = true;
+                    }
+                    int slot = next++;
+                    if (after) {
+                        afterwards[0] = slot;
+                    }
+                    writes[slot] = Overlapped.notifying(null);
+                    try {
+                        a.engine.rdmaWrite(p.client(), new WsaBuf[] {new WsaBuf(local, slot * Long.BYTES, Long.BYTES)},
+                                exposure, slot * Long.BYTES, 0, writes[slot]);
+                        posted[slot] = true;
+                        inFlight.add(slot);
+                    } catch (WsaException refused) {
+                        assertEquals(WsaError.WSAEINVAL, refused.error(), "a write refused at its call");
+                    }
+                    while (inFlight.size() >= window || afterwards[0] >= 0 && !inFlight.isEmpty()) {
+                        int done = inFlight.poll();
+                        if (KitProvider.await(writes[done]).isSuccess()) {
+                            landed[done] = true;
+                            succeeded.incrementAndGet();
+                        }
+                    }
+                }
+            } catch (Throwable e) {
+                writerFailed.set(e);
+            }
+        }, "rdma-writer");
+        writer.start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (succeeded.get() < 4 * window && writer.isAlive() && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertTrue(succeeded.get() >= 4 * window, "writes before the deregistration: " + succeeded.get()
+                + (writerFailed.get() == null ? "" : ", writer: " + writerFailed.get()));
+
+        b.engine.deregisterRdmaMemory(p.server(), exposure);
+        byte[] atReturn = new byte[target.capacity()];
+        target.duplicate().clear().get(atReturn);
+        deregistered.countDown();
+        writer.join(TimeUnit.SECONDS.toMillis(120));
+        assertFalse(writer.isAlive(), "the writer did not finish");
+        if (writerFailed.get() != null) {
+            throw new AssertionError("the writer failed", writerFailed.get());
+        }
+        byte[] atEnd = new byte[target.capacity()];
+        target.duplicate().clear().get(atEnd);
+        assertArrayEquals(atReturn, atEnd, "the peer's buffer changed after its deregistration returned");
+        ByteBuffer landedBytes = ByteBuffer.wrap(atEnd);
+        for (int i = 0; i < slots; i++) {
+            if (landed[i]) {
+                assertEquals(i + 1L, landedBytes.getLong(i * Long.BYTES), "write " + i + " succeeded but is not there");
+            }
+        }
+        assertTrue(afterwards[0] >= 0, "no write was started after the deregistration");
+        assertFalse(landed[afterwards[0]], "a write started after the deregistration succeeded");
+    }
+
+    /**
+     * A deregistration on the exposing side's UCX progress thread (an upcall does that, as the
+     * switch's block pool) does not wait there for the peer: it returns, the memory is unmapped
+     * when the peer has acknowledged the revocation, and the exposure is not usable from then on.
+     */
+    @Test
+    @Checks("RD-access")
+    void aDeregistrationOnTheProgressThreadRevokesAndUnmapsWhenThePeerAcknowledges() throws Exception {
+        KitProvider.Pair p = pair();
+        UcxTransport exposing = (UcxTransport) b.transport;
+        ByteBuffer target = ByteBuffer.allocateDirect(4096);
+        MemoryHandle local = a.register(p.client(), ByteBuffer.allocateDirect(4096).put(0, (byte) 7), Winsock.MEM_READWRITE);
+        RdmaBufferDescriptor exposure = b.engine.registerRdmaMemory(p.server(), target, Winsock.MEM_READWRITE);
+        Overlapped used = Overlapped.notifying(null);
+        a.engine.rdmaWrite(p.client(), new WsaBuf[] {new WsaBuf(local, 0, 1)}, exposure, 1, 0, used);
+        assertTrue(KitProvider.await(used).isSuccess(), "a write while it is registered");
+        long mapped = exposing.registeredRegions();
+
+        exposing.workerThread().call(() -> {
+            b.engine.deregisterRdmaMemory(p.server(), exposure);
+            return null;
+        });
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (exposing.registeredRegions() != mapped - 1 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertEquals(mapped - 1, exposing.registeredRegions(), "unmapped once the peer acknowledged");
+        assertRefusedOrFailed(a, p.client(), local, exposure, target, "an exposure deregistered on the progress thread");
+        Overlapped stillConnected = Overlapped.polling(null);
+        a.engine.send(p.client(), new WsaBuf[] {new WsaBuf(local, 0, 1)}, 0, stillConnected);
+        assertTrue(KitProvider.await(stillConnected).isSuccess(), "the connection was not reset");
+        assertArrayEquals(new byte[] {7}, b.receiveExactly(p.server(), 1, 8));
+    }
+
+    /**
+     * Descriptors the peer did not make for this connection as they are: cut, lengthened, each
+     * byte changed, random bytes, one with the right magic number and random fields, and this
+     * side's own exposure (sealed by this side). Each is refused (or fails) without reaching the
+     * peer's buffer, and the connection still works afterwards.
+     */
+    @Test
+    @Checks("RD-access")
+    void aForgedOrGarbledDescriptorIsRefused() throws Exception {
+        KitProvider.Pair p = pair();
+        ByteBuffer target = ByteBuffer.allocateDirect(4096);
+        MemoryHandle local = a.register(p.client(), ByteBuffer.allocateDirect(4096).put(0, (byte) 7), Winsock.MEM_READWRITE);
+        RdmaBufferDescriptor exposure = b.engine.registerRdmaMemory(p.server(), target, Winsock.MEM_READWRITE);
+        byte[] real = exposure.toBytes();
+        Map<String, byte[]> bad = new LinkedHashMap<>();
+        for (int length = 1; length < real.length; length++) {
+            bad.put("cut to " + length + " bytes", Arrays.copyOf(real, length));
+        }
+        bad.put("a byte more", Arrays.copyOf(real, real.length + 1));
+        for (int at = 0; at < real.length; at++) {
+            byte[] changed = real.clone();
+            changed[at] ^= (byte) (1 << (at % 8));
+            bad.put("byte " + at + " changed", changed);
+        }
+        Random random = new Random(14);
+        for (int i = 0; i < 200; i++) {
+            byte[] noise = new byte[1 + random.nextInt(i % 2 == 0 ? real.length * 2 : RdmaBufferDescriptor.MAX_BYTES)];
+            random.nextBytes(noise);
+            bad.put("random bytes " + i, noise);
+            byte[] headed = noise.length < 4 ? noise : ByteBuffer.wrap(noise.clone()).putInt(0, UcxRegion.Descriptor.MAGIC).array();
+            bad.put("the magic number and random bytes " + i, headed);
+        }
+        bad.put("this side's own exposure",
+                a.engine.registerRdmaMemory(p.client(), ByteBuffer.allocateDirect(4096), Winsock.MEM_READWRITE).toBytes());
+        for (Map.Entry<String, byte[]> e : bad.entrySet()) {
+            assertRefusedOrFailed(a, p.client(), local, RdmaBufferDescriptor.of(e.getValue()), target, e.getKey());
+        }
+        Overlapped write = Overlapped.notifying(null);
+        a.engine.rdmaWrite(p.client(), new WsaBuf[] {new WsaBuf(local, 0, 1)}, exposure, 0, 0, write);
+        assertTrue(KitProvider.await(write).isSuccess(), "the real descriptor after the forged ones");
+        assertEquals(7, target.get(0));
     }
 
     /** An RDMA write of {@code local}'s first byte that must not land: refused at the call, or failed. */
