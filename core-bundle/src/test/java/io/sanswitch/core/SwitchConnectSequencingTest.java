@@ -240,6 +240,36 @@ class SwitchConnectSequencingTest {
         overTcp.close();
     }
 
+    @Test
+    @Checks("SW-join")
+    void aProviderWhoseListenPortIsInUseWhenItReturnsJoinsTheListenerOnceThePortIsFree() throws Exception {
+        start(SwitchSettings.withSubnets("127.0.0.0/8"));
+        SwitchServerSocket server = sw.listen(new InetSocketAddress(SAN_PEER.getAddress(), 6200), 4);
+        assertTrue(server.providers().contains("ucx"), server.providers().toString());
+        sw.unbindProvider(rdmaEngine);
+        awaitTrue(() -> !server.providers().contains("ucx"), "the listener learns that ucx left");
+
+        // Its RDMA port (6201) is held by some other socket when the provider comes back.
+        rdma.fail(ScriptedTransport.Primitive.BIND, WsaError.WSAEADDRINUSE);
+        sw.bindProvider(rdmaEngine, Map.of("sanswitch.transport", "ucx"));
+        assertEquals(List.of("tcp"), server.providers(), "the port is in use");
+        int triesBefore = rdma.sockets.size(); // every try creates a socket, then binds it
+        awaitTrue(() -> rdma.sockets.size() >= triesBefore + 2, "the switch tries the port again");
+        rdma.fail(ScriptedTransport.Primitive.BIND, null); // the other socket let the port go
+        awaitTrue(() -> server.providers().contains("ucx"), "ucx joins the listener once its port is free");
+        server.close();
+    }
+
+    private static void awaitTrue(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(what + ": not within 20 s");
+            }
+            Thread.sleep(5);
+        }
+    }
+
     // ------------------------------------------------------------------ san:sockets' REASON column
 
     private static long switchHandleOf(ProviderEngine engine, String role) {

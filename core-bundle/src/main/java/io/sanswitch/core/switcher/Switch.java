@@ -96,6 +96,9 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     private volatile boolean active = true;
     private final ThreadPoolExecutor io;
     private final ScheduledThreadPoolExecutor timer;
+    /** The first and the longest pause between tries of a provider to listen at a port in use. */
+    private static final Duration JOIN_RETRY_FIRST = Duration.ofMillis(50);
+    private static final Duration JOIN_RETRY_MAX = Duration.ofSeconds(2);
     private final Map<SanServiceProvider, BoundProvider> providers = new ConcurrentHashMap<>();
     /** Every provider started, also withdrawn ones until their last socket is gone (statistics). */
     private final Set<BoundProvider> known = ConcurrentHashMap.newKeySet();
@@ -517,13 +520,39 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
 
     /** A provider that started later joins an open listener (docs/rules.md SW-join); its failure is logged. */
     private void join(ListenerSocket l, BoundProvider p) {
+        join(l, p, null);
+    }
+
+    /**
+     * One try of {@link #join(ListenerSocket, BoundProvider)}. A port in use is retried (docs/rules.md SW-join):
+     * the RDMA listener's port is the TCP port plus the offset, which any socket (an outgoing
+     * connection's ephemeral port) may hold for a while when the provider comes back, and giving up
+     * would leave the listener off RDMA for good. Retries back off to {@link #JOIN_RETRY_MAX} and end
+     * when the listener closes, the provider leaves or listens there.
+     */
+    private void join(ListenerSocket l, BoundProvider p, Duration retry) {
         if (l.pinned() != null && !l.pinned().equals(p.name)) {
+            return;
+        }
+        if (l.isClosed() || p.isRetired() || (retry != null && !known.contains(p)) || l.providers().contains(p.name)) {
             return;
         }
         try {
             listenOn(l, p);
+            if (retry != null && l.providers().contains(p.name)) {
+                LOG.info("{} listens for {} now that its port is free", p.name, l);
+            }
         } catch (WsaException e) {
-            LOG.warn("{} cannot listen for {}: {}", p.name, l, e.getMessage());
+            if (e.error() != WSAEADDRINUSE) {
+                LOG.warn("{} cannot listen for {}: {}", p.name, l, e.getMessage());
+                return;
+            }
+            Duration next = retry == null ? JOIN_RETRY_FIRST
+                    : (retry.multipliedBy(2).compareTo(JOIN_RETRY_MAX) > 0 ? JOIN_RETRY_MAX : retry.multipliedBy(2));
+            if (retry == null) {
+                LOG.warn("{} cannot listen for {}: {}; trying again while the port is in use", p.name, l, e.getMessage());
+            }
+            schedule(() -> join(l, p, next), next);
         }
     }
 
