@@ -91,6 +91,11 @@ final class Connection implements SwitchSocket {
     // Everything below is owned by this connection's queue; state is volatile because isOpen,
     // toString and the switch's statistics read it from any thread.
     private volatile State state = State.STARTING;
+    /**
+     * The application called close or abort: its options are refused from then on (WSAENOTSOCK), even
+     * while the close still waits on the connection's queue. Written by the application's thread.
+     */
+    private volatile boolean closeCalled;
     private WsaError laterError = WSAENOTSOCK;
     /** What the pending receives failed with when the connection ended (for a receive lent to a block then). */
     private WsaError pendingError = WSA_OPERATION_ABORTED;
@@ -212,6 +217,7 @@ final class Connection implements SwitchSocket {
 
     @Override
     public void close() {
+        closeCalled = true;
         queue.execute(() -> {
             if (state != State.OPEN && state != State.STARTING) {
                 return;
@@ -231,6 +237,7 @@ final class Connection implements SwitchSocket {
 
     @Override
     public void abort() {
+        closeCalled = true;
         queue.execute(this::abortNow);
     }
 
@@ -307,7 +314,7 @@ final class Connection implements SwitchSocket {
             throw new IllegalArgumentException("no option (null)");
         }
         State now = state;
-        if (now.terminal() || now == State.CLOSING) {
+        if (now.terminal() || now == State.CLOSING || (closeCalled && now != State.BROKEN)) {
             throw new WsaException(now == State.BROKEN ? WSAECONNRESET : WSAENOTSOCK, option + " on " + this + ": the connection is "
                     + now.name().toLowerCase(java.util.Locale.ROOT));
         }
