@@ -126,6 +126,54 @@ class SwitchBlockIntoReceiveTest {
     }
 
     /**
+     * Several blocks announced together go straight into as many waiting receives at once, not only
+     * the first while the others are copied out of pooled buffers (issue 12: the provider's own large
+     * receives work that way), and the receives complete in stream order.
+     */
+    @Test
+    void blocksAnnouncedTogetherGoStraightIntoTheReceivesWaitingForThemInOrder() throws Exception {
+        assumeTrue(Ucx.isAvailable(), () -> "UCX not available: " + Ucx.unavailabilityCause());
+        ucx = new ProviderEngine(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, ""));
+        sw = new Switch(SwitchSettings.withSubnets("127.0.0.0/8"));
+        sw.bindProvider(recorded(ucx), Map.of("sanswitch.transport", "ucx"));
+        SwitchServerSocket listener = sw.listen(new InetSocketAddress(LOOPBACK, 0), 4);
+        CompletableFuture<SwitchSocket> accepted = listener.acceptAsync().toCompletableFuture();
+        SwitchSocket client = sw.connect(listener.localAddress());
+        SwitchSocket server = accepted.get(20, TimeUnit.SECONDS);
+        int blocks = 4;
+        byte[] data = new byte[blocks * BLOCK];
+        new Random(12).nextBytes(data);
+
+        ByteBuffer[] into = new ByteBuffer[blocks];
+        List<Integer> completedInOrder = new CopyOnWriteArrayList<>();
+        CompletableFuture<?>[] received = new CompletableFuture<?>[blocks];
+        for (int i = 0; i < blocks; i++) {
+            into[i] = ByteBuffer.allocateDirect(BLOCK);
+            int index = i;
+            received[i] = server.receive(into[i]).toCompletableFuture().thenAccept(n -> completedInOrder.add(index));
+        }
+        // One send of four blocks: their announcements leave in one provider send and arrive together.
+        client.send(ByteBuffer.allocateDirect(data.length).put(data).flip());
+
+        CompletableFuture.allOf(received).get(30, TimeUnit.SECONDS);
+        assertEquals(List.of(0, 1, 2, 3), completedInOrder, "the receives complete in stream order");
+        for (int i = 0; i < blocks; i++) {
+            byte[] got = new byte[BLOCK];
+            into[i].flip().get(got);
+            assertArrayEquals(java.util.Arrays.copyOfRange(data, i * BLOCK, (i + 1) * BLOCK), got, "block " + i);
+            long at = UcxUtils.getAddress(into[i].clear());
+            assertTrue(registrations.contains(new Registration("registerMemory", at, Winsock.MEM_WRITE)),
+                    "block " + i + " was read straight into its receive's buffer (" + at + "), registered locally: " + registrations);
+        }
+        client.close();
+        server.close();
+        listener.close();
+        io.sanswitch.testing.Eventually.until("the provider sockets are closed",
+                () -> sw.statistics().totalProviderSockets() == 0);
+        assertEquals(0, sw.statistics().memoryRegistrations(), "nothing left registered: " + sw.statistics());
+    }
+
+    /**
      * A raw peer announces a block with a descriptor the provider refuses while a direct receive
      * waits for it: the connection ends (a protocol error) and that receive fails with a reset like
      * every pending one, instead of staying lent to a read that never started.

@@ -196,8 +196,9 @@ final class BlockTransfers {
 
     /**
      * BLOCK (read flow, docs/rules.md BG-rdma-flows step 2): RDMA-read the peer's block into registered memory: straight
-     * into the application's receive if one waits with room for it and nothing is ahead of the block
-     * (one copy less), else into a pooled buffer it is later copied out of.
+     * into the application's receive if one waits with room for it and nothing but blocks lent to
+     * earlier receives is ahead of the block (one copy less, and several such reads in flight: the
+     * provider's own large receives work that way), else into a pooled buffer it is later copied out of.
      */
     void read(Frame.Block f) {
         if (!accepted("BLOCK", f.id(), f.length(), readsBlocks)) {
@@ -223,8 +224,9 @@ final class BlockTransfers {
 
     /**
      * Reads the block into {@code receive}'s own buffer. Its place in the stream holds back what
-     * comes after it; the receive completes once the read is done, and fails only then if the
-     * connection ended meanwhile (the provider writes no more into the buffer after its completion).
+     * comes after it; the receive completes once the read is done and the receives lent before it
+     * completed (in stream order), and fails only then if the connection ended meanwhile (the
+     * provider writes no more into the buffer after its completion).
      *
      * @return {@code false} if the buffer could not be registered: the block goes the pooled way
      *     (the receive is back at the head of the receives)
@@ -239,7 +241,7 @@ final class BlockTransfers {
             c.receiveNotLent(receive);
             return false;
         }
-        InboundBuffer.Chunk place = inbound.reserve();
+        InboundBuffer.Chunk place = inbound.lend();
         try {
             spi.rdmaRead(handle, new WsaBuf[] {new WsaBuf(target.handle(), target.offset(), f.length())}, f.descriptor(),
                     0, 0, c.whenDoneSeeing(r -> {
@@ -250,9 +252,8 @@ final class BlockTransfers {
                             c.receiveNotLent(receive); // the connection fails next, and it with its receives
                         }
                     }, r -> {
-                        inbound.fill(place, ByteBuffer.allocate(0));
                         into.position(at + f.length());
-                        c.receiveFilled(receive, f.length());
+                        inbound.lentRead(place, () -> c.receiveFilled(receive, f.length()), () -> c.receiveEnded(receive));
                         read(f.id(), f.length());
                     }));
         } catch (WsaException e) {

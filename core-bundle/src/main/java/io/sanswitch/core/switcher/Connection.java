@@ -395,11 +395,12 @@ final class Connection implements SwitchSocket {
     /**
      * The application's receive a block of {@code length} bytes may be read straight into (taken off
      * the receives), or null: the receive at the head has a direct buffer with room for the whole
-     * block, and nothing waits ahead of the block (so its bytes are the receive's next).
+     * block, and nothing waits ahead of the block but blocks lent to the receives before it (so its
+     * bytes are the receive's next).
      */
     PendingReceive receiveForBlock(int length) {
         PendingReceive head = receives.peek();
-        if (state != State.OPEN || head == null || !inbound.isEmpty() || !head.into().isDirect()
+        if (state != State.OPEN || head == null || !inbound.onlyLent() || !head.into().isDirect()
                 || head.into().remaining() < length) {
             return null;
         }

@@ -16,9 +16,18 @@ final class InboundBuffer {
     /** One piece of the stream; {@code data} is null while its block is still moving. */
     static final class Chunk {
         private ByteBuffer data;
-        /** Runs once the application has taken every byte of a block (its buffer may be reused). */
+        /**
+         * Runs once the application has taken every byte of a block (its buffer may be reused); for a
+         * {@link #lend lent} place, once it is the stream's next: it completes the receive.
+         */
         private Runnable taken;
+        /** The place of a block read straight into an application's receive: no bytes wait here. */
+        private boolean lent;
+        /** A lent place whose read is done: fails its receive if the connection ends before it is next. */
+        private Runnable abandoned;
     }
+
+    private static final ByteBuffer NOTHING = ByteBuffer.allocate(0);
 
     private final long highWater;
     private final ArrayDeque<Chunk> chunks = new ArrayDeque<>();
@@ -49,6 +58,46 @@ final class InboundBuffer {
         Chunk c = new Chunk();
         chunks.add(c);
         return c;
+    }
+
+    /**
+     * Takes the place of a block that is read straight into an application's receive. Such places
+     * do not hold back the next block from being lent too ({@link #onlyLent}): several blocks move
+     * into several receives at once, as the provider's own large receives would (issue 12).
+     */
+    Chunk lend() {
+        Chunk c = reserve();
+        c.lent = true;
+        return c;
+    }
+
+    /**
+     * Nothing waits but blocks lent to receives: the next block's bytes are the next receive's, which
+     * no lent receive before it takes any of.
+     */
+    boolean onlyLent() {
+        for (Chunk c : chunks) {
+            if (!c.lent) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The block of a {@link #lend lent} place is in its receive; {@code complete} completes that
+     * receive once every place before it is done, so receives complete in stream order whatever order
+     * the provider finished the reads in. If the buffer is {@link #clear cleared} first, {@code abandoned}
+     * runs instead.
+     */
+    void lentRead(Chunk place, Runnable complete, Runnable abandoned) {
+        place.data = NOTHING;
+        place.taken = complete;
+        place.abandoned = abandoned;
+        for (Chunk c = chunks.peek(); c != null && c.lent && c.data != null; c = chunks.peek()) {
+            chunks.poll();
+            c.taken.run();
+        }
     }
 
     /** The block of {@code place} arrived: its bytes are {@code block}'s remaining ones. */
@@ -116,9 +165,15 @@ final class InboundBuffer {
         return n;
     }
 
-    /** The connection ended: what waits is dropped. */
+    /** The connection ended: what waits is dropped; the receives of lent blocks that were read are abandoned. */
     void clear() {
+        Chunk[] dropped = chunks.toArray(new Chunk[0]);
         chunks.clear();
         buffered = 0;
+        for (Chunk c : dropped) {
+            if (c.abandoned != null) {
+                c.abandoned.run();
+            }
+        }
     }
 }

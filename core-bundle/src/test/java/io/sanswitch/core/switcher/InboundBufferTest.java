@@ -111,4 +111,55 @@ class InboundBufferTest {
         assertEquals(0, in.buffered());
         assertEquals(0, in.take(ByteBuffer.allocate(8)));
     }
+
+    @Test
+    void blocksLentToReceivesDoNotHoldBackTheNextLendButBytesOrAPooledBlockDo() {
+        InboundBuffer in = new InboundBuffer(Long.MAX_VALUE);
+        assertTrue(in.onlyLent());
+        in.lend();
+        in.lend();
+        assertTrue(in.onlyLent(), "two blocks moving into receives: the next block's bytes are the next receive's");
+        in.add(bytes("x"));
+        assertFalse(in.onlyLent(), "bytes wait for a receive: a block after them is not the next receive's");
+
+        InboundBuffer pooled = new InboundBuffer(Long.MAX_VALUE);
+        pooled.lend();
+        pooled.reserve();
+        assertFalse(pooled.onlyLent(), "a block moving into a pooled buffer is ahead");
+    }
+
+    @Test
+    void lentReceivesCompleteInStreamOrderWhateverOrderTheirReadsFinishIn() {
+        InboundBuffer in = new InboundBuffer(Long.MAX_VALUE);
+        InboundBuffer.Chunk first = in.lend();
+        InboundBuffer.Chunk second = in.lend();
+        InboundBuffer.Chunk third = in.lend();
+        in.add(bytes("tail"));
+        java.util.List<String> completed = new java.util.ArrayList<>();
+
+        in.lentRead(second, () -> completed.add("second"), () -> completed.add("second abandoned"));
+        assertEquals(java.util.List.of(), completed, "the first block is still moving: the second receive waits for it");
+        in.lentRead(first, () -> completed.add("first"), () -> completed.add("first abandoned"));
+        assertEquals(java.util.List.of("first", "second"), completed);
+        ByteBuffer into = ByteBuffer.allocate(8);
+        assertEquals(0, in.take(into), "the bytes after the third block wait for it");
+        in.lentRead(third, () -> completed.add("third"), () -> completed.add("third abandoned"));
+        assertEquals(java.util.List.of("first", "second", "third"), completed);
+        assertEquals("tail", takeAll(in, 8));
+        assertTrue(in.isEmpty());
+    }
+
+    @Test
+    void aLentReceiveWhoseReadIsDoneIsAbandonedWhenTheBufferIsClearedBeforeItIsNext() {
+        InboundBuffer in = new InboundBuffer(Long.MAX_VALUE);
+        in.lend(); // still moving: its read's own completion fails its receive
+        InboundBuffer.Chunk second = in.lend();
+        java.util.List<String> seen = new java.util.ArrayList<>();
+        in.lentRead(second, () -> seen.add("completed"), () -> seen.add("abandoned"));
+        assertEquals(java.util.List.of(), seen);
+
+        in.clear();
+
+        assertEquals(java.util.List.of("abandoned"), seen, "the connection ended: the receive fails rather than waiting forever");
+    }
 }
