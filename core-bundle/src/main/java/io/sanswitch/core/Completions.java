@@ -29,10 +29,11 @@ final class Completions {
     /** The completing side of Overlapped, which only the engine's bundle is wired to. */
     static final OverlappedCompleter COMPLETER = OverlappedCompleter.get();
 
-    /** The smallest batch of {@link #abortAll}: a few thousand operations' objects fit in the CPU's cache. */
-    static final int MIN_BATCH_OPS = 2_048;
-    /** The most batches (backend calls) of one {@link #abortAll}. */
-    static final int MAX_BATCHES = 32;
+    /**
+     * Operations per batch of {@link #abortAll} when the backend cancels one by one: their objects
+     * still fit in the CPU's cache when they are completed.
+     */
+    static final int BATCH_OPS = 2_048;
 
     private final Upcalls upcalls;
 
@@ -60,11 +61,12 @@ final class Completions {
     /**
      * Aborts every pending operation of closing sockets: each claimed, cancelled in the backend so it
      * no longer touches their buffers, then, socket by socket in posting order, memory released and
-     * completed with {@code WSA_OPERATION_ABORTED}. The sockets go in a few batches with one backend
-     * call each: a backend whose cancel is a hop to its own thread (UCX) makes a few hops, not one
-     * per operation; and a batch of at most a few thousand operations is still in the CPU's cache
-     * when it is completed, where claiming all, cancelling all and completing all made three passes
-     * over 100,000 operations spread through the heap (docs/performance.md, final cleanup).
+     * completed with {@code WSA_OPERATION_ABORTED}. A backend that implements the batch cancel
+     * ({@link Transport#cancel(Map)}; UCX, whose cancel is a hop to its worker thread) gets every
+     * operation in one call. One that keeps the SPI's default cancels each operation on its own
+     * anyway, so it gets them in batches of {@value #BATCH_OPS}: a batch is still in the CPU's cache
+     * when it is completed, where claiming, cancelling and then completing 100,000 operations made
+     * three passes through objects spread over the heap (docs/performance.md, final cleanup).
      * Operations another thread is completing at this instant are left to it and waited for
      * (bounded), except one this thread is completing itself (a close or cleanup made from inside
      * its completion upcall).
@@ -72,7 +74,7 @@ final class Completions {
      * @return how many this call aborted
      */
     int abortAll(Transport transport, List<EngineSocket> sockets, Duration waitForOthers) {
-        int batchOps = batchOps(sockets);
+        int batchOps = cancelsOneByOne(transport) ? BATCH_OPS : Integer.MAX_VALUE;
         List<PendingOperation> completingElsewhere = new ArrayList<>();
         OverlappedResult aborted = OverlappedResult.failure(WsaError.WSA_OPERATION_ABORTED, 0);
         int total = 0;
@@ -111,17 +113,22 @@ final class Completions {
         return total;
     }
 
-    /**
-     * Operations per batch: at least {@value #MIN_BATCH_OPS} (small enough to stay in cache), more
-     * when that would take over {@value #MAX_BATCHES} backend calls (a hop each for UCX).
-     */
-    static int batchOps(List<EngineSocket> sockets) {
-        long pending = 0;
-        for (EngineSocket s : sockets) {
-            pending += s.pendingCount();
-        }
-        return (int) Math.min(Integer.MAX_VALUE, Math.max(MIN_BATCH_OPS, (pending + MAX_BATCHES - 1) / MAX_BATCHES));
+    /** Whether the backend keeps the SPI's default {@link Transport#cancel(Map)}, one cancel per operation. */
+    static boolean cancelsOneByOne(Transport transport) {
+        return ONE_BY_ONE.get(transport.getClass());
     }
+
+    /** Looked up once per backend class: closeSocket aborts through here too. */
+    private static final ClassValue<Boolean> ONE_BY_ONE = new ClassValue<>() {
+        @Override
+        protected Boolean computeValue(Class<?> type) {
+            try {
+                return type.getMethod("cancel", Map.class).getDeclaringClass() == Transport.class;
+            } catch (NoSuchMethodException | SecurityException e) {
+                return false;
+            }
+        }
+    };
 
     private void awaitDone(List<PendingOperation> ops, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
