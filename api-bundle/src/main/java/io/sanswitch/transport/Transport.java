@@ -98,6 +98,20 @@ public interface Transport {
     }
 
     /**
+     * How many operations the final cleanup hands to one {@link #cancel(Map)} call (a socket's
+     * operations are never split). The default suits a backend that cancels one operation after the
+     * other anyway: the engine claims, cancels and completes a batch while it is still in the CPU's
+     * cache (docs/performance.md, final cleanup). A backend whose batch cancel costs a hop to its own
+     * thread answers {@link Integer#MAX_VALUE}: every operation in one call.
+     */
+    default int cancelBatchOperations() {
+        return DEFAULT_CANCEL_BATCH;
+    }
+
+    /** {@link #cancelBatchOperations()}'s default: measured best of 1,024, 2,048 and 3,125 (docs/performance.md). */
+    int DEFAULT_CANCEL_BATCH = 2_048;
+
+    /**
      * {@link TransportSocket#reset} for many sockets of this transport at once (the final cleanup's
      * step c): a backend can tear its endpoints down together and wait for them once instead of
      * once per socket. The default resets one after the other.

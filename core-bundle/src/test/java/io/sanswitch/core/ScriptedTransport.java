@@ -176,6 +176,12 @@ final class ScriptedTransport implements Transport {
     }
 
     /** Journals the batch (a copy: socket to its operations, in the order handed over), then the SPI's default. */
+    /** Its batch cancel is one journal entry: every operation in one call, as UCX's. */
+    @Override
+    public int cancelBatchOperations() {
+        return Integer.MAX_VALUE;
+    }
+
     @Override
     public void cancel(Map<TransportSocket, List<PostedOperation>> operations) {
         Map<TransportSocket, List<PostedOperation>> copy = new java.util.LinkedHashMap<>();

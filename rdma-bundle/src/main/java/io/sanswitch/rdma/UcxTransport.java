@@ -290,6 +290,12 @@ public final class UcxTransport implements Transport {
      * once. A hop per operation cost a progress round each, and each round pumps every socket with
      * posted receives: the final cleanup grew with sockets times operations.
      */
+    /** Every operation in one call: each batch costs a hop to the worker thread, which pumps every receiving socket. */
+    @Override
+    public int cancelBatchOperations() {
+        return Integer.MAX_VALUE;
+    }
+
     @Override
     public void cancel(Map<TransportSocket, List<PostedOperation>> operations) {
         UcxWorkerThread t = thread;
