@@ -20,8 +20,12 @@ import org.junit.jupiter.api.io.TempDir;
  * CI's short smoke run of {@link SwitchBenchmark}: two sizes, one short round, one UCX policy.
  * Every layer's measurement runs across two processes and yields positive figures, and the CSV and
  * both plots are written and readable. The targets are printed, never judged here.
+ *
+ * <p>The bound is a hang guard, not a speed check: the run takes about 35 s on an idle machine and
+ * took 99 s and more than 120 s with every core kept busy by other processes (it measures again
+ * what another process disturbed, and the children get a share of two cores).
  */
-@Timeout(120)
+@Timeout(360)
 class SwitchBenchmarkSmokeTest {
 
     @Test
