@@ -37,7 +37,8 @@ import io.sanswitch.spi.WsaException;
 public final class CleanupRaceChild {
     private static final int SIZE = 1 << 20;
     private static final int POSTERS = 2;
-    private static final int PAIRS = 2;
+    /** Connections per round ({@code -Drace.pairs=1}: one, which fails as often). */
+    private static final int PAIRS = Integer.getInteger("race.pairs", 2);
     /** Operations each poster has posted before the cleanups start. */
     private static final int BEFORE_CLEANUP = 12;
 
