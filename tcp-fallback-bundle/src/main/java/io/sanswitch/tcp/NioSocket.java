@@ -10,6 +10,7 @@ import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.io.Closeable;
 import java.nio.channels.SelectableChannel;
+import java.nio.channels.CancelledKeyException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -205,18 +206,21 @@ final class NioSocket implements TransportSocket {
 
     /** Called on the loop thread for a ready key. */
     void onReady(SelectionKey k) {
-        if (!k.isValid()) {
+        int ready;
+        try {
+            ready = k.readyOps(); // one snapshot: a close on another thread may cancel the key at any moment
+        } catch (CancelledKeyException closedMeanwhile) {
             return;
         }
-        if (k.isAcceptable()) {
+        if ((ready & SelectionKey.OP_ACCEPT) != 0) {
             onAcceptable();
-        } else if (k.isConnectable()) {
+        } else if ((ready & SelectionKey.OP_CONNECT) != 0) {
             onConnectable();
         } else {
-            if (k.isReadable()) {
+            if ((ready & SelectionKey.OP_READ) != 0) {
                 onReadable();
             }
-            if (k.isValid() && k.isWritable()) {
+            if ((ready & SelectionKey.OP_WRITE) != 0 && k.isValid()) {
                 onWritable();
             }
         }

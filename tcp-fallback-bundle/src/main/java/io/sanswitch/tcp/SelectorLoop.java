@@ -1,6 +1,7 @@
 package io.sanswitch.tcp;
 
 import java.io.IOException;
+import java.nio.channels.CancelledKeyException;
 import java.nio.channels.ClosedSelectorException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
@@ -80,7 +81,12 @@ final class SelectorLoop implements Runnable {
                     SelectionKey key = it.next();
                     it.remove();
                     if (key.attachment() instanceof NioSocket s) {
-                        s.onReady(key);
+                        try {
+                            s.onReady(key);
+                        } catch (CancelledKeyException closedMeanwhile) {
+                            // Another thread closed that socket while this one served its key: its
+                            // close ends it. The loop must go on: it owns every other socket too.
+                        }
                     }
                 }
             }
