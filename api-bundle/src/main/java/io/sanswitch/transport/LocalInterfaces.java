@@ -49,6 +49,30 @@ public final class LocalInterfaces {
     }
 
     /**
+     * The backend's network watch (docs/rules.md LC-e), one place for every backend: of
+     * {@code sockets}, those whose local address ({@code localAddress}; {@code null}: none yet) no
+     * longer sits on an interface that is up. The interfaces are listed once per call, and not at all
+     * when there is no socket.
+     *
+     * @throws SocketException the interfaces cannot be listed (nothing can be told this time)
+     */
+    public static <S> List<S> offline(java.util.Collection<S> sockets,
+            java.util.function.Function<? super S, InetAddress> localAddress) throws SocketException {
+        if (sockets.isEmpty()) {
+            return List.of();
+        }
+        Set<InetAddress> up = upAddresses();
+        List<S> lost = new ArrayList<>();
+        for (S s : sockets) {
+            InetAddress local = localAddress.apply(s);
+            if (local != null && !isUp(local, up)) {
+                lost.add(s);
+            }
+        }
+        return lost;
+    }
+
+    /**
      * {@link #upAddresses()} as {@link Transport#localAddresses()} answers.
      *
      * @throws WsaException {@code WSAENETDOWN} when the interfaces cannot be listed

@@ -428,24 +428,18 @@ public final class UcxTransport implements Transport {
      * with {@code WSAENETDOWN} and its final cleanup reports it). Rendezvous thread.
      */
     private void checkNetwork() {
-        if (sockets.isEmpty()) {
-            return;
-        }
-        Set<InetAddress> up;
+        List<UcxSocket> lost;
         try {
-            up = LocalInterfaces.upAddresses();
+            lost = LocalInterfaces.offline(sockets, UcxSocket::interfaceAddress);
         } catch (SocketException e) {
             LOG.debug("cannot list interfaces", e);
             return;
         }
-        for (UcxSocket s : sockets) {
-            InetAddress local = s.interfaceAddress();
-            if (local != null && !LocalInterfaces.isUp(local, up)) {
-                if (networkFailed.compareAndSet(false, true)) {
-                    events.networkSubsystemFailed("interface of " + local.getHostAddress() + " is gone or down");
-                }
-                s.networkLost();
+        for (UcxSocket s : lost) {
+            if (networkFailed.compareAndSet(false, true)) {
+                events.networkSubsystemFailed("interface of " + s.interfaceAddress() + " is gone or down");
             }
+            s.networkLost();
         }
     }
 

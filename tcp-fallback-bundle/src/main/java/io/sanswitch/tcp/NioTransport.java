@@ -215,22 +215,16 @@ public final class NioTransport implements Transport {
      * minutes later.
      */
     private void checkNetwork() {
-        if (sockets.isEmpty()) {
-            return;
-        }
-        Set<InetAddress> up;
+        List<NioSocket> lost;
         try {
-            up = LocalInterfaces.upAddresses();
+            lost = LocalInterfaces.offline(sockets, NioSocket::boundAddress);
         } catch (SocketException e) {
             LOG.debug("cannot list interfaces", e);
             return;
         }
-        for (NioSocket s : sockets) {
-            InetAddress local = s.boundAddress();
-            if (local != null && !LocalInterfaces.isUp(local, up)) {
-                networkLost(local);
-                s.networkLost();
-            }
+        for (NioSocket s : lost) {
+            networkLost(s.boundAddress());
+            s.networkLost();
         }
     }
 
@@ -246,7 +240,7 @@ public final class NioTransport implements Transport {
     /** Tells the engine, once per run, that the network under {@code local} failed. */
     void networkLost(InetAddress local) {
         if (networkFailed.compareAndSet(false, true)) {
-            events.networkSubsystemFailed("interface of " + local.getHostAddress() + " is gone or down");
+            events.networkSubsystemFailed("interface of " + (local == null ? "a socket" : local.getHostAddress()) + " is gone or down");
         }
     }
 
