@@ -1,7 +1,6 @@
 package io.sanswitch.launcher;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.lang.reflect.InvocationTargetException;
@@ -199,30 +198,19 @@ public final class Main {
         }
     }
 
-    /** Installs every bundles/*.jar of this jar (or of the classes folder when run from a build). */
+    /**
+     * Installs every bundles/*.jar of this jar (or of the classes folder when run from a build),
+     * each from a location the JDK can open: {@code jar:file:/.../sanswitch-launcher.jar!/bundles/x.jar}
+     * or {@code file:/.../classes/bundles/x.jar}. Felix reads a bundle's location again on a plain
+     * {@code update <id>}, so the shell's hot swap re-reads the embedded jar with no URL to type, and
+     * {@code lb -l} shows where each bundle came from.
+     */
     static List<Bundle> installEmbeddedBundles(BundleContext context, String skipBsnPrefix)
             throws IOException, BundleException, URISyntaxException {
         List<Bundle> installed = new ArrayList<>();
         Path self = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-        if (Files.isDirectory(self)) {
-            try (Stream<Path> jars = Files.list(self.resolve("bundles"))) {
-                for (Path jar : jars.filter(p -> p.toString().endsWith(".jar")).sorted().toList()) {
-                    try (InputStream in = Files.newInputStream(jar)) {
-                        add(context, installed, "bundles/" + jar.getFileName(), in, skipBsnPrefix);
-                    }
-                }
-            }
-        } else {
-            try (JarFile jar = new JarFile(self.toFile())) {
-                List<JarEntry> entries = jar.stream()
-                        .filter(e -> e.getName().startsWith("bundles/") && e.getName().endsWith(".jar"))
-                        .sorted(Comparator.comparing(JarEntry::getName)).toList();
-                for (JarEntry e : entries) {
-                    try (InputStream in = jar.getInputStream(e)) {
-                        add(context, installed, e.getName(), in, skipBsnPrefix);
-                    }
-                }
-            }
+        for (String location : embeddedBundleLocations(self)) {
+            add(context, installed, location, skipBsnPrefix);
         }
         if (installed.isEmpty()) {
             throw new IllegalStateException("no bundles/*.jar found in " + self);
@@ -230,9 +218,28 @@ public final class Main {
         return installed;
     }
 
-    private static void add(BundleContext context, List<Bundle> installed, String location, InputStream in,
-            String skipBsn) throws BundleException {
-        Bundle b = context.installBundle("launcher:" + location, in);
+    /** The URLs of the bundles/*.jar under {@code self} (a jar or a classes folder), sorted by name. */
+    static List<String> embeddedBundleLocations(Path self) throws IOException {
+        if (Files.isDirectory(self)) {
+            try (Stream<Path> jars = Files.list(self.resolve("bundles"))) {
+                return jars.filter(p -> p.toString().endsWith(".jar")).sorted()
+                        .map(p -> p.toFile().toURI().toString()).toList();
+            }
+        }
+        try (JarFile jar = new JarFile(self.toFile())) {
+            return jar.stream()
+                    .map(JarEntry::getName)
+                    .filter(name -> name.startsWith("bundles/") && name.endsWith(".jar"))
+                    .sorted()
+                    .map(name -> "jar:" + self.toFile().toURI() + "!/" + name).toList();
+        }
+    }
+
+    private static void add(BundleContext context, List<Bundle> installed, String location, String skipBsn)
+            throws BundleException {
+        // Installed from the location itself, not a stream: the path a later update takes is
+        // proven at start, not first tried by an operator.
+        Bundle b = context.installBundle(location);
         if (skipBsn != null && skipBsn.equals(b.getSymbolicName())) {
             b.uninstall();
             return;

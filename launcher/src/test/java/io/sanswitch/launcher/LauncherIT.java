@@ -1,15 +1,22 @@
 package io.sanswitch.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -17,7 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The executable jar as a newcomer runs it, in a child JVM: {@code --demo} exits 0 with its summary;
- * without it, the Gogo shell runs san:* commands piped to it and stops at the end of input.
+ * without it, the Gogo shell runs san:* commands piped to it and stops at the end of input, and an
+ * operator hot swaps an embedded bundle there with {@code update <id>} and {@code refresh <id>}.
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class LauncherIT {
@@ -28,16 +36,25 @@ class LauncherIT {
     private record Run(int exit, String output) {
     }
 
-    private Run launch(String input, String... args) throws IOException, InterruptedException {
+    private static Path launcherJar() {
         String jar = System.getProperty("sanswitch.launcher.jar");
         assertTrue(jar != null && Files.isRegularFile(Path.of(jar)), "no launcher jar: " + jar);
+        return Path.of(jar);
+    }
+
+    /** Starts the jar with {@code args}, everything it prints going to {@code log}. */
+    private static Process start(Path log, String... args) throws IOException {
         List<String> command = new java.util.ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar));
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", launcherJar().toString()));
         command.addAll(List.of(args));
-        Path log = dir.resolve("output.txt");
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("UCX_ERROR_SIGNALS", ""); // as a user's shell would have it after the README
-        Process p = pb.start();
+        return pb.start();
+    }
+
+    private Run launch(String input, String... args) throws IOException, InterruptedException {
+        Path log = dir.resolve("output.txt");
+        Process p = start(log, args);
         try (OutputStream stdin = p.getOutputStream()) {
             stdin.write(input.getBytes(StandardCharsets.UTF_8));
         }
@@ -134,6 +151,145 @@ class LauncherIT {
         assertTrue(out.contains("'localhost:5000' is no HOST:PORT: 'localhost' is no literal IP address"), out);
         assertTrue(out.matches("(?s).*\\n\\[0:0:0:0:0:0:0:1\\]:5000\\s+tcp\\s+\\S+\\s+NOT_ON_SAN_SUBNET\\s.*"),
                 "san:route with a quoted IPv6 peer\n" + out);
+    }
+
+    /**
+     * Issue 13: an operator hot swaps the tcp and the rdma bundle in the launcher's shell as they
+     * would anywhere, {@code update <id>} (the embedded jar read again from the bundle's location)
+     * then {@code refresh <id>}, and {@code update <id> URL} from a jar of their own: each time the
+     * bundle is ACTIVE in a new revision, its provider is back RUNNING as a new service on the
+     * switch's reference, and connections through the switch work over both providers.
+     */
+    @Test
+    @Timeout(value = 300, unit = TimeUnit.SECONDS)
+    void updateAndRefreshInTheShellHotSwapAnEmbeddedBundleIntoANewRevision() throws Exception {
+        Path ownJar = dir.resolve("tcp-of-my-own.jar");
+        extractEmbedded("bundles/tcp-fallback-bundle-", ownJar);
+        try (Shell shell = new Shell(start(dir.resolve("shell.txt")), dir.resolve("shell.txt"))) {
+            String lb = shell.run("lb -s");
+            long tcp = bundleId(lb, "io.sanswitch.tcp");
+            long rdma = bundleId(lb, "io.sanswitch.rdma");
+
+            hotSwap(shell, tcp, "tcp", "update " + tcp, 1);
+            hotSwap(shell, rdma, "ucx", "update " + rdma, 1);
+            hotSwap(shell, tcp, "tcp", "update " + tcp + " " + ownJar.toUri(), 2);
+            // An update from a URL keeps the bundle's location: a later plain update reads the launcher's jar again.
+            String locations = shell.run("lb -l");
+            assertTrue(locations.matches("(?s).*\\n\\s*" + tcp
+                    + "\\|Active\\s*\\|\\s*1\\|jar:file:/\\S+\\.jar!/bundles/tcp-fallback-bundle-\\S+\\.jar\\|.*"),
+                    "the tcp bundle's location is a URL into the launcher jar\n" + locations);
+
+            for (String provider : new String[] {"tcp", "ucx"}) {
+                String bench = shell.run("san:bench " + provider + " 1");
+                assertTrue(Pattern.compile("(?m)^" + provider + "\\s+\\d+\\.\\d [KMG]iB\\s+\\d+ ms\\s+\\d+\\.\\d [KMG]iB/s"
+                        + "\\s+[1-9]\\d*\\s").matcher(bench).find(),
+                        "a connection through the switch over the swapped " + provider + " provider\n" + bench);
+            }
+        }
+    }
+
+    /**
+     * One swap as the operator types it, then a bounded wait for its positive signal: refresh runs
+     * in the background, so san:providers is asked again until the provider is back as a new service.
+     */
+    private static void hotSwap(Shell shell, long id, String provider, String update, int revision) throws Exception {
+        Pattern row = Pattern.compile("(?m)^" + provider + "\\s+(\\d+)\\s+RUNNING\\s+1\\s");
+        String before = shell.run("san:providers");
+        Matcher old = row.matcher(before);
+        assertTrue(old.find(), provider + " RUNNING before the swap\n" + before);
+        String oldService = old.group(1);
+        for (String command : new String[] {update, "refresh " + id}) {
+            String out = shell.run(command);
+            assertFalse(out.contains("ERROR") || out.contains("Exception"), command + "\n" + out);
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        String newService = null;
+        String now;
+        do {
+            now = shell.run("san:providers");
+            Matcher back = row.matcher(now);
+            if (back.find() && !back.group(1).equals(oldService)) {
+                newService = back.group(1);
+            } else {
+                Thread.sleep(200);
+            }
+        } while (newService == null && System.nanoTime() < deadline);
+        assertNotNull(newService, provider + " back RUNNING on the switch's reference as a new service (not "
+                + oldService + ") after '" + update + "' and refresh\n" + now);
+        String bundle = shell.run("bundle " + id);
+        assertTrue(bundle.matches("(?s).*\\nState\\s+32\\n.*"), "ACTIVE after '" + update + "'\n" + bundle);
+        assertTrue(bundle.matches("(?s).*\\nRevisions\\s+\\[\\S+ \\[" + id + "\\]\\(R " + id + "\\." + revision + "\\)\\]\\n.*"),
+                "only the new revision " + id + "." + revision + " after '" + update + "' and refresh\n" + bundle);
+    }
+
+    private static long bundleId(String lb, String bsn) {
+        Matcher m = Pattern.compile("(?m)^\\s*(\\d+)\\|Active\\s*\\|\\s*\\d+\\|" + Pattern.quote(bsn) + " ").matcher(lb);
+        assertTrue(m.find(), bsn + " in lb -s\n" + lb);
+        return Long.parseLong(m.group(1));
+    }
+
+    private static void extractEmbedded(String prefix, Path target) throws IOException {
+        try (JarFile jar = new JarFile(launcherJar().toFile())) {
+            JarEntry entry = jar.stream().filter(e -> e.getName().startsWith(prefix)).findFirst()
+                    .orElseThrow(() -> new AssertionError("no " + prefix + "* in " + jar.getName()));
+            try (InputStream in = jar.getInputStream(entry)) {
+                Files.copy(in, target);
+            }
+        }
+    }
+
+    /**
+     * The launcher's shell driven one command at a time, as an operator types: each command is
+     * followed by an {@code echo} of a numbered mark, and its output is what the shell printed
+     * before that mark.
+     */
+    private static final class Shell implements AutoCloseable {
+        private final Process process;
+        private final Path log;
+        private final OutputStream stdin;
+        private int marks;
+        private int consumed;
+
+        Shell(Process process, Path log) {
+            this.process = process;
+            this.log = log;
+            this.stdin = process.getOutputStream();
+        }
+
+        String run(String command) throws IOException, InterruptedException {
+            String mark = "end-of-command-" + ++marks;
+            stdin.write((command + "\necho " + mark + "\n").getBytes(StandardCharsets.UTF_8));
+            stdin.flush();
+            Pattern end = Pattern.compile("(?m)" + mark + "$");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (true) {
+                // bytes, not readString: the log may end inside a multi-byte character
+                String text = new String(Files.readAllBytes(log), StandardCharsets.UTF_8);
+                Matcher m = end.matcher(text);
+                if (m.find(consumed)) {
+                    String out = text.substring(consumed, m.start());
+                    consumed = m.end();
+                    return out;
+                }
+                if (!process.isAlive() || System.nanoTime() > deadline) {
+                    throw new AssertionError("no output of '" + command + "' (alive: " + process.isAlive() + "):\n"
+                            + text);
+                }
+                Thread.sleep(50);
+            }
+        }
+
+        @Override
+        public void close() throws IOException, InterruptedException {
+            stdin.close(); // the shell's end of input stops the framework
+            boolean ended = process.waitFor(60, TimeUnit.SECONDS);
+            String output = new String(Files.readAllBytes(log), StandardCharsets.UTF_8);
+            System.out.println(output);
+            if (!ended) {
+                process.destroyForcibly();
+            }
+            assertTrue(ended && process.exitValue() == 0, "the launcher ends with 0 at the end of input\n" + output);
+        }
     }
 
     private static long count(String text, String regex) {
