@@ -1,0 +1,172 @@
+package io.sanswitch.itests;
+
+import static io.sanswitch.itests.Eventually.eventually;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.fail;
+
+import java.io.InputStream;
+import java.lang.management.ManagementFactory;
+import java.lang.ref.WeakReference;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import javax.inject.Inject;
+import javax.management.ObjectName;
+
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerClass;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.FrameworkEvent;
+import org.osgi.framework.wiring.BundleWiring;
+import org.osgi.framework.wiring.FrameworkWiring;
+import org.osgi.util.tracker.ServiceTracker;
+
+import io.sanswitch.api.SocketSwitch;
+
+/**
+ * Issue 13: a backend bundle's retired revisions are collected. Each cycle updates the bundle from its
+ * jar and refreshes it (what {@code update <id>} then {@code refresh <id>} does in a shell) while the
+ * switch runs and uses its provider; afterwards the class loader of every retired revision must
+ * become unreachable. A loader still reachable means some other bundle (or a thread, a JNI global
+ * reference, a static cache) keeps an object of the old revision: its classes, its metaspace and,
+ * for the rdma bundle, its mapping of the native libraries stay for good.
+ *
+ * <p>{@code -Drevisions.cycles=N} (default 3) sets the cycles per bundle; {@code
+ * -Drevisions.heapDump=FILE} writes a heap dump when loaders stay reachable, to find their path to
+ * a GC root.
+ */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerClass.class)
+public class RevisionLeakIT {
+    private static final long WAIT_MILLIS = 60_000;
+    private static final int CYCLES = Integer.getInteger("revisions.cycles", 3);
+
+    @Inject
+    private BundleContext context;
+
+    @Configuration
+    public Option[] config() {
+        return FelixOptions.with(FelixOptions.reactorBundle("rdma"),
+                org.ops4j.pax.exam.CoreOptions.propagateSystemProperties("revisions.cycles", "revisions.heapDump"));
+    }
+
+    @Test
+    public void retiredTcpRevisionsAreCollected() throws Exception {
+        assertRetiredRevisionsCollected("io.sanswitch.tcp", "sanswitch.bundle.tcp", "tcp");
+    }
+
+    @Test
+    public void retiredRdmaRevisionsAreCollected() throws Exception {
+        assertRetiredRevisionsCollected("io.sanswitch.rdma", "sanswitch.bundle.rdma", "ucx");
+    }
+
+    private void assertRetiredRevisionsCollected(String bsn, String jarProperty, String provider) throws Exception {
+        SocketSwitch sw = awaitService(SocketSwitch.class);
+        List<WeakReference<ClassLoader>> retired = new ArrayList<>();
+        for (int i = 0; i < CYCLES; i++) {
+            eventually("the switch runs " + provider + " before cycle " + i, () -> sw.providers().contains(provider));
+            retired.add(currentLoader(bundle(bsn)));
+            updateAndRefresh(bundle(bsn), Path.of(System.getProperty(jarProperty)));
+        }
+        eventually("the switch runs " + provider + " after the last cycle", () -> sw.providers().contains(provider));
+        int alive = awaitCollected(retired);
+        if (alive > 0) {
+            dumpHeapIfAsked();
+        }
+        assertEquals(alive + " of " + CYCLES + " retired class loaders of " + bsn + " still reachable after "
+                + WAIT_MILLIS + " ms of full GCs", 0, alive);
+    }
+
+    /** A weak reference only: the test itself must not keep the revision. */
+    private static WeakReference<ClassLoader> currentLoader(Bundle b) {
+        BundleWiring wiring = b.adapt(BundleWiring.class);
+        assertNotNull("no wiring for " + b.getSymbolicName(), wiring);
+        return new WeakReference<>(wiring.getClassLoader());
+    }
+
+    private void updateAndRefresh(Bundle b, Path jar) throws Exception {
+        // Felix keeps the bundle's location: the update reads a copy, as an update from a file would.
+        Path copy = Files.createTempFile("revision-", ".jar");
+        try {
+            Files.copy(jar, copy, StandardCopyOption.REPLACE_EXISTING);
+            try (InputStream in = Files.newInputStream(copy)) {
+                b.update(in);
+            }
+        } finally {
+            Files.deleteIfExists(copy);
+        }
+        CountDownLatch refreshed = new CountDownLatch(1);
+        context.getBundle(0).adapt(FrameworkWiring.class).refreshBundles(List.of(b), event -> {
+            if (event.getType() == FrameworkEvent.PACKAGES_REFRESHED) {
+                refreshed.countDown();
+            }
+        });
+        if (!refreshed.await(WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
+            fail("no PACKAGES_REFRESHED for " + b.getSymbolicName() + " within " + WAIT_MILLIS + " ms");
+        }
+        eventually(b.getSymbolicName() + " active again after the refresh", () -> b.getState() == Bundle.ACTIVE);
+    }
+
+    /** Full GCs until every reference cleared, bounded; the number still reachable. */
+    private static int awaitCollected(List<WeakReference<ClassLoader>> refs) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS);
+        for (;;) {
+            System.gc();
+            int alive = (int) refs.stream().filter(r -> r.get() != null).count();
+            if (alive == 0 || System.nanoTime() - deadline > 0) {
+                return alive;
+            }
+            // Soft references (JDK caches keyed by class) go only under memory pressure: a little garbage helps.
+            byte[][] pressure = new byte[16][];
+            for (int i = 0; i < pressure.length; i++) {
+                pressure[i] = new byte[1 << 20];
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    private static void dumpHeapIfAsked() throws Exception {
+        String file = System.getProperty("revisions.heapDump", "");
+        if (file.isEmpty()) {
+            return;
+        }
+        Files.deleteIfExists(Path.of(file));
+        ManagementFactory.getPlatformMBeanServer().invoke(new ObjectName("com.sun.management:type=HotSpotDiagnostic"),
+                "dumpHeap", new Object[] {file, Boolean.TRUE}, new String[] {String.class.getName(), "boolean"});
+        System.err.println("[revisions] heap dump written to " + file);
+    }
+
+    private Bundle bundle(String bsn) {
+        for (Bundle b : context.getBundles()) {
+            if (bsn.equals(b.getSymbolicName())) {
+                return b;
+            }
+        }
+        fail("no bundle " + bsn);
+        return null;
+    }
+
+    private <S> S awaitService(Class<S> type) throws InterruptedException {
+        ServiceTracker<S, S> tracker = new ServiceTracker<>(context, type, null);
+        tracker.open();
+        try {
+            S service = tracker.waitForService(WAIT_MILLIS);
+            assertNotNull("no " + type.getSimpleName(), service);
+            return service;
+        } finally {
+            tracker.close();
+        }
+    }
+}
