@@ -40,6 +40,7 @@ import org.osgi.framework.wiring.FrameworkWiring;
 import org.osgi.util.tracker.ServiceTracker;
 
 import io.sanswitch.api.SocketSwitch;
+import io.sanswitch.testing.Checks;
 import io.sanswitch.api.SwitchServerSocket;
 import io.sanswitch.api.SwitchSocket;
 
@@ -73,11 +74,13 @@ public class RevisionLeakIT {
     }
 
     @Test
+    @Checks("LC-revision")
     public void retiredTcpRevisionsAreCollected() throws Exception {
         assertRetiredRevisionsCollected("io.sanswitch.tcp", "sanswitch.bundle.tcp", "tcp");
     }
 
     @Test
+    @Checks("LC-revision")
     public void retiredRdmaRevisionsAreCollected() throws Exception {
         assertRetiredRevisionsCollected("io.sanswitch.rdma", "sanswitch.bundle.rdma", "ucx");
     }
