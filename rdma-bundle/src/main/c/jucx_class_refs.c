@@ -26,13 +26,13 @@
 #include <link.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define SLOTS 5
-#define MAX_COPIES 64
 
 static const char *const SLOT_SYMBOLS[SLOTS] = {
     "jucx_request_cls", "ucp_rkey_cls", "ucp_tag_msg_cls", "jucx_endpoint_cls", "jucx_am_data_cls",
@@ -51,9 +51,10 @@ struct copy {
     char path[4096];
     ElfW(Addr) base;
 };
+/* Every loaded copy: retired revisions' copies stay mapped until a GC collects their class loaders. */
 struct copies {
-    struct copy at[MAX_COPIES];
-    int n;
+    struct copy *at;
+    int n, capacity;
 };
 
 static int collect(struct dl_phdr_info *info, size_t size, void *data)
@@ -63,11 +64,21 @@ static int collect(struct dl_phdr_info *info, size_t size, void *data)
     const char *base = name == NULL ? NULL : strrchr(name, '/');
 
     base = base == NULL ? name : base + 1;
-    if (base != NULL && strncmp(base, "libjucx", 7) == 0 && c->n < MAX_COPIES && strlen(name) < sizeof(c->at[0].path)) {
-        strcpy(c->at[c->n].path, name);
-        c->at[c->n].base = info->dlpi_addr;
-        c->n++;
+    if (base == NULL || strncmp(base, "libjucx", 7) != 0 || strlen(name) >= sizeof(c->at[0].path)) {
+        return 0;
     }
+    if (c->n == c->capacity) {
+        int more = c->capacity == 0 ? 16 : c->capacity * 2;
+        struct copy *grown = realloc(c->at, (size_t)more * sizeof(struct copy));
+        if (grown == NULL) {
+            return 1; /* stops the iteration: the copies so far are searched */
+        }
+        c->at = grown;
+        c->capacity = more;
+    }
+    strcpy(c->at[c->n].path, name);
+    c->at[c->n].base = info->dlpi_addr;
+    c->n++;
     return 0;
 }
 
@@ -176,17 +187,20 @@ static int same_loader(JNIEnv *env, jclass theirs, jclass mine)
 /* Finds this revision's copy among the loaded ones: the one whose UcpRequest slot holds our class. */
 static int locate(JNIEnv *env, jclass mine)
 {
-    static struct copies loaded; /* under lock: too big for a thread's stack */
-    loaded.n = 0;
+    struct copies loaded = {NULL, 0, 0};
+    int located = 0;
+
     dl_iterate_phdr(collect, &loaded);
-    for (int i = 0; i < loaded.n; i++) {
+    /* Newest first: this revision's copy was loaded last but for those of revisions started since. */
+    for (int i = loaded.n - 1; i >= 0 && !located; i--) {
         jclass *found[SLOTS] = {NULL};
         if (find_slots(&loaded.at[i], found) && *found[0] != NULL && same_loader(env, *found[0], mine)) {
             memcpy(slots, found, sizeof(slots));
-            return 1;
+            located = 1;
         }
     }
-    return 0;
+    free(loaded.at);
+    return located;
 }
 
 /* Releases the references: how many were released, or -1 when this revision's libjucx.so was not found. */
