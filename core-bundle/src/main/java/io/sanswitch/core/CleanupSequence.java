@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,6 +51,12 @@ final class CleanupSequence {
     /** The last final cleanups, oldest first (bounded). */
     List<CleanupRecord> history() {
         return history.snapshot();
+    }
+
+    /** {@link #history()} without this sequence (which references the transport): a view of the records only. */
+    Supplier<List<CleanupRecord>> historyView() {
+        CleanupHistory records = history;
+        return records::snapshot;
     }
 
     /** Final cleanups run so far, including those the bounded history has dropped. */

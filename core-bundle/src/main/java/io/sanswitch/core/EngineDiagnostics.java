@@ -1,6 +1,7 @@
 package io.sanswitch.core;
 
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * What an engine shows of itself to diagnostics (the shell's {@code san:*} commands, the MBeans).
@@ -24,6 +25,13 @@ public interface EngineDiagnostics {
 
     /** The last final cleanups of this provider, oldest first, for {@code san:cleanup-history}. */
     List<CleanupRecord> cleanupHistory();
+
+    /**
+     * {@link #cleanupHistory()} as a view that references the history alone, for diagnostics that show
+     * a provider's trail after its service left: the engine references its backend's transport, and
+     * keeping it would keep the retired bundle revision loaded (docs/architecture.md, hot swap).
+     */
+    Supplier<List<CleanupRecord>> cleanupHistoryView();
 
     /** Bytes delivered by completed receives and RDMA reads so far, closed sockets included. */
     long bytesReceived();

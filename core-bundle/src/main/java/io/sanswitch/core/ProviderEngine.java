@@ -13,6 +13,7 @@ import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -794,6 +795,11 @@ public final class ProviderEngine implements SanServiceProvider, EngineDiagnosti
     /** The last final cleanups of this provider, oldest first (at most 16), for {@code san:cleanup-history}. */
     public List<CleanupRecord> cleanupHistory() {
         return cleanupSequence.history();
+    }
+
+    @Override
+    public Supplier<List<CleanupRecord>> cleanupHistoryView() {
+        return cleanupSequence.historyView();
     }
 
     /** The open sockets with their addresses and byte counts, for {@code san:sockets}. */

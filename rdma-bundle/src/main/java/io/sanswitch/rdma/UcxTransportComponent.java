@@ -207,6 +207,7 @@ public final class UcxTransportComponent {
             LOG.debug("why UCX cannot be used", Ucx.unavailabilityCause());
             return;
         }
+        JucxClassReferences.holdForThisRevision();
         Settings initial = Settings.read(properties, Settings.DEFAULTS, LOG::warn);
         ServiceRegistration<Transport> reg = register(initial);
         synchronized (lock) {
@@ -276,6 +277,10 @@ public final class UcxTransportComponent {
         }
         if (old != null) {
             unregister(old);
+        }
+        if (Ucx.isAvailable()) {
+            // The core closed this revision's transports during the unregistration: let it be collected.
+            JucxClassReferences.releaseForThisRevision();
         }
     }
 

@@ -27,6 +27,8 @@ import io.sanswitch.spi.WsaException;
 final class UcxWorkerThread implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(UcxWorkerThread.class);
     static final Duration CALL_TIMEOUT = Duration.ofSeconds(10);
+    /** Worker threads started and not yet past their last act: JUCX may run on them (JucxClassReferences). */
+    private static final java.util.concurrent.atomic.AtomicInteger ALIVE = new java.util.concurrent.atomic.AtomicInteger();
 
     private final UcpWorker worker;
     private final long handle;
@@ -63,7 +65,18 @@ final class UcxWorkerThread implements Runnable {
     }
 
     void start() {
-        thread.start();
+        ALIVE.incrementAndGet();
+        try {
+            thread.start();
+        } catch (RuntimeException | Error e) {
+            ALIVE.decrementAndGet();
+            throw e;
+        }
+    }
+
+    /** Worker threads of this class loader that may still call into JUCX. */
+    static int alive() {
+        return ALIVE.get();
     }
 
     boolean inThread() {
@@ -182,6 +195,14 @@ final class UcxWorkerThread implements Runnable {
 
     @Override
     public void run() {
+        try {
+            loop();
+        } finally {
+            ALIVE.decrementAndGet();
+        }
+    }
+
+    private void loop() {
         int idleRounds = 0;
         while (running) {
             boolean worked = runTasks() | runTimed();

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 
 import org.osgi.framework.Constants;
 import org.osgi.service.component.annotations.Component;
@@ -36,9 +37,10 @@ import io.sanswitch.core.switcher.view.SwitchView;
  * the bundle {@code io.sanswitch.shell.karaf} as Karaf commands with completion.
  *
  * <p>It tracks every {@link EngineDiagnostics} service (each engine of this bundle registers one
- * beside its provider service), and keeps the last few retired ones (a stopped or updated
- * backend) so that their final cleanup stays visible in {@code san:cleanup-history} after their
- * service is gone.
+ * beside its provider service), and keeps the cleanup history of the last few retired ones (a
+ * stopped or updated backend) so that their final cleanup stays visible in {@code
+ * san:cleanup-history} after their service is gone: the history alone, never the engine, which
+ * references the retired bundle revision's transport (docs/architecture.md, hot swap).
  */
 @Component(service = SanConsole.class, immediate = true)
 public final class SanCommands implements SanConsole {
@@ -95,10 +97,17 @@ public final class SanCommands implements SanConsole {
 
     /** A provider as the commands know it. */
     record Tracked(EngineDiagnostics engine, long serviceId) {
+        Trail trail() {
+            return new Trail(engine.transportName(), serviceId, engine.cleanupHistoryView());
+        }
+    }
+
+    /** What is kept of a retired provider: plain values and its history's records. */
+    record Trail(String provider, long serviceId, Supplier<List<CleanupRecord>> history) {
     }
 
     private final Map<EngineDiagnostics, Tracked> live = new ConcurrentHashMap<>();
-    private final ArrayDeque<Tracked> retired = new ArrayDeque<>();
+    private final ArrayDeque<Trail> retired = new ArrayDeque<>();
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -127,7 +136,7 @@ public final class SanCommands implements SanConsole {
                 if (retired.size() == RETIRED_KEPT) {
                     retired.removeFirst();
                 }
-                retired.addLast(t);
+                retired.addLast(t.trail());
             }
         }
     }
@@ -242,19 +251,22 @@ public final class SanCommands implements SanConsole {
             return "san:cleanup-history takes at most one argument\n" + HISTORY_USAGE;
         }
         String only = args.length == 1 ? args[0] : null;
-        List<Tracked> sources = new ArrayList<>(sortedLive());
+        List<Trail> sources = new ArrayList<>();
+        for (Tracked t : sortedLive()) {
+            sources.add(t.trail());
+        }
         synchronized (retired) {
             sources.addAll(retired);
         }
-        if (only != null && sources.stream().noneMatch(t -> only.equals(t.engine().transportName()))) {
+        if (only != null && sources.stream().noneMatch(t -> only.equals(t.provider()))) {
             return unknownProvider(only) + HISTORY_USAGE;
         }
         record Row(CleanupRecord record, long serviceId) {
         }
         List<Row> rows = new ArrayList<>();
-        for (Tracked t : sources) {
-            if (only == null || only.equals(t.engine().transportName())) {
-                for (CleanupRecord r : t.engine().cleanupHistory()) {
+        for (Trail t : sources) {
+            if (only == null || only.equals(t.provider())) {
+                for (CleanupRecord r : t.history().get()) {
                     rows.add(new Row(r, t.serviceId()));
                 }
             }

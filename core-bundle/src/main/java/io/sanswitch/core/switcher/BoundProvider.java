@@ -8,6 +8,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -112,12 +113,17 @@ final class BoundProvider implements UpcallTable {
     private final Map<SocketHandle, Slot> slotsByHandle = new ConcurrentHashMap<>();
     /** Reactions to the provider's withdrawal (connects in progress); each only enqueues. */
     private final Set<Runnable> onRetire = ConcurrentHashMap.newKeySet();
+    /** Run once when the withdrawn provider's switch cleanup returned and its last socket closed. */
+    private final Consumer<BoundProvider> onGone;
+    private final AtomicBoolean goneReported = new AtomicBoolean();
 
-    BoundProvider(SanServiceProvider spi, String name, List<Cidr> subnets, AtomicLong eventsAfterRetirement) {
+    BoundProvider(SanServiceProvider spi, String name, List<Cidr> subnets, AtomicLong eventsAfterRetirement,
+            Consumer<BoundProvider> onGone) {
         this.spi = spi;
         this.name = name;
         this.subnets = List.copyOf(subnets);
         this.eventsAfterRetirement = eventsAfterRetirement;
+        this.onGone = onGone;
     }
 
     /** Set once after startupEx: what the extension lookup and the options said. */
@@ -172,6 +178,18 @@ final class BoundProvider implements UpcallTable {
      */
     void cleanedUp() {
         gateClosed.set(true);
+        reportIfGone();
+    }
+
+    /**
+     * The switch lets go of a withdrawn provider as soon as nothing of it is left (docs/architecture.md,
+     * hot swap: its engine references the old bundle revision's transport, which would otherwise stay
+     * loaded). Its last sockets may close after the cleanup call returned, on a backend thread.
+     */
+    private void reportIfGone() {
+        if (gateClosed.get() && slots.isEmpty() && goneReported.compareAndSet(false, true)) {
+            onGone.accept(this);
+        }
     }
 
     void onRetire(Runnable reaction) {
@@ -219,6 +237,7 @@ final class BoundProvider implements UpcallTable {
         }
         slotsByHandle.remove(s.handle, s);
         s.closed();
+        reportIfGone();
     }
 
     @Override

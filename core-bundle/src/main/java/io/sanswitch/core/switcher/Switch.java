@@ -100,7 +100,10 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     private static final Duration JOIN_RETRY_FIRST = Duration.ofMillis(50);
     private static final Duration JOIN_RETRY_MAX = Duration.ofSeconds(2);
     private final Map<SanServiceProvider, BoundProvider> providers = new ConcurrentHashMap<>();
-    /** Every provider started, also withdrawn ones until their last socket is gone (statistics). */
+    /**
+     * Every provider started, also withdrawn ones until their last socket is gone (statistics); then
+     * it leaves (BoundProvider's onGone), so that no retired bundle revision stays reachable from here.
+     */
     private final Set<BoundProvider> known = ConcurrentHashMap.newKeySet();
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final Set<ListenerSocket> listeners = ConcurrentHashMap.newKeySet();
@@ -230,7 +233,8 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
             return;
         }
         String name = String.valueOf(properties == null ? null : properties.get(TransportProperties.TRANSPORT));
-        BoundProvider p = new BoundProvider(spi, name, publishedSubnets(properties), eventsAfterRetirement);
+        BoundProvider p = new BoundProvider(spi, name, publishedSubnets(properties), eventsAfterRetirement,
+                known::remove);
         try {
             spi.startupEx(WinsockVersion.V2_2, ProtocolInfo.TCP_IPV4, p);
         } catch (WsaException e) {

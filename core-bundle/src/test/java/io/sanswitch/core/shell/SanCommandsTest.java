@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.lang.ref.WeakReference;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -14,9 +15,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import io.sanswitch.core.CleanupReason;
+import io.sanswitch.core.Collected;
+import io.sanswitch.core.ProviderEngine;
 import io.sanswitch.core.ScriptedProvider;
 import io.sanswitch.core.switcher.view.SwitchView;
 import io.sanswitch.spi.SocketHandle;
+import io.sanswitch.testing.Checks;
 import io.sanswitch.spi.WsaException;
 
 /**
@@ -69,6 +73,25 @@ class SanCommandsTest {
         int stateColumn = text.lines().findFirst().get().indexOf("STATE");
         text.lines().forEach(l -> assertTrue(l.charAt(stateColumn - 1) == ' ' && l.charAt(stateColumn) != ' ',
                 "STATE column aligned in '" + l + "'"));
+    }
+
+    @Test
+    @Checks("LC-revision")
+    void aRetiredProviderIsKeptAsItsHistoryOnlyNotItsEngine() throws Exception {
+        WeakReference<ProviderEngine> engine = retire(new ScriptedProvider("gone"));
+
+        assertTrue(Collected.within(engine, 20), "the commands still hold the retired provider's engine (and its transport)");
+        String text = commands.cleanupHistoryText("gone");
+        assertEquals("TRANSPORT_LEAVING", cell(text, text.lines().skip(1).findFirst().get(), "REASON"), text);
+    }
+
+    /** Started, then retired as ProviderRegistry does it; in a method of its own so that no local keeps it. */
+    private WeakReference<ProviderEngine> retire(ScriptedProvider p) throws Exception {
+        commands.addProvider(p.engine(), Map.of("service.id", 99L));
+        p.start();
+        commands.removeProvider(p.engine());
+        p.engine().finalCleanup(CleanupReason.TRANSPORT_LEAVING);
+        return new WeakReference<>(p.engine());
     }
 
     @Test
