@@ -57,6 +57,9 @@ public final class CleanupRaceChild {
         int requestsAtStart = UcxNative.pendingRequests();
         Map<String, Integer> outcomes = new TreeMap<>();
         for (int round = 1; round <= rounds; round++) {
+            // Which round an aborted child died in (nearly always round 2 or later: docs/toolchain.md TC-22).
+            System.out.println("round " + round);
+            System.out.flush();
             String problem = round(outcomes);
             int requests = UcxNative.pendingRequests();
             if (problem == null && requests != requestsAtStart) {
