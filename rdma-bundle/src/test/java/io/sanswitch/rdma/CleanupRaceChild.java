@@ -41,6 +41,14 @@ public final class CleanupRaceChild {
     private static final int PAIRS = Integer.getInteger("race.pairs", 2);
     /** Operations each poster has posted before the cleanups start. */
     private static final int BEFORE_CLEANUP = 12;
+    /**
+     * At most this many operations per poster ({@code -Drace.maxPosts=N}, at least {@link #BEFORE_CLEANUP};
+     * default: until the cleanup refuses): how much UCX holds at the cleanups decides how often UCX
+     * 1.13.1 aborts (docs/toolchain.md TC-22).
+     */
+    private static final int MAX_POSTS = Math.max(BEFORE_CLEANUP, Integer.getInteger("race.maxPosts", Integer.MAX_VALUE));
+    /** The cleanups of this round began (a capped poster then stops). */
+    private static volatile boolean cleaning;
 
     /**
      * The kinds of operation posted (0 send, 1 receive, 2 RDMA write, 3 RDMA read): all, or those
@@ -57,6 +65,9 @@ public final class CleanupRaceChild {
         int requestsAtStart = UcxNative.pendingRequests();
         Map<String, Integer> outcomes = new TreeMap<>();
         for (int round = 1; round <= rounds; round++) {
+            // Which round an aborted child died in (nearly always round 2 or later: docs/toolchain.md TC-22).
+            System.out.println("round " + round);
+            System.out.flush();
             String problem = round(outcomes);
             int requests = UcxNative.pendingRequests();
             if (problem == null && requests != requestsAtStart) {
@@ -76,6 +87,7 @@ public final class CleanupRaceChild {
 
     /** One round; null if every rule held, else what broke. */
     private static String round(Map<String, Integer> outcomes) throws Exception {
+        cleaning = false;
         KitProvider a = new KitProvider(UcxBackend.INSTANCE.newTransport());
         KitProvider b = new KitProvider(UcxBackend.INSTANCE.newTransport());
         try {
@@ -163,6 +175,13 @@ public final class CleanupRaceChild {
                 }
                 ThreadLocalRandom random = ThreadLocalRandom.current();
                 while (true) {
+                    if (count >= MAX_POSTS) {
+                        if (cleaning) {
+                            return; // the cleanup began: nothing more to post
+                        }
+                        Thread.onSpinWait();
+                        continue;
+                    }
                     MemoryHandle m = local[random.nextInt(local.length)];
                     int length = 1 + random.nextInt(SIZE);
                     WsaBuf[] bufs = {new WsaBuf(m, 0, length)};
@@ -202,6 +221,7 @@ public final class CleanupRaceChild {
         return new Thread(() -> {
             try {
                 together.await();
+                cleaning = true;
                 p.engine.cleanup();
             } catch (Exception e) {
                 System.out.println("cleanup: " + e);

@@ -21,10 +21,11 @@ import org.junit.jupiter.api.Test;
  * having ended once with success or {@code WSA_OPERATION_ABORTED} and UCX holding no request of
  * ours any more.
  *
- * <p>UCX 1.13.1 aborts this process in a minority of runs (docs/toolchain.md TC-22): the test runs
+ * <p>UCX 1.13.1 aborts this process in many runs (docs/toolchain.md TC-22): the test runs
  * only when asked, with {@code -Ducx.cleanupRace.rounds=N} (rounds per child JVM) and optionally
  * {@code -Ducx.cleanupRace.runs=M} (child JVMs), so that CI stays green until that is fixed;
- * {@code -Drace.kinds=2,3} narrows the traffic to some kinds of operation ({@link CleanupRaceChild}).
+ * {@code -Drace.kinds=2,3} narrows the traffic to some kinds of operation and {@code -Drace.maxPosts=N}
+ * caps the operations each poster makes ({@link CleanupRaceChild}).
  */
 class UcxCleanupRaceTest {
     private static final String ROUNDS = "ucx.cleanupRace.rounds";
@@ -46,6 +47,7 @@ class UcxCleanupRaceTest {
                 List<String> command = List.of(
                         System.getProperty("java.home") + File.separator + "bin" + File.separator + "java",
                         "-Xmx512m", "-Drace.kinds=" + System.getProperty("race.kinds", "0,1,2,3"),
+                        "-Drace.maxPosts=" + Integer.getInteger("race.maxPosts", Integer.MAX_VALUE),
                         "-cp", System.getProperty("java.class.path"), CleanupRaceChild.class.getName(), rounds);
                 ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
                         .redirectOutput(log.toFile());
