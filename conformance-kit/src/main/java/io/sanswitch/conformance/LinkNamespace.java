@@ -68,6 +68,25 @@ final class LinkNamespace implements AutoCloseable {
         run("ip", "netns", "exec", name, "ip", "addr", "add", ADDRESS + "/30", "dev", link);
         run("ip", "netns", "exec", name, "ip", "link", "set", link + "p", "up");
         run("ip", "netns", "exec", name, "ip", "link", "set", link, "up");
+        awaitCarrier();
+    }
+
+    /**
+     * Waits (bounded) until the link is up with its carrier: a veth end reports LOWER_UP a moment
+     * after {@code ip link set up}, later under load, and UCX's tcp transport refuses a device
+     * without it ("network device ... is not available"), so a provider started before that fails.
+     */
+    private void awaitCarrier() throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        String state = "";
+        while (System.nanoTime() < deadline) {
+            state = output("ip", "netns", "exec", name, "ip", "-o", "link", "show", "dev", link);
+            if (state.contains("LOWER_UP") && state.contains("state UP")) {
+                return;
+            }
+            Thread.sleep(20);
+        }
+        throw new IllegalStateException(link + " in " + name + " has no carrier after 30 s: " + state);
     }
 
     /** The link goes away (both ends of the pair), and with it the address. */
@@ -109,12 +128,18 @@ final class LinkNamespace implements AutoCloseable {
     }
 
     private static void run(String... command) throws Exception {
+        output(command);
+    }
+
+    /** Runs {@code command}, returns what it printed; throws when it fails or takes over 30 s. */
+    private static String output(String... command) throws Exception {
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
             p.destroyForcibly();
             throw new IllegalStateException(String.join(" ", command) + " failed: " + output);
         }
+        return output;
     }
 
     private static int runQuietly(String... command) throws Exception {
