@@ -240,7 +240,7 @@ public final class EnginePeer {
                 Echo echo = new Echo(engine, socket, buffer, size, rounds, stop, stopped);
                 echo.receive();
                 echo.send();
-                Thread.sleep(warmupNanos / 1_000_000, (int) (warmupNanos % 1_000_000));
+                JitWarmup.settle(warmupNanos);
                 say("START");
                 long r0 = rounds.get();
                 long t0 = System.nanoTime();
@@ -312,7 +312,7 @@ public final class EnginePeer {
      * finish with the hot path), and the bytes moved in it.
      */
     private String measure(AtomicLong bytes) throws InterruptedException {
-        Thread.sleep(warmupNanos / 1_000_000, (int) (warmupNanos % 1_000_000));
+        JitWarmup.settle(warmupNanos);
         say("START");
         long b0 = bytes.get();
         long t0 = System.nanoTime();

@@ -52,11 +52,12 @@ import io.sanswitch.benchmarks.UcxBenchmark.ForeignLoad;
  * <p>Options: {@code --rounds N} (3), {@code --seconds S} per window (0.5), {@code --warmup S}
  * (2: the switch's path has more code for the JIT than the provider's; after 0.3 s its 8-byte
  * round trip over tcp measured 6.9 times the provider's, after 4 s 1.3 times, in the same minute),
- * {@code --sizes a,b,...} in bytes (8, then 16 to 16 MiB in powers of 4), {@code --transports
+ * {@code --jit-settle S} (20: after the warm-up, each peer waits, at most S more seconds, until its JIT compiler
+ * threads went quiet, {@link JitWarmup}; 0 turns it off), {@code --sizes a,b,...} in bytes (8, then 16 to 16 MiB in powers of 4), {@code --transports
  * tcp,ucx}, {@code --policies busy-poll,spin-then-wakeup}, {@code --depth N} (4), {@code --out DIR},
  * {@code --quiet-wait S} (5) / {@code --retries N} (1) / {@code --max-foreign C} (0.3) as in
  * UcxBenchmark, {@code --no-pin}, {@code --verbose}, {@code --smoke} (8 bytes and 1 MiB, one round
- * of 0.2 s, spin-then-wakeup only, no waiting); {@code --replot CSV} draws the plots again from a CSV. Without UCX (libucx0, ucx-utils) only tcp is measured.
+ * of 0.2 s, spin-then-wakeup only, no waiting, no JIT settling); {@code --replot CSV} draws the plots again from a CSV. Without UCX (libucx0, ucx-utils) only tcp is measured.
  */
 public final class SwitchBenchmark {
     static final String SWITCH_PEER = "io.sanswitch.benchmarks.SwitchPeer";
@@ -76,9 +77,9 @@ public final class SwitchBenchmark {
     /** How long, how often and what to measure. */
     public record Options(int rounds, double seconds, double warmup, List<Integer> sizes, List<String> transports,
             List<String> policies, int depth, Path out, double quietWait, int retries, double maxForeign, boolean pin,
-            boolean verbose) {
+            boolean verbose, double jitSettle) {
         public Options {
-            if (rounds < 1 || seconds <= 0 || warmup < 0 || sizes.isEmpty() || transports.isEmpty() || policies.isEmpty()
+            if (rounds < 1 || seconds <= 0 || warmup < 0 || jitSettle < 0 || sizes.isEmpty() || transports.isEmpty() || policies.isEmpty()
                     || depth < 1 || quietWait < 0 || retries < 0 || maxForeign <= 0) {
                 throw new IllegalArgumentException("rounds >= 1, seconds > 0, warmup >= 0, sizes, transports and policies "
                         + "not empty, depth >= 1");
@@ -115,6 +116,7 @@ public final class SwitchBenchmark {
             double maxForeign = 0.3;
             boolean pin = true;
             boolean verbose = false;
+            double jitSettle = 20;
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
                     case "--rounds" -> rounds = Integer.parseInt(args[++i]);
@@ -131,6 +133,7 @@ public final class SwitchBenchmark {
                     case "--max-foreign" -> maxForeign = Double.parseDouble(args[++i]);
                     case "--no-pin" -> pin = false;
                     case "--verbose" -> verbose = true;
+                    case "--jit-settle" -> jitSettle = Double.parseDouble(args[++i]);
                     case "--smoke" -> {
                         rounds = 1;
                         seconds = 0.2;
@@ -139,14 +142,15 @@ public final class SwitchBenchmark {
                         policies = List.of("spin-then-wakeup"); // the default; busy-poll starves on a loaded CI machine
                         quietWait = 0;
                         retries = 0;
+                        jitSettle = 0;
                     }
                     default -> throw new IllegalArgumentException("usage: [--rounds N] [--seconds S] [--warmup S] [--sizes a,b] "
                             + "[--transports tcp,ucx] [--policies p,q] [--depth N] [--out DIR] [--quiet-wait S] [--retries N] "
-                            + "[--max-foreign C] [--no-pin] [--verbose] [--smoke]; got " + args[i]);
+                            + "[--max-foreign C] [--no-pin] [--verbose] [--jit-settle S] [--smoke]; got " + args[i]);
                 }
             }
             return new Options(rounds, seconds, warmup, sizes, transports, policies, depth, out, quietWait, retries, maxForeign,
-                    pin, verbose);
+                    pin, verbose, jitSettle);
         }
 
         private static List<String> list(String csv) {
@@ -257,8 +261,8 @@ public final class SwitchBenchmark {
         if (transports.isEmpty()) {
             throw new IllegalStateException("nothing to measure");
         }
-        out.printf(Locale.ROOT, "switch benchmark: %s; %d rounds of %.2f s (+%.2f s warm-up) per measurement, %d sizes, depth %d, "
-                + "%d cores, policies %s%n", transports, options.rounds(), options.seconds(), options.warmup(), options.sizes().size(),
+        out.printf(Locale.ROOT, "switch benchmark: %s; %d rounds of %.2f s (+%.2f s warm-up, then until the JIT is quiet, at most %.0f s more) per measurement, %d sizes, depth %d, "
+                + "%d cores, policies %s%n", transports, options.rounds(), options.seconds(), options.warmup(), options.jitSettle(), options.sizes().size(),
                 options.depth(), Runtime.getRuntime().availableProcessors(), options.policies());
         List<Series> series = series(transports, options.policies());
         Map<String, List<Sample>> samples = new LinkedHashMap<>();
@@ -384,6 +388,7 @@ public final class SwitchBenchmark {
             return perftest(options, metric, size, iterations);
         }
         List<String> jvm = new ArrayList<>(options.ucx().jvmOptions());
+        jvm.add("-D" + JitWarmup.MAX_EXTRA_PROPERTY + "=" + Math.round(options.jitSettle() * 1000));
         String main;
         String[] common;
         String policy = s.policy().isEmpty() ? options.policies().get(0) : s.policy();

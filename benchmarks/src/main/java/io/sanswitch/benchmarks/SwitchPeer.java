@@ -311,7 +311,7 @@ public final class SwitchPeer {
     // ------------------------------------------------------------------ measuring
 
     private String measureStream(AtomicLong received) throws InterruptedException {
-        sleep(warmupNanos);
+        JitWarmup.settle(warmupNanos);
         EnginePeer.say("START");
         long b0 = received.get();
         long t0 = System.nanoTime();
@@ -324,7 +324,7 @@ public final class SwitchPeer {
     }
 
     private String measurePingPong() throws InterruptedException {
-        sleep(warmupNanos);
+        JitWarmup.settle(warmupNanos);
         EnginePeer.say("START");
         long r0 = rounds.get();
         long t0 = System.nanoTime();
