@@ -3,7 +3,6 @@ package io.sanswitch.itests;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
-import static org.junit.Assert.fail;
 import static io.sanswitch.itests.Eventually.eventually;
 
 import java.util.Dictionary;
@@ -111,14 +110,10 @@ public class BadConfigurationIT {
         return found[0];
     }
 
+    /** The bundle of that symbolic name, which must be active. */
     private Bundle bundle(String symbolicName) {
-        for (Bundle b : context.getBundles()) {
-            if (symbolicName.equals(b.getSymbolicName())) {
-                assertEquals(Bundle.ACTIVE, b.getState());
-                return b;
-            }
-        }
-        fail("no bundle " + symbolicName);
-        return null;
+        Bundle b = Bundles.bySymbolicName(context, symbolicName);
+        assertEquals(Bundle.ACTIVE, b.getState());
+        return b;
     }
 }

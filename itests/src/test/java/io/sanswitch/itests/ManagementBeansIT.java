@@ -5,7 +5,6 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
-import static org.junit.Assert.fail;
 import static io.sanswitch.itests.Eventually.eventually;
 
 import java.io.InputStream;
@@ -276,13 +275,7 @@ public class ManagementBeansIT {
     }
 
     private Bundle bundle(String bsn) {
-        for (Bundle b : context.getBundles()) {
-            if (bsn.equals(b.getSymbolicName())) {
-                return b;
-            }
-        }
-        fail("no bundle " + bsn);
-        return null;
+        return Bundles.bySymbolicName(context, bsn);
     }
 
     /** {@code subnet} null: the switch's configuration deleted (its defaults: no SAN subnet). */

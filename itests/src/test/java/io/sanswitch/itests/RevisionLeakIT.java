@@ -245,13 +245,7 @@ public class RevisionLeakIT {
     }
 
     private Bundle bundle(String bsn) {
-        for (Bundle b : context.getBundles()) {
-            if (bsn.equals(b.getSymbolicName())) {
-                return b;
-            }
-        }
-        fail("no bundle " + bsn);
-        return null;
+        return Bundles.bySymbolicName(context, bsn);
     }
 
     private <S> S awaitService(Class<S> type) throws InterruptedException {
