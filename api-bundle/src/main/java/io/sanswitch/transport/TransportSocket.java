@@ -105,4 +105,15 @@ public interface TransportSocket {
      * on a backend thread.
      */
     void reset();
+
+    /**
+     * The final cleanup will {@link #reset} this socket once its operations are aborted (docs/rules.md
+     * LC-c): called before its registrations are released (step b). Nothing orderly is owed to the
+     * peer any more, so a backend may skip what only a connection that goes on needs, such as waiting
+     * for the peer to acknowledge the revocation of an RDMA exposure (docs/rules.md RD-access): the
+     * reset ends the peer's access, and the memory is unmapped after it. Never throws; the default
+     * does nothing.
+     */
+    default void resetFollows() {
+    }
 }

@@ -9,7 +9,7 @@
  * interface watch makes of a socket's local address (docs/rules.md LC-e).
  */
 @Export
-@Version("1.4.0")
+@Version("1.5.0")
 package io.sanswitch.transport;
 
 import org.osgi.annotation.bundle.Export;

@@ -104,7 +104,7 @@ final class CleanupSequence {
                 }
             }
             // One backend cancel for all of them (a backend hop per operation made UCX quadratic).
-            aborted[0] += teardown.abortPending(closing, drainTimeout);
+            aborted[0] += teardown.abortPendingBeforeReset(closing, drainTimeout);
         });
 
         long abortDone = System.nanoTime();

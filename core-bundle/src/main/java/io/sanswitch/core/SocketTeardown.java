@@ -62,6 +62,24 @@ final class SocketTeardown {
     }
 
     /**
+     * {@link #abortPending(List, Duration)} for the final cleanup's step b: the backend is told first
+     * that each socket will be reset (step c), so releasing its registrations owes the peer nothing
+     * orderly (over UCX no revocation round trip per RDMA exposure, docs/toolchain.md TC-22).
+     *
+     * @return operations aborted
+     */
+    int abortPendingBeforeReset(List<EngineSocket> sockets, Duration waitForOthers) {
+        for (EngineSocket s : sockets) {
+            try {
+                s.transport().resetFollows();
+            } catch (RuntimeException e) {
+                LOG.warn("backend resetFollows of {} threw; going on", s, e);
+            }
+        }
+        return abortPending(sockets, waitForOthers);
+    }
+
+    /**
      * Tears the backend socket down, forgets the descriptor and makes
      * {@code closeSocketHandle} the last upcall for it (docs/rules.md SK-handle, Q2). Never throws.
      */

@@ -145,6 +145,13 @@ final class UcxSocket implements TransportSocket {
     private final AtomicLong rdmaInFlight = new AtomicLong();
     /** This side's deregistered exposures waiting for the peer's acknowledgement to be unmapped. Worker thread. */
     private final java.util.Map<Long, UcxRegion> unmapping = new java.util.HashMap<>();
+    /**
+     * The final cleanup resets this socket next ({@link #resetFollows}): a deregistration then sends no
+     * revocation and waits for none; the memory is unmapped by the reset. Any thread.
+     */
+    private volatile boolean resetFollows;
+    /** {@link #end} released this socket's regions: a later deregistration unmaps at once. Worker thread. */
+    private boolean regionsReleased;
     /** The peer's descriptors verified on this connection: the data path looks them up. Bounded. */
     private final ConcurrentHashMap<RdmaBufferDescriptor, UcxRegion.Descriptor> verified = new ConcurrentHashMap<>();
 
@@ -756,6 +763,9 @@ final class UcxSocket implements TransportSocket {
     public void deregister(TransportRegion region) {
         if (region instanceof UcxRegion r) {
             if (r.descriptor != null) {
+                if (resetFollows && unmapWithReset(r)) {
+                    return;
+                }
                 if (worker.inThread()) {
                     if (revokeThenUnmap(r)) {
                         return;
@@ -766,6 +776,36 @@ final class UcxSocket implements TransportSocket {
             }
             unmap(r);
         }
+    }
+
+    /**
+     * A deregistration the final cleanup makes just before it resets this socket: no revocation round
+     * trip (docs/toolchain.md TC-22: both providers' cleanups waited up to {@link #REVOKE_WAIT} for an
+     * acknowledgement the peer's own cleanup was in no state to give, then force-closed the endpoint
+     * with its requests queued). The reset ends the peer's access (docs/rules.md RD-access), and the
+     * memory stays mapped until {@link #end} has closed the endpoint.
+     *
+     * @return whether the unmap was left to the reset (false: unmap now, the socket ended already)
+     */
+    private boolean unmapWithReset(UcxRegion r) {
+        exposed.remove(r.exposure);
+        try {
+            return worker.call(() -> {
+                if (regionsReleased) {
+                    return false;
+                }
+                unmapping.put(r.exposure, r);
+                return true;
+            });
+        } catch (WsaException e) {
+            LOG.warn("deferring the unmap of exposure {} to the reset failed; unmapping now", r.exposure, e);
+            return false;
+        }
+    }
+
+    @Override
+    public void resetFollows() {
+        resetFollows = true;
     }
 
     private void unmap(UcxRegion r) {
@@ -1081,6 +1121,7 @@ final class UcxSocket implements TransportSocket {
                     unmap(r); // the connection is gone: no acknowledgement will come
                 }
                 unmapping.clear();
+                regionsReleased = true;
                 endpoint.releaseRemoteKeys();
                 receiver.clear();
                 owner.doneWithData(this);

@@ -222,7 +222,10 @@ public final class CleanupRaceChild {
             try {
                 together.await();
                 cleaning = true;
+                long start = System.nanoTime();
                 p.engine.cleanup();
+                // How long a final cleanup took (docs/toolchain.md TC-22: a 5 s revocation wait showed here).
+                System.out.println("cleanup took " + (System.nanoTime() - start) / 1_000_000 + " ms");
             } catch (Exception e) {
                 System.out.println("cleanup: " + e);
             }

@@ -58,6 +58,13 @@ class UcxCleanupRaceTest {
                     child.destroyForcibly();
                 }
                 String output = tail(log);
+                // Each run's rounds, cleanup durations and resets, for the figures in docs/toolchain.md TC-22.
+                System.out.println("run " + run + ": " + Files.readAllLines(log, StandardCharsets.UTF_8).stream()
+                        .filter(l -> l.startsWith("round") || l.contains("cleanup took") || l.startsWith("DONE")
+                                || l.contains("did not acknowledge"))
+                        .map(l -> l.contains("did not acknowledge") ? "revocation timed out"
+                                : l.substring(l.contains("cleanup took") ? l.indexOf("cleanup took") : 0))
+                        .toList());
                 assertTrue(ended, "the child JVM did not end in 10 minutes:\n" + output);
                 assertTrue(!output.contains("FAILED round"), "run " + run + ": a rule broke:\n" + output);
                 if (child.exitValue() != 0 || !output.contains("DONE " + rounds)) {

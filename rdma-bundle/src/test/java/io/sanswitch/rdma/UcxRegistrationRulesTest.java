@@ -264,6 +264,42 @@ class UcxRegistrationRulesTest extends KitTestBase {
     }
 
     /**
+     * The final cleanup resets every socket (docs/rules.md LC-c), so it releases an RDMA exposure
+     * without the revocation round trip (docs/toolchain.md TC-22): with the peer acknowledging
+     * nothing (its control connection's thread held), the cleanup does not wait
+     * {@link UcxSocket#REVOKE_WAIT} for it, and the memory is unmapped all the same, after the reset.
+     */
+    @Test
+    @Checks("RD-access")
+    void theFinalCleanupReleasesAnExposureWithoutWaitingForThePeersAcknowledgement() throws Exception {
+        KitProvider.Pair p = pair();
+        UcxTransport exposing = (UcxTransport) b.transport;
+        b.engine.registerRdmaMemory(p.server(), ByteBuffer.allocateDirect(4096), Winsock.MEM_READWRITE);
+        assertTrue(exposing.registeredRegions() > 0, "the exposure is mapped");
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        ((UcxTransport) a.transport).rendezvous().execute(() -> {
+            held.countDown();
+            try {
+                release.await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        assertTrue(held.await(30, TimeUnit.SECONDS), "the peer's rendezvous thread was not held");
+        try {
+            long start = System.nanoTime();
+            b.engine.cleanup();
+            long tookNanos = System.nanoTime() - start;
+            assertTrue(tookNanos < UcxSocket.REVOKE_WAIT.toNanos(), "the final cleanup took " + tookNanos / 1_000_000
+                    + " ms: it waited for the peer to acknowledge a revocation");
+            assertEquals(0, exposing.registeredRegions(), "the final cleanup left memory mapped");
+        } finally {
+            release.countDown();
+        }
+    }
+
+    /**
      * Descriptors the peer did not make for this connection as they are: cut, lengthened, each
      * byte changed, random bytes, one with the right magic number and random fields, and this
      * side's own exposure (sealed by this side). Each is refused (or fails) without reaching the
