@@ -256,11 +256,13 @@ class SerialQueueTest {
             order.add("start " + k);
             if (k < rounds) {
                 q.executeHere(step[0]); // as a continuation sending on the same connection
-            } else {
-                done.countDown();
             }
             order.add("end " + k);
             depth.decrementAndGet();
+            if (k == rounds) {
+                // Last of all, so the test reads the list only once no task writes to it any more.
+                done.countDown();
+            }
         };
 
         q.executeHere(step[0]);
