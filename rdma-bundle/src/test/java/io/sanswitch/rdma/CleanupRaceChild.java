@@ -54,10 +54,28 @@ public final class CleanupRaceChild {
      * The kinds of operation posted (0 send, 1 receive, 2 RDMA write, 3 RDMA read): all, or those
      * named by {@code -Drace.kinds=0,1} (to narrow down which traffic a failure needs).
      */
-    private static final int[] KINDS = java.util.Arrays.stream(System.getProperty("race.kinds", "0,1,2,3").split(","))
+    static final int[] KINDS = java.util.Arrays.stream(System.getProperty("race.kinds", "0,1,2,3").split(","))
             .mapToInt(k -> Integer.parseInt(k.trim())).toArray();
 
-    private record Posted(KitProvider by, Overlapped ov, String what) {
+    record Posted(KitProvider by, Overlapped ov, String what) {
+    }
+
+    /** Posts one operation of {@code kind} (0 send, 1 receive, 2 RDMA write, 3 RDMA read); returns what it posted. */
+    static Posted postOne(KitProvider by, SocketHandle s, WsaBuf[] bufs, RdmaBufferDescriptor peers, int kind, Overlapped ov)
+            throws WsaException {
+        String what = switch (kind) {
+            case 0 -> "send";
+            case 1 -> "recv";
+            case 2 -> "rdmaWrite";
+            default -> "rdmaRead";
+        };
+        switch (kind) {
+            case 0 -> by.engine.send(s, bufs, 0, ov);
+            case 1 -> by.engine.recv(s, bufs, ov);
+            case 2 -> by.engine.rdmaWrite(s, bufs, peers, 0, 0, ov);
+            default -> by.engine.rdmaRead(s, bufs, peers, 0, 0, ov);
+        }
+        return new Posted(by, ov, what);
     }
 
     public static void main(String[] args) throws Exception {
@@ -186,20 +204,7 @@ public final class CleanupRaceChild {
                     int length = 1 + random.nextInt(SIZE);
                     WsaBuf[] bufs = {new WsaBuf(m, 0, length)};
                     Overlapped ov = Overlapped.notifying(null);
-                    int kind = KINDS[random.nextInt(KINDS.length)];
-                    String what = switch (kind) {
-                        case 0 -> "send";
-                        case 1 -> "recv";
-                        case 2 -> "rdmaWrite";
-                        default -> "rdmaRead";
-                    };
-                    switch (kind) {
-                        case 0 -> by.engine.send(s, bufs, 0, ov);
-                        case 1 -> by.engine.recv(s, bufs, ov);
-                        case 2 -> by.engine.rdmaWrite(s, bufs, peers, 0, 0, ov);
-                        default -> by.engine.rdmaRead(s, bufs, peers, 0, 0, ov);
-                    }
-                    posted.add(new Posted(by, ov, what));
+                    posted.add(postOne(by, s, bufs, peers, KINDS[random.nextInt(KINDS.length)], ov));
                     if (++count == BEFORE_CLEANUP) {
                         warm.countDown();
                     }

@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import io.sanswitch.conformance.KitProvider;
 import io.sanswitch.conformance.KitSwitch;
 import io.sanswitch.conformance.Ports;
+import io.sanswitch.rdma.CleanupRaceChild.Posted;
 import io.sanswitch.spi.ConditionDecision;
 import io.sanswitch.spi.MemoryHandle;
 import io.sanswitch.spi.Overlapped;
@@ -59,17 +60,11 @@ public final class CleanupRacePeer {
      * provider is swapped (a heap of queued operations, the worker not answering for 10 s).
      */
     private static final int WINDOW = Integer.getInteger("race.window", 16);
-    private static final int[] KINDS = java.util.Arrays.stream(System.getProperty("race.kinds", "0,1,2,3").split(","))
-            .mapToInt(k -> Integer.parseInt(k.trim())).toArray();
-
     /** Starts each line this side prints for the test. */
     static final String MARK = "@@ ";
     private static final BufferedReader IN = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
     /** The posters of this round stop (a kept provider, after its peer's cleanup ended). */
     private static volatile boolean stop;
-
-    private record Posted(KitProvider by, Overlapped ov, String what) {
-    }
 
     public static void main(String[] args) throws Exception {
         boolean listens = args[0].equals("listen");
@@ -228,20 +223,8 @@ public final class CleanupRacePeer {
                     MemoryHandle m = local[random.nextInt(local.length)];
                     WsaBuf[] bufs = {new WsaBuf(m, 0, 1 + random.nextInt(SIZE))};
                     Overlapped ov = Overlapped.notifying(null);
-                    int kind = KINDS[random.nextInt(KINDS.length)];
-                    String what = switch (kind) {
-                        case 0 -> "send";
-                        case 1 -> "recv";
-                        case 2 -> "rdmaWrite";
-                        default -> "rdmaRead";
-                    };
-                    switch (kind) {
-                        case 0 -> by.engine.send(s, bufs, 0, ov);
-                        case 1 -> by.engine.recv(s, bufs, ov);
-                        case 2 -> by.engine.rdmaWrite(s, bufs, peers, 0, 0, ov);
-                        default -> by.engine.rdmaRead(s, bufs, peers, 0, 0, ov);
-                    }
-                    posted.add(new Posted(by, ov, what));
+                    posted.add(CleanupRaceChild.postOne(by, s, bufs, peers,
+                            CleanupRaceChild.KINDS[random.nextInt(CleanupRaceChild.KINDS.length)], ov));
                     outstanding.add(ov);
                     if (++count == BEFORE_CLEANUP) {
                         warm.countDown();
