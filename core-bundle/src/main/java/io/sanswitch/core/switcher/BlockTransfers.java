@@ -44,6 +44,14 @@ final class BlockTransfers {
      * (docs/memory.md).
      */
     static final long POOLED_FREE_BYTES = 8L << 20;
+    /**
+     * This side's blocks in flight, in bytes: no more than a pool keeps, so that a long send reuses
+     * the same staging buffers (read flow) and the peer's pooled targets block after block. With more in
+     * flight every block beyond the pool's bound allocated, registered, exposed and then deregistered
+     * a buffer of its own: a 16 MiB message over UCX took a 125 ms round trip instead of about 4 ms
+     * (docs/performance.md, "16 MiB through the switch").
+     */
+    static final long PIPELINE_BYTES = POOLED_FREE_BYTES;
 
     private final Connection c;
     private final SanServiceProvider spi;
@@ -54,7 +62,7 @@ final class BlockTransfers {
     /** Our HELLO's choice: the peer's blocks come by RDMA read (else by the peer's RDMA write). */
     private final boolean readsBlocks;
     private final long maxBlock;
-    private final OutgoingBlocks outgoing = new OutgoingBlocks();
+    private final OutgoingBlocks outgoing = new OutgoingBlocks(PIPELINE_BYTES);
     private final IncomingBlocks incoming = new IncomingBlocks();
     /** Write flow, our blocks: the application's buffers stay registered between blocks. */
     private final RegistrationCache sources;

@@ -40,17 +40,33 @@ final class OutgoingBlocks {
     }
 
     private final Map<Integer, Block> inFlight = new HashMap<>();
+    /** This side's own bound on the bytes in flight (a first block is always let go). */
+    private final long pipelineBytes;
     private int lastId;
     private long bytes;
+
+    /** Blocks in flight up to what a receiver accepts. */
+    OutgoingBlocks() {
+        this(Frames.MAX_BLOCK_BYTES_IN_FLIGHT);
+    }
+
+    /** Blocks in flight up to {@code pipelineBytes}, and never beyond what a receiver accepts. */
+    OutgoingBlocks(long pipelineBytes) {
+        this.pipelineBytes = pipelineBytes;
+    }
 
     /** The id the next block gets. */
     int nextId() {
         return lastId == Integer.MAX_VALUE ? 1 : lastId + 1;
     }
 
-    /** Whether a block of {@code length} bytes stays within the blocks a receiver accepts in flight. */
+    /**
+     * Whether a block of {@code length} bytes stays within the blocks a receiver accepts in flight
+     * and within this side's pipeline.
+     */
     boolean mayStart(long length) {
-        return inFlight.size() < Frames.MAX_BLOCKS_IN_FLIGHT && bytes + length <= Frames.MAX_BLOCK_BYTES_IN_FLIGHT;
+        return inFlight.size() < Frames.MAX_BLOCKS_IN_FLIGHT && bytes + length <= Frames.MAX_BLOCK_BYTES_IN_FLIGHT
+                && (bytes == 0 || bytes + length <= pipelineBytes);
     }
 
     /** Block {@link #nextId()} was announced. */

@@ -75,6 +75,23 @@ class BlockBookkeepingTest {
     }
 
     @Test
+    void ourBlocksStayWithinThisSidesPipelineButAFirstBlockAlwaysGoes() {
+        OutgoingBlocks out = new OutgoingBlocks(3 << 20);
+        int block = 1 << 20;
+        for (int i = 0; i < 3; i++) {
+            assertTrue(out.mayStart(block), "block " + i);
+            out.started(OutgoingBlocks.Block.read(aSend(), block, EXPOSED));
+        }
+        assertFalse(out.mayStart(1), "the pipeline is full");
+        out.finish(1);
+        out.finish(2);
+        out.finish(3);
+        assertTrue(out.mayStart(Frames.MAX_BLOCK), "a block larger than the pipeline goes when nothing else is in flight");
+        out.started(OutgoingBlocks.Block.read(aSend(), Frames.MAX_BLOCK, EXPOSED));
+        assertFalse(out.mayStart(1));
+    }
+
+    @Test
     void ourBlocksStayWithinTheCountInFlight() {
         OutgoingBlocks out = new OutgoingBlocks();
         for (int i = 0; i < Frames.MAX_BLOCKS_IN_FLIGHT; i++) {
