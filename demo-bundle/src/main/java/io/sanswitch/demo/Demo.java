@@ -285,16 +285,18 @@ public final class Demo {
      * pinned to ucx, then to tcp, before any phase is timed: {@value #WARMUP_CHUNKS} chunks per client
      * from its first echo on (the first ucx connect alone took over a second, cold), since the JIT
      * compiles by invocation counts; on a quiet machine the ucx rate stopped climbing after about as
-     * many (per half second: 66, 209, 608, 621 MiB/s). Its connections are closed before the tour
+     * many (per half second: 66, 209, 608, 621 MiB/s). Then ucx once more, since the tcp pass makes
+     * call sites both providers share polymorphic and the JVM compiles them again, and then a wait
+     * until the compiler is quiet ({@link JitQuiet}). Its connections are closed before the tour
      * starts, so the sockets the tour counts are its own.
      */
     private void warmUp(SocketSwitch sw, InetSocketAddress address, EchoServer echo) throws InterruptedException {
         console.line("");
-        console.line("0. warm-up, not timed: " + CLIENTS + " clients pinned to ucx, then to tcp, echo " + WARMUP_CHUNKS
+        console.line("0. warm-up, not timed: " + CLIENTS + " clients pinned to ucx, to tcp, to ucx again, echo " + WARMUP_CHUNKS
                 + " chunks each (the JVM compiles the echo path before the phases are timed)");
         warmUp = stats.begin("warm-up");
         List<String> failures = new ArrayList<>();
-        for (String provider : List.of("ucx", "tcp")) {
+        for (String provider : List.of("ucx", "tcp", "ucx")) {
             List<Client> pinned = new ArrayList<>();
             List<Thread> running = new ArrayList<>();
             for (int i = 1; i <= CLIENTS; i++) {
@@ -322,6 +324,9 @@ public final class Demo {
             pinned.stream().filter(c -> c.failure != null || !c.errors.isEmpty())
                     .forEach(c -> failures.add(c.failure != null ? c.failure : "errors " + c.errors));
         }
+        JitQuiet.Outcome jit = JitQuiet.await(WARMUP_MAX_MILLIS);
+        console.line(String.format(Locale.ROOT, "   JIT compiler %s after %.1f s more", jit.quiet() ? "quiet" : "still busy",
+                jit.waitedMillis() / 1e3));
         boolean closed = eventually(() -> echo.connections() == 0);
         check(failures.isEmpty() && closed && warmUp.bytes("ucx") > 0 && warmUp.bytes("tcp") > 0,
                 "warm-up echoed over ucx (" + bytes(warmUp.bytes("ucx")) + ") and tcp (" + bytes(warmUp.bytes("tcp"))

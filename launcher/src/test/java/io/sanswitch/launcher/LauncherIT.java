@@ -75,7 +75,7 @@ class LauncherIT {
         assertTrue(out.contains("SAN subnet 127.0.0.0/8 set through ConfigAdmin (PID io.sanswitch.switch, sanSubnets)"), out);
         assertTrue(out.contains("echo server: SocketSwitch.listen(")
                 && (out.contains("listens over [tcp, ucx]") || out.contains("listens over [ucx, tcp]")), out);
-        assertTrue(out.contains("0. warm-up, not timed: 2 clients pinned to ucx, then to tcp"), out);
+        assertTrue(out.contains("0. warm-up, not timed: 2 clients pinned to ucx, to tcp, to ucx again"), out);
         assertTrue(out.contains("1. 2 clients connect through the switch and echo 256 KiB chunks"), out);
         assertTrue(out.contains("client 1: connected over ucx (SAN_SUBNET)"), out);
         assertTrue(out.matches("(?s).*\\n\\s+ucx\\s+\\S+\\s+\\d+\\s+CONNECTED.*SAN_SUBNET: peer 127\\.0\\.0\\.1 on a SAN subnet\\n.*"),
