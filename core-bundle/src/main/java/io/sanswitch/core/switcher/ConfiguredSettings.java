@@ -19,7 +19,8 @@ record ConfiguredSettings(SwitchSettings settings, Map<String, String> sources) 
     /** The properties of PID {@value Switch#PID}, as {@link SwitchSettings#read} reads them. */
     static final List<String> PROPERTIES = List.of("sanSubnets", "rdmaFailureMemorySeconds", "connectTimeoutMillis",
             "rdmaThresholdBytes", "rdmaPortOffset", "rdmaFlow", "rdmaTransport", "tcpTransport", "ioThreads",
-            "closeTimeoutMillis");
+            "closeTimeoutMillis", "migrate", "moveBack", "resumePort", "resumeTimeoutMillis", "retentionBytes",
+            "ackEveryBytes");
 
     ConfiguredSettings {
         sources = Map.copyOf(sources);
@@ -86,6 +87,13 @@ record ConfiguredSettings(SwitchSettings settings, Map<String, String> sources) 
         v.put("tcpTransport", s.tcpTransport());
         v.put("ioThreads", String.valueOf(s.ioThreads()));
         v.put("closeTimeoutMillis", String.valueOf(s.closeTimeout().toMillis()));
+        MigrationSettings m = s.migration();
+        v.put("migrate", String.valueOf(m.migrate()));
+        v.put("moveBack", String.valueOf(m.moveBack()));
+        v.put("resumePort", m.resumePort() == 0 ? "0 (an ephemeral port)" : String.valueOf(m.resumePort()));
+        v.put("resumeTimeoutMillis", String.valueOf(m.resumeTimeout().toMillis()));
+        v.put("retentionBytes", String.valueOf(m.retentionBytes()));
+        v.put("ackEveryBytes", String.valueOf(m.ackEveryBytes()));
         return v;
     }
 }

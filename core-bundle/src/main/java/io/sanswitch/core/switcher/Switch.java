@@ -166,7 +166,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
                     next.ioThreads(), running.ioThreads());
             next = new SwitchSettings(next.sanSubnets(), next.rdmaFailureMemory(), next.connectTimeout(),
                     next.rdmaThresholdBytes(), next.rdmaPortOffset(), next.forceWriteFlow(), next.rdmaTransport(),
-                    next.tcpTransport(), running.ioThreads(), next.closeTimeout());
+                    next.tcpTransport(), running.ioThreads(), next.closeTimeout(), next.migration());
             Map<String, String> sources = new HashMap<>(read.sources());
             sources.put("ioThreads", "running since activation; " + read.settings().ioThreads()
                     + " from " + PID + " takes effect at the next activation");

@@ -84,4 +84,33 @@ public @interface SwitchConfig {
             + MAX_TIMEOUT_MILLIS + "), a graceful close waits for queued sends before it aborts the connection.",
             min = "1", max = "" + MAX_TIMEOUT_MILLIS)
     int closeTimeoutMillis() default CLOSE_TIMEOUT_MILLIS;
+
+    @AttributeDefinition(name = "Migrate sessions", description = "Connections between two sanswitch switches on an"
+            + " RDMA provider move to TCP when the provider goes away (docs/migration.md). Off until the move is built.")
+    boolean migrate() default MigrationSettings.MIGRATE;
+
+    @AttributeDefinition(name = "Move back", description = "Migrated sessions move back to RDMA once an RDMA provider"
+            + " runs on both sides again.")
+    boolean moveBack() default MigrationSettings.MOVE_BACK;
+
+    @AttributeDefinition(name = "Resume port", description = "The TCP port (0 to " + MigrationSettings.MAX_PORT
+            + ") on which this switch accepts the resumes of its sessions; 0 takes an ephemeral port, announced to"
+            + " the peer on the RDMA connection.", min = "0", max = "" + MigrationSettings.MAX_PORT)
+    int resumePort() default MigrationSettings.RESUME_PORT;
+
+    @AttributeDefinition(name = "Resume timeout (ms)", description = "How long, in milliseconds (1 to "
+            + MAX_TIMEOUT_MILLIS + "), a session may take to resume before its connection fails (WSAECONNRESET).",
+            min = "1", max = "" + MAX_TIMEOUT_MILLIS)
+    int resumeTimeoutMillis() default MigrationSettings.RESUME_TIMEOUT_MILLIS;
+
+    @AttributeDefinition(name = "Retention (bytes)", description = "Per connection, how many sent bytes the peer has"
+            + " not acknowledged are kept for a resume (" + MigrationSettings.MIN_RETENTION_BYTES + " to "
+            + MigrationSettings.MAX_RETENTION_BYTES + "); when full, further sends wait.",
+            min = "" + MigrationSettings.MIN_RETENTION_BYTES, max = "" + MigrationSettings.MAX_RETENTION_BYTES)
+    int retentionBytes() default MigrationSettings.RETENTION_BYTES;
+
+    @AttributeDefinition(name = "Acknowledge every (bytes)", description = "A receiver acknowledges at the latest after"
+            + " this many bytes (" + MigrationSettings.MIN_ACK_EVERY_BYTES + " to half the retention).",
+            min = "" + MigrationSettings.MIN_ACK_EVERY_BYTES)
+    int ackEveryBytes() default MigrationSettings.ACK_EVERY_BYTES;
 }

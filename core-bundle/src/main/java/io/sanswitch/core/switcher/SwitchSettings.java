@@ -15,7 +15,7 @@ import io.sanswitch.transport.Cidr;
  */
 public record SwitchSettings(List<Cidr> sanSubnets, Duration rdmaFailureMemory, Duration connectTimeout,
         int rdmaThresholdBytes, int rdmaPortOffset, boolean forceWriteFlow, String rdmaTransport, String tcpTransport,
-        int ioThreads, Duration closeTimeout) {
+        int ioThreads, Duration closeTimeout, MigrationSettings migration) {
 
     // Defaults and bounds of PID io.sanswitch.switch; SwitchConfig (the Metatype) shows the same.
     static final int MAX_SUBNETS = 256;
@@ -38,13 +38,14 @@ public record SwitchSettings(List<Cidr> sanSubnets, Duration rdmaFailureMemory, 
 
     public SwitchSettings {
         sanSubnets = List.copyOf(sanSubnets);
+        java.util.Objects.requireNonNull(migration, "migration");
     }
 
     /** Every default: no SAN subnet of its own. */
     public static SwitchSettings defaults() {
         return new SwitchSettings(List.of(), Duration.ofSeconds(FAILURE_MEMORY_SECONDS),
                 Duration.ofMillis(CONNECT_TIMEOUT_MILLIS), RDMA_THRESHOLD_BYTES, RDMA_PORT_OFFSET, false, RDMA_TRANSPORT,
-                TCP_TRANSPORT, IO_THREADS, Duration.ofMillis(CLOSE_TIMEOUT_MILLIS));
+                TCP_TRANSPORT, IO_THREADS, Duration.ofMillis(CLOSE_TIMEOUT_MILLIS), MigrationSettings.defaults());
     }
 
     /**
@@ -60,32 +61,37 @@ public record SwitchSettings(List<Cidr> sanSubnets, Duration rdmaFailureMemory, 
         }
         SwitchSettings d = defaults();
         return new SwitchSettings(subnets, d.rdmaFailureMemory, d.connectTimeout, d.rdmaThresholdBytes,
-                d.rdmaPortOffset, d.forceWriteFlow, d.rdmaTransport, d.tcpTransport, d.ioThreads, d.closeTimeout);
+                d.rdmaPortOffset, d.forceWriteFlow, d.rdmaTransport, d.tcpTransport, d.ioThreads, d.closeTimeout, d.migration);
     }
 
     public SwitchSettings withFailureMemory(Duration d) {
         return new SwitchSettings(sanSubnets, d, connectTimeout, rdmaThresholdBytes, rdmaPortOffset, forceWriteFlow,
-                rdmaTransport, tcpTransport, ioThreads, closeTimeout);
+                rdmaTransport, tcpTransport, ioThreads, closeTimeout, migration);
     }
 
     public SwitchSettings withConnectTimeout(Duration d) {
         return new SwitchSettings(sanSubnets, rdmaFailureMemory, d, rdmaThresholdBytes, rdmaPortOffset, forceWriteFlow,
-                rdmaTransport, tcpTransport, ioThreads, closeTimeout);
+                rdmaTransport, tcpTransport, ioThreads, closeTimeout, migration);
     }
 
     public SwitchSettings withThreshold(int bytes) {
         return new SwitchSettings(sanSubnets, rdmaFailureMemory, connectTimeout, bytes, rdmaPortOffset, forceWriteFlow,
-                rdmaTransport, tcpTransport, ioThreads, closeTimeout);
+                rdmaTransport, tcpTransport, ioThreads, closeTimeout, migration);
     }
 
     public SwitchSettings withWriteFlow(boolean write) {
         return new SwitchSettings(sanSubnets, rdmaFailureMemory, connectTimeout, rdmaThresholdBytes, rdmaPortOffset, write,
-                rdmaTransport, tcpTransport, ioThreads, closeTimeout);
+                rdmaTransport, tcpTransport, ioThreads, closeTimeout, migration);
     }
 
     public SwitchSettings withPortOffset(int offset) {
         return new SwitchSettings(sanSubnets, rdmaFailureMemory, connectTimeout, rdmaThresholdBytes, offset, forceWriteFlow,
-                rdmaTransport, tcpTransport, ioThreads, closeTimeout);
+                rdmaTransport, tcpTransport, ioThreads, closeTimeout, migration);
+    }
+
+    public SwitchSettings withMigration(MigrationSettings m) {
+        return new SwitchSettings(sanSubnets, rdmaFailureMemory, connectTimeout, rdmaThresholdBytes, rdmaPortOffset,
+                forceWriteFlow, rdmaTransport, tcpTransport, ioThreads, closeTimeout, m);
     }
 
     /**
@@ -112,7 +118,7 @@ public record SwitchSettings(List<Cidr> sanSubnets, Duration rdmaFailureMemory, 
         int close = r.integer("closeTimeoutMillis", 1, MAX_TIMEOUT_MILLIS, CLOSE_TIMEOUT_MILLIS,
                 (int) lastGood.closeTimeout.toMillis());
         return new SwitchSettings(subnets, Duration.ofSeconds(memory), Duration.ofMillis(connect), threshold, offset,
-                flow == Flow.WRITE, rdma, tcp, threads, Duration.ofMillis(close));
+                flow == Flow.WRITE, rdma, tcp, threads, Duration.ofMillis(close), MigrationSettings.read(r, lastGood.migration));
     }
 
     /** A transport name as backends publish it ("ucx", "tcp"): short, letters, digits, '-', '_', '.'. */

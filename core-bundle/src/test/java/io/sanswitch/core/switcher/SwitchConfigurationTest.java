@@ -32,7 +32,8 @@ class SwitchConfigurationTest {
     private static final Map<String, Object> GOOD = props("sanSubnets", new String[] {"10.20.0.0/16"},
             "rdmaFailureMemorySeconds", 5, "connectTimeoutMillis", "700", "rdmaThresholdBytes", 4096,
             "rdmaPortOffset", 9, "rdmaFlow", "write", "rdmaTransport", "ucx2", "tcpTransport", "nio",
-            "ioThreads", 3, "closeTimeoutMillis", 1500L);
+            "ioThreads", 3, "closeTimeoutMillis", 1500L, "migrate", "true", "moveBack", false, "resumePort", 7001,
+            "resumeTimeoutMillis", 900, "retentionBytes", 1 << 20, "ackEveryBytes", 65536);
 
     private SwitchSettings good() {
         SwitchSettings s = SwitchSettings.read(GOOD, SwitchSettings.defaults(), lines::add);
@@ -53,6 +54,7 @@ class SwitchConfigurationTest {
         assertEquals("nio", s.tcpTransport());
         assertEquals(3, s.ioThreads());
         assertEquals(Duration.ofMillis(1500), s.closeTimeout());
+        assertEquals(new MigrationSettings(true, false, 7001, Duration.ofMillis(900), 1 << 20, 65536), s.migration());
         assertEquals(SwitchSettings.defaults(), read(s), "a property deleted is its default again");
         assertEquals(List.of(), lines);
     }
@@ -82,6 +84,13 @@ class SwitchConfigurationTest {
             {"ioThreads", "two", "1 to 256"},
             {"closeTimeoutMillis", -5, "1 to 600000"},
             {"closeTimeoutMillis", "", "1 to 600000"},
+            {"migrate", "yes", "true or false"},
+            {"moveBack", 1, "true or false"},
+            {"resumePort", 65_536, "0 to 65535"},
+            {"resumePort", -1, "0 to 65535"},
+            {"resumeTimeoutMillis", 0, "1 to 600000"},
+            {"retentionBytes", 1000, "262144 to 1073741824"},
+            {"ackEveryBytes", 2000, "4096 to 8388608"},
         };
         for (Object[] b : bad) {
             // Alone in the configuration, the bad value reads as its last good value did.
@@ -93,6 +102,15 @@ class SwitchConfigurationTest {
             assertTrue(line.contains(String.valueOf(b[1])), "the value is named: " + line);
             assertTrue(line.contains((String) b[2]), "what is allowed is named: " + line);
         }
+    }
+
+    @Test
+    void anAcknowledgementIntervalAboveHalfTheRetentionIsRefused() {
+        SwitchSettings s = read(SwitchSettings.defaults(), "retentionBytes", 1 << 20, "ackEveryBytes", 600_000);
+        assertEquals(1, lines.size(), lines.toString());
+        assertTrue(lines.get(0).contains("ackEveryBytes = 600000") && lines.get(0).contains("4096 to 524288"), lines.get(0));
+        assertEquals(1 << 20, s.migration().retentionBytes());
+        assertEquals(512 << 10, s.migration().ackEveryBytes(), "the default, bounded by half the retention");
     }
 
     @Test
