@@ -111,6 +111,13 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     private final AtomicLong eventsAfterRetirement = new AtomicLong();
     private final Map<ProviderChoice.Reason, AtomicLong> connects = new EnumMap<>(ProviderChoice.Reason.class);
     private final FailureMemory failures = new FailureMemory(System::nanoTime);
+    /** Guards opening and closing the resume port (never held while waiting for anything else). */
+    private final Object resumeLock = new Object();
+    /** docs/migration.md section 3: open while migrate is on and a TCP provider runs; else {@code null}. */
+    private volatile ResumePort resumePort;
+    /** The {@code resumePort} setting the open resume port was opened for. */
+    private int resumePortOpenedFor;
+    private volatile SessionDirectory sessions = SessionDirectory.none();
 
     /**
      * Declarative Services: the configuration of PID {@value #PID}, read raw so that a bad value is
@@ -140,6 +147,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         LOG.info("switch active: SAN subnets {}, RDMA port offset {}, connect timeout {} ms, failure memory {} s",
                 settings.sanSubnets(), settings.rdmaPortOffset(), settings.connectTimeout().toMillis(),
                 settings.rdmaFailureMemory().toSeconds());
+        resumePortFollowsSettings();
     }
 
     /** Threads made by the switch's pools: deactivate waits until each has ended, not only its pool. */
@@ -175,6 +183,51 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         configured = new ConfiguredSettings(next, read.sources());
         settings = next;
         LOG.info("switch reconfigured: SAN subnets {}, RDMA port offset {}", next.sanSubnets(), next.rdmaPortOffset());
+        resumePortFollowsSettings();
+    }
+
+    /**
+     * docs/migration.md section 3: the resume port is open while {@code migrate} is on, the switch
+     * active and a TCP provider running (it comes at activation, when {@code modified} turns migrate
+     * on, or when the TCP provider binds); it closes when migrate goes off and at deactivation, and
+     * opens again elsewhere when {@code resumePort} changes. A port in use is one WARN line, and
+     * migration goes on without a resume port (no session can be resumed here; SESSION announces 0).
+     */
+    private void resumePortFollowsSettings() {
+        synchronized (resumeLock) {
+            MigrationSettings m = settings.migration();
+            ResumePort open = resumePort;
+            if (open != null && (!active || !m.migrate() || m.resumePort() != resumePortOpenedFor)) {
+                resumePort = null;
+                open.close();
+                open = null;
+            }
+            if (open != null || !active || !m.migrate() || tcpProvider() == null) {
+                return;
+            }
+            try {
+                resumePort = ResumePort.open(this, m.resumePort(), sessions);
+                resumePortOpenedFor = m.resumePort();
+            } catch (WsaException e) {
+                if (e.error() == WSAEADDRINUSE) {
+                    LOG.warn("resume port {} is in use: migration goes on without a resume port, no session can "
+                            + "resume here ({})", m.resumePort(), e.getMessage());
+                } else {
+                    LOG.warn("no resume port on {}: {}; migration goes on without one", m.resumePort(), e.getMessage());
+                }
+            }
+        }
+    }
+
+    /** The port of the resume port, for the SESSION frame (docs/migration.md section 2); 0 when none is open. */
+    int resumePort() {
+        ResumePort p = resumePort;
+        return p == null ? 0 : p.port();
+    }
+
+    /** Where the resume port looks sessions up (the move's parked sessions); takes effect at its next opening. */
+    void sessions(SessionDirectory directory) {
+        sessions = directory;
     }
 
     /**
@@ -184,6 +237,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     @Deactivate
     public void deactivate() {
         active = false;
+        resumePortFollowsSettings();
         for (ListenerSocket l : new ArrayList<>(listeners)) {
             l.close();
         }
@@ -254,6 +308,9 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         }
         providers.put(spi, p);
         LOG.info("provider {} started for the switch: {}", name, p.capabilities());
+        if (!p.rdma()) {
+            resumePortFollowsSettings();
+        }
     }
 
     /**

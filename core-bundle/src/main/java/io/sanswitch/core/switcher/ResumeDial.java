@@ -1,0 +1,103 @@
+package io.sanswitch.core.switcher;
+
+import static io.sanswitch.spi.WsaError.WSAECONNRESET;
+
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Future;
+
+import io.sanswitch.api.SwitchSocket;
+import io.sanswitch.spi.WsaException;
+
+/**
+ * The connector's side of a resume (docs/migration.md sections 3 and 4): connects over the TCP provider
+ * to the peer's resume port and runs the dialer's handshake, all within {@code resumeTimeoutMillis}.
+ * The result is the socket and the bytes the peer has received of this side's stream, or
+ * {@code WSAECONNRESET} with the reason (refused, timed out, bad proof, could not connect): the
+ * connection then fails as it would have without migration (docs/rules.md SW-migrate-proof).
+ */
+final class ResumeDial {
+
+    /** A resumed session's new socket and how much of this side's stream the peer has received. */
+    record Resumed(SwitchSocket socket, long peerReceived) {
+    }
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final Switch sw;
+    private final InetSocketAddress resumePort;
+    private final SessionId id;
+    private final ResumeHandshake.Dialer side;
+    private final CompletableFuture<Resumed> result = new CompletableFuture<>();
+    private final SerialQueue queue;
+    private ResumeConversation conversation;
+    private boolean expired;
+
+    private ResumeDial(Switch sw, InetSocketAddress resumePort, SessionId id, SessionKey key, long received) {
+        this.sw = sw;
+        this.resumePort = resumePort;
+        this.id = id;
+        this.side = new ResumeHandshake.Dialer(id, key, received, RANDOM);
+        this.queue = sw.newQueue("resume dial " + resumePort);
+    }
+
+    /**
+     * Dials {@code resumePort} to resume session {@code id}, stating {@code received} bytes of the
+     * peer's stream received here.
+     *
+     * @throws IllegalArgumentException a negative {@code received}
+     */
+    static CompletableFuture<Resumed> dial(Switch sw, InetSocketAddress resumePort, SessionId id, SessionKey key,
+            long received) {
+        ResumeDial d = new ResumeDial(sw, resumePort, id, key, received);
+        d.begin();
+        return d.result;
+    }
+
+    private void begin() {
+        Duration timeout = sw.settings().migration().resumeTimeout();
+        Future<?> timer = sw.schedule(() -> queue.execute(() -> expire(timeout)), timeout);
+        result.whenComplete((r, e) -> timer.cancel(false));
+        sw.connectAsync(resumePort, sw.settings().tcpTransport()).whenComplete((s, e) -> queue.execute(() -> {
+            if (e != null) {
+                fail("could not connect: " + cause(e), null);
+            } else if (expired || result.isDone()) {
+                s.abort();
+            } else {
+                conversation = new ResumeConversation(s, side::received);
+                conversation.run(side.start()).whenComplete((o, f) -> {
+                    if (o.succeeded()) {
+                        if (!result.complete(new Resumed(s, o.peerReceived()))) {
+                            s.abort();
+                        }
+                    } else {
+                        fail(o.failure(), null);
+                    }
+                });
+            }
+        }));
+    }
+
+    /** On the queue: the time is up; a handshake under way is reset, a connect still running is aborted when it ends. */
+    private void expire(Duration timeout) {
+        expired = true;
+        String why = "timed out: no resume within " + timeout.toMillis() + " ms";
+        if (conversation != null) {
+            conversation.expire(why);
+        }
+        fail(why, null);
+    }
+
+    private void fail(String reason, Throwable cause) {
+        result.completeExceptionally(new WsaException(WSAECONNRESET,
+                "resume of session " + id + " at " + resumePort + " failed: " + reason, cause));
+    }
+
+    private static String cause(Throwable e) {
+        Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+        return String.valueOf(c.getMessage() != null ? c.getMessage() : c);
+    }
+}
