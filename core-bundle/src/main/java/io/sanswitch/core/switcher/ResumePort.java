@@ -71,6 +71,11 @@ final class ResumePort implements AutoCloseable {
         return listener.localAddress().getPort();
     }
 
+    /** Handshakes under way now (docs/security.md SEC-11: at most {@value #MAX_HANDSHAKES}). */
+    int handshakes() {
+        return running.get();
+    }
+
     /** Stops listening; handshakes under way are reset. Sessions already resumed are not touched. */
     @Override
     public void close() {
