@@ -61,7 +61,12 @@ final class ResumeDial {
         Duration timeout = sw.settings().migration().resumeTimeout();
         Future<?> timer = sw.schedule(() -> queue.execute(() -> expire(timeout)), timeout);
         result.whenComplete((r, e) -> timer.cancel(false));
-        sw.connectAsync(resumePort, sw.settings().tcpTransport()).whenComplete((s, e) -> queue.execute(() -> {
+        BoundProvider tcp = sw.tcpProvider();
+        if (tcp == null) {
+            fail("no TCP provider runs", null);
+            return;
+        }
+        sw.connectAsync(resumePort, tcp.name).whenComplete((s, e) -> queue.execute(() -> {
             if (e != null) {
                 fail("could not connect: " + cause(e), null);
             } else if (expired || result.isDone()) {

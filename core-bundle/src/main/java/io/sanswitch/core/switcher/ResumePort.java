@@ -15,6 +15,7 @@ import org.slf4j.LoggerFactory;
 
 import io.sanswitch.api.SwitchServerSocket;
 import io.sanswitch.api.SwitchSocket;
+import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 
 /**
@@ -54,8 +55,11 @@ final class ResumePort implements AutoCloseable {
      *     use), or no TCP provider runs
      */
     static ResumePort open(Switch sw, int port, SessionDirectory directory) throws WsaException {
-        SwitchServerSocket l = sw.listen(new InetSocketAddress(wildcard(), port), MAX_HANDSHAKES,
-                sw.settings().tcpTransport());
+        BoundProvider tcp = sw.tcpProvider();
+        if (tcp == null) {
+            throw new WsaException(WsaError.WSAENETDOWN, "no TCP provider runs for a resume port");
+        }
+        SwitchServerSocket l = sw.listen(new InetSocketAddress(wildcard(), port), MAX_HANDSHAKES, tcp.name);
         ResumePort p = new ResumePort(sw, l, directory);
         LOG.info("resume port listening on {}", l.localAddress());
         p.acceptNext();
