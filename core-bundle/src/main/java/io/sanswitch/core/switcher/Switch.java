@@ -187,10 +187,10 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     }
 
     /**
-     * docs/migration.md section 3: the resume port is open while {@code migrate} is on, the switch
-     * active and a TCP provider running (it comes at activation, when {@code modified} turns migrate
-     * on, or when the TCP provider binds); it closes when migrate goes off and at deactivation, and
-     * opens again elsewhere when {@code resumePort} changes. A port in use is one WARN line, and
+     * docs/migration.md section 3, docs/rules.md SW-migrate-port: the resume port is open while
+     * {@code migrate} is on, the switch active and a TCP provider running (it comes at activation, when
+     * {@code modified} turns migrate on, or when the TCP provider binds); it closes when migrate goes
+     * off and at deactivation, and opens again elsewhere when {@code resumePort} changes. A port in use is one WARN line, and
      * migration goes on without a resume port (no session can be resumed here; SESSION announces 0).
      */
     private void resumePortFollowsSettings() {

@@ -184,6 +184,31 @@ class ResumePortOverTcpTest {
     }
 
     @Test
+    void aHelloAndProofInPiecesAreReadWhole() throws Exception {
+        Directory directory = new Directory();
+        SessionId id = SessionId.random(RANDOM);
+        SessionKey key = SessionKey.random(RANDOM);
+        directory.parked.put(id, new SessionDirectory.Parked(key, 99));
+        Switch acceptor = aSwitch(true, Duration.ofSeconds(30), directory);
+        Socket plain = client(acceptor.resumePort());
+        plain.setTcpNoDelay(true);
+        ResumeHandshake.Dialer d = new ResumeHandshake.Dialer(id, key, 42, RANDOM);
+        byte[] hello = d.start().send();
+        for (byte b : hello) {
+            plain.getOutputStream().write(b); // one segment per byte: the acceptor's receives come in pieces
+        }
+        ResumeHandshake.Step proof = d.received(plain.getInputStream().readNBytes(ResumeHandshake.CHALLENGE_BYTES));
+        plain.getOutputStream().write(proof.send(), 0, 7);
+        plain.getOutputStream().write(proof.send(), 7, ResumeHandshake.PROOF_BYTES - 7);
+        ResumeHandshake.Step accepted = d.received(plain.getInputStream().readNBytes(ResumeHandshake.ACCEPT_BYTES));
+        assertTrue(accepted.succeeded(), String.valueOf(accepted));
+        assertEquals(99, accepted.peerReceived());
+        Directory.Resume taken = Eventually.value("the directory's resume", () -> directory.resumes.stream().findFirst());
+        assertEquals(42, taken.peerReceived());
+        taken.socket().close();
+    }
+
+    @Test
     @Checks("SW-migrate-proof")
     void anotherKeyFailsBothSides() throws Exception {
         Directory directory = new Directory();
