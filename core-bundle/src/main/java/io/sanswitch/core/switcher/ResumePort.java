@@ -8,6 +8,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.slf4j.Logger;
@@ -38,6 +39,7 @@ final class ResumePort implements AutoCloseable {
     private final SecureRandom random = new SecureRandom();
     private final SerialQueue timeouts;
     private final AtomicInteger running = new AtomicInteger();
+    private final AtomicBoolean full = new AtomicBoolean();
     private final Set<ResumeConversation> handshakes = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
@@ -118,8 +120,13 @@ final class ResumePort implements AutoCloseable {
         }
         if (running.incrementAndGet() > MAX_HANDSHAKES) {
             running.decrementAndGet();
-            LOG.warn("resume port {}: refused {}: already {} handshakes under way (docs/security.md SEC-11)", port(),
-                    s.remoteAddress(), MAX_HANDSHAKES);
+            // One WARN per time the port fills up, not one per connection of a flood.
+            if (full.compareAndSet(false, true)) {
+                LOG.warn("resume port {}: {} handshakes under way; new ones are reset until one ends "
+                        + "(docs/security.md SEC-11), first {}", port(), MAX_HANDSHAKES, s.remoteAddress());
+            } else {
+                LOG.debug("resume port {}: reset {}: full", port(), s.remoteAddress());
+            }
             s.abort();
             return;
         }
@@ -135,7 +142,9 @@ final class ResumePort implements AutoCloseable {
         c.run(ResumeHandshake.Step.next(null, ResumeHandshake.Acceptor.first())).whenComplete((o, e) -> {
             timer.cancel(false);
             handshakes.remove(c);
-            running.decrementAndGet();
+            if (running.decrementAndGet() < MAX_HANDSHAKES) {
+                full.set(false);
+            }
             ended(side.id(), s, o);
         });
     }
