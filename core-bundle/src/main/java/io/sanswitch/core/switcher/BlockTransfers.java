@@ -104,8 +104,10 @@ final class BlockTransfers {
     }
 
     /** Whether the next block of {@code s} stays within the blocks a receiver accepts in flight. */
-    boolean mayStart(SendQueue.Send s) {
-        return outgoing.mayStart(nextLength(s));
+    boolean mayStart(SendQueue.Send s, Retention kept) {
+        int length = nextLength(s);
+        // docs/rules.md SW-migrate-exactly-once: a full retention holds the block back.
+        return outgoing.mayStart(length) && (kept == null || kept.room() >= length);
     }
 
     /**
@@ -113,9 +115,11 @@ final class BlockTransfers {
      * announcement into {@code out}.
      *
      * @param peerReadsBlocks the peer's HELLO: the read flow (else the write flow)
+     * @param kept the connection's retention, or null: the block's memory then stays until the peer
+     *     acknowledges it, not only until it has the block (docs/migration.md section 5)
      * @return {@code false} if the connection ended
      */
-    boolean start(SendQueue.Send s, ByteBuffer out, boolean peerReadsBlocks) {
+    boolean start(SendQueue.Send s, ByteBuffer out, boolean peerReadsBlocks, Retention kept) {
         int length = nextLength(s);
         ByteBuffer part = sends.peek(s, length);
         int id = outgoing.nextId();
@@ -135,12 +139,27 @@ final class BlockTransfers {
                 copy.memory.put(part);
                 new Frame.Block(id, length, copy.exposed).writeTo(out);
                 outgoing.started(OutgoingBlocks.Block.read(s, length, copy));
+                if (kept != null) {
+                    kept.block(copy.memory.duplicate().flip(), () -> staging.giveBack(copy));
+                }
             } else {
                 // Only registered locally: the cache keeps it for the application's next sends.
-                RegistrationCache.Lease source = part.isDirect() ? sources.lease(s.source(), part)
-                        : sources.once(ByteBuffer.allocateDirect(length).put(part).flip());
+                boolean applications = part.isDirect();
+                ByteBuffer from = applications ? part : ByteBuffer.allocateDirect(length).put(part).flip();
+                RegistrationCache.Lease source = applications ? sources.lease(s.source(), part) : sources.once(from);
                 new Frame.WriteReq(id, length).writeTo(out);
                 outgoing.started(OutgoingBlocks.Block.write(s, length, source));
+                if (kept != null) {
+                    // The application's own buffer is kept by reference: its send completes only
+                    // once the peer acknowledged the block, so it cannot change under the retention.
+                    // A heap send's block is our copy: that send completes as before.
+                    kept.block(from, () -> {
+                        source.release();
+                        if (applications) {
+                            sends.acknowledge(s, length);
+                        }
+                    });
+                }
             }
         } catch (WsaException e) {
             // docs/rules.md BG-rdma-flows: a failed registration fails the application's send with WSAENOBUFS; once
@@ -171,7 +190,9 @@ final class BlockTransfers {
             return;
         }
         OutgoingBlocks.Block b = outgoing.finish(id);
-        staging.giveBack(b.exposed);
+        if (!stream.retainsBlocks()) {
+            staging.giveBack(b.exposed);
+        }
         sends.acknowledge(b.send, b.length);
         c.pumpSend(); // room for the next block
         c.finishCloseWhenIdle();
@@ -189,9 +210,14 @@ final class BlockTransfers {
             WsaBuf from = new WsaBuf(b.local.handle(), b.local.offset(), b.length);
             spi.rdmaWrite(handle, new WsaBuf[] {from}, target, 0, 0, c.whenDone(r -> {
                 outgoing.finish(id);
-                b.local.release();
+                boolean retained = stream.retainsBlocks();
+                if (!retained) {
+                    b.local.release();
+                }
                 stream.control(new Frame.WriteDone(id));
-                sends.acknowledge(b.send, b.length);
+                if (!retained || !b.send.direct()) {
+                    sends.acknowledge(b.send, b.length);
+                }
                 c.pumpSend();
                 c.finishCloseWhenIdle();
             }));
@@ -275,6 +301,7 @@ final class BlockTransfers {
     /** A block was read: the peer may reuse its buffer (DONE), the application gets what follows. */
     private void read(int id, int length) {
         incoming.finished(length);
+        stream.blockReceived(length);
         stream.control(new Frame.Done(id));
         c.pumpSend();
         c.deliver();
@@ -304,6 +331,7 @@ final class BlockTransfers {
             return;
         }
         fill(t.place(), t.buffer(), t.length());
+        stream.blockReceived(t.length());
     }
 
     /** The block's bytes wait for the application; its buffer goes back to the pool once taken. */

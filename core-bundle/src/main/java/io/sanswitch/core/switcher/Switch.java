@@ -631,6 +631,18 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     }
 
     /**
+     * Bytes the open connections keep of what they sent and the peer has not acknowledged yet
+     * (docs/migration.md section 5); 0 on a switch that does not migrate. Any thread.
+     */
+    public long retainedBytes() {
+        long sum = 0;
+        for (Connection c : connections) {
+            sum += c.retained();
+        }
+        return sum;
+    }
+
+    /**
      * {@link SocketReasons} for {@code san:sockets}: why a provider socket of this switch is on its
      * provider (the connection's {@link ProviderChoice}, or the listener it belongs to); {@code null}
      * for a socket the switch does not know.
