@@ -98,16 +98,28 @@ final class BlockTransfers {
 
     // ------------------------------------------------------------------ our blocks
 
-    /** The length of the next block of {@code s}: at most {@link #maxBlock} bytes. */
-    private int nextLength(SendQueue.Send s) {
-        return (int) Math.min(s.left(), maxBlock);
+    /**
+     * The smallest block a retention with less room cuts (docs/migration.md section 5): below it the
+     * block waits for an ACK rather than go in many small pieces.
+     */
+    static final int MIN_RETAINED_BLOCK = 64 * 1024;
+
+    /**
+     * The length of the next block of {@code s}: at most {@link #maxBlock} bytes, and at most the
+     * room left in the retention {@code kept} (null: none), which a block larger than the
+     * retention would otherwise wait for forever.
+     */
+    private int nextLength(SendQueue.Send s, Retention kept) {
+        long length = Math.min(s.left(), maxBlock);
+        return (int) (kept == null ? length : Math.min(length, kept.room()));
     }
 
     /** Whether the next block of {@code s} stays within the blocks a receiver accepts in flight. */
     boolean mayStart(SendQueue.Send s, Retention kept) {
-        int length = nextLength(s);
+        int length = nextLength(s, kept);
         // docs/rules.md SW-migrate-exactly-once: a full retention holds the block back.
-        return outgoing.mayStart(length) && (kept == null || kept.room() >= length);
+        boolean room = kept == null || length == Math.min(s.left(), maxBlock) || length >= MIN_RETAINED_BLOCK;
+        return length > 0 && room && outgoing.mayStart(length);
     }
 
     /**
@@ -120,7 +132,7 @@ final class BlockTransfers {
      * @return {@code false} if the connection ended
      */
     boolean start(SendQueue.Send s, ByteBuffer out, boolean peerReadsBlocks, Retention kept) {
-        int length = nextLength(s);
+        int length = nextLength(s, kept);
         ByteBuffer part = sends.peek(s, length);
         int id = outgoing.nextId();
         try {
