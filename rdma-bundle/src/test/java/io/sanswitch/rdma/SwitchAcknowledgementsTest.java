@@ -213,7 +213,7 @@ class SwitchAcknowledgementsTest {
     }
 
     @Test
-    @Checks("SEC-migrate-frames")
+    @Checks("SW-migrate-frames")
     void anAckBeyondWhatWasSentResetsTheConnection() throws Exception {
         Raw c = migratingRawPeer(true);
         send(c.raw(), ack(1));
@@ -221,7 +221,7 @@ class SwitchAcknowledgementsTest {
     }
 
     @Test
-    @Checks("SEC-migrate-frames")
+    @Checks("SW-migrate-frames")
     void anAckGoingBackwardsResetsTheConnection() throws Exception {
         Raw c = migratingRawPeer(true);
         assertEquals(1000, c.app().send(ByteBuffer.allocate(1000)).toCompletableFuture().get(20, TimeUnit.SECONDS));
@@ -233,7 +233,7 @@ class SwitchAcknowledgementsTest {
     }
 
     @Test
-    @Checks("SEC-migrate-frames")
+    @Checks("SW-migrate-frames")
     void aSessionWithAnotherIdResetsTheConnection() throws Exception {
         Raw c = migratingRawPeer(false);
         assertReset(c);

@@ -83,7 +83,7 @@ final class MigratableSession {
         return identity;
     }
 
-    /** docs/rules.md SW-migrate-negotiated, docs/security.md SEC-migrate-frames: one SESSION each way, the id the connector's. */
+    /** docs/rules.md SW-migrate-negotiated, docs/security.md SEC-11: one SESSION each way, the id the connector's. */
     String onSession(Frame.Session s) {
         if (!active()) {
             return "SESSION on a connection that does not migrate";

@@ -136,7 +136,7 @@ final class Retention {
     /**
      * The peer received {@code received} bytes: what they cover is dropped, blocks given back.
      *
-     * @return null, or why the value breaks the protocol (docs/security.md SEC-migrate-frames):
+     * @return null, or why the value breaks the protocol (docs/security.md SEC-11):
      *     beyond what was sent, or below the last acknowledgement
      */
     String acknowledge(long received) {

@@ -22,7 +22,7 @@ class MigrationFramesTest {
     }
 
     @Test
-    @Checks("SEC-migrate-frames")
+    @Checks("SW-migrate-frames")
     void sessionHasItsFixedLayout() {
         byte[] id = new byte[16];
         byte[] secret = new byte[32];
@@ -40,7 +40,7 @@ class MigrationFramesTest {
     }
 
     @Test
-    @Checks("SEC-migrate-frames")
+    @Checks("SW-migrate-frames")
     void anAckAboveTheLargestOffsetIsAViolation() {
         ByteBuffer wire = ByteBuffer.allocate(9).put(Frames.ACK).putLong(-1).flip();
         assertInstanceOf(Frames.Violation.class, Frames.decode(wire));
