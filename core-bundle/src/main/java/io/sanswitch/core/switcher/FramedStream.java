@@ -38,6 +38,11 @@ final class FramedStream implements WireFormat {
         this.session = migration.migrate() ? new MigratableSession(c, this, connector, migration, resumePort) : null;
     }
 
+    /** The migration side of this connection (docs/migration.md), or null: this switch does not migrate. */
+    MigratableSession migration() {
+        return session;
+    }
+
     /** What is kept of what was sent, or null: this side does not migrate, or the peer does not. */
     Retention retention() {
         return session == null ? null : session.retention();

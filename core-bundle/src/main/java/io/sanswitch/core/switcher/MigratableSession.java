@@ -83,6 +83,11 @@ final class MigratableSession {
         return identity;
     }
 
+    /** The application's bytes received from the peer so far: what a resume states (docs/migration.md section 3). */
+    long received() {
+        return received;
+    }
+
     /** docs/rules.md SW-migrate-negotiated, docs/security.md SEC-11: one SESSION each way, the id the connector's. */
     String onSession(Frame.Session s) {
         if (!active()) {
