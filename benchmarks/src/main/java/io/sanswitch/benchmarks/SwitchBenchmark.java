@@ -54,7 +54,8 @@ import io.sanswitch.benchmarks.UcxBenchmark.ForeignLoad;
  * round trip over tcp measured 6.9 times the provider's, after 4 s 1.3 times, in the same minute),
  * {@code --jit-settle S} (20: after the warm-up, each peer waits, at most S more seconds, until its JIT compiler
  * threads went quiet, {@link JitWarmup}; 0 turns it off), {@code --sizes a,b,...} in bytes (8, then 16 to 16 MiB in powers of 4), {@code --transports
- * tcp,ucx}, {@code --policies busy-poll,spin-then-wakeup}, {@code --depth N} (4), {@code --out DIR},
+ * tcp,ucx}, {@code --policies busy-poll,spin-then-wakeup}, {@code --depth N} (4), {@code --out DIR}, {@code --migrate} (both switches with migrate on: acknowledgements and
+ * retention, docs/migration.md),
  * {@code --quiet-wait S} (5) / {@code --retries N} (1) / {@code --max-foreign C} (0.3) as in
  * UcxBenchmark, {@code --no-pin}, {@code --verbose}, {@code --smoke} (8 bytes and 1 MiB, one round
  * of 0.2 s, spin-then-wakeup only, no waiting, no JIT settling); {@code --replot CSV} draws the plots again from a CSV. Without UCX (libucx0, ucx-utils) only tcp is measured.
@@ -77,7 +78,7 @@ public final class SwitchBenchmark {
     /** How long, how often and what to measure. */
     public record Options(int rounds, double seconds, double warmup, List<Integer> sizes, List<String> transports,
             List<String> policies, int depth, Path out, double quietWait, int retries, double maxForeign, boolean pin,
-            boolean verbose, double jitSettle) {
+            boolean verbose, double jitSettle, boolean migrate) {
         public Options {
             if (rounds < 1 || seconds <= 0 || warmup < 0 || jitSettle < 0 || sizes.isEmpty() || transports.isEmpty() || policies.isEmpty()
                     || depth < 1 || quietWait < 0 || retries < 0 || maxForeign <= 0) {
@@ -117,6 +118,7 @@ public final class SwitchBenchmark {
             boolean pin = true;
             boolean verbose = false;
             double jitSettle = 20;
+            boolean migrate = false;
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
                     case "--rounds" -> rounds = Integer.parseInt(args[++i]);
@@ -134,6 +136,7 @@ public final class SwitchBenchmark {
                     case "--no-pin" -> pin = false;
                     case "--verbose" -> verbose = true;
                     case "--jit-settle" -> jitSettle = Double.parseDouble(args[++i]);
+                    case "--migrate" -> migrate = true;
                     case "--smoke" -> {
                         rounds = 1;
                         seconds = 0.2;
@@ -146,11 +149,11 @@ public final class SwitchBenchmark {
                     }
                     default -> throw new IllegalArgumentException("usage: [--rounds N] [--seconds S] [--warmup S] [--sizes a,b] "
                             + "[--transports tcp,ucx] [--policies p,q] [--depth N] [--out DIR] [--quiet-wait S] [--retries N] "
-                            + "[--max-foreign C] [--no-pin] [--verbose] [--jit-settle S] [--smoke]; got " + args[i]);
+                            + "[--max-foreign C] [--no-pin] [--verbose] [--jit-settle S] [--migrate] [--smoke]; got " + args[i]);
                 }
             }
             return new Options(rounds, seconds, warmup, sizes, transports, policies, depth, out, quietWait, retries, maxForeign,
-                    pin, verbose, jitSettle);
+                    pin, verbose, jitSettle, migrate);
         }
 
         private static List<String> list(String csv) {
@@ -389,6 +392,7 @@ public final class SwitchBenchmark {
         }
         List<String> jvm = new ArrayList<>(options.ucx().jvmOptions());
         jvm.add("-D" + JitWarmup.MAX_EXTRA_PROPERTY + "=" + Math.round(options.jitSettle() * 1000));
+        jvm.add("-D" + SwitchPeer.MIGRATE_PROPERTY + "=" + options.migrate());
         String main;
         String[] common;
         String policy = s.policy().isEmpty() ? options.policies().get(0) : s.policy();

@@ -22,6 +22,7 @@ import io.sanswitch.api.SwitchSocket;
 import io.sanswitch.core.EngineConfig;
 import io.sanswitch.core.ProviderEngine;
 import io.sanswitch.core.switcher.Switch;
+import io.sanswitch.core.switcher.MigrationSettings;
 import io.sanswitch.core.switcher.SwitchSettings;
 import io.sanswitch.transport.TransportProperties;
 
@@ -141,13 +142,20 @@ public final class SwitchPeer {
 
     // ------------------------------------------------------------------ the switch
 
+    /** Set by {@code SwitchBenchmark --migrate}: the peer's switch has migrate on. */
+    static final String MIGRATE_PROPERTY = "sanswitch.bench.migrate";
+
     private final AtomicLong rounds = new AtomicLong();
     private final AtomicInteger inFlight = new AtomicInteger();
 
     private void overSwitch(boolean server, String transport, String policy, int port) throws Exception {
         ProviderEngine engine = new ProviderEngine(EnginePeer.transport(transport, policy), EngineConfig.defaults(transport));
         // No SAN subnets: the provider is chosen by pinning, as an application names it.
-        Switch sw = new Switch(SwitchSettings.withSubnets());
+        SwitchSettings settings = SwitchSettings.withSubnets();
+        if (Boolean.getBoolean(MIGRATE_PROPERTY)) {
+            settings = settings.withMigration(MigrationSettings.defaults().withMigrate(true));
+        }
+        Switch sw = new Switch(settings);
         sw.bindProvider(engine, Map.of(TransportProperties.TRANSPORT, transport));
         SwitchServerSocket listener = null;
         SwitchSocket socket;

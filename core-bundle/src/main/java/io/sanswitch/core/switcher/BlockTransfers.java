@@ -98,14 +98,28 @@ final class BlockTransfers {
 
     // ------------------------------------------------------------------ our blocks
 
-    /** The length of the next block of {@code s}: at most {@link #maxBlock} bytes. */
-    private int nextLength(SendQueue.Send s) {
-        return (int) Math.min(s.left(), maxBlock);
+    /**
+     * The smallest block a retention with less room cuts (docs/migration.md section 5): below it the
+     * block waits for an ACK rather than go in many small pieces.
+     */
+    static final int MIN_RETAINED_BLOCK = 64 * 1024;
+
+    /**
+     * The length of the next block of {@code s}: at most {@link #maxBlock} bytes, and at most the
+     * room left in the retention {@code kept} (null: none), which a block larger than the
+     * retention would otherwise wait for forever.
+     */
+    private int nextLength(SendQueue.Send s, Retention kept) {
+        long length = Math.min(s.left(), maxBlock);
+        return (int) (kept == null ? length : Math.min(length, kept.room()));
     }
 
     /** Whether the next block of {@code s} stays within the blocks a receiver accepts in flight. */
-    boolean mayStart(SendQueue.Send s) {
-        return outgoing.mayStart(nextLength(s));
+    boolean mayStart(SendQueue.Send s, Retention kept) {
+        int length = nextLength(s, kept);
+        // docs/rules.md SW-migrate-exactly-once: a full retention holds the block back.
+        boolean room = kept == null || length == Math.min(s.left(), maxBlock) || length >= MIN_RETAINED_BLOCK;
+        return length > 0 && room && outgoing.mayStart(length);
     }
 
     /**
@@ -113,10 +127,12 @@ final class BlockTransfers {
      * announcement into {@code out}.
      *
      * @param peerReadsBlocks the peer's HELLO: the read flow (else the write flow)
+     * @param kept the connection's retention, or null: the block's memory then stays until the peer
+     *     acknowledges it, not only until it has the block (docs/migration.md section 5)
      * @return {@code false} if the connection ended
      */
-    boolean start(SendQueue.Send s, ByteBuffer out, boolean peerReadsBlocks) {
-        int length = nextLength(s);
+    boolean start(SendQueue.Send s, ByteBuffer out, boolean peerReadsBlocks, Retention kept) {
+        int length = nextLength(s, kept);
         ByteBuffer part = sends.peek(s, length);
         int id = outgoing.nextId();
         try {
@@ -135,12 +151,27 @@ final class BlockTransfers {
                 copy.memory.put(part);
                 new Frame.Block(id, length, copy.exposed).writeTo(out);
                 outgoing.started(OutgoingBlocks.Block.read(s, length, copy));
+                if (kept != null) {
+                    kept.block(copy.memory.duplicate().flip(), () -> staging.giveBack(copy));
+                }
             } else {
                 // Only registered locally: the cache keeps it for the application's next sends.
-                RegistrationCache.Lease source = part.isDirect() ? sources.lease(s.source(), part)
-                        : sources.once(ByteBuffer.allocateDirect(length).put(part).flip());
+                boolean applications = part.isDirect();
+                ByteBuffer from = applications ? part : ByteBuffer.allocateDirect(length).put(part).flip();
+                RegistrationCache.Lease source = applications ? sources.lease(s.source(), part) : sources.once(from);
                 new Frame.WriteReq(id, length).writeTo(out);
                 outgoing.started(OutgoingBlocks.Block.write(s, length, source));
+                if (kept != null) {
+                    // The application's own buffer is kept by reference: its send completes only
+                    // once the peer acknowledged the block, so it cannot change under the retention.
+                    // A heap send's block is our copy: that send completes as before.
+                    kept.block(from, () -> {
+                        source.release();
+                        if (applications) {
+                            sends.acknowledge(s, length);
+                        }
+                    });
+                }
             }
         } catch (WsaException e) {
             // docs/rules.md BG-rdma-flows: a failed registration fails the application's send with WSAENOBUFS; once
@@ -171,7 +202,9 @@ final class BlockTransfers {
             return;
         }
         OutgoingBlocks.Block b = outgoing.finish(id);
-        staging.giveBack(b.exposed);
+        if (!stream.retainsBlocks()) {
+            staging.giveBack(b.exposed);
+        }
         sends.acknowledge(b.send, b.length);
         c.pumpSend(); // room for the next block
         c.finishCloseWhenIdle();
@@ -189,9 +222,14 @@ final class BlockTransfers {
             WsaBuf from = new WsaBuf(b.local.handle(), b.local.offset(), b.length);
             spi.rdmaWrite(handle, new WsaBuf[] {from}, target, 0, 0, c.whenDone(r -> {
                 outgoing.finish(id);
-                b.local.release();
+                boolean retained = stream.retainsBlocks();
+                if (!retained) {
+                    b.local.release();
+                }
                 stream.control(new Frame.WriteDone(id));
-                sends.acknowledge(b.send, b.length);
+                if (!retained || !b.send.direct()) {
+                    sends.acknowledge(b.send, b.length);
+                }
                 c.pumpSend();
                 c.finishCloseWhenIdle();
             }));
@@ -275,6 +313,7 @@ final class BlockTransfers {
     /** A block was read: the peer may reuse its buffer (DONE), the application gets what follows. */
     private void read(int id, int length) {
         incoming.finished(length);
+        stream.blockReceived(length);
         stream.control(new Frame.Done(id));
         c.pumpSend();
         c.deliver();
@@ -304,6 +343,7 @@ final class BlockTransfers {
             return;
         }
         fill(t.place(), t.buffer(), t.length());
+        stream.blockReceived(t.length());
     }
 
     /** The block's bytes wait for the application; its buffer goes back to the pool once taken. */

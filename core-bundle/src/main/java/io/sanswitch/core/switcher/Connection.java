@@ -122,7 +122,9 @@ final class Connection implements SwitchSocket {
             int threshold = Math.max(1, configured > 0 ? configured : caps.rdmaThreshold());
             long maxBlock = Math.min(BlockTransfers.SENT_BLOCK, caps.maxRdmaSize() > 0 ? caps.maxRdmaSize() : Frames.MAX_BLOCK);
             boolean readsBlocks = caps.rdmaRead() && !sw.settings().forceWriteFlow();
-            this.wire = new FramedStream(this, sends, inbound, threshold, readsBlocks, maxBlock);
+            boolean connector = choice.reason() != ProviderChoice.Reason.ACCEPTED;
+            this.wire = new FramedStream(this, sends, inbound, threshold, readsBlocks, maxBlock, sw.settings().migration(),
+                    connector, sw.resumePort());
         } else {
             this.wire = new PlainStream(this, caps.maxMessageSize());
         }
@@ -549,6 +551,21 @@ final class Connection implements SwitchSocket {
 
     boolean ended() {
         return state.terminal();
+    }
+
+    /** Runs {@code task} on the connection's queue after what is queued there now. */
+    void later(Runnable task) {
+        queue.execute(task);
+    }
+
+    /** What the SESSION frames said (docs/migration.md section 2), or null: the connection does not migrate. */
+    SessionIdentity session() {
+        return wire.session();
+    }
+
+    /** Bytes sent and kept until the peer acknowledges them (docs/migration.md section 5); any thread. */
+    long retained() {
+        return wire.retained();
     }
 
     // ------------------------------------------------------------------ ending

@@ -21,8 +21,15 @@ sealed interface Frame extends Frames.Decoded {
         return 0;
     }
 
-    /** First frame each way: the protocol version and whether its sender reads large blocks by RDMA read. */
-    record Hello(boolean readsBlocks) implements Frame {
+    /**
+     * First frame each way: the protocol version, whether its sender reads large blocks by RDMA read,
+     * and whether it migrates (docs/migration.md).
+     */
+    record Hello(boolean readsBlocks, boolean migrates) implements Frame {
+        Hello(boolean readsBlocks) {
+            this(readsBlocks, false);
+        }
+
         @Override
         public int size() {
             return Frames.HELLO_LENGTH;
@@ -30,7 +37,8 @@ sealed interface Frame extends Frames.Decoded {
 
         @Override
         public void writeTo(ByteBuffer out) {
-            out.put(Frames.HELLO).put(Frames.VERSION).put((byte) (readsBlocks ? Frames.FLAG_READS_BLOCKS : 0));
+            int flags = (readsBlocks ? Frames.FLAG_READS_BLOCKS : 0) | (migrates ? Frames.FLAG_MIGRATES : 0);
+            out.put(Frames.HELLO).put(Frames.VERSION).put((byte) flags);
         }
     }
 
@@ -137,6 +145,52 @@ sealed interface Frame extends Frames.Decoded {
         @Override
         public void writeTo(ByteBuffer out) {
             out.put(Frames.RESET);
+        }
+    }
+
+    /**
+     * Right after the HELLOs when both migrate (docs/migration.md section 2): the session's id (the
+     * connector's choice, repeated by the acceptor), its sender's secret and resume port.
+     */
+    record Session(byte[] id, byte[] secret, int resumePort) implements Frame {
+        @Override
+        public int size() {
+            return Frames.SESSION_LENGTH;
+        }
+
+        @Override
+        public void writeTo(ByteBuffer out) {
+            out.put(Frames.SESSION).put(id).put(secret).putShort((short) resumePort);
+        }
+
+        // By content: the arrays are the frame's bytes.
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Session s && java.util.Arrays.equals(id, s.id) && java.util.Arrays.equals(secret, s.secret)
+                    && resumePort == s.resumePort;
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Arrays.hashCode(id) * 31 + resumePort;
+        }
+
+        @Override
+        public String toString() {
+            return "Session[resumePort=" + resumePort + "]"; // never the secret in a log line
+        }
+    }
+
+    /** The application's bytes its sender has received so far (docs/migration.md section 5). */
+    record Ack(long received) implements Frame {
+        @Override
+        public int size() {
+            return Frames.ACK_LENGTH;
+        }
+
+        @Override
+        public void writeTo(ByteBuffer out) {
+            out.put(Frames.ACK).putLong(received);
         }
     }
 }

@@ -26,12 +26,62 @@ final class FramedStream implements WireFormat {
     private final ArrayDeque<Frame> control = new ArrayDeque<>();
     private final BlockTransfers blocks;
     private PeerHello peer = PeerHello.AWAITED;
+    /** Null unless this switch migrates (docs/rules.md SW-migrate-negotiated): nothing of it costs otherwise. */
+    private final MigratableSession session;
 
-    FramedStream(Connection c, SendQueue sends, InboundBuffer inbound, int threshold, boolean readsBlocks, long maxBlock) {
+    FramedStream(Connection c, SendQueue sends, InboundBuffer inbound, int threshold, boolean readsBlocks, long maxBlock,
+            MigrationSettings migration, boolean connector, int resumePort) {
         this.c = c;
         this.inbound = inbound;
         this.threshold = threshold;
         this.blocks = new BlockTransfers(c, this, sends, inbound, readsBlocks, maxBlock);
+        this.session = migration.migrate() ? new MigratableSession(c, this, connector, migration, resumePort) : null;
+    }
+
+    /** The migration side of this connection (docs/migration.md), or null: this switch does not migrate. */
+    MigratableSession migration() {
+        return session;
+    }
+
+    /** What is kept of what was sent, or null: this side does not migrate, or the peer does not. */
+    Retention retention() {
+        return session == null ? null : session.retention();
+    }
+
+    /** Whether sent blocks stay with the retention until acknowledged (their memory goes back then). */
+    boolean retainsBlocks() {
+        return session != null && session.active();
+    }
+
+    /** A block of the peer's is in place: {@code length} bytes of the stream received. */
+    void blockReceived(int length) {
+        if (session != null) {
+            session.counted(length);
+            session.receivesProcessed();
+        }
+    }
+
+    @Override
+    public SessionIdentity session() {
+        return session == null ? null : session.identity();
+    }
+
+    @Override
+    public long retained() {
+        Retention r = retention();
+        return r == null ? 0 : r.held();
+    }
+
+    @Override
+    public boolean lastFillAckOnly() {
+        return session != null && session.lastFillAckOnly();
+    }
+
+    @Override
+    public void ackOnlySent() {
+        if (session != null) {
+            session.standaloneSent();
+        }
     }
 
     /** Queues a control frame; it goes with the next provider send. */
@@ -41,7 +91,7 @@ final class FramedStream implements WireFormat {
 
     @Override
     public void opened() {
-        control(new Frame.Hello(blocks.readsBlocks()));
+        control(new Frame.Hello(blocks.readsBlocks(), session != null));
     }
 
     /** Control frames first, then the sends in order; a frame is never split across two sends. */
@@ -50,16 +100,22 @@ final class FramedStream implements WireFormat {
         while (!control.isEmpty() && control.peek().size() <= out.remaining()) {
             control.poll().writeTo(out);
         }
+        Retention kept = null;
+        if (session != null) {
+            // docs/migration.md section 5: the ACK after the control frames, ahead of the data.
+            session.writeAck(out);
+            kept = session.retention();
+        }
         for (SendQueue.Send s = sends.next(); s != null; s = sends.next()) {
             if (s.total() > threshold) {
                 // docs/rules.md BG-rdma-flows: the flow depends on the peer's provider, known from its HELLO. A block
                 // also waits until every control frame queued so far is in this send ahead of it: a
                 // WRITE_DONE that freed the room must reach the peer before the block that uses it.
                 if (peer == PeerHello.AWAITED || out.remaining() < Frames.BLOCK_HEADER + Frames.MAX_DESCRIPTOR
-                        || !control.isEmpty() || !blocks.mayStart(s)) {
+                        || !control.isEmpty() || !blocks.mayStart(s, kept)) {
                     break;
                 }
-                if (!blocks.start(s, out, peer == PeerHello.READS_BLOCKS)) {
+                if (!blocks.start(s, out, peer == PeerHello.READS_BLOCKS, kept)) {
                     return false;
                 }
             } else {
@@ -68,10 +124,21 @@ final class FramedStream implements WireFormat {
                     break;
                 }
                 int n = Math.min(Math.min(room, s.left()), threshold);
+                if (kept != null) {
+                    // docs/rules.md SW-migrate-exactly-once: a full retention holds the sends back.
+                    n = (int) Math.min(n, kept.room());
+                    if (n <= 0) {
+                        break;
+                    }
+                    kept.data(sends.peek(s, n));
+                }
                 new Frame.Data(sends.peek(s, n)).writeTo(out);
                 sends.taken(s, n);
                 segments.add(new SendQueue.Segment(s, n));
             }
+        }
+        if (session != null) {
+            session.filled(out);
         }
         return true;
     }
@@ -94,18 +161,42 @@ final class FramedStream implements WireFormat {
                 break;
             }
         }
+        if (session != null && !c.ended()) {
+            session.receivesProcessed();
+        }
     }
 
     private void onFrame(Frame f) {
         if (peer == PeerHello.AWAITED) {
             if (f instanceof Frame.Hello h) {
                 peer = h.readsBlocks() ? PeerHello.READS_BLOCKS : PeerHello.TAKES_WRITES;
+                if (session != null) {
+                    session.peerHello(h.migrates());
+                }
                 c.pumpSend();
             } else {
                 c.protocolError(f.getClass().getSimpleName().toUpperCase() + " before the peer's HELLO");
             }
         } else if (f instanceof Frame.Data d) {
+            if (session != null) {
+                session.counted(d.payload().remaining());
+            }
             c.arrived(d.payload());
+        } else if (f instanceof Frame.Ack a) {
+            String bad = session == null ? "ACK on a connection that does not migrate" : session.onAck(a);
+            if (bad != null) {
+                c.protocolError(bad);
+                return;
+            }
+            c.pumpSend(); // room in the retention
+            c.finishCloseWhenIdle();
+        } else if (f instanceof Frame.Session x) {
+            String bad = session == null ? "SESSION on a connection that does not migrate" : session.onSession(x);
+            if (bad != null) {
+                c.protocolError(bad);
+                return;
+            }
+            c.pumpSend();
         } else if (f instanceof Frame.Block b) {
             blocks.read(b);
         } else if (f instanceof Frame.WriteReq w) {
@@ -136,6 +227,10 @@ final class FramedStream implements WireFormat {
     @Override
     public void ended() {
         control.clear();
+        if (session != null) {
+            // Before the pools are forgotten: retained blocks go back to them first.
+            session.ended();
+        }
         blocks.clear();
     }
 }

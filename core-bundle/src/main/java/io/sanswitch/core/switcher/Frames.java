@@ -10,7 +10,8 @@ import io.sanswitch.spi.RdmaBufferDescriptor;
  * stream carries frames, big-endian:
  *
  * <pre>
- * HELLO        5 | version:1 | flags:1 (bit 0: "I read your large blocks with RDMA read")   first frame each way
+ * HELLO        5 | version:1 | flags:1 (bit 0: "I read your large blocks with RDMA read",  first frame each way
+ *                                        bit 1: "I migrate", docs/migration.md)
  * DATA         1 | length:4 | payload                                                      small data (<= threshold)
  * BLOCK        2 | id:4 | length:4 | dlen:2 | descriptor     read flow: the sender exposed the block (MEM_READ);
  * DONE         3 | id:4                                      receiver RDMA-reads it, then says DONE
@@ -18,6 +19,8 @@ import io.sanswitch.spi.RdmaBufferDescriptor;
  * WRITE_TARGET 7 | id:4 | dlen:2 | descriptor                the receiver exposes a target (MEM_WRITE);
  * WRITE_DONE   8 | id:4                                      the sender RDMA-wrote it
  * RESET        9                                             abortive close: the peer fails with WSAECONNRESET
+ * SESSION     10 | id:16 | secret:32 | resumePort:2             only when both HELLOs say "I migrate": once each way
+ * ACK         11 | received:8                                 the application's bytes received so far (same condition)
  * </pre>
  *
  * Data, BLOCK and WRITE_REQ frames are delivered in stream order; the others concern the opposite
@@ -43,9 +46,17 @@ final class Frames {
     static final byte WRITE_TARGET = 7;
     static final byte WRITE_DONE = 8;
     static final byte RESET = 9;
+    static final byte SESSION = 10;
+    static final byte ACK = 11;
 
     static final byte VERSION = 1;
     static final int FLAG_READS_BLOCKS = 1;
+    /** HELLO: this side keeps what the peer has not acknowledged and can move the session (docs/migration.md). */
+    static final int FLAG_MIGRATES = 2;
+    static final int SESSION_ID = 16;
+    static final int SESSION_SECRET = 32;
+    static final int SESSION_LENGTH = 1 + SESSION_ID + SESSION_SECRET + 2;
+    static final int ACK_LENGTH = 9;
     static final int HELLO_LENGTH = 3;
     static final int DATA_HEADER = 5;
     static final int BLOCK_HEADER = 11;
@@ -115,10 +126,10 @@ final class Frames {
                 if (version != VERSION) {
                     return new Violation("HELLO of protocol version " + version + " (this is " + VERSION + ")");
                 }
-                if ((flags & ~FLAG_READS_BLOCKS) != 0) {
+                if ((flags & ~(FLAG_READS_BLOCKS | FLAG_MIGRATES)) != 0) {
                     return new Violation("HELLO with unknown flags 0x" + Integer.toHexString(flags & 0xFF));
                 }
-                return consumed(in, new Frame.Hello(flags == FLAG_READS_BLOCKS));
+                return consumed(in, new Frame.Hello((flags & FLAG_READS_BLOCKS) != 0, (flags & FLAG_MIGRATES) != 0));
             }
             case DATA: {
                 if (have < DATA_HEADER) {
@@ -199,6 +210,28 @@ final class Frames {
             }
             case RESET:
                 return consumed(in, new Frame.Reset());
+            case SESSION: {
+                // Fixed length: nothing in it is a length, so nothing to bound but the frame itself.
+                if (have < SESSION_LENGTH) {
+                    return NeedMore.NEED_MORE;
+                }
+                byte[] id = new byte[SESSION_ID];
+                byte[] secret = new byte[SESSION_SECRET];
+                in.get(p + 1, id);
+                in.get(p + 1 + SESSION_ID, secret);
+                int port = Short.toUnsignedInt(in.getShort(p + 1 + SESSION_ID + SESSION_SECRET));
+                return consumed(in, new Frame.Session(id, secret, port));
+            }
+            case ACK: {
+                if (have < ACK_LENGTH) {
+                    return NeedMore.NEED_MORE;
+                }
+                long received = in.getLong(p + 1);
+                if (received < 0) {
+                    return new Violation("ACK of " + Long.toUnsignedString(received) + " bytes (0.." + Long.MAX_VALUE + ")");
+                }
+                return consumed(in, new Frame.Ack(received));
+            }
             default:
                 return new Violation("frame type " + type + " (no such frame)");
         }

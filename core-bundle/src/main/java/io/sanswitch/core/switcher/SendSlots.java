@@ -43,6 +43,8 @@ final class SendSlots {
         /** The application's memory registered for it alone; null for one from a send buffer. */
         final MemoryHandle borrowed;
         final List<SendQueue.Segment> segments;
+        /** It carries an ACK frame alone (docs/migration.md section 5: one such in flight at a time). */
+        boolean ackOnly;
         boolean completed;
 
         Posted(Buffer buffer, MemoryHandle borrowed, List<SendQueue.Segment> segments) {
@@ -113,7 +115,9 @@ final class SendSlots {
                 free.push(b);
                 return;
             }
-            if (!post(new Posted(b, null, segments), new WsaBuf(b.registration(), 0, out.position()))) {
+            Posted p = new Posted(b, null, segments);
+            p.ackOnly = wire.lastFillAckOnly();
+            if (!post(p, new WsaBuf(b.registration(), 0, out.position()))) {
                 free.push(b);
                 return;
             }
@@ -199,6 +203,9 @@ final class SendSlots {
     private void retire() {
         while (!posted.isEmpty() && posted.peek().completed) {
             Posted p = posted.poll();
+            if (p.ackOnly) {
+                wire.ackOnlySent();
+            }
             for (SendQueue.Segment s : p.segments) {
                 sends.acknowledge(s.send(), s.bytes());
             }

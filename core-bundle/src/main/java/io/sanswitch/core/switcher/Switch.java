@@ -220,7 +220,8 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     }
 
     /** The port of the resume port, for the SESSION frame (docs/migration.md section 2); 0 when none is open. */
-    int resumePort() {
+    @Override
+    public int resumePort() {
         ResumePort p = resumePort;
         return p == null ? 0 : p.port();
     }
@@ -685,6 +686,18 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         connects.forEach((r, n) -> byReason.put(r.name(), n.get()));
         return new SwitchStatistics(connections.size(), listeners.size(), sockets, registrations.get(),
                 eventsAfterRetirement.get(), byReason);
+    }
+
+    /**
+     * Bytes the open connections keep of what they sent and the peer has not acknowledged yet
+     * (docs/migration.md section 5); 0 on a switch that does not migrate. Any thread.
+     */
+    public long retainedBytes() {
+        long sum = 0;
+        for (Connection c : connections) {
+            sum += c.retained();
+        }
+        return sum;
     }
 
     /**

@@ -15,6 +15,9 @@ interface SwitchContext {
     /** Memory registrations the switch holds on provider sockets changed by {@code delta}. */
     void registrations(long delta);
 
+    /** This switch's resume port, announced in SESSION frames (docs/migration.md section 3); 0: none open. */
+    int resumePort();
+
     void opened(Connection c);
 
     void ended(Connection c);

@@ -32,6 +32,25 @@ interface WireFormat {
     default void borrowRefused() {
     }
 
+    /** What the connection's SESSION frames said (docs/migration.md), or null: it does not migrate (yet). */
+    default SessionIdentity session() {
+        return null;
+    }
+
+    /** Bytes sent and kept until the peer acknowledges them (docs/migration.md section 5). */
+    default long retained() {
+        return 0;
+    }
+
+    /** Whether the send buffer {@link #fill} just filled carries an ACK frame alone. */
+    default boolean lastFillAckOnly() {
+        return false;
+    }
+
+    /** A provider send that carried an ACK alone is done. */
+    default void ackOnlySent() {
+    }
+
     /** The bytes of one completed receive (the receive buffer is reused after this). */
     void received(ByteBuffer data);
 

@@ -33,7 +33,7 @@ import io.sanswitch.spi.RdmaBufferDescriptor;
  */
 class FramesPropertiesTest {
     private static final byte[] TYPES = {Frames.DATA, Frames.BLOCK, Frames.DONE, Frames.HELLO, Frames.WRITE_REQ,
-        Frames.WRITE_TARGET, Frames.WRITE_DONE, Frames.RESET};
+        Frames.WRITE_TARGET, Frames.WRITE_DONE, Frames.RESET, Frames.SESSION, Frames.ACK};
 
     @Test
     void everyFrameRoundTrips() {
@@ -219,7 +219,7 @@ class FramesPropertiesTest {
         Field id = new Field("id", 1, 4, 1, Integer.MAX_VALUE);
         Field blockLength = new Field("length", 5, 4, 1, Frames.MAX_BLOCK);
         if (f instanceof Frame.Hello) {
-            return List.of(new Field("version", 1, 1, Frames.VERSION, Frames.VERSION), new Field("flags", 2, 1, 0, 1));
+            return List.of(new Field("version", 1, 1, Frames.VERSION, Frames.VERSION), new Field("flags", 2, 1, 0, 3));
         } else if (f instanceof Frame.Data) {
             return List.of(new Field("length", 1, 4, 1, Frames.MAX_DATA));
         } else if (f instanceof Frame.Block) {
@@ -249,7 +249,11 @@ class FramesPropertiesTest {
                 random -> new Frame.WriteReq(ids.next(random), blockLengths.next(random)),
                 random -> new Frame.WriteTarget(ids.next(random), descriptors.next(random)),
                 ids.map(Frame.WriteDone::new),
-                Generator.constant(new Frame.Reset()));
+                Generator.constant(new Frame.Reset()),
+                random -> new Frame.Hello(random.nextBoolean(), random.nextBoolean()),
+                random -> new Frame.Session(Generator.bytes(16, 16).next(random), Generator.bytes(32, 32).next(random),
+                        Generator.ints(0, 65_535).next(random)),
+                random -> new Frame.Ack(random.nextLong() & Long.MAX_VALUE));
     }
 
     private static Generator<Integer> ids() {
