@@ -80,6 +80,8 @@ public class LifecycleLeakIT {
     private BundleContext context;
 
     private SocketSwitch sw;
+    /** JNI global references while a revision runs (after its start and traffic), by checkpoint. */
+    private final Map<String, Integer> jniRunning = new LinkedHashMap<>();
 
     @Configuration
     public Option[] config() {
@@ -103,11 +105,11 @@ public class LifecycleLeakIT {
             try (SwitchSocket steadyClient = sw.connect(tcp.localAddress(), "tcp");
                     SwitchSocket steadyServer = accepted.get(WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
                 cycle(ucx, tcp, steadyClient, steadyServer, retired, 0);
-                LeakFigures baseline = checkpoint("baseline", null, retired, table, alive, jniBeforeGc);
+                LeakFigures baseline = checkpoint(checkpointName(0), null, retired, table, alive, jniBeforeGc);
                 for (int c = 1; c <= CYCLES; c++) {
                     cycle(ucx, tcp, steadyClient, steadyServer, retired, c);
                     if (c % EVERY == 0 || c == CYCLES) {
-                        checkpoint("cycle " + c, baseline, retired, table, alive, jniBeforeGc);
+                        checkpoint(checkpointName(c), baseline, retired, table, alive, jniBeforeGc);
                     }
                 }
             }
@@ -133,6 +135,7 @@ public class LifecycleLeakIT {
         eventually("the ucx listener listens on ucx after the restart in cycle " + c,
                 () -> ucx.providers().contains("ucx"));
         transfer(sw, ucx, "ucx");
+        jniRunning.put(checkpointName(c), LeakFigures.jniReferences()[0]);
         retired.add(currentLoader(rdma()));
         updateAndRefresh(context, rdma(), Path.of(System.getProperty("sanswitch.bundle.rdma")));
         roundTrip(steadyClient, steadyServer, -c);
@@ -214,12 +217,19 @@ public class LifecycleLeakIT {
                 Math.abs(last.jniGlobalRefs() - half.jniGlobalRefs()) <= JNI_TOLERANCE);
     }
 
-    private static void printTable(Map<String, LeakFigures> table, Map<String, Integer> alive,
+    private void printTable(Map<String, LeakFigures> table, Map<String, Integer> alive,
             Map<String, Integer> jniBeforeGc, long seconds) {
         System.out.println("[leaks] " + CYCLES + " cycles of the rdma bundle (stop, start, update, refresh; traffic"
                 + " over ucx and tcp) after a warm-up cycle, " + seconds + " s");
-        LeakFigures.header().forEach(line -> System.out.println("[leaks] " + line));
-        table.forEach((name, f) -> System.out.println("[leaks] " + f.row(name, alive.get(name), jniBeforeGc.get(name))));
+        List<String> header = LeakFigures.header();
+        System.out.println("[leaks] " + header.get(0) + " JNI global while the revision runs |");
+        System.out.println("[leaks] " + header.get(1) + "---|");
+        table.forEach((name, f) -> System.out.println("[leaks] " + f.row(name, alive.get(name), jniBeforeGc.get(name))
+                + " " + jniRunning.get(name) + " |"));
+    }
+
+    private static String checkpointName(int cycle) {
+        return cycle == 0 ? "baseline" : "cycle " + cycle;
     }
 
     private LeakFigures figures() throws InvalidSyntaxException {
