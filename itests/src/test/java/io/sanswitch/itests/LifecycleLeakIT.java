@@ -107,8 +107,12 @@ public class LifecycleLeakIT {
                 cycle(ucx, tcp, steadyClient, steadyServer, retired, 0);
                 LeakFigures baseline = checkpoint(checkpointName(0), null, retired, table, alive, jniBeforeGc);
                 for (int c = 1; c <= CYCLES; c++) {
-                    cycle(ucx, tcp, steadyClient, steadyServer, retired, c);
-                    if (c % EVERY == 0 || c == CYCLES) {
+                    try {
+                        cycle(ucx, tcp, steadyClient, steadyServer, retired, c);
+                    } catch (Exception | AssertionError e) {
+                        throw new AssertionError("cycle " + c + " of " + CYCLES + " failed; " + state(ucx), e);
+                    }
+                    if (isCheckpoint(c)) {
                         checkpoint(checkpointName(c), baseline, retired, table, alive, jniBeforeGc);
                     }
                 }
@@ -125,17 +129,18 @@ public class LifecycleLeakIT {
      */
     private void cycle(SwitchServerSocket ucx, SwitchServerSocket tcp, SwitchSocket steadyClient,
             SwitchSocket steadyServer, List<WeakReference<ClassLoader>> retired, int c) throws Exception {
-        eventually("the ucx listener listens on ucx before cycle " + c, () -> ucx.providers().contains("ucx"));
+        awaitUcxListening(ucx, "before cycle " + c);
         transfer(sw, ucx, "ucx");
         transfer(sw, tcp, "tcp");
         rdma().stop();
         roundTrip(steadyClient, steadyServer, c);
         transfer(sw, tcp, "tcp");
         rdma().start();
-        eventually("the ucx listener listens on ucx after the restart in cycle " + c,
-                () -> ucx.providers().contains("ucx"));
+        awaitUcxListening(ucx, "after the restart in cycle " + c);
         transfer(sw, ucx, "ucx");
-        jniRunning.put(checkpointName(c), LeakFigures.jniReferences()[0]);
+        if (isCheckpoint(c)) {
+            jniRunning.put(checkpointName(c), LeakFigures.jniReferences()[0]);
+        }
         retired.add(currentLoader(rdma()));
         updateAndRefresh(context, rdma(), Path.of(System.getProperty("sanswitch.bundle.rdma")));
         roundTrip(steadyClient, steadyServer, -c);
@@ -149,7 +154,7 @@ public class LifecycleLeakIT {
     private LeakFigures checkpoint(String name, LeakFigures baseline, List<WeakReference<ClassLoader>> retired,
             Map<String, LeakFigures> table, Map<String, Integer> alive, Map<String, Integer> jniBeforeGc)
             throws Exception {
-        eventually("the ucx listener listens on ucx at " + name, () -> sw.providers().contains("ucx"));
+        eventually("the switch runs ucx at " + name, () -> sw.providers().contains("ucx"));
         jniBeforeGc.put(name, LeakFigures.jniReferences()[0]);
         int stillReachable = awaitCollected(retired);
         if (stillReachable > 0) {
@@ -226,6 +231,45 @@ public class LifecycleLeakIT {
         System.out.println("[leaks] " + header.get(1) + "---|");
         table.forEach((name, f) -> System.out.println("[leaks] " + f.row(name, alive.get(name), jniBeforeGc.get(name))
                 + " " + jniRunning.get(name) + " |"));
+    }
+
+    /** Waits until the switch has joined the new ucx provider to the open listener (SW-join). */
+    private void awaitUcxListening(SwitchServerSocket ucx, String when) throws InterruptedException {
+        eventually("the ucx listener listens on ucx " + when, () -> ucx.providers().contains("ucx"));
+    }
+
+    /** What a failed cycle leaves to look at: providers, the listener, and who holds its RDMA companion port. */
+    private String state(SwitchServerSocket ucx) {
+        return "the switch's providers " + sw.providers() + ", the listener at " + ucx.localAddress() + " on "
+                + ucx.providers() + ", rdma bundle state " + rdma().getState() + ", statistics " + sw.statistics()
+                + "; TCP sockets at the listener's port + 1 (its RDMA companion, SW-join): "
+                + socketsAt(ucx.localAddress().getPort() + 1);
+    }
+
+    /**
+     * The kernel's TCP sockets on local port {@code port} (/proc/net/tcp, tcp6): state (0A listen, 01
+     * established, 06 time-wait) and the remote end, to tell who holds it.
+     */
+    private static List<String> socketsAt(int port) {
+        List<String> found = new ArrayList<>();
+        String hex = String.format(":%04X", port);
+        for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+            try {
+                for (String line : java.nio.file.Files.readAllLines(Path.of(table))) {
+                    String[] f = line.trim().split("\\s+");
+                    if (f.length > 9 && f[1].endsWith(hex)) {
+                        found.add(table + ": local " + f[1] + " remote " + f[2] + " state " + f[3] + " inode " + f[9]);
+                    }
+                }
+            } catch (java.io.IOException | RuntimeException e) {
+                found.add(table + ": " + e);
+            }
+        }
+        return found;
+    }
+
+    private static boolean isCheckpoint(int cycle) {
+        return cycle == 0 || cycle % EVERY == 0 || cycle == CYCLES;
     }
 
     private static String checkpointName(int cycle) {
