@@ -110,6 +110,7 @@ public class LifecycleLeakIT {
                     try {
                         cycle(ucx, tcp, steadyClient, steadyServer, retired, c);
                     } catch (Exception | AssertionError e) {
+                        System.out.println("[leaks] cycle " + c + " failed: " + e + "; " + state(ucx));
                         throw new AssertionError("cycle " + c + " of " + CYCLES + " failed; " + state(ucx), e);
                     }
                     if (isCheckpoint(c)) {
