@@ -72,9 +72,8 @@ final class RevisionCycles {
     /**
      * A connect right after a swap may still meet the listener's socket on the retired provider (the
      * switch drops it and joins the new provider on its own threads; both carry the same name): a
-     * refused, reset or timed-out connect (UCX's rendezvous answers a refused TCP connect with
-     * WSAETIMEDOUT, "try TCP", SW-fallback) is tried again, bounded. These tests are about what the
-     * swap leaves behind; SwitchHotSwapIT checks the connections across a swap.
+     * refused or reset connect is tried again, bounded. These tests are about what the swap leaves
+     * behind; SwitchHotSwapIT checks the connections across a swap.
      */
     static SwitchSocket connectOnceJoined(SocketSwitch sw, SwitchServerSocket listener, String provider)
             throws Exception {
@@ -83,8 +82,7 @@ final class RevisionCycles {
             try {
                 return sw.connect(listener.localAddress(), provider);
             } catch (WsaException e) {
-                boolean early = e.error() == WsaError.WSAECONNRESET || e.error() == WsaError.WSAECONNREFUSED
-                        || e.error() == WsaError.WSAETIMEDOUT;
+                boolean early = e.error() == WsaError.WSAECONNRESET || e.error() == WsaError.WSAECONNREFUSED;
                 if (!early || System.nanoTime() - deadline > 0) {
                     throw e;
                 }
