@@ -260,6 +260,24 @@ class SwitchConnectSequencingTest {
         server.close();
     }
 
+    @Test
+    @Checks("SW-join")
+    void aProviderThatComesWhileTheListenerStillHoldsTheOneOfTheSameNameThatLeavesJoinsIt() throws Exception {
+        start(SwitchSettings.withSubnets("10.0.0.0/8").withPortOffset(3));
+        SwitchServerSocket overUcx = sw.listen(new InetSocketAddress(SAN_PEER.getAddress(), 6300), 4, "ucx");
+        assertEquals(List.of("ucx"), overUcx.providers());
+        // An updated bundle's provider may come before the listener has dropped the one that left (it does
+        // so on its own queue, after the final cleanup closed that socket): the listener still lists a
+        // "ucx" when the new one joins. Here the old one has not even left yet, so the order is certain.
+        ScriptedTransport next = new ScriptedTransport();
+        sw.bindProvider(new ProviderEngine(next), Map.of("sanswitch.transport", "ucx"));
+        assertEquals(2, next.sockets.size(), "the new provider listens for the listener (after its helper socket)");
+        sw.unbindProvider(rdmaEngine);
+        awaitTrue(() -> overUcx.providers().size() == 1, "the listener drops the provider that left");
+        assertEquals(List.of("ucx"), overUcx.providers(), "and still listens over the new one");
+        overUcx.close();
+    }
+
     private static void awaitTrue(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (!condition.getAsBoolean()) {

@@ -35,12 +35,29 @@ final class UcxListener {
     /** Requests proven by the handshake, queued by the rendezvous thread, taken by application threads. */
     private final ConcurrentLinkedDeque<Request> requests = new ConcurrentLinkedDeque<>();
 
-    /** A connection request waiting for the switch's condition function. */
+    /**
+     * A connection request waiting for the switch's condition function. Equal only to itself: each
+     * request is one connection, and the queue's remove compares with equals. A record's generated
+     * equals would also pin this bundle revision after an update and refresh (docs/rules.md
+     * LC-revision): its first call links through a method handle of the JDK's that caches the last
+     * type adapted to, this record class, in a static field, until some other record's equals
+     * replaces it (architecture.md, hot swap).
+     */
     private record Request(SelectionKey key, SocketChannel channel, Handshake.Hello hello, InetSocketAddress peer)
             implements ConnectionRequest {
         @Override
         public byte[] callerData() {
             return hello.callerData().clone();
+        }
+
+        @Override
+        public boolean equals(Object other) {
+            return this == other;
+        }
+
+        @Override
+        public int hashCode() {
+            return System.identityHashCode(this);
         }
     }
 

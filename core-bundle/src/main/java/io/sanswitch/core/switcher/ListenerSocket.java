@@ -191,6 +191,15 @@ final class ListenerSocket implements SwitchServerSocket {
         return closed;
     }
 
+    /**
+     * Whether it listens on that very provider. Not by name: a provider that left and one that came
+     * after it carry the same name, and the one that left is dropped from here on this listener's
+     * queue, a moment after its cleanup closed the socket (docs/rules.md SW-join).
+     */
+    boolean listensOn(BoundProvider p) {
+        return listening.containsKey(p);
+    }
+
     String pinned() {
         return pinned;
     }

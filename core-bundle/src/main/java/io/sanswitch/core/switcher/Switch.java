@@ -596,12 +596,13 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         if (l.pinned() != null && !l.pinned().equals(p.name)) {
             return;
         }
-        if (l.isClosed() || p.isRetired() || (retry != null && !known.contains(p)) || l.providers().contains(p.name)) {
+        // By identity (SW-join): the listener may still list the provider that left, of the same name.
+        if (l.isClosed() || p.isRetired() || (retry != null && !known.contains(p)) || l.listensOn(p)) {
             return;
         }
         try {
             listenOn(l, p);
-            if (retry != null && l.providers().contains(p.name)) {
+            if (retry != null && l.listensOn(p)) {
                 LOG.info("{} listens for {} now that its port is free", p.name, l);
             }
         } catch (WsaException e) {
