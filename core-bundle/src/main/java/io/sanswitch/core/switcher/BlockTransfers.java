@@ -76,11 +76,11 @@ final class BlockTransfers {
     /** Read flow, our blocks: copies of the application's bytes, exposed for the peer to read. */
     private final BlockPool staging;
 
-    BlockTransfers(Connection c, FramedStream stream, SendQueue sends, InboundBuffer inbound, boolean readsBlocks,
+    BlockTransfers(Connection c, Carrier k, FramedStream stream, SendQueue sends, InboundBuffer inbound, boolean readsBlocks,
             long maxBlock) {
         this.c = c;
-        this.spi = c.spi;
-        this.handle = c.handle;
+        this.spi = k.spi;
+        this.handle = k.handle;
         this.stream = stream;
         this.sends = sends;
         this.inbound = inbound;

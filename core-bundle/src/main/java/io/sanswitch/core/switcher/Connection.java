@@ -22,7 +22,6 @@ import io.sanswitch.api.ProviderChoice;
 import io.sanswitch.api.SanSocketOption;
 import io.sanswitch.api.SwitchSocket;
 import io.sanswitch.spi.Overlapped;
-import io.sanswitch.spi.SanServiceProvider;
 import io.sanswitch.spi.SocketHandle;
 import io.sanswitch.spi.Winsock;
 import io.sanswitch.spi.WsaError;
@@ -71,9 +70,13 @@ final class Connection implements SwitchSocket {
     }
 
     private final SwitchContext sw;
-    private final BoundProvider provider;
-    final SanServiceProvider spi;
-    final SocketHandle handle;
+    /**
+     * The provider socket carrying the connection now and what runs over it (docs/migration.md
+     * section 4: the move replaces it, the application keeps this socket). Written on the
+     * connection's queue only; volatile for the calls that read it from any thread (options,
+     * {@link #provider()}, statistics). A task on the queue reads it once.
+     */
+    private volatile Carrier carrier;
     private final ProviderChoice choice;
     private final InetSocketAddress local;
     private final InetSocketAddress remote;
@@ -81,12 +84,6 @@ final class Connection implements SwitchSocket {
     // The contents of these three are owned by the connection's queue, like the fields below.
     private final SendQueue sends = new SendQueue();
     private final InboundBuffer inbound = new InboundBuffer(HIGH_WATER);
-    /** Plain or framed, from the provider's capabilities; fixed for the connection's life. */
-    private final WireFormat wire;
-    private final SendSlots slots;
-    private final ReceiveRing ring;
-    /** Plain stream: large direct application receives the provider fills itself. */
-    private final DirectReceives direct;
 
     // Everything below is owned by this connection's queue; state is volatile because isOpen,
     // toString and the switch's statistics read it from any thread.
@@ -101,7 +98,6 @@ final class Connection implements SwitchSocket {
     private WsaError pendingError = WSA_OPERATION_ABORTED;
     /** Where the connection ended (the switch's code that ended it), for the messages of its failures. */
     private String endedAt = "";
-    private BoundProvider.Slot slot;
     private int liveRegistrations;
     private Future<?> closeTimer;
     private final ArrayDeque<PendingReceive> receives = new ArrayDeque<>();
@@ -109,13 +105,19 @@ final class Connection implements SwitchSocket {
     Connection(SwitchContext sw, BoundProvider provider, SocketHandle handle, ProviderChoice choice,
             InetSocketAddress local, InetSocketAddress remote) {
         this.sw = sw;
-        this.provider = provider;
-        this.spi = provider.spi;
-        this.handle = handle;
         this.choice = choice;
         this.local = local;
         this.remote = remote;
         this.queue = sw.newQueue("connection " + provider.name + " " + remote);
+        this.carrier = carry(provider, handle);
+    }
+
+    /**
+     * The carrier over {@code handle}: its wire format from the provider's capabilities (plain or
+     * framed), its send slots and receives, not yet started.
+     */
+    private Carrier carry(BoundProvider provider, SocketHandle handle) {
+        Carrier k = new Carrier(provider, handle);
         BoundProvider.Capabilities caps = provider.capabilities();
         if (caps.rdma()) {
             int configured = sw.settings().rdmaThresholdBytes();
@@ -123,10 +125,10 @@ final class Connection implements SwitchSocket {
             long maxBlock = Math.min(BlockTransfers.SENT_BLOCK, caps.maxRdmaSize() > 0 ? caps.maxRdmaSize() : Frames.MAX_BLOCK);
             boolean readsBlocks = caps.rdmaRead() && !sw.settings().forceWriteFlow();
             boolean connector = choice.reason() != ProviderChoice.Reason.ACCEPTED;
-            this.wire = new FramedStream(this, sends, inbound, threshold, readsBlocks, maxBlock, sw.settings().migration(),
+            k.wire = new FramedStream(this, k, sends, inbound, threshold, readsBlocks, maxBlock, sw.settings().migration(),
                     connector, sw.resumePort());
         } else {
-            this.wire = new PlainStream(this, caps.maxMessageSize());
+            k.wire = new PlainStream(this, caps.maxMessageSize());
         }
         // Several provider sends and receives in flight on either format, so the provider has the
         // next frames while the switch handles the last: a block's announcement, the peer's DONE and
@@ -134,10 +136,11 @@ final class Connection implements SwitchSocket {
         // retire and receives are processed in posting order, and a provider keeps a stream's order
         // (UCX matches one endpoint's tagged messages in order; a frame never exceeds a receive
         // buffer, so none goes through its staging copy).
-        this.slots = new SendSlots(this, sends, wire, SendSlots.MAX_IN_FLIGHT);
-        this.ring = new ReceiveRing(this, caps.rdma() ? BUFFER_BYTES : PLAIN_RECEIVE_BYTES, ReceiveRing.SIZE,
+        k.slots = new SendSlots(this, k, sends, k.wire, SendSlots.MAX_IN_FLIGHT);
+        k.ring = new ReceiveRing(this, k, caps.rdma() ? BUFFER_BYTES : PLAIN_RECEIVE_BYTES, ReceiveRing.SIZE,
                 this::received, this::wantsBytes);
-        this.direct = new DirectReceives(this, receives, !caps.rdma(), this::mayLend, this::peerClosed);
+        k.direct = new DirectReceives(this, k, receives, !caps.rdma(), this::mayLend, this::peerClosed);
+        return k;
     }
 
     /**
@@ -146,14 +149,15 @@ final class Connection implements SwitchSocket {
      */
     void start(CompletableFuture<SwitchSocket> ready) {
         queue.execute(() -> {
+            Carrier k = carrier;
             try {
-                slot = provider.slotOf(handle);
-                if (slot == null) {
+                k.slot = k.provider.slotOf(k.handle);
+                if (k.slot == null) {
                     throw new WsaException(WSAECONNRESET, "the provider closed the socket before it was used");
                 }
-                slot.reason(Switch.describe(choice, local, remote));
-                slots.start();
-                ring.start();
+                k.slot.reason(Switch.describe(choice, local, remote));
+                k.slots.start();
+                k.ring.start();
             } catch (WsaException e) {
                 terminate(e.error(), WSAENOTSOCK);
                 ready.completeExceptionally(e);
@@ -161,8 +165,8 @@ final class Connection implements SwitchSocket {
             }
             state = State.OPEN;
             sw.opened(this);
-            slot.whenClosed(() -> queue.execute(this::closedByProvider));
-            wire.opened();
+            k.slot.whenClosed(() -> queue.execute(() -> closedByProvider(k)));
+            k.wire.opened();
             pumpReceive();
             pumpSend();
             ready.complete(this);
@@ -226,7 +230,7 @@ final class Connection implements SwitchSocket {
             }
             state = State.CLOSING;
             failReceives(WSA_OPERATION_ABORTED, "closed");
-            direct.doom(new WsaException(WSA_OPERATION_ABORTED, "receive from " + remote + " ended: closed"));
+            carrier.direct.doom(new WsaException(WSA_OPERATION_ABORTED, "receive from " + remote + " ended: closed"));
             closeTimer = sw.schedule(() -> queue.execute(() -> {
                 if (state == State.CLOSING) {
                     LOG.warn("{}: graceful close timed out after {}; aborting", this, sw.settings().closeTimeout());
@@ -247,14 +251,15 @@ final class Connection implements SwitchSocket {
         if (state.terminal()) {
             return;
         }
-        if (provider.isRetired()) {
+        Carrier k = carrier;
+        if (k.provider.isRetired()) {
             terminate(WSA_OPERATION_ABORTED, WSAENOTSOCK);
             return;
         }
         // A provider that can reset the connection on close does so with no linger (TCP RST).
         lingerZero();
         // Framed: the peer learns of the abort from a RESET frame sent before the close.
-        if (wire.resets() && state != State.STARTING && slots.idle() && postReset()) {
+        if (k.wire.resets() && state != State.STARTING && k.slots.idle() && postReset()) {
             terminate(WSA_OPERATION_ABORTED, WSAENOTSOCK, false);
             return;
         }
@@ -273,7 +278,7 @@ final class Connection implements SwitchSocket {
 
     @Override
     public String provider() {
-        return provider.name;
+        return carrier.provider.name;
     }
 
     @Override
@@ -302,13 +307,15 @@ final class Connection implements SwitchSocket {
     @Override
     public <T> void setOption(SanSocketOption<T> option, T value) throws WsaException {
         requireUsable(option);
-        SocketOptions.set(spi, handle, option, value);
+        Carrier k = carrier;
+        SocketOptions.set(k.spi, k.handle, option, value);
     }
 
     @Override
     public <T> T getOption(SanSocketOption<T> option) throws WsaException {
         requireUsable(option);
-        return SocketOptions.get(spi, handle, option);
+        Carrier k = carrier;
+        return SocketOptions.get(k.spi, k.handle, option);
     }
 
     private void requireUsable(SanSocketOption<?> option) throws WsaException {
@@ -329,14 +336,15 @@ final class Connection implements SwitchSocket {
         if (state != State.OPEN && state != State.CLOSING) {
             return;
         }
-        slots.pump();
+        carrier.slots.pump();
     }
 
     // ------------------------------------------------------------------ receiving
 
     private void pumpReceive() {
-        direct.pump();
-        ring.pump();
+        Carrier k = carrier;
+        k.direct.pump();
+        k.ring.pump();
     }
 
     /**
@@ -345,12 +353,12 @@ final class Connection implements SwitchSocket {
      */
     private boolean wantsBytes() {
         return !inbound.isPeerClosed() && !inbound.full() && (state == State.OPEN || state == State.CLOSING)
-                && !direct.holdsStream();
+                && !carrier.direct.holdsStream();
     }
 
     /** Whether a receive posted now gets the next bytes of the stream: nothing is ahead of it. */
     private boolean mayLend() {
-        return state == State.OPEN && ring.posted() == 0 && inbound.isEmpty() && !inbound.isPeerClosed();
+        return state == State.OPEN && carrier.ring.posted() == 0 && inbound.isEmpty() && !inbound.isPeerClosed();
     }
 
     /** The bytes of one provider receive, in stream order (the buffer is reused afterwards). */
@@ -359,7 +367,7 @@ final class Connection implements SwitchSocket {
             peerClosed();
             return;
         }
-        wire.received(bytes);
+        carrier.wire.received(bytes);
         if (state.terminal()) {
             return;
         }
@@ -464,10 +472,13 @@ final class Connection implements SwitchSocket {
 
     /** As {@link #whenDone(Runnable, IoCompletion)}, {@code first} seeing the operation's result. */
     Overlapped whenDoneSeeing(IoCompletion first, IoCompletion onSuccess) {
+        // The carrier the operation was posted on: once the connection has moved to another, what
+        // completes on the old one only releases what it held (docs/migration.md section 4).
+        Carrier posted = carrier;
         return Overlapped.notifying((IoCompletion) r -> {
             Runnable completion = () -> {
                 first.completed(r);
-                if (state.terminal()) {
+                if (state.terminal() || posted != carrier) {
                     return;
                 }
                 if (!r.isSuccess()) {
@@ -476,7 +487,7 @@ final class Connection implements SwitchSocket {
                 }
                 onSuccess.completed(r);
             };
-            if (r.isSuccess() && !provider.isRetired()) {
+            if (r.isSuccess() && !posted.provider.isRetired()) {
                 queue.executeHere(completion);
             } else {
                 queue.execute(completion);
@@ -517,7 +528,7 @@ final class Connection implements SwitchSocket {
      * ({@link ProviderGoing#refusal}).
      */
     boolean providerGoing(WsaException e) {
-        if (ProviderGoing.refusal(e.error(), provider.isRetired())) {
+        if (ProviderGoing.refusal(e.error(), carrier.provider.isRetired())) {
             LOG.trace("{}: {} refused, the provider is going away", this, e.error());
             return true;
         }
@@ -536,7 +547,7 @@ final class Connection implements SwitchSocket {
         LOG.warn("{}: session protocol error: {}; resetting", this, what);
         terminate(WSAECONNRESET, WSAECONNRESET, false);
         lingerZero();
-        if (slots.resetWhenDone()) {
+        if (carrier.slots.resetWhenDone()) {
             // A send that never completes must not keep the socket open.
             sw.schedule(() -> queue.execute(this::closeSocketQuietly), sw.settings().closeTimeout());
         } else {
@@ -560,18 +571,19 @@ final class Connection implements SwitchSocket {
 
     /** What the SESSION frames said (docs/migration.md section 2), or null: the connection does not migrate. */
     SessionIdentity session() {
-        return wire.session();
+        return carrier.wire.session();
     }
 
     /** Bytes sent and kept until the peer acknowledges them (docs/migration.md section 5); any thread. */
     long retained() {
-        return wire.retained();
+        return carrier.wire.retained();
     }
 
     // ------------------------------------------------------------------ ending
 
     void finishCloseWhenIdle() {
-        if (state == State.CLOSING && sends.isEmpty() && wire.idle() && slots.idle()) {
+        Carrier k = carrier;
+        if (state == State.CLOSING && sends.isEmpty() && k.wire.idle() && k.slots.idle()) {
             finishCloseNow();
         }
     }
@@ -581,13 +593,17 @@ final class Connection implements SwitchSocket {
     }
 
     /** The provider closed the socket's handle (its final cleanup reset it, docs/rules.md SK-handle, LC-c). */
-    private void closedByProvider() {
+    private void closedByProvider(Carrier k) {
+        if (k != carrier) {
+            return;
+        }
         terminate(WSA_OPERATION_ABORTED, WSAECONNRESET);
     }
 
     private void lingerZero() {
         try {
-            spi.setSockOpt(handle, Winsock.SOL_SOCKET, Winsock.SO_LINGER, 0);
+            Carrier k = carrier;
+            k.spi.setSockOpt(k.handle, Winsock.SOL_SOCKET, Winsock.SO_LINGER, 0);
         } catch (WsaException notSupported) {
             LOG.trace("{}: SO_LINGER not supported: {}", this, notSupported.error());
         }
@@ -595,7 +611,7 @@ final class Connection implements SwitchSocket {
 
     /** Sends a RESET frame on an ended connection, then closes its socket. */
     void sendReset() {
-        if (provider.isRetired() || !postReset()) {
+        if (carrier.provider.isRetired() || !postReset()) {
             closeSocketQuietly();
         }
     }
@@ -607,7 +623,7 @@ final class Connection implements SwitchSocket {
      * @return whether it was posted
      */
     private boolean postReset() {
-        return slots.postReset(Overlapped.notifying((IoCompletion) r -> queue.execute(this::closeSocketQuietly)));
+        return carrier.slots.postReset(Overlapped.notifying((IoCompletion) r -> queue.execute(this::closeSocketQuietly)));
     }
 
     private void terminate(WsaError pending, WsaError later) {
@@ -622,11 +638,13 @@ final class Connection implements SwitchSocket {
         if (state.terminal()) {
             return;
         }
+        Carrier k = carrier;
         WsaError reported = pending;
-        endedAt = reported + " at " + endedAt() + (provider.isRetired() ? ", provider withdrawn" : "");
+        boolean retired = k.provider.isRetired();
+        endedAt = reported + " at " + endedAt() + (retired ? ", provider withdrawn" : "");
         // A provider going away is one event for the application, whatever it reported first.
-        pending = ProviderGoing.pendingError(pending, provider.isRetired());
-        later = ProviderGoing.laterError(later, provider.isRetired());
+        pending = ProviderGoing.pendingError(pending, retired);
+        later = ProviderGoing.laterError(later, retired);
         boolean wasOpen = state != State.STARTING;
         state = later == WSAENOTSOCK ? State.CLOSED : State.BROKEN;
         laterError = later;
@@ -636,7 +654,7 @@ final class Connection implements SwitchSocket {
         }
         WsaError sendError = pending;
         sends.failAll(() -> new WsaException(sendError, "send to " + remote + " ended: " + endedAt));
-        wire.ended();
+        k.wire.ended();
         inbound.clear();
         failReceives(pending, endedAt);
         registered(-liveRegistrations);
@@ -644,7 +662,7 @@ final class Connection implements SwitchSocket {
             closeSocketQuietly();
         }
         // After the close: the provider writes no more into the lent buffers.
-        direct.ended(pending, "receive from " + remote + " ended: " + endedAt);
+        k.direct.ended(pending, "receive from " + remote + " ended: " + endedAt);
         if (wasOpen) {
             sw.ended(this);
         }
@@ -669,13 +687,14 @@ final class Connection implements SwitchSocket {
     }
 
     private void closeSocketQuietly() {
-        if (slot != null && slot.isClosed() || provider.isRetired()) {
+        Carrier k = carrier;
+        if (k.slot != null && k.slot.isClosed() || k.provider.isRetired()) {
             // A withdrawn provider's final cleanup resets and releases the socket (docs/rules.md LC-c); a
             // call now would only wait for that cleanup and hold a switch thread meanwhile.
             return;
         }
         try {
-            spi.closeSocket(handle);
+            k.spi.closeSocket(k.handle);
         } catch (WsaException e) {
             // WSANOTINITIALISED: the provider is being cleaned up and resets the socket itself.
             LOG.trace("{}: closeSocket: {}", this, e.error());
@@ -689,6 +708,6 @@ final class Connection implements SwitchSocket {
 
     @Override
     public String toString() {
-        return "SwitchSocket[" + provider.name + " " + local + " -> " + remote + ", " + state + "]";
+        return "SwitchSocket[" + carrier.provider.name + " " + local + " -> " + remote + ", " + state + "]";
     }
 }

@@ -29,12 +29,12 @@ final class FramedStream implements WireFormat {
     /** Null unless this switch migrates (docs/rules.md SW-migrate-negotiated): nothing of it costs otherwise. */
     private final MigratableSession session;
 
-    FramedStream(Connection c, SendQueue sends, InboundBuffer inbound, int threshold, boolean readsBlocks, long maxBlock,
+    FramedStream(Connection c, Carrier k, SendQueue sends, InboundBuffer inbound, int threshold, boolean readsBlocks, long maxBlock,
             MigrationSettings migration, boolean connector, int resumePort) {
         this.c = c;
         this.inbound = inbound;
         this.threshold = threshold;
-        this.blocks = new BlockTransfers(c, this, sends, inbound, readsBlocks, maxBlock);
+        this.blocks = new BlockTransfers(c, k, this, sends, inbound, readsBlocks, maxBlock);
         this.session = migration.migrate() ? new MigratableSession(c, this, connector, migration, resumePort) : null;
     }
 
