@@ -98,6 +98,18 @@ final class Connection implements SwitchSocket {
     private WsaError pendingError = WSA_OPERATION_ABORTED;
     /** Where the connection ended (the switch's code that ended it), for the messages of its failures. */
     private String endedAt = "";
+    /**
+     * docs/migration.md section 4: the connection is moving (its old carrier is dropped, the resume
+     * not done yet): the application's calls queue, nothing is posted, and what completes on the old
+     * carrier is ignored.
+     */
+    private boolean moving;
+    /** Why the move failed, for the messages of the failures; null: it did not. */
+    private String moveFailure;
+    /** While moving: the session whose retention and counts go on over the next carrier. */
+    private MigratableSession parked;
+    /** The connection ends by a graceful close whose sends are done (a resume socket closes, not resets). */
+    private boolean graceful;
     private int liveRegistrations;
     private Future<?> closeTimer;
     private final ArrayDeque<PendingReceive> receives = new ArrayDeque<>();
@@ -230,7 +242,10 @@ final class Connection implements SwitchSocket {
             }
             state = State.CLOSING;
             failReceives(WSA_OPERATION_ABORTED, "closed");
-            carrier.direct.doom(new WsaException(WSA_OPERATION_ABORTED, "receive from " + remote + " ended: closed"));
+            Carrier k = carrier;
+            if (k.direct != null) {
+                k.direct.doom(new WsaException(WSA_OPERATION_ABORTED, "receive from " + remote + " ended: closed"));
+            }
             closeTimer = sw.schedule(() -> queue.execute(() -> {
                 if (state == State.CLOSING) {
                     LOG.warn("{}: graceful close timed out after {}; aborting", this, sw.settings().closeTimeout());
@@ -252,7 +267,7 @@ final class Connection implements SwitchSocket {
             return;
         }
         Carrier k = carrier;
-        if (k.provider.isRetired()) {
+        if (k.retired() || k.resumed != null || moving) {
             terminate(WSA_OPERATION_ABORTED, WSAENOTSOCK);
             return;
         }
@@ -278,7 +293,7 @@ final class Connection implements SwitchSocket {
 
     @Override
     public String provider() {
-        return carrier.provider.name;
+        return carrier.name;
     }
 
     @Override
@@ -308,6 +323,10 @@ final class Connection implements SwitchSocket {
     public <T> void setOption(SanSocketOption<T> option, T value) throws WsaException {
         requireUsable(option);
         Carrier k = carrier;
+        if (k.resumed != null) {
+            k.resumed.setOption(option, value);
+            return;
+        }
         SocketOptions.set(k.spi, k.handle, option, value);
     }
 
@@ -315,6 +334,9 @@ final class Connection implements SwitchSocket {
     public <T> T getOption(SanSocketOption<T> option) throws WsaException {
         requireUsable(option);
         Carrier k = carrier;
+        if (k.resumed != null) {
+            return k.resumed.getOption(option);
+        }
         return SocketOptions.get(k.spi, k.handle, option);
     }
 
@@ -333,16 +355,28 @@ final class Connection implements SwitchSocket {
 
     /** Posts provider sends of what waits, as far as the send slots allow. */
     void pumpSend() {
-        if (state != State.OPEN && state != State.CLOSING) {
+        if (state != State.OPEN && state != State.CLOSING || moving) {
             return;
         }
-        carrier.slots.pump();
+        Carrier k = carrier;
+        if (k.resumed != null) {
+            k.resumed.pumpSend();
+        } else {
+            k.slots.pump();
+        }
     }
 
     // ------------------------------------------------------------------ receiving
 
     private void pumpReceive() {
+        if (moving) {
+            return;
+        }
         Carrier k = carrier;
+        if (k.resumed != null) {
+            k.resumed.pumpReceive();
+            return;
+        }
         k.direct.pump();
         k.ring.pump();
     }
@@ -353,7 +387,7 @@ final class Connection implements SwitchSocket {
      */
     private boolean wantsBytes() {
         return !inbound.isPeerClosed() && !inbound.full() && (state == State.OPEN || state == State.CLOSING)
-                && !carrier.direct.holdsStream();
+                && !moving && carrier.direct != null && !carrier.direct.holdsStream();
     }
 
     /** Whether a receive posted now gets the next bytes of the stream: nothing is ahead of it. */
@@ -372,6 +406,11 @@ final class Connection implements SwitchSocket {
             return;
         }
         deliver();
+    }
+
+    /** A moved connection's resume socket ended gracefully: the peer closed (docs/rules.md BG-close). */
+    void peerEnded() {
+        peerClosed();
     }
 
     /** docs/rules.md BG-close: the peer closed; its last bytes came before. */
@@ -478,7 +517,7 @@ final class Connection implements SwitchSocket {
         return Overlapped.notifying((IoCompletion) r -> {
             Runnable completion = () -> {
                 first.completed(r);
-                if (state.terminal() || posted != carrier) {
+                if (state.terminal() || posted != carrier || moving) {
                     return;
                 }
                 if (!r.isSuccess()) {
@@ -487,7 +526,7 @@ final class Connection implements SwitchSocket {
                 }
                 onSuccess.completed(r);
             };
-            if (r.isSuccess() && !posted.provider.isRetired()) {
+            if (r.isSuccess() && !posted.retired()) {
                 queue.executeHere(completion);
             } else {
                 queue.execute(completion);
@@ -507,6 +546,9 @@ final class Connection implements SwitchSocket {
      * final cleanup, see {@link ProviderGoing}); everything after sees the connection reset.
      */
     void failed(WsaError error) {
+        if (moves("the provider reported " + error)) {
+            return;
+        }
         terminate(error, WSAECONNRESET);
     }
 
@@ -528,7 +570,7 @@ final class Connection implements SwitchSocket {
      * ({@link ProviderGoing#refusal}).
      */
     boolean providerGoing(WsaException e) {
-        if (ProviderGoing.refusal(e.error(), carrier.provider.isRetired())) {
+        if (ProviderGoing.refusal(e.error(), carrier.retired())) {
             LOG.trace("{}: {} refused, the provider is going away", this, e.error());
             return true;
         }
@@ -547,12 +589,111 @@ final class Connection implements SwitchSocket {
         LOG.warn("{}: session protocol error: {}; resetting", this, what);
         terminate(WSAECONNRESET, WSAECONNRESET, false);
         lingerZero();
-        if (carrier.slots.resetWhenDone()) {
+        if (carrier.resumed != null || moving) {
+            closeSocketQuietly();
+        } else if (carrier.slots.resetWhenDone()) {
             // A send that never completes must not keep the socket open.
             sw.schedule(() -> queue.execute(this::closeSocketQuietly), sw.settings().closeTimeout());
         } else {
             sendReset();
         }
+    }
+
+    // ------------------------------------------------------------------ the move (docs/migration.md section 4)
+
+    /**
+     * docs/rules.md SW-migrate-trigger: the provider socket failed or its provider went away while the
+     * session is migratable: instead of ending, the connection parks (its application side stays as
+     * it is) and moves to TCP between the same two switches: the connector dials the peer's resume
+     * port (SW-migrate-connector-dials), the acceptor waits for that dial in the switch's
+     * {@link ParkedSessions}.
+     *
+     * @return whether the connection moves (else it ends as before)
+     */
+    private boolean moves(String reason) {
+        Carrier k = carrier;
+        if (state != State.OPEN || closeCalled || moving || k.resumed != null || !(k.wire instanceof FramedStream f)
+                || !f.movable() || !sw.settings().migration().migrate()) {
+            return false;
+        }
+        SessionIdentity identity = f.session();
+        boolean connector = choice.reason() != ProviderChoice.Reason.ACCEPTED;
+        if (connector ? identity.peerResumePort() == 0 : sw.resumePort() == 0) {
+            LOG.info("{}: does not move ({}): no resume port on the {}", this, reason, connector ? "peer" : "switch");
+            return false;
+        }
+        moving = true;
+        long began = System.nanoTime();
+        SessionId id = SessionId.of(identity.id());
+        SessionKey key = connector ? SessionKey.derive(identity.ownSecret(), id, identity.peerSecret())
+                : SessionKey.derive(identity.peerSecret(), id, identity.ownSecret());
+        // The old carrier's part ends; the application's stays: what was taken of its sends is in
+        // the retention (they complete), what arrived in order waits, the rest comes again.
+        parked = f.moved();
+        inbound.dropFromFirstMissing();
+        sends.acknowledgeTaken();
+        if (!k.retired() && !(k.slot != null && k.slot.isClosed())) {
+            try {
+                k.spi.closeSocket(k.handle);
+            } catch (WsaException e) {
+                LOG.trace("{}: closeSocket at the move: {}", this, e.error());
+            }
+        }
+        registered(-liveRegistrations);
+        long received = parked.received();
+        CompletableFuture<ResumeDial.Resumed> resumed = connector
+                ? sw.dialResume(new InetSocketAddress(remote.getAddress(), identity.peerResumePort()), id, key, received)
+                : sw.parkSession(id, key, received);
+        String from = k.name;
+        resumed.whenComplete((r, e) -> queue.execute(() -> resumedOrNot(r, e, from, reason, began)));
+        return true;
+    }
+
+    /** On the queue: the resume succeeded (the session goes on over its socket) or failed (the connection fails). */
+    private void resumedOrNot(ResumeDial.Resumed r, Throwable e, String from, String reason, long began) {
+        if (state.terminal()) {
+            // The application aborted meanwhile.
+            if (r != null) {
+                r.socket().abort();
+            }
+            return;
+        }
+        if (e != null) {
+            moveFailed(WSAECONNRESET, "the move from " + from + " failed: " + ResumedStream.reason(e));
+            return;
+        }
+        ResumedStream stream = new ResumedStream(this, r.socket(), sends, inbound, parked);
+        Carrier next = new Carrier(stream);
+        carrier = next;
+        moving = false;
+        parked = null;
+        String bad = stream.start(r.peerReceived());
+        if (bad != null) {
+            protocolError(bad);
+            return;
+        }
+        LOG.info("{}: moved from {} to {} ({}), paused {} ms", this, from, next.name, reason,
+                (System.nanoTime() - began) / 1_000_000);
+        pumpSend();
+        deliver();
+        finishCloseWhenIdle();
+    }
+
+    /**
+     * docs/rules.md SW-migrate-death: the move failed (no resume within the timeout, a refused dial) or
+     * its socket did: the connection fails as a peer's reset, with the reason.
+     */
+    void moveFailed(WsaError error, String why) {
+        if (state.terminal()) {
+            return;
+        }
+        LOG.info("{}: {}", this, why);
+        moveFailure = why;
+        if (parked != null) {
+            parked.ended();
+            parked = null;
+        }
+        terminate(error, WSAECONNRESET);
     }
 
     /** The peer's RESET frame: it aborted the connection. */
@@ -571,38 +712,50 @@ final class Connection implements SwitchSocket {
 
     /** What the SESSION frames said (docs/migration.md section 2), or null: the connection does not migrate. */
     SessionIdentity session() {
-        return carrier.wire.session();
+        Carrier k = carrier;
+        return k.resumed != null ? k.resumed.identity() : k.wire.session();
     }
 
     /** Bytes sent and kept until the peer acknowledges them (docs/migration.md section 5); any thread. */
     long retained() {
-        return carrier.wire.retained();
+        Carrier k = carrier;
+        return k.resumed != null ? k.resumed.retained() : k.wire.retained();
     }
 
     // ------------------------------------------------------------------ ending
 
     void finishCloseWhenIdle() {
         Carrier k = carrier;
-        if (state == State.CLOSING && sends.isEmpty() && k.wire.idle() && k.slots.idle()) {
+        if (state != State.CLOSING || moving || !sends.isEmpty()) {
+            return;
+        }
+        if (k.resumed != null ? k.resumed.idle() : k.wire.idle() && k.slots.idle()) {
             finishCloseNow();
         }
     }
 
     private void finishCloseNow() {
+        graceful = true;
         terminate(WSA_OPERATION_ABORTED, WSAENOTSOCK);
     }
 
     /** The provider closed the socket's handle (its final cleanup reset it, docs/rules.md SK-handle, LC-c). */
     private void closedByProvider(Carrier k) {
-        if (k != carrier) {
+        if (k != carrier || moving) {
+            return;
+        }
+        if (moves("the provider closed the socket" + (k.retired() ? " (withdrawn)" : ""))) {
             return;
         }
         terminate(WSA_OPERATION_ABORTED, WSAECONNRESET);
     }
 
     private void lingerZero() {
+        Carrier k = carrier;
+        if (k.resumed != null || moving) {
+            return;
+        }
         try {
-            Carrier k = carrier;
             k.spi.setSockOpt(k.handle, Winsock.SOL_SOCKET, Winsock.SO_LINGER, 0);
         } catch (WsaException notSupported) {
             LOG.trace("{}: SO_LINGER not supported: {}", this, notSupported.error());
@@ -611,7 +764,7 @@ final class Connection implements SwitchSocket {
 
     /** Sends a RESET frame on an ended connection, then closes its socket. */
     void sendReset() {
-        if (carrier.provider.isRetired() || !postReset()) {
+        if (carrier.retired() || carrier.resumed != null || moving || !postReset()) {
             closeSocketQuietly();
         }
     }
@@ -640,8 +793,10 @@ final class Connection implements SwitchSocket {
         }
         Carrier k = carrier;
         WsaError reported = pending;
-        boolean retired = k.provider.isRetired();
-        endedAt = reported + " at " + endedAt() + (retired ? ", provider withdrawn" : "");
+        // After a move that failed the connection fails as the peer's reset says (docs/rules.md SW-migrate-death).
+        boolean retired = k.retired() && moveFailure == null;
+        endedAt = reported + " at " + endedAt() + (retired ? ", provider withdrawn" : "")
+                + (moveFailure != null ? ", " + moveFailure : "");
         // A provider going away is one event for the application, whatever it reported first.
         pending = ProviderGoing.pendingError(pending, retired);
         later = ProviderGoing.laterError(later, retired);
@@ -654,7 +809,15 @@ final class Connection implements SwitchSocket {
         }
         WsaError sendError = pending;
         sends.failAll(() -> new WsaException(sendError, "send to " + remote + " ended: " + endedAt));
-        k.wire.ended();
+        if (k.resumed != null) {
+            k.resumed.ended();
+        } else if (!moving) {
+            k.wire.ended();
+        }
+        if (parked != null) {
+            parked.ended();
+            parked = null;
+        }
         inbound.clear();
         failReceives(pending, endedAt);
         registered(-liveRegistrations);
@@ -662,7 +825,9 @@ final class Connection implements SwitchSocket {
             closeSocketQuietly();
         }
         // After the close: the provider writes no more into the lent buffers.
-        k.direct.ended(pending, "receive from " + remote + " ended: " + endedAt);
+        if (k.direct != null && !moving) {
+            k.direct.ended(pending, "receive from " + remote + " ended: " + endedAt);
+        }
         if (wasOpen) {
             sw.ended(this);
         }
@@ -688,7 +853,14 @@ final class Connection implements SwitchSocket {
 
     private void closeSocketQuietly() {
         Carrier k = carrier;
-        if (k.slot != null && k.slot.isClosed() || k.provider.isRetired()) {
+        if (k.resumed != null) {
+            k.resumed.close(graceful);
+            return;
+        }
+        if (moving) {
+            return; // the old carrier's socket was closed when the move began
+        }
+        if (k.slot != null && k.slot.isClosed() || k.retired()) {
             // A withdrawn provider's final cleanup resets and releases the socket (docs/rules.md LC-c); a
             // call now would only wait for that cleanup and hold a switch thread meanwhile.
             return;
@@ -708,6 +880,6 @@ final class Connection implements SwitchSocket {
 
     @Override
     public String toString() {
-        return "SwitchSocket[" + carrier.provider.name + " " + local + " -> " + remote + ", " + state + "]";
+        return "SwitchSocket[" + carrier.name + " " + local + " -> " + remote + ", " + state + "]";
     }
 }

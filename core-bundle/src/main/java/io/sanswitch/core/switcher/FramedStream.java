@@ -53,12 +53,50 @@ final class FramedStream implements WireFormat {
         return session != null && session.active();
     }
 
-    /** A block of the peer's is in place: {@code length} bytes of the stream received. */
-    void blockReceived(int length) {
+    /** A block of the peer's of {@code length} bytes took its {@code place} in the stream (not yet counted). */
+    void blockAnnounced(InboundBuffer.Chunk place, int length) {
         if (session != null) {
-            session.counted(length);
+            session.announced(place, length);
+        }
+    }
+
+    /** The block of {@code place} is in place: its bytes count as received once nothing before them is missing. */
+    void blockReceived(InboundBuffer.Chunk place) {
+        if (session != null) {
+            session.placed(place);
             session.receivesProcessed();
         }
+    }
+
+    /**
+     * Whether a block may go straight into the application's receive: not while this side migrates
+     * (docs/migration.md section 4: a read still in flight at a move could write into a buffer the
+     * application has back).
+     */
+    boolean lendsReceives() {
+        return session == null;
+    }
+
+    /**
+     * Whether this connection can move (docs/rules.md SW-migrate-trigger): both sides migrate, SESSION
+     * is done, and our blocks go by the read flow (a write-flow block holds the application's own buffer
+     * until acknowledged, which a move would release early).
+     */
+    boolean movable() {
+        return session != null && session.active() && session.identity() != null && peer == PeerHello.READS_BLOCKS
+                && blocks.readsBlocks();
+    }
+
+    /**
+     * The connection moves to another carrier (docs/migration.md section 4): what runs over this one
+     * is dropped (its blocks, pools, control frames), except the session's retention and counts,
+     * which go on over the next. The old socket's close releases the registrations.
+     */
+    MigratableSession moved() {
+        control.clear();
+        session.moving();
+        blocks.clear();
+        return session;
     }
 
     @Override
