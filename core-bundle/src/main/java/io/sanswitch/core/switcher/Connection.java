@@ -427,6 +427,9 @@ final class Connection implements SwitchSocket {
      * into the waiting receives if nothing waits ahead of them, the rest into the inbound buffer.
      */
     void arrived(ByteBuffer bytes) {
+        if (moving) {
+            return; // docs/migration.md section 4: not counted, the peer sends it again
+        }
         if (inbound.isEmpty()) {
             while (bytes.hasRemaining() && !receives.isEmpty()) {
                 PendingReceive r = receives.poll();
@@ -449,7 +452,7 @@ final class Connection implements SwitchSocket {
      */
     PendingReceive receiveForBlock(int length) {
         PendingReceive head = receives.peek();
-        if (state != State.OPEN || head == null || !inbound.onlyLent() || !head.into().isDirect()
+        if (state != State.OPEN || moving || head == null || !inbound.onlyLent() || !head.into().isDirect()
                 || head.into().remaining() < length) {
             return null;
         }
@@ -703,6 +706,11 @@ final class Connection implements SwitchSocket {
 
     boolean ended() {
         return state.terminal();
+    }
+
+    /** The connection is between two carriers (docs/migration.md section 4): the old one's work is dropped. */
+    boolean moving() {
+        return moving;
     }
 
     /** Runs {@code task} on the connection's queue after what is queued there now. */

@@ -189,7 +189,8 @@ final class FramedStream implements WireFormat {
             c.protocolError("frame reassembly overflow (" + reader.waiting() + " bytes waiting)");
             return;
         }
-        while (!c.ended()) {
+        // A move begun by a frame of this receive ends it here: the rest comes again (docs/migration.md section 4).
+        while (!c.ended() && !c.moving()) {
             Frames.Decoded d = reader.next();
             if (d instanceof Frame f) {
                 onFrame(f);
@@ -199,7 +200,7 @@ final class FramedStream implements WireFormat {
                 break;
             }
         }
-        if (session != null && !c.ended()) {
+        if (session != null && !c.ended() && !c.moving()) {
             session.receivesProcessed();
         }
     }

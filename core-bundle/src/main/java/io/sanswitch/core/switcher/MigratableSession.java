@@ -42,6 +42,8 @@ final class MigratableSession {
      * {@link #received} is an offset of the stream (a block in flight at a move is sent again).
      */
     private final ArrayDeque<Pending> unplaced = new ArrayDeque<>();
+    /** The connection moved: what the old carrier still decodes counts no more. */
+    private boolean moved;
     private long ackSent;
     /** A standalone ACK is wanted: the receives are processed, or {@code ackEveryBytes} are unacknowledged. */
     private boolean ackWanted;
@@ -81,7 +83,7 @@ final class MigratableSession {
     }
 
     boolean active() {
-        return peer == Peer.MIGRATES;
+        return peer == Peer.MIGRATES && !moved;
     }
 
     /** What is framed is kept (the peer migrates, or may). */
@@ -180,6 +182,7 @@ final class MigratableSession {
      */
     void moving() {
         unplaced.clear();
+        moved = true;
     }
 
     /**
