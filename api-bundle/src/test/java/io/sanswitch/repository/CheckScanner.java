@@ -101,6 +101,7 @@ final class CheckScanner {
             case "tcp-fallback-bundle":
                 return Column.TCP;
             case "rdma-bundle":
+            case "benchmarks": // the move's tests need UCX and the NIO provider side by side (docs/migration.md section 4)
                 return Column.UCX;
             case "itests":
             case "launcher":
