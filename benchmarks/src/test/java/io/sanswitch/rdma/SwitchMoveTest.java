@@ -181,8 +181,13 @@ class SwitchMoveTest {
                 () -> "tcp".equals(p.client().provider()) && "tcp".equals(p.server().provider())
                         || upRead.isDone() || downRead.isDone());
         moved.countDown();
-        assertArrayEquals(up.get(60, TimeUnit.SECONDS), upRead.get(60, TimeUnit.SECONDS), "client -> server");
-        assertArrayEquals(down.get(60, TimeUnit.SECONDS), downRead.get(60, TimeUnit.SECONDS), "server -> client");
+        try {
+            assertArrayEquals(up.get(60, TimeUnit.SECONDS), upRead.get(60, TimeUnit.SECONDS), "client -> server");
+            assertArrayEquals(down.get(60, TimeUnit.SECONDS), downRead.get(60, TimeUnit.SECONDS), "server -> client");
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new AssertionError("the stream stopped: server read " + atServer.get() + ", client read " + atClient.get()
+                    + " of " + TOTAL + "; client " + p.client() + ", server " + p.server(), e);
+        }
         assertEquals("tcp", p.client().provider());
         assertEquals("tcp", p.server().provider());
         assertTrue(p.client().isOpen() && p.server().isOpen());

@@ -888,6 +888,8 @@ final class Connection implements SwitchSocket {
 
     @Override
     public String toString() {
-        return "SwitchSocket[" + carrier.name + " " + local + " -> " + remote + ", " + state + "]";
+        Carrier k = carrier;
+        return "SwitchSocket[" + k.name + " " + local + " -> " + remote + ", " + state + (k.resumed != null ? ", moved: " + k.resumed : "")
+                + "]";
     }
 }

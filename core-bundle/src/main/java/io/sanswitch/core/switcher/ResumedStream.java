@@ -215,7 +215,10 @@ final class ResumedStream {
 
     @Override
     public String toString() {
-        return "ResumedStream[" + socket + "]";
+        // Read from any thread for a diagnosis: the counters may be a moment old.
+        return "ResumedStream[received " + received + ", acknowledged " + ackSent + ", kept " + retention.held()
+                + (sending ? ", sending" : "") + (receiving ? ", receiving" : "") + (replay.isEmpty() ? "" : ", replaying")
+                + ", over " + socket + "]";
     }
 
     /** Why a resume failed, from a completion's exception. */
