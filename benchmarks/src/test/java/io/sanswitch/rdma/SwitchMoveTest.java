@@ -230,12 +230,10 @@ class SwitchMoveTest {
     @Checks("SW-migrate-death")
     void aPeerThatVanishedFailsTheConnectionWithAReset() throws Exception {
         Pair p = connect(true);
+        // A round trip: each side has the other's SESSION (it goes ahead of the data), the session can move.
+        roundTrip(p.client(), p.server());
+        roundTrip(p.server(), p.client());
         CompletableFuture<Integer> pending = p.client().receive(ByteBuffer.allocate(64)).toCompletableFuture();
-        p.client().send(ByteBuffer.wrap(new byte[] {1, 2, 3})).toCompletableFuture().get(20, TimeUnit.SECONDS);
-        ByteBuffer three = ByteBuffer.allocate(3);
-        while (three.hasRemaining()) {
-            p.server().receive(three).toCompletableFuture().get(20, TimeUnit.SECONDS);
-        }
         server.sw.unbindProvider(server.tcp);
         server.sw.unbindProvider(server.ucx);
         ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
@@ -245,7 +243,15 @@ class SwitchMoveTest {
         assertTrue(w.getMessage().contains("move"), w.getMessage());
     }
 
-    private interface Work<T> {
+    private static void roundTrip(SwitchSocket from, SwitchSocket to) throws Exception {
+        from.send(ByteBuffer.wrap(new byte[] {1, 2, 3})).toCompletableFuture().get(20, TimeUnit.SECONDS);
+        ByteBuffer three = ByteBuffer.allocate(3);
+        while (three.hasRemaining()) {
+            to.receive(three).toCompletableFuture().get(20, TimeUnit.SECONDS);
+        }
+    }
+
+        private interface Work<T> {
         T run() throws Exception;
     }
 
