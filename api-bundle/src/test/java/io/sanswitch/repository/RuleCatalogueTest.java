@@ -40,6 +40,7 @@ class RuleCatalogueTest {
         assertEquals(Column.FELIX, CheckScanner.column("itests/src/test/java/io/sanswitch/itests/SwitchHotSwapIT.java"));
         assertEquals(Column.KARAF, CheckScanner.column("karaf-itests/src/test/java/io/sanswitch/karaf/SanswitchFeatureIT.java"));
         assertNull(CheckScanner.column("benchmarks/src/test/java/io/sanswitch/benchmarks/TcpBenchmarkSmokeTest.java"));
+        assertEquals(Column.UCX, CheckScanner.column("benchmarks/src/test/java/io/sanswitch/rdma/SwitchMoveTest.java"));
     }
 
     @Test

@@ -76,11 +76,11 @@ final class BlockTransfers {
     /** Read flow, our blocks: copies of the application's bytes, exposed for the peer to read. */
     private final BlockPool staging;
 
-    BlockTransfers(Connection c, FramedStream stream, SendQueue sends, InboundBuffer inbound, boolean readsBlocks,
+    BlockTransfers(Connection c, Carrier k, FramedStream stream, SendQueue sends, InboundBuffer inbound, boolean readsBlocks,
             long maxBlock) {
         this.c = c;
-        this.spi = c.spi;
-        this.handle = c.handle;
+        this.spi = k.spi;
+        this.handle = k.handle;
         this.stream = stream;
         this.sends = sends;
         this.inbound = inbound;
@@ -252,16 +252,17 @@ final class BlockTransfers {
         }
         int id = f.id();
         int length = f.length();
-        Connection.PendingReceive waiting = c.receiveForBlock(length);
+        Connection.PendingReceive waiting = stream.lendsReceives() ? c.receiveForBlock(length) : null;
         if (waiting != null && readInto(waiting, f)) {
             return;
         }
         InboundBuffer.Chunk place = inbound.reserve();
+        stream.blockAnnounced(place, length);
         try {
             BlockPool.Buffer target = targets.take(length);
             spi.rdmaRead(handle, new WsaBuf[] {new WsaBuf(target.local, 0, length)}, f.descriptor(), 0, 0, c.whenDone(r -> {
                 fill(place, target, length);
-                read(id, length);
+                read(id, length, place);
             }));
         } catch (WsaException e) {
             refusedWithDescriptor(e, "BLOCK " + id);
@@ -288,6 +289,7 @@ final class BlockTransfers {
             return false;
         }
         InboundBuffer.Chunk place = inbound.lend();
+        stream.blockAnnounced(place, f.length());
         try {
             spi.rdmaRead(handle, new WsaBuf[] {new WsaBuf(target.handle(), target.offset(), f.length())}, f.descriptor(),
                     0, 0, c.whenDoneSeeing(r -> {
@@ -300,7 +302,7 @@ final class BlockTransfers {
                     }, r -> {
                         into.position(at + f.length());
                         inbound.lentRead(place, () -> c.receiveFilled(receive, f.length()), () -> c.receiveEnded(receive));
-                        read(f.id(), f.length());
+                        read(f.id(), f.length(), place);
                     }));
         } catch (WsaException e) {
             target.release();
@@ -311,9 +313,9 @@ final class BlockTransfers {
     }
 
     /** A block was read: the peer may reuse its buffer (DONE), the application gets what follows. */
-    private void read(int id, int length) {
+    private void read(int id, int length, InboundBuffer.Chunk place) {
         incoming.finished(length);
-        stream.blockReceived(length);
+        stream.blockReceived(place);
         stream.control(new Frame.Done(id));
         c.pumpSend();
         c.deliver();
@@ -325,6 +327,7 @@ final class BlockTransfers {
             return;
         }
         InboundBuffer.Chunk place = inbound.reserve();
+        stream.blockAnnounced(place, f.length());
         try {
             BlockPool.Buffer target = targets.take(f.length());
             incoming.exposed(f.id(), new IncomingBlocks.Target(place, target, f.length()));
@@ -343,7 +346,7 @@ final class BlockTransfers {
             return;
         }
         fill(t.place(), t.buffer(), t.length());
-        stream.blockReceived(t.length());
+        stream.blockReceived(t.place());
     }
 
     /** The block's bytes wait for the application; its buffer goes back to the pool once taken. */

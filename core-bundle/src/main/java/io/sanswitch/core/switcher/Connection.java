@@ -22,7 +22,6 @@ import io.sanswitch.api.ProviderChoice;
 import io.sanswitch.api.SanSocketOption;
 import io.sanswitch.api.SwitchSocket;
 import io.sanswitch.spi.Overlapped;
-import io.sanswitch.spi.SanServiceProvider;
 import io.sanswitch.spi.SocketHandle;
 import io.sanswitch.spi.Winsock;
 import io.sanswitch.spi.WsaError;
@@ -71,9 +70,13 @@ final class Connection implements SwitchSocket {
     }
 
     private final SwitchContext sw;
-    private final BoundProvider provider;
-    final SanServiceProvider spi;
-    final SocketHandle handle;
+    /**
+     * The provider socket carrying the connection now and what runs over it (docs/migration.md
+     * section 4: the move replaces it, the application keeps this socket). Written on the
+     * connection's queue only; volatile for the calls that read it from any thread (options,
+     * {@link #provider()}, statistics). A task on the queue reads it once.
+     */
+    private volatile Carrier carrier;
     private final ProviderChoice choice;
     private final InetSocketAddress local;
     private final InetSocketAddress remote;
@@ -81,12 +84,6 @@ final class Connection implements SwitchSocket {
     // The contents of these three are owned by the connection's queue, like the fields below.
     private final SendQueue sends = new SendQueue();
     private final InboundBuffer inbound = new InboundBuffer(HIGH_WATER);
-    /** Plain or framed, from the provider's capabilities; fixed for the connection's life. */
-    private final WireFormat wire;
-    private final SendSlots slots;
-    private final ReceiveRing ring;
-    /** Plain stream: large direct application receives the provider fills itself. */
-    private final DirectReceives direct;
 
     // Everything below is owned by this connection's queue; state is volatile because isOpen,
     // toString and the switch's statistics read it from any thread.
@@ -101,7 +98,18 @@ final class Connection implements SwitchSocket {
     private WsaError pendingError = WSA_OPERATION_ABORTED;
     /** Where the connection ended (the switch's code that ended it), for the messages of its failures. */
     private String endedAt = "";
-    private BoundProvider.Slot slot;
+    /**
+     * docs/migration.md section 4: the connection is moving (its old carrier is dropped, the resume
+     * not done yet): the application's calls queue, nothing is posted, and what completes on the old
+     * carrier is ignored.
+     */
+    private boolean moving;
+    /** Why the move failed, for the messages of the failures; null: it did not. */
+    private String moveFailure;
+    /** While moving: the session whose retention and counts go on over the next carrier. */
+    private MigratableSession parked;
+    /** The connection ends by a graceful close whose sends are done (a resume socket closes, not resets). */
+    private boolean graceful;
     private int liveRegistrations;
     private Future<?> closeTimer;
     private final ArrayDeque<PendingReceive> receives = new ArrayDeque<>();
@@ -109,13 +117,19 @@ final class Connection implements SwitchSocket {
     Connection(SwitchContext sw, BoundProvider provider, SocketHandle handle, ProviderChoice choice,
             InetSocketAddress local, InetSocketAddress remote) {
         this.sw = sw;
-        this.provider = provider;
-        this.spi = provider.spi;
-        this.handle = handle;
         this.choice = choice;
         this.local = local;
         this.remote = remote;
         this.queue = sw.newQueue("connection " + provider.name + " " + remote);
+        this.carrier = carry(provider, handle);
+    }
+
+    /**
+     * The carrier over {@code handle}: its wire format from the provider's capabilities (plain or
+     * framed), its send slots and receives, not yet started.
+     */
+    private Carrier carry(BoundProvider provider, SocketHandle handle) {
+        Carrier k = new Carrier(provider, handle);
         BoundProvider.Capabilities caps = provider.capabilities();
         if (caps.rdma()) {
             int configured = sw.settings().rdmaThresholdBytes();
@@ -123,10 +137,10 @@ final class Connection implements SwitchSocket {
             long maxBlock = Math.min(BlockTransfers.SENT_BLOCK, caps.maxRdmaSize() > 0 ? caps.maxRdmaSize() : Frames.MAX_BLOCK);
             boolean readsBlocks = caps.rdmaRead() && !sw.settings().forceWriteFlow();
             boolean connector = choice.reason() != ProviderChoice.Reason.ACCEPTED;
-            this.wire = new FramedStream(this, sends, inbound, threshold, readsBlocks, maxBlock, sw.settings().migration(),
+            k.wire = new FramedStream(this, k, sends, inbound, threshold, readsBlocks, maxBlock, sw.settings().migration(),
                     connector, sw.resumePort());
         } else {
-            this.wire = new PlainStream(this, caps.maxMessageSize());
+            k.wire = new PlainStream(this, caps.maxMessageSize());
         }
         // Several provider sends and receives in flight on either format, so the provider has the
         // next frames while the switch handles the last: a block's announcement, the peer's DONE and
@@ -134,10 +148,11 @@ final class Connection implements SwitchSocket {
         // retire and receives are processed in posting order, and a provider keeps a stream's order
         // (UCX matches one endpoint's tagged messages in order; a frame never exceeds a receive
         // buffer, so none goes through its staging copy).
-        this.slots = new SendSlots(this, sends, wire, SendSlots.MAX_IN_FLIGHT);
-        this.ring = new ReceiveRing(this, caps.rdma() ? BUFFER_BYTES : PLAIN_RECEIVE_BYTES, ReceiveRing.SIZE,
+        k.slots = new SendSlots(this, k, sends, k.wire, SendSlots.MAX_IN_FLIGHT);
+        k.ring = new ReceiveRing(this, k, caps.rdma() ? BUFFER_BYTES : PLAIN_RECEIVE_BYTES, ReceiveRing.SIZE,
                 this::received, this::wantsBytes);
-        this.direct = new DirectReceives(this, receives, !caps.rdma(), this::mayLend, this::peerClosed);
+        k.direct = new DirectReceives(this, k, receives, !caps.rdma(), this::mayLend, this::peerClosed);
+        return k;
     }
 
     /**
@@ -146,14 +161,15 @@ final class Connection implements SwitchSocket {
      */
     void start(CompletableFuture<SwitchSocket> ready) {
         queue.execute(() -> {
+            Carrier k = carrier;
             try {
-                slot = provider.slotOf(handle);
-                if (slot == null) {
+                k.slot = k.provider.slotOf(k.handle);
+                if (k.slot == null) {
                     throw new WsaException(WSAECONNRESET, "the provider closed the socket before it was used");
                 }
-                slot.reason(Switch.describe(choice, local, remote));
-                slots.start();
-                ring.start();
+                k.slot.reason(Switch.describe(choice, local, remote));
+                k.slots.start();
+                k.ring.start();
             } catch (WsaException e) {
                 terminate(e.error(), WSAENOTSOCK);
                 ready.completeExceptionally(e);
@@ -161,8 +177,8 @@ final class Connection implements SwitchSocket {
             }
             state = State.OPEN;
             sw.opened(this);
-            slot.whenClosed(() -> queue.execute(this::closedByProvider));
-            wire.opened();
+            k.slot.whenClosed(() -> queue.execute(() -> closedByProvider(k)));
+            k.wire.opened();
             pumpReceive();
             pumpSend();
             ready.complete(this);
@@ -226,7 +242,10 @@ final class Connection implements SwitchSocket {
             }
             state = State.CLOSING;
             failReceives(WSA_OPERATION_ABORTED, "closed");
-            direct.doom(new WsaException(WSA_OPERATION_ABORTED, "receive from " + remote + " ended: closed"));
+            Carrier k = carrier;
+            if (k.direct != null) {
+                k.direct.doom(new WsaException(WSA_OPERATION_ABORTED, "receive from " + remote + " ended: closed"));
+            }
             closeTimer = sw.schedule(() -> queue.execute(() -> {
                 if (state == State.CLOSING) {
                     LOG.warn("{}: graceful close timed out after {}; aborting", this, sw.settings().closeTimeout());
@@ -247,14 +266,15 @@ final class Connection implements SwitchSocket {
         if (state.terminal()) {
             return;
         }
-        if (provider.isRetired()) {
+        Carrier k = carrier;
+        if (k.retired() || k.resumed != null || moving) {
             terminate(WSA_OPERATION_ABORTED, WSAENOTSOCK);
             return;
         }
         // A provider that can reset the connection on close does so with no linger (TCP RST).
         lingerZero();
         // Framed: the peer learns of the abort from a RESET frame sent before the close.
-        if (wire.resets() && state != State.STARTING && slots.idle() && postReset()) {
+        if (k.wire.resets() && state != State.STARTING && k.slots.idle() && postReset()) {
             terminate(WSA_OPERATION_ABORTED, WSAENOTSOCK, false);
             return;
         }
@@ -273,7 +293,7 @@ final class Connection implements SwitchSocket {
 
     @Override
     public String provider() {
-        return provider.name;
+        return carrier.name;
     }
 
     @Override
@@ -302,13 +322,22 @@ final class Connection implements SwitchSocket {
     @Override
     public <T> void setOption(SanSocketOption<T> option, T value) throws WsaException {
         requireUsable(option);
-        SocketOptions.set(spi, handle, option, value);
+        Carrier k = carrier;
+        if (k.resumed != null) {
+            k.resumed.setOption(option, value);
+            return;
+        }
+        SocketOptions.set(k.spi, k.handle, option, value);
     }
 
     @Override
     public <T> T getOption(SanSocketOption<T> option) throws WsaException {
         requireUsable(option);
-        return SocketOptions.get(spi, handle, option);
+        Carrier k = carrier;
+        if (k.resumed != null) {
+            return k.resumed.getOption(option);
+        }
+        return SocketOptions.get(k.spi, k.handle, option);
     }
 
     private void requireUsable(SanSocketOption<?> option) throws WsaException {
@@ -326,17 +355,30 @@ final class Connection implements SwitchSocket {
 
     /** Posts provider sends of what waits, as far as the send slots allow. */
     void pumpSend() {
-        if (state != State.OPEN && state != State.CLOSING) {
+        if (state != State.OPEN && state != State.CLOSING || moving) {
             return;
         }
-        slots.pump();
+        Carrier k = carrier;
+        if (k.resumed != null) {
+            k.resumed.pumpSend();
+        } else {
+            k.slots.pump();
+        }
     }
 
     // ------------------------------------------------------------------ receiving
 
     private void pumpReceive() {
-        direct.pump();
-        ring.pump();
+        if (moving) {
+            return;
+        }
+        Carrier k = carrier;
+        if (k.resumed != null) {
+            k.resumed.pumpReceive();
+            return;
+        }
+        k.direct.pump();
+        k.ring.pump();
     }
 
     /**
@@ -345,12 +387,12 @@ final class Connection implements SwitchSocket {
      */
     private boolean wantsBytes() {
         return !inbound.isPeerClosed() && !inbound.full() && (state == State.OPEN || state == State.CLOSING)
-                && !direct.holdsStream();
+                && !moving && carrier.direct != null && !carrier.direct.holdsStream();
     }
 
     /** Whether a receive posted now gets the next bytes of the stream: nothing is ahead of it. */
     private boolean mayLend() {
-        return state == State.OPEN && ring.posted() == 0 && inbound.isEmpty() && !inbound.isPeerClosed();
+        return state == State.OPEN && carrier.ring.posted() == 0 && inbound.isEmpty() && !inbound.isPeerClosed();
     }
 
     /** The bytes of one provider receive, in stream order (the buffer is reused afterwards). */
@@ -359,11 +401,16 @@ final class Connection implements SwitchSocket {
             peerClosed();
             return;
         }
-        wire.received(bytes);
+        carrier.wire.received(bytes);
         if (state.terminal()) {
             return;
         }
         deliver();
+    }
+
+    /** A moved connection's resume socket ended gracefully: the peer closed (docs/rules.md BG-close). */
+    void peerEnded() {
+        peerClosed();
     }
 
     /** docs/rules.md BG-close: the peer closed; its last bytes came before. */
@@ -380,6 +427,9 @@ final class Connection implements SwitchSocket {
      * into the waiting receives if nothing waits ahead of them, the rest into the inbound buffer.
      */
     void arrived(ByteBuffer bytes) {
+        if (moving) {
+            return; // docs/migration.md section 4: not counted, the peer sends it again
+        }
         if (inbound.isEmpty()) {
             while (bytes.hasRemaining() && !receives.isEmpty()) {
                 PendingReceive r = receives.poll();
@@ -402,7 +452,7 @@ final class Connection implements SwitchSocket {
      */
     PendingReceive receiveForBlock(int length) {
         PendingReceive head = receives.peek();
-        if (state != State.OPEN || head == null || !inbound.onlyLent() || !head.into().isDirect()
+        if (state != State.OPEN || moving || head == null || !inbound.onlyLent() || !head.into().isDirect()
                 || head.into().remaining() < length) {
             return null;
         }
@@ -464,10 +514,13 @@ final class Connection implements SwitchSocket {
 
     /** As {@link #whenDone(Runnable, IoCompletion)}, {@code first} seeing the operation's result. */
     Overlapped whenDoneSeeing(IoCompletion first, IoCompletion onSuccess) {
+        // The carrier the operation was posted on: once the connection has moved to another, what
+        // completes on the old one only releases what it held (docs/migration.md section 4).
+        Carrier posted = carrier;
         return Overlapped.notifying((IoCompletion) r -> {
             Runnable completion = () -> {
                 first.completed(r);
-                if (state.terminal()) {
+                if (state.terminal() || posted != carrier || moving) {
                     return;
                 }
                 if (!r.isSuccess()) {
@@ -476,7 +529,7 @@ final class Connection implements SwitchSocket {
                 }
                 onSuccess.completed(r);
             };
-            if (r.isSuccess() && !provider.isRetired()) {
+            if (r.isSuccess() && !posted.retired()) {
                 queue.executeHere(completion);
             } else {
                 queue.execute(completion);
@@ -496,6 +549,9 @@ final class Connection implements SwitchSocket {
      * final cleanup, see {@link ProviderGoing}); everything after sees the connection reset.
      */
     void failed(WsaError error) {
+        if (moves("the provider reported " + error)) {
+            return;
+        }
         terminate(error, WSAECONNRESET);
     }
 
@@ -517,7 +573,7 @@ final class Connection implements SwitchSocket {
      * ({@link ProviderGoing#refusal}).
      */
     boolean providerGoing(WsaException e) {
-        if (ProviderGoing.refusal(e.error(), provider.isRetired())) {
+        if (ProviderGoing.refusal(e.error(), carrier.retired())) {
             LOG.trace("{}: {} refused, the provider is going away", this, e.error());
             return true;
         }
@@ -536,12 +592,111 @@ final class Connection implements SwitchSocket {
         LOG.warn("{}: session protocol error: {}; resetting", this, what);
         terminate(WSAECONNRESET, WSAECONNRESET, false);
         lingerZero();
-        if (slots.resetWhenDone()) {
+        if (carrier.resumed != null || moving) {
+            closeSocketQuietly();
+        } else if (carrier.slots.resetWhenDone()) {
             // A send that never completes must not keep the socket open.
             sw.schedule(() -> queue.execute(this::closeSocketQuietly), sw.settings().closeTimeout());
         } else {
             sendReset();
         }
+    }
+
+    // ------------------------------------------------------------------ the move (docs/migration.md section 4)
+
+    /**
+     * docs/rules.md SW-migrate-trigger: the provider socket failed or its provider went away while the
+     * session is migratable: instead of ending, the connection parks (its application side stays as
+     * it is) and moves to TCP between the same two switches: the connector dials the peer's resume
+     * port (SW-migrate-connector-dials), the acceptor waits for that dial in the switch's
+     * {@link ParkedSessions}.
+     *
+     * @return whether the connection moves (else it ends as before)
+     */
+    private boolean moves(String reason) {
+        Carrier k = carrier;
+        if (state != State.OPEN || closeCalled || moving || k.resumed != null || !(k.wire instanceof FramedStream f)
+                || !f.movable() || !sw.settings().migration().migrate()) {
+            return false;
+        }
+        SessionIdentity identity = f.session();
+        boolean connector = choice.reason() != ProviderChoice.Reason.ACCEPTED;
+        if (connector ? identity.peerResumePort() == 0 : sw.resumePort() == 0) {
+            LOG.info("{}: does not move ({}): no resume port on the {}", this, reason, connector ? "peer" : "switch");
+            return false;
+        }
+        moving = true;
+        long began = System.nanoTime();
+        SessionId id = SessionId.of(identity.id());
+        SessionKey key = connector ? SessionKey.derive(identity.ownSecret(), id, identity.peerSecret())
+                : SessionKey.derive(identity.peerSecret(), id, identity.ownSecret());
+        // The old carrier's part ends; the application's stays: what was taken of its sends is in
+        // the retention (they complete), what arrived in order waits, the rest comes again.
+        parked = f.moved();
+        inbound.dropFromFirstMissing();
+        sends.acknowledgeTaken();
+        if (!k.retired() && !(k.slot != null && k.slot.isClosed())) {
+            try {
+                k.spi.closeSocket(k.handle);
+            } catch (WsaException e) {
+                LOG.trace("{}: closeSocket at the move: {}", this, e.error());
+            }
+        }
+        registered(-liveRegistrations);
+        long received = parked.received();
+        CompletableFuture<ResumeDial.Resumed> resumed = connector
+                ? sw.dialResume(new InetSocketAddress(remote.getAddress(), identity.peerResumePort()), id, key, received)
+                : sw.parkSession(id, key, received);
+        String from = k.name;
+        resumed.whenComplete((r, e) -> queue.execute(() -> resumedOrNot(r, e, from, reason, began)));
+        return true;
+    }
+
+    /** On the queue: the resume succeeded (the session goes on over its socket) or failed (the connection fails). */
+    private void resumedOrNot(ResumeDial.Resumed r, Throwable e, String from, String reason, long began) {
+        if (state.terminal()) {
+            // The application aborted meanwhile.
+            if (r != null) {
+                r.socket().abort();
+            }
+            return;
+        }
+        if (e != null) {
+            moveFailed(WSAECONNRESET, "the move from " + from + " failed: " + ResumedStream.reason(e));
+            return;
+        }
+        ResumedStream stream = new ResumedStream(this, r.socket(), sends, inbound, parked);
+        Carrier next = new Carrier(stream);
+        carrier = next;
+        moving = false;
+        parked = null;
+        String bad = stream.start(r.peerReceived());
+        if (bad != null) {
+            protocolError(bad);
+            return;
+        }
+        LOG.info("{}: moved from {} to {} ({}), paused {} ms", this, from, next.name, reason,
+                (System.nanoTime() - began) / 1_000_000);
+        pumpSend();
+        deliver();
+        finishCloseWhenIdle();
+    }
+
+    /**
+     * docs/rules.md SW-migrate-death: the move failed (no resume within the timeout, a refused dial) or
+     * its socket did: the connection fails as a peer's reset, with the reason.
+     */
+    void moveFailed(WsaError error, String why) {
+        if (state.terminal()) {
+            return;
+        }
+        LOG.info("{}: {}", this, why);
+        moveFailure = why;
+        if (parked != null) {
+            parked.ended();
+            parked = null;
+        }
+        terminate(error, WSAECONNRESET);
     }
 
     /** The peer's RESET frame: it aborted the connection. */
@@ -553,6 +708,11 @@ final class Connection implements SwitchSocket {
         return state.terminal();
     }
 
+    /** The connection is between two carriers (docs/migration.md section 4): the old one's work is dropped. */
+    boolean moving() {
+        return moving;
+    }
+
     /** Runs {@code task} on the connection's queue after what is queued there now. */
     void later(Runnable task) {
         queue.execute(task);
@@ -560,34 +720,51 @@ final class Connection implements SwitchSocket {
 
     /** What the SESSION frames said (docs/migration.md section 2), or null: the connection does not migrate. */
     SessionIdentity session() {
-        return wire.session();
+        Carrier k = carrier;
+        return k.resumed != null ? k.resumed.identity() : k.wire.session();
     }
 
     /** Bytes sent and kept until the peer acknowledges them (docs/migration.md section 5); any thread. */
     long retained() {
-        return wire.retained();
+        Carrier k = carrier;
+        return k.resumed != null ? k.resumed.retained() : k.wire.retained();
     }
 
     // ------------------------------------------------------------------ ending
 
     void finishCloseWhenIdle() {
-        if (state == State.CLOSING && sends.isEmpty() && wire.idle() && slots.idle()) {
+        Carrier k = carrier;
+        if (state != State.CLOSING || moving || !sends.isEmpty()) {
+            return;
+        }
+        if (k.resumed != null ? k.resumed.idle() : k.wire.idle() && k.slots.idle()) {
             finishCloseNow();
         }
     }
 
     private void finishCloseNow() {
+        graceful = true;
         terminate(WSA_OPERATION_ABORTED, WSAENOTSOCK);
     }
 
     /** The provider closed the socket's handle (its final cleanup reset it, docs/rules.md SK-handle, LC-c). */
-    private void closedByProvider() {
+    private void closedByProvider(Carrier k) {
+        if (k != carrier || moving) {
+            return;
+        }
+        if (moves("the provider closed the socket" + (k.retired() ? " (withdrawn)" : ""))) {
+            return;
+        }
         terminate(WSA_OPERATION_ABORTED, WSAECONNRESET);
     }
 
     private void lingerZero() {
+        Carrier k = carrier;
+        if (k.resumed != null || moving) {
+            return;
+        }
         try {
-            spi.setSockOpt(handle, Winsock.SOL_SOCKET, Winsock.SO_LINGER, 0);
+            k.spi.setSockOpt(k.handle, Winsock.SOL_SOCKET, Winsock.SO_LINGER, 0);
         } catch (WsaException notSupported) {
             LOG.trace("{}: SO_LINGER not supported: {}", this, notSupported.error());
         }
@@ -595,7 +772,7 @@ final class Connection implements SwitchSocket {
 
     /** Sends a RESET frame on an ended connection, then closes its socket. */
     void sendReset() {
-        if (provider.isRetired() || !postReset()) {
+        if (carrier.retired() || carrier.resumed != null || moving || !postReset()) {
             closeSocketQuietly();
         }
     }
@@ -607,7 +784,7 @@ final class Connection implements SwitchSocket {
      * @return whether it was posted
      */
     private boolean postReset() {
-        return slots.postReset(Overlapped.notifying((IoCompletion) r -> queue.execute(this::closeSocketQuietly)));
+        return carrier.slots.postReset(Overlapped.notifying((IoCompletion) r -> queue.execute(this::closeSocketQuietly)));
     }
 
     private void terminate(WsaError pending, WsaError later) {
@@ -622,11 +799,15 @@ final class Connection implements SwitchSocket {
         if (state.terminal()) {
             return;
         }
+        Carrier k = carrier;
         WsaError reported = pending;
-        endedAt = reported + " at " + endedAt() + (provider.isRetired() ? ", provider withdrawn" : "");
+        // After a move that failed the connection fails as the peer's reset says (docs/rules.md SW-migrate-death).
+        boolean retired = k.retired() && moveFailure == null;
+        endedAt = reported + " at " + endedAt() + (retired ? ", provider withdrawn" : "")
+                + (moveFailure != null ? ", " + moveFailure : "");
         // A provider going away is one event for the application, whatever it reported first.
-        pending = ProviderGoing.pendingError(pending, provider.isRetired());
-        later = ProviderGoing.laterError(later, provider.isRetired());
+        pending = ProviderGoing.pendingError(pending, retired);
+        later = ProviderGoing.laterError(later, retired);
         boolean wasOpen = state != State.STARTING;
         state = later == WSAENOTSOCK ? State.CLOSED : State.BROKEN;
         laterError = later;
@@ -636,7 +817,15 @@ final class Connection implements SwitchSocket {
         }
         WsaError sendError = pending;
         sends.failAll(() -> new WsaException(sendError, "send to " + remote + " ended: " + endedAt));
-        wire.ended();
+        if (k.resumed != null) {
+            k.resumed.ended();
+        } else if (!moving) {
+            k.wire.ended();
+        }
+        if (parked != null) {
+            parked.ended();
+            parked = null;
+        }
         inbound.clear();
         failReceives(pending, endedAt);
         registered(-liveRegistrations);
@@ -644,7 +833,9 @@ final class Connection implements SwitchSocket {
             closeSocketQuietly();
         }
         // After the close: the provider writes no more into the lent buffers.
-        direct.ended(pending, "receive from " + remote + " ended: " + endedAt);
+        if (k.direct != null && !moving) {
+            k.direct.ended(pending, "receive from " + remote + " ended: " + endedAt);
+        }
         if (wasOpen) {
             sw.ended(this);
         }
@@ -669,13 +860,21 @@ final class Connection implements SwitchSocket {
     }
 
     private void closeSocketQuietly() {
-        if (slot != null && slot.isClosed() || provider.isRetired()) {
+        Carrier k = carrier;
+        if (k.resumed != null) {
+            k.resumed.close(graceful);
+            return;
+        }
+        if (moving) {
+            return; // the old carrier's socket was closed when the move began
+        }
+        if (k.slot != null && k.slot.isClosed() || k.retired()) {
             // A withdrawn provider's final cleanup resets and releases the socket (docs/rules.md LC-c); a
             // call now would only wait for that cleanup and hold a switch thread meanwhile.
             return;
         }
         try {
-            spi.closeSocket(handle);
+            k.spi.closeSocket(k.handle);
         } catch (WsaException e) {
             // WSANOTINITIALISED: the provider is being cleaned up and resets the socket itself.
             LOG.trace("{}: closeSocket: {}", this, e.error());
@@ -689,6 +888,8 @@ final class Connection implements SwitchSocket {
 
     @Override
     public String toString() {
-        return "SwitchSocket[" + provider.name + " " + local + " -> " + remote + ", " + state + "]";
+        Carrier k = carrier;
+        return "SwitchSocket[" + k.name + " " + local + " -> " + remote + ", " + state + (k.resumed != null ? ", moved: " + k.resumed : "")
+                + "]";
     }
 }

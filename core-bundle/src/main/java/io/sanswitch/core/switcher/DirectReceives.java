@@ -11,6 +11,8 @@ import org.slf4j.LoggerFactory;
 
 import io.sanswitch.spi.MemoryHandle;
 import io.sanswitch.spi.OverlappedResult;
+import io.sanswitch.spi.SanServiceProvider;
+import io.sanswitch.spi.SocketHandle;
 import io.sanswitch.spi.Winsock;
 import io.sanswitch.spi.WsaBuf;
 import io.sanswitch.spi.WsaError;
@@ -77,6 +79,9 @@ final class DirectReceives {
     }
 
     private final Connection c;
+    /** The provider socket of the carrier this belongs to (docs/migration.md section 4: a moved connection gets new ones). */
+    private final SanServiceProvider spi;
+    private final SocketHandle handle;
     private final ArrayDeque<Connection.PendingReceive> waiting;
     private final BooleanSupplier mayLend;
     private final PeerClosed peerClosed;
@@ -88,9 +93,11 @@ final class DirectReceives {
      * @param plain whether the stream is plain (else nothing is ever lent)
      * @param mayLend whether nothing is ahead in the stream of the first waiting receive
      */
-    DirectReceives(Connection c, ArrayDeque<Connection.PendingReceive> waiting, boolean plain, BooleanSupplier mayLend,
+    DirectReceives(Connection c, Carrier k, ArrayDeque<Connection.PendingReceive> waiting, boolean plain, BooleanSupplier mayLend,
             PeerClosed peerClosed) {
         this.c = c;
+        this.spi = k.spi;
+        this.handle = k.handle;
         this.lending = plain; // a framed stream's bytes come in frames, never straight into the application's buffer
         this.waiting = waiting;
         this.mayLend = mayLend;
@@ -115,7 +122,7 @@ final class DirectReceives {
             Connection.PendingReceive r = waiting.peek();
             MemoryHandle registration;
             try {
-                registration = c.spi.registerMemory(c.handle, r.into().slice(), Winsock.MEM_WRITE);
+                registration = spi.registerMemory(handle, r.into().slice(), Winsock.MEM_WRITE);
             } catch (WsaException e) {
                 if (!c.providerGoing(e)) {
                     LOG.debug("{}: application buffer not registered ({}); receiving through the ring", c, e.error());
@@ -126,7 +133,7 @@ final class DirectReceives {
             c.registered(1);
             Lent l = new Lent(r, registration);
             try {
-                c.spi.recv(c.handle, new WsaBuf[] {WsaBuf.of(registration)}, c.whenDone(() -> completed(l), res -> process(l, res)));
+                spi.recv(handle, new WsaBuf[] {WsaBuf.of(registration)}, c.whenDone(() -> completed(l), res -> process(l, res)));
             } catch (WsaException e) {
                 release(registration);
                 c.refused(e); // the receive still waits; the connection's end answers it
@@ -176,7 +183,7 @@ final class DirectReceives {
 
     private void release(MemoryHandle registration) {
         try {
-            c.spi.deregisterMemory(c.handle, registration);
+            spi.deregisterMemory(handle, registration);
             c.registered(-1);
         } catch (WsaException e) {
             // Released with the socket at the latest.

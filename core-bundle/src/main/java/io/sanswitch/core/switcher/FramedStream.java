@@ -29,12 +29,12 @@ final class FramedStream implements WireFormat {
     /** Null unless this switch migrates (docs/rules.md SW-migrate-negotiated): nothing of it costs otherwise. */
     private final MigratableSession session;
 
-    FramedStream(Connection c, SendQueue sends, InboundBuffer inbound, int threshold, boolean readsBlocks, long maxBlock,
+    FramedStream(Connection c, Carrier k, SendQueue sends, InboundBuffer inbound, int threshold, boolean readsBlocks, long maxBlock,
             MigrationSettings migration, boolean connector, int resumePort) {
         this.c = c;
         this.inbound = inbound;
         this.threshold = threshold;
-        this.blocks = new BlockTransfers(c, this, sends, inbound, readsBlocks, maxBlock);
+        this.blocks = new BlockTransfers(c, k, this, sends, inbound, readsBlocks, maxBlock);
         this.session = migration.migrate() ? new MigratableSession(c, this, connector, migration, resumePort) : null;
     }
 
@@ -53,12 +53,50 @@ final class FramedStream implements WireFormat {
         return session != null && session.active();
     }
 
-    /** A block of the peer's is in place: {@code length} bytes of the stream received. */
-    void blockReceived(int length) {
+    /** A block of the peer's of {@code length} bytes took its {@code place} in the stream (not yet counted). */
+    void blockAnnounced(InboundBuffer.Chunk place, int length) {
         if (session != null) {
-            session.counted(length);
+            session.announced(place, length);
+        }
+    }
+
+    /** The block of {@code place} is in place: its bytes count as received once nothing before them is missing. */
+    void blockReceived(InboundBuffer.Chunk place) {
+        if (session != null) {
+            session.placed(place);
             session.receivesProcessed();
         }
+    }
+
+    /**
+     * Whether a block may go straight into the application's receive: not while this side migrates
+     * (docs/migration.md section 4: a read still in flight at a move could write into a buffer the
+     * application has back).
+     */
+    boolean lendsReceives() {
+        return session == null;
+    }
+
+    /**
+     * Whether this connection can move (docs/rules.md SW-migrate-trigger): both sides migrate, SESSION
+     * is done, and our blocks go by the read flow (a write-flow block holds the application's own buffer
+     * until acknowledged, which a move would release early).
+     */
+    boolean movable() {
+        return session != null && session.active() && session.identity() != null && peer == PeerHello.READS_BLOCKS
+                && blocks.readsBlocks();
+    }
+
+    /**
+     * The connection moves to another carrier (docs/migration.md section 4): what runs over this one
+     * is dropped (its blocks, pools, control frames), except the session's retention and counts,
+     * which go on over the next. The old socket's close releases the registrations.
+     */
+    MigratableSession moved() {
+        control.clear();
+        session.moving();
+        blocks.clear();
+        return session;
     }
 
     @Override
@@ -151,7 +189,8 @@ final class FramedStream implements WireFormat {
             c.protocolError("frame reassembly overflow (" + reader.waiting() + " bytes waiting)");
             return;
         }
-        while (!c.ended()) {
+        // A move begun by a frame of this receive ends it here: the rest comes again (docs/migration.md section 4).
+        while (!c.ended() && !c.moving()) {
             Frames.Decoded d = reader.next();
             if (d instanceof Frame f) {
                 onFrame(f);
@@ -161,7 +200,7 @@ final class FramedStream implements WireFormat {
                 break;
             }
         }
-        if (session != null && !c.ended()) {
+        if (session != null && !c.ended() && !c.moving()) {
             session.receivesProcessed();
         }
     }

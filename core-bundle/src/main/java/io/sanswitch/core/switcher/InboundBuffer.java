@@ -2,6 +2,7 @@ package io.sanswitch.core.switcher;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import java.util.Iterator;
 
 /**
  * Received bytes waiting for the application, in stream order, and the end of the stream after
@@ -163,6 +164,25 @@ final class InboundBuffer {
         }
         buffered -= n;
         return n;
+    }
+
+    /**
+     * The connection moves (docs/migration.md section 4): from the first block still moving on, what
+     * waits is dropped, since the peer sends it again; the bytes before it stay for the application.
+     * No place is lent then (a migrating connection lends none).
+     */
+    void dropFromFirstMissing() {
+        boolean dropping = false;
+        for (Iterator<Chunk> i = chunks.iterator(); i.hasNext();) {
+            Chunk c = i.next();
+            dropping |= c.data == null;
+            if (dropping) {
+                if (c.data != null) {
+                    buffered -= c.data.remaining();
+                }
+                i.remove();
+            }
+        }
     }
 
     /** The connection ended: what waits is dropped; the receives of lent blocks that were read are abandoned. */

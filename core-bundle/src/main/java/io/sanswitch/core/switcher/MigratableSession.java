@@ -2,6 +2,7 @@ package io.sanswitch.core.switcher;
 
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
+import java.util.ArrayDeque;
 import java.util.Arrays;
 
 /**
@@ -30,8 +31,19 @@ final class MigratableSession {
     private Peer peer = Peer.AWAITED;
     private volatile SessionIdentity identity;
 
-    /** The application's bytes received from the peer, and the most an ACK has told it so far. */
+    /**
+     * The application's bytes received from the peer, in stream order (docs/migration.md section 4:
+     * what a resume states), and the most an ACK has told it so far.
+     */
     private long received;
+    /**
+     * The peer's blocks announced and not yet in place, in stream order, and the DATA that came
+     * after the first of them: not counted until every byte before them is in place, so that
+     * {@link #received} is an offset of the stream (a block in flight at a move is sent again).
+     */
+    private final ArrayDeque<Pending> unplaced = new ArrayDeque<>();
+    /** The connection moved: what the old carrier still decodes counts no more. */
+    private boolean moved;
     private long ackSent;
     /** A standalone ACK is wanted: the receives are processed, or {@code ackEveryBytes} are unacknowledged. */
     private boolean ackWanted;
@@ -71,7 +83,7 @@ final class MigratableSession {
     }
 
     boolean active() {
-        return peer == Peer.MIGRATES;
+        return peer == Peer.MIGRATES && !moved;
     }
 
     /** What is framed is kept (the peer migrates, or may). */
@@ -116,11 +128,61 @@ final class MigratableSession {
         return retention.acknowledge(a.received());
     }
 
-    /** {@code n} bytes of the application's stream are in place (a DATA payload, a block). */
-    void counted(long n) {
-        if (active()) {
-            received += n;
+    /** A run of the peer's stream not yet counted: a block on its way ({@code place} its place), or DATA behind one. */
+    private static final class Pending {
+        final Object place;
+        final long length;
+        boolean placed;
+
+        Pending(Object place, long length, boolean placed) {
+            this.place = place;
+            this.length = length;
+            this.placed = placed;
         }
+    }
+
+    /** {@code n} bytes of DATA arrived: counted now, or once the blocks before them are in place. */
+    void counted(long n) {
+        if (!active()) {
+            return;
+        }
+        if (unplaced.isEmpty()) {
+            received += n;
+        } else {
+            unplaced.add(new Pending(null, n, true));
+        }
+    }
+
+    /** A block of {@code length} bytes of the peer's takes its place in the stream ({@code place}). */
+    void announced(Object place, long length) {
+        if (active()) {
+            unplaced.add(new Pending(place, length, false));
+        }
+    }
+
+    /** The block of {@code place} is in place: it counts, with what follows it, once nothing before is missing. */
+    void placed(Object place) {
+        if (!active()) {
+            return;
+        }
+        for (Pending p : unplaced) {
+            if (p.place == place) {
+                p.placed = true;
+                break;
+            }
+        }
+        while (!unplaced.isEmpty() && unplaced.peek().placed) {
+            received += unplaced.poll().length;
+        }
+    }
+
+    /**
+     * The connection moves (docs/migration.md section 4): what was not counted is dropped here (the
+     * peer sends it again from {@link #received}).
+     */
+    void moving() {
+        unplaced.clear();
+        moved = true;
     }
 
     /**

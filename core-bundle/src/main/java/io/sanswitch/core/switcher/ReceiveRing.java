@@ -9,6 +9,8 @@ import org.slf4j.LoggerFactory;
 
 import io.sanswitch.spi.MemoryHandle;
 import io.sanswitch.spi.OverlappedResult;
+import io.sanswitch.spi.SanServiceProvider;
+import io.sanswitch.spi.SocketHandle;
 import io.sanswitch.spi.Winsock;
 import io.sanswitch.spi.WsaBuf;
 import io.sanswitch.spi.WsaException;
@@ -51,6 +53,9 @@ final class ReceiveRing {
     }
 
     private final Connection c;
+    /** The provider socket of the carrier this belongs to (docs/migration.md section 4: a moved connection gets new ones). */
+    private final SanServiceProvider spi;
+    private final SocketHandle handle;
     private final int bufferBytes;
     private final int size;
     private final Sink sink;
@@ -61,8 +66,10 @@ final class ReceiveRing {
     private int buffers;
     private boolean mayGrow = true;
 
-    ReceiveRing(Connection c, int bufferBytes, int size, Sink sink, BooleanSupplier wanted) {
+    ReceiveRing(Connection c, Carrier k, int bufferBytes, int size, Sink sink, BooleanSupplier wanted) {
         this.c = c;
+        this.spi = k.spi;
+        this.handle = k.handle;
         this.bufferBytes = bufferBytes;
         this.size = size;
         this.sink = sink;
@@ -76,7 +83,7 @@ final class ReceiveRing {
 
     private Buffer register() throws WsaException {
         ByteBuffer memory = ByteBuffer.allocateDirect(bufferBytes);
-        MemoryHandle registration = c.spi.registerMemory(c.handle, memory, Winsock.MEM_WRITE);
+        MemoryHandle registration = spi.registerMemory(handle, memory, Winsock.MEM_WRITE);
         c.registered(1);
         buffers++;
         return new Buffer(memory, registration);
@@ -93,7 +100,7 @@ final class ReceiveRing {
             Buffer b = free.poll();
             b.arrived = -1;
             try {
-                c.spi.recv(c.handle, new WsaBuf[] {WsaBuf.of(b.registration)},
+                spi.recv(handle, new WsaBuf[] {WsaBuf.of(b.registration)},
                         c.whenDone(() -> completed(b), r -> process(b, r)));
             } catch (WsaException e) {
                 free.push(b);

@@ -2,6 +2,7 @@ package io.sanswitch.core.switcher;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -107,6 +108,18 @@ final class SendQueue {
         if (s.acked == s.total && unfinished.remove(s)) {
             s.source.position(s.start + s.total);
             s.done.complete(s.total);
+        }
+    }
+
+    /**
+     * The connection moves (docs/migration.md section 4): what was taken is kept by the switch (the
+     * retention) and sent again from there, so it counts as sent; the sends it finishes complete.
+     */
+    void acknowledgeTaken() {
+        for (Send s : new ArrayList<>(unfinished)) {
+            if (s.taken > s.acked) {
+                acknowledge(s, s.taken - s.acked);
+            }
         }
     }
 

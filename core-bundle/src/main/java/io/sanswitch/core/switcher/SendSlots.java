@@ -10,6 +10,8 @@ import org.slf4j.LoggerFactory;
 
 import io.sanswitch.spi.MemoryHandle;
 import io.sanswitch.spi.Overlapped;
+import io.sanswitch.spi.SanServiceProvider;
+import io.sanswitch.spi.SocketHandle;
 import io.sanswitch.spi.Winsock;
 import io.sanswitch.spi.WsaBuf;
 import io.sanswitch.spi.WsaException;
@@ -55,6 +57,9 @@ final class SendSlots {
     }
 
     private final Connection c;
+    /** The provider socket of the carrier this belongs to (docs/migration.md section 4: a moved connection gets new ones). */
+    private final SanServiceProvider spi;
+    private final SocketHandle handle;
     private final SendQueue sends;
     private final WireFormat wire;
     private final int maxInFlight;
@@ -65,8 +70,10 @@ final class SendSlots {
     /** A protocol error ended the connection while sends were posted: the RESET goes once they are done. */
     private boolean resetPending;
 
-    SendSlots(Connection c, SendQueue sends, WireFormat wire, int maxInFlight) {
+    SendSlots(Connection c, Carrier k, SendQueue sends, WireFormat wire, int maxInFlight) {
         this.c = c;
+        this.spi = k.spi;
+        this.handle = k.handle;
         this.sends = sends;
         this.wire = wire;
         this.maxInFlight = maxInFlight;
@@ -79,7 +86,7 @@ final class SendSlots {
 
     private Buffer register() throws WsaException {
         ByteBuffer memory = ByteBuffer.allocateDirect(Connection.BUFFER_BYTES);
-        MemoryHandle registration = c.spi.registerMemory(c.handle, memory, Winsock.MEM_READ);
+        MemoryHandle registration = spi.registerMemory(handle, memory, Winsock.MEM_READ);
         c.registered(1);
         buffers++;
         return new Buffer(memory, registration);
@@ -148,7 +155,7 @@ final class SendSlots {
         SendQueue.Send s = sends.next();
         MemoryHandle registration;
         try {
-            registration = c.spi.registerMemory(c.handle, own, Winsock.MEM_READ);
+            registration = spi.registerMemory(handle, own, Winsock.MEM_READ);
         } catch (WsaException e) {
             if (c.providerGoing(e)) {
                 return false;
@@ -172,7 +179,7 @@ final class SendSlots {
     /** @return whether it was posted (else the connection ended) */
     private boolean post(Posted p, WsaBuf from) {
         try {
-            c.spi.send(c.handle, new WsaBuf[] {from}, 0, c.whenDone(() -> completed(p), r -> retire()));
+            spi.send(handle, new WsaBuf[] {from}, 0, c.whenDone(() -> completed(p), r -> retire()));
         } catch (WsaException e) {
             c.refused(e);
             return false;
@@ -221,7 +228,7 @@ final class SendSlots {
 
     private void release(MemoryHandle borrowed) {
         try {
-            c.spi.deregisterMemory(c.handle, borrowed);
+            spi.deregisterMemory(handle, borrowed);
             c.registered(-1);
         } catch (WsaException e) {
             // Released with the socket at the latest.
@@ -257,7 +264,7 @@ final class SendSlots {
         ByteBuffer out = b.memory().clear();
         new Frame.Reset().writeTo(out);
         try {
-            c.spi.send(c.handle, new WsaBuf[] {new WsaBuf(b.registration(), 0, out.position())}, 0, whenSent);
+            spi.send(handle, new WsaBuf[] {new WsaBuf(b.registration(), 0, out.position())}, 0, whenSent);
             return true;
         } catch (WsaException e) {
             LOG.debug("{}: no RESET sent: {}", c, e.error());

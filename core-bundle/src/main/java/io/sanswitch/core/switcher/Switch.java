@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -117,7 +118,9 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     private volatile ResumePort resumePort;
     /** The {@code resumePort} setting the open resume port was opened for. */
     private int resumePortOpenedFor;
-    private volatile SessionDirectory sessions = SessionDirectory.none();
+    /** docs/migration.md section 4: the sessions parked by a move, waiting for their connector's dial. */
+    private final ParkedSessions parked = new ParkedSessions();
+    private volatile SessionDirectory sessions = parked;
 
     /**
      * Declarative Services: the configuration of PID {@value #PID}, read raw so that a bad value is
@@ -224,6 +227,41 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     public int resumePort() {
         ResumePort p = resumePort;
         return p == null ? 0 : p.port();
+    }
+
+    /** How long the connector waits before it dials a resume port again that refused it or could not be reached. */
+    private static final Duration REDIAL = Duration.ofMillis(50);
+
+    @Override
+    public CompletableFuture<ResumeDial.Resumed> dialResume(InetSocketAddress at, SessionId id, SessionKey key, long received) {
+        CompletableFuture<ResumeDial.Resumed> result = new CompletableFuture<>();
+        long deadline = System.nanoTime() + settings().migration().resumeTimeout().toNanos();
+        dialUntil(result, at, id, key, received, deadline);
+        return result;
+    }
+
+    private void dialUntil(CompletableFuture<ResumeDial.Resumed> result, InetSocketAddress at, SessionId id, SessionKey key,
+            long received, long deadline) {
+        ResumeDial.dial(this, at, id, key, received).whenComplete((r, e) -> {
+            if (e == null) {
+                if (!result.complete(r)) {
+                    r.socket().abort();
+                }
+            } else if (!active || System.nanoTime() + REDIAL.toNanos() >= deadline) {
+                result.completeExceptionally(e instanceof CompletionException && e.getCause() != null ? e.getCause() : e);
+            } else {
+                schedule(() -> dialUntil(result, at, id, key, received, deadline), REDIAL);
+            }
+        });
+    }
+
+    @Override
+    public CompletableFuture<ResumeDial.Resumed> parkSession(SessionId id, SessionKey key, long received) {
+        CompletableFuture<ResumeDial.Resumed> f = parked.park(id, key, received);
+        Duration timeout = settings().migration().resumeTimeout();
+        Future<?> timer = schedule(() -> parked.giveUp(id, "no resume within " + timeout.toMillis() + " ms"), timeout);
+        f.whenComplete((r, e) -> timer.cancel(false));
+        return f;
     }
 
     /** Where the resume port looks sessions up (the move's parked sessions); takes effect at its next opening. */

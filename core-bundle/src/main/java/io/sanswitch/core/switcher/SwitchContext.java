@@ -1,6 +1,8 @@
 package io.sanswitch.core.switcher;
 
+import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
 
 /** What connections and listeners need from the switch that owns them. */
@@ -19,6 +21,21 @@ interface SwitchContext {
     int resumePort();
 
     void opened(Connection c);
+
+    /**
+     * docs/migration.md section 4, the connector's side of a move: dials the peer's resume port at
+     * {@code at} for session {@code id}, again while it is refused or cannot connect (the peer may not
+     * have parked the session yet), until {@code resumeTimeoutMillis} have passed; then fails with
+     * {@code WSAECONNRESET} and the reason.
+     */
+    CompletableFuture<ResumeDial.Resumed> dialResume(InetSocketAddress at, SessionId id,
+            SessionKey key, long received);
+
+    /**
+     * docs/migration.md section 4, the acceptor's side of a move: parks session {@code id} for the
+     * connector's dial, at most {@code resumeTimeoutMillis}; then fails with {@code WSAECONNRESET}.
+     */
+    CompletableFuture<ResumeDial.Resumed> parkSession(SessionId id, SessionKey key, long received);
 
     void ended(Connection c);
 }
