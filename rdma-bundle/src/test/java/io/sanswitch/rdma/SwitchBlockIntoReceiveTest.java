@@ -81,8 +81,11 @@ class SwitchBlockIntoReceiveTest {
                 });
     }
 
-    @Test
-    void aBlockGoesStraightIntoTheWaitingReceiveAndWhatFollowsItComesAfter() throws Exception {
+    /** A listener and a connection over it, both ends on one switch over the recorded UCX provider. */
+    private record Pair(SwitchServerSocket listener, SwitchSocket client, SwitchSocket server) {
+    }
+
+    private Pair recordedPair() throws Exception {
         assumeTrue(Ucx.isAvailable(), () -> "UCX not available: " + Ucx.unavailabilityCause());
         ucx = new ProviderEngine(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, ""));
         sw = new Switch(SwitchSettings.withSubnets("127.0.0.0/8"));
@@ -90,7 +93,15 @@ class SwitchBlockIntoReceiveTest {
         SwitchServerSocket listener = sw.listen(new InetSocketAddress(LOOPBACK, 0), 4);
         CompletableFuture<SwitchSocket> accepted = listener.acceptAsync().toCompletableFuture();
         SwitchSocket client = sw.connect(listener.localAddress());
-        SwitchSocket server = accepted.get(20, TimeUnit.SECONDS);
+        return new Pair(listener, client, accepted.get(20, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void aBlockGoesStraightIntoTheWaitingReceiveAndWhatFollowsItComesAfter() throws Exception {
+        Pair pair = recordedPair();
+        SwitchServerSocket listener = pair.listener();
+        SwitchSocket client = pair.client();
+        SwitchSocket server = pair.server();
         byte[] block = new byte[BLOCK];
         byte[] tail = new byte[100];
         Random r = new Random(11);
@@ -134,14 +145,10 @@ class SwitchBlockIntoReceiveTest {
      */
     @Test
     void blocksAnnouncedTogetherGoStraightIntoTheReceivesWaitingForThemInOrder() throws Exception {
-        assumeTrue(Ucx.isAvailable(), () -> "UCX not available: " + Ucx.unavailabilityCause());
-        ucx = new ProviderEngine(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, ""));
-        sw = new Switch(SwitchSettings.withSubnets("127.0.0.0/8"));
-        sw.bindProvider(recorded(ucx), Map.of("sanswitch.transport", "ucx"));
-        SwitchServerSocket listener = sw.listen(new InetSocketAddress(LOOPBACK, 0), 4);
-        CompletableFuture<SwitchSocket> accepted = listener.acceptAsync().toCompletableFuture();
-        SwitchSocket client = sw.connect(listener.localAddress());
-        SwitchSocket server = accepted.get(20, TimeUnit.SECONDS);
+        Pair pair = recordedPair();
+        SwitchServerSocket listener = pair.listener();
+        SwitchSocket client = pair.client();
+        SwitchSocket server = pair.server();
         int blocks = 4;
         byte[] data = new byte[blocks * BLOCK];
         new Random(12).nextBytes(data);
@@ -183,14 +190,10 @@ class SwitchBlockIntoReceiveTest {
      */
     @Test
     void messagesOfManyBlocksReuseTheirStagingBuffers() throws Exception {
-        assumeTrue(Ucx.isAvailable(), () -> "UCX not available: " + Ucx.unavailabilityCause());
-        ucx = new ProviderEngine(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, ""));
-        sw = new Switch(SwitchSettings.withSubnets("127.0.0.0/8"));
-        sw.bindProvider(recorded(ucx), Map.of("sanswitch.transport", "ucx"));
-        SwitchServerSocket listener = sw.listen(new InetSocketAddress(LOOPBACK, 0), 4);
-        CompletableFuture<SwitchSocket> accepted = listener.acceptAsync().toCompletableFuture();
-        SwitchSocket client = sw.connect(listener.localAddress());
-        SwitchSocket server = accepted.get(20, TimeUnit.SECONDS);
+        Pair pair = recordedPair();
+        SwitchServerSocket listener = pair.listener();
+        SwitchSocket client = pair.client();
+        SwitchSocket server = pair.server();
         int size = 16 * BLOCK;
         byte[] data = new byte[size];
         Random r = new Random(13);
@@ -199,12 +202,15 @@ class SwitchBlockIntoReceiveTest {
         int messages = 4;
         for (int m = 0; m < messages; m++) {
             r.nextBytes(data);
-            CompletableFuture<Integer> received = server.receive(into.clear()).toCompletableFuture();
-            client.send(from.clear().put(data).flip()).toCompletableFuture().get(30, TimeUnit.SECONDS);
-            int got = received.get(30, TimeUnit.SECONDS);
+            into.clear();
+            // The application reads while the send is under way: the receiving switch buffers at most
+            // Connection.HIGH_WATER (8 MiB) ahead of it, so a 16 MiB send completes only as it reads.
+            CompletableFuture<?> sent = client.send(from.clear().put(data).flip()).toCompletableFuture();
+            int got = 0;
             while (got < size) { // a receive completes with what has arrived; the rest follows
                 got += server.receive(into).toCompletableFuture().get(30, TimeUnit.SECONDS);
             }
+            sent.get(30, TimeUnit.SECONDS);
             byte[] back = new byte[size];
             into.flip().get(back);
             assertArrayEquals(data, back, "message " + m);
