@@ -199,6 +199,11 @@ class SwitchMoveTest {
         assertEquals("tcp", p.client().provider());
         assertEquals("tcp", p.server().provider());
         assertTrue(p.client().isOpen() && p.server().isOpen());
+        // SW-migrate-visible: the side whose provider went says so, its peer that its connection failed.
+        assertEquals(withdrawn == client ? ProviderMove.Cause.PROVIDER_WITHDRAWN : ProviderMove.Cause.CONNECTION_FAILED,
+                p.client().choice().move().cause(), p.client().history().toString());
+        assertEquals(withdrawn == server ? ProviderMove.Cause.PROVIDER_WITHDRAWN : ProviderMove.Cause.CONNECTION_FAILED,
+                p.server().choice().move().cause(), p.server().history().toString());
         // The moved connection still closes gracefully: the peer reads the end of the stream.
         p.client().close();
         assertEquals(-1, p.server().receive(ByteBuffer.allocate(16)).toCompletableFuture().get(20, TimeUnit.SECONDS));
