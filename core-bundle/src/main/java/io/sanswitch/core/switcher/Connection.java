@@ -319,7 +319,11 @@ final class Connection implements SwitchSocket {
         return history;
     }
 
-    /** What {@code san:sockets} shows for this connection's provider socket from now on (a resume socket's new owner). */
+    /**
+     * What {@code san:sockets} shows for this connection's provider socket from now on: a resume socket
+     * shows the moved connection it carries (docs/rules.md SW-migrate-visible). Any thread: the slot was
+     * set before the socket was handed out, its reason is volatile.
+     */
     void describedAs(String reason) {
         Carrier k = carrier;
         if (k.slot != null) {
