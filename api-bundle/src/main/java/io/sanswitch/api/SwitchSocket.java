@@ -4,6 +4,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.concurrent.CompletionStage;
 
 import org.osgi.annotation.versioning.ProviderType;
@@ -71,8 +72,23 @@ public interface SwitchSocket extends AutoCloseable {
     /** The transport name of the provider carrying the connection ("ucx", "tcp"). */
     String provider();
 
-    /** Which provider carries the connection and why it was chosen. */
+    /**
+     * Which provider carries the connection now and why: the choice made when the connection was made,
+     * or, once it moved (docs/migration.md section 4), {@link ProviderChoice.Reason#MOVED} with the
+     * move. The last element of {@link #history()}.
+     */
     ProviderChoice choice();
+
+    /**
+     * The providers the connection was on, oldest first (docs/rules.md SW-migrate-visible): the choice
+     * made when it was connected or accepted, then one {@link ProviderChoice.Reason#MOVED} choice per
+     * move. Never empty; an immutable snapshot, any thread.
+     *
+     * @since 1.2
+     */
+    default List<ProviderChoice> history() {
+        return List.of(choice());
+    }
 
     InetSocketAddress localAddress();
 

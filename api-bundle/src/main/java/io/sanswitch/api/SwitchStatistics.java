@@ -13,7 +13,8 @@ import java.util.Map;
  * @param eventsDuringCleanup FD_* event upcalls that reached the switch from a withdrawn provider after
  *     the switch's {@code cleanup} call on it returned (the final cleanup, or after it: what the SPI
  *     lets the switch know about the provider's notification gate); docs/rules.md LC-a says there must be none
- * @param connectsByReason connections made so far, by {@link ProviderChoice.Reason} name
+ * @param connectsByReason connections made so far, by {@link ProviderChoice.Reason} name; under
+ *     {@code MOVED} the moves of open connections to another provider (1.2)
  */
 public record SwitchStatistics(int connections, int listeners, Map<String, Integer> providerSockets,
         long memoryRegistrations, long eventsDuringCleanup, Map<String, Long> connectsByReason) {

@@ -2,7 +2,9 @@ package io.sanswitch.rdma;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -12,7 +14,9 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -26,6 +30,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 
+import io.sanswitch.api.ProviderChoice;
+import io.sanswitch.api.ProviderChoice.Reason;
+import io.sanswitch.api.ProviderMove;
 import io.sanswitch.api.SwitchServerSocket;
 import io.sanswitch.api.SwitchSocket;
 import io.sanswitch.core.ProviderEngine;
@@ -192,6 +199,11 @@ class SwitchMoveTest {
         assertEquals("tcp", p.client().provider());
         assertEquals("tcp", p.server().provider());
         assertTrue(p.client().isOpen() && p.server().isOpen());
+        // SW-migrate-visible: the side whose provider went says so, its peer that its connection failed.
+        assertEquals(withdrawn == client ? ProviderMove.Cause.PROVIDER_WITHDRAWN : ProviderMove.Cause.CONNECTION_FAILED,
+                p.client().choice().move().cause(), p.client().history().toString());
+        assertEquals(withdrawn == server ? ProviderMove.Cause.PROVIDER_WITHDRAWN : ProviderMove.Cause.CONNECTION_FAILED,
+                p.server().choice().move().cause(), p.server().history().toString());
         // The moved connection still closes gracefully: the peer reads the end of the stream.
         p.client().close();
         assertEquals(-1, p.server().receive(ByteBuffer.allocate(16)).toCompletableFuture().get(20, TimeUnit.SECONDS));
@@ -246,6 +258,76 @@ class SwitchMoveTest {
         WsaException w = assertInstanceOf(WsaException.class, e.getCause());
         assertEquals(WsaError.WSAECONNRESET, w.error(), w.getMessage());
         assertTrue(w.getMessage().contains("move"), w.getMessage());
+    }
+
+    /**
+     * docs/rules.md SW-migrate-visible: a connection that moved says so: its history (the first choice,
+     * then the move with its cause and pause), its choice, the REASON column of {@code san:sockets} for the
+     * provider socket now carrying it, and the switch's count of moves. Round trips each way before and
+     * after the client's UCX provider is withdrawn.
+     */
+    @Test
+    @Checks({"SW-migrate-visible", "SW-migrate-trigger", "SW-migrate-connector-dials"})
+    void aMovedConnectionShowsEachProviderItWasOnAndWhyItMoved() throws Exception {
+        Pair p = connect(true);
+        roundTrip(p.client(), p.server());
+        roundTrip(p.server(), p.client());
+        ProviderChoice pinned = new ProviderChoice("ucx", Reason.PINNED, null);
+        assertEquals(List.of(pinned), p.client().history());
+        assertEquals(Reason.ACCEPTED, p.server().choice().reason());
+        Instant before = Instant.now();
+        client.sw.unbindProvider(client.ucx);
+        Eventually.until("both ends moved to tcp (client " + p.client().provider() + ", server " + p.server().provider() + ")",
+                () -> "tcp".equals(p.client().provider()) && "tcp".equals(p.server().provider()));
+        roundTrip(p.client(), p.server());
+        roundTrip(p.server(), p.client());
+        Instant after = Instant.now();
+
+        List<ProviderChoice> atClient = p.client().history();
+        assertEquals(2, atClient.size(), atClient.toString());
+        assertEquals(pinned, atClient.get(0));
+        assertEquals(atClient.get(1), p.client().choice(), "choice() is the last of the history");
+        ProviderMove clientMove = movedToTcp(p.client().choice(), before, after);
+        assertEquals(ProviderMove.Cause.PROVIDER_WITHDRAWN, clientMove.cause(), "the client's own provider went");
+        assertNull(p.client().choice().rdmaError());
+
+        List<ProviderChoice> atServer = p.server().history();
+        assertEquals(2, atServer.size(), atServer.toString());
+        assertEquals(Reason.ACCEPTED, atServer.get(0).reason());
+        assertEquals("ucx", atServer.get(0).provider());
+        ProviderMove serverMove = movedToTcp(p.server().choice(), before, after);
+        assertEquals(ProviderMove.Cause.CONNECTION_FAILED, serverMove.cause(), "the server's ucx still runs, its peer's went");
+
+        assertEquals("PINNED: the application asked for ucx; moved ucx -> tcp (provider withdrawn, paused "
+                + clientMove.pause().toMillis() + " ms)", reasonOfConnected(client));
+        String serverReason = reasonOfConnected(server);
+        assertTrue(serverReason.startsWith("ACCEPTED: accepted on port " + p.server().localAddress().getPort()
+                + "; moved ucx -> tcp (connection failed"), serverReason);
+        assertTrue(serverReason.endsWith(", paused " + serverMove.pause().toMillis() + " ms)"), serverReason);
+        assertEquals(1L, client.sw.statistics().connectsByReason().get("MOVED"));
+        assertEquals(1L, server.sw.statistics().connectsByReason().get("MOVED"));
+        p.client().close();
+        p.server().close();
+        p.listener().close();
+    }
+
+    /** A choice made by a move from ucx to tcp, begun after {@code before} and resumed before {@code after}. */
+    private static ProviderMove movedToTcp(ProviderChoice c, Instant before, Instant after) {
+        assertEquals("tcp", c.provider(), c.toString());
+        assertEquals(Reason.MOVED, c.reason(), c.toString());
+        ProviderMove m = c.move();
+        assertEquals("ucx", m.from());
+        assertFalse(m.when().isBefore(before), m + " began before the withdrawal at " + before);
+        assertFalse(m.when().plus(m.pause()).isAfter(after), m + " resumed after the round trips over tcp at " + after);
+        return m;
+    }
+
+    /** {@code san:sockets}' REASON for the one connected TCP socket of {@code side}'s switch that the switch knows. */
+    private static String reasonOfConnected(Side side) {
+        List<String> reasons = side.tcp.sockets().stream().filter(s -> "CONNECTED".equals(s.role()))
+                .map(s -> side.sw.reasonFor("tcp", s.switchHandle())).filter(r -> r != null).toList();
+        assertEquals(1, reasons.size(), "one connection over tcp: " + reasons);
+        return reasons.get(0);
     }
 
     private static void roundTrip(SwitchSocket from, SwitchSocket to) throws Exception {

@@ -62,7 +62,8 @@ public final class SanCommands implements SanConsole {
             Usage: san:sockets [provider]
               Lists the open sockets of every provider (or of one: ucx, tcp): descriptor, switch
               handle, role, local and peer address, bytes received and sent by completed
-              transfers, pending operations, and why the switch chose that provider.
+              transfers, pending operations, and why the switch chose that provider, then each
+              move of a connection that moved (moved ucx -> tcp (provider withdrawn, paused 12 ms)).
             """;
     static final String BENCH_USAGE = """
             Usage: san:bench [provider] [seconds]

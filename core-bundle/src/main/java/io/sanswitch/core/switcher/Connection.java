@@ -9,7 +9,11 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -19,6 +23,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.sanswitch.api.ProviderChoice;
+import io.sanswitch.api.ProviderMove;
 import io.sanswitch.api.SanSocketOption;
 import io.sanswitch.api.SwitchSocket;
 import io.sanswitch.spi.Overlapped;
@@ -77,7 +82,13 @@ final class Connection implements SwitchSocket {
      * {@link #provider()}, statistics). A task on the queue reads it once.
      */
     private volatile Carrier carrier;
+    /** The choice made when the connection was made: says which side connected, whatever moves followed. */
     private final ProviderChoice choice;
+    /**
+     * docs/rules.md SW-migrate-visible: {@link #choice}, then one choice per move. An immutable list,
+     * replaced on the connection's queue only; volatile for the readers on other threads.
+     */
+    private volatile List<ProviderChoice> history;
     private final InetSocketAddress local;
     private final InetSocketAddress remote;
     private final SerialQueue queue;
@@ -118,6 +129,7 @@ final class Connection implements SwitchSocket {
             InetSocketAddress local, InetSocketAddress remote) {
         this.sw = sw;
         this.choice = choice;
+        this.history = List.of(choice);
         this.local = local;
         this.remote = remote;
         this.queue = sw.newQueue("connection " + provider.name + " " + remote);
@@ -298,7 +310,25 @@ final class Connection implements SwitchSocket {
 
     @Override
     public ProviderChoice choice() {
-        return choice;
+        List<ProviderChoice> h = history;
+        return h.get(h.size() - 1);
+    }
+
+    @Override
+    public List<ProviderChoice> history() {
+        return history;
+    }
+
+    /**
+     * What {@code san:sockets} shows for this connection's provider socket from now on: a resume socket
+     * shows the moved connection it carries (docs/rules.md SW-migrate-visible). Any thread: the slot was
+     * set before the socket was handed out, its reason is volatile.
+     */
+    void describedAs(String reason) {
+        Carrier k = carrier;
+        if (k.slot != null) {
+            k.slot.reason(reason);
+        }
     }
 
     @Override
@@ -549,7 +579,7 @@ final class Connection implements SwitchSocket {
      * final cleanup, see {@link ProviderGoing}); everything after sees the connection reset.
      */
     void failed(WsaError error) {
-        if (moves("the provider reported " + error)) {
+        if (moves("the provider reported " + error, error)) {
             return;
         }
         terminate(error, WSAECONNRESET);
@@ -611,9 +641,10 @@ final class Connection implements SwitchSocket {
      * port (SW-migrate-connector-dials), the acceptor waits for that dial in the switch's
      * {@link ParkedSessions}.
      *
+     * @param error what the provider reported, or null
      * @return whether the connection moves (else it ends as before)
      */
-    private boolean moves(String reason) {
+    private boolean moves(String reason, WsaError error) {
         Carrier k = carrier;
         if (state != State.OPEN || closeCalled || moving || k.resumed != null || !(k.wire instanceof FramedStream f)
                 || !f.movable() || !sw.settings().migration().migrate()) {
@@ -626,7 +657,9 @@ final class Connection implements SwitchSocket {
             return false;
         }
         moving = true;
-        long began = System.nanoTime();
+        // docs/rules.md SW-migrate-visible: the application's calls are held from here to the resume.
+        MoveStart began = new MoveStart(k.name, reason, k.retired() ? ProviderMove.Cause.PROVIDER_WITHDRAWN
+                : ProviderMove.Cause.CONNECTION_FAILED, k.retired() ? null : error, Instant.now(), System.nanoTime());
         SessionId id = SessionId.of(identity.id());
         SessionKey key = connector ? SessionKey.derive(identity.ownSecret(), id, identity.peerSecret())
                 : SessionKey.derive(identity.peerSecret(), id, identity.ownSecret());
@@ -647,13 +680,17 @@ final class Connection implements SwitchSocket {
         CompletableFuture<ResumeDial.Resumed> resumed = connector
                 ? sw.dialResume(new InetSocketAddress(remote.getAddress(), identity.peerResumePort()), id, key, received)
                 : sw.parkSession(id, key, received);
-        String from = k.name;
-        resumed.whenComplete((r, e) -> queue.execute(() -> resumedOrNot(r, e, from, reason, began)));
+        resumed.whenComplete((r, e) -> queue.execute(() -> resumedOrNot(r, e, began)));
         return true;
     }
 
+    /** A move under way: from which provider, why, and when the application's calls began to be held. */
+    private record MoveStart(String from, String reason, ProviderMove.Cause cause, WsaError error, Instant when,
+            long nanos) {
+    }
+
     /** On the queue: the resume succeeded (the session goes on over its socket) or failed (the connection fails). */
-    private void resumedOrNot(ResumeDial.Resumed r, Throwable e, String from, String reason, long began) {
+    private void resumedOrNot(ResumeDial.Resumed r, Throwable e, MoveStart began) {
         if (state.terminal()) {
             // The application aborted meanwhile.
             if (r != null) {
@@ -662,11 +699,16 @@ final class Connection implements SwitchSocket {
             return;
         }
         if (e != null) {
-            moveFailed(WSAECONNRESET, "the move from " + from + " failed: " + ResumedStream.reason(e));
+            moveFailed(WSAECONNRESET, "the move from " + began.from() + " failed: " + ResumedStream.reason(e));
             return;
         }
         ResumedStream stream = new ResumedStream(this, r.socket(), sends, inbound, parked);
         Carrier next = new Carrier(stream);
+        // docs/rules.md SW-migrate-visible: the history first, so that choice() says tcp whenever provider() does.
+        Duration pause = Duration.ofNanos(System.nanoTime() - began.nanos());
+        List<ProviderChoice> h = new ArrayList<>(history);
+        h.add(ProviderChoice.moved(next.name, new ProviderMove(began.from(), began.cause(), began.when(), pause), began.error()));
+        history = List.copyOf(h);
         carrier = next;
         moving = false;
         parked = null;
@@ -675,8 +717,12 @@ final class Connection implements SwitchSocket {
             protocolError(bad);
             return;
         }
-        LOG.info("{}: moved from {} to {} ({}), paused {} ms", this, from, next.name, reason,
-                (System.nanoTime() - began) / 1_000_000);
+        sw.moved(this);
+        if (r.socket() instanceof Connection resumeSocket) {
+            resumeSocket.describedAs(Switch.describe(history, local, remote));
+        }
+        LOG.info("{}: moved from {} to {} ({}: {}), paused {} ms", this, began.from(), next.name, began.cause(),
+                began.reason(), pause.toMillis());
         pumpSend();
         deliver();
         finishCloseWhenIdle();
@@ -752,7 +798,7 @@ final class Connection implements SwitchSocket {
         if (k != carrier || moving) {
             return;
         }
-        if (moves("the provider closed the socket" + (k.retired() ? " (withdrawn)" : ""))) {
+        if (moves("the provider closed the socket" + (k.retired() ? " (withdrawn)" : ""), null)) {
             return;
         }
         terminate(WSA_OPERATION_ABORTED, WSAECONNRESET);

@@ -47,6 +47,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.sanswitch.api.ProviderChoice;
+import io.sanswitch.api.ProviderMove;
 import io.sanswitch.config.ConfigReader;
 import io.sanswitch.api.SocketSetup;
 import io.sanswitch.api.SocketSwitch;
@@ -775,6 +776,28 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         return SwitchReport.route(peer, route(peer), settings);
     }
 
+    /**
+     * What {@code san:sockets} shows for a connection: the first choice's reason and its detail, then
+     * each move (docs/rules.md SW-migrate-visible); a connection that never moved reads as its choice.
+     */
+    static String describe(List<ProviderChoice> history, InetSocketAddress local, InetSocketAddress remote) {
+        StringBuilder b = new StringBuilder(describe(history.get(0), local, remote));
+        for (ProviderChoice c : history.subList(1, history.size())) {
+            b.append("; ").append(moved(c));
+        }
+        return b.toString();
+    }
+
+    /** One move in words: {@code moved ucx -> tcp (provider withdrawn, paused 12 ms)}. */
+    static String moved(ProviderChoice c) {
+        ProviderMove m = c.move();
+        String cause = switch (m.cause()) {
+            case PROVIDER_WITHDRAWN -> "provider withdrawn";
+            case CONNECTION_FAILED -> "connection failed" + (c.rdmaError() != null ? ": " + c.rdmaError() : "");
+        };
+        return "moved " + m.from() + " -> " + c.provider() + " (" + cause + ", paused " + m.pause().toMillis() + " ms)";
+    }
+
     /** What {@code san:sockets} shows for a connection: the choice's reason and its detail. */
     static String describe(ProviderChoice c, InetSocketAddress local, InetSocketAddress remote) {
         String peer = remote == null || remote.getAddress() == null ? "?" : remote.getAddress().getHostAddress();
@@ -787,6 +810,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
             case RECENT_RDMA_FAILURE -> "RDMA failed recently for this peer: " + c.rdmaError();
             case ACCEPTED -> "accepted on port " + (local == null ? "?" : local.getPort());
             case PINNED -> "the application asked for " + c.provider();
+            case MOVED -> moved(c);
         };
         return c.reason() + ": " + detail;
     }
@@ -823,6 +847,11 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         if (!active) {
             c.abort();
         }
+    }
+
+    @Override
+    public void moved(Connection c) {
+        counted(ProviderChoice.Reason.MOVED);
     }
 
     @Override

@@ -37,5 +37,8 @@ interface SwitchContext {
      */
     CompletableFuture<ResumeDial.Resumed> parkSession(SessionId id, SessionKey key, long received);
 
+    /** A connection moved to another provider (docs/rules.md SW-migrate-visible): counted under MOVED. */
+    void moved(Connection c);
+
     void ended(Connection c);
 }

@@ -19,7 +19,7 @@ public interface SwitchMXBean {
     /** Open {@code SwitchServerSocket}s. */
     int getListeners();
 
-    /** Connections made so far by {@code ProviderChoice.Reason} (SAN_SUBNET, FELL_BACK, ...), every reason listed. */
+    /** Connections made so far by {@code ProviderChoice.Reason} (SAN_SUBNET, FELL_BACK, ...; MOVED counts moves), every reason listed. */
     Map<String, Long> getConnectionsByReason();
 
     /** Connections that fell back to TCP after their RDMA connect failed (the FELL_BACK count). */

@@ -163,6 +163,25 @@ class SanCommandsTest {
         assertEquals("No open sockets on tcp\n", commands.socketsText("tcp"));
     }
 
+    /** docs/rules.md SW-migrate-visible: a moved connection's reason, first choice then each move, is one whole cell. */
+    @Test
+    @Checks("SW-migrate-visible")
+    void socketsShowAMovedConnectionsHistoryInItsReasonCell() throws Exception {
+        tcp.start();
+        tcp.connected();
+        tcp.connected();
+        String moved = "PINNED: the application asked for ucx; moved ucx -> tcp (provider withdrawn, paused 12 ms)";
+        String never = "SAN_SUBNET: peer 127.0.0.1 on a SAN subnet";
+        java.util.Iterator<String> reasons = List.of(moved, never).iterator();
+        commands.reasons = (provider, handle) -> reasons.next();
+        String text = commands.socketsText("tcp");
+        List<String> rows = text.lines().skip(1).toList();
+        assertEquals(2, rows.size(), text);
+        assertEquals(moved, cell(text, rows.get(0), "REASON"));
+        assertEquals(never, cell(text, rows.get(1), "REASON"));
+        assertTrue(text.lines().findFirst().get().trim().endsWith("REASON"), "the reason stays the last column: " + text);
+    }
+
     @Test
     void everyCommandAnswersHelpAndRefusesBadInputWithItsUsage() throws Exception {
         assertEquals(SanCommands.PROVIDERS_USAGE, commands.providersText("--help"));
