@@ -150,6 +150,45 @@ class SwitchPeerDeathTest {
         SwitchSocket s = connect(childRole);
         assertEquals("ucx", s.provider());
         echo(s, WARM, null, null);
+        List<WsaException> failures = killWhileSendingAndReceiving(s, "child " + childRole);
+        for (WsaException e : failures) {
+            assertEquals(WsaError.WSAECONNRESET, e.error(), e.getMessage());
+            assertTrue(e.getMessage().contains("the move from ucx failed"), e.getMessage());
+            assertTrue(e.getMessage().contains(childRole.equals("server") ? "resume of session" : "no resume within"),
+                    e.getMessage());
+        }
+        // A dead peer never looks like a migration: the connection did not go on over tcp.
+        assertEquals("ucx", s.provider());
+        expectBrokenAndNothingLeft(s, before);
+    }
+
+    /**
+     * docs/rules.md SW-migrate-death after a move: the child killed once the connection runs over tcp.
+     * The resume socket's failure fails the connection with a reset; there is no second move.
+     */
+    @Test
+    @Checks("SW-migrate-death")
+    void aPeerKilledAfterTheMoveFailsTheConnectionWithAReset() throws Exception {
+        startSwitch();
+        SwitchStatistics before = sw.statistics();
+        SwitchSocket s = connect("server");
+        echo(s, WARM / 2, null, null);
+        peer.command("withdraw", "WITHDRAWN");
+        Eventually.until("this end moved to tcp (" + s + ")", () -> "tcp".equals(s.provider()) || !s.isOpen());
+        echo(s, WARM / 2, null, null);
+        for (WsaException e : killWhileSendingAndReceiving(s, "child server, after the move")) {
+            assertEquals(WsaError.WSAECONNRESET, e.error(), e.getMessage());
+            assertTrue(e.getMessage().contains("the resumed socket"), e.getMessage());
+        }
+        assertEquals("tcp", s.provider());
+        expectBrokenAndNothingLeft(s, before);
+    }
+
+    /**
+     * The child stops echoing, this side sends more than it can take and waits for a receive, and the
+     * child is killed (SIGKILL): both fail within {@link #FAILS_WITHIN_MS}; their failures.
+     */
+    private List<WsaException> killWhileSendingAndReceiving(SwitchSocket s, String label) throws Exception {
         // The child stops echoing: what it receives next stays there, and this side's receive waits.
         peer.command("hold", "HOLDING");
         CompletableFuture<Integer> receive = s.receive(ByteBuffer.allocate(64 * 1024)).toCompletableFuture();
@@ -163,16 +202,13 @@ class SwitchPeerDeathTest {
 
         WsaException receiveFailed = failure(receive, "the pending receive");
         WsaException sendFailed = failure(send, "the pending send");
-        System.out.printf("[sigkill, child %s] the pending receive and send failed %d ms after the kill: %s%n", childRole,
+        System.out.printf("[sigkill, %s] the pending receive and send failed %d ms after the kill: %s%n", label,
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt), receiveFailed.getMessage());
-        for (WsaException e : List.of(receiveFailed, sendFailed)) {
-            assertEquals(WsaError.WSAECONNRESET, e.error(), e.getMessage());
-            assertTrue(e.getMessage().contains("the move from ucx failed"), e.getMessage());
-            assertTrue(e.getMessage().contains(childRole.equals("server") ? "resume of session" : "no resume within"),
-                    e.getMessage());
-        }
-        // A dead peer never looks like a migration: the connection did not go on over tcp.
-        assertEquals("ucx", s.provider());
+        return List.of(receiveFailed, sendFailed);
+    }
+
+    /** Later calls fail with a reset, close works, and the switch keeps nothing of the connection. */
+    private void expectBrokenAndNothingLeft(SwitchSocket s, SwitchStatistics before) throws Exception {
         assertFalse(s.isOpen());
         assertEquals(WsaError.WSAECONNRESET, failure(s.send(ByteBuffer.wrap(new byte[] {1})).toCompletableFuture(),
                 "a later send").error());
@@ -241,10 +277,11 @@ class SwitchPeerDeathTest {
      * (read flow: at the peer's DONE), no longer reads once 8 MiB wait for it, and its switch then
      * reads no frame, the DONE among them: the echo stops for good, where over TCP it would not.
      */
-    @Test
+    @ParameterizedTest(name = "migrate {0}")
+    @ValueSource(booleans = {false, true})
     @EnabledIfSystemProperty(named = "sanswitch.echo.flood", matches = "true")
-    void anEchoFloodedBeyondTheHighWater() throws Exception {
-        startSwitch(false);
+    void anEchoFloodedBeyondTheHighWater(boolean migrate) throws Exception {
+        startSwitch(migrate);
         SwitchSocket s = connect("server");
         AtomicLong read = new AtomicLong();
         try {
