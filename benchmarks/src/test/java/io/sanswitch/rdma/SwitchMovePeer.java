@@ -52,6 +52,8 @@ public final class SwitchMovePeer {
     }
 
     private void run(String[] args) throws Exception {
+        // A test JVM that dies leaves no child behind, even one still waiting for its connection.
+        ProcessHandle.current().parent().ifPresent(parent -> parent.onExit().thenRun(() -> Runtime.getRuntime().halt(2)));
         Duration resumeTimeout = Duration.ofMillis(Long.parseLong(args[0]));
         boolean migrate = !"false".equals(System.getProperty(MIGRATE));
         Switch sw = new Switch(SwitchSettings.withSubnets("127.0.0.0/8").withMigration(
