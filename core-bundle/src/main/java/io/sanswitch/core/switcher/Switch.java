@@ -729,6 +729,14 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     }
 
     /**
+     * Sessions parked by a move and waiting for their connector's dial (docs/migration.md section 4);
+     * none once each resumed or was given up (docs/rules.md SW-migrate-death). Any thread.
+     */
+    public int parkedSessions() {
+        return parked.size();
+    }
+
+    /**
      * Bytes the open connections keep of what they sent and the peer has not acknowledged yet
      * (docs/migration.md section 5); 0 on a switch that does not migrate. Any thread.
      */
