@@ -19,10 +19,12 @@ import io.sanswitch.spi.WsaException;
 
 /**
  * One echo client on the switch, as an application writes it: {@code connect} (the switch picks the
- * provider), then 256 KiB chunks sent and read back, every byte checked. When the connection breaks
- * (the provider under it stopped) it shows what failed and connects again, and the switch picks
- * whatever is running; asked to, it reconnects on purpose (to use a provider that came back). A
- * warm-up client is pinned to one provider instead ({@code connect(remote, provider)}).
+ * provider), then 256 KiB chunks sent and read back, every byte checked. When the switch moves its
+ * connection to another provider (migrate on, docs/migration.md) it notices nothing but a longer
+ * echo, which it keeps as its longest stall; should the connection break, it shows what failed and
+ * connects again, and the switch picks whatever is running; asked to, it reconnects on purpose (to
+ * use a provider that came back). A warm-up client is pinned to one provider instead
+ * ({@code connect(remote, provider)}).
  */
 final class Client implements Runnable {
     static final int CHUNK = 256 * 1024;
@@ -37,14 +39,19 @@ final class Client implements Runnable {
     final AtomicBoolean moveRequested = new AtomicBoolean();
     final AtomicInteger reconnects = new AtomicInteger();
     final AtomicInteger moves = new AtomicInteger();
-    /** Every connection's choice, in order. */
+    /** Every connection's choice when it was made, in order. */
     final List<ProviderChoice> choices = new CopyOnWriteArrayList<>();
+    /** The provider history of each connection it closed ({@link SwitchSocket#history()}), in order. */
+    final List<List<ProviderChoice>> histories = new CopyOnWriteArrayList<>();
     /** The codes its operations failed with when a connection broke. */
     final List<WsaError> errors = new CopyOnWriteArrayList<>();
     volatile String failure;
     volatile String provider = "-";
     /** Chunks echoed over the current connection: the first one shows it carries data. */
     private volatile long echoedOnConnection;
+    /** The longest echo of a chunk since {@link #markStall()}, in nanoseconds: a move shows here. */
+    private volatile long longestEchoNanos;
+    private volatile SwitchSocket current;
     private final ByteBuffer out = ByteBuffer.allocateDirect(CHUNK);
     private final ByteBuffer back = ByteBuffer.allocateDirect(CHUNK);
 
@@ -69,7 +76,7 @@ final class Client implements Runnable {
             while (running.get()) {
                 if (s != null && moveRequested.compareAndSet(true, false)) {
                     String from = s.provider();
-                    s.close();
+                    close(s);
                     s = connect();
                     moves.incrementAndGet();
                     console.line(String.format("  %s: moving from %s to %s (%s)", name, from, s.provider(),
@@ -81,10 +88,15 @@ final class Client implements Runnable {
                             : "reconnected", s.provider(), reason(s.choice())));
                 }
                 try {
-                    stats.add(s.provider(), echo(s, round++));
+                    long start = System.nanoTime();
+                    long n = echo(s, round++);
+                    longestEchoNanos = Math.max(longestEchoNanos, System.nanoTime() - start);
+                    provider = s.provider(); // a moved connection carries on over another provider
+                    stats.add(provider, n);
                     echoedOnConnection++;
                 } catch (Broken e) {
                     console.line(String.format("  %s: connection over %s broke: %s", name, s.provider(), e.getMessage()));
+                    histories.add(s.history());
                     s.abort();
                     s = null;
                     reconnects.incrementAndGet();
@@ -100,14 +112,34 @@ final class Client implements Runnable {
             console.line("  " + failure);
         } finally {
             if (s != null) {
-                s.close();
+                close(s);
             }
         }
+    }
+
+    private void close(SwitchSocket s) {
+        histories.add(s.history());
+        s.close();
+    }
+
+    /** Starts measuring the longest stall anew. */
+    void markStall() {
+        longestEchoNanos = 0;
+    }
+
+    long longestStallMillis() {
+        return longestEchoNanos / 1_000_000;
+    }
+
+    /** The connection it echoes over now, or null. */
+    SwitchSocket current() {
+        return current;
     }
 
     private SwitchSocket connect() throws WsaException {
         SwitchSocket s = pinned == null ? sw.connect(server) : sw.connect(server, pinned);
         choices.add(s.choice());
+        current = s;
         echoedOnConnection = 0;
         provider = s.provider(); // after the reset: whoever sees this provider sees the new count
         return s;
@@ -123,6 +155,9 @@ final class Client implements Runnable {
     }
 
     static String reason(ProviderChoice c) {
+        if (c.move() != null) {
+            return c.reason() + " (" + c.move().cause() + ", paused " + c.move().pause().toMillis() + " ms)";
+        }
         return c.reason() + (c.rdmaError() != null ? " after " + c.rdmaError().name() : "");
     }
 
