@@ -276,7 +276,7 @@ public class SanswitchFeatureIT {
     }
 
     @Test
-    @io.sanswitch.testing.Checks({"LC-bundle-stop", "SW-withdrawn", "SW-subnet", "SW-join"})
+    @io.sanswitch.testing.Checks({"LC-bundle-stop", "SW-withdrawn", "SW-subnet", "SW-join", "SW-migrate-trigger", "SW-migrate-visible"})
     public void featureInstallsTheCommandsShowTheProvidersAndABundleUpdateIsAHotSwap() throws Exception {
         assertNotNull("UCX_ERROR_SIGNALS did not reach Karaf's JVM", System.getenv("UCX_ERROR_SIGNALS"));
         String added = run("feature:repo-add mvn:io.sanswitch/features/" + VERSION + "/xml/features");
@@ -387,6 +387,162 @@ public class SanswitchFeatureIT {
                 again.matches("(?s)PROVIDER.*\\nucx\\s+\\d+\\.\\d (MiB|GiB)\\s+\\d+ ms\\s+\\d+\\.\\d MiB/s.*"));
 
         aRecentRdmaFailureRoutesToTcpAsSanRouteSays();
+        aBundleUpdateUnderStreamsMovesThemWithMigrationOn();
+    }
+
+    /**
+     * Issue 13 in Karaf: with {@code migrate} on (set with config:property-set, as an operator would),
+     * {@code bundle:update} of the rdma bundle under a connection streaming both ways moves it to tcp
+     * (docs/migration.md section 4): no application error, every byte where it belongs,
+     * {@code choice()} MOVED, and {@code san:sockets tcp} shows the move.
+     */
+    private void aBundleUpdateUnderStreamsMovesThemWithMigrationOn() throws Exception {
+        run("config:edit io.sanswitch.switch; config:property-set migrate true; config:update");
+        try (SwitchUser app = new SwitchUser(context)) {
+            eventually("san:switch", t -> t.matches("(?s).*\\nmigrate\\s+true\\s+io\\.sanswitch\\.switch\\n.*"),
+                    "migrate on");
+            io.sanswitch.api.SwitchSocket client = app.connect();
+            io.sanswitch.api.SwitchSocket server = app.held.get(app.held.size() - 1);
+            assertEquals("ucx SAN_SUBNET", client.choice().provider() + " " + client.choice().reason());
+            PatternStream up = new PatternStream("client -> server", client, server);
+            PatternStream down = new PatternStream("server -> client", server, client);
+            long step = 4L << 20;
+            up.awaitReceived(step);
+            down.awaitReceived(step);
+            String updated = run("bundle:update " + rdma().getBundleId());
+            up.awaitReceived(up.received() + step);
+            down.awaitReceived(down.received() + step);
+            for (io.sanswitch.api.SwitchSocket s : List.of(client, server)) {
+                assertEquals("moved to tcp: " + s.history() + "\nbundle:update printed: " + updated, "tcp", s.provider());
+                assertEquals(s.history().toString(), io.sanswitch.api.ProviderChoice.Reason.MOVED, s.choice().reason());
+            }
+            String sockets = run("san:sockets tcp");
+            System.out.println(sockets);
+            assertTrue(sockets, sockets.contains("; moved ucx -> tcp (provider withdrawn, paused "));
+            up.end();
+            down.end();
+            System.out.println("[move] bundle:update under a stream: " + up + "; " + down + "; " + client.history());
+            client.close();
+        } finally {
+            run("config:edit io.sanswitch.switch; config:property-delete migrate; config:update");
+        }
+    }
+
+    /**
+     * One direction of a connection: a thread sends chunks whose every byte is a function of its
+     * offset in the stream, another receives and checks each byte at its offset; any failure of
+     * the application's calls is kept. Loaded only once the feature is installed (it names api types).
+     */
+    static final class PatternStream {
+        private static final int[] CHUNKS = {100, 70_000, 4096, 300_000, 1 << 20};
+        private final String name;
+        private final java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
+        private final java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
+        private final List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final java.util.concurrent.CountDownLatch sending = new java.util.concurrent.CountDownLatch(1);
+        private final java.util.concurrent.CountDownLatch receiving = new java.util.concurrent.CountDownLatch(1);
+        private volatile boolean stop;
+        private volatile long longestPauseNanos;
+
+        PatternStream(String name, io.sanswitch.api.SwitchSocket from, io.sanswitch.api.SwitchSocket to) {
+            this.name = name;
+            start(() -> send(from), sending);
+            start(() -> receive(to), receiving);
+        }
+
+        static byte at(long offset) {
+            return (byte) (offset ^ (offset >>> 9) ^ (offset >>> 17));
+        }
+
+        private void start(java.util.concurrent.Callable<Void> task, java.util.concurrent.CountDownLatch done) {
+            Thread t = new Thread(() -> {
+                try {
+                    task.call();
+                } catch (Throwable e) {
+                    failures.add(e);
+                } finally {
+                    done.countDown();
+                }
+            }, "karaf-it-" + name);
+            t.setDaemon(true);
+            t.start();
+        }
+
+        private Void send(io.sanswitch.api.SwitchSocket s) throws Exception {
+            for (int round = 0; !stop; round++) {
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocateDirect(CHUNKS[round % CHUNKS.length]);
+                long first = sent.get();
+                for (int i = 0; i < b.capacity(); i++) {
+                    b.put(i, at(first + i));
+                }
+                while (b.hasRemaining()) {
+                    s.send(b).toCompletableFuture().get(WAIT_MILLIS, TimeUnit.MILLISECONDS);
+                }
+                sent.addAndGet(b.capacity());
+            }
+            return null;
+        }
+
+        private Void receive(io.sanswitch.api.SwitchSocket s) throws Exception {
+            java.nio.ByteBuffer into = java.nio.ByteBuffer.allocate(1 << 20);
+            long last = System.nanoTime();
+            while (true) {
+                CompletableFuture<Integer> pending = s.receive(into.clear()).toCompletableFuture();
+                Integer n = null;
+                long since = System.nanoTime();
+                while (n == null) {
+                    try {
+                        n = pending.get(20, TimeUnit.MILLISECONDS);
+                    } catch (java.util.concurrent.TimeoutException e) {
+                        if (sending.getCount() == 0 && received.get() == sent.get()) {
+                            return null; // all there; the receive still pending fails when the socket closes
+                        }
+                        assertTrue(name + ": nothing arrived for " + WAIT_MILLIS + " ms after " + received.get() + " bytes",
+                                System.nanoTime() - since < TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS));
+                    }
+                }
+                assertTrue(name + ": end of stream after " + received.get() + " bytes", n >= 0);
+                long now = System.nanoTime();
+                longestPauseNanos = Math.max(longestPauseNanos, now - last);
+                last = now;
+                long first = received.get();
+                for (int i = 0; i < n; i++) {
+                    if (into.get(i) != at(first + i)) {
+                        throw new AssertionError(name + ": byte at offset " + (first + i) + " differs");
+                    }
+                }
+                received.addAndGet(n);
+            }
+        }
+
+        long received() {
+            return received.get();
+        }
+
+        void awaitReceived(long bytes) throws Exception {
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS);
+            while (received.get() < bytes) {
+                assertTrue(name + " failed: " + failures, failures.isEmpty());
+                assertTrue(name + " stopped at " + received.get() + " bytes received, " + sent.get() + " sent",
+                        System.nanoTime() < deadline);
+                Thread.sleep(5);
+            }
+        }
+
+        /** Stops sending, waits until everything sent arrived; no application call may have failed. */
+        void end() throws Exception {
+            stop = true;
+            assertTrue(name + " did not end: " + this, sending.await(WAIT_MILLIS, TimeUnit.MILLISECONDS)
+                    && receiving.await(WAIT_MILLIS, TimeUnit.MILLISECONDS));
+            assertTrue(name + " failed: " + failures, failures.isEmpty());
+            assertEquals(name, sent.get(), received.get());
+        }
+
+        @Override
+        public String toString() {
+            return name + " " + received.get() + " of " + sent.get() + " bytes, longest pause "
+                    + longestPauseNanos / 1_000_000 + " ms";
+        }
     }
 
     /**
