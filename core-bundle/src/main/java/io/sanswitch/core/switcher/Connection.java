@@ -764,6 +764,20 @@ final class Connection implements SwitchSocket {
         queue.execute(task);
     }
 
+    /**
+     * Runs {@code task} on the connection's queue, on the calling thread if nobody runs the queue (a
+     * successful completion's fast path, as {@link #whenDone} has it); never for a failure, which may
+     * come from a provider's cleanup.
+     */
+    void here(Runnable task) {
+        queue.executeHere(task);
+    }
+
+    /** Runs {@code task} on the connection's queue once {@code delay} has passed. */
+    void after(Duration delay, Runnable task) {
+        sw.schedule(() -> queue.execute(task), delay);
+    }
+
     /** What the SESSION frames said (docs/migration.md section 2), or null: the connection does not migrate. */
     SessionIdentity session() {
         Carrier k = carrier;

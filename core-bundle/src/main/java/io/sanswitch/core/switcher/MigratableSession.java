@@ -95,6 +95,11 @@ final class MigratableSession {
         return identity;
     }
 
+    /** The bytes received unacknowledged from which an ACK goes alone (docs/migration.md section 5). */
+    int ackEveryBytes() {
+        return ackEveryBytes;
+    }
+
     /** The application's bytes received from the peer so far: what a resume states (docs/migration.md section 3). */
     long received() {
         return received;
