@@ -48,6 +48,8 @@ final class UcxEndpoint {
     /** The tag this side sends with (the peer's connection id). */
     private long sendTag;
     private State state = State.NONE;
+    /** Its close was forced (docs/rules.md RD-exact: a flush that completes afterwards proves nothing). */
+    private boolean forced;
     /** Tagged messages sent: the peer learns the count at an orderly close and ends its stream after it. */
     private long messagesSent;
     /**
@@ -85,6 +87,15 @@ final class UcxEndpoint {
         return state == State.OPEN;
     }
 
+    /**
+     * Whether the endpoint's close was forced. UCX 1.13 then completes a flush still under way with
+     * success: it drops the errors of an endpoint that failed and was closed, although the puts and
+     * gets the flush was to cover were discarded (docs/rules.md RD-exact).
+     */
+    boolean closedByForce() {
+        return forced;
+    }
+
     long messagesSent() {
         return messagesSent;
     }
@@ -95,6 +106,7 @@ final class UcxEndpoint {
      */
     void close(boolean force) {
         state = State.CLOSING;
+        forced = force;
         UcxNative.startClose(handle, force, (status, ignored) -> {
             state = State.CLOSED;
             UcxNative.forget(token); // a closed endpoint reports no failure

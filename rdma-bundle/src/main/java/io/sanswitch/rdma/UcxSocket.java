@@ -647,12 +647,18 @@ final class UcxSocket implements TransportSocket {
             if (rdma) {
                 rdmaInFlight.decrementAndGet();
             }
-            if (status == 0) {
+            // docs/rules.md RD-exact: an RDMA read or write completes with the flush that follows it
+            // (UcxEndpoint#get, #put), and a flush that completes after the endpoint was closed by force
+            // succeeds whether or not the transfer was carried out: the read or write fails then. A
+            // close is forced whenever anything is inside UCX (closeEndpoint), so this is every RDMA
+            // operation that was still under way when the connection failed, was reset or closed.
+            boolean cutShort = rdma && endpoint.closedByForce();
+            if (status == 0 && !cutShort) {
                 finished(op, inOrder, null);
             } else {
                 State now = state.get();
                 finished(op, inOrder, now == State.FAILED ? failure
-                        : now == State.PEER_CLOSING ? WsaError.WSAECONNRESET : UcxStatus.transferError(status));
+                        : now == State.PEER_CLOSING || status == 0 ? WsaError.WSAECONNRESET : UcxStatus.transferError(status));
             }
         });
         try {

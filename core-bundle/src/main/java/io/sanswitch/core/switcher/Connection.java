@@ -950,6 +950,15 @@ final class Connection implements SwitchSocket {
     public String toString() {
         Carrier k = carrier;
         return "SwitchSocket[" + k.name + " " + local + " -> " + remote + ", " + state + (k.resumed != null ? ", moved: " + k.resumed : "")
-                + "]";
+                + (moving ? ", moving" : "") + application() + "]";
+    }
+
+    /**
+     * For a diagnosis (a stalled stream): the application's receives waiting and what heads the
+     * bytes waiting for it, when there is either; read from any thread, it may be a moment old.
+     */
+    private String application() {
+        int waiting = receives.size();
+        return waiting == 0 && inbound.isEmpty() ? "" : ", receives " + waiting + ", " + inbound;
     }
 }

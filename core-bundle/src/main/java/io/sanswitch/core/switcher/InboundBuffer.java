@@ -185,6 +185,19 @@ final class InboundBuffer {
         }
     }
 
+    /** For a diagnosis, from any thread: what waits (may be a moment old). */
+    @Override
+    public String toString() {
+        try {
+            Chunk head = chunks.peek();
+            String h = head == null ? "none" : head.data == null ? "missing" + (head.lent ? " (lent)" : "")
+                    : head.data.remaining() + " bytes" + (head.taken != null ? " of a block" : "");
+            return "inbound[" + chunks.size() + " chunks, buffered " + buffered + ", head " + h + (peerClosed ? ", peer closed" : "") + "]";
+        } catch (RuntimeException racing) {
+            return "inbound[changing]";
+        }
+    }
+
     /** The connection ended: what waits is dropped; the receives of lent blocks that were read are abandoned. */
     void clear() {
         Chunk[] dropped = chunks.toArray(new Chunk[0]);
