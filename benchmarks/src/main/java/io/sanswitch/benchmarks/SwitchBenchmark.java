@@ -65,7 +65,7 @@ import io.sanswitch.benchmarks.UcxBenchmark.ForeignLoad;
  * every switch with migrate on, is replaced by the switch+migrate layer),
  * {@code --quiet-wait S} (5) / {@code --retries N} (1) / {@code --max-foreign C} (0.3) as in
  * UcxBenchmark, {@code --no-pin}, {@code --verbose}, {@code --smoke} (8 bytes and 1 MiB, one round
- * of 0.2 s, spin-then-wakeup only, no waiting, no JIT settling); {@code --replot CSV} draws the plots again from a CSV. Without UCX (libucx0, ucx-utils) only tcp is measured.
+ * of 0.2 s, spin-then-wakeup only, no waiting, no JIT settling; every layer, switch+migrate included); {@code --replot CSV} draws the plots again from a CSV. Without UCX (libucx0, ucx-utils) only tcp is measured.
  */
 public final class SwitchBenchmark {
     static final String SWITCH_PEER = "io.sanswitch.benchmarks.SwitchPeer";
