@@ -29,7 +29,11 @@ import io.sanswitch.benchmarks.UcxBenchmark.ForeignLoad;
  * <li>{@code provider}: the provider engine over the NIO or UCX transport ({@link EnginePeer},
  *     driven from its completion upcalls as TcpBenchmark and UcxBenchmark drive it);
  * <li>{@code switch}: a {@code Switch} with that engine bound, listen and connect pinned to the
- *     transport, async {@code send}/{@code receive} as an application calls them ({@link SwitchPeer}).
+ *     transport, async {@code send}/{@code receive} as an application calls them ({@link SwitchPeer});
+ * <li>{@code switch+migrate} (ucx only): the same switch with {@code migrate} on at both ends and a
+ *     TCP provider bound beside the UCX one (the resume port), so the connection carries SESSION and
+ *     ACK frames and keeps what it sent until acknowledged (docs/migration.md). Over tcp it is not
+ *     measured: a connection that began on TCP is never framed and never moves, migrate on or off.
  * </ul>
  *
  * <p>For each size the layers take turns, in an order that rotates from round to round so drift in
@@ -42,7 +46,9 @@ import io.sanswitch.benchmarks.UcxBenchmark.ForeignLoad;
  *
  * <p>Prints a line per measurement, then the table and the issue's targets (MET/MISSED: switch ÷
  * provider 1 MiB throughput ≥ 0.90, switch ÷ provider 8-byte round trip ≤ 1.2, switch over ucx ÷
- * switch over tcp 1 MiB throughput ≥ 2), and writes {@code switch-bench.csv},
+ * switch over tcp 1 MiB throughput ≥ 2; each for switch+migrate too), the cost of migration (a
+ * line per policy, metric and size: switch+migrate ÷ switch, the ratio of the medians and of each
+ * round's pair), and writes {@code switch-bench.csv},
  * {@code throughput.png} and {@code latency.png} to {@code --out} (default
  * {@code benchmarks/target/switch-bench}). A missed target is a figure, not an error.
  *
@@ -54,11 +60,12 @@ import io.sanswitch.benchmarks.UcxBenchmark.ForeignLoad;
  * round trip over tcp measured 6.9 times the provider's, after 4 s 1.3 times, in the same minute),
  * {@code --jit-settle S} (20: after the warm-up, each peer waits, at most S more seconds, until its JIT compiler
  * threads went quiet, {@link JitWarmup}; 0 turns it off), {@code --sizes a,b,...} in bytes (8, then 16 to 16 MiB in powers of 4), {@code --transports
- * tcp,ucx}, {@code --policies busy-poll,spin-then-wakeup}, {@code --depth N} (4), {@code --out DIR}, {@code --migrate} (both switches with migrate on: acknowledgements and
- * retention, docs/migration.md),
+ * tcp,ucx}, {@code --policies busy-poll,spin-then-wakeup}, {@code --depth N} (4), {@code --out DIR}, {@code --layers raw,provider,switch,switch+migrate} (all by default; the
+ * layers measured, {@code --layers switch,switch+migrate} for migration's cost alone; {@code --migrate}, which ran
+ * every switch with migrate on, is replaced by the switch+migrate layer),
  * {@code --quiet-wait S} (5) / {@code --retries N} (1) / {@code --max-foreign C} (0.3) as in
  * UcxBenchmark, {@code --no-pin}, {@code --verbose}, {@code --smoke} (8 bytes and 1 MiB, one round
- * of 0.2 s, spin-then-wakeup only, no waiting, no JIT settling); {@code --replot CSV} draws the plots again from a CSV. Without UCX (libucx0, ucx-utils) only tcp is measured.
+ * of 0.2 s, spin-then-wakeup only, no waiting, no JIT settling; every layer, switch+migrate included); {@code --replot CSV} draws the plots again from a CSV. Without UCX (libucx0, ucx-utils) only tcp is measured.
  */
 public final class SwitchBenchmark {
     static final String SWITCH_PEER = "io.sanswitch.benchmarks.SwitchPeer";
@@ -72,13 +79,17 @@ public final class SwitchBenchmark {
      */
     static final Map<String, String> QUIET_UCX = Map.of("UCX_LOG_LEVEL", "error");
 
+    /** The layers, bottom up; switch+migrate is measured over ucx only (a TCP connection never moves). */
+    static final String MIGRATING = SwitchPeer.MIGRATING_LAYER;
+    static final List<String> LAYERS = List.of("raw", "provider", "switch", MIGRATING);
+
     /** The default sizes: 8 bytes, then 16 bytes to 16 MiB in powers of 4 (which include 1 MiB). */
     static final List<Integer> SIZES = List.of(8, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, MIB, 4 * MIB, 16 * MIB);
 
     /** How long, how often and what to measure. */
     public record Options(int rounds, double seconds, double warmup, List<Integer> sizes, List<String> transports,
             List<String> policies, int depth, Path out, double quietWait, int retries, double maxForeign, boolean pin,
-            boolean verbose, double jitSettle, boolean migrate) {
+            boolean verbose, double jitSettle, List<String> layers) {
         public Options {
             if (rounds < 1 || seconds <= 0 || warmup < 0 || jitSettle < 0 || sizes.isEmpty() || transports.isEmpty() || policies.isEmpty()
                     || depth < 1 || quietWait < 0 || retries < 0 || maxForeign <= 0) {
@@ -95,6 +106,15 @@ public final class SwitchBenchmark {
                     throw new IllegalArgumentException("transport " + t + ": tcp or ucx");
                 }
             }
+            if (layers.isEmpty()) {
+                throw new IllegalArgumentException("layers not empty");
+            }
+            for (String l : layers) {
+                if (!LAYERS.contains(l)) {
+                    throw new IllegalArgumentException("layer " + l + ": one of " + String.join(",", LAYERS));
+                }
+            }
+            layers = List.copyOf(layers);
             sizes = List.copyOf(sizes);
             transports = List.copyOf(transports);
             policies = List.copyOf(policies);
@@ -118,7 +138,7 @@ public final class SwitchBenchmark {
             boolean pin = true;
             boolean verbose = false;
             double jitSettle = 20;
-            boolean migrate = false;
+            List<String> layers = LAYERS;
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
                     case "--rounds" -> rounds = Integer.parseInt(args[++i]);
@@ -136,7 +156,9 @@ public final class SwitchBenchmark {
                     case "--no-pin" -> pin = false;
                     case "--verbose" -> verbose = true;
                     case "--jit-settle" -> jitSettle = Double.parseDouble(args[++i]);
-                    case "--migrate" -> migrate = true;
+                    case "--layers" -> layers = list(args[++i]);
+                    case "--migrate" -> throw new IllegalArgumentException("--migrate is replaced by the switch+migrate layer, "
+                            + "measured beside the switch by default (--layers switch,switch+migrate for those two alone)");
                     case "--smoke" -> {
                         rounds = 1;
                         seconds = 0.2;
@@ -149,11 +171,11 @@ public final class SwitchBenchmark {
                     }
                     default -> throw new IllegalArgumentException("usage: [--rounds N] [--seconds S] [--warmup S] [--sizes a,b] "
                             + "[--transports tcp,ucx] [--policies p,q] [--depth N] [--out DIR] [--quiet-wait S] [--retries N] "
-                            + "[--max-foreign C] [--no-pin] [--verbose] [--jit-settle S] [--migrate] [--smoke]; got " + args[i]);
+                            + "[--max-foreign C] [--no-pin] [--verbose] [--jit-settle S] [--layers raw,provider,switch,switch+migrate] [--smoke]; got " + args[i]);
                 }
             }
             return new Options(rounds, seconds, warmup, sizes, transports, policies, depth, out, quietWait, retries, maxForeign,
-                    pin, verbose, jitSettle, migrate);
+                    pin, verbose, jitSettle, layers);
         }
 
         private static List<String> list(String csv) {
@@ -183,7 +205,7 @@ public final class SwitchBenchmark {
         }
     }
 
-    /** One curve: a transport, a layer (raw, provider, switch) and, for ucx's provider and switch, a progress policy. */
+    /** One curve: a transport, a layer (raw, provider, switch, switch+migrate) and, for ucx's provider and switch, a progress policy. */
     public record Series(String transport, String layer, String policy) {
         public String label() {
             String what = layer.equals("raw") && transport.equals(UCX) ? "raw (ucx_perftest)" : layer;
@@ -197,6 +219,13 @@ public final class SwitchBenchmark {
 
     /** One measurement's figure, CPU seconds per GiB and the CPU others used meanwhile. */
     record Sample(double value, double cpuPerGiB, double foreignCores) {
+    }
+
+    /**
+     * Migration's cost at one policy, metric and size: switch+migrate ÷ switch, from the medians and
+     * from each round's pair (measured in the same round, a few seconds apart); NaN where one failed.
+     */
+    public record Cost(String policy, Metric metric, int size, double ofMedians, double[] perRound) {
     }
 
     /** A verdict on one of the targets. */
@@ -248,7 +277,7 @@ public final class SwitchBenchmark {
     static final String LATENCY_TITLE = "Ping-pong round trip by message size (median, two processes over loopback)";
 
     /** The medians, the verdicts and where the files went. */
-    public record Result(List<Row> rows, List<Verdict> verdicts, Path csv, Path throughputPng, Path latencyPng) {
+    public record Result(List<Row> rows, List<Verdict> verdicts, List<Cost> costs, Path csv, Path throughputPng, Path latencyPng) {
     }
 
     /** Measures, prints and writes the CSV and the plots. */
@@ -267,7 +296,10 @@ public final class SwitchBenchmark {
         out.printf(Locale.ROOT, "switch benchmark: %s; %d rounds of %.2f s (+%.2f s warm-up, then until the JIT is quiet, at most %.0f s more) per measurement, %d sizes, depth %d, "
                 + "%d cores, policies %s%n", transports, options.rounds(), options.seconds(), options.warmup(), options.jitSettle(), options.sizes().size(),
                 options.depth(), Runtime.getRuntime().availableProcessors(), options.policies());
-        List<Series> series = series(transports, options.policies());
+        List<Series> series = series(transports, options.policies(), options.layers());
+        if (options.layers().contains(MIGRATING) && !transports.contains(UCX)) {
+            out.println("note: switch+migrate not measured: it runs over ucx only (a connection that began on tcp never moves)");
+        }
         Map<String, List<Sample>> samples = new LinkedHashMap<>();
         PerftestIterations iterations = new PerftestIterations(options);
         for (int round = 0; round < options.rounds(); round++) {
@@ -299,6 +331,7 @@ public final class SwitchBenchmark {
             }
         }
         List<Verdict> verdicts = BenchReport.verdicts(rows, options.policies());
+        List<Cost> costs = costs(samples, options);
         Files.createDirectories(options.out());
         Path csv = options.out().resolve("switch-bench.csv");
         Path tp = options.out().resolve("throughput.png");
@@ -310,28 +343,56 @@ public final class SwitchBenchmark {
         BenchReport.printTable(rows, series, options.sizes(), out);
         out.println();
         BenchReport.printVerdicts(verdicts, out);
+        if (!costs.isEmpty()) {
+            out.println();
+            BenchReport.printCosts(costs, out);
+        }
         if (failedMeasurements > 0) {
             out.println(failedMeasurements + " measurements failed twice (FAILED above); their rounds are left out");
         }
         out.println("files: " + csv + ", " + tp + ", " + lat);
-        return new Result(rows, verdicts, csv, tp, lat);
+        return new Result(rows, verdicts, costs, csv, tp, lat);
     }
 
-    static List<Series> series(List<String> transports, List<String> policies) {
+    static List<Series> series(List<String> transports, List<String> policies, List<String> layers) {
         List<Series> all = new ArrayList<>();
         for (String t : transports) {
-            all.add(new Series(t, "raw", ""));
-            if (t.equals(TCP)) {
-                all.add(new Series(t, "provider", ""));
-                all.add(new Series(t, "switch", ""));
-            } else {
-                for (String p : policies) {
-                    all.add(new Series(t, "provider", p));
-                    all.add(new Series(t, "switch", p));
+            if (layers.contains("raw")) {
+                all.add(new Series(t, "raw", ""));
+            }
+            for (String p : t.equals(TCP) ? List.of("") : policies) {
+                for (String layer : List.of("provider", "switch", MIGRATING)) {
+                    if (layers.contains(layer) && !(t.equals(TCP) && layer.equals(MIGRATING))) {
+                        all.add(new Series(t, layer, p));
+                    }
                 }
             }
         }
         return all;
+    }
+
+    /** switch+migrate ÷ switch per ucx policy, metric and size, where both were measured. */
+    static List<Cost> costs(Map<String, List<Sample>> samples, Options options) {
+        List<Cost> costs = new ArrayList<>();
+        for (String p : options.policies()) {
+            for (Metric metric : Metric.values()) {
+                for (int size : options.sizes()) {
+                    List<Sample> on = samples.get(key(new Series(UCX, MIGRATING, p), metric, size));
+                    List<Sample> off = samples.get(key(new Series(UCX, "switch", p), metric, size));
+                    if (on == null || off == null) {
+                        continue;
+                    }
+                    double[] perRound = new double[Math.min(on.size(), off.size())];
+                    for (int r = 0; r < perRound.length; r++) {
+                        perRound[r] = on.get(r).value() / off.get(r).value();
+                    }
+                    double ofMedians = median(on.stream().mapToDouble(Sample::value).filter(Double::isFinite).toArray())
+                            / median(off.stream().mapToDouble(Sample::value).filter(Double::isFinite).toArray());
+                    costs.add(new Cost(p, metric, size, ofMedians, perRound));
+                }
+            }
+        }
+        return costs;
     }
 
     private static String key(Series s, Metric m, int size) {
@@ -392,7 +453,6 @@ public final class SwitchBenchmark {
         }
         List<String> jvm = new ArrayList<>(options.ucx().jvmOptions());
         jvm.add("-D" + JitWarmup.MAX_EXTRA_PROPERTY + "=" + Math.round(options.jitSettle() * 1000));
-        jvm.add("-D" + SwitchPeer.MIGRATE_PROPERTY + "=" + options.migrate());
         String main;
         String[] common;
         String policy = s.policy().isEmpty() ? options.policies().get(0) : s.policy();

@@ -29,7 +29,9 @@ import io.sanswitch.transport.TransportProperties;
 /**
  * One side of a {@link SwitchBenchmark} measurement in its own JVM, at the application's level:
  * {@code switch} (a {@link Switch} with one provider engine bound, listen and connect pinned to
- * it, the {@link SwitchSocket} API as an application calls it) or {@code raw} (a blocking NIO
+ * it, the {@link SwitchSocket} API as an application calls it), {@code switch+migrate} (the same
+ * with {@code migrate} on, and a TCP provider bound beside it for the resume port, as a switch that
+ * can move its connections runs: docs/migration.md) or {@code raw} (a blocking NIO
  * {@code SocketChannel}, the TCP reference). The provider level is {@link EnginePeer}'s.
  *
  * <pre>SwitchPeer server LAYER TRANSPORT PHASE SIZE SECONDS WARMUP DEPTH POLICY
@@ -65,7 +67,7 @@ public final class SwitchPeer {
     public static void main(String[] args) {
         try {
             if (args.length < 9 || (!args[0].equals("server") && args.length < 10)) {
-                throw new IllegalArgumentException("usage: server|client raw|switch TRANSPORT PHASE SIZE S WARMUP DEPTH POLICY [PORT]");
+                throw new IllegalArgumentException("usage: server|client raw|switch|switch+migrate TRANSPORT PHASE SIZE S WARMUP DEPTH POLICY [PORT]");
             }
             SwitchPeer peer = new SwitchPeer(args[3], Integer.parseInt(args[4]), Double.parseDouble(args[5]),
                     Double.parseDouble(args[6]), Integer.parseInt(args[7]));
@@ -73,8 +75,9 @@ public final class SwitchPeer {
             int port = server ? 0 : Integer.parseInt(args[9]);
             switch (args[1]) {
                 case "raw" -> peer.raw(server, port);
-                case "switch" -> peer.overSwitch(server, args[2], args[8], port);
-                default -> throw new IllegalArgumentException("layer " + args[1] + ": raw or switch");
+                case "switch" -> peer.overSwitch(server, args[2], args[8], port, false);
+                case MIGRATING_LAYER -> peer.overSwitch(server, args[2], args[8], port, true);
+                default -> throw new IllegalArgumentException("layer " + args[1] + ": raw, switch or " + MIGRATING_LAYER);
             }
             System.out.flush();
             System.exit(0);
@@ -142,21 +145,30 @@ public final class SwitchPeer {
 
     // ------------------------------------------------------------------ the switch
 
-    /** Set by {@code SwitchBenchmark --migrate}: the peer's switch has migrate on. */
-    static final String MIGRATE_PROPERTY = "sanswitch.bench.migrate";
+    /** The layer whose switch has {@code migrate} on (docs/migration.md, "Cost"). */
+    static final String MIGRATING_LAYER = "switch+migrate";
 
     private final AtomicLong rounds = new AtomicLong();
     private final AtomicInteger inFlight = new AtomicInteger();
 
-    private void overSwitch(boolean server, String transport, String policy, int port) throws Exception {
+    private void overSwitch(boolean server, String transport, String policy, int port, boolean migrate) throws Exception {
         ProviderEngine engine = new ProviderEngine(EnginePeer.transport(transport, policy), EngineConfig.defaults(transport));
         // No SAN subnets: the provider is chosen by pinning, as an application names it.
         SwitchSettings settings = SwitchSettings.withSubnets();
-        if (Boolean.getBoolean(MIGRATE_PROPERTY)) {
+        if (migrate) {
             settings = settings.withMigration(MigrationSettings.defaults().withMigrate(true));
         }
         Switch sw = new Switch(settings);
         sw.bindProvider(engine, Map.of(TransportProperties.TRANSPORT, transport));
+        if (migrate && !transport.equals("tcp")) {
+            // The provider a move goes to; it carries nothing here (listen and connect are pinned), and
+            // opens the resume port the SESSION frame announces.
+            sw.bindProvider(new ProviderEngine(EnginePeer.transport("tcp", policy), EngineConfig.defaults("tcp")),
+                    Map.of(TransportProperties.TRANSPORT, "tcp"));
+        }
+        if (migrate && sw.resumePort() == 0) {
+            throw new IllegalStateException("migrate is on, but the switch opened no resume port");
+        }
         SwitchServerSocket listener = null;
         SwitchSocket socket;
         if (server) {
@@ -191,6 +203,9 @@ public final class SwitchPeer {
             }
         }
         awaitLine("stop");
+        if (migrate && !server) {
+            awaitRetention(sw);
+        }
         stop.set(true);
         if (!server) {
             if (phase.equals("pingpong") && !bounced.await(10, TimeUnit.SECONDS)) {
@@ -212,6 +227,22 @@ public final class SwitchPeer {
         }
         sw.deactivate();
         done();
+    }
+
+    /**
+     * After the measurement, while the client still sends: a positive sign that both switches
+     * migrate, the client keeping what it sent until the server acknowledged it (docs/migration.md
+     * section 5); a peer without migration would have had it dropped at its HELLO.
+     */
+    private static void awaitRetention(Switch sw) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (sw.retainedBytes() == 0) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new IllegalStateException("migrate is on, but the client kept nothing of what it sent for 5 s: "
+                        + "the connection does not migrate");
+            }
+            Thread.yield();
+        }
     }
 
     /** Sends the whole buffer, and again from the completion until stopped. */

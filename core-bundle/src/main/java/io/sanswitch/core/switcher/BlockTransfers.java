@@ -315,8 +315,10 @@ final class BlockTransfers {
     /** A block was read: the peer may reuse its buffer (DONE), the application gets what follows. */
     private void read(int id, int length, InboundBuffer.Chunk place) {
         incoming.finished(length);
-        stream.blockReceived(place);
+        // DONE first: the ACK the block's count may call for then rides in DONE's send, after it
+        // (docs/migration.md section 5), instead of a send of its own ahead of it.
         stream.control(new Frame.Done(id));
+        stream.blockReceived(place);
         c.pumpSend();
         c.deliver();
     }
