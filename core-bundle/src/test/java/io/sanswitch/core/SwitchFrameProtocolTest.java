@@ -107,7 +107,7 @@ class SwitchFrameProtocolTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("violations")
     void aProtocolViolationResetsTheConnectionBothWays(String what, byte[] hostile) throws Exception {
-        assertArrayEquals(new byte[] {5, 1, 0}, completeSend(), "our HELLO: version 1, write flow");
+        assertArrayEquals(new byte[] {5, 1, 4}, completeSend(), "our HELLO: version 1, write flow, credits");
         CompletableFuture<Integer> pending = socket.receive(ByteBuffer.allocate(64)).toCompletableFuture();
         peerSends(hostile);
 
@@ -123,7 +123,7 @@ class SwitchFrameProtocolTest {
         peerSends(join(PEER_HELLO, data(0x7FFF_FFFF))); // our HELLO is still in flight
         assertEquals(WsaError.WSAECONNRESET, failure(pending));
         assertEquals(1, held(PostedOperation.Kind.SEND).size(), "no second send while one is in flight");
-        assertArrayEquals(new byte[] {5, 1, 0}, completeSend(), "the HELLO in flight");
+        assertArrayEquals(new byte[] {5, 1, 4}, completeSend(), "the HELLO in flight");
         assertResetSentAndSocketClosed();
     }
 
