@@ -99,6 +99,9 @@ class SwitchFrameProtocolTest {
                 arguments("more than 32 MiB of blocks in flight", join(PEER_HELLO, writeReq(1, MAX_BLOCK),
                         writeReq(2, MAX_BLOCK), writeReq(3, 1))),
                 arguments("more than 64 blocks in flight", join(PEER_HELLO, manyBlocks.toByteArray())),
+                arguments("a CREDIT of 0 bytes", join(PEER_HELLO, idFrame(12, 0))),
+                arguments("a CREDIT above the 8 MiB window", join(PEER_HELLO, idFrame(12, (8 << 20) + 1))),
+                arguments("a CREDIT though the peer's HELLO has no credit flag", join(PEER_HELLO, idFrame(12, 1))),
                 arguments("data before the peer's HELLO", data(1, (byte) 'x')),
                 arguments("a HELLO of protocol version 2", new byte[] {5, 2, 0}),
                 arguments("a second HELLO", join(PEER_HELLO, PEER_HELLO)));

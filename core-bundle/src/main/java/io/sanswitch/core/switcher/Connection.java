@@ -45,7 +45,8 @@ import io.sanswitch.spi.WsaException;
  * {@link FramedStream frames} and RDMA {@link BlockTransfers blocks} on an RDMA provider (docs/rules.md BG-rdma-flows).
  * The sends wait in a {@link SendQueue}; what arrived waits in an {@link InboundBuffer}, and the
  * switch reads ahead until {@link #HIGH_WATER} bytes wait there, which is the flow control (docs/rules.md
- * BG-session: the switch's job).
+ * BG-session: the switch's job); a framed peer that keeps to the {@link CreditWindow} of that size is
+ * read from whatever waits, so its control frames are never held back by data (docs/rules.md SW-credit).
  */
 final class Connection implements SwitchSocket {
     private static final Logger LOG = LoggerFactory.getLogger(Connection.class);
