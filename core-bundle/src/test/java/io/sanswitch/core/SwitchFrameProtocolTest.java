@@ -99,6 +99,9 @@ class SwitchFrameProtocolTest {
                 arguments("more than 32 MiB of blocks in flight", join(PEER_HELLO, writeReq(1, MAX_BLOCK),
                         writeReq(2, MAX_BLOCK), writeReq(3, 1))),
                 arguments("more than 64 blocks in flight", join(PEER_HELLO, manyBlocks.toByteArray())),
+                arguments("a CREDIT of 0 bytes", join(PEER_HELLO, idFrame(12, 0))),
+                arguments("a CREDIT above the 8 MiB window", join(PEER_HELLO, idFrame(12, (8 << 20) + 1))),
+                arguments("a CREDIT though the peer's HELLO has no credit flag", join(PEER_HELLO, idFrame(12, 1))),
                 arguments("data before the peer's HELLO", data(1, (byte) 'x')),
                 arguments("a HELLO of protocol version 2", new byte[] {5, 2, 0}),
                 arguments("a second HELLO", join(PEER_HELLO, PEER_HELLO)));
@@ -107,7 +110,7 @@ class SwitchFrameProtocolTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("violations")
     void aProtocolViolationResetsTheConnectionBothWays(String what, byte[] hostile) throws Exception {
-        assertArrayEquals(new byte[] {5, 1, 0}, completeSend(), "our HELLO: version 1, write flow");
+        assertArrayEquals(new byte[] {5, 1, 4}, completeSend(), "our HELLO: version 1, write flow, credits");
         CompletableFuture<Integer> pending = socket.receive(ByteBuffer.allocate(64)).toCompletableFuture();
         peerSends(hostile);
 
@@ -123,7 +126,7 @@ class SwitchFrameProtocolTest {
         peerSends(join(PEER_HELLO, data(0x7FFF_FFFF))); // our HELLO is still in flight
         assertEquals(WsaError.WSAECONNRESET, failure(pending));
         assertEquals(1, held(PostedOperation.Kind.SEND).size(), "no second send while one is in flight");
-        assertArrayEquals(new byte[] {5, 1, 0}, completeSend(), "the HELLO in flight");
+        assertArrayEquals(new byte[] {5, 1, 4}, completeSend(), "the HELLO in flight");
         assertResetSentAndSocketClosed();
     }
 

@@ -154,7 +154,7 @@ class SwitchAcknowledgementsTest {
         SocketHandle raw = peer.accept(listener, accepts, ConditionDecision.CF_ACCEPT).socket();
         SwitchSocket app = connecting.get(20, TimeUnit.SECONDS);
         Wire wire = new Wire(raw);
-        assertArrayEquals(new byte[] {HELLO, 1, 3}, wire.frame(), "the switch's HELLO: reads blocks, migrates");
+        assertArrayEquals(new byte[] {HELLO, 1, 7}, wire.frame(), "the switch's HELLO: reads blocks, migrates, credits");
         send(raw, new byte[] {HELLO, 1, peerFlags});
         return new Raw(app, raw, wire);
     }

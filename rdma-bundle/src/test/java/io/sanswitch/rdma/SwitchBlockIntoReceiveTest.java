@@ -252,7 +252,7 @@ class SwitchBlockIntoReceiveTest {
                     .toCompletableFuture();
             SocketHandle raw = peer.accept(listener, accepts, ConditionDecision.CF_ACCEPT).socket();
             SwitchSocket app = connecting.get(20, TimeUnit.SECONDS);
-            assertArrayEquals(new byte[] {5, 1, 1}, peer.receiveExactly(raw, 3, 3), "the switch's HELLO (reads blocks)");
+            assertArrayEquals(new byte[] {5, 1, 5}, peer.receiveExactly(raw, 3, 3), "the switch's HELLO (reads blocks, credits)");
             CompletableFuture<Integer> waiting = app.receive(ByteBuffer.allocateDirect(BLOCK)).toCompletableFuture();
 
             // HELLO, then BLOCK: type, id, length, descriptor length, descriptor (not a UCX one:

@@ -206,7 +206,7 @@ class SwitchBlockRegistrationTest {
                     .toCompletableFuture();
             SocketHandle raw = peer.accept(listener, accepts, ConditionDecision.CF_ACCEPT).socket();
             SwitchSocket app = connecting.get(20, TimeUnit.SECONDS);
-            assertArrayEquals(new byte[] {5, 1, 1}, peer.receiveExactly(raw, 3, 3), "the switch's HELLO");
+            assertArrayEquals(new byte[] {5, 1, 5}, peer.receiveExactly(raw, 3, 3), "the switch's HELLO (reads blocks, credits)");
             assertTrue(KitProvider.await(peer.send(raw, new byte[] {5, 1, 1}, Overlapped.Mode.POLL)).isSuccess(),
                     "our HELLO: we read blocks");
 

@@ -90,7 +90,7 @@ class SwitchFramesInFlightTest {
                 .toCompletableFuture();
         SocketHandle raw = peer.accept(listener, accepts, ConditionDecision.CF_ACCEPT).socket();
         SwitchSocket app = connecting.get(20, TimeUnit.SECONDS);
-        assertArrayEquals(new byte[] {HELLO, 1, 1}, peer.receiveExactly(raw, 3, 3), "the switch's HELLO");
+        assertArrayEquals(new byte[] {HELLO, 1, 5}, peer.receiveExactly(raw, 3, 3), "the switch's HELLO (reads blocks, credits)");
         assertTrue(KitProvider.await(peer.send(raw, new byte[] {HELLO, 1, 1}, Overlapped.Mode.POLL)).isSuccess());
         return new Raw(app, raw);
     }

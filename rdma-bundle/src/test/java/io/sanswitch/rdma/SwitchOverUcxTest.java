@@ -168,7 +168,7 @@ class SwitchOverUcxTest {
                     .toCompletableFuture();
             SocketHandle raw = peer.accept(listener, accepts, ConditionDecision.CF_ACCEPT).socket();
             SwitchSocket app = connecting.get(20, TimeUnit.SECONDS);
-            assertArrayEquals(new byte[] {5, 1, 1}, peer.receiveExactly(raw, 3, 3), "the switch's HELLO (reads blocks)");
+            assertArrayEquals(new byte[] {5, 1, 5}, peer.receiveExactly(raw, 3, 3), "the switch's HELLO (reads blocks, credits)");
 
             CompletableFuture<Integer> pending = app.receive(ByteBuffer.allocate(64)).toCompletableFuture();
             byte[] hostile = ByteBuffer.allocate(8).put(new byte[] {5, 1, 1}).put((byte) 1).putInt(0x7FFF_FFFF).array();

@@ -99,26 +99,31 @@ final class BlockTransfers {
     // ------------------------------------------------------------------ our blocks
 
     /**
-     * The smallest block a retention with less room cuts (docs/migration.md section 5): below it the
-     * block waits for an ACK rather than go in many small pieces.
+     * The smallest block a retention or the peer's window with less room cuts (docs/migration.md
+     * section 5, docs/rules.md SW-credit): below it the block waits for an ACK or a CREDIT rather than
+     * go in many small pieces.
      */
     static final int MIN_RETAINED_BLOCK = 64 * 1024;
 
     /**
-     * The length of the next block of {@code s}: at most {@link #maxBlock} bytes, and at most the
-     * room left in the retention {@code kept} (null: none), which a block larger than the
-     * retention would otherwise wait for forever.
+     * The length of the next block of {@code s}: at most {@link #maxBlock} bytes, at most the room
+     * left in the retention {@code kept} (null: none), which a block larger than the retention would
+     * otherwise wait for forever, and at most {@code window}, the room in the peer's window.
      */
-    private int nextLength(SendQueue.Send s, Retention kept) {
-        long length = Math.min(s.left(), maxBlock);
+    private int nextLength(SendQueue.Send s, Retention kept, long window) {
+        long length = Math.min(Math.min(s.left(), maxBlock), window);
         return (int) (kept == null ? length : Math.min(length, kept.room()));
     }
 
-    /** Whether the next block of {@code s} stays within the blocks a receiver accepts in flight. */
-    boolean mayStart(SendQueue.Send s, Retention kept) {
-        int length = nextLength(s, kept);
-        // docs/rules.md SW-migrate-exactly-once: a full retention holds the block back.
-        boolean room = kept == null || length == Math.min(s.left(), maxBlock) || length >= MIN_RETAINED_BLOCK;
+    /**
+     * Whether the next block of {@code s} stays within the blocks a receiver accepts in flight.
+     *
+     * @param window the room in the peer's window (docs/rules.md SW-credit; Long.MAX_VALUE: no window)
+     */
+    boolean mayStart(SendQueue.Send s, Retention kept, long window) {
+        int length = nextLength(s, kept, window);
+        // docs/rules.md SW-migrate-exactly-once, SW-credit: a full retention or window holds the block back.
+        boolean room = length == Math.min(s.left(), maxBlock) || length >= MIN_RETAINED_BLOCK;
         return length > 0 && room && outgoing.mayStart(length);
     }
 
@@ -129,10 +134,11 @@ final class BlockTransfers {
      * @param peerReadsBlocks the peer's HELLO: the read flow (else the write flow)
      * @param kept the connection's retention, or null: the block's memory then stays until the peer
      *     acknowledges it, not only until it has the block (docs/migration.md section 5)
+     * @param window the room in the peer's window (docs/rules.md SW-credit; Long.MAX_VALUE: no window)
      * @return {@code false} if the connection ended
      */
-    boolean start(SendQueue.Send s, ByteBuffer out, boolean peerReadsBlocks, Retention kept) {
-        int length = nextLength(s, kept);
+    boolean start(SendQueue.Send s, ByteBuffer out, boolean peerReadsBlocks, Retention kept, long window) {
+        int length = nextLength(s, kept, window);
         ByteBuffer part = sends.peek(s, length);
         int id = outgoing.nextId();
         try {

@@ -45,7 +45,8 @@ import io.sanswitch.spi.WsaException;
  * {@link FramedStream frames} and RDMA {@link BlockTransfers blocks} on an RDMA provider (docs/rules.md BG-rdma-flows).
  * The sends wait in a {@link SendQueue}; what arrived waits in an {@link InboundBuffer}, and the
  * switch reads ahead until {@link #HIGH_WATER} bytes wait there, which is the flow control (docs/rules.md
- * BG-session: the switch's job).
+ * BG-session: the switch's job); a framed peer that keeps to the {@link CreditWindow} of that size is
+ * read from whatever waits, so its control frames are never held back by data (docs/rules.md SW-credit).
  */
 final class Connection implements SwitchSocket {
     private static final Logger LOG = LoggerFactory.getLogger(Connection.class);
@@ -413,11 +414,26 @@ final class Connection implements SwitchSocket {
 
     /**
      * Whether the switch reads ahead into its ring: open, the peer has not closed, the application
-     * keeps up, and no application buffer is (to be) lent, whose bytes a ring receive would take.
+     * keeps up or the peer keeps to our window (docs/rules.md SW-credit: the control frames behind the
+     * data are read whatever waits), and no application buffer is (to be) lent, whose bytes a ring
+     * receive would take.
      */
     private boolean wantsBytes() {
-        return !inbound.isPeerClosed() && !inbound.full() && (state == State.OPEN || state == State.CLOSING)
+        return !inbound.isPeerClosed() && (!inbound.full() || windowed()) && (state == State.OPEN || state == State.CLOSING)
                 && !moving && carrier.direct != null && !carrier.direct.holdsStream();
+    }
+
+    private boolean windowed() {
+        WireFormat wire = carrier.wire;
+        return wire != null && wire.windowed();
+    }
+
+    /** docs/rules.md SW-credit: the application took {@code n} bytes of the peer's stream. */
+    private void consumed(int n) {
+        WireFormat wire = carrier.wire;
+        if (wire != null && !moving) {
+            wire.consumed(n);
+        }
     }
 
     /** Whether a receive posted now gets the next bytes of the stream: nothing is ahead of it. */
@@ -461,12 +477,17 @@ final class Connection implements SwitchSocket {
             return; // docs/migration.md section 4: not counted, the peer sends it again
         }
         if (inbound.isEmpty()) {
+            int taken = 0;
             while (bytes.hasRemaining() && !receives.isEmpty()) {
                 PendingReceive r = receives.poll();
                 int n = Math.min(bytes.remaining(), r.into().remaining());
                 r.into().put(bytes.duplicate().limit(bytes.position() + n));
                 bytes.position(bytes.position() + n);
+                taken += n;
                 r.done().complete(n);
+            }
+            if (taken > 0) {
+                consumed(taken);
             }
         }
         if (bytes.hasRemaining()) {
@@ -497,6 +518,7 @@ final class Connection implements SwitchSocket {
     /** The block was read into {@code r}'s buffer ({@code n} bytes, its position moved past them). */
     void receiveFilled(PendingReceive r, int n) {
         if (state == State.OPEN) {
+            consumed(n);
             r.done().complete(n);
         } else {
             // Closing: the other receives were aborted when close was called.
@@ -514,12 +536,17 @@ final class Connection implements SwitchSocket {
 
     /** Hands received bytes to waiting receives, in order; the end of the stream as -1. */
     void deliver() {
+        int taken = 0;
         while (!receives.isEmpty()) {
             int n = inbound.take(receives.peek().into());
             if (n == 0) {
                 break;
             }
+            taken += Math.max(n, 0);
             receives.poll().done().complete(n);
+        }
+        if (taken > 0) {
+            consumed(taken);
         }
         pumpReceive();
     }

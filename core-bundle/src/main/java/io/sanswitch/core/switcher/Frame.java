@@ -23,11 +23,15 @@ sealed interface Frame extends Frames.Decoded {
 
     /**
      * First frame each way: the protocol version, whether its sender reads large blocks by RDMA read,
-     * and whether it migrates (docs/migration.md).
+     * whether it migrates (docs/migration.md) and whether it grants and keeps to credits (docs/rules.md SW-credit).
      */
-    record Hello(boolean readsBlocks, boolean migrates) implements Frame {
+    record Hello(boolean readsBlocks, boolean migrates, boolean credits) implements Frame {
         Hello(boolean readsBlocks) {
             this(readsBlocks, false);
+        }
+
+        Hello(boolean readsBlocks, boolean migrates) {
+            this(readsBlocks, migrates, false);
         }
 
         @Override
@@ -37,7 +41,8 @@ sealed interface Frame extends Frames.Decoded {
 
         @Override
         public void writeTo(ByteBuffer out) {
-            int flags = (readsBlocks ? Frames.FLAG_READS_BLOCKS : 0) | (migrates ? Frames.FLAG_MIGRATES : 0);
+            int flags = (readsBlocks ? Frames.FLAG_READS_BLOCKS : 0) | (migrates ? Frames.FLAG_MIGRATES : 0)
+                    | (credits ? Frames.FLAG_CREDITS : 0);
             out.put(Frames.HELLO).put(Frames.VERSION).put((byte) flags);
         }
     }
@@ -191,6 +196,19 @@ sealed interface Frame extends Frames.Decoded {
         @Override
         public void writeTo(ByteBuffer out) {
             out.put(Frames.ACK).putLong(received);
+        }
+    }
+
+    /** The receiver's application consumed {@code bytes} more of the stream: the sender may send that much more (docs/rules.md SW-credit). */
+    record Credit(int bytes) implements Frame {
+        @Override
+        public int size() {
+            return Frames.CREDIT_LENGTH;
+        }
+
+        @Override
+        public void writeTo(ByteBuffer out) {
+            out.put(Frames.CREDIT).putInt(bytes);
         }
     }
 }

@@ -26,6 +26,10 @@ final class FramedStream implements WireFormat {
     private final ArrayDeque<Frame> control = new ArrayDeque<>();
     private final BlockTransfers blocks;
     private PeerHello peer = PeerHello.AWAITED;
+    /** docs/rules.md SW-credit: what each side may send ahead of the other's application. */
+    private final CreditWindow window = new CreditWindow();
+    /** Both HELLOs carry the credit flag: the window is kept both ways (this side always offers it). */
+    private boolean credits;
     /** Null unless this switch migrates (docs/rules.md SW-migrate-negotiated): nothing of it costs otherwise. */
     private final MigratableSession session;
 
@@ -129,7 +133,36 @@ final class FramedStream implements WireFormat {
 
     @Override
     public void opened() {
-        control(new Frame.Hello(blocks.readsBlocks(), session != null));
+        control(new Frame.Hello(blocks.readsBlocks(), session != null, true));
+    }
+
+    @Override
+    public boolean windowed() {
+        return credits;
+    }
+
+    /**
+     * docs/rules.md SW-credit: the application consumed {@code n} bytes of the peer's stream; a CREDIT
+     * goes ahead of the data once a quarter of the window was consumed since the last one.
+     */
+    @Override
+    public void consumed(int n) {
+        if (!credits) {
+            return;
+        }
+        int grant = window.consumed(n);
+        if (grant > 0) {
+            control(new Frame.Credit(grant));
+            c.pumpSend();
+        }
+    }
+
+    /**
+     * The bytes of our stream the peer's window takes now: unlimited once its HELLO said it grants
+     * no credits (a switch from before them), the window's room until then and with credits.
+     */
+    private long windowRoom() {
+        return credits || peer == PeerHello.AWAITED ? window.room() : Long.MAX_VALUE;
     }
 
     /** Control frames first, then the sends in order; a frame is never split across two sends. */
@@ -149,19 +182,26 @@ final class FramedStream implements WireFormat {
                 // docs/rules.md BG-rdma-flows: the flow depends on the peer's provider, known from its HELLO. A block
                 // also waits until every control frame queued so far is in this send ahead of it: a
                 // WRITE_DONE that freed the room must reach the peer before the block that uses it.
+                long room = windowRoom();
                 if (peer == PeerHello.AWAITED || out.remaining() < Frames.BLOCK_HEADER + Frames.MAX_DESCRIPTOR
-                        || !control.isEmpty() || !blocks.mayStart(s, kept)) {
+                        || !control.isEmpty() || !blocks.mayStart(s, kept, room)) {
                     break;
                 }
-                if (!blocks.start(s, out, peer == PeerHello.READS_BLOCKS, kept)) {
+                int left = s.left();
+                if (!blocks.start(s, out, peer == PeerHello.READS_BLOCKS, kept, room)) {
                     return false;
                 }
+                window.sent(left - s.left());
             } else {
                 int room = out.remaining() - Frames.DATA_HEADER;
                 if (room <= 0) {
                     break;
                 }
-                int n = Math.min(Math.min(room, s.left()), threshold);
+                // docs/rules.md SW-credit: a DATA frame is cut to the window's room; none when it is full.
+                int n = (int) Math.min(Math.min(Math.min(room, s.left()), threshold), windowRoom());
+                if (n <= 0) {
+                    break;
+                }
                 if (kept != null) {
                     // docs/rules.md SW-migrate-exactly-once: a full retention holds the sends back.
                     n = (int) Math.min(n, kept.room());
@@ -172,6 +212,7 @@ final class FramedStream implements WireFormat {
                 }
                 new Frame.Data(sends.peek(s, n)).writeTo(out);
                 sends.taken(s, n);
+                window.sent(n);
                 segments.add(new SendQueue.Segment(s, n));
             }
         }
@@ -209,6 +250,7 @@ final class FramedStream implements WireFormat {
         if (peer == PeerHello.AWAITED) {
             if (f instanceof Frame.Hello h) {
                 peer = h.readsBlocks() ? PeerHello.READS_BLOCKS : PeerHello.TAKES_WRITES;
+                credits = h.credits();
                 if (session != null) {
                     session.peerHello(h.migrates());
                 }
@@ -217,6 +259,9 @@ final class FramedStream implements WireFormat {
                 c.protocolError(f.getClass().getSimpleName().toUpperCase() + " before the peer's HELLO");
             }
         } else if (f instanceof Frame.Data d) {
+            if (!withinWindow(d.payload().remaining())) {
+                return;
+            }
             if (session != null) {
                 session.counted(d.payload().remaining());
             }
@@ -236,10 +281,21 @@ final class FramedStream implements WireFormat {
                 return;
             }
             c.pumpSend();
+        } else if (f instanceof Frame.Credit k) {
+            String bad = credits ? window.credit(k.bytes()) : "CREDIT on a connection without credits";
+            if (bad != null) {
+                c.protocolError(bad);
+                return;
+            }
+            c.pumpSend(); // room in the window
         } else if (f instanceof Frame.Block b) {
-            blocks.read(b);
+            if (withinWindow(b.length())) {
+                blocks.read(b);
+            }
         } else if (f instanceof Frame.WriteReq w) {
-            blocks.exposeTarget(w);
+            if (withinWindow(w.length())) {
+                blocks.exposeTarget(w);
+            }
         } else if (f instanceof Frame.Done done) {
             blocks.done(done.id());
         } else if (f instanceof Frame.WriteTarget t) {
@@ -251,6 +307,18 @@ final class FramedStream implements WireFormat {
         } else {
             c.protocolError("a second HELLO");
         }
+    }
+
+    /**
+     * docs/rules.md SW-credit, docs/security.md SEC-13: with credits, {@code n} more bytes of the peer's
+     * stream must stay within the window this side granted; beyond it is a protocol error.
+     */
+    private boolean withinWindow(int n) {
+        String bad = credits ? window.arrived(n) : null;
+        if (bad != null) {
+            c.protocolError(bad);
+        }
+        return bad == null;
     }
 
     @Override

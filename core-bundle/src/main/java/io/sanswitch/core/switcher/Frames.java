@@ -11,7 +11,8 @@ import io.sanswitch.spi.RdmaBufferDescriptor;
  *
  * <pre>
  * HELLO        5 | version:1 | flags:1 (bit 0: "I read your large blocks with RDMA read",  first frame each way
- *                                        bit 1: "I migrate", docs/migration.md)
+ *                                        bit 1: "I migrate", docs/migration.md,
+ *                                        bit 2: "I grant and keep to credits", CreditWindow)
  * DATA         1 | length:4 | payload                                                      small data (<= threshold)
  * BLOCK        2 | id:4 | length:4 | dlen:2 | descriptor     read flow: the sender exposed the block (MEM_READ);
  * DONE         3 | id:4                                      receiver RDMA-reads it, then says DONE
@@ -21,6 +22,8 @@ import io.sanswitch.spi.RdmaBufferDescriptor;
  * RESET        9                                             abortive close: the peer fails with WSAECONNRESET
  * SESSION     10 | id:16 | secret:32 | resumePort:2             only when both HELLOs say "I migrate": once each way
  * ACK         11 | received:8                                 the application's bytes received so far (same condition)
+ * CREDIT      12 | bytes:4                                    the receiver's application consumed this many more bytes
+ *                                                            (1 … the window); only when both HELLOs say "credits"
  * </pre>
  *
  * Data, BLOCK and WRITE_REQ frames are delivered in stream order; the others concern the opposite
@@ -48,15 +51,22 @@ final class Frames {
     static final byte RESET = 9;
     static final byte SESSION = 10;
     static final byte ACK = 11;
+    static final byte CREDIT = 12;
 
     static final byte VERSION = 1;
     static final int FLAG_READS_BLOCKS = 1;
     /** HELLO: this side keeps what the peer has not acknowledged and can move the session (docs/migration.md). */
     static final int FLAG_MIGRATES = 2;
+    /**
+     * HELLO: this side grants a receive window by CREDIT frames and keeps to the peer's (docs/rules.md
+     * SW-credit). A switch from before it refuses the bit (unknown flags are a protocol error).
+     */
+    static final int FLAG_CREDITS = 4;
     static final int SESSION_ID = 16;
     static final int SESSION_SECRET = 32;
     static final int SESSION_LENGTH = 1 + SESSION_ID + SESSION_SECRET + 2;
     static final int ACK_LENGTH = 9;
+    static final int CREDIT_LENGTH = 5;
     static final int HELLO_LENGTH = 3;
     static final int DATA_HEADER = 5;
     static final int BLOCK_HEADER = 11;
@@ -126,10 +136,11 @@ final class Frames {
                 if (version != VERSION) {
                     return new Violation("HELLO of protocol version " + version + " (this is " + VERSION + ")");
                 }
-                if ((flags & ~(FLAG_READS_BLOCKS | FLAG_MIGRATES)) != 0) {
+                if ((flags & ~(FLAG_READS_BLOCKS | FLAG_MIGRATES | FLAG_CREDITS)) != 0) {
                     return new Violation("HELLO with unknown flags 0x" + Integer.toHexString(flags & 0xFF));
                 }
-                return consumed(in, new Frame.Hello((flags & FLAG_READS_BLOCKS) != 0, (flags & FLAG_MIGRATES) != 0));
+                return consumed(in, new Frame.Hello((flags & FLAG_READS_BLOCKS) != 0, (flags & FLAG_MIGRATES) != 0,
+                        (flags & FLAG_CREDITS) != 0));
             }
             case DATA: {
                 if (have < DATA_HEADER) {
@@ -231,6 +242,17 @@ final class Frames {
                     return new Violation("ACK of " + Long.toUnsignedString(received) + " bytes (0.." + Long.MAX_VALUE + ")");
                 }
                 return consumed(in, new Frame.Ack(received));
+            }
+            case CREDIT: {
+                if (have < CREDIT_LENGTH) {
+                    return NeedMore.NEED_MORE;
+                }
+                int bytes = in.getInt(p + 1);
+                // docs/security.md SEC-13: a receiver never grants more than its whole window at once.
+                if (bytes < 1 || bytes > CreditWindow.WINDOW) {
+                    return new Violation("CREDIT of " + Integer.toUnsignedString(bytes) + " bytes (1.." + CreditWindow.WINDOW + ")");
+                }
+                return consumed(in, new Frame.Credit(bytes));
             }
             default:
                 return new Violation("frame type " + type + " (no such frame)");

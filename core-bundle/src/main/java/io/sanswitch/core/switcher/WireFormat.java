@@ -51,6 +51,18 @@ interface WireFormat {
     default void ackOnlySent() {
     }
 
+    /**
+     * Whether the peer keeps to a window this side grants (docs/rules.md SW-credit): then the switch
+     * receives whatever the application holds, since the window bounds what can arrive.
+     */
+    default boolean windowed() {
+        return false;
+    }
+
+    /** The application consumed {@code n} bytes of the peer's stream (a window grants them again). */
+    default void consumed(int n) {
+    }
+
     /** The bytes of one completed receive (the receive buffer is reused after this). */
     void received(ByteBuffer data);
 

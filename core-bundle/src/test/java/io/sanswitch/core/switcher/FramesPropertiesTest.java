@@ -33,7 +33,7 @@ import io.sanswitch.spi.RdmaBufferDescriptor;
  */
 class FramesPropertiesTest {
     private static final byte[] TYPES = {Frames.DATA, Frames.BLOCK, Frames.DONE, Frames.HELLO, Frames.WRITE_REQ,
-        Frames.WRITE_TARGET, Frames.WRITE_DONE, Frames.RESET, Frames.SESSION, Frames.ACK};
+        Frames.WRITE_TARGET, Frames.WRITE_DONE, Frames.RESET, Frames.SESSION, Frames.ACK, Frames.CREDIT};
 
     @Test
     void everyFrameRoundTrips() {
@@ -219,7 +219,7 @@ class FramesPropertiesTest {
         Field id = new Field("id", 1, 4, 1, Integer.MAX_VALUE);
         Field blockLength = new Field("length", 5, 4, 1, Frames.MAX_BLOCK);
         if (f instanceof Frame.Hello) {
-            return List.of(new Field("version", 1, 1, Frames.VERSION, Frames.VERSION), new Field("flags", 2, 1, 0, 3));
+            return List.of(new Field("version", 1, 1, Frames.VERSION, Frames.VERSION), new Field("flags", 2, 1, 0, 7));
         } else if (f instanceof Frame.Data) {
             return List.of(new Field("length", 1, 4, 1, Frames.MAX_DATA));
         } else if (f instanceof Frame.Block) {
@@ -230,6 +230,8 @@ class FramesPropertiesTest {
             return List.of(id, new Field("dlen", 5, 2, 1, Frames.MAX_DESCRIPTOR));
         } else if (f instanceof Frame.Done || f instanceof Frame.WriteDone) {
             return List.of(id);
+        } else if (f instanceof Frame.Credit) {
+            return List.of(new Field("bytes", 1, 4, 1, CreditWindow.WINDOW));
         }
         return List.of();
     }
@@ -250,10 +252,16 @@ class FramesPropertiesTest {
                 random -> new Frame.WriteTarget(ids.next(random), descriptors.next(random)),
                 ids.map(Frame.WriteDone::new),
                 Generator.constant(new Frame.Reset()),
-                random -> new Frame.Hello(random.nextBoolean(), random.nextBoolean()),
+                random -> new Frame.Hello(random.nextBoolean(), random.nextBoolean(), random.nextBoolean()),
                 random -> new Frame.Session(Generator.bytes(16, 16).next(random), Generator.bytes(32, 32).next(random),
                         Generator.ints(0, 65_535).next(random)),
-                random -> new Frame.Ack(random.nextLong() & Long.MAX_VALUE));
+                random -> new Frame.Ack(random.nextLong() & Long.MAX_VALUE),
+                credits().map(Frame.Credit::new));
+    }
+
+    /** CREDIT values: any within the window, and its bounds. */
+    private static Generator<Integer> credits() {
+        return Generator.oneOf(Generator.ints(1, (int) CreditWindow.WINDOW), Generator.of(1, (int) CreditWindow.WINDOW));
     }
 
     private static Generator<Integer> ids() {
@@ -263,7 +271,7 @@ class FramesPropertiesTest {
     /** Lengths and ids near the bounds (0, 1, -1, MIN/MAX int, each bound and its neighbours), small ones, and any int. */
     private static Generator<Integer> fieldValues() {
         return Generator.oneOf(Generator.anyInt(), Generator.ints(-2, 300), Generator.around(Frames.MAX_DATA),
-                Generator.around(Frames.MAX_DESCRIPTOR), Generator.around(Frames.MAX_BLOCK),
+                Generator.around(Frames.MAX_DESCRIPTOR), Generator.around(Frames.MAX_BLOCK), Generator.around((int) CreditWindow.WINDOW),
                 Generator.of(Integer.MIN_VALUE, Integer.MAX_VALUE, 0xFFFF, 0x8000));
     }
 

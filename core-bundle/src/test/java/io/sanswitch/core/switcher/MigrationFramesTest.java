@@ -18,7 +18,7 @@ class MigrationFramesTest {
         assertArrayEquals(new byte[] {5, 1, 2}, Frames.encode(new Frame.Hello(false, true)).array());
         assertArrayEquals(new byte[] {5, 1, 1}, Frames.encode(new Frame.Hello(true)).array(), "unchanged without migration");
         assertEquals(new Frame.Hello(false, true), Frames.decode(ByteBuffer.wrap(new byte[] {5, 1, 2})));
-        assertInstanceOf(Frames.Violation.class, Frames.decode(ByteBuffer.wrap(new byte[] {5, 1, 4})));
+        assertInstanceOf(Frames.Violation.class, Frames.decode(ByteBuffer.wrap(new byte[] {5, 1, 8})));
     }
 
     @Test
