@@ -7,13 +7,9 @@ import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
-import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Dictionary;
@@ -41,7 +37,6 @@ import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceReference;
 import org.osgi.service.cm.ConfigurationAdmin;
-import org.osgi.util.tracker.ServiceTracker;
 
 import io.sanswitch.api.SocketSwitch;
 import io.sanswitch.api.SwitchServerSocket;
@@ -338,38 +333,15 @@ public class MigrationIT {
         void run() throws Exception;
     }
 
-    /** A new revision from a copy of the bundle's jar (its location is the reactor's). */
     private static void updateFromCopy(Bundle rdma) throws Exception {
-        Path copy = Files.createTempFile("rdma-bundle-", ".jar");
-        try {
-            Files.copy(Path.of(System.getProperty("sanswitch.bundle.rdma")), copy, StandardCopyOption.REPLACE_EXISTING);
-            try (InputStream in = Files.newInputStream(copy)) {
-                rdma.update(in);
-            }
-        } finally {
-            Files.deleteIfExists(copy);
-        }
+        Bundles.updateFromCopy(rdma, "sanswitch.bundle.rdma");
     }
 
     private Bundle rdmaBundle() {
-        for (Bundle b : context.getBundles()) {
-            if (RDMA_BSN.equals(b.getSymbolicName())) {
-                return b;
-            }
-        }
-        fail("no bundle " + RDMA_BSN);
-        return null;
+        return Bundles.bySymbolicName(context, RDMA_BSN);
     }
 
     private <S> S awaitService(Class<S> type) throws Exception {
-        ServiceTracker<S, S> tracker = new ServiceTracker<>(context, type, null);
-        tracker.open();
-        try {
-            S service = tracker.waitForService(WAIT_MILLIS);
-            assertNotNull("no " + type.getSimpleName(), service);
-            return service;
-        } finally {
-            tracker.close();
-        }
+        return Bundles.awaitService(context, type, WAIT_MILLIS);
     }
 }

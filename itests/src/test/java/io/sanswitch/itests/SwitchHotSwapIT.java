@@ -17,9 +17,6 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Dictionary;
 import java.util.Hashtable;
@@ -356,15 +353,7 @@ public class SwitchHotSwapIT {
     /** Updates the rdma bundle from a copy of its jar (a new revision) and starts it; waits for the switch. */
     private void updateAndStartRdma() throws Exception {
         Bundle rdma = rdmaBundle();
-        Path copy = Files.createTempFile("rdma-bundle-", ".jar");
-        try {
-            Files.copy(Path.of(System.getProperty("sanswitch.bundle.rdma")), copy, StandardCopyOption.REPLACE_EXISTING);
-            try (InputStream in = Files.newInputStream(copy)) {
-                rdma.update(in);
-            }
-        } finally {
-            Files.deleteIfExists(copy);
-        }
+        Bundles.updateFromCopy(rdma, "sanswitch.bundle.rdma");
         rdma.start();
         eventually("the switch uses ucx again after the update", () -> sw.providers().contains("ucx"));
         if (echo != null) {
