@@ -153,7 +153,9 @@ final class FramedStream implements WireFormat {
         int grant = window.consumed(n);
         if (grant > 0) {
             control(new Frame.Credit(grant));
-            c.pumpSend();
+            // After the task at hand: a block's read queues its DONE right after the application took
+            // the block, and the CREDIT then rides in DONE's send instead of a send of its own.
+            c.later(c::pumpSend);
         }
     }
 
