@@ -276,7 +276,7 @@ public class SanswitchFeatureIT {
     }
 
     @Test
-    @io.sanswitch.testing.Checks({"LC-bundle-stop", "SW-withdrawn", "SW-subnet", "SW-join", "SW-migrate-trigger", "SW-migrate-visible"})
+    @io.sanswitch.testing.Checks({"LC-bundle-stop", "SW-withdrawn", "SW-subnet", "SW-join", "SW-migrate-trigger", "SW-migrate-visible", "SW-migrate-back"})
     public void featureInstallsTheCommandsShowTheProvidersAndABundleUpdateIsAHotSwap() throws Exception {
         assertNotNull("UCX_ERROR_SIGNALS did not reach Karaf's JVM", System.getenv("UCX_ERROR_SIGNALS"));
         String added = run("feature:repo-add mvn:io.sanswitch/features/" + VERSION + "/xml/features");
@@ -393,8 +393,9 @@ public class SanswitchFeatureIT {
     /**
      * Issue 13 in Karaf: with {@code migrate} on (set with config:property-set, as an operator would),
      * {@code bundle:update} of the rdma bundle under a connection streaming both ways moves it to tcp
-     * (docs/migration.md section 4): no application error, every byte where it belongs,
-     * {@code choice()} MOVED, and {@code san:sockets tcp} shows the move.
+     * (docs/migration.md section 4) and, the new revision started, back to ucx (section 6): no
+     * application error, every byte where it belongs, {@code choice()} MOVED (provider returned), and
+     * {@code san:sockets ucx} shows both moves.
      */
     private void aBundleUpdateUnderStreamsMovesThemWithMigrationOn() throws Exception {
         run("config:edit io.sanswitch.switch; config:property-set migrate true; config:update");
@@ -412,13 +413,22 @@ public class SanswitchFeatureIT {
             String updated = run("bundle:update " + rdma().getBundleId());
             up.awaitReceived(up.received() + step);
             down.awaitReceived(down.received() + step);
-            for (io.sanswitch.api.SwitchSocket s : List.of(client, server)) {
-                assertEquals("moved to tcp: " + s.history() + "\nbundle:update printed: " + updated, "tcp", s.provider());
-                assertEquals(s.history().toString(), io.sanswitch.api.ProviderChoice.Reason.MOVED, s.choice().reason());
+            // The updated bundle starts at once: the connections move to tcp, then back to ucx
+            // (docs/migration.md section 6); the streams' progress is the signal to look again.
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+            while (!(backOnUcx(client) && backOnUcx(server)) && System.nanoTime() < deadline) {
+                up.awaitReceived(up.received() + (1 << 20));
             }
-            String sockets = run("san:sockets tcp");
+            for (io.sanswitch.api.SwitchSocket s : List.of(client, server)) {
+                List<io.sanswitch.api.ProviderChoice> h = s.history();
+                assertTrue("moved to tcp and back to ucx: " + h + "\nbundle:update printed: " + updated, backOnUcx(s));
+                assertTrue(h.toString(), h.stream().anyMatch(c -> "tcp".equals(c.provider())
+                        && c.reason() == io.sanswitch.api.ProviderChoice.Reason.MOVED));
+            }
+            String sockets = run("san:sockets ucx");
             System.out.println(sockets);
             assertTrue(sockets, sockets.contains("; moved ucx -> tcp (provider withdrawn, paused "));
+            assertTrue(sockets, sockets.contains("; moved tcp -> ucx (provider returned, paused "));
             up.end();
             down.end();
             System.out.println("[move] bundle:update under a stream: " + up + "; " + down + "; " + client.history());
@@ -426,6 +436,13 @@ public class SanswitchFeatureIT {
         } finally {
             run("config:edit io.sanswitch.switch; config:property-delete migrate; config:update");
         }
+    }
+
+    /** On ucx again by a move back (docs/rules.md SW-migrate-back). */
+    private static boolean backOnUcx(io.sanswitch.api.SwitchSocket s) {
+        io.sanswitch.api.ProviderChoice c = s.choice();
+        return "ucx".equals(c.provider()) && c.move() != null
+                && c.move().cause() == io.sanswitch.api.ProviderMove.Cause.PROVIDER_RETURNED;
     }
 
     /**
