@@ -416,12 +416,12 @@ public class SanswitchFeatureIT {
             // The updated bundle starts at once: the connections move to tcp, then back to ucx
             // (docs/migration.md section 6); the streams' progress is the signal to look again.
             long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
-            while (!(backOnUcx(client) && backOnUcx(server)) && System.nanoTime() < deadline) {
+            while (!(PatternStream.backOnUcx(client) && PatternStream.backOnUcx(server)) && System.nanoTime() < deadline) {
                 up.awaitReceived(up.received() + (1 << 20));
             }
             for (io.sanswitch.api.SwitchSocket s : List.of(client, server)) {
                 List<io.sanswitch.api.ProviderChoice> h = s.history();
-                assertTrue("moved to tcp and back to ucx: " + h + "\nbundle:update printed: " + updated, backOnUcx(s));
+                assertTrue("moved to tcp and back to ucx: " + h + "\nbundle:update printed: " + updated, PatternStream.backOnUcx(s));
                 assertTrue(h.toString(), h.stream().anyMatch(c -> "tcp".equals(c.provider())
                         && c.reason() == io.sanswitch.api.ProviderChoice.Reason.MOVED));
             }
@@ -438,19 +438,19 @@ public class SanswitchFeatureIT {
         }
     }
 
-    /** On ucx again by a move back (docs/rules.md SW-migrate-back). */
-    private static boolean backOnUcx(io.sanswitch.api.SwitchSocket s) {
-        io.sanswitch.api.ProviderChoice c = s.choice();
-        return "ucx".equals(c.provider()) && c.move() != null
-                && c.move().cause() == io.sanswitch.api.ProviderMove.Cause.PROVIDER_RETURNED;
-    }
-
     /**
      * One direction of a connection: a thread sends chunks whose every byte is a function of its
      * offset in the stream, another receives and checks each byte at its offset; any failure of
      * the application's calls is kept. Loaded only once the feature is installed (it names api types).
      */
     static final class PatternStream {
+        /** On ucx again by a move back (docs/rules.md SW-migrate-back). */
+        static boolean backOnUcx(io.sanswitch.api.SwitchSocket s) {
+            io.sanswitch.api.ProviderChoice c = s.choice();
+            return "ucx".equals(c.provider()) && c.move() != null
+                    && c.move().cause() == io.sanswitch.api.ProviderMove.Cause.PROVIDER_RETURNED;
+        }
+
         private static final int[] CHUNKS = {100, 70_000, 4096, 300_000, 1 << 20};
         private final String name;
         private final java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
