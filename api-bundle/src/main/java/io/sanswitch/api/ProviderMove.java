@@ -26,7 +26,12 @@ public record ProviderMove(String from, Cause cause, Instant when, Duration paus
          * The connection over the provider failed while the provider still ran (the peer's provider may
          * have gone); {@link ProviderChoice#rdmaError()} is what the provider reported, if it reported an error.
          */
-        CONNECTION_FAILED
+        CONNECTION_FAILED,
+        /**
+         * The session had moved to TCP and went back to RDMA once an RDMA provider ran on both sides
+         * again (setting {@code moveBack}). @since 1.3
+         */
+        PROVIDER_RETURNED
     }
 
     public ProviderMove {

@@ -7,7 +7,7 @@
  * {@link io.sanswitch.spi.WsaException}s with the SPI's Winsock codes.
  */
 @Export
-@Version("1.2.0")
+@Version("1.3.0")
 package io.sanswitch.api;
 
 import org.osgi.annotation.bundle.Export;

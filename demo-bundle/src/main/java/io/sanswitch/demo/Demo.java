@@ -179,10 +179,11 @@ public final class Demo {
             String history = shell("san:cleanup-history ucx");
             console.line("   san:cleanup-history ucx");
             console.line(indent(indent(history)));
-            int expectedReset = 1 + 2 * (CLIENTS + 1);
+            // The echo server's listener, the switch's RDMA resume port (docs/migration.md section 6), both ends of each connection.
+            int expectedReset = 2 + 2 * (CLIENTS + 1);
             check(historyShows(history, oldUcx, expectedReset), "san:cleanup-history shows that final cleanup: "
-                    + "TRANSPORT_LEAVING, operations aborted, " + expectedReset + " sockets reset (the listener's ucx "
-                    + "socket and both ends of " + (CLIENTS + 1) + " connections)");
+                    + "TRANSPORT_LEAVING, operations aborted, " + expectedReset + " sockets reset (the listener's and the "
+                    + "resume port's ucx sockets and both ends of " + (CLIENTS + 1) + " connections)");
             timedEcho(fallbackPhase, "tcp");
             check(fallbackPhase.bytes("tcp") > 0, "data echoed over tcp meanwhile: " + bytes(fallbackPhase.bytes("tcp")));
             console.line("   san:sockets tcp");

@@ -276,7 +276,7 @@ public class SanswitchFeatureIT {
     }
 
     @Test
-    @io.sanswitch.testing.Checks({"LC-bundle-stop", "SW-withdrawn", "SW-subnet", "SW-join", "SW-migrate-trigger", "SW-migrate-visible"})
+    @io.sanswitch.testing.Checks({"LC-bundle-stop", "SW-withdrawn", "SW-subnet", "SW-join", "SW-migrate-trigger", "SW-migrate-visible", "SW-migrate-back"})
     public void featureInstallsTheCommandsShowTheProvidersAndABundleUpdateIsAHotSwap() throws Exception {
         assertNotNull("UCX_ERROR_SIGNALS did not reach Karaf's JVM", System.getenv("UCX_ERROR_SIGNALS"));
         String added = run("feature:repo-add mvn:io.sanswitch/features/" + VERSION + "/xml/features");
@@ -393,8 +393,9 @@ public class SanswitchFeatureIT {
     /**
      * Issue 13 in Karaf: with {@code migrate} on (set with config:property-set, as an operator would),
      * {@code bundle:update} of the rdma bundle under a connection streaming both ways moves it to tcp
-     * (docs/migration.md section 4): no application error, every byte where it belongs,
-     * {@code choice()} MOVED, and {@code san:sockets tcp} shows the move.
+     * (docs/migration.md section 4) and, the new revision started, back to ucx (section 6): no
+     * application error, every byte where it belongs, {@code choice()} MOVED (provider returned), and
+     * {@code san:sockets ucx} shows both moves.
      */
     private void aBundleUpdateUnderStreamsMovesThemWithMigrationOn() throws Exception {
         run("config:edit io.sanswitch.switch; config:property-set migrate true; config:update");
@@ -412,13 +413,20 @@ public class SanswitchFeatureIT {
             String updated = run("bundle:update " + rdma().getBundleId());
             up.awaitReceived(up.received() + step);
             down.awaitReceived(down.received() + step);
-            for (io.sanswitch.api.SwitchSocket s : List.of(client, server)) {
-                assertEquals("moved to tcp: " + s.history() + "\nbundle:update printed: " + updated, "tcp", s.provider());
-                assertEquals(s.history().toString(), io.sanswitch.api.ProviderChoice.Reason.MOVED, s.choice().reason());
+            // The updated bundle starts at once: the connections move to tcp, then back to ucx
+            // (docs/migration.md section 6); the streams' progress is the signal to look again.
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+            while (!(PatternStream.backOnUcx(client) && PatternStream.backOnUcx(server)) && System.nanoTime() < deadline) {
+                up.awaitReceived(up.received() + (1 << 20));
             }
-            String sockets = run("san:sockets tcp");
+            for (io.sanswitch.api.SwitchSocket s : List.of(client, server)) {
+                assertTrue("moved to tcp and back to ucx: " + s.history() + "\nbundle:update printed: " + updated,
+                        PatternStream.backOnUcx(s) && PatternStream.wasOnTcp(s));
+            }
+            String sockets = run("san:sockets ucx");
             System.out.println(sockets);
             assertTrue(sockets, sockets.contains("; moved ucx -> tcp (provider withdrawn, paused "));
+            assertTrue(sockets, sockets.contains("; moved tcp -> ucx (provider returned, paused "));
             up.end();
             down.end();
             System.out.println("[move] bundle:update under a stream: " + up + "; " + down + "; " + client.history());
@@ -434,6 +442,23 @@ public class SanswitchFeatureIT {
      * the application's calls is kept. Loaded only once the feature is installed (it names api types).
      */
     static final class PatternStream {
+        /** Moved to tcp once. */
+        static boolean wasOnTcp(io.sanswitch.api.SwitchSocket s) {
+            for (io.sanswitch.api.ProviderChoice c : s.history()) {
+                if ("tcp".equals(c.provider()) && c.reason() == io.sanswitch.api.ProviderChoice.Reason.MOVED) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /** On ucx again by a move back (docs/rules.md SW-migrate-back). */
+        static boolean backOnUcx(io.sanswitch.api.SwitchSocket s) {
+            io.sanswitch.api.ProviderChoice c = s.choice();
+            return "ucx".equals(c.provider()) && c.move() != null
+                    && c.move().cause() == io.sanswitch.api.ProviderMove.Cause.PROVIDER_RETURNED;
+        }
+
         private static final int[] CHUNKS = {100, 70_000, 4096, 300_000, 1 << 20};
         private final String name;
         private final java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();

@@ -84,9 +84,10 @@ class LauncherIT {
         assertFalse(out.contains("connection over ucx broke"), "no connection broke: the switch moved them (migrate on)\n" + out);
         assertTrue(out.matches("(?s).*\n   longest stall per client across the stop and the update: \\d+ ms, \\d+ ms\n.*"),
                 "the stalls\n" + out);
-        assertTrue(out.matches("(?s).*ucx\\s+\\d+\\s+\\d+\\s+TRANSPORT_LEAVING\\s+\\d+\\s+7\\s+\\d+ (µs|ms)\\s+0\\n.*"),
-                "history row: the listener's ucx socket and both ends of 3 connections reset\n" + out);
-        assertTrue(out.contains("moving from tcp to ucx (SAN_SUBNET)"), out);
+        assertTrue(out.matches("(?s).*ucx\\s+\\d+\\s+\\d+\\s+TRANSPORT_LEAVING\\s+\\d+\\s+8\\s+\\d+ (µs|ms)\\s+0\\n.*"),
+                "history row: the listener's and the resume port's ucx sockets and both ends of 3 connections reset\n" + out);
+        // The connections may have moved back to ucx by themselves (SW-migrate-back) before the clients reconnect.
+        assertTrue(out.matches("(?s).*moving from (tcp|ucx) to ucx \\(SAN_SUBNET\\).*"), out);
         assertTrue(out.contains("SAN_SUBNET: peer 127.0.0.1 on a SAN subnet; moved ucx -> tcp (provider withdrawn, paused "),
                 "san:sockets tcp after the move\n" + out);
         assertTrue(out.contains("\nsummary\n"), out);

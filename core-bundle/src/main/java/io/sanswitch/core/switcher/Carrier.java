@@ -44,9 +44,9 @@ final class Carrier {
         this.resumed = resumed;
     }
 
-    /** Whether its provider was withdrawn (a resume socket's provider going shows as its socket failing). */
+    /** Whether its provider was withdrawn (a resume socket's: the provider under that socket). */
     boolean retired() {
-        return provider != null && provider.isRetired();
+        return provider != null ? provider.isRetired() : resumed.providerRetired();
     }
 
     @Override

@@ -119,15 +119,26 @@ final class Connection implements SwitchSocket {
     /** Why the move failed, for the messages of the failures; null: it did not. */
     private String moveFailure;
     /** While moving: the session whose retention and counts go on over the next carrier. */
-    private MigratableSession parked;
+    private ParkedSession parked;
     /** The connection ends by a graceful close whose sends are done (a resume socket closes, not resets). */
     private boolean graceful;
     private int liveRegistrations;
     private Future<?> closeTimer;
     private final ArrayDeque<PendingReceive> receives = new ArrayDeque<>();
+    private final boolean resumeSocket;
 
     Connection(SwitchContext sw, BoundProvider provider, SocketHandle handle, ProviderChoice choice,
             InetSocketAddress local, InetSocketAddress remote) {
+        this(sw, provider, handle, choice, local, remote, false);
+    }
+
+    /**
+     * @param resumeSocket the switch's own socket that carries a moved session (docs/migration.md
+     *     section 6): it never migrates itself, the session over it does
+     */
+    Connection(SwitchContext sw, BoundProvider provider, SocketHandle handle, ProviderChoice choice,
+            InetSocketAddress local, InetSocketAddress remote, boolean resumeSocket) {
+        this.resumeSocket = resumeSocket;
         this.sw = sw;
         this.choice = choice;
         this.history = List.of(choice);
@@ -150,7 +161,8 @@ final class Connection implements SwitchSocket {
             long maxBlock = Math.min(BlockTransfers.SENT_BLOCK, caps.maxRdmaSize() > 0 ? caps.maxRdmaSize() : Frames.MAX_BLOCK);
             boolean readsBlocks = caps.rdmaRead() && !sw.settings().forceWriteFlow();
             boolean connector = choice.reason() != ProviderChoice.Reason.ACCEPTED;
-            k.wire = new FramedStream(this, k, sends, inbound, threshold, readsBlocks, maxBlock, sw.settings().migration(),
+            MigrationSettings m = resumeSocket ? sw.settings().migration().withMigrate(false) : sw.settings().migration();
+            k.wire = new FramedStream(this, k, sends, inbound, threshold, readsBlocks, maxBlock, m,
                     connector, sw.resumePort());
         } else {
             k.wire = new PlainStream(this, caps.maxMessageSize());
@@ -672,43 +684,148 @@ final class Connection implements SwitchSocket {
      * @return whether the connection moves (else it ends as before)
      */
     private boolean moves(String reason, WsaError error) {
+        return moves(reason, error, false);
+    }
+
+    /**
+     * @param back docs/rules.md SW-migrate-back: a move of a session on TCP back to RDMA, which the
+     *     connector begins once the RDMA provider is up on both sides; it dials the peer's RDMA resume
+     *     port, and its TCP resume port if that fails
+     */
+    private boolean moves(String reason, WsaError error, boolean back) {
         Carrier k = carrier;
-        if (state != State.OPEN || closeCalled || moving || k.resumed != null || !(k.wire instanceof FramedStream f)
-                || !f.movable() || !sw.settings().migration().migrate()) {
+        if (state != State.OPEN || closeCalled || moving || !sw.settings().migration().migrate()) {
             return false;
         }
-        SessionIdentity identity = f.session();
-        boolean connector = choice.reason() != ProviderChoice.Reason.ACCEPTED;
+        SessionIdentity identity;
+        if (k.resumed != null) {
+            identity = k.resumed.identity(); // docs/migration.md section 6: a moved session moves again
+        } else if (k.wire instanceof FramedStream f && f.movable()) {
+            identity = f.session();
+        } else {
+            return false;
+        }
+        boolean connector = connector();
         if (connector ? identity.peerResumePort() == 0 : sw.resumePort() == 0) {
             LOG.info("{}: does not move ({}): no resume port on the {}", this, reason, connector ? "peer" : "switch");
             return false;
         }
         moving = true;
         // docs/rules.md SW-migrate-visible: the application's calls are held from here to the resume.
-        MoveStart began = new MoveStart(k.name, reason, k.retired() ? ProviderMove.Cause.PROVIDER_WITHDRAWN
-                : ProviderMove.Cause.CONNECTION_FAILED, k.retired() ? null : error, Instant.now(), System.nanoTime());
+        ProviderMove.Cause cause = back ? ProviderMove.Cause.PROVIDER_RETURNED
+                : k.retired() ? ProviderMove.Cause.PROVIDER_WITHDRAWN : ProviderMove.Cause.CONNECTION_FAILED;
+        MoveStart began = new MoveStart(k.name, reason, cause, cause == ProviderMove.Cause.CONNECTION_FAILED ? error : null,
+                Instant.now(), System.nanoTime());
         SessionId id = SessionId.of(identity.id());
         SessionKey key = connector ? SessionKey.derive(identity.ownSecret(), id, identity.peerSecret())
                 : SessionKey.derive(identity.peerSecret(), id, identity.ownSecret());
+        int returnPort = k.resumed != null ? k.resumed.peerReturnPort() : 0;
         // The old carrier's part ends; the application's stays: what was taken of its sends is in
         // the retention (they complete), what arrived in order waits, the rest comes again.
-        parked = f.moved();
-        inbound.dropFromFirstMissing();
-        sends.acknowledgeTaken();
-        if (!k.retired() && !(k.slot != null && k.slot.isClosed())) {
-            try {
-                k.spi.closeSocket(k.handle);
-            } catch (WsaException e) {
-                LOG.trace("{}: closeSocket at the move: {}", this, e.error());
+        if (k.resumed != null) {
+            parked = k.resumed.moved();
+        } else {
+            parked = ((FramedStream) k.wire).moved();
+            if (!k.retired() && !(k.slot != null && k.slot.isClosed())) {
+                try {
+                    k.spi.closeSocket(k.handle);
+                } catch (WsaException e) {
+                    LOG.trace("{}: closeSocket at the move: {}", this, e.error());
+                }
             }
         }
+        inbound.dropFromFirstMissing();
+        sends.acknowledgeTaken();
         registered(-liveRegistrations);
         long received = parked.received();
-        CompletableFuture<ResumeDial.Resumed> resumed = connector
-                ? sw.dialResume(new InetSocketAddress(remote.getAddress(), identity.peerResumePort()), id, key, received)
-                : sw.parkSession(id, key, received);
+        InetSocketAddress tcpAt = new InetSocketAddress(remote.getAddress(), identity.peerResumePort());
+        CompletableFuture<ResumeDial.Resumed> resumed = !connector ? sw.parkSession(id, key, received)
+                : back ? sw.dialBack(new InetSocketAddress(remote.getAddress(), returnPort), tcpAt, id, key, received)
+                : sw.dialResume(tcpAt, id, key, received);
         resumed.whenComplete((r, e) -> queue.execute(() -> resumedOrNot(r, e, began)));
         return true;
+    }
+
+    /** Whether this side connected (it dials at a move, docs/rules.md SW-migrate-connector-dials). */
+    private boolean connector() {
+        return choice.reason() != ProviderChoice.Reason.ACCEPTED;
+    }
+
+    /**
+     * docs/rules.md SW-migrate-back, the connector's side: a session moved to TCP goes back to RDMA once
+     * the peer announced its RDMA resume port and an RDMA provider runs here too. On the queue; called
+     * when the peer's RETURN arrives and when an RDMA provider starts on this switch.
+     */
+    void maybeReturn() {
+        Carrier k = carrier;
+        if (k.resumed == null || !connector() || k.resumed.overRdma() || k.resumed.peerReturnPort() == 0
+                || !sw.settings().migration().moveBack() || !sw.rdmaUp()) {
+            return;
+        }
+        if (k.resumed.leaving() || moving || state != State.OPEN || closeCalled) {
+            return;
+        }
+        // The peer parks at the MOVE and ends the socket; that end is the sign to dial. A peer that
+        // never answers does not hold the session: the move goes on after the resume timeout.
+        ResumedStream leaving = k.resumed;
+        leaving.leave();
+        after(sw.settings().migration().resumeTimeout(), () -> {
+            if (carrier.resumed == leaving) {
+                returnReady();
+            }
+        });
+    }
+
+    /** The connector's MOVE was answered (the peer ended the socket) or not in time: the move back begins. */
+    void returnReady() {
+        if (!moves("the RDMA provider is up on both sides", null, true)) {
+            moveFailed(WSAECONNRESET, "the move back to RDMA could not begin");
+        }
+    }
+
+    /** The acceptor's side of a move back: the connector's MOVE arrived; the session parks for its dial. */
+    void peerMovesBack() {
+        if (!moves("the peer moves the session back to RDMA", null, true)) {
+            moveFailed(WSAECONNRESET, "the peer moved the session back to RDMA, and it cannot move here");
+        }
+    }
+
+    /** The peer's RETURN arrived (docs/migration.md section 6): a move back is tried after what runs now. */
+    void peerMayTakeBack() {
+        later(this::maybeReturn);
+    }
+
+    /**
+     * docs/rules.md SW-migrate-back, the acceptor's side: tells the connector of a session moved to TCP
+     * where this switch's RDMA resume port is now ({@code port}; 0: none). On the queue.
+     */
+    void announceReturn(int port) {
+        Carrier k = carrier;
+        if (k.resumed != null && !connector() && !k.resumed.overRdma() && !moving && state == State.OPEN
+                && sw.settings().migration().moveBack()) {
+            k.resumed.announceReturn(port);
+        }
+    }
+
+    /**
+     * A moved session's resume socket failed: the session moves again (its provider went, or the peer
+     * moves it back, docs/migration.md section 6), else the connection fails as a peer's reset.
+     */
+    void resumeSocketFailed(String why) {
+        if (!moves(why, null)) {
+            moveFailed(WSAECONNRESET, why);
+        }
+    }
+
+    /** Whether this connection runs over an RDMA provider now (a resume socket over UCX, for one). */
+    boolean overRdma() {
+        Carrier k = carrier;
+        return k.provider != null ? k.provider.rdma() : k.resumed != null && k.resumed.overRdma();
+    }
+
+    /** Whether the provider under this connection was withdrawn (a resume socket's, for one). */
+    boolean providerRetired() {
+        return carrier.retired();
     }
 
     /** A move under way: from which provider, why, and when the application's calls began to be held. */
@@ -745,8 +862,12 @@ final class Connection implements SwitchSocket {
             return;
         }
         sw.moved(this);
-        if (r.socket() instanceof Connection resumeSocket) {
-            resumeSocket.describedAs(Switch.describe(history, local, remote));
+        if (!connector() && sw.returnPort() != 0) {
+            // docs/rules.md SW-migrate-back: the connector learns at once that it may come back to RDMA.
+            announceReturn(sw.returnPort());
+        }
+        if (r.socket() instanceof Connection inner) {
+            inner.describedAs(Switch.describe(history, local, remote));
         }
         LOG.info("{}: moved from {} to {} ({}: {}), paused {} ms", this, began.from(), next.name, began.cause(),
                 began.reason(), pause.toMillis());

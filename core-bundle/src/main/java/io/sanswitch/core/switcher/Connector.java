@@ -43,6 +43,8 @@ final class Connector {
     /** The application's bind and options, a copy taken at the call; replayed on every provider socket. */
     private final SocketSetup setup;
     private final SerialQueue queue;
+    /** A resume socket of the switch's own (docs/migration.md section 6): its connection never migrates itself. */
+    private boolean resumeSocket;
 
     // Queue only.
     private int attempt;
@@ -68,6 +70,12 @@ final class Connector {
 
     void begin() {
         queue.execute(this::decide);
+    }
+
+    /** Makes the connection a resume socket of the switch's own; before {@link #begin}. */
+    Connector resumeSocket() {
+        resumeSocket = true;
+        return this;
     }
 
     private void decide() {
@@ -206,7 +214,7 @@ final class Connector {
         // The SPI has no getsockname (docs/rules.md BG-not-required): the local side is what the application
         // bound (its port 0 stays 0), else known only as "any".
         InetSocketAddress local = setup.localAddress() != null ? setup.localAddress() : new InetSocketAddress(0);
-        Connection c = new Connection(sw, provider, handle, choice, local, remote);
+        Connection c = new Connection(sw, provider, handle, choice, local, remote, resumeSocket);
         CompletableFuture<SwitchSocket> ready = new CompletableFuture<>();
         BoundProvider used = provider;
         boolean rdma = overRdma;

@@ -211,4 +211,30 @@ sealed interface Frame extends Frames.Decoded {
             out.put(Frames.CREDIT).putInt(bytes);
         }
     }
+
+    /** docs/migration.md section 6: the acceptor's RDMA resume port for a move back; 0: none now. */
+    record Return(int port) implements Frame {
+        @Override
+        public int size() {
+            return Frames.RETURN_LENGTH;
+        }
+
+        @Override
+        public void writeTo(ByteBuffer out) {
+            out.put(Frames.RETURN).putShort((short) port);
+        }
+    }
+
+    /** docs/migration.md section 6: the connector leaves the resume socket for RDMA; nothing follows. */
+    record Move() implements Frame {
+        @Override
+        public int size() {
+            return 1;
+        }
+
+        @Override
+        public void writeTo(ByteBuffer out) {
+            out.put(Frames.MOVE);
+        }
+    }
 }

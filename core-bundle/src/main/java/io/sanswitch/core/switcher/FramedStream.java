@@ -96,11 +96,11 @@ final class FramedStream implements WireFormat {
      * is dropped (its blocks, pools, control frames), except the session's retention and counts,
      * which go on over the next. The old socket's close releases the registrations.
      */
-    MigratableSession moved() {
+    ParkedSession moved() {
         control.clear();
         session.moving();
         blocks.clear();
-        return session;
+        return session.parked();
     }
 
     @Override
@@ -306,6 +306,9 @@ final class FramedStream implements WireFormat {
             blocks.targetWritten(w.id());
         } else if (f instanceof Frame.Reset) {
             c.peerReset();
+        } else if (f instanceof Frame.Return || f instanceof Frame.Move) {
+            // docs/migration.md section 6: only a moved session's resume socket carries it.
+            c.protocolError("RETURN on a connection that has not moved");
         } else {
             c.protocolError("a second HELLO");
         }

@@ -52,6 +52,17 @@ final class Frames {
     static final byte SESSION = 10;
     static final byte ACK = 11;
     static final byte CREDIT = 12;
+    /**
+     * On a moved session's resume socket only (docs/migration.md section 6): the acceptor's RDMA resume
+     * port, where the connector may move the session back; 0: none now.
+     */
+    static final byte RETURN = 13;
+    /**
+     * On a moved session's resume socket only (docs/migration.md section 6): the connector leaves this
+     * socket to move the session back to RDMA; nothing of the stream follows it. The acceptor parks
+     * and closes the socket, which the connector takes as its sign to dial.
+     */
+    static final byte MOVE = 14;
 
     static final byte VERSION = 1;
     static final int FLAG_READS_BLOCKS = 1;
@@ -67,6 +78,7 @@ final class Frames {
     static final int SESSION_LENGTH = 1 + SESSION_ID + SESSION_SECRET + 2;
     static final int ACK_LENGTH = 9;
     static final int CREDIT_LENGTH = 5;
+    static final int RETURN_LENGTH = 3;
     static final int HELLO_LENGTH = 3;
     static final int DATA_HEADER = 5;
     static final int BLOCK_HEADER = 11;
@@ -253,6 +265,15 @@ final class Frames {
                     return new Violation("CREDIT of " + Integer.toUnsignedString(bytes) + " bytes (1.." + CreditWindow.WINDOW + ")");
                 }
                 return consumed(in, new Frame.Credit(bytes));
+            }
+            case MOVE:
+                return consumed(in, new Frame.Move());
+            case RETURN: {
+                // Fixed length; any port is a port (0: none).
+                if (have < RETURN_LENGTH) {
+                    return NeedMore.NEED_MORE;
+                }
+                return consumed(in, new Frame.Return(Short.toUnsignedInt(in.getShort(p + 1))));
             }
             default:
                 return new Violation("frame type " + type + " (no such frame)");

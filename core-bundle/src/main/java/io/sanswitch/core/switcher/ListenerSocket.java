@@ -57,6 +57,8 @@ final class ListenerSocket implements SwitchServerSocket {
     private final int backlog;
     /** The only provider this listener uses (the application named it), or {@code null}: every one. */
     private final String pinned;
+    /** A resume port's listener (docs/migration.md section 6): its connections never migrate themselves. */
+    private final boolean resumeSockets;
     private final SerialQueue queue;
     private final Map<BoundProvider, ProviderListener> listening = new ConcurrentHashMap<>();
     private final Object lock = new Object();
@@ -65,7 +67,8 @@ final class ListenerSocket implements SwitchServerSocket {
     private int starting;
     private volatile boolean closed;
 
-    ListenerSocket(Switch sw, InetSocketAddress local, int backlog, String pinned) {
+    ListenerSocket(Switch sw, InetSocketAddress local, int backlog, String pinned, boolean resumeSockets) {
+        this.resumeSockets = resumeSockets;
         this.sw = sw;
         this.local = local;
         this.backlog = backlog;
@@ -118,7 +121,8 @@ final class ListenerSocket implements SwitchServerSocket {
                     return reserved[0] ? ConditionDecision.CF_ACCEPT : ConditionDecision.CF_REJECT;
                 }, 0);
                 Connection c = new Connection(sw, pl.provider, a.socket(),
-                        new ProviderChoice(pl.provider.name, ProviderChoice.Reason.ACCEPTED, null), pl.at, a.peer());
+                        new ProviderChoice(pl.provider.name, ProviderChoice.Reason.ACCEPTED, null), pl.at, a.peer(),
+                        resumeSockets);
                 CompletableFuture<SwitchSocket> started = new CompletableFuture<>();
                 started.whenComplete((s, failure) -> offer(s));
                 c.start(started);
@@ -196,6 +200,16 @@ final class ListenerSocket implements SwitchServerSocket {
      * after it carry the same name, and the one that left is dropped from here on this listener's
      * queue, a moment after its cleanup closed the socket (docs/rules.md SW-join).
      */
+    /** Whether it listens over a provider that was not withdrawn. */
+    boolean listensOnRunning() {
+        for (BoundProvider p : listening.keySet()) {
+            if (!p.isRetired()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     boolean listensOn(BoundProvider p) {
         return listening.containsKey(p);
     }

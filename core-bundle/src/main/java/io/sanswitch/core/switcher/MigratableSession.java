@@ -255,6 +255,11 @@ final class MigratableSession {
         }
     }
 
+    /** The session leaves this carrier (docs/migration.md section 4): what goes on over the next one. */
+    ParkedSession parked() {
+        return new ParkedSession(identity, retention, received, ackEveryBytes);
+    }
+
     void ended() {
         if (retention != null) {
             retention.clear();

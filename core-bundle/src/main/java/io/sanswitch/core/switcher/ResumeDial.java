@@ -33,10 +33,16 @@ final class ResumeDial {
     private final ResumeHandshake.Dialer side;
     private final CompletableFuture<Resumed> result = new CompletableFuture<>();
     private final SerialQueue queue;
+    /** Over the RDMA provider, to a move back's resume port (docs/migration.md section 6); else over TCP. */
+    private final boolean rdma;
+    private final Duration timeout;
     private ResumeConversation conversation;
     private boolean expired;
 
-    private ResumeDial(Switch sw, InetSocketAddress resumePort, SessionId id, SessionKey key, long received) {
+    private ResumeDial(Switch sw, InetSocketAddress resumePort, SessionId id, SessionKey key, long received, boolean rdma,
+            Duration timeout) {
+        this.rdma = rdma;
+        this.timeout = timeout;
         this.sw = sw;
         this.resumePort = resumePort;
         this.id = id;
@@ -52,21 +58,29 @@ final class ResumeDial {
      */
     static CompletableFuture<Resumed> dial(Switch sw, InetSocketAddress resumePort, SessionId id, SessionKey key,
             long received) {
-        ResumeDial d = new ResumeDial(sw, resumePort, id, key, received);
+        return dial(sw, resumePort, id, key, received, false, sw.settings().migration().resumeTimeout());
+    }
+
+    /**
+     * {@link #dial} over the RDMA provider if {@code rdma} (a move back, docs/migration.md section 6),
+     * else over TCP, within {@code timeout}.
+     */
+    static CompletableFuture<Resumed> dial(Switch sw, InetSocketAddress resumePort, SessionId id, SessionKey key,
+            long received, boolean rdma, Duration timeout) {
+        ResumeDial d = new ResumeDial(sw, resumePort, id, key, received, rdma, timeout);
         d.begin();
         return d.result;
     }
 
     private void begin() {
-        Duration timeout = sw.settings().migration().resumeTimeout();
         Future<?> timer = sw.schedule(() -> queue.execute(() -> expire(timeout)), timeout);
         result.whenComplete((r, e) -> timer.cancel(false));
-        BoundProvider tcp = sw.tcpProvider();
-        if (tcp == null) {
-            fail("no TCP provider runs", null);
+        BoundProvider over = rdma ? sw.rdmaProvider() : sw.tcpProvider();
+        if (over == null) {
+            fail(rdma ? "no RDMA provider runs" : "no TCP provider runs", null);
             return;
         }
-        sw.connectAsync(resumePort, tcp.name).whenComplete((s, e) -> queue.execute(() -> {
+        sw.connectForResume(resumePort, over.name).whenComplete((s, e) -> queue.execute(() -> {
             if (e != null) {
                 fail("could not connect: " + cause(e), null);
             } else if (expired || result.isDone()) {

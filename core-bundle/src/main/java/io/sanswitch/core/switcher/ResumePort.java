@@ -42,8 +42,11 @@ final class ResumePort implements AutoCloseable {
     private final AtomicBoolean full = new AtomicBoolean();
     private final Set<ResumeConversation> handshakes = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
+    /** The provider it listens over. */
+    final BoundProvider provider;
 
-    private ResumePort(Switch sw, SwitchServerSocket listener, SessionDirectory directory) {
+    private ResumePort(Switch sw, SwitchServerSocket listener, SessionDirectory directory, BoundProvider provider) {
+        this.provider = provider;
         this.sw = sw;
         this.listener = listener;
         this.directory = directory;
@@ -61,9 +64,21 @@ final class ResumePort implements AutoCloseable {
         if (tcp == null) {
             throw new WsaException(WsaError.WSAENETDOWN, "no TCP provider runs for a resume port");
         }
-        SwitchServerSocket l = sw.listen(new InetSocketAddress(wildcard(), port), MAX_HANDSHAKES, tcp.name);
-        ResumePort p = new ResumePort(sw, l, directory);
-        LOG.info("resume port listening on {}", l.localAddress());
+        return open(sw, tcp, port, directory);
+    }
+
+    /**
+     * Listens on {@code port} (0: an ephemeral one) of every local address, over {@code provider}: the
+     * TCP provider, or an RDMA provider for moves back (docs/migration.md section 6; it listens at the
+     * port plus {@code rdmaPortOffset}, as every listener of the switch does, and its connections are
+     * framed switch connections that never migrate themselves).
+     *
+     * @throws WsaException the provider cannot listen there
+     */
+    static ResumePort open(Switch sw, BoundProvider provider, int port, SessionDirectory directory) throws WsaException {
+        SwitchServerSocket l = sw.listenForResumes(new InetSocketAddress(wildcard(), port), MAX_HANDSHAKES, provider.name);
+        ResumePort p = new ResumePort(sw, l, directory, provider);
+        LOG.info("resume port listening on {} over {}", l.localAddress(), provider.name);
         p.acceptNext();
         return p;
     }
@@ -80,6 +95,11 @@ final class ResumePort implements AutoCloseable {
     /** Handshakes under way now (docs/security.md SEC-11: at most {@value #MAX_HANDSHAKES}). */
     int handshakes() {
         return running.get();
+    }
+
+    /** Whether it listens over a running provider now (a withdrawn one's listener rejoins its successor). */
+    boolean listening() {
+        return !closed && listener instanceof ListenerSocket l && l.listensOnRunning();
     }
 
     /** Stops listening; handshakes under way are reset. Sessions already resumed are not touched. */

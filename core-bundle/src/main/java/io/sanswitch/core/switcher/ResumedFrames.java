@@ -4,7 +4,7 @@ import java.nio.ByteBuffer;
 
 /**
  * Reads a moved session's frames off its resume socket as its bytes arrive (docs/migration.md
- * section 4): DATA, ACK and RESET only. DATA is handed on as the receives bring it, without waiting
+ * section 4): DATA, ACK, RETURN and MOVE (section 6) and RESET only. DATA is handed on as the receives bring it, without waiting
  * for a frame to be whole: nothing of it waits here, only a frame's header (at most
  * {@link Frames#ACK_LENGTH} bytes) that a receive cut. The DATA of one receive is handed on in one
  * piece where its buffer is writable: its payloads are moved together over the headers between them
@@ -19,6 +19,12 @@ final class ResumedFrames {
         boolean data(ByteBuffer piece);
 
         boolean ack(long received);
+
+        /** docs/migration.md section 6: the peer's RDMA resume port (0: none now). */
+        boolean returnPort(int port);
+
+        /** docs/migration.md section 6: the peer leaves this socket to move the session back to RDMA. */
+        void peerMoves();
 
         void reset();
 
@@ -72,7 +78,8 @@ final class ResumedFrames {
                 continue;
             }
             byte type = header.position() > 0 ? header.get(0) : bytes.get(bytes.position());
-            int need = type == Frames.DATA ? Frames.DATA_HEADER : type == Frames.ACK ? Frames.ACK_LENGTH : 1;
+            int need = type == Frames.DATA ? Frames.DATA_HEADER : type == Frames.ACK ? Frames.ACK_LENGTH
+                    : type == Frames.RETURN ? Frames.RETURN_LENGTH : 1;
             int n = Math.min(need - header.position(), bytes.remaining());
             header.put(header.position(), bytes, bytes.position(), n).position(header.position() + n);
             bytes.position(bytes.position() + n);
@@ -92,6 +99,16 @@ final class ResumedFrames {
                 if (!handOn(bytes, sink) || !sink.ack(a.received())) {
                     return false;
                 }
+            } else if (d instanceof Frame.Return r) {
+                if (!handOn(bytes, sink) || !sink.returnPort(r.port())) {
+                    return false;
+                }
+            } else if (d instanceof Frame.Move) {
+                broken = true; // nothing of the stream follows it
+                if (handOn(bytes, sink)) {
+                    sink.peerMoves();
+                }
+                return false;
             } else if (d instanceof Frame.Reset) {
                 broken = true;
                 sink.reset();

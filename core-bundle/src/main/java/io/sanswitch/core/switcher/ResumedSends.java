@@ -70,6 +70,11 @@ final class ResumedSends {
     private boolean ackOnlyInFlight;
     /** The owed ACK may go alone, however few bytes it acknowledges. */
     private boolean ackNow;
+    /** A RETURN to send with the next batch (docs/migration.md section 6): the port; -1: none. */
+    private int returnPort = -1;
+    /** docs/migration.md section 6: a MOVE ends what this socket carries; nothing is framed after it. */
+    private boolean leaving;
+    private boolean moveSent;
 
     /**
      * @param ackEvery the bytes received unacknowledged from which an ACK goes alone (docs/migration.md section 5)
@@ -104,6 +109,16 @@ final class ResumedSends {
     /** Bytes received that no ACK sent or on its way states yet. */
     boolean ackOwed() {
         return received != ackSent;
+    }
+
+    /** The next batch tells the peer this switch's RDMA resume port (0: none now), alone if nothing else goes. */
+    void announceReturn(int port) {
+        returnPort = port;
+    }
+
+    /** The next batch ends with a MOVE, and nothing of the stream is framed after it (docs/migration.md section 6). */
+    void leave() {
+        leaving = true;
     }
 
     /** The stream went quiet: the owed ACK goes, alone if nothing else does. */
@@ -148,7 +163,10 @@ final class ResumedSends {
 
     /** Whether a batch may carry something (no buffer is taken for nothing). */
     private boolean mayHaveWork() {
-        return ackMayGoAlone() || !replay.isEmpty() || sends.next() != null && retention.room() > 0;
+        if (moveSent) {
+            return false;
+        }
+        return leaving || returnPort >= 0 || ackMayGoAlone() || !replay.isEmpty() || sends.next() != null && retention.room() > 0;
     }
 
     /** @return whether {@code b} has something to send */
@@ -159,7 +177,15 @@ final class ResumedSends {
         if (ack) {
             out.put(Frames.ACK).putLong(received);
         }
-        while (!replay.isEmpty() && out.remaining() > Frames.DATA_HEADER) {
+        if (returnPort >= 0) {
+            out.put(Frames.RETURN).putShort((short) returnPort);
+            returnPort = -1;
+        }
+        if (leaving) {
+            out.put(Frames.MOVE);
+            moveSent = true;
+        }
+        while (!moveSent && !replay.isEmpty() && out.remaining() > Frames.DATA_HEADER) {
             ByteBuffer r = replay.peek();
             int n = Math.min(Math.min(r.remaining(), Frames.MAX_DATA), out.remaining() - Frames.DATA_HEADER);
             out.put(Frames.DATA).putInt(n).put(out.position(), r, r.position(), n);
@@ -169,7 +195,7 @@ final class ResumedSends {
                 replay.poll();
             }
         }
-        for (SendQueue.Send s = sends.next(); s != null && replay.isEmpty(); s = sends.next()) {
+        for (SendQueue.Send s = sends.next(); !moveSent && s != null && replay.isEmpty(); s = sends.next()) {
             // docs/rules.md SW-migrate-exactly-once: kept until acknowledged, a full retention holds back.
             int n = (int) Math.min(Math.min(out.remaining() - Frames.DATA_HEADER, Frames.MAX_DATA), Math.min(s.left(), retention.room()));
             if (n <= 0) {

@@ -1,6 +1,5 @@
 package io.sanswitch.core.switcher;
 
-import static io.sanswitch.spi.WsaError.WSAECONNRESET;
 
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -32,17 +31,28 @@ final class ResumedStream implements ResumedSends.Owner, ResumedReceives.Sink, R
     private final ResumedSends out;
     private final ResumedReceives in;
     private final ResumedFrames frames = new ResumedFrames();
+    private final int ackEveryBytes;
     private long received;
     /** A quiet ACK is scheduled. */
     private boolean quietAckDue;
+    /**
+     * The session moved on from this socket (docs/migration.md section 6): what its sends and receives
+     * still complete is ignored.
+     */
+    private boolean left;
+    /** The peer's RDMA resume port as its last RETURN said (docs/migration.md section 6); 0: none. */
+    private int peerReturnPort;
+    /** docs/migration.md section 6: this side sent (or sends) MOVE and waits for the peer to end the socket. */
+    private boolean leaving;
 
-    ResumedStream(Connection c, SwitchSocket socket, SendQueue sends, InboundBuffer inbound, MigratableSession moved) {
+    ResumedStream(Connection c, SwitchSocket socket, SendQueue sends, InboundBuffer inbound, ParkedSession moved) {
         this.c = c;
         this.socket = socket;
         this.retention = moved.retention();
         this.identity = moved.identity();
         this.received = moved.received();
-        this.out = new ResumedSends(socket, sends, retention, moved.ackEveryBytes(), c::here, c::later, this);
+        this.ackEveryBytes = moved.ackEveryBytes();
+        this.out = new ResumedSends(socket, sends, retention, ackEveryBytes, c::here, c::later, this);
         this.out.received(received); // the first send tells the peer where this side is
         this.in = new ResumedReceives(socket, Connection.PLAIN_RECEIVE_BYTES, c::here, c::later,
                 () -> !inbound.full() && !inbound.isPeerClosed(), this);
@@ -67,12 +77,61 @@ final class ResumedStream implements ResumedSends.Owner, ResumedReceives.Sink, R
         return identity;
     }
 
+    /** The peer's RDMA resume port as its last RETURN said; 0: none (docs/migration.md section 6). */
+    int peerReturnPort() {
+        return peerReturnPort;
+    }
+
+    /** Tells the peer this switch's RDMA resume port (0: none now) with the next send (docs/migration.md section 6). */
+    void announceReturn(int port) {
+        out.announceReturn(port);
+        pumpSend();
+    }
+
+    /**
+     * docs/rules.md SW-migrate-back, the connector's side: sends MOVE (after what is in flight, nothing of
+     * the stream after it) and goes on receiving until the peer, which parks at the MOVE, ends the
+     * socket; then the connection moves ({@link Connection#returnReady}).
+     */
+    void leave() {
+        leaving = true;
+        out.leave();
+        pumpSend();
+    }
+
+    boolean leaving() {
+        return leaving;
+    }
+
+    /**
+     * The session leaves this socket for the next carrier (docs/migration.md section 6): its sends and
+     * receives still in flight are ignored from now on, the socket is reset, and the retention and
+     * counts go on.
+     */
+    ParkedSession moved() {
+        left = true;
+        out.ended();
+        in.ended();
+        socket.abort();
+        return new ParkedSession(identity, retention, received, ackEveryBytes);
+    }
+
     long retained() {
         return retention.held();
     }
 
     String provider() {
         return socket.provider();
+    }
+
+    /** Whether the resume socket runs over an RDMA provider (the session moved back, docs/migration.md section 6). */
+    boolean overRdma() {
+        return socket instanceof Connection inner && inner.overRdma();
+    }
+
+    /** Whether the provider under the resume socket was withdrawn. */
+    boolean providerRetired() {
+        return socket instanceof Connection inner && inner.providerRetired();
     }
 
     <T> void setOption(SanSocketOption<T> option, T value) throws WsaException {
@@ -104,27 +163,32 @@ final class ResumedStream implements ResumedSends.Owner, ResumedReceives.Sink, R
 
     @Override
     public void retired() {
+        if (left) {
+            return;
+        }
         pumpSend();
         c.finishCloseWhenIdle();
     }
 
     @Override
     public void sendFailed(Throwable e) {
-        if (!c.ended()) {
-            c.moveFailed(WSAECONNRESET, "the resumed socket's send failed: " + e);
+        if (!left && !c.ended() && leaving) {
+            c.returnReady();
+        } else if (!left && !c.ended()) {
+            c.resumeSocketFailed("the resumed socket's send failed: " + e);
         }
     }
 
     @Override
     public boolean connectionEnded() {
-        return c.ended();
+        return left || c.ended();
     }
 
     // ------------------------------------------------------------------ ResumedReceives.Sink
 
     @Override
     public void received(ByteBuffer bytes) {
-        if (!frames.read(bytes, this) || c.ended()) {
+        if (left || !frames.read(bytes, this) || c.ended() || left) {
             return;
         }
         out.received(received);
@@ -145,13 +209,19 @@ final class ResumedStream implements ResumedSends.Owner, ResumedReceives.Sink, R
 
     @Override
     public void peerEnded() {
-        c.peerEnded();
+        if (!left && leaving) {
+            c.returnReady(); // the peer parked: its end of the socket is the sign (docs/migration.md section 6)
+        } else if (!left) {
+            c.peerEnded();
+        }
     }
 
     @Override
     public void receiveFailed(Throwable e) {
-        if (!c.ended()) {
-            c.moveFailed(WSAECONNRESET, "the resumed socket's receive failed: " + e);
+        if (!left && !c.ended() && leaving) {
+            c.returnReady();
+        } else if (!left && !c.ended()) {
+            c.resumeSocketFailed("the resumed socket's receive failed: " + e);
         }
     }
 
@@ -161,7 +231,7 @@ final class ResumedStream implements ResumedSends.Owner, ResumedReceives.Sink, R
     public boolean data(ByteBuffer piece) {
         received += piece.remaining();
         c.arrived(piece);
-        return !c.ended();
+        return !c.ended() && !left;
     }
 
     @Override
@@ -170,7 +240,21 @@ final class ResumedStream implements ResumedSends.Owner, ResumedReceives.Sink, R
         if (bad != null) {
             c.protocolError(bad);
         }
-        return !c.ended();
+        return !c.ended() && !left;
+    }
+
+    @Override
+    public boolean returnPort(int port) {
+        peerReturnPort = port;
+        c.peerMayTakeBack();
+        return !c.ended() && !left;
+    }
+
+    @Override
+    public void peerMoves() {
+        if (!left && !c.ended()) {
+            c.peerMovesBack();
+        }
     }
 
     @Override

@@ -117,6 +117,11 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     private final Object resumeLock = new Object();
     /** docs/migration.md section 3: open while migrate is on and a TCP provider runs; else {@code null}. */
     private volatile ResumePort resumePort;
+    /**
+     * docs/migration.md section 6: the resume port over the RDMA provider, for moves back; null: none.
+     * Its listener is pinned to the provider's name, so it rejoins a provider that comes back (SW-join).
+     */
+    private volatile ResumePort returnPort;
     /** The {@code resumePort} setting the open resume port was opened for. */
     private int resumePortOpenedFor;
     /** docs/migration.md section 4: the sessions parked by a move, waiting for their connector's dial. */
@@ -206,6 +211,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
                 open.close();
                 open = null;
             }
+            returnPortFollowsSettings();
             if (open != null || !active || !m.migrate() || tcpProvider() == null) {
                 return;
             }
@@ -223,6 +229,46 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         }
     }
 
+    /**
+     * docs/rules.md SW-migrate-back: the RDMA resume port is open while {@code migrate} and {@code moveBack}
+     * are on, the switch active and an RDMA provider has run; it closes with either setting and at
+     * deactivation. On the resume lock.
+     */
+    private void returnPortFollowsSettings() {
+        MigrationSettings m = settings.migration();
+        ResumePort open = returnPort;
+        if (open != null && (!active || !m.migrate() || !m.moveBack())) {
+            returnPort = null;
+            open.close();
+            open = null;
+        }
+        BoundProvider rdma = rdmaProvider();
+        if (open != null || !active || !m.migrate() || !m.moveBack() || rdma == null) {
+            return;
+        }
+        try {
+            returnPort = ResumePort.open(this, rdma, 0, sessions);
+        } catch (WsaException e) {
+            LOG.warn("no RDMA resume port over {}: {}; moved sessions stay on TCP", rdma.name, e.getMessage());
+        }
+    }
+
+    /**
+     * The RDMA resume port a moved session's RETURN announces (docs/migration.md section 6); 0 while
+     * none listens over a running RDMA provider.
+     */
+    @Override
+    public int returnPort() {
+        ResumePort p = returnPort;
+        return p != null && p.listening() ? p.port() : 0;
+    }
+
+    /** Whether an RDMA provider runs here for a move back. */
+    @Override
+    public boolean rdmaUp() {
+        return rdmaProvider() != null;
+    }
+
     /** The port of the resume port, for the SESSION frame (docs/migration.md section 2); 0 when none is open. */
     @Override
     public int resumePort() {
@@ -237,13 +283,50 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     public CompletableFuture<ResumeDial.Resumed> dialResume(InetSocketAddress at, SessionId id, SessionKey key, long received) {
         CompletableFuture<ResumeDial.Resumed> result = new CompletableFuture<>();
         long deadline = System.nanoTime() + settings().migration().resumeTimeout().toNanos();
-        dialUntil(result, at, id, key, received, deadline);
+        dialUntil(result, at, false, id, key, received, deadline);
         return result;
     }
 
-    private void dialUntil(CompletableFuture<ResumeDial.Resumed> result, InetSocketAddress at, SessionId id, SessionKey key,
-            long received, long deadline) {
-        ResumeDial.dial(this, at, id, key, received).whenComplete((r, e) -> {
+    /**
+     * docs/rules.md SW-migrate-back: the connector's move back dials the peer's RDMA resume port for
+     * half the resume timeout (again while refused: the peer parks once it sees its TCP socket reset),
+     * then its TCP resume port for the other half, so that a peer whose RDMA provider went meanwhile
+     * still gets the session over TCP.
+     */
+    @Override
+    public CompletableFuture<ResumeDial.Resumed> dialBack(InetSocketAddress rdmaAt, InetSocketAddress tcpAt, SessionId id,
+            SessionKey key, long received) {
+        CompletableFuture<ResumeDial.Resumed> result = new CompletableFuture<>();
+        long half = settings().migration().resumeTimeout().toNanos() / 2;
+        CompletableFuture<ResumeDial.Resumed> overRdma = new CompletableFuture<>();
+        dialUntil(overRdma, rdmaAt, true, id, key, received, System.nanoTime() + half);
+        overRdma.whenComplete((r, e) -> {
+            if (e == null) {
+                if (!result.complete(r)) {
+                    r.socket().abort();
+                }
+                return;
+            }
+            LOG.info("session {}: the move back to {} failed ({}); resuming over TCP at {}", id, rdmaAt,
+                    ResumedStream.reason(e), tcpAt);
+            CompletableFuture<ResumeDial.Resumed> overTcp = new CompletableFuture<>();
+            dialUntil(overTcp, tcpAt, false, id, key, received, System.nanoTime() + half);
+            overTcp.whenComplete((t, f) -> {
+                if (f != null) {
+                    result.completeExceptionally(f);
+                } else if (!result.complete(t)) {
+                    t.socket().abort();
+                }
+            });
+        });
+        return result;
+    }
+
+    private void dialUntil(CompletableFuture<ResumeDial.Resumed> result, InetSocketAddress at, boolean rdma, SessionId id,
+            SessionKey key, long received, long deadline) {
+        Duration left = Duration.ofNanos(Math.max(1, Math.min(deadline - System.nanoTime(),
+                settings().migration().resumeTimeout().toNanos())));
+        ResumeDial.dial(this, at, id, key, received, rdma, left).whenComplete((r, e) -> {
             if (e == null) {
                 if (!result.complete(r)) {
                     r.socket().abort();
@@ -251,7 +334,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
             } else if (!active || System.nanoTime() + REDIAL.toNanos() >= deadline) {
                 result.completeExceptionally(e instanceof CompletionException && e.getCause() != null ? e.getCause() : e);
             } else {
-                schedule(() -> dialUntil(result, at, id, key, received, deadline), REDIAL);
+                schedule(() -> dialUntil(result, at, rdma, id, key, received, deadline), REDIAL);
             }
         });
     }
@@ -348,8 +431,19 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         }
         providers.put(spi, p);
         LOG.info("provider {} started for the switch: {}", name, p.capabilities());
-        if (!p.rdma()) {
-            resumePortFollowsSettings();
+        resumePortFollowsSettings();
+        if (p.rdma()) {
+            // docs/rules.md SW-migrate-back: moved sessions may come back now (the acceptor tells its
+            // connectors where; a connector that knows goes).
+            for (Connection c : connections) {
+                c.later(() -> {
+                    int port = returnPort();
+                    if (port != 0) {
+                        c.announceReturn(port);
+                    }
+                    c.maybeReturn();
+                });
+            }
         }
     }
 
@@ -365,6 +459,12 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         }
         p.retire();
         LOG.info("provider {} withdrawn from the switch", p.name);
+        if (p.rdma() && rdmaProvider() == null) {
+            // docs/rules.md SW-migrate-back: no connector tries to come back to a port that does not listen.
+            for (Connection c : connections) {
+                c.later(() -> c.announceReturn(0));
+            }
+        }
         cleanupQuietly(p);
     }
 
@@ -533,6 +633,16 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
 
     @Override
     public CompletionStage<SwitchSocket> connectAsync(InetSocketAddress remote, String provider, SocketSetup setup) {
+        return connectAsync(remote, provider, setup, false);
+    }
+
+    /** A resume socket's connect, pinned to {@code provider}: it never migrates itself (docs/migration.md section 6). */
+    CompletableFuture<SwitchSocket> connectForResume(InetSocketAddress remote, String provider) {
+        return connectAsync(remote, provider, null, true);
+    }
+
+    private CompletableFuture<SwitchSocket> connectAsync(InetSocketAddress remote, String provider, SocketSetup setup,
+            boolean resumeSocket) {
         CompletableFuture<SwitchSocket> result = new CompletableFuture<>();
         // A copy: the application may change its setup once the call returned (docs/rules.md SW-replay).
         SocketSetup own = setup == null ? new SocketSetup() : new SocketSetup(setup);
@@ -545,7 +655,8 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         } else if (!active) {
             result.completeExceptionally(new WsaException(WSAENETDOWN, "the switch is stopped"));
         } else {
-            new Connector(this, remote, provider, own, result).begin();
+            Connector c = new Connector(this, remote, provider, own, result);
+            (resumeSocket ? c.resumeSocket() : c).begin();
         }
         return result;
     }
@@ -557,6 +668,16 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
 
     @Override
     public SwitchServerSocket listen(InetSocketAddress local, int backlog, String provider) throws WsaException {
+        return listen(local, backlog, provider, false);
+    }
+
+    /** A resume port's listener, pinned to {@code provider}: its connections never migrate themselves (docs/migration.md section 6). */
+    SwitchServerSocket listenForResumes(InetSocketAddress local, int backlog, String provider) throws WsaException {
+        return listen(local, backlog, provider, true);
+    }
+
+    private SwitchServerSocket listen(InetSocketAddress local, int backlog, String provider, boolean resumeSockets)
+            throws WsaException {
         if (local == null || local.isUnresolved()) {
             throw new WsaException(WSAEFAULT, "not a resolved local address: " + local);
         }
@@ -571,7 +692,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         }
         for (int tries = 1;; tries++) {
             InetSocketAddress at = local.getPort() != 0 ? local : freePort(local.getAddress());
-            ListenerSocket l = new ListenerSocket(this, at, backlog, provider);
+            ListenerSocket l = new ListenerSocket(this, at, backlog, provider, resumeSockets);
             listeners.add(l);
             try {
                 listenEverywhere(l);
@@ -802,6 +923,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         String cause = switch (m.cause()) {
             case PROVIDER_WITHDRAWN -> "provider withdrawn";
             case CONNECTION_FAILED -> "connection failed" + (c.rdmaError() != null ? ": " + c.rdmaError() : "");
+            case PROVIDER_RETURNED -> "provider returned";
         };
         return "moved " + m.from() + " -> " + c.provider() + " (" + cause + ", paused " + m.pause().toMillis() + " ms)";
     }

@@ -20,6 +20,19 @@ interface SwitchContext {
     /** This switch's resume port, announced in SESSION frames (docs/migration.md section 3); 0: none open. */
     int resumePort();
 
+    /** This switch's RDMA resume port for moves back (docs/migration.md section 6); 0: none listens now. */
+    int returnPort();
+
+    /** Whether an RDMA provider runs here for a move back. */
+    boolean rdmaUp();
+
+    /**
+     * docs/migration.md section 6, the connector's side of a move back: dials the peer's RDMA resume
+     * port at {@code rdmaAt}, and its TCP resume port at {@code tcpAt} if that fails.
+     */
+    CompletableFuture<ResumeDial.Resumed> dialBack(InetSocketAddress rdmaAt, InetSocketAddress tcpAt, SessionId id,
+            SessionKey key, long received);
+
     void opened(Connection c);
 
     /**

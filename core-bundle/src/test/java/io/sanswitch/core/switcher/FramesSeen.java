@@ -30,6 +30,17 @@ final class FramesSeen implements ResumedFrames.Sink {
     }
 
     @Override
+    public boolean returnPort(int port) {
+        events.add("RETURN " + port + " after " + data.size());
+        return true;
+    }
+
+    @Override
+    public void peerMoves() {
+        events.add("MOVE after " + data.size());
+    }
+
+    @Override
     public void reset() {
         events.add("RESET after " + data.size());
     }
