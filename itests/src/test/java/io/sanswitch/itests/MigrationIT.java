@@ -195,14 +195,11 @@ public class MigrationIT {
         for (int i = 0; i < pumps.size(); i++) {
             Pump p = pumps.get(i);
             long target = from[i] + PROGRESS;
-            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS);
-            while (p.received.get() < target) {
-                p.failIfBroken();
-                if (System.nanoTime() - deadline > 0) {
-                    fail(p.name + " stopped " + when + ": " + p.received.get() + " bytes received, sent " + p.sent.get()
-                            + "; sender " + p.from + ", receiver " + p.to);
-                }
-                Thread.sleep(5);
+            boolean reached = p.awaitReceived(target, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS));
+            p.failIfBroken();
+            if (!reached) {
+                fail(p.name + " stopped " + when + ": " + p.received.get() + " bytes received, sent " + p.sent.get()
+                        + "; sender " + p.from + ", receiver " + p.to);
             }
         }
     }
@@ -223,6 +220,8 @@ public class MigrationIT {
         private final List<Throwable> failures = new CopyOnWriteArrayList<>();
         private final CountDownLatch sending = new CountDownLatch(1);
         private final CountDownLatch receiving = new CountDownLatch(1);
+        /** Notified whenever {@link #received} grows or a failure is kept: waiters wait for it, never sleep. */
+        private final Object progress = new Object();
         private volatile boolean stop;
         private volatile long longestPauseNanos;
 
@@ -242,6 +241,7 @@ public class MigrationIT {
                     task.run();
                 } catch (Throwable e) {
                     failures.add(e);
+                    progressed();
                 } finally {
                     done.countDown();
                 }
@@ -294,7 +294,28 @@ public class MigrationIT {
                 into.flip().get(copy, 0, n);
                 receivedDigest.update(copy, 0, n);
                 received.addAndGet(n);
+                progressed();
             }
+        }
+
+        private void progressed() {
+            synchronized (progress) {
+                progress.notifyAll();
+            }
+        }
+
+        /**
+         * Waits until the receiver has {@code target} bytes, a failure is kept or {@code deadline}
+         * ({@link System#nanoTime()}) passes; whether the target was reached.
+         */
+        boolean awaitReceived(long target, long deadline) throws InterruptedException {
+            synchronized (progress) {
+                long left;
+                while (received.get() < target && failures.isEmpty() && (left = deadline - System.nanoTime()) > 0) {
+                    TimeUnit.NANOSECONDS.timedWait(progress, left);
+                }
+            }
+            return received.get() >= target;
         }
 
         void stop() {

@@ -127,8 +127,12 @@ public class SanswitchFeatureIT {
             try {
                 return runOnce(command);
             } catch (Exception e) {
-                if (!e.getClass().getSimpleName().equals("CommandNotFoundException") || System.nanoTime() > deadline) {
+                if (!e.getClass().getSimpleName().equals("CommandNotFoundException")) {
                     throw e;
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("the command of '" + command + "' not registered in Karaf's shell within "
+                            + WAIT_MILLIS + " ms", e);
                 }
                 Thread.sleep(100);
             }
@@ -212,6 +216,8 @@ public class SanswitchFeatureIT {
         final io.sanswitch.api.SocketSwitch sw;
         final io.sanswitch.api.SwitchServerSocket listener;
         final List<io.sanswitch.api.SwitchSocket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+        /** Notified whenever {@link #held} grows: connect() waits for it, never sleeps. */
+        private final Object accepted = new Object();
         private final Thread acceptor;
 
         /** Waits for the switch, then listens on loopback once the SAN subnet is in force (ucx listens too). */
@@ -229,8 +235,10 @@ public class SanswitchFeatureIT {
                 if (l.providers().containsAll(List.of("tcp", "ucx"))) {
                     break;
                 }
+                List<String> on = l.providers(); // before close, which empties it
                 l.close(); // the configuration (sanSubnets) has not reached the switch yet
-                assertTrue("loopback never became a SAN subnet: " + l.providers(), System.nanoTime() < deadline);
+                assertTrue("loopback never became a SAN subnet: the listener listened on " + on + " only within "
+                        + WAIT_MILLIS + " ms", System.nanoTime() < deadline);
                 Thread.sleep(100);
             }
             listener = l;
@@ -238,6 +246,9 @@ public class SanswitchFeatureIT {
                 try {
                     while (true) {
                         held.add(listener.accept());
+                        synchronized (accepted) {
+                            accepted.notifyAll();
+                        }
                     }
                 } catch (io.sanswitch.spi.WsaException closed) {
                     // the listener closed
@@ -251,10 +262,13 @@ public class SanswitchFeatureIT {
             int before = held.size();
             io.sanswitch.api.SwitchSocket s = sw.connect(listener.localAddress());
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS);
-            while (held.size() == before) {
-                assertTrue("the listener accepted nothing", System.nanoTime() < deadline);
-                Thread.sleep(5);
+            synchronized (accepted) {
+                long left;
+                while (held.size() == before && (left = deadline - System.nanoTime()) > 0) {
+                    TimeUnit.NANOSECONDS.timedWait(accepted, left);
+                }
             }
+            assertTrue("the listener accepted nothing", held.size() > before);
             return s;
         }
 
@@ -466,6 +480,8 @@ public class SanswitchFeatureIT {
         private final List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
         private final java.util.concurrent.CountDownLatch sending = new java.util.concurrent.CountDownLatch(1);
         private final java.util.concurrent.CountDownLatch receiving = new java.util.concurrent.CountDownLatch(1);
+        /** Notified whenever {@link #received} grows or a failure is kept: awaitReceived waits for it, never sleeps. */
+        private final Object progress = new Object();
         private volatile boolean stop;
         private volatile long longestPauseNanos;
 
@@ -485,6 +501,7 @@ public class SanswitchFeatureIT {
                     task.call();
                 } catch (Throwable e) {
                     failures.add(e);
+                    progressed();
                 } finally {
                     done.countDown();
                 }
@@ -537,6 +554,13 @@ public class SanswitchFeatureIT {
                     }
                 }
                 received.addAndGet(n);
+                progressed();
+            }
+        }
+
+        private void progressed() {
+            synchronized (progress) {
+                progress.notifyAll();
             }
         }
 
@@ -546,12 +570,15 @@ public class SanswitchFeatureIT {
 
         void awaitReceived(long bytes) throws Exception {
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS);
-            while (received.get() < bytes) {
-                assertTrue(name + " failed: " + failures, failures.isEmpty());
-                assertTrue(name + " stopped at " + received.get() + " bytes received, " + sent.get() + " sent",
-                        System.nanoTime() < deadline);
-                Thread.sleep(5);
+            synchronized (progress) {
+                long left;
+                while (received.get() < bytes && failures.isEmpty() && (left = deadline - System.nanoTime()) > 0) {
+                    TimeUnit.NANOSECONDS.timedWait(progress, left);
+                }
             }
+            assertTrue(name + " failed: " + failures, failures.isEmpty());
+            assertTrue(name + " stopped at " + received.get() + " bytes received, " + sent.get() + " sent",
+                    received.get() >= bytes);
         }
 
         /** Stops sending, waits until everything sent arrived; no application call may have failed. */
@@ -728,7 +755,10 @@ public class SanswitchFeatureIT {
     private static String eventuallyChoice(SwitchUser app, String expected) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS);
         String last = app.choiceOfANewConnection();
-        while (!last.equals(expected) && System.nanoTime() < deadline) {
+        while (!last.equals(expected)) {
+            if (System.nanoTime() > deadline) {
+                fail("new connections' choice not " + expected + " within " + WAIT_MILLIS + " ms, still " + last);
+            }
             Thread.sleep(100);
             last = app.choiceOfANewConnection();
         }
