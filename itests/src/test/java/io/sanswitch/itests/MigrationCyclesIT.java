@@ -204,7 +204,7 @@ public class MigrationCyclesIT {
         for (int i = 0; i < BASELINE_ROUNDS; i++) {
             awaitProgress("over ucx, no move yet");
         }
-        System.out.printf("[cycle] %s baseline: longest stall over ucx with no move %d ms%n", side, longestStall());
+        System.out.printf("[cycle] %s baseline: longest stall over ucx with no move %s%n", side, longestStall());
         List<Long> stalls = new ArrayList<>();
         for (int cycle = 1; cycle <= cycles; cycle++) {
             boolean update = cycle % 2 == 0;
@@ -216,9 +216,10 @@ public class MigrationCyclesIT {
             awaitProviders("tcp", name + ": the rdma bundle stopped");
             long onTcp = System.nanoTime();
             awaitProgress(name + " on tcp");
-            long stallOnTcp = longestStall();
+            Stall stallOnTcp = longestStall();
             System.out.printf("[cycle] %s: rdma bundle stopped in %d ms, every connection on tcp %d ms later, "
-                    + "longest stall %d ms%n", name, millis(start, stopped), millis(stopped, onTcp), stallOnTcp);
+                    + "longest stall %s%n", name, millis(start, stopped), millis(stopped, onTcp), stallOnTcp);
+            long restart = System.nanoTime();
             both(side, () -> startAgain(update), () -> {
                 if (update) {
                     child.run("update " + childRdma);
@@ -230,13 +231,18 @@ public class MigrationCyclesIT {
                     + " again, the connections should be back on ucx (docs/migration.md section 4, the move back)");
             long onUcx = System.nanoTime();
             awaitProgress(name + " back on ucx");
-            long stall = Math.max(stallOnTcp, longestStall());
-            stalls.add(stall);
+            Stall stall = stallOnTcp.max(longestStall());
+            stalls.add(stall.millis());
             System.out.printf("[cycle] %s: rdma bundle %s in %d ms, every connection on ucx %d ms later, "
-                    + "longest stall of the cycle %d ms%n", name, update ? "updated and started" : "started",
-                    millis(onTcp, started), millis(started, onUcx), stall);
+                    + "longest stall of the cycle %s%n", name, update ? "updated and started" : "started",
+                    millis(restart, started), millis(started, onUcx), stall);
         }
         finish();
+        for (Connection c : connections) {
+            c.socket().close();
+        }
+        Eventually.eventually("no provider socket left on this side but the resume port's",
+                () -> sw.statistics().totalProviderSockets() <= 1);
         List<Long> sorted = stalls.stream().sorted().toList();
         long median = sorted.size() % 2 == 1 ? sorted.get(sorted.size() / 2)
                 : (sorted.get(sorted.size() / 2 - 1) + sorted.get(sorted.size() / 2)) / 2;
@@ -384,8 +390,24 @@ public class MigrationCyclesIT {
         return received;
     }
 
+    /** The longest stall of a receiving end on this side and in the child, in ms. */
+    private record Stall(long here, long there) {
+        long millis() {
+            return Math.max(here, there);
+        }
+
+        Stall max(Stall other) {
+            return new Stall(Math.max(here, other.here), Math.max(there, other.there));
+        }
+
+        @Override
+        public String toString() {
+            return millis() + " ms (receivers here " + here + ", in the child " + there + ")";
+        }
+    }
+
     /** The longest stall of any receiver on either side since the last call; also fails on an application error. */
-    private long longestStall() throws Exception {
+    private Stall longestStall() throws Exception {
         long longest = 0;
         for (Connection c : connections) {
             longest = Math.max(longest, c.receiver().takeLongestStallMillis());
@@ -394,7 +416,7 @@ public class MigrationCyclesIT {
         Matcher m = CHILD_STALL.matcher(there);
         assertTrue("the child's stall\n" + there, m.find());
         assertEquals("no application error in the child: " + m.group(3), "0", m.group(2));
-        return Math.max(longest, Long.parseLong(m.group(1)));
+        return new Stall(longest, Long.parseLong(m.group(1)));
     }
 
     private void checkNoFailure(String when) {
