@@ -60,14 +60,23 @@ public final class PatternStream {
         }
 
         private void send(Random random) throws Exception {
+            // Reused: a completed send gives its buffer back to the application, and no allocation
+            // churn of the test's own adds to the stalls it measures.
+            byte[][] chunks = new byte[CHUNKS.length][];
+            for (int i = 0; i < CHUNKS.length; i++) {
+                chunks[i] = new byte[CHUNKS[i]];
+            }
+            ByteBuffer heap = ByteBuffer.allocate(4 + MAX_CHUNK);
+            ByteBuffer direct = ByteBuffer.allocateDirect(4 + MAX_CHUNK);
             try {
                 for (int round = 0; !stop; round++) {
-                    int size = CHUNKS[round % CHUNKS.length];
-                    byte[] data = new byte[size];
-                    random.nextBytes(data);
-                    ByteBuffer frame = round % 2 == 0 ? ByteBuffer.allocate(4 + size) : ByteBuffer.allocateDirect(4 + size);
-                    sendAll(frame.putInt(size).put(data).flip());
-                    digest.update(data);
+                    byte[] chunk = chunks[round % CHUNKS.length];
+                    int size = chunk.length;
+                    random.nextBytes(chunk);
+                    // heap and direct in turn, each size in both from one pass to the next
+                    ByteBuffer frame = ((round + round / CHUNKS.length) % 2 == 0 ? heap : direct).clear();
+                    sendAll(frame.putInt(size).put(chunk).flip());
+                    digest.update(chunk);
                     sent.addAndGet(size);
                 }
                 sendAll(ByteBuffer.allocate(4).putInt(0).flip());
