@@ -18,6 +18,7 @@ import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -36,7 +37,9 @@ import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.FrameworkEvent;
 import org.osgi.framework.ServiceReference;
+import org.osgi.framework.wiring.FrameworkWiring;
 import org.osgi.service.cm.ConfigurationAdmin;
 
 import io.sanswitch.api.SocketSwitch;
@@ -76,6 +79,8 @@ public class MigrationCyclesIT {
     private static final int BASELINE_ROUNDS = 3;
     private static final Pattern CHILD_SOCKET = Pattern.compile("(?m)^socket (\\d+) (\\S+) (\\d+) (.*)$");
     private static final Pattern CHILD_STALL = Pattern.compile("(?m)^stall (\\d+) failures (\\d+) (.*)$");
+    /** The revisions line of Gogo's {@code bundle ID}: {@code Revisions [bsn [12](R 12.1), ...]}. */
+    private static final Pattern REVISIONS = Pattern.compile("(?m)^Revisions\\s+(.*)$");
     private static final Pattern CHILD_DIGESTS = Pattern.compile(
             "(?m)^connection (\\d+) sent (\\d+) (\\S+) received (\\d+) (\\S+)$");
 
@@ -220,12 +225,7 @@ public class MigrationCyclesIT {
             System.out.printf("[cycle] %s: rdma bundle stopped in %d ms, every connection on tcp %d ms later, "
                     + "longest stall %s%n", name, millis(start, stopped), millis(stopped, onTcp), stallOnTcp);
             long restart = System.nanoTime();
-            both(side, () -> startAgain(update), () -> {
-                if (update) {
-                    child.run("update " + childRdma);
-                }
-                child.run("start " + childRdma);
-            });
+            both(side, () -> startAgain(update), () -> childStartAgain(update));
             long started = System.nanoTime();
             awaitProviders("ucx", name + ": the rdma bundle " + (update ? "updated and started" : "started")
                     + " again, the connections should be back on ucx (docs/migration.md section 4, the move back)");
@@ -299,12 +299,45 @@ public class MigrationCyclesIT {
         void run() throws Exception;
     }
 
+    /**
+     * Starts this side's rdma bundle again; an update first is followed by a refresh, as an operator
+     * does, so that a long run does not pile up retired revisions (each with UCX's native library).
+     */
     private void startAgain(boolean update) throws Exception {
         Bundle rdma = Bundles.bySymbolicName(context, RDMA_BSN);
         if (update) {
             Bundles.updateFromCopy(rdma, "sanswitch.bundle.rdma");
+            CountDownLatch refreshed = new CountDownLatch(1);
+            context.getBundle(0).adapt(FrameworkWiring.class).refreshBundles(List.of(rdma), event -> {
+                if (event.getType() == FrameworkEvent.PACKAGES_REFRESHED) {
+                    refreshed.countDown();
+                }
+            });
+            assertTrue("no PACKAGES_REFRESHED for the rdma bundle within " + WAIT_MILLIS + " ms",
+                    refreshed.await(WAIT_MILLIS, TimeUnit.MILLISECONDS));
         }
         rdma.start();
+    }
+
+    private static long revisions(String bundle) {
+        Matcher m = REVISIONS.matcher(bundle);
+        return m.find() ? Pattern.compile("\\(R ").matcher(m.group(1)).results().count() : -1;
+    }
+
+    /** The same in the child, in its shell: its refresh runs in the background, so its end is awaited. */
+    private void childStartAgain(boolean update) throws Exception {
+        if (update) {
+            child.run("update " + childRdma);
+            child.run("refresh " + childRdma);
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS);
+            String bundle = child.run("bundle " + childRdma);
+            while (revisions(bundle) != 1) {
+                assertTrue("the child's rdma bundle down to its new revision after the refresh\n" + bundle,
+                        System.nanoTime() < deadline);
+                bundle = child.run("bundle " + childRdma);
+            }
+        }
+        child.run("start " + childRdma);
     }
 
     /**
