@@ -158,8 +158,8 @@ public class MigrationCyclesIT {
             c.socket().abort();
         }
         if (child != null) {
-            String out = child.output();
             child.close();
+            String out = child.output();
             // its log lines only, not the shell's answers
             List<String> logged = out.lines().filter(l -> l.contains("WARN") || l.contains("ERROR")
                     || l.contains("Exception")).limit(40).toList();
