@@ -10,6 +10,8 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Dictionary;
@@ -42,6 +44,7 @@ import org.osgi.framework.ServiceReference;
 import org.osgi.framework.wiring.FrameworkWiring;
 import org.osgi.service.cm.ConfigurationAdmin;
 
+import io.sanswitch.api.ProviderMove;
 import io.sanswitch.api.SocketSwitch;
 import io.sanswitch.api.SwitchServerSocket;
 import io.sanswitch.api.SwitchSocket;
@@ -77,7 +80,8 @@ public class MigrationCyclesIT {
     private static final long PROGRESS = 2L << 20;
     private static final int CONNECTIONS = 4;
     private static final int BASELINE_ROUNDS = 3;
-    private static final Pattern CHILD_SOCKET = Pattern.compile("(?m)^socket (\\d+) (\\S+) (\\d+) (.*)$");
+    private static final Pattern CHILD_SOCKET = Pattern.compile(
+            "(?m)^socket (\\d+) (\\S+) (\\d+) (-?\\d+) (-?\\d+) (.*)$");
     private static final Pattern CHILD_STALL = Pattern.compile("(?m)^stall (\\d+) failures (\\d+) (.*)$");
     /** The revisions line of Gogo's {@code bundle ID}: {@code Revisions [bsn [12](R 12.1), ...]}. */
     private static final Pattern REVISIONS = Pattern.compile("(?m)^Revisions\\s+(.*)$");
@@ -216,6 +220,7 @@ public class MigrationCyclesIT {
             String name = side + " " + cycle + "/" + cycles;
             longestStall(); // counts afresh from here
             long start = System.nanoTime();
+            Instant stopAt = Instant.now();
             both(side, () -> Bundles.bySymbolicName(context, RDMA_BSN).stop(), () -> child.run("stop " + childRdma));
             long stopped = System.nanoTime();
             awaitProviders("tcp", name + ": the rdma bundle stopped");
@@ -223,7 +228,8 @@ public class MigrationCyclesIT {
             awaitProgress(name + " on tcp");
             Stall stallOnTcp = longestStall();
             System.out.printf("[cycle] %s: rdma bundle stopped in %d ms, every connection on tcp %d ms later, "
-                    + "longest stall %s%n", name, millis(start, stopped), millis(stopped, onTcp), stallOnTcp);
+                    + "longest stall %s; %s%n", name, millis(start, stopped), millis(stopped, onTcp), stallOnTcp,
+                    moves(stopAt));
             long restart = System.nanoTime();
             both(side, () -> startAgain(update), () -> childStartAgain(update));
             long started = System.nanoTime();
@@ -362,7 +368,7 @@ public class MigrationCyclesIT {
                 while (lagging == null && m.find()) {
                     if (!provider.equals(m.group(2))) {
                         lagging = "connection " + m.group(1) + " (the child's side) is on " + m.group(2) + ", history "
-                                + m.group(4);
+                                + m.group(6);
                     }
                 }
             }
@@ -411,6 +417,25 @@ public class MigrationCyclesIT {
             }
             Thread.sleep(20);
         }
+    }
+
+    /**
+     * When each connection's last move began after {@code stopAt} and how long it paused, on both
+     * sides: what of a stall is the move's pause and what came before it (the failure noticed).
+     */
+    private String moves(Instant stopAt) throws Exception {
+        List<String> here = new ArrayList<>();
+        for (Connection c : connections) {
+            ProviderMove m = c.socket().choice().move();
+            here.add(m == null ? "-" : Duration.between(stopAt, m.when()).toMillis() + "+" + m.pause().toMillis());
+        }
+        List<String> there = new ArrayList<>();
+        Matcher m = CHILD_SOCKET.matcher(child.run("cycles:sockets"));
+        while (m.find()) {
+            long at = Long.parseLong(m.group(4));
+            there.add(at < 0 ? "-" : (at - stopAt.toEpochMilli()) + "+" + m.group(5));
+        }
+        return "moves began+paused ms after the stop: here " + here + ", in the child " + there;
     }
 
     private Map<Integer, Long> childReceived() throws Exception {

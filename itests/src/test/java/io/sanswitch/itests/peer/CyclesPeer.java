@@ -16,6 +16,7 @@ import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.util.tracker.ServiceTracker;
 
+import io.sanswitch.api.ProviderMove;
 import io.sanswitch.api.SocketSwitch;
 import io.sanswitch.api.SwitchServerSocket;
 import io.sanswitch.api.SwitchSocket;
@@ -28,8 +29,9 @@ import io.sanswitch.api.SwitchSocket;
  * <li>{@code cycles:listen N}: migration on (ConfigAdmin, PID io.sanswitch.switch), a listener on
  * loopback, and N connections accepted; each starts with a 4-byte index, then carries a
  * {@link PatternStream} each way. Answers {@code listening PORT}.</li>
- * <li>{@code cycles:sockets}: {@code socket INDEX PROVIDER RECEIVED HISTORY} per accepted connection,
- * then {@code accepted N}.</li>
+ * <li>{@code cycles:sockets}: {@code socket INDEX PROVIDER RECEIVED MOVED_AT PAUSE HISTORY} per accepted
+ * connection (the last move's start in epoch ms and its pause in ms, -1 when it never moved), then
+ * {@code accepted N}.</li>
  * <li>{@code cycles:stall}: {@code stall MS failures N [...]}, the longest stall of any receiver since
  * the last call, and what went wrong so far.</li>
  * <li>{@code cycles:finish}: ends this side's streams, waits for the test's ends, and answers
@@ -130,8 +132,12 @@ public final class CyclesPeer implements BundleActivator {
     public String sockets() {
         StringBuilder out = new StringBuilder();
         for (Accepted a : accepted) {
+            ProviderMove move = a.socket().choice().move();
             out.append("socket ").append(a.index()).append(' ').append(a.socket().provider()).append(' ')
-                    .append(a.receiver().received()).append(' ').append(a.socket().history()).append('\n');
+                    .append(a.receiver().received()).append(' ')
+                    .append(move == null ? -1 : move.when().toEpochMilli()).append(' ')
+                    .append(move == null ? -1 : move.pause().toMillis()).append(' ')
+                    .append(a.socket().history()).append('\n');
         }
         return out.append("accepted ").append(accepted.size()).toString();
     }
