@@ -231,6 +231,7 @@ public class MigrationCyclesIT {
                     + "longest stall %s; %s%n", name, millis(start, stopped), millis(stopped, onTcp), stallOnTcp,
                     moves(stopAt));
             long restart = System.nanoTime();
+            Instant restartAt = Instant.now();
             both(side, () -> startAgain(update), () -> childStartAgain(update));
             long started = System.nanoTime();
             awaitProviders("ucx", name + ": the rdma bundle " + (update ? "updated and started" : "started")
@@ -240,8 +241,8 @@ public class MigrationCyclesIT {
             Stall stall = stallOnTcp.max(longestStall());
             stalls.add(stall.millis());
             System.out.printf("[cycle] %s: rdma bundle %s in %d ms, every connection on ucx %d ms later, "
-                    + "longest stall of the cycle %s%n", name, update ? "updated and started" : "started",
-                    millis(restart, started), millis(started, onUcx), stall);
+                    + "longest stall of the cycle %s; %s%n", name, update ? "updated and started" : "started",
+                    millis(restart, started), millis(started, onUcx), stall, moves(restartAt));
         }
         finish();
         for (Connection c : connections) {
@@ -420,22 +421,23 @@ public class MigrationCyclesIT {
     }
 
     /**
-     * When each connection's last move began after {@code stopAt} and how long it paused, on both
-     * sides: what of a stall is the move's pause and what came before it (the failure noticed).
+     * When each connection's last move began after {@code step} (a stop or a start) and how long it
+     * paused, on both sides: what of a stall is the move's pause and what came before it (the failure
+     * noticed).
      */
-    private String moves(Instant stopAt) throws Exception {
+    private String moves(Instant step) throws Exception {
         List<String> here = new ArrayList<>();
         for (Connection c : connections) {
             ProviderMove m = c.socket().choice().move();
-            here.add(m == null ? "-" : Duration.between(stopAt, m.when()).toMillis() + "+" + m.pause().toMillis());
+            here.add(m == null ? "-" : Duration.between(step, m.when()).toMillis() + "+" + m.pause().toMillis());
         }
         List<String> there = new ArrayList<>();
         Matcher m = CHILD_SOCKET.matcher(child.run("cycles:sockets"));
         while (m.find()) {
             long at = Long.parseLong(m.group(4));
-            there.add(at < 0 ? "-" : (at - stopAt.toEpochMilli()) + "+" + m.group(5));
+            there.add(at < 0 ? "-" : (at - step.toEpochMilli()) + "+" + m.group(5));
         }
-        return "moves began+paused ms after the stop: here " + here + ", in the child " + there;
+        return "last moves began+paused ms after the step: here " + here + ", in the child " + there;
     }
 
     private Map<Integer, Long> childReceived() throws Exception {
