@@ -277,13 +277,14 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     }
 
     /** How long the connector waits before it dials a resume port again that refused it or could not be reached. */
-    private static final Duration REDIAL = Duration.ofMillis(50);
+    static final Duration REDIAL_FIRST = Duration.ofMillis(2);
+    static final Duration REDIAL_MAX = Duration.ofMillis(50);
 
     @Override
     public CompletableFuture<ResumeDial.Resumed> dialResume(InetSocketAddress at, SessionId id, SessionKey key, long received) {
         CompletableFuture<ResumeDial.Resumed> result = new CompletableFuture<>();
         long deadline = System.nanoTime() + settings().migration().resumeTimeout().toNanos();
-        dialUntil(result, at, false, id, key, received, deadline);
+        dialUntil(result, at, false, id, key, received, deadline, REDIAL_FIRST);
         return result;
     }
 
@@ -299,7 +300,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         CompletableFuture<ResumeDial.Resumed> result = new CompletableFuture<>();
         long half = settings().migration().resumeTimeout().toNanos() / 2;
         CompletableFuture<ResumeDial.Resumed> overRdma = new CompletableFuture<>();
-        dialUntil(overRdma, rdmaAt, true, id, key, received, System.nanoTime() + half);
+        dialUntil(overRdma, rdmaAt, true, id, key, received, System.nanoTime() + half, REDIAL_FIRST);
         overRdma.whenComplete((r, e) -> {
             if (e == null) {
                 if (!result.complete(r)) {
@@ -310,7 +311,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
             LOG.info("session {}: the move back to {} failed ({}); resuming over TCP at {}", id, rdmaAt,
                     ResumedStream.reason(e), tcpAt);
             CompletableFuture<ResumeDial.Resumed> overTcp = new CompletableFuture<>();
-            dialUntil(overTcp, tcpAt, false, id, key, received, System.nanoTime() + half);
+            dialUntil(overTcp, tcpAt, false, id, key, received, System.nanoTime() + half, REDIAL_FIRST);
             overTcp.whenComplete((t, f) -> {
                 if (f != null) {
                     result.completeExceptionally(f);
@@ -322,8 +323,13 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         return result;
     }
 
+    /**
+     * Dials until the resume succeeds or {@code deadline}: a refusal mostly means the peer has not
+     * parked yet (it parks when its own carrier fails, a moment after ours), so the first dials again
+     * follow quickly, then back off to {@link #REDIAL_MAX} (docs/rules.md SW-migrate-connector-dials).
+     */
     private void dialUntil(CompletableFuture<ResumeDial.Resumed> result, InetSocketAddress at, boolean rdma, SessionId id,
-            SessionKey key, long received, long deadline) {
+            SessionKey key, long received, long deadline, Duration redial) {
         Duration left = Duration.ofNanos(Math.max(1, Math.min(deadline - System.nanoTime(),
                 settings().migration().resumeTimeout().toNanos())));
         ResumeDial.dial(this, at, id, key, received, rdma, left).whenComplete((r, e) -> {
@@ -331,10 +337,11 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
                 if (!result.complete(r)) {
                     r.socket().abort();
                 }
-            } else if (!active || System.nanoTime() + REDIAL.toNanos() >= deadline) {
+            } else if (!active || System.nanoTime() + redial.toNanos() >= deadline) {
                 result.completeExceptionally(e instanceof CompletionException && e.getCause() != null ? e.getCause() : e);
             } else {
-                schedule(() -> dialUntil(result, at, rdma, id, key, received, deadline), REDIAL);
+                Duration next = redial.multipliedBy(2).compareTo(REDIAL_MAX) > 0 ? REDIAL_MAX : redial.multipliedBy(2);
+                schedule(() -> dialUntil(result, at, rdma, id, key, received, deadline, next), redial);
             }
         });
     }
