@@ -125,7 +125,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     /** The {@code resumePort} setting the open resume port was opened for. */
     private int resumePortOpenedFor;
     /** docs/migration.md section 4: the sessions parked by a move, waiting for their connector's dial. */
-    private final ParkedSessions parked = new ParkedSessions();
+    private final ParkedSessions parked = new ParkedSessions(this::liveSession);
     private volatile SessionDirectory sessions = parked;
 
     /**
@@ -353,6 +353,22 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         Future<?> timer = schedule(() -> parked.giveUp(id, "no resume within " + timeout.toMillis() + " ms"), timeout);
         f.whenComplete((r, e) -> timer.cancel(false));
         return f;
+    }
+
+    /**
+     * docs/rules.md SW-migrate-proof: session {@code id} if it still runs on a connection this switch
+     * accepted (its peer moved it, this side has not noticed yet): its key, and what makes it park.
+     * Any thread; a scan of the open connections, made only for a dial whose session is not parked.
+     */
+    private SessionDirectory.Parked liveSession(SessionId id) {
+        for (Connection c : connections) {
+            SessionIdentity si = c.session();
+            if (si != null && java.util.Arrays.equals(si.id(), id.bytes()) && c.accepted()) {
+                return new SessionDirectory.Parked(SessionKey.derive(si.peerSecret(), id, si.ownSecret()), 0,
+                        () -> c.later(c::peerResumes));
+            }
+        }
+        return null;
     }
 
     /** Where the resume port looks sessions up (the move's parked sessions); takes effect at its next opening. */
