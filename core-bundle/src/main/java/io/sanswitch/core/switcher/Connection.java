@@ -746,6 +746,20 @@ final class Connection implements SwitchSocket {
         return true;
     }
 
+    /** Whether this side accepted the connection (it waits for the dial at a move). */
+    boolean accepted() {
+        return !connector();
+    }
+
+    /**
+     * docs/rules.md SW-migrate-proof: a proven dial for this session came while it still runs here:
+     * the peer moved it and this side has not noticed (its carrier has not failed yet, or no receive
+     * of it is posted). It parks now, for the dial that follows.
+     */
+    void peerResumes() {
+        moves("the peer resumes the session elsewhere", null);
+    }
+
     /** Whether this side connected (it dials at a move, docs/rules.md SW-migrate-connector-dials). */
     private boolean connector() {
         return choice.reason() != ProviderChoice.Reason.ACCEPTED;

@@ -4,6 +4,7 @@ import static io.sanswitch.spi.WsaError.WSAECONNRESET;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 import io.sanswitch.api.SwitchSocket;
 import io.sanswitch.spi.WsaException;
@@ -18,6 +19,16 @@ final class ParkedSessions implements SessionDirectory {
     }
 
     private final ConcurrentHashMap<SessionId, Waiting> waiting = new ConcurrentHashMap<>();
+    /** The sessions still running here, for a proven dial that comes before this side noticed the move. */
+    private final Function<SessionId, Parked> live;
+
+    ParkedSessions(Function<SessionId, Parked> live) {
+        this.live = live;
+    }
+
+    ParkedSessions() {
+        this(id -> null);
+    }
 
     /** Parks session {@code id}: the result completes with the resumed socket, or fails when {@link #giveUp given up}. */
     CompletableFuture<ResumeDial.Resumed> park(SessionId id, SessionKey key, long received) {
@@ -37,7 +48,7 @@ final class ParkedSessions implements SessionDirectory {
     @Override
     public Parked find(SessionId id) {
         Waiting w = waiting.get(id);
-        return w == null ? null : w.parked;
+        return w != null ? w.parked : live.apply(id);
     }
 
     @Override

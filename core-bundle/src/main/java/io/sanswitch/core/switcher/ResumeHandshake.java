@@ -185,6 +185,12 @@ final class ResumeHandshake {
             if (received < 0) {
                 return refuse("the proof for session " + id + " states a negative received count " + received);
             }
+            if (parked.live() != null) {
+                // Proven: the peer has moved, this side has not noticed yet. It parks now; the dialer's
+                // next try finds it parked (docs/rules.md SW-migrate-proof).
+                parked.live().run();
+                return refuse("session " + id + " was still running here; it parks for the next dial");
+            }
             state = State.OVER;
             byte[] answer = proofMessage(mac(parked.key(), ACCEPT, id, nonceD, nonceA, parked.received()), parked.received());
             return Step.succeeded(answer, received);

@@ -8,12 +8,20 @@ import io.sanswitch.api.SwitchSocket;
  */
 interface SessionDirectory {
 
-    /** A parked session: its key and the bytes of the peer's stream this side has received. */
-    record Parked(SessionKey key, long received) {
+    /**
+     * A parked session: its key and the bytes of the peer's stream this side has received; or a
+     * session still running here ({@code live} not null), which a proven dial makes park (it is then
+     * refused, and the dial that follows finds it parked: docs/rules.md SW-migrate-proof).
+     */
+    record Parked(SessionKey key, long received, Runnable live) {
         public Parked {
             if (received < 0) {
                 throw new IllegalArgumentException("received must not be negative: " + received);
             }
+        }
+
+        Parked(SessionKey key, long received) {
+            this(key, received, null);
         }
     }
 

@@ -125,7 +125,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     /** The {@code resumePort} setting the open resume port was opened for. */
     private int resumePortOpenedFor;
     /** docs/migration.md section 4: the sessions parked by a move, waiting for their connector's dial. */
-    private final ParkedSessions parked = new ParkedSessions();
+    private final ParkedSessions parked = new ParkedSessions(this::liveSession);
     private volatile SessionDirectory sessions = parked;
 
     /**
@@ -277,13 +277,14 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     }
 
     /** How long the connector waits before it dials a resume port again that refused it or could not be reached. */
-    private static final Duration REDIAL = Duration.ofMillis(50);
+    static final Duration REDIAL_FIRST = Duration.ofMillis(2);
+    static final Duration REDIAL_MAX = Duration.ofMillis(50);
 
     @Override
     public CompletableFuture<ResumeDial.Resumed> dialResume(InetSocketAddress at, SessionId id, SessionKey key, long received) {
         CompletableFuture<ResumeDial.Resumed> result = new CompletableFuture<>();
         long deadline = System.nanoTime() + settings().migration().resumeTimeout().toNanos();
-        dialUntil(result, at, false, id, key, received, deadline);
+        dialUntil(result, at, false, id, key, received, deadline, REDIAL_FIRST);
         return result;
     }
 
@@ -299,7 +300,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         CompletableFuture<ResumeDial.Resumed> result = new CompletableFuture<>();
         long half = settings().migration().resumeTimeout().toNanos() / 2;
         CompletableFuture<ResumeDial.Resumed> overRdma = new CompletableFuture<>();
-        dialUntil(overRdma, rdmaAt, true, id, key, received, System.nanoTime() + half);
+        dialUntil(overRdma, rdmaAt, true, id, key, received, System.nanoTime() + half, REDIAL_FIRST);
         overRdma.whenComplete((r, e) -> {
             if (e == null) {
                 if (!result.complete(r)) {
@@ -310,7 +311,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
             LOG.info("session {}: the move back to {} failed ({}); resuming over TCP at {}", id, rdmaAt,
                     ResumedStream.reason(e), tcpAt);
             CompletableFuture<ResumeDial.Resumed> overTcp = new CompletableFuture<>();
-            dialUntil(overTcp, tcpAt, false, id, key, received, System.nanoTime() + half);
+            dialUntil(overTcp, tcpAt, false, id, key, received, System.nanoTime() + half, REDIAL_FIRST);
             overTcp.whenComplete((t, f) -> {
                 if (f != null) {
                     result.completeExceptionally(f);
@@ -322,8 +323,13 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         return result;
     }
 
+    /**
+     * Dials until the resume succeeds or {@code deadline}: a refusal mostly means the peer has not
+     * parked yet (it parks when its own carrier fails, a moment after ours), so the first dials again
+     * follow quickly, then back off to {@link #REDIAL_MAX} (docs/rules.md SW-migrate-connector-dials).
+     */
     private void dialUntil(CompletableFuture<ResumeDial.Resumed> result, InetSocketAddress at, boolean rdma, SessionId id,
-            SessionKey key, long received, long deadline) {
+            SessionKey key, long received, long deadline, Duration redial) {
         Duration left = Duration.ofNanos(Math.max(1, Math.min(deadline - System.nanoTime(),
                 settings().migration().resumeTimeout().toNanos())));
         ResumeDial.dial(this, at, id, key, received, rdma, left).whenComplete((r, e) -> {
@@ -331,10 +337,11 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
                 if (!result.complete(r)) {
                     r.socket().abort();
                 }
-            } else if (!active || System.nanoTime() + REDIAL.toNanos() >= deadline) {
+            } else if (!active || System.nanoTime() + redial.toNanos() >= deadline) {
                 result.completeExceptionally(e instanceof CompletionException && e.getCause() != null ? e.getCause() : e);
             } else {
-                schedule(() -> dialUntil(result, at, rdma, id, key, received, deadline), REDIAL);
+                Duration next = redial.multipliedBy(2).compareTo(REDIAL_MAX) > 0 ? REDIAL_MAX : redial.multipliedBy(2);
+                schedule(() -> dialUntil(result, at, rdma, id, key, received, deadline, next), redial);
             }
         });
     }
@@ -346,6 +353,22 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         Future<?> timer = schedule(() -> parked.giveUp(id, "no resume within " + timeout.toMillis() + " ms"), timeout);
         f.whenComplete((r, e) -> timer.cancel(false));
         return f;
+    }
+
+    /**
+     * docs/rules.md SW-migrate-proof: session {@code id} if it still runs on a connection this switch
+     * accepted (its peer moved it, this side has not noticed yet): its key, and what makes it park.
+     * Any thread; a scan of the open connections, made only for a dial whose session is not parked.
+     */
+    private SessionDirectory.Parked liveSession(SessionId id) {
+        for (Connection c : connections) {
+            SessionIdentity si = c.session();
+            if (si != null && java.util.Arrays.equals(si.id(), id.bytes()) && c.accepted()) {
+                return new SessionDirectory.Parked(SessionKey.derive(si.peerSecret(), id, si.ownSecret()), 0,
+                        () -> c.later(c::peerResumes));
+            }
+        }
+        return null;
     }
 
     /** Where the resume port looks sessions up (the move's parked sessions); takes effect at its next opening. */

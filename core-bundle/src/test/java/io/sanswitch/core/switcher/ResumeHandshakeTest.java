@@ -288,4 +288,24 @@ class ResumeHandshakeTest {
         mac.update(ByteBuffer.allocate(8).putLong(received).array());
         return mac.doFinal();
     }
+
+    /**
+     * docs/rules.md SW-migrate-proof: a session still running here (its peer moved it, this side has
+     * not noticed) is made to park by a proven dial only; the dial is refused, the next finds it parked.
+     */
+    @Test
+    @Checks("SW-migrate-proof")
+    void aProvenDialForASessionStillRunningHereMakesItParkAndIsRefused() {
+        int[] nudged = {0};
+        Function<SessionId, SessionDirectory.Parked> live =
+                x -> x.equals(id) ? new SessionDirectory.Parked(key, 0, () -> nudged[0]++) : null;
+        Run proven = run(new Dialer(id, key, 5_000, RANDOM), new Acceptor(live, RANDOM));
+        assertTrue(proven.acceptor().failed(), String.valueOf(proven.acceptor()));
+        assertTrue(proven.dialer().failed(), String.valueOf(proven.dialer()));
+        assertEquals(1, nudged[0], "the proven dial made the session park");
+
+        Run forged = run(new Dialer(id, SessionKey.of(bytes(32)), 5_000, RANDOM), new Acceptor(live, RANDOM));
+        assertTrue(forged.acceptor().failed(), String.valueOf(forged.acceptor()));
+        assertEquals(1, nudged[0], "a dial without the key moves nothing");
+    }
 }
