@@ -1,5 +1,7 @@
 package io.sanswitch.rdma;
 
+import static io.sanswitch.rdma.StreamPattern.pattern;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -130,10 +132,6 @@ class SwitchMoveBackTest {
         server.stop();
     }
 
-    private static byte pattern(long seed, long offset) {
-        long x = (offset + seed) * 0x9E3779B97F4A7C15L;
-        return (byte) (x >>> 56 ^ offset);
-    }
 
     /** Sends as far as the allowance goes, in mixed sizes (DATA frames and blocks), up to 8 sends pending. */
     private static long[] write(SwitchSocket s, long seed, Allowance allowance, MessageDigest digest) throws Exception {

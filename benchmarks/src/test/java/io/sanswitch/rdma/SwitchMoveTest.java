@@ -1,5 +1,7 @@
 package io.sanswitch.rdma;
 
+import static io.sanswitch.rdma.StreamPattern.pattern;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -117,11 +119,6 @@ class SwitchMoveTest {
         return new Pair(c, s, listener);
     }
 
-    /** The byte at {@code offset} of the stream seeded {@code seed}. */
-    private static byte pattern(long seed, long offset) {
-        long x = (offset + seed) * 0x9E3779B97F4A7C15L;
-        return (byte) (x >>> 56 ^ offset);
-    }
 
     /** Sends {@code TOTAL} bytes in mixed sizes, up to 8 sends pending; waits at {@link #GATE} for {@code moved}. */
     private static byte[] write(SwitchSocket s, long seed, CountDownLatch moved) throws Exception {
@@ -192,10 +189,10 @@ class SwitchMoveTest {
         CountDownLatch moved = new CountDownLatch(1);
         AtomicLong atServer = new AtomicLong();
         AtomicLong atClient = new AtomicLong();
-        CompletableFuture<byte[]> up = async(() -> write(p.client(), 1, moved));
-        CompletableFuture<byte[]> down = async(() -> write(p.server(), 2, moved));
-        CompletableFuture<byte[]> upRead = async(() -> read(p.server(), 1, atServer));
-        CompletableFuture<byte[]> downRead = async(() -> read(p.client(), 2, atClient));
+        CompletableFuture<byte[]> up = Async.run(() -> write(p.client(), 1, moved));
+        CompletableFuture<byte[]> down = Async.run(() -> write(p.server(), 2, moved));
+        CompletableFuture<byte[]> upRead = Async.run(() -> read(p.server(), 1, atServer));
+        CompletableFuture<byte[]> downRead = Async.run(() -> read(p.client(), 2, atClient));
         Eventually.until("some MiB went each way over ucx", () -> atServer.get() >= WITHDRAW_AFTER
                 && atClient.get() >= WITHDRAW_AFTER || up.isDone() || down.isDone() || upRead.isDone() || downRead.isDone());
         assertEquals("ucx", p.client().provider());
@@ -381,21 +378,4 @@ class SwitchMoveTest {
         }
     }
 
-    private interface Work<T> {
-        T run() throws Exception;
-    }
-
-    private static <T> CompletableFuture<T> async(Work<T> w) {
-        CompletableFuture<T> f = new CompletableFuture<>();
-        Thread t = new Thread(() -> {
-            try {
-                f.complete(w.run());
-            } catch (Throwable e) {
-                f.completeExceptionally(e);
-            }
-        }, "move-test");
-        t.setDaemon(true);
-        t.start();
-        return f;
-    }
 }

@@ -1,5 +1,7 @@
 package io.sanswitch.rdma;
 
+import static io.sanswitch.rdma.StreamPattern.pattern;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -245,7 +247,7 @@ class SwitchPeerDeathTest {
         long total = 16L << 20;
         CountDownLatch moved = new CountDownLatch(1);
         AtomicLong read = new AtomicLong();
-        CompletableFuture<Void> withdrawn = async(() -> {
+        CompletableFuture<Void> withdrawn = Async.run(() -> {
             Eventually.until("some MiB echoed over ucx", () -> read.get() >= WARM / 2);
             assertEquals("ucx", s.provider());
             peer.command("withdraw", "WITHDRAWN");
@@ -293,11 +295,6 @@ class SwitchPeerDeathTest {
 
     // ------------------------------------------------------------------ streaming
 
-    /** The byte at {@code offset} of the stream seeded {@code seed}. */
-    private static byte pattern(long seed, long offset) {
-        long x = (offset + seed) * 0x9E3779B97F4A7C15L;
-        return (byte) (x >>> 56 ^ offset);
-    }
 
     private static byte[] patternBytes(long seed, int length) {
         byte[] b = new byte[length];
@@ -317,7 +314,7 @@ class SwitchPeerDeathTest {
     }
 
     private static void echo(SwitchSocket s, long total, CountDownLatch gate, AtomicLong progress, long window) throws Exception {
-        CompletableFuture<byte[]> sent = async(() -> write(s, total, gate, progress, window));
+        CompletableFuture<byte[]> sent = Async.run(() -> write(s, total, gate, progress, window));
         byte[] received;
         try {
             received = read(s, total, progress);
@@ -385,23 +382,6 @@ class SwitchPeerDeathTest {
         return digest.digest();
     }
 
-    private interface Work<T> {
-        T run() throws Exception;
-    }
-
-    private static <T> CompletableFuture<T> async(Work<T> w) {
-        CompletableFuture<T> f = new CompletableFuture<>();
-        Thread t = new Thread(() -> {
-            try {
-                f.complete(w.run());
-            } catch (Throwable e) {
-                f.completeExceptionally(e);
-            }
-        }, "peer-death-test");
-        t.setDaemon(true);
-        t.start();
-        return f;
-    }
 
     // ------------------------------------------------------------------ the child JVM
 
