@@ -33,7 +33,8 @@ import io.sanswitch.testing.Eventually;
  * streams against a connection made over tcp, in one run, between the same two switches (each with
  * its own UCX and NIO provider, {@code migrate} on). The moved connection was made over ucx and moved
  * by the client's UCX provider being withdrawn; the other was made over tcp. Each round streams
- * {@code sanswitch.throughput.mib} MiB (default 1024) one way over each, in alternating order, 256 KiB
+ * {@code sanswitch.throughput.mib} MiB (default 1024) one way over each, in alternating order (and the
+ * same for a connection moved back to ucx against one made over ucx), 256 KiB
  * direct sends with four pending against one pending 256 KiB receive (each chunk's first bytes its offset,
  * checked where a receive holds them whole), and prints MiB/s, the process's cpu
  * seconds per GiB (less disturbed by other jobs on a shared machine than the rate) and the ratios.
@@ -98,36 +99,71 @@ class MovedThroughputTest {
         Pair tcp = connect(listener, "tcp");
         assertEquals("tcp", tcp.server().provider());
 
-        oneWay(moved.client(), moved.server(), 256L << 20); // warm-up, both
-        oneWay(tcp.client(), tcp.server(), 256L << 20);
+        compare("moved", moved, "made over tcp", tcp);
+        for (Pair p : List.of(moved, tcp)) {
+            p.client().close();
+            p.server().close();
+        }
+        listener.close();
+    }
+
+    /**
+     * docs/migration.md section 6: a connection moved to tcp and back to ucx (the client's UCX provider
+     * withdrawn, then a new one bound) against a connection made over ucx, in one run. The moved-back
+     * session runs its frames over a switch connection of its own over UCX: what that costs.
+     */
+    @Test
+    void aConnectionMovedBackStreamsAsAConnectionMadeOverUcx() throws Exception {
+        assumeTrue(Ucx.isAvailable(), () -> "UCX not available: " + Ucx.unavailabilityCause());
+        client.start();
+        server.start();
+        SwitchServerSocket listener = server.sw.listen(new InetSocketAddress(LOOPBACK, 0), 4);
+        Pair back = connect(listener, "ucx");
+        oneWay(back.client(), back.server(), 1 << 20);
+        oneWay(back.server(), back.client(), 1 << 20);
+        client.sw.unbindProvider(client.ucx);
+        Eventually.until("both ends moved to tcp", () -> "tcp".equals(back.client().provider())
+                && "tcp".equals(back.server().provider()));
+        client.ucx = new ProviderEngine(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, ""));
+        client.sw.bindProvider(client.ucx, Map.of("sanswitch.transport", "ucx"));
+        Eventually.until("both ends back on ucx", () -> "ucx".equals(back.client().provider())
+                && "ucx".equals(back.server().provider()));
+        Pair ucx = connect(listener, "ucx");
+        compare("moved back", back, "made over ucx", ucx);
+        for (Pair p : List.of(back, ucx)) {
+            p.client().close();
+            p.server().close();
+        }
+        listener.close();
+    }
+
+    /** Rounds of {@link #TOTAL} one way over each pair, alternating which goes first; prints the rates and ratios. */
+    private static void compare(String name, Pair measured, String referenceName, Pair reference) throws Exception {
+        oneWay(measured.client(), measured.server(), 256L << 20); // warm-up, both
+        oneWay(reference.client(), reference.server(), 256L << 20);
         List<Double> ratios = new ArrayList<>();
         List<Double> cpuRatios = new ArrayList<>();
         for (int round = 1; round <= ROUNDS; round++) {
             Rate m;
             Rate t;
             if (round % 2 == 1) {
-                m = oneWay(moved.client(), moved.server(), TOTAL);
-                t = oneWay(tcp.client(), tcp.server(), TOTAL);
+                m = oneWay(measured.client(), measured.server(), TOTAL);
+                t = oneWay(reference.client(), reference.server(), TOTAL);
             } else {
-                t = oneWay(tcp.client(), tcp.server(), TOTAL);
-                m = oneWay(moved.client(), moved.server(), TOTAL);
+                t = oneWay(reference.client(), reference.server(), TOTAL);
+                m = oneWay(measured.client(), measured.server(), TOTAL);
             }
             ratios.add(m.mibPerSecond() / t.mibPerSecond());
             cpuRatios.add(m.cpuPerGib() / t.cpuPerGib());
-            System.out.printf(Locale.ROOT, "[throughput] round %d: moved %.0f MiB/s (cpu %.2f s/GiB), made over tcp %.0f MiB/s"
-                    + " (cpu %.2f s/GiB), ratio %.2f; %s%n", round, m.mibPerSecond(), m.cpuPerGib(), t.mibPerSecond(),
-                    t.cpuPerGib(), m.mibPerSecond() / t.mibPerSecond(), loadAverage());
+            System.out.printf(Locale.ROOT, "[throughput] round %d: %s %.0f MiB/s (cpu %.2f s/GiB), %s %.0f MiB/s"
+                    + " (cpu %.2f s/GiB), ratio %.2f; %s%n", round, name, m.mibPerSecond(), m.cpuPerGib(), referenceName,
+                    t.mibPerSecond(), t.cpuPerGib(), m.mibPerSecond() / t.mibPerSecond(), loadAverage());
         }
         ratios.sort(null);
         cpuRatios.sort(null);
-        System.out.printf(Locale.ROOT, "[throughput] %d rounds of %d MiB: ratio moved / tcp from %.2f to %.2f, median %.2f;"
-                + " cpu per byte moved / tcp median %.2f; %s%n", ROUNDS, TOTAL >> 20, ratios.get(0), ratios.get(ratios.size() - 1),
-                ratios.get(ratios.size() / 2), cpuRatios.get(cpuRatios.size() / 2), loadAverage());
-        for (Pair p : List.of(moved, tcp)) {
-            p.client().close();
-            p.server().close();
-        }
-        listener.close();
+        System.out.printf(Locale.ROOT, "[throughput] %d rounds of %d MiB: ratio %s / %s from %.2f to %.2f, median %.2f;"
+                + " cpu per byte median %.2f; %s%n", ROUNDS, TOTAL >> 20, name, referenceName, ratios.get(0),
+                ratios.get(ratios.size() - 1), ratios.get(ratios.size() / 2), cpuRatios.get(cpuRatios.size() / 2), loadAverage());
     }
 
     private Pair connect(SwitchServerSocket listener, String provider) throws Exception {
