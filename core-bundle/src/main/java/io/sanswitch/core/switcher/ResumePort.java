@@ -42,11 +42,8 @@ final class ResumePort implements AutoCloseable {
     private final AtomicBoolean full = new AtomicBoolean();
     private final Set<ResumeConversation> handshakes = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
-    /** The provider it listens over. */
-    final BoundProvider provider;
 
-    private ResumePort(Switch sw, SwitchServerSocket listener, SessionDirectory directory, BoundProvider provider) {
-        this.provider = provider;
+    private ResumePort(Switch sw, SwitchServerSocket listener, SessionDirectory directory) {
         this.sw = sw;
         this.listener = listener;
         this.directory = directory;
@@ -77,7 +74,7 @@ final class ResumePort implements AutoCloseable {
      */
     static ResumePort open(Switch sw, BoundProvider provider, int port, SessionDirectory directory) throws WsaException {
         SwitchServerSocket l = sw.listenForResumes(new InetSocketAddress(wildcard(), port), MAX_HANDSHAKES, provider.name);
-        ResumePort p = new ResumePort(sw, l, directory, provider);
+        ResumePort p = new ResumePort(sw, l, directory);
         LOG.info("resume port listening on {} over {}", l.localAddress(), provider.name);
         p.acceptNext();
         return p;

@@ -34,6 +34,22 @@ class SwitchForgetsRetiredProvidersTest {
         }
     }
 
+    /**
+     * The same with {@code migrate} on: the resume port is a listener of the switch's own, pinned to
+     * the provider's name (it rejoins the next provider of that name), and must not keep the one withdrawn.
+     */
+    @Test
+    @Checks("LC-revision")
+    void aWithdrawnProviderIsNotReachableFromAMigratingSwitch() throws Exception {
+        Switch sw = new Switch(SwitchSettings.defaults().withMigration(MigrationSettings.defaults().withMigrate(true)));
+        try {
+            WeakReference<ProviderEngine> engine = bindAndWithdraw(sw);
+            assertTrue(Collected.within(engine, 20), "the switch still holds the withdrawn provider's engine");
+        } finally {
+            sw.deactivate();
+        }
+    }
+
     /** In a method of its own: no local of the test keeps the provider. */
     private static WeakReference<ProviderEngine> bindAndWithdraw(Switch sw) {
         ScriptedProvider p = new ScriptedProvider("scripted");
