@@ -334,10 +334,10 @@ public final class Demo {
     /**
      * Step 0, not timed. The JVM runs the echo path (the clients' byte checks, the switch, each
      * provider's code) interpreted until it has compiled it, a few seconds into the traffic: measured
-     * cold, phase 1 ran at a fraction of phase 3's rate and below the tcp phase's (its first chunks
-     * took tens to hundreds of milliseconds each, phase 3's under one). So the same client code echoes
-     * pinned to ucx, then to tcp, before any phase is timed: {@value #WARMUP_CHUNKS} chunks per client
-     * from its first echo on (the first ucx connect alone took over a second, cold), since the JIT
+     * cold, phase 1 ran at a fraction of phase 3's rate (then new connections over ucx) and below
+     * the tcp phase's (its first chunks took tens to hundreds of milliseconds each, phase 3's under
+     * one). So the same client code echoes pinned to ucx, then to tcp, before any phase is timed:
+     * {@value #WARMUP_CHUNKS} chunks per client from its first echo on (the first ucx connect alone took over a second, cold), since the JIT
      * compiles by invocation counts; on a quiet machine the ucx rate stopped climbing after about as
      * many (per half second: 66, 209, 608, 621 MiB/s). Then ucx once more, since the tcp pass makes
      * call sites both providers share polymorphic and the JVM compiles them again, and then a wait

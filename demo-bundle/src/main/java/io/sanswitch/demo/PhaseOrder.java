@@ -15,7 +15,7 @@ final class PhaseOrder {
     private PhaseOrder() {
     }
 
-    /** The line for the timed rates (MiB/s) of phase 1 (ucx), phase 2 (tcp) and phase 3 (ucx again). */
+    /** The line for the timed rates (MiB/s) of phase 1 (ucx), phase 2 (tcp) and phase 3 (moved back to ucx). */
     static String line(double ucx, double tcp, double ucxAgain) {
         if (!(ucx >= 0 && tcp >= 0 && ucxAgain >= 0)) { // NaN: a phase never got to its timed part
             return PREFIX + "unknown (a phase was not timed)";
