@@ -149,8 +149,8 @@ public final class Demo {
             phases.add(rdmaPhase);
             startClients(sw, address);
             check(eventually(() -> clients.stream().allMatch(c -> c.current() != null)), "every client connected");
-            check(clients.stream().allMatch(c -> c.current().history().get(0).equals(new ProviderChoice("ucx",
-                    ProviderChoice.Reason.SAN_SUBNET, null))) && idle.provider().equals("ucx"),
+            check(clients.stream().allMatch(c -> c.current() != null && c.current().history().get(0)
+                    .equals(new ProviderChoice("ucx", ProviderChoice.Reason.SAN_SUBNET, null))) && idle.provider().equals("ucx"),
                     "the switch put every connection on ucx (SAN_SUBNET: the peer is on " + SAN_SUBNET + ")");
             timedEcho(rdmaPhase, "ucx");
             check(rdmaPhase.bytes("ucx") > 0, "data echoed over ucx: " + bytes(rdmaPhase.bytes("ucx")));
@@ -219,8 +219,8 @@ public final class Demo {
             Stats.Phase backPhase = stats.begin("moved back");
             phases.add(backPhase);
             // The positive signal: every connection's socket says ucx again, bounded.
-            boolean back = eventually(() -> clients.stream().allMatch(c -> "ucx".equals(c.current().provider()))
-                    && "ucx".equals(moved.provider()), MOVE_BACK_MILLIS);
+            boolean back = eventually(() -> clients.stream().allMatch(c -> c.current() != null
+                    && "ucx".equals(c.current().provider())) && "ucx".equals(moved.provider()), MOVE_BACK_MILLIS);
             if (back) {
                 console.line(String.format(Locale.ROOT, "   every connection on ucx again %.1f s after the start",
                         (System.nanoTime() - t1) / 1e9));
@@ -229,14 +229,15 @@ public final class Demo {
                         + whereConnectionsAre(idle));
             }
             check(back && clients.stream().allMatch(c -> c.connects.get() == 1 && c.failure == null
-                    && returned(c.current().choice())),
+                    && c.current() != null && returned(c.current().choice())),
                     "every client is on ucx again on the connection it had (MOVED, provider returned): no reconnect");
             check(eventually(() -> echo.accepted().size() == CLIENTS + 1
                     && echo.accepted().stream().allMatch(s -> returned(s.choice()))),
                     "the echo server's end of each of the " + (CLIENTS + 1) + " connections says the same: "
                     + echo.accepted().stream().map(s -> s.choice().toString()).toList());
             console.line("   moves back: " + String.join(", ", clients.stream()
-                    .map(c -> c.name + " paused " + c.current().choice().move().pause().toMillis() + " ms").toList())
+                    .map(c -> c.name + (c.current() != null && returned(c.current().choice()) ? " paused "
+                            + c.current().choice().move().pause().toMillis() + " ms" : " did not move back")).toList())
                     + (returned(moved.choice()) ? ", idle client paused " + moved.choice().move().pause().toMillis()
                     + " ms" : ""));
             CompletableFuture<Integer> idleAgain = moved.receive(ByteBuffer.allocate(16)).toCompletableFuture();
@@ -422,7 +423,8 @@ public final class Demo {
     private String whereConnectionsAre(SwitchSocket idle) {
         List<String> where = new ArrayList<>();
         for (Client c : clients) {
-            where.add(c.name + " on " + c.current().provider() + " " + c.current().history());
+            where.add(c.current() == null ? c.name + " not connected"
+                    : c.name + " on " + c.current().provider() + " " + c.current().history());
         }
         where.add("idle client on " + idle.provider() + " " + idle.history());
         return String.join("; ", where);
