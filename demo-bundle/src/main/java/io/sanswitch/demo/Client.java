@@ -19,35 +19,32 @@ import io.sanswitch.spi.WsaException;
 
 /**
  * One echo client on the switch, as an application writes it: {@code connect} (the switch picks the
- * provider), then 256 KiB chunks sent and read back, every byte checked. When the switch moves its
- * connection to another provider (migrate on, docs/migration.md) it notices nothing but a longer
- * echo, which it keeps as its longest stall; should the connection break, it shows what failed and
- * connects again, and the switch picks whatever is running; asked to, it reconnects on purpose (to
- * use a provider that came back). A warm-up client is pinned to one provider instead
+ * provider), then 256 KiB chunks sent and read back, every byte checked, on that one connection
+ * until it is stopped. When the switch moves its connection to another provider (migrate on,
+ * docs/migration.md), to tcp and back to ucx (docs/rules.md SW-migrate-back), it notices nothing but
+ * a longer echo, which it keeps as its longest stall. It never reconnects: should the connection
+ * break, it says what failed and ends. A warm-up client is pinned to one provider instead
  * ({@code connect(remote, provider)}).
  */
 final class Client implements Runnable {
     static final int CHUNK = 256 * 1024;
 
-    private final String name;
+    final String name;
     private final String pinned;
     private final SocketSwitch sw;
     private final InetSocketAddress server;
     private final Stats stats;
     private final Console console;
     final AtomicBoolean running = new AtomicBoolean(true);
-    final AtomicBoolean moveRequested = new AtomicBoolean();
-    final AtomicInteger reconnects = new AtomicInteger();
-    final AtomicInteger moves = new AtomicInteger();
-    /** Every connection's choice when it was made, in order. */
-    final List<ProviderChoice> choices = new CopyOnWriteArrayList<>();
-    /** The provider history of each connection it closed ({@link SwitchSocket#history()}), in order. */
-    final List<List<ProviderChoice>> histories = new CopyOnWriteArrayList<>();
-    /** The codes its operations failed with when a connection broke. */
+    /** Connections made: 1 once connected; more would be a reconnect, which it never makes. */
+    final AtomicInteger connects = new AtomicInteger();
+    /** Its connection's provider history ({@link SwitchSocket#history()}) when it closed, or null. */
+    volatile List<ProviderChoice> history;
+    /** The codes its operations failed with when its connection broke. */
     final List<WsaError> errors = new CopyOnWriteArrayList<>();
     volatile String failure;
     volatile String provider = "-";
-    /** Chunks echoed over the current connection: the first one shows it carries data. */
+    /** Chunks echoed over its connection: the first one shows it carries data. */
     private volatile long echoedOnConnection;
     /** The longest echo of a chunk since {@link #markStall()}, in nanoseconds: a move shows here. */
     private volatile long longestEchoNanos;
@@ -73,35 +70,19 @@ final class Client implements Runnable {
         SwitchSocket s = null;
         long round = 0;
         try {
+            s = connect();
+            console.line(String.format("  %s: connected over %s (%s)", name, s.provider(), reason(s.choice())));
             while (running.get()) {
-                if (s != null && moveRequested.compareAndSet(true, false)) {
-                    String from = s.provider();
-                    close(s);
-                    s = connect();
-                    moves.incrementAndGet();
-                    console.line(String.format("  %s: moving from %s to %s (%s)", name, from, s.provider(),
-                            s.choice().reason()));
-                }
-                if (s == null) {
-                    s = connect();
-                    console.line(String.format("  %s: %s over %s (%s)", name, choices.size() == 1 ? "connected"
-                            : "reconnected", s.provider(), reason(s.choice())));
-                }
-                try {
-                    long start = System.nanoTime();
-                    long n = echo(s, round++);
-                    longestEchoNanos = Math.max(longestEchoNanos, System.nanoTime() - start);
-                    provider = s.provider(); // a moved connection carries on over another provider
-                    stats.add(provider, n);
-                    echoedOnConnection++;
-                } catch (Broken e) {
-                    console.line(String.format("  %s: connection over %s broke: %s", name, s.provider(), e.getMessage()));
-                    histories.add(s.history());
-                    s.abort();
-                    s = null;
-                    reconnects.incrementAndGet();
-                }
+                long start = System.nanoTime();
+                long n = echo(s, round++);
+                longestEchoNanos = Math.max(longestEchoNanos, System.nanoTime() - start);
+                provider = s.provider(); // a moved connection carries on over another provider
+                stats.add(provider, n);
+                echoedOnConnection++;
             }
+        } catch (Broken e) {
+            failure = String.format("%s: connection over %s broke: %s", name, s.provider(), e.getMessage());
+            console.line("  " + failure);
         } catch (WsaException e) {
             failure = name + ": connect failed: " + e.getMessage();
             console.line("  " + failure);
@@ -112,14 +93,14 @@ final class Client implements Runnable {
             console.line("  " + failure);
         } finally {
             if (s != null) {
-                close(s);
+                history = s.history();
+                if (failure == null) {
+                    s.close();
+                } else {
+                    s.abort();
+                }
             }
         }
-    }
-
-    private void close(SwitchSocket s) {
-        histories.add(s.history());
-        s.close();
     }
 
     /** Starts measuring the longest stall anew. */
@@ -138,10 +119,9 @@ final class Client implements Runnable {
 
     private SwitchSocket connect() throws WsaException {
         SwitchSocket s = pinned == null ? sw.connect(server) : sw.connect(server, pinned);
-        choices.add(s.choice());
+        connects.incrementAndGet();
         current = s;
-        echoedOnConnection = 0;
-        provider = s.provider(); // after the reset: whoever sees this provider sees the new count
+        provider = s.provider();
         return s;
     }
 
@@ -149,7 +129,7 @@ final class Client implements Runnable {
         return echoedOnConnection;
     }
 
-    /** On {@code p}, and its connection there has echoed at least one chunk. */
+    /** On {@code p}, and its connection has echoed at least one chunk. */
     boolean echoingOver(String p) {
         return p.equals(provider) && echoedOnConnection > 0;
     }

@@ -27,6 +27,7 @@ import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.util.tracker.ServiceTracker;
 
 import io.sanswitch.api.ProviderChoice;
+import io.sanswitch.api.ProviderMove;
 import io.sanswitch.api.SocketSwitch;
 import io.sanswitch.api.SwitchServerSocket;
 import io.sanswitch.api.SwitchSocket;
@@ -44,9 +45,11 @@ import io.sanswitch.transport.TransportProperties;
  * bundle stopped and updated mid-transfer (with {@code migrate} on the switch moves the open
  * connections to tcp: the clients keep echoing without an error or a reconnect, every byte checked;
  * the final cleanup in {@code san:cleanup-history}); the bundle's new revision started and the
- * clients reconnecting on purpose to use ucx again; the {@code san:*} commands' view; a summary with
- * each phase's rate and their order, and each client's connections and longest stall. Every step is checked, and the exit code says whether all of them behaved (the order is
- * stated, never checked: load decides rates).
+ * connections moving back to ucx by themselves (moveBack, docs/rules.md SW-migrate-back), the clients
+ * still on the connections they had: no reconnect anywhere; the {@code san:*} commands' view; a
+ * summary with each phase's rate and their order, each client's connection with its moves and its
+ * longest stall across both moves. Every step is checked, and the exit code says whether all of them
+ * behaved (the order is stated, never checked: load decides rates).
  *
  * <p>The demo never starts a provider itself: the switch holds the providers' startups, and a
  * provider upcalls only its most recent upcall table (docs/rules.md Q11).
@@ -64,6 +67,12 @@ public final class Demo {
     static final long WARMUP_CHUNKS = 2048;
     static final long WARMUP_MAX_MILLIS = 8000;
     static final long WAIT_MILLIS = 15_000;
+    /**
+     * How long phase 3 waits for every connection to be on ucx again once the new provider runs: the
+     * connector dials the acceptor's RDMA resume port for at most half of {@code resumeTimeoutMillis},
+     * then goes over TCP (docs/migration.md section 6), so a move back takes far less or not at all.
+     */
+    static final long MOVE_BACK_MILLIS = 15_000;
 
     private final BundleContext context;
     private final Console console;
@@ -72,8 +81,10 @@ public final class Demo {
     private final List<Stats.Phase> phases = new ArrayList<>();
     private final List<Client> clients = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
-    /** Each tour client's longest echo in phase 2: the pause its connection's move cost it. */
+    /** Each tour client's longest echo in phase 2: the pause its connection's move to tcp cost it. */
     private final List<Long> stalls = new ArrayList<>();
+    /** Each tour client's longest echo in phase 3: the pause its connection's move back to ucx cost it. */
+    private final List<Long> stallsBack = new ArrayList<>();
     /** The clients the progress line shows: the warm-up's, then the tour's. */
     private volatile List<Client> shown = List.of();
     private Stats.Phase warmUp;
@@ -137,9 +148,9 @@ public final class Demo {
             Stats.Phase rdmaPhase = stats.begin("ucx");
             phases.add(rdmaPhase);
             startClients(sw, address);
-            check(eventually(() -> clients.stream().allMatch(c -> !c.choices.isEmpty())), "every client connected");
-            check(clients.stream().allMatch(c -> c.choices.get(0).equals(new ProviderChoice("ucx",
-                    ProviderChoice.Reason.SAN_SUBNET, null))) && idle.provider().equals("ucx"),
+            check(eventually(() -> clients.stream().allMatch(c -> c.current() != null)), "every client connected");
+            check(clients.stream().allMatch(c -> c.current() != null && c.current().history().get(0)
+                    .equals(new ProviderChoice("ucx", ProviderChoice.Reason.SAN_SUBNET, null))) && idle.provider().equals("ucx"),
                     "the switch put every connection on ucx (SAN_SUBNET: the peer is on " + SAN_SUBNET + ")");
             timedEcho(rdmaPhase, "ucx");
             check(rdmaPhase.bytes("ucx") > 0, "data echoed over ucx: " + bytes(rdmaPhase.bytes("ucx")));
@@ -166,7 +177,7 @@ public final class Demo {
             context.ungetService(ucxRef);
             check(eventually(() -> clients.stream().allMatch(c -> c.echoingOver("tcp"))),
                     "every client echoes over tcp on the connection it had: no reconnect");
-            check(clients.stream().allMatch(c -> c.reconnects.get() == 0 && c.errors.isEmpty() && c.failure == null),
+            check(clients.stream().allMatch(c -> c.connects.get() == 1 && c.errors.isEmpty() && c.failure == null),
                     "no client saw an error: " + errorsSeen());
             check(clients.stream().allMatch(c -> c.current() != null
                     && c.current().choice().reason() == ProviderChoice.Reason.MOVED),
@@ -192,25 +203,55 @@ public final class Demo {
             console.line("   longest stall per client across the stop and the update: "
                     + String.join(", ", stalls.stream().map(ms -> ms + " ms").toList()));
 
-            // 3. the rdma bundle starts again
+            // 3. the rdma bundle starts again: the connections move back by themselves (SW-migrate-back)
             console.line("");
             console.line("3. starting bundle " + RDMA_BSN + " (its new revision): the switch uses it for new connections at "
-                    + "once; the clients reconnect on purpose to use it (moving back by itself is not built yet)");
+                    + "once and moves the moved connections back to ucx by themselves (moveBack on, docs/migration.md "
+                    + "section 6); the clients keep echoing on the connections they had");
+            clients.forEach(Client::markStall);
+            long t1 = System.nanoTime();
             rdma.start();
             ServiceReference<SanServiceProvider> again = awaitProvider("ucx", oldUcx);
             check(again != null && eventually(() -> sw.providers().contains("ucx")
                     && echo.listener.providers().contains("ucx")), "a new ucx provider registered (service "
                     + (again == null ? "-" : again.getProperty("service.id")) + "), the switch started it and the "
                     + "echo server listens on it again");
-            Stats.Phase backPhase = stats.begin("ucx again");
+            Stats.Phase backPhase = stats.begin("moved back");
             phases.add(backPhase);
-            for (Client c : clients) {
-                c.moveRequested.set(true);
+            // The positive signal: every connection's socket says ucx again, bounded.
+            boolean back = eventually(() -> clients.stream().allMatch(c -> c.current() != null
+                    && "ucx".equals(c.current().provider())) && "ucx".equals(moved.provider()), MOVE_BACK_MILLIS);
+            if (back) {
+                console.line(String.format(Locale.ROOT, "   every connection on ucx again %.1f s after the start",
+                        (System.nanoTime() - t1) / 1e9));
+            } else {
+                check(false, "not every connection moved back to ucx within " + MOVE_BACK_MILLIS / 1000 + " s: "
+                        + whereConnectionsAre(idle));
             }
-            check(eventually(() -> clients.stream().allMatch(c -> c.moves.get() > 0 && "ucx".equals(c.provider))),
-                    "every client reconnected and is on ucx again (SAN_SUBNET)");
+            check(back && clients.stream().allMatch(c -> c.connects.get() == 1 && c.failure == null
+                    && c.current() != null && returned(c.current().choice())),
+                    "every client is on ucx again on the connection it had (MOVED, provider returned): no reconnect");
+            check(eventually(() -> echo.accepted().size() == CLIENTS + 1
+                    && echo.accepted().stream().allMatch(s -> returned(s.choice()))),
+                    "the echo server's end of each of the " + (CLIENTS + 1) + " connections says the same: "
+                    + echo.accepted().stream().map(s -> s.choice().toString()).toList());
+            console.line("   moves back: " + String.join(", ", clients.stream()
+                    .map(c -> c.name + (c.current() != null && returned(c.current().choice()) ? " paused "
+                            + c.current().choice().move().pause().toMillis() + " ms" : " did not move back")).toList())
+                    + (returned(moved.choice()) ? ", idle client paused " + moved.choice().move().pause().toMillis()
+                    + " ms" : ""));
+            CompletableFuture<Integer> idleAgain = moved.receive(ByteBuffer.allocate(16)).toCompletableFuture();
+            moved.send(ByteBuffer.wrap(new byte[] {5, 6, 7, 8, 9}));
+            check(returned(moved.choice()) && receives(idleAgain, 5),
+                    "the idle client moved back too and echoes 5 bytes over ucx on the connection it had");
             timedEcho(backPhase, "ucx");
-            check(backPhase.bytes("ucx") > 0, "data echoed over ucx again: " + bytes(backPhase.bytes("ucx")));
+            check(backPhase.bytes("ucx") > 0, "data echoed over ucx again on the moved-back connections: "
+                    + bytes(backPhase.bytes("ucx")));
+            console.line("   san:sockets ucx");
+            console.line(indent(indent(shell("san:sockets ucx"))));
+            clients.forEach(c -> stallsBack.add(c.longestStallMillis()));
+            console.line("   longest stall per client across the start and the move back: "
+                    + String.join(", ", stallsBack.stream().map(ms -> ms + " ms").toList()));
             stopClients();
             stats.begin("done");
         } finally {
@@ -294,10 +335,10 @@ public final class Demo {
     /**
      * Step 0, not timed. The JVM runs the echo path (the clients' byte checks, the switch, each
      * provider's code) interpreted until it has compiled it, a few seconds into the traffic: measured
-     * cold, phase 1 ran at a fraction of phase 3's rate and below the tcp phase's (its first chunks
-     * took tens to hundreds of milliseconds each, phase 3's under one). So the same client code echoes
-     * pinned to ucx, then to tcp, before any phase is timed: {@value #WARMUP_CHUNKS} chunks per client
-     * from its first echo on (the first ucx connect alone took over a second, cold), since the JIT
+     * cold, phase 1 ran at a fraction of phase 3's rate (then new connections over ucx) and below
+     * the tcp phase's (its first chunks took tens to hundreds of milliseconds each, phase 3's under
+     * one). So the same client code echoes pinned to ucx, then to tcp, before any phase is timed:
+     * {@value #WARMUP_CHUNKS} chunks per client from its first echo on (the first ucx connect alone took over a second, cold), since the JIT
      * compiles by invocation counts; on a quiet machine the ucx rate stopped climbing after about as
      * many (per half second: 66, 209, 608, 621 MiB/s). Then ucx once more, since the tcp pass makes
      * call sites both providers share polymorphic and the JVM compiles them again, and then a wait
@@ -370,6 +411,23 @@ public final class Demo {
             }
         }
         threads.clear();
+    }
+
+    /** A move back to ucx: MOVED from tcp, cause PROVIDER_RETURNED (docs/rules.md SW-migrate-back). */
+    private static boolean returned(ProviderChoice c) {
+        return c.provider().equals("ucx") && c.reason() == ProviderChoice.Reason.MOVED
+                && c.move().from().equals("tcp") && c.move().cause() == ProviderMove.Cause.PROVIDER_RETURNED;
+    }
+
+    /** Each connection's provider and history, for the line that says which one did not move back. */
+    private String whereConnectionsAre(SwitchSocket idle) {
+        List<String> where = new ArrayList<>();
+        for (Client c : clients) {
+            where.add(c.current() == null ? c.name + " not connected"
+                    : c.name + " on " + c.current().provider() + " " + c.current().history());
+        }
+        where.add("idle client on " + idle.provider() + " " + idle.history());
+        return String.join("; ", where);
     }
 
     private String errorsSeen() {
@@ -455,24 +513,33 @@ public final class Demo {
         console.line("summary");
         console.line(indent(String.format("%-26s %12s %12s %8s %10s %13s%n", "PHASE", "UCX", "TCP", "TIME", "TIMED",
                 "TIMED RATE") + phaseRow("0. warm-up, not timed", warmUp) + phaseRow("1. echo over RDMA", phase(0))
-                + phaseRow("2. rdma stopped, on tcp", phase(1)) + phaseRow("3. rdma started again", phase(2))));
+                + phaseRow("2. rdma stopped, on tcp", phase(1)) + phaseRow("3. moved back to ucx", phase(2))));
         console.line("   (timed: every client echoing over the phase's provider, after the warm-up; no connect, "
                 + "check or command in it)");
         console.line("   " + PhaseOrder.line(timedRate(phase(0)), timedRate(phase(1)), timedRate(phase(2))));
+        console.line("   " + PhaseOrder.movedBack(timedRate(phase(0)), timedRate(phase(2))));
         console.line("");
-        StringBuilder t = new StringBuilder(String.format("%-7s %-80s %-14s %s%n", "CLIENT",
-                "CONNECTIONS (provider, switch's reason; a move ->, a new connection |)", "LONGEST STALL",
-                "FAILURES WHEN A CONNECTION BROKE"));
+        List<String> paths = clients.stream().map(c -> c.history == null ? "-" : String.join(" -> ",
+                c.history.stream().map(ch -> ch.provider() + " " + Client.reason(ch)).toList())).toList();
+        String header = "CONNECTION (provider, switch's reason; each move ->)";
+        int width = Math.max(header.length(), paths.stream().mapToInt(String::length).max().orElse(0));
+        String row = "%-7s %-" + width + "s %-29s %s%n";
+        StringBuilder t = new StringBuilder(String.format(row, "CLIENT", header,
+                "LONGEST STALL (TO TCP, BACK)", "FAILURE"));
         for (int i = 0; i < clients.size(); i++) {
             Client c = clients.get(i);
-            String path = String.join(" | ", c.histories.stream().map(h -> String.join(" -> ",
-                    h.stream().map(ch -> ch.provider() + " " + Client.reason(ch)).toList())).toList());
-            String stall = i < stalls.size() ? stalls.get(i) + " ms" : "-";
+            String stall = "-";
+            if (i < stalls.size()) {
+                long back = i < stallsBack.size() ? stallsBack.get(i) : 0;
+                stall = Math.max(stalls.get(i), back) + " ms (" + stalls.get(i) + ", "
+                        + (i < stallsBack.size() ? back + ")" : "-)");
+            }
             java.util.Map<WsaError, Long> failures = new java.util.TreeMap<>();
             c.errors.forEach(e -> failures.merge(e, 1L, Long::sum));
             StringBuilder f = new StringBuilder();
             failures.forEach((e, n) -> f.append(f.length() == 0 ? "" : ", ").append(e.name()).append(" x").append(n));
-            t.append(String.format("%-7d %-80s %-14s %s%n", i + 1, path, stall, f.length() == 0 ? "-" : f));
+            t.append(String.format(row, i + 1, paths.get(i), stall,
+                    c.failure != null ? c.failure : f.length() == 0 ? "-" : f));
         }
         console.line(indent(t.toString()));
         console.line("");

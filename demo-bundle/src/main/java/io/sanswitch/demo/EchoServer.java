@@ -12,8 +12,8 @@ import io.sanswitch.spi.WsaException;
 
 /**
  * The demo's echo server on a switch listener ({@code SocketSwitch.listen}): one thread per accepted
- * connection sends back what arrives, whichever provider carries it. A connection that breaks (its
- * provider stopped) is aborted; its client reconnects.
+ * connection sends back what arrives, whichever provider carries it, across the connection's moves
+ * (docs/migration.md). A connection that breaks is aborted.
  */
 final class EchoServer implements AutoCloseable {
     final SwitchServerSocket listener;
@@ -56,6 +56,11 @@ final class EchoServer implements AutoCloseable {
             open.remove(s);
             s.close();
         }
+    }
+
+    /** The server's ends of the connections still echoing. */
+    List<SwitchSocket> accepted() {
+        return List.copyOf(open);
     }
 
     /** Accepted connections still echoing. */

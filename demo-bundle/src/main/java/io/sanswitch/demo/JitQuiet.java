@@ -7,9 +7,9 @@ import java.util.function.LongSupplier;
 /**
  * The end of the demo's warm-up: waits until the JIT compiler has gone quiet, so that no phase is
  * timed while the echo path is still being compiled. Measured without it (10 runs), phase 1 (ucx)
- * ran at 1,900 to 3,100 MiB/s where phase 3 (ucx again, the same code seconds later) ran at 3,600 to
- * 4,000: the tcp warm-up between them had made call sites the two providers share polymorphic, and
- * the JVM recompiled them during phase 1.
+ * ran at 1,900 to 3,100 MiB/s where phase 3 (then new connections over ucx, the same code seconds
+ * later) ran at 3,600 to 4,000: the tcp warm-up between them had made call sites the two providers
+ * share polymorphic, and the JVM recompiled them during phase 1.
  *
  * <p>The signal is positive and bounded: the JVM's total compilation time ({@link CompilationMXBean})
  * grew by at most {@link #QUIET_GROWTH_MILLIS} in each of {@link #QUIET_WINDOWS} consecutive windows

@@ -22,4 +22,18 @@ class PhaseOrderTest {
         assertEquals("RDMA phases faster than TCP: unknown (a phase was not timed)",
                 PhaseOrder.line(900, Double.NaN, 1200));
     }
+
+    @Test
+    void theMovedBackLineGivesTheRatioAndWhyWhateverTheFigures() {
+        String why = "a moved-back connection's frames go over a switch connection over ucx, with a moved connection's "
+                + "copies, where phase 1 used the provider socket itself (docs/migration.md section 6)";
+        assertEquals("moved back (phase 3) ÷ first over ucx (phase 1): 0.50 (900.0 ÷ 1800.0 MiB/s): " + why,
+                PhaseOrder.movedBack(1800, 900));
+        assertEquals("moved back (phase 3) ÷ first over ucx (phase 1): 1.25 (2250.0 ÷ 1800.0 MiB/s): " + why,
+                PhaseOrder.movedBack(1800, 2250));
+        assertEquals("moved back (phase 3) ÷ first over ucx (phase 1): unknown (a phase was not timed)",
+                PhaseOrder.movedBack(1800, Double.NaN));
+        assertEquals("moved back (phase 3) ÷ first over ucx (phase 1): unknown (a phase was not timed)",
+                PhaseOrder.movedBack(0, 900));
+    }
 }

@@ -86,10 +86,19 @@ class LauncherIT {
                 "the stalls\n" + out);
         assertTrue(out.matches("(?s).*ucx\\s+\\d+\\s+\\d+\\s+TRANSPORT_LEAVING\\s+\\d+\\s+8\\s+\\d+ (µs|ms)\\s+0\\n.*"),
                 "history row: the listener's and the resume port's ucx sockets and both ends of 3 connections reset\n" + out);
-        // The connections may have moved back to ucx by themselves (SW-migrate-back) before the clients reconnect.
-        assertTrue(out.matches("(?s).*moving from (tcp|ucx) to ucx \\(SAN_SUBNET\\).*"), out);
         assertTrue(out.contains("SAN_SUBNET: peer 127.0.0.1 on a SAN subnet; moved ucx -> tcp (provider withdrawn, paused "),
                 "san:sockets tcp after the move\n" + out);
+        // Phase 3: the connections move back by themselves (SW-migrate-back); no client connects a second time.
+        assertTrue(out.contains("3. starting bundle io.sanswitch.rdma (its new revision)"), out);
+        assertTrue(out.matches("(?s).*\n   every connection on ucx again \\d+\\.\\d s after the start\n.*"), out);
+        assertEquals(2, count(out, "(?m)^  client \\d: connected over ucx \\(SAN_SUBNET\\)$"),
+                "each client connects once\n" + out);
+        assertEquals(2, count(out, "(?m)^  client \\d: "), "and says nothing else: no break, no reconnect\n" + out);
+        assertTrue(out.matches("(?s).*\n      ucx\\s+socket\\S+\\s+\\d+\\s+CONNECTED\\s.*SAN_SUBNET: peer 127\\.0\\.0\\.1 on a SAN subnet; "
+                + "moved ucx -> tcp \\(provider withdrawn, paused \\d+ ms\\); moved tcp -> ucx \\(provider returned, paused \\d+ ms\\)\n.*"),
+                "san:sockets ucx after the move back: both moves\n" + out);
+        assertTrue(out.matches("(?s).*\n   longest stall per client across the start and the move back: \\d+ ms, \\d+ ms\n.*"),
+                "the stalls of the move back\n" + out);
         assertTrue(out.contains("\nsummary\n"), out);
         // Each phase's rate over its timed part, on the phase's provider, and the order stated with
         // the figures: its form only. Which provider wins is load's business, no test's.
@@ -99,13 +108,18 @@ class LauncherIT {
                 "phase 1 row\n" + out);
         assertTrue(out.matches("(?s).*\\n\\s+2\\. rdma stopped, on tcp" + row + "tcp \\d+\\.\\ds\\s+\\d+\\.\\d MiB/s\\n.*"),
                 "phase 2 row\n" + out);
-        assertTrue(out.matches("(?s).*\\n\\s+3\\. rdma started again" + row + "ucx \\d+\\.\\ds\\s+\\d+\\.\\d MiB/s\\n.*"),
+        assertTrue(out.matches("(?s).*\\n\\s+3\\. moved back to ucx" + row + "ucx \\d+\\.\\ds\\s+\\d+\\.\\d MiB/s\\n.*"),
                 "phase 3 row\n" + out);
         assertTrue(out.matches("(?s).*\\n   RDMA phases faster than TCP: (yes|no) "
                 + "\\(ucx \\d+\\.\\d and \\d+\\.\\d MiB/s, tcp \\d+\\.\\d MiB/s\\)\\n.*"), "the order line\n" + out);
-        assertTrue(out.matches("(?s).*\\n\\s+1\\s+ucx SAN_SUBNET -> tcp MOVED \\(PROVIDER_WITHDRAWN, paused \\d+ ms\\) "
-                + "\\| ucx SAN_SUBNET\\s+\\d+ ms\\s+-\\n.*"),
-                "the summary's client table\n" + out);
+        assertTrue(out.matches("(?s).*\\n   moved back \\(phase 3\\) ÷ first over ucx \\(phase 1\\): \\d+\\.\\d\\d "
+                + "\\(\\d+\\.\\d ÷ \\d+\\.\\d MiB/s\\): a moved-back connection's frames go over a switch connection over ucx.*"),
+                "phase 3 against phase 1, with why\n" + out);
+        for (int client = 1; client <= 2; client++) {
+            assertTrue(out.matches("(?s).*\\n\\s+" + client + "\\s+ucx SAN_SUBNET -> tcp MOVED \\(PROVIDER_WITHDRAWN, paused \\d+ ms\\) "
+                    + "-> ucx MOVED \\(PROVIDER_RETURNED, paused \\d+ ms\\)\\s+\\d+ ms \\(\\d+, \\d+\\)\\s+-\\n.*"),
+                    "the summary's client table: client " + client + "'s one connection with both moves\n" + out);
+        }
         for (String check : new String[] {
             "warm-up echoed over ucx (",
             "bundle io.sanswitch.rdma updated while stopped: a new revision",
@@ -115,11 +129,14 @@ class LauncherIT {
             "choice() says MOVED from ucx (PROVIDER_WITHDRAWN) for every client's connection",
             "the idle client's receive still waits, its connection moved to tcp",
             "and its receive completes with the 4 bytes it sends the echo server now",
-            "every client reconnected and is on ucx again (SAN_SUBNET)",
+            "every client is on ucx again on the connection it had (MOVED, provider returned): no reconnect",
+            "the echo server's end of each of the 3 connections says the same: [ucx (MOVED from tcp: PROVIDER_RETURNED",
+            "the idle client moved back too and echoes 5 bytes over ucx on the connection it had",
+            "data echoed over ucx again on the moved-back connections: ",
             "both providers RUNNING, each with one reference: the switch's"}) {
             assertTrue(out.contains("   ok     " + check), check + "\n" + out);
         }
-        assertTrue(out.contains("demo finished: all 19 checks passed"), out);
+        assertTrue(out.contains("demo finished: all 21 checks passed"), out);
         assertTrue(!out.contains("FAILED"), out);
     }
 
