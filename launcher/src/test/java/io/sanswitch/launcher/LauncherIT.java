@@ -223,23 +223,33 @@ class LauncherIT {
             String out = shell.run(command);
             assertFalse(out.contains("ERROR") || out.contains("Exception"), command + "\n" + out);
         }
+        // Done when the bundle is ACTIVE with only its new revision and the provider is back as a new
+        // service, the same in two looks 500 ms apart: update restarts the bundle itself, and the
+        // refresh that follows runs in the background (its stop and start may come after a first look).
+        Pattern active = Pattern.compile("(?s).*\\nState\\s+32\\n.*");
+        Pattern onlyNew = Pattern.compile("(?s).*\\nRevisions\\s+\\[\\S+ \\[" + id + "\\]\\(R " + id + "\\." + revision
+                + "\\)\\]\\n.*");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         String newService = null;
         String now;
+        String bundle;
+        String settled = null;
         do {
+            bundle = shell.run("bundle " + id);
             now = shell.run("san:providers");
             Matcher back = row.matcher(now);
-            if (back.find() && !back.group(1).equals(oldService)) {
-                newService = back.group(1);
-            } else {
-                Thread.sleep(200);
+            newService = back.find() && !back.group(1).equals(oldService) ? back.group(1) : null;
+            boolean done = newService != null && active.matcher(bundle).matches() && onlyNew.matcher(bundle).matches();
+            if (done && newService.equals(settled)) {
+                break;
             }
-        } while (newService == null && System.nanoTime() < deadline);
+            settled = done ? newService : null;
+            Thread.sleep(500);
+        } while (System.nanoTime() < deadline);
         assertNotNull(newService, provider + " back RUNNING on the switch's reference as a new service (not "
                 + oldService + ") after '" + update + "' and refresh\n" + now);
-        String bundle = shell.run("bundle " + id);
-        assertTrue(bundle.matches("(?s).*\\nState\\s+32\\n.*"), "ACTIVE after '" + update + "'\n" + bundle);
-        assertTrue(bundle.matches("(?s).*\\nRevisions\\s+\\[\\S+ \\[" + id + "\\]\\(R " + id + "\\." + revision + "\\)\\]\\n.*"),
+        assertTrue(active.matcher(bundle).matches(), "ACTIVE after '" + update + "'\n" + bundle);
+        assertTrue(onlyNew.matcher(bundle).matches(),
                 "only the new revision " + id + "." + revision + " after '" + update + "' and refresh\n" + bundle);
     }
 
