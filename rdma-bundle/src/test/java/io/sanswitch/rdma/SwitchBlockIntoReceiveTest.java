@@ -22,6 +22,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.openucx.jucx.UcxUtils;
 
 import io.sanswitch.api.SwitchServerSocket;
@@ -34,10 +36,12 @@ import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 import io.sanswitch.api.SwitchSocket;
 import io.sanswitch.core.ProviderEngine;
+import io.sanswitch.core.switcher.MigrationSettings;
 import io.sanswitch.core.switcher.Switch;
 import io.sanswitch.core.switcher.SwitchSettings;
 import io.sanswitch.spi.SanServiceProvider;
 import io.sanswitch.spi.Winsock;
+import io.sanswitch.testing.Checks;
 
 /**
  * In the read flow a block the application already waits for is read by RDMA straight into its
@@ -58,6 +62,12 @@ class SwitchBlockIntoReceiveTest {
     private ProviderEngine ucx;
     private Switch sw;
     private final List<Registration> registrations = new CopyOnWriteArrayList<>();
+    /** The provider sockets the switch holds of its own, before any connection. */
+    private long ownSockets;
+    /** The start of each locally registered buffer, by its registration. */
+    private final Map<Object, Long> registeredAt = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The start of the registered buffer each RDMA read went into (-1: not one registered locally). */
+    private final List<Long> readInto = new CopyOnWriteArrayList<>();
 
     @AfterEach
     void stop() {
@@ -73,11 +83,20 @@ class SwitchBlockIntoReceiveTest {
                     if (m.getName().startsWith("register") && args[1] instanceof ByteBuffer b && b.isDirect()) {
                         registrations.add(new Registration(m.getName(), UcxUtils.getAddress(b), (int) args[2]));
                     }
+                    if (m.getName().equals("rdmaRead")) {
+                        Long at = registeredAt.get(((io.sanswitch.spi.WsaBuf[]) args[1])[0].registration());
+                        readInto.add(at == null ? -1 : at);
+                    }
+                    Object result;
                     try {
-                        return m.invoke(engine, args);
+                        result = m.invoke(engine, args);
                     } catch (InvocationTargetException e) {
                         throw e.getCause();
                     }
+                    if (m.getName().equals("registerMemory") && args[1] instanceof ByteBuffer b && b.isDirect()) {
+                        registeredAt.put(result, UcxUtils.getAddress(b));
+                    }
+                    return result;
                 });
     }
 
@@ -86,10 +105,18 @@ class SwitchBlockIntoReceiveTest {
     }
 
     private Pair recordedPair() throws Exception {
+        return recordedPair(false);
+    }
+
+    /** @param migrate the switch migrates (docs/migration.md): both ends negotiate acknowledgements and retention */
+    private Pair recordedPair(boolean migrate) throws Exception {
         assumeTrue(Ucx.isAvailable(), () -> "UCX not available: " + Ucx.unavailabilityCause());
         ucx = new ProviderEngine(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, ""));
-        sw = new Switch(SwitchSettings.withSubnets("127.0.0.0/8"));
+        SwitchSettings settings = SwitchSettings.withSubnets("127.0.0.0/8");
+        sw = new Switch(migrate ? settings.withMigration(MigrationSettings.defaults().withMigrate(true)) : settings);
         sw.bindProvider(recorded(ucx), Map.of("sanswitch.transport", "ucx"));
+        // With migration the switch keeps an RDMA resume port of its own (docs/migration.md section 6).
+        ownSockets = sw.statistics().totalProviderSockets();
         SwitchServerSocket listener = sw.listen(new InetSocketAddress(LOOPBACK, 0), 4);
         CompletableFuture<SwitchSocket> accepted = listener.acceptAsync().toCompletableFuture();
         SwitchSocket client = sw.connect(listener.localAddress());
@@ -141,11 +168,16 @@ class SwitchBlockIntoReceiveTest {
     /**
      * Several blocks announced together go straight into as many waiting receives at once, not only
      * the first while the others are copied out of pooled buffers (issue 12: the provider's own large
-     * receives work that way), and the receives complete in stream order.
+     * receives work that way), and the receives complete in stream order. With migration too
+     * (docs/rules.md SW-migrate-fence: a move fences the receives lent; before it, every such block
+     * was read into a pooled buffer and copied): no block buffer of the switch's is registered to
+     * read into, every read goes into a receive's own buffer.
      */
-    @Test
-    void blocksAnnouncedTogetherGoStraightIntoTheReceivesWaitingForThemInOrder() throws Exception {
-        Pair pair = recordedPair();
+    @ParameterizedTest(name = "migrate: {0}")
+    @ValueSource(booleans = {false, true})
+    @Checks("SW-migrate-fence")
+    void blocksAnnouncedTogetherGoStraightIntoTheReceivesWaitingForThemInOrder(boolean migrate) throws Exception {
+        Pair pair = recordedPair(migrate);
         SwitchServerSocket listener = pair.listener();
         SwitchSocket client = pair.client();
         SwitchSocket server = pair.server();
@@ -174,12 +206,36 @@ class SwitchBlockIntoReceiveTest {
             assertTrue(registrations.contains(new Registration("registerMemory", at, Winsock.MEM_WRITE)),
                     "block " + i + " was read straight into its receive's buffer (" + at + "), registered locally: " + registrations);
         }
+        java.util.Set<Long> receivers = new java.util.HashSet<>();
+        for (ByteBuffer b : into) {
+            receivers.add(UcxUtils.getAddress(b.clear()));
+        }
+        assertEquals(blocks, readInto.size(), "a read per block: " + readInto);
+        assertTrue(receivers.containsAll(readInto), "every block was read into a receive's own buffer, none into a pooled one "
+                + "to be copied: reads into " + readInto + ", receives at " + receivers);
+        if (migrate) {
+            io.sanswitch.testing.Eventually.until("migration negotiated on both ends",
+                    () -> negotiatedMigration(client) && negotiatedMigration(server));
+        } else {
+            assertTrue(!negotiatedMigration(client) && !negotiatedMigration(server), "no migration without migrate");
+        }
         client.close();
         server.close();
         listener.close();
         io.sanswitch.testing.Eventually.until("the provider sockets are closed",
-                () -> sw.statistics().totalProviderSockets() == 0);
+                () -> sw.statistics().totalProviderSockets() == ownSockets);
         assertEquals(0, sw.statistics().memoryRegistrations(), "nothing left registered: " + sw.statistics());
+    }
+
+    /** Whether the connection's SESSION exchange was done (docs/migration.md section 2; the switch's own view). */
+    private static boolean negotiatedMigration(SwitchSocket s) {
+        try {
+            java.lang.reflect.Method session = s.getClass().getDeclaredMethod("session");
+            session.setAccessible(true);
+            return session.invoke(s) != null;
+        } catch (ReflectiveOperationException e) {
+            throw new AssertionError(e);
+        }
     }
 
     /**

@@ -251,6 +251,7 @@ final class BlockTransfers {
      * into the application's receive if one waits with room for it and nothing but blocks lent to
      * earlier receives is ahead of the block (one copy less, and several such reads in flight: the
      * provider's own large receives work that way), else into a pooled buffer it is later copied out of.
+     * A migrating connection lends too: a move fences the lent receives (docs/rules.md SW-migrate-fence).
      */
     void read(Frame.Block f) {
         if (!accepted("BLOCK", f.id(), f.length(), readsBlocks)) {
@@ -258,7 +259,7 @@ final class BlockTransfers {
         }
         int id = f.id();
         int length = f.length();
-        Connection.PendingReceive waiting = stream.lendsReceives() ? c.receiveForBlock(length) : null;
+        BlockLoans.Loan waiting = c.receiveForBlock(length);
         if (waiting != null && readInto(waiting, f)) {
             return;
         }
@@ -276,22 +277,23 @@ final class BlockTransfers {
     }
 
     /**
-     * Reads the block into {@code receive}'s own buffer. Its place in the stream holds back what
+     * Reads the block into {@code loan}'s receive's own buffer. Its place in the stream holds back what
      * comes after it; the receive completes once the read is done and the receives lent before it
      * completed (in stream order), and fails only then if the connection ended meanwhile (the
-     * provider writes no more into the buffer after its completion).
+     * provider writes no more into the buffer after its completion); at a move it waits for that
+     * completion, fenced (docs/rules.md SW-migrate-fence).
      *
      * @return {@code false} if the buffer could not be registered: the block goes the pooled way
      *     (the receive is back at the head of the receives)
      */
-    private boolean readInto(Connection.PendingReceive receive, Frame.Block f) {
-        ByteBuffer into = receive.into();
+    private boolean readInto(BlockLoans.Loan loan, Frame.Block f) {
+        ByteBuffer into = loan.receive.into();
         int at = into.position();
         RegistrationCache.Lease target;
         try {
             target = receivers.lease(into, into.duplicate().limit(at + f.length()));
         } catch (WsaException e) {
-            c.receiveNotLent(receive);
+            c.receiveNotLent(loan);
             return false;
         }
         InboundBuffer.Chunk place = inbound.lend();
@@ -300,19 +302,15 @@ final class BlockTransfers {
             spi.rdmaRead(handle, new WsaBuf[] {new WsaBuf(target.handle(), target.offset(), f.length())}, f.descriptor(),
                     0, 0, c.whenDoneSeeing(r -> {
                         target.release();
-                        if (c.ended()) {
-                            c.receiveEnded(receive);
-                        } else if (!r.isSuccess()) {
-                            c.receiveNotLent(receive); // the connection fails next, and it with its receives
-                        }
+                        c.lentReadOver(loan, r.isSuccess());
                     }, r -> {
                         into.position(at + f.length());
-                        inbound.lentRead(place, () -> c.receiveFilled(receive, f.length()), () -> c.receiveEnded(receive));
+                        inbound.lentRead(place, () -> c.receiveFilled(loan, f.length()), () -> c.receiveEnded(loan));
                         read(f.id(), f.length(), place);
                     }));
         } catch (WsaException e) {
             target.release();
-            c.receiveNotLent(receive); // never posted: it fails with the others if the connection ends
+            c.receiveNotLent(loan); // never posted: it fails with the others if the connection ends
             refusedWithDescriptor(e, "BLOCK " + f.id());
         }
         return true;

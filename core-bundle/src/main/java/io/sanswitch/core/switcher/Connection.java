@@ -125,6 +125,8 @@ final class Connection implements SwitchSocket {
     private int liveRegistrations;
     private Future<?> closeTimer;
     private final ArrayDeque<PendingReceive> receives = new ArrayDeque<>();
+    /** The receives lent to the peer's blocks, and the fence of a move (docs/rules.md SW-migrate-fence). */
+    private final BlockLoans loans = new BlockLoans();
     private final boolean resumeSocket;
 
     Connection(SwitchContext sw, BoundProvider provider, SocketHandle handle, ProviderChoice choice,
@@ -488,7 +490,8 @@ final class Connection implements SwitchSocket {
         if (moving) {
             return; // docs/migration.md section 4: not counted, the peer sends it again
         }
-        if (inbound.isEmpty()) {
+        // docs/rules.md SW-migrate-fence: while a fenced receive waits, the bytes wait behind it.
+        if (inbound.isEmpty() && !loans.holds()) {
             int taken = 0;
             while (bytes.hasRemaining() && !receives.isEmpty()) {
                 PendingReceive r = receives.poll();
@@ -513,22 +516,63 @@ final class Connection implements SwitchSocket {
      * block, and nothing waits ahead of the block but blocks lent to the receives before it (so its
      * bytes are the receive's next).
      */
-    PendingReceive receiveForBlock(int length) {
+    BlockLoans.Loan receiveForBlock(int length) {
         PendingReceive head = receives.peek();
-        if (state != State.OPEN || moving || head == null || !inbound.onlyLent() || !head.into().isDirect()
+        if (state != State.OPEN || moving || loans.holds() || head == null || !inbound.onlyLent() || !head.into().isDirect()
                 || head.into().remaining() < length) {
             return null;
         }
-        return receives.poll();
+        return loans.lend(receives.poll());
     }
 
-    /** A receive from {@link #receiveForBlock} that no block was read into: back at the head. */
-    void receiveNotLent(PendingReceive r) {
-        receives.addFirst(r);
+    /** A receive from {@link #receiveForBlock} whose block's read was never posted: back at the head (it is the last lent). */
+    void receiveNotLent(BlockLoans.Loan l) {
+        loans.answered(l);
+        receives.addFirst(l.receive);
     }
 
-    /** The block was read into {@code r}'s buffer ({@code n} bytes, its position moved past them). */
-    void receiveFilled(PendingReceive r, int n) {
+    /**
+     * The read of a block lent {@code l}'s receive completed on its provider, before anything else of
+     * its completion: the provider writes no more into the buffer. A receive of a connection that
+     * ended fails now; a fenced one waits for the fence to lift (docs/rules.md SW-migrate-fence); after
+     * a failure the connection moves next (which fences it) or ends (which fails it).
+     */
+    void lentReadOver(BlockLoans.Loan l, boolean success) {
+        boolean fenced = loans.readOver(l, success && !state.terminal());
+        if (state.terminal()) {
+            receiveEnded(l);
+        } else if (fenced) {
+            liftFence();
+        }
+    }
+
+    /**
+     * docs/rules.md SW-migrate-fence: once every read fenced at a move has completed, the fenced
+     * receives go back to the head of the receives, in stream order, emptied of their blocks (the peer
+     * sends those again), and the bytes waiting behind them are delivered.
+     */
+    private void liftFence() {
+        List<PendingReceive> back = loans.lift();
+        if (back.isEmpty()) {
+            return;
+        }
+        if (state != State.OPEN) {
+            // Closing (the other receives were aborted when close was called) or ended.
+            WsaError error = state.terminal() ? pendingError : WSA_OPERATION_ABORTED;
+            String why = state.terminal() ? endedAt : "closed";
+            back.forEach(r -> r.done().completeExceptionally(new WsaException(error, "receive from " + remote + " ended: " + why)));
+            return;
+        }
+        for (int i = back.size() - 1; i >= 0; i--) {
+            receives.addFirst(back.get(i));
+        }
+        deliver();
+    }
+
+    /** The block was read into {@code l}'s buffer ({@code n} bytes, its position moved past them). */
+    void receiveFilled(BlockLoans.Loan l, int n) {
+        loans.answered(l);
+        PendingReceive r = l.receive;
         if (state == State.OPEN) {
             consumed(n);
             r.done().complete(n);
@@ -542,14 +586,16 @@ final class Connection implements SwitchSocket {
      * The connection ended while a block was read into {@code r}'s buffer; now that the read has
      * completed (the provider writes no more into it), it fails as the pending receives did.
      */
-    void receiveEnded(PendingReceive r) {
-        r.done().completeExceptionally(new WsaException(pendingError, "receive from " + remote + " ended: " + endedAt));
+    void receiveEnded(BlockLoans.Loan l) {
+        loans.answered(l);
+        l.receive.done().completeExceptionally(new WsaException(pendingError, "receive from " + remote + " ended: " + endedAt));
     }
 
     /** Hands received bytes to waiting receives, in order; the end of the stream as -1. */
     void deliver() {
         int taken = 0;
-        while (!receives.isEmpty()) {
+        // docs/rules.md SW-migrate-fence: no receive gets bytes ahead of a fenced one.
+        while (!receives.isEmpty() && !loans.holds()) {
             int n = inbound.take(receives.peek().into());
             if (n == 0) {
                 break;
@@ -734,6 +780,8 @@ final class Connection implements SwitchSocket {
                 }
             }
         }
+        // docs/rules.md SW-migrate-fence: the receives lent to the old carrier's reads wait for them.
+        loans.fence();
         inbound.dropFromFirstMissing();
         sends.acknowledgeTaken();
         registered(-liveRegistrations);
@@ -743,6 +791,7 @@ final class Connection implements SwitchSocket {
                 : back ? sw.dialBack(new InetSocketAddress(remote.getAddress(), returnPort), tcpAt, id, key, received)
                 : sw.dialResume(tcpAt, id, key, received);
         resumed.whenComplete((r, e) -> queue.execute(() -> resumedOrNot(r, e, began)));
+        liftFence(); // when no fenced read is in flight (a failed one began the move, or none was lent)
         return true;
     }
 
@@ -1050,6 +1099,10 @@ final class Connection implements SwitchSocket {
         }
         inbound.clear();
         failReceives(pending, endedAt);
+        // Lent receives whose read is over and which no place answers; the others fail at their read's completion.
+        for (PendingReceive r : loans.ended()) {
+            r.done().completeExceptionally(new WsaException(pending, "receive from " + remote + " ended: " + endedAt));
+        }
         registered(-liveRegistrations);
         if (closeSocket) {
             closeSocketQuietly();

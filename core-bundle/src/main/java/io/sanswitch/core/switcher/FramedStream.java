@@ -73,15 +73,6 @@ final class FramedStream implements WireFormat {
     }
 
     /**
-     * Whether a block may go straight into the application's receive: not while this side migrates
-     * (docs/migration.md section 4: a read still in flight at a move could write into a buffer the
-     * application has back).
-     */
-    boolean lendsReceives() {
-        return session == null;
-    }
-
-    /**
      * Whether this connection can move (docs/rules.md SW-migrate-trigger): both sides migrate, SESSION
      * is done, and our blocks go by the read flow (a write-flow block holds the application's own buffer
      * until acknowledged, which a move would release early).

@@ -169,7 +169,8 @@ final class InboundBuffer {
     /**
      * The connection moves (docs/migration.md section 4): from the first block still moving on, what
      * waits is dropped, since the peer sends it again; the bytes before it stay for the application.
-     * No place is lent then (a migrating connection lends none).
+     * A lent place is dropped too: its receive waits for its read, fenced ({@link BlockLoans}), and
+     * gets the block again.
      */
     void dropFromFirstMissing() {
         boolean dropping = false;
