@@ -202,6 +202,10 @@ class SwitchMoveBackTest {
         SwitchSocket c = client.sw.connect(listener.localAddress(), "ucx");
         SwitchSocket s = accepted.get(20, TimeUnit.SECONDS);
         assertEquals("ucx", s.provider());
+        // A round trip each way first: both sides have the other's SESSION (it goes ahead of the data),
+        // so the session can move from the first withdrawal on.
+        roundTrip(c, s);
+        roundTrip(s, c);
 
         Allowance up = new Allowance();
         Allowance down = new Allowance();
@@ -276,6 +280,14 @@ class SwitchMoveBackTest {
         assertEquals(null, upReader.get(60, TimeUnit.SECONDS), "the server reads the end of the stream");
         s.close();
         listener.close();
+    }
+
+    private static void roundTrip(SwitchSocket from, SwitchSocket to) throws Exception {
+        from.send(ByteBuffer.wrap(new byte[] {1, 2, 3})).toCompletableFuture().get(20, TimeUnit.SECONDS);
+        ByteBuffer three = ByteBuffer.allocate(3);
+        while (three.hasRemaining()) {
+            to.receive(three).toCompletableFuture().get(20, TimeUnit.SECONDS);
+        }
     }
 
     private static void awaitProvider(String provider, SwitchSocket c, SwitchSocket s, List<CompletableFuture<?>> workers)
