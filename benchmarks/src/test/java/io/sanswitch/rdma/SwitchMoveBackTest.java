@@ -1,5 +1,6 @@
 package io.sanswitch.rdma;
 
+import static io.sanswitch.rdma.RoundTrip.roundTrip;
 import static io.sanswitch.rdma.StreamPattern.pattern;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -131,7 +132,6 @@ class SwitchMoveBackTest {
         client.stop();
         server.stop();
     }
-
 
     /** Sends as far as the allowance goes, in mixed sizes (DATA frames and blocks), up to 8 sends pending. */
     private static long[] write(SwitchSocket s, long seed, Allowance allowance, MessageDigest digest) throws Exception {
@@ -280,14 +280,6 @@ class SwitchMoveBackTest {
         assertEquals(null, upReader.get(60, TimeUnit.SECONDS), "the server reads the end of the stream");
         s.close();
         listener.close();
-    }
-
-    private static void roundTrip(SwitchSocket from, SwitchSocket to) throws Exception {
-        from.send(ByteBuffer.wrap(new byte[] {1, 2, 3})).toCompletableFuture().get(20, TimeUnit.SECONDS);
-        ByteBuffer three = ByteBuffer.allocate(3);
-        while (three.hasRemaining()) {
-            to.receive(three).toCompletableFuture().get(20, TimeUnit.SECONDS);
-        }
     }
 
     private static void awaitProvider(String provider, SwitchSocket c, SwitchSocket s, List<CompletableFuture<?>> workers)

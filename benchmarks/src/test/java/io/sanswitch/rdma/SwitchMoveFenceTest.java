@@ -1,5 +1,6 @@
 package io.sanswitch.rdma;
 
+import static io.sanswitch.rdma.RoundTrip.roundTrip;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -228,13 +229,5 @@ class SwitchMoveFenceTest {
         assertEquals(-1, server.receive(ByteBuffer.allocate(4)).toCompletableFuture().get(20, TimeUnit.SECONDS));
         server.close();
         listener.close();
-    }
-
-    private static void roundTrip(SwitchSocket from, SwitchSocket to) throws Exception {
-        from.send(ByteBuffer.wrap(new byte[] {1, 2, 3})).toCompletableFuture().get(20, TimeUnit.SECONDS);
-        ByteBuffer three = ByteBuffer.allocate(3);
-        while (three.hasRemaining()) {
-            to.receive(three).toCompletableFuture().get(20, TimeUnit.SECONDS);
-        }
     }
 }

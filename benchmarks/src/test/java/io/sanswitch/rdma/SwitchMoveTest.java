@@ -1,5 +1,6 @@
 package io.sanswitch.rdma;
 
+import static io.sanswitch.rdma.RoundTrip.roundTrip;
 import static io.sanswitch.rdma.StreamPattern.pattern;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -118,7 +119,6 @@ class SwitchMoveTest {
         assertEquals("ucx", s.provider());
         return new Pair(c, s, listener);
     }
-
 
     /** Sends {@code TOTAL} bytes in mixed sizes, up to 8 sends pending; waits at {@link #GATE} for {@code moved}. */
     private static byte[] write(SwitchSocket s, long seed, CountDownLatch moved) throws Exception {
@@ -342,14 +342,6 @@ class SwitchMoveTest {
         return reasons.get(0);
     }
 
-    private static void roundTrip(SwitchSocket from, SwitchSocket to) throws Exception {
-        from.send(ByteBuffer.wrap(new byte[] {1, 2, 3})).toCompletableFuture().get(20, TimeUnit.SECONDS);
-        ByteBuffer three = ByteBuffer.allocate(3);
-        while (three.hasRemaining()) {
-            to.receive(three).toCompletableFuture().get(20, TimeUnit.SECONDS);
-        }
-    }
-
     /**
      * Waits for every worker; the first that fails ends the wait with its failure (a reader whose
      * check failed stops reading, and its writer would otherwise time out first).
@@ -377,5 +369,4 @@ class SwitchMoveTest {
             return "failed (" + e.getCause() + ")";
         }
     }
-
 }
