@@ -833,7 +833,8 @@ final class Connection implements SwitchSocket {
         ResumedStream leaving = k.resumed;
         leaving.leave();
         after(sw.settings().migration().resumeTimeout(), () -> {
-            if (carrier.resumed == leaving) {
+            // Still on the socket it was leaving, and no move under way (a move's dial may outlast this timer).
+            if (carrier.resumed == leaving && !moving && !state.terminal()) {
                 returnReady();
             }
         });
@@ -841,6 +842,9 @@ final class Connection implements SwitchSocket {
 
     /** The connector's MOVE was answered (the peer ended the socket) or not in time: the move back begins. */
     void returnReady() {
+        if (moving || state.terminal()) {
+            return;
+        }
         if (!moves("the RDMA provider is up on both sides", null, true)) {
             moveFailed(WSAECONNRESET, "the move back to RDMA could not begin");
         }
