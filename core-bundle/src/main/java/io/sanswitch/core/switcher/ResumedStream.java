@@ -188,6 +188,7 @@ final class ResumedStream implements ResumedSends.Owner, ResumedReceives.Sink, R
 
     @Override
     public void received(ByteBuffer bytes) {
+        // Left again after the read: a MOVE just read parks the session at once.
         if (left || !frames.read(bytes, this) || c.ended() || left) {
             return;
         }
