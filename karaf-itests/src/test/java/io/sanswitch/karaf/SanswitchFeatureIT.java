@@ -179,6 +179,29 @@ public class SanswitchFeatureIT {
         }
     }
 
+    /**
+     * Runs {@code commands} (a config edit) until {@code san:switch} shows it in force, again after
+     * each 10 s without: Karaf's file watcher can apply an earlier update's etc/ file after this one
+     * and undo it (seen under load, also after one edit with one update); an operator would set it again.
+     */
+    private void configure(String commands, Predicate<String> inForce, String what) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS);
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            run(commands);
+            long retry = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (System.nanoTime() < retry) {
+                last = run("san:switch");
+                if (inForce.test(last)) {
+                    return;
+                }
+                Thread.sleep(100);
+            }
+            System.out.println("[config] not in force after 10 s, set again: " + what);
+        }
+        fail(what + " not in force; san:switch printed:\n" + last);
+    }
+
     private String eventually(String command, Predicate<String> condition, String what) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS);
         String last = run(command);
@@ -412,10 +435,9 @@ public class SanswitchFeatureIT {
      * {@code san:sockets ucx} shows both moves.
      */
     private void aBundleUpdateUnderStreamsMovesThemWithMigrationOn() throws Exception {
-        run("config:edit io.sanswitch.switch; config:property-set migrate true; config:update");
+        configure("config:edit io.sanswitch.switch; config:property-set migrate true; config:update",
+                t -> t.matches("(?s).*\\nmigrate\\s+true\\s+io\\.sanswitch\\.switch\\n.*"), "migrate on");
         try (SwitchUser app = new SwitchUser(context)) {
-            eventually("san:switch", t -> t.matches("(?s).*\\nmigrate\\s+true\\s+io\\.sanswitch\\.switch\\n.*"),
-                    "migrate on");
             io.sanswitch.api.SwitchSocket client = app.connect();
             io.sanswitch.api.SwitchSocket server = app.held.get(app.held.size() - 1);
             assertEquals("ucx SAN_SUBNET", client.choice().provider() + " " + client.choice().reason());
@@ -606,13 +628,13 @@ public class SanswitchFeatureIT {
     private void aRecentRdmaFailureRoutesToTcpAsSanRouteSays() throws Exception {
         // One edit, one update: two property-sets in a row are two updates, and Karaf's file watcher
         // can apply the first one's etc/ file after the second (seen under load: the PID lost both).
-        run("config:edit io.sanswitch.switch; config:property-set connectTimeoutMillis 1000; "
-                + "config:property-set rdmaFailureMemorySeconds 60; config:update");
+        configure("config:edit io.sanswitch.switch; config:property-set connectTimeoutMillis 1000; "
+                + "config:property-set rdmaFailureMemorySeconds 60; config:update",
+                t -> t.matches("(?s).*\\nconnectTimeoutMillis\\s+1000\\s+io\\.sanswitch\\.switch\\n.*")
+                        && t.matches("(?s).*\\nrdmaFailureMemorySeconds\\s+60\\s+io\\.sanswitch\\.switch\\n.*"),
+                "the lowered connect timeout and the failure memory");
         try (SwitchUser app = new SwitchUser(context);
                 java.net.ServerSocket plain = new java.net.ServerSocket(0, 4, java.net.InetAddress.getByName("127.0.0.2"))) {
-            eventually("san:switch", t -> t.matches("(?s).*\\nconnectTimeoutMillis\\s+1000\\s+io\\.sanswitch\\.switch\\n.*")
-                    && t.matches("(?s).*\\nrdmaFailureMemorySeconds\\s+60\\s+io\\.sanswitch\\.switch\\n.*"),
-                    "the lowered connect timeout and the failure memory in force");
             String peer = "127.0.0.2:" + plain.getLocalPort();
             java.net.InetSocketAddress at = new java.net.InetSocketAddress(plain.getInetAddress(), plain.getLocalPort());
             assertEquals("ucx SAN_SUBNET", routeOf(run("san:route " + peer), peer));
@@ -633,8 +655,11 @@ public class SanswitchFeatureIT {
                 plain.accept().close();
             }
         } finally {
-            run("config:edit io.sanswitch.switch; config:property-delete connectTimeoutMillis; "
-                    + "config:property-delete rdmaFailureMemorySeconds; config:update");
+            configure("config:edit io.sanswitch.switch; config:property-delete connectTimeoutMillis; "
+                    + "config:property-delete rdmaFailureMemorySeconds; config:update",
+                    t -> t.matches("(?s).*\\nconnectTimeoutMillis\\s+3000\\s+default\\n.*")
+                            && t.matches("(?s).*\\nrdmaFailureMemorySeconds\\s+30\\s+default\\n.*"),
+                    "the connect timeout and the failure memory back to their defaults");
         }
     }
 
