@@ -2,7 +2,6 @@ package io.sanswitch.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -12,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
@@ -210,8 +210,8 @@ class LauncherIT {
     }
 
     /**
-     * One swap as the operator types it, then a bounded wait for its positive signal: refresh runs
-     * in the background, so san:providers is asked again until the provider is back as a new service.
+     * One swap as the operator types it, each step waited for by its positive signal: a provider
+     * service new after the update, and another new one after the refresh (which runs in the background).
      */
     private static void hotSwap(Shell shell, long id, String provider, String update, int revision) throws Exception {
         Pattern row = Pattern.compile("(?m)^" + provider + "\\s+(\\d+)\\s+RUNNING\\s+1\\s");
@@ -219,38 +219,44 @@ class LauncherIT {
         Matcher old = row.matcher(before);
         assertTrue(old.find(), provider + " RUNNING before the swap\n" + before);
         String oldService = old.group(1);
-        for (String command : new String[] {update, "refresh " + id}) {
-            String out = shell.run(command);
-            assertFalse(out.contains("ERROR") || out.contains("Exception"), command + "\n" + out);
-        }
-        // Done when the bundle is ACTIVE with only its new revision and the provider is back as a new
-        // service, the same in two looks 500 ms apart: update restarts the bundle itself, and the
-        // refresh that follows runs in the background (its stop and start may come after a first look).
+        // Positive signals, one per step: update restarts the bundle itself (a first new service), and
+        // the refresh that follows stops and starts it again in the background (a second one).
+        String out = shell.run(update);
+        assertFalse(out.contains("ERROR") || out.contains("Exception"), update + "\n" + out);
+        String afterUpdate = awaitNewService(shell, row, Set.of(oldService), provider + " back after '" + update + "'");
+        out = shell.run("refresh " + id);
+        assertFalse(out.contains("ERROR") || out.contains("Exception"), "refresh " + id + "\n" + out);
         Pattern active = Pattern.compile("(?s).*\\nState\\s+32\\n.*");
         Pattern onlyNew = Pattern.compile("(?s).*\\nRevisions\\s+\\[\\S+ \\[" + id + "\\]\\(R " + id + "\\." + revision
                 + "\\)\\]\\n.*");
+        String newService = awaitNewService(shell, row, Set.of(oldService, afterUpdate),
+                provider + " back after 'refresh " + id + "' (refresh restarts the bundle)");
+        // The new service may come while the bundle is still STARTING: its state is asked until ACTIVE.
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        String newService = null;
-        String now;
-        String bundle;
-        String settled = null;
-        do {
+        String bundle = shell.run("bundle " + id);
+        while (!active.matcher(bundle).matches() && System.nanoTime() < deadline) {
+            Thread.sleep(200);
             bundle = shell.run("bundle " + id);
-            now = shell.run("san:providers");
-            Matcher back = row.matcher(now);
-            newService = back.find() && !back.group(1).equals(oldService) ? back.group(1) : null;
-            boolean done = newService != null && active.matcher(bundle).matches() && onlyNew.matcher(bundle).matches();
-            if (done && newService.equals(settled)) {
-                break;
-            }
-            settled = done ? newService : null;
-            Thread.sleep(500);
-        } while (System.nanoTime() < deadline);
-        assertNotNull(newService, provider + " back RUNNING on the switch's reference as a new service (not "
-                + oldService + ") after '" + update + "' and refresh\n" + now);
-        assertTrue(active.matcher(bundle).matches(), "ACTIVE after '" + update + "'\n" + bundle);
+        }
+        assertTrue(active.matcher(bundle).matches(), "ACTIVE after '" + update + "' and refresh (service " + newService
+                + ")\n" + bundle);
         assertTrue(onlyNew.matcher(bundle).matches(),
                 "only the new revision " + id + "." + revision + " after '" + update + "' and refresh\n" + bundle);
+    }
+
+    /** Asks san:providers until {@code row} shows a service not in {@code seen}; its id. */
+    private static String awaitNewService(Shell shell, Pattern row, Set<String> seen, String what) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        String now;
+        do {
+            now = shell.run("san:providers");
+            Matcher m = row.matcher(now);
+            if (m.find() && !seen.contains(m.group(1))) {
+                return m.group(1);
+            }
+            Thread.sleep(200);
+        } while (System.nanoTime() < deadline);
+        throw new AssertionError(what + ": no new service (not " + seen + ") within 120 s\n" + now);
     }
 
     private static long bundleId(String lb, String bsn) {
