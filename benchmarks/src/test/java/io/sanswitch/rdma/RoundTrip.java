@@ -5,10 +5,7 @@ import java.util.concurrent.TimeUnit;
 
 import io.sanswitch.api.SwitchSocket;
 
-/**
- * Three bytes from one end to the other: once each way, both ends have the other's SESSION frame
- * (it goes ahead of the data), so the session can move (docs/migration.md section 2).
- */
+/** Three bytes from one end to the other, and the trips after which a session can move. */
 final class RoundTrip {
     private RoundTrip() {
     }
@@ -19,5 +16,19 @@ final class RoundTrip {
         while (three.hasRemaining()) {
             to.receive(three).toCompletableFuture().get(20, TimeUnit.SECONDS);
         }
+    }
+
+    /**
+     * Trips until both ends have the other's SESSION frame, so the session can move (docs/migration.md
+     * section 2). One each way is not enough: data does not wait for SESSION, so the connector's first
+     * bytes can go ahead of its SESSION and the acceptor's answer ahead of its own (seen as a connection
+     * reset instead of moved by a withdrawal right after). Acceptor to connector: the connector has the
+     * acceptor's HELLO, its SESSION goes ahead of what it sends next; back: the acceptor has that
+     * SESSION, its own goes ahead of what it sends next; again: the connector has it.
+     */
+    static void sessionsExchanged(SwitchSocket connector, SwitchSocket acceptor) throws Exception {
+        roundTrip(acceptor, connector);
+        roundTrip(connector, acceptor);
+        roundTrip(acceptor, connector);
     }
 }

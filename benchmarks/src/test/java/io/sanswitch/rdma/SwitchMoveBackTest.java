@@ -1,6 +1,6 @@
 package io.sanswitch.rdma;
 
-import static io.sanswitch.rdma.RoundTrip.roundTrip;
+import static io.sanswitch.rdma.RoundTrip.sessionsExchanged;
 import static io.sanswitch.rdma.StreamPattern.pattern;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -202,10 +202,8 @@ class SwitchMoveBackTest {
         SwitchSocket c = client.sw.connect(listener.localAddress(), "ucx");
         SwitchSocket s = accepted.get(20, TimeUnit.SECONDS);
         assertEquals("ucx", s.provider());
-        // A round trip each way first: both sides have the other's SESSION (it goes ahead of the data),
-        // so the session can move from the first withdrawal on.
-        roundTrip(c, s);
-        roundTrip(s, c);
+        // Both sides have the other's SESSION first, so the session can move from the first withdrawal on.
+        sessionsExchanged(c, s);
 
         Allowance up = new Allowance();
         Allowance down = new Allowance();

@@ -1,6 +1,7 @@
 package io.sanswitch.rdma;
 
 import static io.sanswitch.rdma.RoundTrip.roundTrip;
+import static io.sanswitch.rdma.RoundTrip.sessionsExchanged;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -159,9 +160,7 @@ class SwitchMoveFenceTest {
         CompletableFuture<SwitchSocket> accepted = listener.acceptAsync().toCompletableFuture();
         SwitchSocket client = clientSwitch.connect(listener.localAddress(), "ucx");
         SwitchSocket server = accepted.get(20, TimeUnit.SECONDS);
-        // A round trip each way: both sides have the other's SESSION, the session can move.
-        roundTrip(client, server);
-        roundTrip(server, client);
+        sessionsExchanged(client, server);
 
         // Two blocks and a tail: the first block is read into the first receive (held), the second
         // into the second receive (read, waiting for the first), the tail waits for the third.

@@ -1,6 +1,7 @@
 package io.sanswitch.rdma;
 
 import static io.sanswitch.rdma.RoundTrip.roundTrip;
+import static io.sanswitch.rdma.RoundTrip.sessionsExchanged;
 import static io.sanswitch.rdma.StreamPattern.pattern;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -259,9 +260,7 @@ class SwitchMoveTest {
     @Checks("SW-migrate-death")
     void aPeerThatVanishedFailsTheConnectionWithAReset() throws Exception {
         Pair p = connect(true);
-        // A round trip: each side has the other's SESSION (it goes ahead of the data), the session can move.
-        roundTrip(p.client(), p.server());
-        roundTrip(p.server(), p.client());
+        sessionsExchanged(p.client(), p.server());
         CompletableFuture<Integer> pending = p.client().receive(ByteBuffer.allocate(64)).toCompletableFuture();
         server.sw.unbindProvider(server.tcp);
         server.sw.unbindProvider(server.ucx);
@@ -282,8 +281,7 @@ class SwitchMoveTest {
     @Checks({"SW-migrate-visible", "SW-migrate-trigger", "SW-migrate-connector-dials"})
     void aMovedConnectionShowsEachProviderItWasOnAndWhyItMoved() throws Exception {
         Pair p = connect(true);
-        roundTrip(p.client(), p.server());
-        roundTrip(p.server(), p.client());
+        sessionsExchanged(p.client(), p.server());
         ProviderChoice pinned = new ProviderChoice("ucx", Reason.PINNED, null);
         assertEquals(List.of(pinned), p.client().history());
         assertEquals(Reason.ACCEPTED, p.server().choice().reason());

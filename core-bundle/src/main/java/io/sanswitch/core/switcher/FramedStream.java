@@ -78,8 +78,27 @@ final class FramedStream implements WireFormat {
      * until acknowledged, which a move would release early).
      */
     boolean movable() {
-        return session != null && session.active() && session.identity() != null && peer == PeerHello.READS_BLOCKS
-                && blocks.readsBlocks();
+        return notMovable() == null;
+    }
+
+    /**
+     * Why this connection cannot move (see {@link #movable()}), or null when it can: for the log; ""
+     * when it never could (no session: a resume socket, or migration off when it opened).
+     */
+    String notMovable() {
+        if (session == null) {
+            return "";
+        }
+        if (!session.active()) {
+            return "the peer does not migrate";
+        }
+        if (session.identity() == null) {
+            return "the SESSION exchange is not done";
+        }
+        if (peer != PeerHello.READS_BLOCKS || !blocks.readsBlocks()) {
+            return "its blocks go by the write flow";
+        }
+        return null;
     }
 
     /**
