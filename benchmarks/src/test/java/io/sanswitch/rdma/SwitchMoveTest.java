@@ -321,6 +321,33 @@ class SwitchMoveTest {
         p.listener().close();
     }
 
+    /**
+     * docs/rules.md SW-migrate-early: the side whose provider is withdrawn begins its move before the
+     * provider's cleanup and tells its peer with MOVE; the peer (here the client, which dials) moves on
+     * that frame, not on its socket's failure: its move has no provider error. Without the MOVE it would
+     * learn only from the cleanup's reset, and its move would carry the provider's WSAECONNRESET.
+     */
+    @Test
+    @Checks({"SW-migrate-early", "SW-migrate-connector-dials"})
+    void theSideWhoseProviderGoesTellsItsPeerWithMove() throws Exception {
+        Pair p = connect(true);
+        sessionsExchanged(p.client(), p.server());
+        Instant before = Instant.now();
+        server.sw.unbindProvider(server.ucx);
+        Eventually.until("both ends moved to tcp (client " + p.client().provider() + ", server " + p.server().provider() + ")",
+                () -> "tcp".equals(p.client().provider()) && "tcp".equals(p.server().provider()));
+        roundTrip(p.client(), p.server());
+        roundTrip(p.server(), p.client());
+        Instant after = Instant.now();
+        assertEquals(ProviderMove.Cause.PROVIDER_WITHDRAWN, movedToTcp(p.server().choice(), before, after).cause());
+        assertEquals(ProviderMove.Cause.CONNECTION_FAILED, movedToTcp(p.client().choice(), before, after).cause());
+        assertNull(p.client().choice().rdmaError(), "the client moved on the server's MOVE, not on a failure of its socket: "
+                + p.client().history());
+        p.client().close();
+        p.server().close();
+        p.listener().close();
+    }
+
     /** A choice made by a move from ucx to tcp, begun after {@code before} and resumed before {@code after}. */
     private static ProviderMove movedToTcp(ProviderChoice c, Instant before, Instant after) {
         assertEquals("tcp", c.provider(), c.toString());

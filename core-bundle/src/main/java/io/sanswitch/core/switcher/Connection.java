@@ -893,6 +893,39 @@ final class Connection implements SwitchSocket {
         return k.provider != null ? k.provider.rdma() : k.resumed != null && k.resumed.overRdma();
     }
 
+    /**
+     * docs/rules.md SW-migrate-early: a provider was withdrawn; if it carries this connection (or its
+     * resume socket) and the session can move, the move begins now, on the queue, while the provider's
+     * final cleanup runs: the connector dials at once, the acceptor parks before the dial comes. What
+     * cannot move is left to the cleanup, which ends it as before (SW-withdrawn). The reads lent to the
+     * provider are fenced until the cleanup aborts them (SW-migrate-fence).
+     */
+    void providerWithdrawn(CompletableFuture<Void> told) {
+        Carrier k = carrier;
+        boolean framed = k.resumed == null && k.wire instanceof FramedStream f && f.movable();
+        if (!k.retired() || moving || state != State.OPEN || closeCalled || !framed && k.resumed == null) {
+            told.complete(null);
+            return;
+        }
+        // MOVE goes after what is in flight and tells the peer now, not at the cleanup's reset; its
+        // end of the old socket is dropped (the cleanup resets it). A moved session's resume socket
+        // is left to fail: the peer learns of it at its reset.
+        if (!framed || !k.slots.postLast(new Frame.Move(), Overlapped.notifying((IoCompletion) r -> told.complete(null)), true)) {
+            told.complete(null);
+        }
+        moves("the provider is withdrawn", null);
+    }
+
+    /**
+     * docs/rules.md SW-migrate-early, the peer's side: its provider is withdrawn and its session
+     * moves; so does this side's (the connector dials, the acceptor parks), else it ends as at a reset.
+     */
+    void peerMoves() {
+        if (!moves("the peer's provider is withdrawn", null)) {
+            terminate(WSAECONNRESET, WSAECONNRESET);
+        }
+    }
+
     /** Whether the provider under this connection was withdrawn (a resume socket's, for one). */
     boolean providerRetired() {
         return carrier.retired();
@@ -1062,7 +1095,8 @@ final class Connection implements SwitchSocket {
      * @return whether it was posted
      */
     private boolean postReset() {
-        return carrier.slots.postReset(Overlapped.notifying((IoCompletion) r -> queue.execute(this::closeSocketQuietly)));
+        return carrier.slots.postLast(new Frame.Reset(),
+                Overlapped.notifying((IoCompletion) r -> queue.execute(this::closeSocketQuietly)), false);
     }
 
     private void terminate(WsaError pending, WsaError later) {

@@ -316,7 +316,14 @@ final class FramedStream implements WireFormat {
             blocks.targetWritten(w.id());
         } else if (f instanceof Frame.Reset) {
             c.peerReset();
-        } else if (f instanceof Frame.Return || f instanceof Frame.Move) {
+        } else if (f instanceof Frame.Move) {
+            // docs/rules.md SW-migrate-early: the peer's provider goes, the session moves now.
+            if (session == null) {
+                c.protocolError("MOVE on a connection that does not migrate");
+            } else {
+                c.peerMoves();
+            }
+        } else if (f instanceof Frame.Return) {
             // docs/migration.md section 6: only a moved session's resume socket carries it.
             c.protocolError("RETURN on a connection that has not moved");
         } else {

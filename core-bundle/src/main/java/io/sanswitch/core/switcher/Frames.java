@@ -24,6 +24,9 @@ import io.sanswitch.spi.RdmaBufferDescriptor;
  * ACK         11 | received:8                                 the application's bytes received so far (same condition)
  * CREDIT      12 | bytes:4                                    the receiver's application consumed this many more bytes
  *                                                            (1 … the window); only when both HELLOs say "credits"
+ * RETURN      13 | port:2                                    a moved session's resume socket only (docs/migration.md 6)
+ * MOVE        14                                             the sender leaves the socket, the session moves (same
+ *                                                            condition as SESSION; docs/rules.md SW-migrate-early)
  * </pre>
  *
  * Data, BLOCK and WRITE_REQ frames are delivered in stream order; the others concern the opposite
@@ -58,9 +61,11 @@ final class Frames {
      */
     static final byte RETURN = 13;
     /**
-     * On a moved session's resume socket only (docs/migration.md section 6): the connector leaves this
-     * socket to move the session back to RDMA; nothing of the stream follows it. The acceptor parks
-     * and closes the socket, which the connector takes as its sign to dial.
+     * The sender leaves this socket; nothing of the stream follows it. On a moved session's resume
+     * socket (docs/migration.md section 6) the connector's, to move the session back to RDMA: the
+     * acceptor parks and closes the socket, which the connector takes as its sign to dial. On an RDMA
+     * connection with a session (docs/rules.md SW-migrate-early) either side's, whose provider is
+     * withdrawn: the receiver moves too.
      */
     static final byte MOVE = 14;
 

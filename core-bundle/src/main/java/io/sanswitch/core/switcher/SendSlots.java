@@ -252,22 +252,30 @@ final class SendSlots {
     }
 
     /**
-     * Posts a RESET frame from a free send buffer; {@code whenSent} completes it.
+     * Posts {@code last}, the last frame the connection sends over this socket (RESET, or MOVE at an
+     * early move), from a free send buffer; {@code whenSent} completes it. With {@code orOwnBuffer} and
+     * every buffer in flight (a stream at full speed), from a small buffer registered for it alone,
+     * which the socket's close releases with the others.
      *
-     * @return whether it was posted (no buffer is free, or the provider refused the send)
+     * @return whether it was posted (no buffer is free, or the provider refused the send or the registration)
      */
-    boolean postReset(Overlapped whenSent) {
+    boolean postLast(Frame last, Overlapped whenSent, boolean orOwnBuffer) {
         Buffer b = free.peek();
-        if (b == null) {
+        if (b == null && !orOwnBuffer) {
             return false;
         }
-        ByteBuffer out = b.memory().clear();
-        new Frame.Reset().writeTo(out);
         try {
+            if (b == null) {
+                ByteBuffer memory = ByteBuffer.allocateDirect(last.size());
+                b = new Buffer(memory, spi.registerMemory(handle, memory, Winsock.MEM_READ));
+                c.registered(1);
+            }
+            ByteBuffer out = b.memory().clear();
+            last.writeTo(out);
             spi.send(handle, new WsaBuf[] {new WsaBuf(b.registration(), 0, out.position())}, 0, whenSent);
             return true;
         } catch (WsaException e) {
-            LOG.debug("{}: no RESET sent: {}", c, e.error());
+            LOG.debug("{}: no {} sent: {}", c, last, e.error());
             return false;
         }
     }

@@ -279,6 +279,12 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     /** How long the connector waits before it dials a resume port again that refused it or could not be reached. */
     static final Duration REDIAL_FIRST = Duration.ofMillis(2);
     static final Duration REDIAL_MAX = Duration.ofMillis(50);
+    /**
+     * How long a withdrawal waits for the MOVE frames of its sessions before the provider's cleanup
+     * (docs/rules.md SW-migrate-early): their sends take microseconds; a queue held up under load
+     * must not hold a bundle stop up for long.
+     */
+    static final Duration MOVE_NOTICE_WAIT = Duration.ofMillis(100);
 
     @Override
     public CompletableFuture<ResumeDial.Resumed> dialResume(InetSocketAddress at, SessionId id, SessionKey key, long received) {
@@ -482,6 +488,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         }
         p.retire();
         LOG.info("provider {} withdrawn from the switch", p.name);
+        tellMoves();
         if (p.rdma() && rdmaProvider() == null) {
             // docs/rules.md SW-migrate-back: no connector tries to come back to a port that does not listen.
             for (Connection c : connections) {
@@ -495,6 +502,34 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         BoundProvider p = providers.get(spi);
         if (p != null) {
             p.subnets(publishedSubnets(properties));
+        }
+    }
+
+    /**
+     * docs/rules.md SW-migrate-early: the sessions on a withdrawn provider begin their move now, each
+     * sending MOVE to its peer; the cleanup waits for those sends, at most {@link #MOVE_NOTICE_WAIT}, so
+     * that its resets do not overtake them. On the thread that withdraws the provider.
+     */
+    private void tellMoves() {
+        if (!settings().migration().migrate()) {
+            return;
+        }
+        List<CompletableFuture<Void>> told = new ArrayList<>();
+        for (Connection c : connections) {
+            CompletableFuture<Void> t = new CompletableFuture<>();
+            told.add(t);
+            c.later(() -> c.providerWithdrawn(t));
+        }
+        try {
+            CompletableFuture.allOf(told.toArray(CompletableFuture[]::new)).get(MOVE_NOTICE_WAIT.toMillis(),
+                    TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            LOG.info("{} of {} connections had not told their peer of the move after {} ms; the cleanup goes on",
+                    told.stream().filter(t -> !t.isDone()).count(), told.size(), MOVE_NOTICE_WAIT.toMillis());
+        } catch (ExecutionException e) {
+            LOG.warn("telling the peers of the move failed", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
