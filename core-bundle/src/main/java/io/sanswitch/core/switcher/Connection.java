@@ -120,6 +120,13 @@ final class Connection implements SwitchSocket {
     private String moveFailure;
     /** While moving: the session whose retention and counts go on over the next carrier. */
     private ParkedSession parked;
+    /**
+     * docs/rules.md SW-migrate-back, the connector's side: a resume socket to the peer's RDMA resume
+     * port is being connected ({@link #connectingBack}) or is connected ({@link #connectedBack}) ahead of
+     * the move back, while the session still runs over TCP; the move back then only makes the handshake.
+     */
+    private boolean connectingBack;
+    private SwitchSocket connectedBack;
     /** The connection ends by a graceful close whose sends are done (a resume socket closes, not resets). */
     private boolean graceful;
     private int liveRegistrations;
@@ -790,12 +797,24 @@ final class Connection implements SwitchSocket {
         registered(-liveRegistrations);
         long received = parked.received();
         InetSocketAddress tcpAt = new InetSocketAddress(remote.getAddress(), identity.peerResumePort());
+        SwitchSocket ahead = takeConnectedBack();
+        if (ahead != null && !(back && connector)) {
+            ahead.abort(); // a move of another kind came first
+            ahead = null;
+        }
         CompletableFuture<ResumeDial.Resumed> resumed = !connector ? sw.parkSession(id, key, received)
-                : back ? sw.dialBack(new InetSocketAddress(remote.getAddress(), returnPort), tcpAt, id, key, received)
+                : back ? sw.dialBack(new InetSocketAddress(remote.getAddress(), returnPort), tcpAt, id, key, received, ahead)
                 : sw.dialResume(tcpAt, id, key, received);
         resumed.whenComplete((r, e) -> queue.execute(() -> resumedOrNot(r, e, began)));
         liftFence(); // when no fenced read is in flight (a failed one began the move, or none was lent)
         return true;
+    }
+
+    /** The resume socket connected ahead of a move back, now the move's (null: none). */
+    private SwitchSocket takeConnectedBack() {
+        SwitchSocket s = connectedBack;
+        connectedBack = null;
+        return s;
     }
 
     /** Whether this side accepted the connection (it waits for the dial at a move). */
@@ -828,12 +847,33 @@ final class Connection implements SwitchSocket {
                 || !sw.settings().migration().moveBack() || !sw.rdmaUp()) {
             return;
         }
-        if (k.resumed.leaving() || moving || state != State.OPEN || closeCalled) {
+        if (k.resumed.leaving() || moving || state != State.OPEN || closeCalled || connectingBack) {
             return;
         }
+        // The RDMA connection first, while the stream goes on over TCP: the application waits only for
+        // the MOVE's answer and the handshake, not for the connect. One that fails leaves the session
+        // on TCP until the next RETURN or RDMA provider start.
+        ResumedStream leaving = k.resumed;
+        connectingBack = true;
+        sw.connectBack(new InetSocketAddress(remote.getAddress(), leaving.peerReturnPort()))
+                .whenComplete((s, e) -> queue.execute(() -> connectedBack(leaving, s, e)));
+    }
+
+    /** On the queue: the resume socket connected ahead of the move back, or not. */
+    private void connectedBack(ResumedStream leaving, SwitchSocket s, Throwable e) {
+        connectingBack = false;
+        if (e != null) {
+            LOG.info("{}: stays on {}: connecting to the peer's RDMA resume port failed: {}", this, leaving.provider(),
+                    ResumedStream.reason(e));
+            return;
+        }
+        if (carrier.resumed != leaving || leaving.leaving() || moving || state != State.OPEN || closeCalled) {
+            s.abort();
+            return;
+        }
+        connectedBack = s;
         // The peer parks at the MOVE and ends the socket; that end is the sign to dial. A peer that
         // never answers does not hold the session: the move goes on after the resume timeout.
-        ResumedStream leaving = k.resumed;
         leaving.leave();
         after(sw.settings().migration().resumeTimeout(), () -> {
             // Still on the socket it was leaving, and no move under way (a move's dial may outlast this timer).
@@ -1137,6 +1177,10 @@ final class Connection implements SwitchSocket {
         if (parked != null) {
             parked.ended();
             parked = null;
+        }
+        SwitchSocket ahead = takeConnectedBack();
+        if (ahead != null) {
+            ahead.abort();
         }
         inbound.clear();
         failReceives(pending, endedAt);

@@ -72,9 +72,26 @@ final class ResumeDial {
         return d.result;
     }
 
-    private void begin() {
+    /**
+     * docs/rules.md SW-migrate-back: the handshake of {@link #dial} over {@code connected}, a resume
+     * socket connected to {@code resumePort} over the RDMA provider before the move back began, within
+     * {@code timeout}.
+     */
+    static CompletableFuture<Resumed> over(Switch sw, SwitchSocket connected, InetSocketAddress resumePort, SessionId id,
+            SessionKey key, long received, Duration timeout) {
+        ResumeDial d = new ResumeDial(sw, resumePort, id, key, received, true, timeout);
+        d.startTimer();
+        d.queue.execute(() -> d.converse(connected));
+        return d.result;
+    }
+
+    private void startTimer() {
         Future<?> timer = sw.schedule(() -> queue.execute(() -> expire(timeout)), timeout);
         result.whenComplete((r, e) -> timer.cancel(false));
+    }
+
+    private void begin() {
+        startTimer();
         BoundProvider over = rdma ? sw.rdmaProvider() : sw.tcpProvider();
         if (over == null) {
             fail(rdma ? "no RDMA provider runs" : "no TCP provider runs", null);
@@ -83,21 +100,28 @@ final class ResumeDial {
         sw.connectForResume(resumePort, over.name).whenComplete((s, e) -> queue.execute(() -> {
             if (e != null) {
                 fail("could not connect: " + cause(e), null);
-            } else if (expired || result.isDone()) {
-                s.abort();
             } else {
-                conversation = new ResumeConversation(s, side::received);
-                conversation.run(side.start()).whenComplete((o, f) -> {
-                    if (o.succeeded()) {
-                        if (!result.complete(new Resumed(s, o.peerReceived()))) {
-                            s.abort();
-                        }
-                    } else {
-                        fail(o.failure(), null);
-                    }
-                });
+                converse(s);
             }
         }));
+    }
+
+    /** On the queue: the handshake over {@code s}, connected to the resume port. */
+    private void converse(SwitchSocket s) {
+        if (expired || result.isDone()) {
+            s.abort();
+            return;
+        }
+        conversation = new ResumeConversation(s, side::received);
+        conversation.run(side.start()).whenComplete((o, f) -> {
+            if (o.succeeded()) {
+                if (!result.complete(new Resumed(s, o.peerReceived()))) {
+                    s.abort();
+                }
+            } else {
+                fail(o.failure(), null); // the conversation closed the socket
+            }
+        });
     }
 
     /** On the queue: the time is up; a handshake under way is reset, a connect still running is aborted when it ends. */

@@ -295,18 +295,32 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     }
 
     /**
-     * docs/rules.md SW-migrate-back: the connector's move back dials the peer's RDMA resume port for
-     * half the resume timeout (again while refused: the peer parks once it sees its TCP socket reset),
-     * then its TCP resume port for the other half, so that a peer whose RDMA provider went meanwhile
-     * still gets the session over TCP.
+     * docs/rules.md SW-migrate-back: the connector's move back makes the handshake over {@code
+     * connected}, the resume socket it connected before the move began, or (none, or that handshake
+     * failed) dials the peer's RDMA resume port, for half the resume timeout (again while refused: the
+     * peer parks once it sees its TCP socket reset), then its TCP resume port for the other half, so
+     * that a peer whose RDMA provider went meanwhile still gets the session over TCP.
      */
     @Override
     public CompletableFuture<ResumeDial.Resumed> dialBack(InetSocketAddress rdmaAt, InetSocketAddress tcpAt, SessionId id,
-            SessionKey key, long received) {
+            SessionKey key, long received, SwitchSocket connected) {
         CompletableFuture<ResumeDial.Resumed> result = new CompletableFuture<>();
         long half = settings().migration().resumeTimeout().toNanos() / 2;
+        long deadline = System.nanoTime() + half;
         CompletableFuture<ResumeDial.Resumed> overRdma = new CompletableFuture<>();
-        dialUntil(overRdma, rdmaAt, true, id, key, received, System.nanoTime() + half, REDIAL_FIRST);
+        if (connected == null) {
+            dialUntil(overRdma, rdmaAt, true, id, key, received, deadline, REDIAL_FIRST);
+        } else {
+            ResumeDial.over(this, connected, rdmaAt, id, key, received, Duration.ofNanos(half)).whenComplete((r, e) -> {
+                if (e == null) {
+                    overRdma.complete(r);
+                } else {
+                    LOG.debug("session {}: the handshake over the socket connected ahead failed ({}); dialing {}", id,
+                            ResumedStream.reason(e), rdmaAt);
+                    dialUntil(overRdma, rdmaAt, true, id, key, received, deadline, REDIAL_FIRST);
+                }
+            });
+        }
         overRdma.whenComplete((r, e) -> {
             if (e == null) {
                 if (!result.complete(r)) {
@@ -695,6 +709,13 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     }
 
     /** A resume socket's connect, pinned to {@code provider}: it never migrates itself (docs/migration.md section 6). */
+    @Override
+    public CompletableFuture<SwitchSocket> connectBack(InetSocketAddress rdmaAt) {
+        BoundProvider over = rdmaProvider();
+        return over == null ? CompletableFuture.failedFuture(new WsaException(WSAENETDOWN, "no RDMA provider runs"))
+                : connectForResume(rdmaAt, over.name);
+    }
+
     CompletableFuture<SwitchSocket> connectForResume(InetSocketAddress remote, String provider) {
         return connectAsync(remote, provider, null, true);
     }

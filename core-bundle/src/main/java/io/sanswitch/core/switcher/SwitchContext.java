@@ -5,6 +5,8 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
 
+import io.sanswitch.api.SwitchSocket;
+
 /** What connections and listeners need from the switch that owns them. */
 interface SwitchContext {
     SerialQueue newQueue(String name);
@@ -31,7 +33,13 @@ interface SwitchContext {
      * port at {@code rdmaAt}, and its TCP resume port at {@code tcpAt} if that fails.
      */
     CompletableFuture<ResumeDial.Resumed> dialBack(InetSocketAddress rdmaAt, InetSocketAddress tcpAt, SessionId id,
-            SessionKey key, long received);
+            SessionKey key, long received, SwitchSocket connected);
+
+    /**
+     * docs/rules.md SW-migrate-back: a resume socket to the peer's RDMA resume port at {@code rdmaAt},
+     * connected over this switch's RDMA provider before the move back begins (no handshake yet).
+     */
+    CompletableFuture<SwitchSocket> connectBack(InetSocketAddress rdmaAt);
 
     void opened(Connection c);
 
