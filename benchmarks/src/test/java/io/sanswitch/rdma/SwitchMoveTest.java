@@ -285,13 +285,9 @@ class SwitchMoveTest {
         ProviderChoice pinned = new ProviderChoice("ucx", Reason.PINNED, null);
         assertEquals(List.of(pinned), p.client().history());
         assertEquals(Reason.ACCEPTED, p.server().choice().reason());
-        Instant before = Instant.now();
-        client.sw.unbindProvider(client.ucx);
-        Eventually.until("both ends moved to tcp (client " + p.client().provider() + ", server " + p.server().provider() + ")",
-                () -> "tcp".equals(p.client().provider()) && "tcp".equals(p.server().provider()));
-        roundTrip(p.client(), p.server());
-        roundTrip(p.server(), p.client());
-        Instant after = Instant.now();
+        Moved m = withdrawUcx(p, client);
+        Instant before = m.before();
+        Instant after = m.after();
 
         List<ProviderChoice> atClient = p.client().history();
         assertEquals(2, atClient.size(), atClient.toString());
@@ -332,20 +328,29 @@ class SwitchMoveTest {
     void theSideWhoseProviderGoesTellsItsPeerWithMove() throws Exception {
         Pair p = connect(true);
         sessionsExchanged(p.client(), p.server());
-        Instant before = Instant.now();
-        server.sw.unbindProvider(server.ucx);
-        Eventually.until("both ends moved to tcp (client " + p.client().provider() + ", server " + p.server().provider() + ")",
-                () -> "tcp".equals(p.client().provider()) && "tcp".equals(p.server().provider()));
-        roundTrip(p.client(), p.server());
-        roundTrip(p.server(), p.client());
-        Instant after = Instant.now();
-        assertEquals(ProviderMove.Cause.PROVIDER_WITHDRAWN, movedToTcp(p.server().choice(), before, after).cause());
-        assertEquals(ProviderMove.Cause.CONNECTION_FAILED, movedToTcp(p.client().choice(), before, after).cause());
+        Moved m = withdrawUcx(p, server);
+        assertEquals(ProviderMove.Cause.PROVIDER_WITHDRAWN, movedToTcp(p.server().choice(), m.before(), m.after()).cause());
+        assertEquals(ProviderMove.Cause.CONNECTION_FAILED, movedToTcp(p.client().choice(), m.before(), m.after()).cause());
         assertNull(p.client().choice().rdmaError(), "the client moved on the server's MOVE, not on a failure of its socket: "
                 + p.client().history());
         p.client().close();
         p.server().close();
         p.listener().close();
+    }
+
+    /** When the withdrawal began, and when a round trip each way over tcp had ended after it. */
+    private record Moved(Instant before, Instant after) {
+    }
+
+    /** Withdraws {@code side}'s UCX provider; both ends move to tcp and carry a round trip each way. */
+    private static Moved withdrawUcx(Pair p, Side side) throws Exception {
+        Instant before = Instant.now();
+        side.sw.unbindProvider(side.ucx);
+        Eventually.until("both ends moved to tcp (client " + p.client().provider() + ", server " + p.server().provider() + ")",
+                () -> "tcp".equals(p.client().provider()) && "tcp".equals(p.server().provider()));
+        roundTrip(p.client(), p.server());
+        roundTrip(p.server(), p.client());
+        return new Moved(before, Instant.now());
     }
 
     /** A choice made by a move from ucx to tcp, begun after {@code before} and resumed before {@code after}. */
