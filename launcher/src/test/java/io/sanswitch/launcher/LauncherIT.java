@@ -72,7 +72,7 @@ class LauncherIT {
         Run run = launch("", "--demo");
         assertEquals(0, run.exit(), run.output());
         String out = run.output();
-        assertTrue(out.contains("SAN subnet 127.0.0.0/8 set through ConfigAdmin (PID io.sanswitch.switch, sanSubnets; migrate on)"), out);
+        assertTrue(out.contains("SAN subnet 127.0.0.0/8 set through ConfigAdmin (PID io.sanswitch.switch, sanSubnets; migrate on by default)"), out);
         assertTrue(out.contains("echo server: SocketSwitch.listen(")
                 && (out.contains("listens over [tcp, ucx]") || out.contains("listens over [ucx, tcp]")), out);
         assertTrue(out.contains("0. warm-up, not timed: 2 clients pinned to ucx, to tcp, to ucx again"), out);
