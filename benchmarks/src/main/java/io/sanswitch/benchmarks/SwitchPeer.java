@@ -154,10 +154,9 @@ public final class SwitchPeer {
     private void overSwitch(boolean server, String transport, String policy, int port, boolean migrate) throws Exception {
         ProviderEngine engine = new ProviderEngine(EnginePeer.transport(transport, policy), EngineConfig.defaults(transport));
         // No SAN subnets: the provider is chosen by pinning, as an application names it.
-        SwitchSettings settings = SwitchSettings.withSubnets();
-        if (migrate) {
-            settings = settings.withMigration(MigrationSettings.defaults().withMigrate(true));
-        }
+        // migrate said either way: it is on by default, and the switch layer is the one without it.
+        SwitchSettings settings = SwitchSettings.withSubnets()
+                .withMigration(MigrationSettings.defaults().withMigrate(migrate));
         Switch sw = new Switch(settings);
         sw.bindProvider(engine, Map.of(TransportProperties.TRANSPORT, transport));
         if (migrate && !transport.equals("tcp")) {

@@ -25,6 +25,7 @@ import io.sanswitch.api.ProviderChoice;
 import io.sanswitch.api.ProviderChoice.Reason;
 import io.sanswitch.api.SwitchServerSocket;
 import io.sanswitch.api.SwitchSocket;
+import io.sanswitch.core.switcher.MigrationOff;
 import io.sanswitch.core.switcher.Switch;
 import io.sanswitch.core.switcher.SwitchSettings;
 import io.sanswitch.spi.WsaError;
@@ -49,7 +50,9 @@ class SwitchConnectSequencingTest {
     private Switch sw;
 
     private void start(SwitchSettings settings) {
-        sw = new Switch(settings);
+        // Each provider's sockets are counted and read by position: without migration, whose resume ports are
+        // provider sockets of their own (docs/rules.md SW-migrate-port, SW-migrate-back).
+        sw = new Switch(MigrationOff.of(settings));
         sw.bindProvider(rdmaEngine, Map.of("sanswitch.transport", "ucx"));
         sw.bindProvider(tcpEngine, Map.of("sanswitch.transport", "tcp"));
         assertEquals(1, rdma.sockets.size(), "the switch probed the provider with one helper socket (docs/rules.md SW-start)");

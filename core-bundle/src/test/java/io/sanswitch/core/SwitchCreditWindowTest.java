@@ -25,8 +25,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import io.sanswitch.api.SwitchSocket;
+import io.sanswitch.core.switcher.MigrationOff;
 import io.sanswitch.core.switcher.Switch;
-import io.sanswitch.core.switcher.SwitchSettings;
 import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 import io.sanswitch.testing.Checks;
@@ -57,7 +57,9 @@ class SwitchCreditWindowTest {
 
     @BeforeEach
     void connect() throws Exception {
-        sw = new Switch(SwitchSettings.withSubnets("127.0.0.0/8"));
+        // Our HELLO's bytes are asserted: without migration its flags lack FLAG_MIGRATES (docs/rules.md
+        // SW-migrate-negotiated); the credit window is the same with it.
+        sw = new Switch(MigrationOff.withSubnets("127.0.0.0/8"));
         sw.bindProvider(engine, Map.of("sanswitch.transport", "ucx"));
         socket = sw.connectAsync(SAN_PEER).toCompletableFuture().get(10, TimeUnit.SECONDS);
         wire = rdma.sockets.get(rdma.sockets.size() - 1);

@@ -30,8 +30,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import io.sanswitch.api.SwitchSocket;
+import io.sanswitch.core.switcher.MigrationOff;
 import io.sanswitch.core.switcher.Switch;
-import io.sanswitch.core.switcher.SwitchSettings;
 import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 import io.sanswitch.transport.PostedOperation;
@@ -59,7 +59,9 @@ class SwitchFrameProtocolTest {
 
     @BeforeEach
     void connect() throws Exception {
-        sw = new Switch(SwitchSettings.withSubnets("127.0.0.0/8"));
+        // Our HELLO's bytes are asserted: without migration its flags lack FLAG_MIGRATES (docs/rules.md
+        // SW-migrate-negotiated); the peer's HELLO here never has it, so nothing else differs.
+        sw = new Switch(MigrationOff.withSubnets("127.0.0.0/8"));
         sw.bindProvider(engine, Map.of("sanswitch.transport", "ucx"));
         socket = sw.connectAsync(SAN_PEER).toCompletableFuture().get(10, TimeUnit.SECONDS);
         wire = rdma.sockets.get(rdma.sockets.size() - 1);

@@ -21,8 +21,8 @@ import io.sanswitch.api.ProviderChoice.Reason;
 import io.sanswitch.api.SanSocketOption;
 import io.sanswitch.api.SocketSetup;
 import io.sanswitch.api.SwitchSocket;
+import io.sanswitch.core.switcher.MigrationOff;
 import io.sanswitch.core.switcher.Switch;
-import io.sanswitch.core.switcher.SwitchSettings;
 import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 import io.sanswitch.testing.Checks;
@@ -48,7 +48,9 @@ class SwitchReplayTest {
     private Switch sw;
 
     private void start(String sanSubnets) {
-        sw = new Switch(SwitchSettings.withSubnets(sanSubnets));
+        // Each provider's sockets are counted and read by position: without migration, whose resume ports are
+        // provider sockets of their own (docs/rules.md SW-migrate-port, SW-migrate-back).
+        sw = new Switch(MigrationOff.withSubnets(sanSubnets));
         sw.bindProvider(rdmaEngine, Map.of("sanswitch.transport", "ucx"));
         sw.bindProvider(tcpEngine, Map.of("sanswitch.transport", "tcp"));
     }

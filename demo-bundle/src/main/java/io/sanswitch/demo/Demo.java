@@ -42,7 +42,7 @@ import io.sanswitch.transport.TransportProperties;
  * would use it: loopback made a SAN subnet through ConfigAdmin (PID {@value #SWITCH_PID}); an echo
  * server on a switch listener; a warm-up, not timed, pinned to each provider; clients that connect
  * through the switch, so they run over the ucx (RDMA) provider, with a live progress line; the rdma
- * bundle stopped and updated mid-transfer (with {@code migrate} on the switch moves the open
+ * bundle stopped and updated mid-transfer (with {@code migrate} on, its default, the switch moves the open
  * connections to tcp: the clients keep echoing without an error or a reconnect, every byte checked;
  * the final cleanup in {@code san:cleanup-history}); the bundle's new revision started and the
  * connections moving back to ucx by themselves (moveBack, docs/rules.md SW-migrate-back), the clients
@@ -123,7 +123,7 @@ public final class Demo {
         }
         configureSanSubnet();
         console.line("switch running over " + sw.providers() + "; SAN subnet " + SAN_SUBNET
-                + " set through ConfigAdmin (PID " + SWITCH_PID + ", sanSubnets; migrate on)");
+                + " set through ConfigAdmin (PID " + SWITCH_PID + ", sanSubnets; migrate on by default)");
         EchoServer echo = listen(sw);
         if (echo == null) {
             return 2;
@@ -293,8 +293,7 @@ public final class Demo {
             org.osgi.service.cm.Configuration c = context.getService(ref).getConfiguration(SWITCH_PID, "?");
             Dictionary<String, Object> props = c.getProperties() == null ? new Hashtable<>() : c.getProperties();
             props.put("sanSubnets", new String[] {SAN_SUBNET});
-            // Open connections move to tcp when the rdma bundle goes (docs/migration.md).
-            props.put("migrate", true);
+            // No migrate: on by default, so open connections move to tcp when the rdma bundle goes (docs/migration.md).
             c.update(props);
         } finally {
             context.ungetService(ref);

@@ -45,7 +45,8 @@ import io.sanswitch.spi.WsaException;
 import io.sanswitch.testing.Checks;
 
 /**
- * Issue 13 in Apache Felix: with {@code migrate} on (PID io.sanswitch.switch), connections over the
+ * Issue 13 in Apache Felix: with {@code migrate} on (its default; PID io.sanswitch.switch sets no
+ * {@code migrate} here, so this is what an operator gets), connections over the
  * UCX bundle keep streaming when that bundle is stopped, and when it is updated while active
  * (docs/migration.md section 4, docs/rules.md SW-migrate-trigger): four connections stream both
  * ways with a running SHA-256 on each end, the application sees no error, both digests of each
@@ -82,7 +83,7 @@ public class MigrationIT {
         assertNotNull("no ConfigurationAdmin", ref);
         Dictionary<String, Object> props = new Hashtable<>();
         props.put("sanSubnets", new String[] {"127.0.0.0/8"});
-        props.put("migrate", true);
+        // No migrate: on by default (docs/migration.md).
         props.put("resumeTimeoutMillis", RESUME_TIMEOUT_MILLIS);
         context.getService(ref).getConfiguration(SWITCH_PID, "?").update(props);
         context.ungetService(ref);

@@ -57,7 +57,9 @@ import org.osgi.framework.BundleContext;
  * san:* commands in Karaf's own shell (providers RUNNING on the switch's one reference), the
  * switch's SAN subnet set with config:property-set, and a hot swap with bundle:update of the rdma
  * bundle while san:bench (through the switch, pinned to ucx) and an application's connection are
- * open on it; then bundle:stop (new connections over tcp, saying why) and bundle:start (ucx again).
+ * open on it, with migrate set off (they end with the final cleanup's aborts); then bundle:stop (new
+ * connections over tcp, saying why) and bundle:start (ucx again); last, migrate back at its default
+ * (on), a bundle:update under a stream moves it to tcp and back.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
@@ -324,10 +326,12 @@ public class SanswitchFeatureIT {
         String providers = eventually("san:providers",
                 t -> serviceOf(t, "ucx") > 0 && serviceOf(t, "tcp") > 0, "the ucx and tcp providers");
         assertTrue(providers, providers.startsWith("PROVIDER  SERVICE  STATE    REFS  SOCKETS  PENDING  GEN  CLEANUPS"));
-        // Bundle start = startup: the switch holds one reference on each provider, nothing else does.
-        providers = eventually("san:providers", t -> t.matches("(?s).*\\nucx\\s+\\d+\\s+RUNNING\\s+1\\s+0\\s+0\\s+1\\s+0\\n.*")
-                && t.matches("(?s).*\\ntcp\\s+\\d+\\s+RUNNING\\s+1\\s+0\\s+0\\s+1\\s+0\\n.*"),
-                "both providers RUNNING with the switch's one reference");
+        // Bundle start = startup: the switch holds one reference on each provider, nothing else does. Its one
+        // socket on each is the switch's resume port (migrate on by default: docs/rules.md SW-migrate-port over
+        // tcp, SW-migrate-back over ucx).
+        providers = eventually("san:providers", t -> t.matches("(?s).*\\nucx\\s+\\d+\\s+RUNNING\\s+1\\s+1\\s+0\\s+1\\s+0\\n.*")
+                && t.matches("(?s).*\\ntcp\\s+\\d+\\s+RUNNING\\s+1\\s+1\\s+0\\s+1\\s+0\\n.*"),
+                "both providers RUNNING with the switch's one reference and its resume port");
         long oldUcx = serviceOf(providers, "ucx");
         assertEquals("No final cleanup yet\n", run("san:cleanup-history"));
         theSanCommandsAreKarafCommandsRegisteredOnceAndComplete();
@@ -341,14 +345,22 @@ public class SanswitchFeatureIT {
         assertTrue(settings, settings.matches("(?s)SETTING\\s+VALUE\\s+SOURCE\\n.*"));
         assertTrue(settings, settings.matches("(?s).*\\nsanSubnets\\s+none\\s+default\\n.*"));
         assertTrue(settings, settings.matches("(?s).*\\nrdmaPortOffset\\s+1\\s+default\\n.*"));
+        assertTrue(settings, settings.matches("(?s).*\\nmigrate\\s+true\\s+default\\n.*"));
         assertTrue(settings, settings.matches("(?s).*\\nucx\\s+RDMA: peers on SAN subnets.*"));
         assertTrue(settings, settings.matches("(?s).*\\ntcp\\s+TCP: other peers, fallback.*"));
         assertEquals("tcp NOT_ON_SAN_SUBNET", routeAgreesWithAConnect());
         String refused = run("san:route db.example:5000");
         assertTrue(refused, refused.startsWith("'db.example:5000' is no HOST:PORT: 'db.example' is no literal IP address"));
 
-        // Loopback made a SAN subnet through the switch's PID, as an operator would.
-        run("config:property-set -p io.sanswitch.switch sanSubnets 127.0.0.0/8");
+        // Loopback made a SAN subnet through the switch's PID, as an operator would; and migrate turned off
+        // there: the hot swap below shows what a withdrawal does to a connection between two switches
+        // without migration (docs/rules.md LC-bundle-stop, SW-withdrawn); with it, the default, the
+        // connection moves (aBundleUpdateUnderStreamsMovesThemByDefault). One edit, one update (configure).
+        configure("config:edit io.sanswitch.switch; config:property-set sanSubnets 127.0.0.0/8; "
+                + "config:property-set migrate false; config:update",
+                t -> t.matches("(?s).*\\nsanSubnets\\s+127\\.0\\.0\\.0/8\\s+io\\.sanswitch\\.switch\\n.*")
+                        && t.matches("(?s).*\\nmigrate\\s+false\\s+io\\.sanswitch\\.switch\\n.*"),
+                "loopback a SAN subnet, migrate off");
         try (SwitchUser app = new SwitchUser(context)) {
             io.sanswitch.api.SwitchSocket held = app.connect();
             assertEquals("ucx SAN_SUBNET", held.choice().provider() + " " + held.choice().reason());
@@ -424,19 +436,20 @@ public class SanswitchFeatureIT {
                 again.matches("(?s)PROVIDER.*\\nucx\\s+\\d+\\.\\d (MiB|GiB)\\s+\\d+ ms\\s+\\d+\\.\\d MiB/s.*"));
 
         aRecentRdmaFailureRoutesToTcpAsSanRouteSays();
-        aBundleUpdateUnderStreamsMovesThemWithMigrationOn();
+        aBundleUpdateUnderStreamsMovesThemByDefault();
     }
 
     /**
-     * Issue 13 in Karaf: with {@code migrate} on (set with config:property-set, as an operator would),
+     * Issue 13 in Karaf: with {@code migrate} on, its default (the property deleted from the PID, as an
+     * operator would take back the {@code migrate false} set above),
      * {@code bundle:update} of the rdma bundle under a connection streaming both ways moves it to tcp
      * (docs/migration.md section 4) and, the new revision started, back to ucx (section 6): no
      * application error, every byte where it belongs, {@code choice()} MOVED (provider returned), and
      * {@code san:sockets ucx} shows both moves.
      */
-    private void aBundleUpdateUnderStreamsMovesThemWithMigrationOn() throws Exception {
-        configure("config:edit io.sanswitch.switch; config:property-set migrate true; config:update",
-                t -> t.matches("(?s).*\\nmigrate\\s+true\\s+io\\.sanswitch\\.switch\\n.*"), "migrate on");
+    private void aBundleUpdateUnderStreamsMovesThemByDefault() throws Exception {
+        configure("config:edit io.sanswitch.switch; config:property-delete migrate; config:update",
+                t -> t.matches("(?s).*\\nmigrate\\s+true\\s+default\\n.*"), "migrate on by default");
         try (SwitchUser app = new SwitchUser(context)) {
             io.sanswitch.api.SwitchSocket client = app.connect();
             io.sanswitch.api.SwitchSocket server = app.held.get(app.held.size() - 1);
@@ -467,8 +480,6 @@ public class SanswitchFeatureIT {
             down.end();
             System.out.println("[move] bundle:update under a stream: " + up + "; " + down + "; " + client.history());
             client.close();
-        } finally {
-            run("config:edit io.sanswitch.switch; config:property-delete migrate; config:update");
         }
     }
 

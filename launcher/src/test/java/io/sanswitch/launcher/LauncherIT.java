@@ -72,7 +72,7 @@ class LauncherIT {
         Run run = launch("", "--demo");
         assertEquals(0, run.exit(), run.output());
         String out = run.output();
-        assertTrue(out.contains("SAN subnet 127.0.0.0/8 set through ConfigAdmin (PID io.sanswitch.switch, sanSubnets; migrate on)"), out);
+        assertTrue(out.contains("SAN subnet 127.0.0.0/8 set through ConfigAdmin (PID io.sanswitch.switch, sanSubnets; migrate on by default)"), out);
         assertTrue(out.contains("echo server: SocketSwitch.listen(")
                 && (out.contains("listens over [tcp, ucx]") || out.contains("listens over [ucx, tcp]")), out);
         assertTrue(out.contains("0. warm-up, not timed: 2 clients pinned to ucx, to tcp, to ucx again"), out);
@@ -149,9 +149,10 @@ class LauncherIT {
         String out = run.output();
         assertTrue(out.contains("PROVIDER  SERVICE  STATE    REFS  SOCKETS  PENDING  GEN  CLEANUPS"), out);
         // The switch started both providers with its own startup (bundle start = startup): RUNNING,
-        // one reference, no socket of its own left open, generation 1, no final cleanup yet.
-        assertTrue(out.matches("(?s).*\\ntcp\\s+\\d+\\s+RUNNING\\s+1\\s+0\\s+0\\s+1\\s+0\\n.*"), "tcp row\n" + out);
-        assertTrue(out.matches("(?s).*\\nucx\\s+\\d+\\s+RUNNING\\s+1\\s+0\\s+0\\s+1\\s+0\\n.*"), "ucx row\n" + out);
+        // one reference, one socket open, the switch's resume port (migrate on by default: docs/rules.md
+        // SW-migrate-port over tcp, SW-migrate-back over ucx), generation 1, no final cleanup yet.
+        assertTrue(out.matches("(?s).*\\ntcp\\s+\\d+\\s+RUNNING\\s+1\\s+1\\s+0\\s+1\\s+0\\n.*"), "tcp row\n" + out);
+        assertTrue(out.matches("(?s).*\\nucx\\s+\\d+\\s+RUNNING\\s+1\\s+1\\s+0\\s+1\\s+0\\n.*"), "ucx row\n" + out);
         assertTrue(out.matches("(?s).*\\ntcp\\s+\\d+\\.\\d (MiB|GiB)\\s+\\d+ ms\\s+\\d+\\.\\d MiB/s\\s+\\d+\\s+\\d+ µs.*"),
                 "bench row\n" + out);
         // The bench ran through the switch, pinned to tcp: it took no startup of its own, so it ran no

@@ -76,10 +76,9 @@ class SwitchAckWithDoneTest {
     @Checks("SW-migrate-exactly-once")
     void aStreamOfBlocksTakesTwoProviderSendsPerBlockWithOrWithoutMigration(boolean migrate) throws Exception {
         assumeTrue(Ucx.isAvailable(), () -> "UCX not available: " + Ucx.unavailabilityCause());
-        SwitchSettings settings = SwitchSettings.withSubnets("127.0.0.0/8");
-        if (migrate) {
-            settings = settings.withMigration(MigrationSettings.defaults().withMigrate(true));
-        }
+        // Said either way: migrate is on by default.
+        SwitchSettings settings = SwitchSettings.withSubnets("127.0.0.0/8")
+                .withMigration(MigrationSettings.defaults().withMigrate(migrate));
         sw = new Switch(settings);
         sw.bindProvider(counted(new ProviderEngine(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, ""))),
                 Map.of("sanswitch.transport", "ucx"));

@@ -104,6 +104,11 @@ class SwitchBlockIntoReceiveTest {
     private record Pair(SwitchServerSocket listener, SwitchSocket client, SwitchSocket server) {
     }
 
+    /**
+     * Without migration (on by default): these tests count the provider's sockets and staging buffers exactly, and
+     * with it the retention keeps each block's staging buffer until the peer acknowledges it (docs/rules.md
+     * SW-migrate-exactly-once), so more are exposed.
+     */
     private Pair recordedPair() throws Exception {
         return recordedPair(false);
     }
@@ -113,7 +118,8 @@ class SwitchBlockIntoReceiveTest {
         assumeTrue(Ucx.isAvailable(), () -> "UCX not available: " + Ucx.unavailabilityCause());
         ucx = new ProviderEngine(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, ""));
         SwitchSettings settings = SwitchSettings.withSubnets("127.0.0.0/8");
-        sw = new Switch(migrate ? settings.withMigration(MigrationSettings.defaults().withMigrate(true)) : settings);
+        // Said either way: migrate is on by default.
+        sw = new Switch(settings.withMigration(MigrationSettings.defaults().withMigrate(migrate)));
         sw.bindProvider(recorded(ucx), Map.of("sanswitch.transport", "ucx"));
         // With migration the switch keeps an RDMA resume port of its own (docs/migration.md section 6).
         ownSockets = sw.statistics().totalProviderSockets();
@@ -292,7 +298,9 @@ class SwitchBlockIntoReceiveTest {
     void aReceiveWaitingForABlockWhoseReadIsRefusedFailsWithTheConnection() throws Exception {
         assumeTrue(Ucx.isAvailable(), () -> "UCX not available: " + Ucx.unavailabilityCause());
         ucx = new ProviderEngine(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, ""));
-        sw = new Switch(SwitchSettings.withSubnets("127.0.0.0/8"));
+        // The switch's HELLO is asserted byte for byte: without migration, whose flag (FLAG_MIGRATES) it would carry
+        // (docs/rules.md SW-migrate-negotiated); the raw peer never migrates, so nothing else differs.
+        sw = new Switch(SwitchSettings.withSubnets("127.0.0.0/8").withMigration(MigrationSettings.defaults().withMigrate(false)));
         sw.bindProvider(ucx, Map.of("sanswitch.transport", "ucx"));
         try (KitProvider peer = new KitProvider(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, ""))) {
             peer.startup();

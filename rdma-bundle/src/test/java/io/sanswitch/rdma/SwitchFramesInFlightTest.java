@@ -27,6 +27,7 @@ import io.sanswitch.conformance.KitProvider;
 import io.sanswitch.conformance.KitSwitch;
 import io.sanswitch.core.ProviderEngine;
 import io.sanswitch.core.SocketStatus;
+import io.sanswitch.core.switcher.MigrationSettings;
 import io.sanswitch.core.switcher.Switch;
 import io.sanswitch.core.switcher.SwitchSettings;
 import io.sanswitch.spi.ConditionDecision;
@@ -73,7 +74,9 @@ class SwitchFramesInFlightTest {
     private Raw connectToRawPeer() throws Exception {
         assumeTrue(Ucx.isAvailable(), () -> "UCX not available: " + Ucx.unavailabilityCause());
         ucx = new ProviderEngine(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, ""));
-        sw = new Switch(SwitchSettings.withSubnets("127.0.0.0/8"));
+        // The switch's HELLO is asserted byte for byte: without migration, whose flag (FLAG_MIGRATES) it would carry
+        // (docs/rules.md SW-migrate-negotiated); the raw peer never migrates, so nothing else differs.
+        sw = new Switch(SwitchSettings.withSubnets("127.0.0.0/8").withMigration(MigrationSettings.defaults().withMigrate(false)));
         sw.bindProvider(ucx, Map.of("sanswitch.transport", "ucx"));
         peer = new KitProvider(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, ""));
         peer.startup();

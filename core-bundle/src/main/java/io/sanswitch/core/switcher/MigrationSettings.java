@@ -13,7 +13,7 @@ import io.sanswitch.config.ConfigReader;
 public record MigrationSettings(boolean migrate, boolean moveBack, int resumePort, Duration resumeTimeout,
         int retentionBytes, int ackEveryBytes) {
 
-    static final boolean MIGRATE = false;
+    static final boolean MIGRATE = true;
     static final boolean MOVE_BACK = true;
     static final int RESUME_PORT = 0;
     static final int MAX_PORT = 65_535;

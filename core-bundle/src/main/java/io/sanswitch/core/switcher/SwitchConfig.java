@@ -86,7 +86,8 @@ public @interface SwitchConfig {
     int closeTimeoutMillis() default CLOSE_TIMEOUT_MILLIS;
 
     @AttributeDefinition(name = "Migrate sessions", description = "Connections between two sanswitch switches on an"
-            + " RDMA provider move to TCP when the provider goes away (docs/migration.md). Off until the move is built.")
+            + " RDMA provider move to TCP when the provider goes away, instead of failing (docs/migration.md). On by"
+            + " default; off, such a connection ends with its provider as before.")
     boolean migrate() default MigrationSettings.MIGRATE;
 
     @AttributeDefinition(name = "Move back", description = "Migrated sessions move back to RDMA once an RDMA provider"

@@ -33,6 +33,8 @@ class SwitchComponentMetadataTest {
         }
         assertTrue(metatype.contains("pid=\"io.sanswitch.switch\""), metatype);
         assertTrue(metatype.contains("min=\"1\" max=\"65535\" default=\"1\""), "the port offset's range: " + metatype);
+        assertTrue(metatype.matches("(?s).*<AD id=\"migrate\" type=\"Boolean\"[^>]*default=\"true\"/>.*"),
+                "migrate is on by default (docs/migration.md): " + metatype);
         assertTrue(ds.contains("init=\"1\"") && !ds.contains("<property "),
                 "activated with the raw properties, which the switch checks itself: " + ds);
     }

@@ -32,7 +32,7 @@ class SwitchConfigurationTest {
     private static final Map<String, Object> GOOD = props("sanSubnets", new String[] {"10.20.0.0/16"},
             "rdmaFailureMemorySeconds", 5, "connectTimeoutMillis", "700", "rdmaThresholdBytes", 4096,
             "rdmaPortOffset", 9, "rdmaFlow", "write", "rdmaTransport", "ucx2", "tcpTransport", "nio",
-            "ioThreads", 3, "closeTimeoutMillis", 1500L, "migrate", "true", "moveBack", false, "resumePort", 7001,
+            "ioThreads", 3, "closeTimeoutMillis", 1500L, "migrate", "false", "moveBack", false, "resumePort", 7001,
             "resumeTimeoutMillis", 900, "retentionBytes", 1 << 20, "ackEveryBytes", 65536);
 
     private SwitchSettings good() {
@@ -54,7 +54,7 @@ class SwitchConfigurationTest {
         assertEquals("nio", s.tcpTransport());
         assertEquals(3, s.ioThreads());
         assertEquals(Duration.ofMillis(1500), s.closeTimeout());
-        assertEquals(new MigrationSettings(true, false, 7001, Duration.ofMillis(900), 1 << 20, 65536), s.migration());
+        assertEquals(new MigrationSettings(false, false, 7001, Duration.ofMillis(900), 1 << 20, 65536), s.migration());
         assertEquals(SwitchSettings.defaults(), read(s), "a property deleted is its default again");
         assertEquals(List.of(), lines);
     }
