@@ -225,6 +225,10 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
                 } else {
                     LOG.warn("no resume port on {}: {}; migration goes on without one", m.resumePort(), e.getMessage());
                 }
+            } catch (RuntimeException e) {
+                // A provider that breaks the SPI (a null socket, say) must not fail its own bind.
+                LOG.warn("no resume port on {}: the TCP provider failed ({}); migration goes on without one",
+                        m.resumePort(), e.toString());
             }
         }
     }
@@ -250,6 +254,9 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
             returnPort = ResumePort.open(this, rdma, 0, sessions);
         } catch (WsaException e) {
             LOG.warn("no RDMA resume port over {}: {}; moved sessions stay on TCP", rdma.name, e.getMessage());
+        } catch (RuntimeException e) {
+            LOG.warn("no RDMA resume port over {}: the provider failed ({}); moved sessions stay on TCP", rdma.name,
+                    e.toString());
         }
     }
 
