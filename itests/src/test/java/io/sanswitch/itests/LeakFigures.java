@@ -23,7 +23,8 @@ import io.sanswitch.api.SwitchStatistics;
  * LC-revision): the live threads by group, the process's threads as the kernel counts them (UCX's
  * own threads are no Java threads), its open file descriptors, the JNI global and weak global
  * references, the switch's memory registrations, connections and provider sockets, and the
- * framework's service registrations and sanswitch MBeans.
+ * framework's service registrations and sanswitch MBeans, and the sessions the switch parked for a
+ * move (docs/migration.md section 4: each must resume or be given up).
  *
  * @param threads live Java threads by group ({@link #group})
  * @param sanswitchThreads the sanswitch threads by name, a trailing number replaced by N
@@ -31,15 +32,16 @@ import io.sanswitch.api.SwitchStatistics;
  * @param fds open file descriptors, {@code /proc/self/fd}
  * @param jniGlobalRefs JNI global references (HotSpot's {@code Thread.print})
  * @param jniWeakRefs JNI weak global references
+ * @param parkedSessions sessions parked by a move, waiting for their connector's dial
  */
 record LeakFigures(Map<String, Integer> threads, Map<String, Integer> sanswitchThreads, int tasks, int fds,
         int jniGlobalRefs, int jniWeakRefs, long memoryRegistrations, int connections, int providerSockets,
-        int services, int mbeans) {
+        int services, int mbeans, int parkedSessions) {
 
     private static final Pattern JNI_REFS = Pattern.compile("JNI global refs: (\\d+), weak refs: (\\d+)");
 
-    /** The figures now; {@code stats} and {@code services} come from the framework. */
-    static LeakFigures take(SwitchStatistics stats, int services) {
+    /** The figures now; {@code stats}, {@code services} and {@code parkedSessions} come from the framework. */
+    static LeakFigures take(SwitchStatistics stats, int services, int parkedSessions) {
         Map<String, Integer> threads = new TreeMap<>();
         Map<String, Integer> sanswitch = new TreeMap<>();
         for (Thread t : ThreadLeaks.live()) {
@@ -51,7 +53,7 @@ record LeakFigures(Map<String, Integer> threads, Map<String, Integer> sanswitchT
         int[] jni = jniReferences();
         return new LeakFigures(threads, sanswitch, count(Path.of("/proc/self/task")), count(Path.of("/proc/self/fd")),
                 jni[0], jni[1], stats.memoryRegistrations(), stats.connections(), stats.totalProviderSockets(),
-                services, sanswitchMBeans());
+                services, sanswitchMBeans(), parkedSessions);
     }
 
     /** sanswitch-ucx (the UCX provider), sanswitch (switch, engine, tcp), it (this test's), other. */
@@ -115,15 +117,16 @@ record LeakFigures(Map<String, Integer> threads, Map<String, Integer> sanswitchT
 
     /** One row of the table: the checkpoint, each figure, then the two given with it. */
     String row(String checkpoint, int loadersAlive, int jniGlobalBeforeGc) {
-        return String.format("| %-10s | %3d | %3d | %3d | %3d | %4d | %4d | %5d | %5d | %4d | %3d | %4d | %3d | %3d | %5d |",
+        return String.format("| %-10s | %3d | %3d | %3d | %3d | %4d | %4d | %5d | %5d | %4d | %3d | %3d | %3d | %4d | %3d | %3d | %5d |",
                 checkpoint, threads("sanswitch"), threads("sanswitch-ucx"), threads("ucx"), threads("other"),
-                tasks, fds, jniGlobalRefs, jniWeakRefs, memoryRegistrations, connections, services, mbeans,
-                loadersAlive, jniGlobalBeforeGc);
+                tasks, fds, jniGlobalRefs, jniWeakRefs, memoryRegistrations, connections, providerSockets,
+                parkedSessions, services, mbeans, loadersAlive, jniGlobalBeforeGc);
     }
 
     static List<String> header() {
         return List.of("| checkpoint | sanswitch thr | sanswitch-ucx thr | ucx thr | other thr | process thr | fds"
-                + " | JNI global | JNI weak | mem regs | connections | services | MBeans | retired loaders alive"
-                + " | JNI global before GC |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+                + " | JNI global | JNI weak | mem regs | connections | provider sockets | parked sessions | services"
+                + " | MBeans | retired loaders alive | JNI global before GC |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     }
 }

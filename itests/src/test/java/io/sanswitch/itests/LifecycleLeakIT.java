@@ -17,6 +17,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Dictionary;
+import java.util.Hashtable;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,6 +37,8 @@ import org.ops4j.pax.exam.spi.reactors.PerClass;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
+import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.util.tracker.ServiceTracker;
 
 import io.sanswitch.api.SocketSwitch;
@@ -44,13 +48,19 @@ import io.sanswitch.testing.Checks;
 
 /**
  * Issue 13: the lifecycle's leak figures over many cycles of the rdma bundle, in Felix with the real
- * UCX and TCP providers. Each cycle carries traffic through the SocketSwitch service (a connection
+ * UCX and TCP providers, with {@code migrate} on (PID io.sanswitch.switch, set here: the test does not
+ * rely on the default). Each cycle carries traffic through the SocketSwitch service (a connection
  * pinned to ucx and one pinned to tcp, 70,000 bytes echoed both ways and checked, plus a tcp
  * connection open across all cycles), stops and starts the bundle, carries traffic again, then
- * updates it from its jar and refreshes it, retiring one revision. A warm-up cycle first, then the
+ * updates it from its jar and refreshes it, retiring one revision. A connection pinned to ucx between
+ * two connections of this switch stays open across all cycles too ({@link MovingConnection}): at each
+ * stop it moves to tcp, at each start and after each refresh back to ucx (docs/migration.md sections
+ * 4 and 6), 70,000 bytes echoed and checked after each move. A warm-up cycle first, then the
  * baseline; at every checkpoint, after full GCs until every retired revision's class loader is
- * collected, the figures of {@link LeakFigures} must be back at the baseline. The table of figures
- * per checkpoint goes to the output as {@code [leaks]} lines.
+ * collected, the figures of {@link LeakFigures} must be back at the baseline, among them what the
+ * moves could leave: parked sessions, resume ports and resume sockets (provider sockets and
+ * connections), moved streams (registrations, threads). The table of figures per checkpoint goes to
+ * the output as {@code [leaks]} lines.
  *
  * <p>{@code -Dleaks.cycles=N} (default 10, what CI runs; 1,000 for the long run) and {@code
  * -Dleaks.every=K} (checkpoints; default every tenth of the run, at least 5 cycles apart); {@code
@@ -60,6 +70,7 @@ import io.sanswitch.testing.Checks;
 @ExamReactorStrategy(PerClass.class)
 public class LifecycleLeakIT {
     private static final String RDMA_BSN = "io.sanswitch.rdma";
+    private static final String SWITCH_PID = "io.sanswitch.switch";
     private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
     private static final int CYCLES = Integer.getInteger("leaks.cycles", 10);
     private static final int EVERY = Integer.getInteger("leaks.every", Math.max(5, CYCLES / 10));
@@ -75,11 +86,20 @@ public class LifecycleLeakIT {
     private static final int TASK_TOLERANCE = 4;
     /** JNI global references between the half-way checkpoint and the last: no growth with the cycles. */
     private static final int JNI_TOLERANCE = 8;
+    /**
+     * The switch's connections at a checkpoint: the steady tcp pair, the moving pair, and the two ends
+     * of the resume socket that carries the moved-back session (a switch connection over ucx on each
+     * side, docs/migration.md section 6).
+     */
+    private static final int OPEN_CONNECTIONS = 6;
 
     @Inject
     private BundleContext context;
 
     private SocketSwitch sw;
+    private SwitchProbe probe;
+    /** The connection that moves at each withdrawal and back, open across all cycles. */
+    private MovingConnection moving;
     /** JNI global references while a revision runs (after its start and traffic), by checkpoint. */
     private final Map<String, Integer> jniRunning = new LinkedHashMap<>();
 
@@ -92,8 +112,14 @@ public class LifecycleLeakIT {
     @Test
     @Checks({"LC-revision", "LC-d"})
     public void cyclesOfTheRdmaBundleUnderTrafficLeaveTheFiguresAtTheirBaseline() throws Exception {
+        migrationOn();
         sw = awaitSwitch();
+        probe = new SwitchProbe(sw);
         eventually("the switch runs both providers", () -> sw.providers().containsAll(List.of("tcp", "ucx")));
+        // ConfigAdmin delivers asynchronously: both resume ports open show that migrate is in force, and a
+        // connection made before would announce no resume port in its SESSION and could not move.
+        eventually("migrate in force: the switch's resume ports open over tcp and ucx",
+                () -> probe.resumePort() != 0 && probe.returnPort() != 0);
         List<WeakReference<ClassLoader>> retired = new ArrayList<>();
         Map<String, LeakFigures> table = new LinkedHashMap<>();
         Map<String, Integer> alive = new LinkedHashMap<>();
@@ -103,7 +129,9 @@ public class LifecycleLeakIT {
                 SwitchServerSocket tcp = sw.listen(new InetSocketAddress(LOOPBACK, 0), 4, "tcp")) {
             CompletableFuture<SwitchSocket> accepted = tcp.acceptAsync().toCompletableFuture();
             try (SwitchSocket steadyClient = sw.connect(tcp.localAddress(), "tcp");
-                    SwitchSocket steadyServer = accepted.get(WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
+                    SwitchSocket steadyServer = accepted.get(WAIT_MILLIS, TimeUnit.MILLISECONDS);
+                    MovingConnection moving = MovingConnection.open(sw, ucx)) {
+                this.moving = moving;
                 cycle(ucx, tcp, steadyClient, steadyServer, retired, 0);
                 LeakFigures baseline = checkpoint(checkpointName(0), null, retired, table, alive, jniBeforeGc);
                 for (int c = 1; c <= CYCLES; c++) {
@@ -125,26 +153,58 @@ public class LifecycleLeakIT {
     }
 
     /**
-     * Traffic over ucx and tcp, the bundle's stop (tcp carries on alone) and start, traffic again,
-     * then the update and refresh that retire the current revision.
+     * Traffic over ucx and tcp, the bundle's stop (tcp carries on alone, the moving connection moves
+     * to tcp) and start (it moves back), traffic again, then the update and refresh that retire the
+     * current revision (it moves to tcp and back again).
      */
     private void cycle(SwitchServerSocket ucx, SwitchServerSocket tcp, SwitchSocket steadyClient,
             SwitchSocket steadyServer, List<WeakReference<ClassLoader>> retired, int c) throws Exception {
         awaitUcxListening(ucx, "before cycle " + c);
         transfer(sw, ucx, "ucx");
         transfer(sw, tcp, "tcp");
+        int moves = moving.moves();
         rdma().stop();
+        moving.awaitOn("tcp", moves + 1, "after the stop in cycle " + c);
+        moving.assertMovedFrom("ucx", "at the stop in cycle " + c);
+        moving.checkedBothWays(3 * c);
         roundTrip(steadyClient, steadyServer, c);
         transfer(sw, tcp, "tcp");
+        moves = moving.moves();
         rdma().start();
         awaitUcxListening(ucx, "after the restart in cycle " + c);
+        moving.awaitOn("ucx", moves + 1, "after the start in cycle " + c);
+        moving.assertMovedFrom("tcp", "at the start in cycle " + c);
+        moving.checkedBothWays(3 * c + 1);
         transfer(sw, ucx, "ucx");
         if (isCheckpoint(c)) {
             jniRunning.put(checkpointName(c), LeakFigures.jniReferences()[0]);
         }
         retired.add(currentLoader(rdma()));
+        // Every byte of the moving connection acknowledged before the withdrawal: its last resume of the
+        // cycle replays nothing, so the resume socket that carries it at the checkpoint has pooled the same
+        // blocks every cycle (a pool buffer has its block's exact length: BlockPool). Replays are the
+        // stop's moves' to carry; their resume sockets are gone by the checkpoint.
+        eventually("the moving connection's bytes acknowledged before the update in cycle " + c,
+                () -> probe.retainedBytes() == 0);
+        moves = moving.moves();
         updateAndRefresh(context, rdma(), Path.of(System.getProperty("sanswitch.bundle.rdma")));
+        moving.awaitOn("ucx", moves + 2, "after the update and refresh in cycle " + c);
+        moving.assertMovedFrom("tcp", "after the update and refresh in cycle " + c);
+        moving.checkedBothWays(3 * c + 2);
         roundTrip(steadyClient, steadyServer, -c);
+    }
+
+    /** migrate on through ConfigAdmin, as an operator sets it (moveBack keeps its default, on). */
+    private void migrationOn() throws Exception {
+        ServiceReference<ConfigurationAdmin> ref = context.getServiceReference(ConfigurationAdmin.class);
+        assertNotNull("no ConfigurationAdmin", ref);
+        Dictionary<String, Object> props = new Hashtable<>();
+        props.put("migrate", true);
+        try {
+            context.getService(ref).getConfiguration(SWITCH_PID, "?").update(props);
+        } finally {
+            context.ungetService(ref);
+        }
     }
 
     /**
@@ -168,8 +228,10 @@ public class LifecycleLeakIT {
             System.out.println("[leaks] " + name + ": the revisions retired in cycles " + which + " still reachable");
             dumpHeapIfAsked("leaks.heapDump");
         }
-        // The steady tcp pair stays open; connections closed just now end on the switch's threads.
-        eventually("the switch's connections ended at " + name, () -> sw.statistics().connections() == 2);
+        // The steady tcp pair and the moving connection stay open; connections closed just now end on the
+        // switch's threads.
+        eventually("the switch's connections ended at " + name + " (" + OPEN_CONNECTIONS + " open expected)",
+                () -> sw.statistics().connections() == OPEN_CONNECTIONS);
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Eventually.WAIT_MILLIS);
         LeakFigures now = figures();
         while (baseline != null && !settled(now, baseline) && System.nanoTime() - deadline < 0) {
@@ -192,7 +254,8 @@ public class LifecycleLeakIT {
                 && Math.abs(now.tasks() - baseline.tasks()) <= TASK_TOLERANCE
                 && now.memoryRegistrations() == baseline.memoryRegistrations()
                 && now.providerSockets() == baseline.providerSockets() && now.connections() == baseline.connections()
-                && now.services() == baseline.services() && now.mbeans() == baseline.mbeans();
+                && now.services() == baseline.services() && now.mbeans() == baseline.mbeans()
+                && now.parkedSessions() == baseline.parkedSessions();
     }
 
     private static void assertBackAtBaseline(Map<String, LeakFigures> table, Map<String, Integer> alive) {
@@ -214,7 +277,9 @@ public class LifecycleLeakIT {
             assertEquals(name + ": switch connections", baseline.connections(), now.connections());
             assertEquals(name + ": service registrations", baseline.services(), now.services());
             assertEquals(name + ": sanswitch MBeans", baseline.mbeans(), now.mbeans());
+            assertEquals(name + ": parked sessions", baseline.parkedSessions(), now.parkedSessions());
         }
+        assertEquals("baseline: parked sessions (the moving connection runs)", 0, baseline.parkedSessions());
         // JNI global references: the half-way figure against the last, so that growth with the cycles shows.
         LeakFigures half = table.get(names.get((names.size()) / 2));
         LeakFigures last = table.get(names.get(names.size() - 1));
@@ -226,7 +291,8 @@ public class LifecycleLeakIT {
     private void printTable(Map<String, LeakFigures> table, Map<String, Integer> alive,
             Map<String, Integer> jniBeforeGc, long seconds) {
         System.out.println("[leaks] " + CYCLES + " cycles of the rdma bundle (stop, start, update, refresh; traffic"
-                + " over ucx and tcp) after a warm-up cycle, " + seconds + " s");
+                + " over ucx and tcp; migrate on, a connection moving to tcp and back, " + moving.moves()
+                + " moves in all) after a warm-up cycle, " + seconds + " s");
         List<String> header = LeakFigures.header();
         System.out.println("[leaks] " + header.get(0) + " JNI global while the revision runs |");
         System.out.println("[leaks] " + header.get(1) + "---|");
@@ -243,6 +309,8 @@ public class LifecycleLeakIT {
     private String state(SwitchServerSocket ucx) {
         return "the switch's providers " + sw.providers() + ", the listener at " + ucx.localAddress() + " on "
                 + ucx.providers() + ", rdma bundle state " + rdma().getState() + ", statistics " + sw.statistics()
+                + ", parked sessions " + probe.parkedSessions() + ", resume ports " + probe.resumePort() + " (tcp) and "
+                + probe.returnPort() + " (ucx); the moving connection: " + moving
                 + "; TCP sockets at the listener's port + 1 (its RDMA companion, SW-join): "
                 + socketsAt(ucx.localAddress().getPort() + 1);
     }
@@ -278,7 +346,8 @@ public class LifecycleLeakIT {
     }
 
     private LeakFigures figures() throws InvalidSyntaxException {
-        return LeakFigures.take(sw.statistics(), context.getServiceReferences((String) null, null).length);
+        return LeakFigures.take(sw.statistics(), context.getServiceReferences((String) null, null).length,
+                probe.parkedSessions());
     }
 
     private Bundle rdma() {
