@@ -100,6 +100,9 @@ public class LifecycleLeakIT {
     private SwitchProbe probe;
     /** The connection that moves at each withdrawal and back, open across all cycles. */
     private MovingConnection moving;
+    /** Stops, starts and updates under the moving connection, and those with bytes kept for a resume just before. */
+    private int moveSteps;
+    private int stepsWithBytesKept;
     /** JNI global references while a revision runs (after its start and traffic), by checkpoint. */
     private final Map<String, Integer> jniRunning = new LinkedHashMap<>();
 
@@ -134,6 +137,8 @@ public class LifecycleLeakIT {
                 this.moving = moving;
                 cycle(ucx, tcp, steadyClient, steadyServer, retired, 0);
                 LeakFigures baseline = checkpoint(checkpointName(0), null, retired, table, alive, jniBeforeGc);
+                // The moving connection runs: nothing parked (a resumed session left parked would be a leak).
+                assertEquals("baseline: parked sessions", 0, baseline.parkedSessions());
                 for (int c = 1; c <= CYCLES; c++) {
                     try {
                         cycle(ucx, tcp, steadyClient, steadyServer, retired, c);
@@ -163,35 +168,49 @@ public class LifecycleLeakIT {
         transfer(sw, ucx, "ucx");
         transfer(sw, tcp, "tcp");
         int moves = moving.moves();
+        byte[] ahead = moving.sendAhead(7 * c);
+        countKept();
         rdma().stop();
         moving.awaitOn("tcp", moves + 1, "after the stop in cycle " + c);
         moving.assertMovedFrom("ucx", "at the stop in cycle " + c);
-        moving.checkedBothWays(3 * c);
+        moving.receiveAhead(ahead);
+        moving.checkedBothWays(7 * c + 1);
         roundTrip(steadyClient, steadyServer, c);
         transfer(sw, tcp, "tcp");
         moves = moving.moves();
+        ahead = moving.sendAhead(7 * c + 2);
+        countKept();
         rdma().start();
         awaitUcxListening(ucx, "after the restart in cycle " + c);
         moving.awaitOn("ucx", moves + 1, "after the start in cycle " + c);
         moving.assertMovedFrom("tcp", "at the start in cycle " + c);
-        moving.checkedBothWays(3 * c + 1);
+        moving.receiveAhead(ahead);
+        moving.checkedBothWays(7 * c + 3);
         transfer(sw, ucx, "ucx");
         if (isCheckpoint(c)) {
             jniRunning.put(checkpointName(c), LeakFigures.jniReferences()[0]);
         }
         retired.add(currentLoader(rdma()));
-        // Every byte of the moving connection acknowledged before the withdrawal: its last resume of the
-        // cycle replays nothing, so the resume socket that carries it at the checkpoint has pooled the same
-        // blocks every cycle (a pool buffer has its block's exact length: BlockPool). Replays are the
-        // stop's moves' to carry; their resume sockets are gone by the checkpoint.
-        eventually("the moving connection's bytes acknowledged before the update in cycle " + c,
-                () -> probe.retainedBytes() == 0);
         moves = moving.moves();
+        ahead = moving.sendAhead(7 * c + 5);
+        countKept();
         updateAndRefresh(context, rdma(), Path.of(System.getProperty("sanswitch.bundle.rdma")));
         moving.awaitOn("ucx", moves + 2, "after the update and refresh in cycle " + c);
         moving.assertMovedFrom("tcp", "after the update and refresh in cycle " + c);
-        moving.checkedBothWays(3 * c + 2);
+        moving.receiveAhead(ahead);
+        moving.checkedBothWays(7 * c + 6);
         roundTrip(steadyClient, steadyServer, -c);
+    }
+
+    /**
+     * Whether the switch still keeps bytes for a resume just before a withdrawal or a return (the
+     * resume then replays them), for the summary: it depends on the timing of the quiet ACK.
+     */
+    private void countKept() {
+        moveSteps++;
+        if (probe.retainedBytes() > 0) {
+            stepsWithBytesKept++;
+        }
     }
 
     /** migrate on through ConfigAdmin, as an operator sets it (moveBack keeps its default, on). */
@@ -252,7 +271,7 @@ public class LifecycleLeakIT {
                 && now.threads("other") <= baseline.threads("other")
                 && Math.abs(now.fds() - baseline.fds()) <= FD_TOLERANCE
                 && Math.abs(now.tasks() - baseline.tasks()) <= TASK_TOLERANCE
-                && now.memoryRegistrations() == baseline.memoryRegistrations()
+                && now.unheldRegistrations() == baseline.unheldRegistrations()
                 && now.providerSockets() == baseline.providerSockets() && now.connections() == baseline.connections()
                 && now.services() == baseline.services() && now.mbeans() == baseline.mbeans()
                 && now.parkedSessions() == baseline.parkedSessions();
@@ -272,14 +291,19 @@ public class LifecycleLeakIT {
                     Math.abs(now.fds() - baseline.fds()) <= FD_TOLERANCE);
             assertTrue(name + ": process threads " + now.tasks() + " against " + baseline.tasks(),
                     Math.abs(now.tasks() - baseline.tasks()) <= TASK_TOLERANCE);
-            assertEquals(name + ": memory registrations", baseline.memoryRegistrations(), now.memoryRegistrations());
+            // The total is not compared: the open resume socket that carries the moving connection holds
+            // what its last traffic needed (send buffers and block buffers are registered as the traffic
+            // needs them and kept while it is open: 5 or 6 at a checkpoint). What no open connection
+            // holds outlived what registered it.
+            assertEquals(name + ": memory registrations no open connection holds (" + now.memoryRegistrations()
+                    + " in all, " + baseline.memoryRegistrations() + " at the baseline)", baseline.unheldRegistrations(),
+                    now.unheldRegistrations());
             assertEquals(name + ": provider sockets", baseline.providerSockets(), now.providerSockets());
             assertEquals(name + ": switch connections", baseline.connections(), now.connections());
             assertEquals(name + ": service registrations", baseline.services(), now.services());
             assertEquals(name + ": sanswitch MBeans", baseline.mbeans(), now.mbeans());
             assertEquals(name + ": parked sessions", baseline.parkedSessions(), now.parkedSessions());
         }
-        assertEquals("baseline: parked sessions (the moving connection runs)", 0, baseline.parkedSessions());
         // JNI global references: the half-way figure against the last, so that growth with the cycles shows.
         LeakFigures half = table.get(names.get((names.size()) / 2));
         LeakFigures last = table.get(names.get(names.size() - 1));
@@ -292,7 +316,8 @@ public class LifecycleLeakIT {
             Map<String, Integer> jniBeforeGc, long seconds) {
         System.out.println("[leaks] " + CYCLES + " cycles of the rdma bundle (stop, start, update, refresh; traffic"
                 + " over ucx and tcp; migrate on, a connection moving to tcp and back, " + moving.moves()
-                + " moves in all) after a warm-up cycle, " + seconds + " s");
+                + " moves in all; bytes kept for a resume just before " + stepsWithBytesKept + " of " + moveSteps
+                + " stops, starts and updates) after a warm-up cycle, " + seconds + " s");
         List<String> header = LeakFigures.header();
         System.out.println("[leaks] " + header.get(0) + " JNI global while the revision runs |");
         System.out.println("[leaks] " + header.get(1) + "---|");
@@ -347,7 +372,7 @@ public class LifecycleLeakIT {
 
     private LeakFigures figures() throws InvalidSyntaxException {
         return LeakFigures.take(sw.statistics(), context.getServiceReferences((String) null, null).length,
-                probe.parkedSessions());
+                probe.parkedSessions(), probe.registrationsByConnection().values().stream().mapToLong(n -> n).sum());
     }
 
     private Bundle rdma() {

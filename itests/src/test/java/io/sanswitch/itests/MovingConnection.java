@@ -1,11 +1,13 @@
 package io.sanswitch.itests;
 
 import static io.sanswitch.itests.RevisionCycles.WAIT_MILLIS;
+import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.fail;
 
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -99,6 +101,25 @@ final class MovingConnection implements AutoCloseable {
                         last.move().cause());
             }
         }
+    }
+
+    /**
+     * 70,000 bytes from the connector, the send completed but not read by the acceptor: they are in
+     * the acceptor's switch or still kept for a resume when the provider goes next, and arrive after
+     * the move ({@link #receiveAhead}).
+     */
+    byte[] sendAhead(int seed) throws Exception {
+        byte[] data = new byte[70_000];
+        new Random(seed).nextBytes(data);
+        connector.send(ByteBuffer.wrap(data)).toCompletableFuture().get(WAIT_MILLIS, TimeUnit.MILLISECONDS);
+        return data;
+    }
+
+    /** The acceptor reads what {@link #sendAhead} sent and checks it. */
+    void receiveAhead(byte[] sent) throws Exception {
+        ByteBuffer got = ByteBuffer.allocate(sent.length);
+        RevisionCycles.receiveFully(acceptor, got);
+        assertArrayEquals("the bytes sent ahead of the move, after it (" + this + ")", sent, got.array());
     }
 
     /** 70,000 bytes connector to acceptor and echoed back, checked. */

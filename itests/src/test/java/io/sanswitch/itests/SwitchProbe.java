@@ -1,7 +1,10 @@
 package io.sanswitch.itests;
 
+import java.lang.reflect.Field;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.util.Map;
+import java.util.TreeMap;
 
 import io.sanswitch.api.SocketSwitch;
 
@@ -36,6 +39,28 @@ final class SwitchProbe {
     /** Bytes the open connections keep of what they sent and the peer has not acknowledged yet. */
     long retainedBytes() {
         return (long) call("retainedBytes");
+    }
+
+    /**
+     * The memory registrations each open connection holds (its own count, which it gives back whole when
+     * it ends), by the connection's description; read from the switch's private fields, a moment old
+     * for a connection that is busy. What the switch counts beyond their sum is held by no open
+     * connection: a leak.
+     */
+    Map<String, Integer> registrationsByConnection() {
+        Map<String, Integer> held = new TreeMap<>();
+        try {
+            Field connections = sw.getClass().getDeclaredField("connections");
+            connections.setAccessible(true);
+            for (Object c : (Iterable<?>) connections.get(sw)) {
+                Field live = c.getClass().getDeclaredField("liveRegistrations");
+                live.setAccessible(true);
+                held.merge(c.toString(), live.getInt(c), Integer::sum);
+            }
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new AssertionError("the switch's connections and their registrations cannot be read: " + e, e);
+        }
+        return held;
     }
 
     private Object call(String name) {
