@@ -34,15 +34,17 @@ import io.sanswitch.api.SwitchStatistics;
  * @param jniWeakRefs JNI weak global references
  * @param parkedSessions sessions parked by a move, waiting for their connector's dial
  * @param heldRegistrations the memory registrations the open connections hold, each its own count
+ * @param retainedBytes bytes the open connections keep for a resume (sent, not acknowledged yet)
  */
 record LeakFigures(Map<String, Integer> threads, Map<String, Integer> sanswitchThreads, int tasks, int fds,
         int jniGlobalRefs, int jniWeakRefs, long memoryRegistrations, int connections, int providerSockets,
-        int services, int mbeans, int parkedSessions, long heldRegistrations) {
+        int services, int mbeans, int parkedSessions, long heldRegistrations, long retainedBytes) {
 
     private static final Pattern JNI_REFS = Pattern.compile("JNI global refs: (\\d+), weak refs: (\\d+)");
 
-    /** The figures now; {@code stats}, {@code services}, {@code parkedSessions} and {@code heldRegistrations} come from the framework. */
-    static LeakFigures take(SwitchStatistics stats, int services, int parkedSessions, long heldRegistrations) {
+    /** The figures now; {@code stats} and {@code services} come from the framework, the rest from the switch. */
+    static LeakFigures take(SwitchStatistics stats, int services, int parkedSessions, long heldRegistrations,
+            long retainedBytes) {
         Map<String, Integer> threads = new TreeMap<>();
         Map<String, Integer> sanswitch = new TreeMap<>();
         for (Thread t : ThreadLeaks.live()) {
@@ -54,7 +56,7 @@ record LeakFigures(Map<String, Integer> threads, Map<String, Integer> sanswitchT
         int[] jni = jniReferences();
         return new LeakFigures(threads, sanswitch, count(Path.of("/proc/self/task")), count(Path.of("/proc/self/fd")),
                 jni[0], jni[1], stats.memoryRegistrations(), stats.connections(), stats.totalProviderSockets(),
-                services, sanswitchMBeans(), parkedSessions, heldRegistrations);
+                services, sanswitchMBeans(), parkedSessions, heldRegistrations, retainedBytes);
     }
 
     /** sanswitch-ucx (the UCX provider), sanswitch (switch, engine, tcp), it (this test's), other. */
@@ -126,18 +128,17 @@ record LeakFigures(Map<String, Integer> threads, Map<String, Integer> sanswitchT
 
     /** One row of the table: the checkpoint, each figure, then the two given with it. */
     String row(String checkpoint, int loadersAlive, int jniGlobalBeforeGc) {
-        return String.format("| %-10s | %3d | %3d | %3d | %3d | %4d | %4d | %5d | %5d | %4d | %3d | %3d | %3d | %3d | %4d | %3d | %3d | %5d |",
+        return String.format("| %-10s | %3d | %3d | %3d | %3d | %4d | %4d | %5d | %5d | %4d | %3d | %3d | %3d | %3d | %5d | %4d | %3d | %3d | %5d |",
                 checkpoint, threads("sanswitch"), threads("sanswitch-ucx"), threads("ucx"), threads("other"),
                 tasks, fds, jniGlobalRefs, jniWeakRefs, memoryRegistrations, unheldRegistrations(), connections,
-                providerSockets,
-                parkedSessions, services, mbeans, loadersAlive, jniGlobalBeforeGc);
+                providerSockets, parkedSessions, retainedBytes, services, mbeans, loadersAlive, jniGlobalBeforeGc);
     }
 
     static List<String> header() {
         return List.of("| checkpoint | sanswitch thr | sanswitch-ucx thr | ucx thr | other thr | process thr | fds"
                 + " | JNI global | JNI weak | mem regs | mem regs no open connection holds | connections"
-                + " | provider sockets | parked sessions | services"
+                + " | provider sockets | parked sessions | bytes kept for a resume | services"
                 + " | MBeans | retired loaders alive | JNI global before GC |",
-                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     }
 }
