@@ -13,6 +13,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -28,6 +30,9 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
+import java.util.function.UnaryOperator;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -42,6 +47,7 @@ import io.sanswitch.core.ProviderEngine;
 import io.sanswitch.core.switcher.MigrationSettings;
 import io.sanswitch.core.switcher.Switch;
 import io.sanswitch.core.switcher.SwitchSettings;
+import io.sanswitch.spi.SanServiceProvider;
 import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
 import io.sanswitch.tcp.NioTransport;
@@ -78,14 +84,18 @@ class SwitchMoveTest {
         Switch sw;
         ProviderEngine ucx;
         ProviderEngine tcp;
+        /** What the switch is given for ucx: the engine, or (set before the start) a wrapper of it. */
+        UnaryOperator<SanServiceProvider> wrapUcx = UnaryOperator.identity();
+        SanServiceProvider ucxBound;
 
         void start(boolean migrate, Duration resumeTimeout) {
             sw = new Switch(SwitchSettings.withSubnets("127.0.0.0/8").withMigration(
                     MigrationSettings.defaults().withMigrate(migrate).withResumeTimeout(resumeTimeout)));
             ucx = new ProviderEngine(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, ""));
             tcp = new ProviderEngine(new NioTransport(1, true));
+            ucxBound = wrapUcx.apply(ucx);
             sw.bindProvider(tcp, Map.of("sanswitch.transport", "tcp"));
-            sw.bindProvider(ucx, Map.of("sanswitch.transport", "ucx"));
+            sw.bindProvider(ucxBound, Map.of("sanswitch.transport", "ucx"));
         }
 
         void stop() {
@@ -320,13 +330,21 @@ class SwitchMoveTest {
     /**
      * docs/rules.md SW-migrate-early: the side whose provider is withdrawn begins its move before the
      * provider's cleanup and tells its peer with MOVE; the peer (here the client, which dials) moves on
-     * that frame, not on its socket's failure: its move has no provider error. Without the MOVE it would
-     * learn only from the cleanup's reset, and its move would carry the provider's WSAECONNRESET.
+     * that frame, not on its socket's failure: its move has no provider error. The server's cleanup is
+     * held until the client has moved, so a MOVE cannot be overtaken by the cleanup's reset here (the
+     * switch waits only for the MOVE's send, which UCX may still drop at a forced close); without the
+     * MOVE the client would learn only from that reset, and the held cleanup fails the withdrawal.
      */
     @Test
     @Checks({"SW-migrate-early", "SW-migrate-connector-dials"})
     void theSideWhoseProviderGoesTellsItsPeerWithMove() throws Exception {
+        // The server's cleanup waits until the client has moved: only a MOVE can tell it before the
+        // cleanup's reset, so without the MOVE the client never moves in time and the withdrawal fails.
+        AtomicReference<SwitchSocket> clientEnd = new AtomicReference<>();
+        server.wrapUcx = ucx -> cleanupAfter(ucx, "the client moved to tcp before the server's ucx cleanup",
+                () -> "tcp".equals(clientEnd.get().provider()));
         Pair p = connect(true);
+        clientEnd.set(p.client());
         sessionsExchanged(p.client(), p.server());
         Moved m = withdrawUcx(p, server);
         assertEquals(ProviderMove.Cause.PROVIDER_WITHDRAWN, movedToTcp(p.server().choice(), m.before(), m.after()).cause());
@@ -338,6 +356,27 @@ class SwitchMoveTest {
         p.listener().close();
     }
 
+    /** {@code spi}, whose {@code cleanup} waits (bounded, failing the caller) until {@code ready} holds. */
+    private static SanServiceProvider cleanupAfter(SanServiceProvider spi, String what, BooleanSupplier ready) {
+        return (SanServiceProvider) Proxy.newProxyInstance(SwitchMoveTest.class.getClassLoader(),
+                new Class<?>[] {SanServiceProvider.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("cleanup")) {
+                        Eventually.until(what, ready);
+                    }
+                    if (method.getName().equals("equals")) {
+                        return proxy == args[0];
+                    }
+                    if (method.getName().equals("hashCode")) {
+                        return System.identityHashCode(proxy);
+                    }
+                    try {
+                        return method.invoke(spi, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+    }
+
     /** When the withdrawal began, and when a round trip each way over tcp had ended after it. */
     private record Moved(Instant before, Instant after) {
     }
@@ -345,7 +384,7 @@ class SwitchMoveTest {
     /** Withdraws {@code side}'s UCX provider; both ends move to tcp and carry a round trip each way. */
     private static Moved withdrawUcx(Pair p, Side side) throws Exception {
         Instant before = Instant.now();
-        side.sw.unbindProvider(side.ucx);
+        side.sw.unbindProvider(side.ucxBound);
         Eventually.until("both ends moved to tcp (client " + p.client().provider() + ", server " + p.server().provider() + ")",
                 () -> "tcp".equals(p.client().provider()) && "tcp".equals(p.server().provider()));
         roundTrip(p.client(), p.server());
