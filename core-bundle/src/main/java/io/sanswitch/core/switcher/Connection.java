@@ -120,6 +120,8 @@ final class Connection implements SwitchSocket {
     private String moveFailure;
     /** While moving: the session whose retention and counts go on over the next carrier. */
     private ParkedSession parked;
+    /** The resume of the last move: done when it resumed or failed. */
+    private CompletableFuture<ResumeDial.Resumed> moveUnderWay;
     /**
      * docs/rules.md SW-migrate-back, the connector's side: a resume socket to the peer's RDMA resume
      * port is being connected ({@link #connectingBack}) or is connected ({@link #connectedBack}) ahead of
@@ -805,6 +807,7 @@ final class Connection implements SwitchSocket {
         CompletableFuture<ResumeDial.Resumed> resumed = !connector ? sw.parkSession(id, key, received)
                 : back ? sw.dialBack(new InetSocketAddress(remote.getAddress(), returnPort), tcpAt, id, key, received, ahead)
                 : sw.dialResume(tcpAt, id, key, received);
+        moveUnderWay = resumed;
         resumed.whenComplete((r, e) -> queue.execute(() -> resumedOrNot(r, e, began)));
         liftFence(); // when no fenced read is in flight (a failed one began the move, or none was lent)
         return true;
@@ -949,11 +952,16 @@ final class Connection implements SwitchSocket {
         }
         // MOVE goes after what is in flight and tells the peer now, not at the cleanup's reset; its
         // end of the old socket is dropped (the cleanup resets it). A moved session's resume socket
-        // is left to fail: the peer learns of it at its reset.
-        if (!framed || !k.slots.postLast(new Frame.Move(), Overlapped.notifying((IoCompletion) r -> told.complete(null)), true)) {
+        // is left to fail: the peer learns of it at its reset. The withdrawal waits for the resume (a
+        // forced close at the cleanup may drop a MOVE UCX has taken but not delivered).
+        boolean moveSent = framed && k.slots.postLast(new Frame.Move(), Overlapped.notifying((IoCompletion) r -> {
+        }), true);
+        // Worth the wait: the connector's own dial, or an acceptor's peer that was told.
+        if (moves("the provider is withdrawn", null) && (connector() || moveSent)) {
+            moveUnderWay.whenComplete((r, e) -> told.complete(null));
+        } else {
             told.complete(null);
         }
-        moves("the provider is withdrawn", null);
     }
 
     /**

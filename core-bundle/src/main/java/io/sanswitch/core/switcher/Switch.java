@@ -287,9 +287,9 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     static final Duration REDIAL_FIRST = Duration.ofMillis(2);
     static final Duration REDIAL_MAX = Duration.ofMillis(50);
     /**
-     * How long a withdrawal waits for the MOVE frames of its sessions before the provider's cleanup
-     * (docs/rules.md SW-migrate-early): their sends take microseconds; a queue held up under load
-     * must not hold a bundle stop up for long.
+     * How long a withdrawal waits for the moves of its sessions before the provider's cleanup
+     * (docs/rules.md SW-migrate-early): a move takes milliseconds; a peer that does not answer, or a
+     * machine under load, must not hold a bundle stop up for long.
      */
     static final Duration MOVE_NOTICE_WAIT = Duration.ofMillis(100);
 
@@ -528,8 +528,9 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
 
     /**
      * docs/rules.md SW-migrate-early: the sessions on a withdrawn provider begin their move now, each
-     * sending MOVE to its peer; the cleanup waits for those sends, at most {@link #MOVE_NOTICE_WAIT}, so
-     * that its resets do not overtake them. On the thread that withdraws the provider.
+     * sending MOVE to its peer; the cleanup waits until they resumed, at most {@link #MOVE_NOTICE_WAIT},
+     * so that its resets (a forced close may drop a MOVE not yet delivered) do not overtake them. On
+     * the thread that withdraws the provider.
      */
     private void tellMoves() {
         if (!settings().migration().migrate()) {
@@ -545,7 +546,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
             CompletableFuture.allOf(told.toArray(CompletableFuture[]::new)).get(MOVE_NOTICE_WAIT.toMillis(),
                     TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
-            LOG.info("{} of {} connections had not told their peer of the move after {} ms; the cleanup goes on",
+            LOG.info("{} of {} connections had not resumed their move after {} ms; the cleanup goes on",
                     told.stream().filter(t -> !t.isDone()).count(), told.size(), MOVE_NOTICE_WAIT.toMillis());
         } catch (ExecutionException e) {
             LOG.warn("telling the peers of the move failed", e);
