@@ -158,15 +158,23 @@ public final class CloseInUpcallChild {
                 }
             };
 
-            List<Posted> posted = new ArrayList<>();
+            // Every buffer registered before the first transfer: a registration is a call on the
+            // socket that waits for the progress thread, and closeSocket in the upcall (on that
+            // thread) would wait for it to end (docs/rules.md LC-race): both would stall 10 s.
             ThreadLocalRandom random = ThreadLocalRandom.current();
-            // The receiving side posts few receives at first, so the sends queue up in UCX.
+            List<MemoryHandle> sendBuffers = new ArrayList<>();
+            List<MemoryHandle> receiveBuffers = new ArrayList<>();
             for (int i = 0; i < SENDS; i++) {
                 int length = MIN + random.nextInt(MAX - MIN + 1);
+                sendBuffers.add(a.register(p.client(), ByteBuffer.allocateDirect(length), Winsock.MEM_READ));
+                receiveBuffers.add(b.register(p.server(), ByteBuffer.allocateDirect(MAX), Winsock.MEM_WRITE));
+            }
+            List<Posted> posted = new ArrayList<>();
+            // The receiving side posts its receives after the sends, slowly, so the sends queue up in UCX.
+            for (MemoryHandle m : sendBuffers) {
                 Overlapped ov = Overlapped.notifying(null);
                 kinds.put(ov, "send");
                 try {
-                    MemoryHandle m = a.register(p.client(), ByteBuffer.allocateDirect(length), Winsock.MEM_READ);
                     a.engine.send(p.client(), new WsaBuf[] {WsaBuf.of(m)}, 0, ov);
                 } catch (WsaException e) {
                     if (inSend && closed.get()) {
@@ -180,8 +188,7 @@ public final class CloseInUpcallChild {
                 Overlapped ov = Overlapped.notifying(null);
                 kinds.put(ov, "recv");
                 try {
-                    MemoryHandle m = b.register(p.server(), ByteBuffer.allocateDirect(MAX), Winsock.MEM_WRITE);
-                    b.engine.recv(p.server(), new WsaBuf[] {WsaBuf.of(m)}, ov);
+                    b.engine.recv(p.server(), new WsaBuf[] {WsaBuf.of(receiveBuffers.get(i))}, ov);
                 } catch (WsaException e) {
                     if (!inSend && closed.get()) {
                         break;
