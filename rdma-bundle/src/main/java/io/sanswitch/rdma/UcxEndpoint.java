@@ -35,6 +35,11 @@ final class UcxEndpoint {
         /** Not opened yet. */
         NONE,
         OPEN,
+        /**
+         * Its close was asked for inside a UCX callback and is made right after the progress round
+         * (docs/toolchain.md TC-23): no new request starts on it.
+         */
+        CLOSE_ASKED,
         /** Its close was started (forced or flushing); UCX has not called it back yet. */
         CLOSING,
         /** UCX called the close back: no request of it is inside UCX any more. */
@@ -42,6 +47,7 @@ final class UcxEndpoint {
     }
 
     private final UcxTransport owner;
+    private final UcxWorkerThread worker;
     /** The endpoint (ucp_ep_h), 0 before it exists; and its error handler's token. */
     private long handle;
     private long token;
@@ -50,6 +56,8 @@ final class UcxEndpoint {
     private State state = State.NONE;
     /** Its close was forced (docs/rules.md RD-exact: a flush that completes afterwards proves nothing). */
     private boolean forced;
+    /** A close asked for inside a callback ({@link State#CLOSE_ASKED}) is to be forced. */
+    private boolean forceAsked;
     /** Tagged messages sent: the peer learns the count at an orderly close and ends its stream after it. */
     private long messagesSent;
     /**
@@ -63,8 +71,9 @@ final class UcxEndpoint {
      */
     private final Set<UcxNative.Completion> inUcx = Collections.newSetFromMap(new IdentityHashMap<>());
 
-    UcxEndpoint(UcxTransport owner) {
+    UcxEndpoint(UcxTransport owner, UcxWorkerThread worker) {
         this.owner = owner;
+        this.worker = worker;
     }
 
     /** Opens the endpoint to the peer's worker; {@code failed} is called when UCX reports the peer gone. */
@@ -102,9 +111,31 @@ final class UcxEndpoint {
 
     /**
      * Starts closing the endpoint (docs/rules.md BG-close): forced completes every request of it at once with an
-     * error (UCX cannot cancel a send); flushing waits for them.
+     * error (UCX cannot cancel a send); flushing waits for them. Only an open endpoint, or one whose
+     * close was asked for, is closed; otherwise nothing happens (a close may be asked for twice).
+     *
+     * <p>Inside a UCX callback the close is only asked for and made right after the current
+     * progress round (docs/toolchain.md TC-23): the callback may come from the dispatch of this
+     * endpoint's pending queue on a shared-memory lane, and {@code ucp_ep_close_nbx} purges that
+     * queue, which UCX 1.13 answers by aborting the process. Outside a callback an asked-for close
+     * is made at once (the final cleanup's waits progress the worker, not its task queue).
      */
     void close(boolean force) {
+        if (state == State.OPEN && worker.inCallback()) {
+            state = State.CLOSE_ASKED;
+            forceAsked = force;
+            worker.later(() -> close(false));
+            return;
+        }
+        if (state == State.CLOSE_ASKED) {
+            forceAsked |= force;
+            if (worker.inCallback()) {
+                return; // the task queued when it was asked for makes it
+            }
+            force = forceAsked;
+        } else if (state != State.OPEN) {
+            return;
+        }
         state = State.CLOSING;
         forced = force;
         UcxNative.startClose(handle, force, (status, ignored) -> {
@@ -134,9 +165,9 @@ final class UcxEndpoint {
         return inUcx.size();
     }
 
-    /** Nothing of this connection left inside UCX: every request and a started close called back. */
+    /** Nothing of this connection left inside UCX: every request and a started (or asked-for) close called back. */
     boolean quiet() {
-        return inUcx.isEmpty() && state != State.CLOSING;
+        return inUcx.isEmpty() && state != State.CLOSING && state != State.CLOSE_ASKED;
     }
 
     /**

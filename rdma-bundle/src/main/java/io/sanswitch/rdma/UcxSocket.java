@@ -159,7 +159,7 @@ final class UcxSocket implements TransportSocket {
         this.owner = owner;
         this.worker = worker;
         this.recvTag = owner.nextConnectionId();
-        this.endpoint = new UcxEndpoint(owner);
+        this.endpoint = new UcxEndpoint(owner, worker);
         this.receiver = new TagStreamReceiver(owner, this, recvTag, endpoint);
         this.sends = new SendOrder(owner.events());
     }
@@ -567,10 +567,8 @@ final class UcxSocket implements TransportSocket {
         if (was == State.CONNECTING) {
             reportConnect(WsaError.WSAECONNRESET);
         }
-        receiver.cancel();
-        if (endpoint.isOpen()) {
-            endpoint.close(true);
-        }
+        cancelReceives();
+        endpoint.close(true);
         worker.schedule(UcxEndpoint.ABANDON_AFTER, endpoint::abandonStuckRequests);
         pump();
     }
@@ -1050,7 +1048,8 @@ final class UcxSocket implements TransportSocket {
     /**
      * Refuses queued requests and closes the listener; closes the endpoint (forced or flushing),
      * then progresses until every callback of this socket has come back. From inside a UCX
-     * callback the waiting is left to the worker loop (progress cannot nest).
+     * callback the close and the wait are made by the worker loop right after the progress round
+     * (progress cannot nest; docs/toolchain.md TC-23).
      */
     private void shutDown(boolean force) {
         closeListener();
@@ -1073,14 +1072,29 @@ final class UcxSocket implements TransportSocket {
         }
     }
 
-    /** Worker thread: starts closing the endpoint (forced or flushing), without waiting for UCX. */
+    /**
+     * Worker thread: starts closing the endpoint (forced or flushing), without waiting for UCX;
+     * inside a UCX callback right after the progress round ({@link UcxEndpoint#close}). A close
+     * already made or asked for is not made again.
+     */
     void closeEndpoint(boolean force) {
         if (force) {
-            receiver.cancel();
+            cancelReceives();
         }
-        if (endpoint.isOpen()) {
-            // A flush with requests still open would wait for the peer to take them.
-            endpoint.close(force || endpoint.requestsInUcx() > 0);
+        // A flush with requests still open would wait for the peer to take them.
+        endpoint.close(force || endpoint.requestsInUcx() > 0);
+    }
+
+    /**
+     * Worker thread: cancels the message receives UCX holds. Inside a UCX callback right after the
+     * progress round, before the endpoint's close asked for with it (docs/toolchain.md TC-23: no
+     * request of a connection is ended by a call made inside a UCX callback).
+     */
+    private void cancelReceives() {
+        if (worker.inCallback()) {
+            worker.later(receiver::cancel);
+        } else {
+            receiver.cancel();
         }
     }
 
@@ -1114,27 +1128,37 @@ final class UcxSocket implements TransportSocket {
         if (ch != null) {
             owner.rendezvous().release(ch, abortive);
         }
-        try {
-            worker.call(() -> {
-                // A connect's handshake that ended between the shut-down and ENDED opened its
-                // endpoint after the shut-down closed nothing: closed here, or it (and its error
-                // handler's registration) would stay until the worker is destroyed. After this
-                // task the handshake sees ENDED and opens none.
-                if (endpoint.isOpen()) {
-                    endpoint.close(true);
-                }
-                for (UcxRegion r : unmapping.values()) {
-                    unmap(r); // the connection is gone: no acknowledgement will come
-                }
-                unmapping.clear();
-                regionsReleased = true;
-                endpoint.releaseRemoteKeys();
-                receiver.clear();
-                owner.doneWithData(this);
-                return null;
-            });
-        } catch (WsaException e) {
-            LOG.warn("releasing remote keys failed", e);
+        Runnable release = () -> {
+            // A connect's handshake that ended between the shut-down and ENDED opened its
+            // endpoint after the shut-down closed nothing: closed here, or it (and its error
+            // handler's registration) would stay until the worker is destroyed. After this
+            // task the handshake sees ENDED and opens none.
+            if (endpoint.isOpen()) {
+                endpoint.close(true);
+            }
+            for (UcxRegion r : unmapping.values()) {
+                unmap(r); // the connection is gone: no acknowledgement will come
+            }
+            unmapping.clear();
+            regionsReleased = true;
+            endpoint.releaseRemoteKeys();
+            receiver.clear();
+            owner.doneWithData(this);
+        };
+        if (worker.inCallback()) {
+            // Closed inside a UCX callback: the endpoint's close and the wait for its requests
+            // were queued for right after the progress round; the remote keys (which queued
+            // requests may still name) go after them (docs/toolchain.md TC-23).
+            worker.later(release);
+        } else {
+            try {
+                worker.call(() -> {
+                    release.run();
+                    return null;
+                });
+            } catch (WsaException e) {
+                LOG.warn("releasing remote keys failed", e);
+            }
         }
         owner.forget(this);
     }

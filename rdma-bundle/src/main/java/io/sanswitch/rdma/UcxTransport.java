@@ -350,11 +350,18 @@ public final class UcxTransport implements Transport {
     /**
      * Worker thread: progresses until every one of these closing endpoints has called back all its
      * requests (a failed peer's stuck ones are completed after {@link UcxEndpoint#ABANDON_AFTER}),
-     * one wait for all of them. From inside a UCX callback the waiting is left to the worker loop
-     * (progress cannot nest).
+     * one wait for all of them. From inside a UCX callback (progress cannot nest) the wait is made
+     * by the worker loop right after the progress round, after the closes asked for in that
+     * callback (docs/toolchain.md TC-23): a socket closed in an upcall is quiet before its remote
+     * keys go and before the worker can be destroyed.
      */
     void awaitQuiet(UcxWorkerThread t, List<UcxSocket> closing) {
-        if (closing.isEmpty() || t.inCallback()) {
+        if (closing.isEmpty()) {
+            return;
+        }
+        if (t.inCallback()) {
+            List<UcxSocket> later = List.copyOf(closing);
+            t.later(() -> awaitQuiet(t, later));
             return;
         }
         long start = System.nanoTime();
