@@ -1,15 +1,7 @@
 package io.sanswitch.rdma;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import java.io.File;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -41,49 +33,15 @@ class UcxCloseInUpcallTest {
         Assumptions.assumeTrue(Ucx.isAvailable(), "UCX is not available: " + Ucx.unavailabilityCause());
         String rounds = System.getProperty(ROUNDS, "10");
         int runs = Integer.getInteger(RUNS, 1);
-        int aborted = 0;
-        StringBuilder report = new StringBuilder();
+        ChildJvm.Runs children = new ChildJvm.Runs();
         for (int run = 1; run <= runs; run++) {
-            Path log = Files.createTempFile("ucx-close-in-upcall", ".log");
-            try {
-                List<String> command = List.of(
-                        System.getProperty("java.home") + File.separator + "bin" + File.separator + "java",
-                        "-Xmx512m", "-XX:MaxDirectMemorySize=1g",
-                        "-DcloseInUpcall.at=" + Integer.getInteger("closeInUpcall.at", 4),
-                        "-DcloseInUpcall.sends=" + Integer.getInteger("closeInUpcall.sends", 64),
-                        "-cp", System.getProperty("java.class.path"), CloseInUpcallChild.class.getName(), rounds,
-                        upcall);
-                ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
-                        .redirectOutput(log.toFile());
-                pb.environment().put("UCX_ERROR_SIGNALS", ""); // UCX's signal handlers stay out of the JVM's way
-                Process child = pb.start();
-                boolean ended = child.waitFor(5L * 60, TimeUnit.SECONDS);
-                if (!ended) {
-                    child.destroyForcibly();
-                }
-                String output = tail(log);
-                System.out.println(upcall + " run " + run + ": " + Files.readAllLines(log, StandardCharsets.UTF_8).stream()
-                        .filter(l -> l.startsWith("round") || l.startsWith("DONE") || l.startsWith("outcomes")
-                                || l.contains("Assertion") || l.startsWith("FAILED"))
-                        .toList());
-                assertTrue(ended, "the child JVM did not end in 5 minutes:\n" + output);
-                assertTrue(!output.contains("FAILED round"), "run " + run + ": a rule broke:\n" + output);
-                if (child.exitValue() != 0 || !output.contains("DONE " + rounds)) {
-                    aborted++;
-                    report.append("run ").append(run).append(" ended with ").append(child.exitValue()).append(":\n")
-                            .append(output).append('\n');
-                }
-            } finally {
-                Files.deleteIfExists(log);
-            }
+            children.run(upcall + " run " + run, List.of("-Xmx512m", "-XX:MaxDirectMemorySize=1g",
+                    "-DcloseInUpcall.at=" + Integer.getInteger("closeInUpcall.at", 4),
+                    "-DcloseInUpcall.sends=" + Integer.getInteger("closeInUpcall.sends", 64)),
+                    CloseInUpcallChild.class, rounds, List.of(upcall), Duration.ofMinutes(5),
+                    lines -> lines.stream().filter(l -> l.startsWith("round") || l.startsWith("DONE")
+                            || l.startsWith("outcomes") || l.contains("Assertion") || l.startsWith("FAILED")).toList());
         }
-        assertEquals(0, aborted, aborted + " of " + runs + " child JVMs aborted\n" + report);
-    }
-
-    /** The end of the child's output, without UCX's mpool leak lines (one per object). */
-    private static String tail(Path log) throws IOException {
-        List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8).stream()
-                .filter(l -> !l.contains("mpool.c") && !l.contains("tag_match.c")).toList();
-        return String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
+        children.assertNoneAborted(runs);
     }
 }
