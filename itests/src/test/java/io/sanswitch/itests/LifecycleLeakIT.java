@@ -254,14 +254,10 @@ public class LifecycleLeakIT {
         if (baseline == null) {
             // The moving connection runs: nothing parked (a resumed session left parked is a leak), and once
             // both ends acknowledged what they received (a quiet ACK goes 5 ms after), nothing kept for a resume.
-            long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Eventually.WAIT_MILLIS);
-            while (probe.parkedSessions() != 0 || probe.retainedBytes() != 0) {
-                assertTrue("nothing parked and nothing kept for a resume at " + name + " within "
-                        + Eventually.WAIT_MILLIS + " ms: " + probe.parkedSessions() + " sessions parked, "
-                        + probe.retainedBytes() + " bytes kept; the moving connection: " + moving,
-                        System.nanoTime() - until < 0);
-                Thread.sleep(5);
-            }
+            eventually(() -> "nothing parked and nothing kept for a resume at " + name + " within "
+                    + Eventually.WAIT_MILLIS + " ms: " + probe.parkedSessions() + " sessions parked, "
+                    + probe.retainedBytes() + " bytes kept; the moving connection: " + moving, Eventually.WAIT_MILLIS,
+                    () -> probe.parkedSessions() == 0 && probe.retainedBytes() == 0);
         }
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Eventually.WAIT_MILLIS);
         LeakFigures now = figures();

@@ -3,7 +3,6 @@ package io.sanswitch.itests;
 import static io.sanswitch.itests.RevisionCycles.WAIT_MILLIS;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.fail;
 
 import java.nio.ByteBuffer;
 import java.util.List;
@@ -79,15 +78,10 @@ final class MovingConnection implements AutoCloseable {
      * back in between), so there at least two moves more, the last one back, are asked for.
      */
     void awaitOn(String provider, int movesAtLeast, String when) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS);
-        while (!provider.equals(connector.provider()) || !provider.equals(acceptor.provider())
-                || moves() < movesAtLeast) {
-            if (System.nanoTime() - deadline > 0) {
-                fail("the moving connection is not on " + provider + " after " + movesAtLeast + " moves " + when
-                        + " within " + WAIT_MILLIS + " ms: " + this);
-            }
-            Thread.sleep(5);
-        }
+        Eventually.eventually(() -> "the moving connection is not on " + provider + " after " + movesAtLeast + " moves "
+                + when + " within " + WAIT_MILLIS + " ms: " + this, WAIT_MILLIS,
+                () -> provider.equals(connector.provider()) && provider.equals(acceptor.provider())
+                        && moves() >= movesAtLeast);
     }
 
     /** Both ends' last history entry is a move from {@code from} (docs/rules.md SW-migrate-visible). */

@@ -758,8 +758,9 @@ final class Connection implements SwitchSocket {
         } else if (k.wire instanceof FramedStream f && f.movable()) {
             identity = f.session();
         } else {
-            if (k.wire instanceof FramedStream f && !f.notMovable().isEmpty()) {
-                LOG.info("{}: does not move ({}): {}", this, reason, f.notMovable());
+            String why = k.wire instanceof FramedStream f ? f.notMovable() : "";
+            if (!why.isEmpty()) {
+                LOG.info("{}: does not move ({}): {}", this, reason, why);
             }
             return false;
         }
