@@ -356,6 +356,38 @@ class SwitchMoveTest {
         p.listener().close();
     }
 
+    /**
+     * docs/rules.md SW-migrate-early for a session that moved back (docs/migration.md section 6): it runs
+     * over a resume socket of its own over UCX, and a withdrawal of the server's UCX provider tells the
+     * client with MOVE on that socket too. Held as above: the server's cleanup waits until the client
+     * moved to tcp, which without the MOVE it learns only from that cleanup's reset.
+     */
+    @Test
+    @Checks({"SW-migrate-early", "SW-migrate-back"})
+    void aSessionMovedBackTellsItsPeerWithMoveToo() throws Exception {
+        AtomicReference<SwitchSocket> clientEnd = new AtomicReference<>();
+        server.wrapUcx = ucx -> cleanupAfter(ucx, "the client moved to tcp before the server's ucx cleanup",
+                () -> "tcp".equals(clientEnd.get().provider()));
+        Pair p = connect(true);
+        sessionsExchanged(p.client(), p.server());
+        withdrawUcx(p, client);
+        client.ucx = new ProviderEngine(new UcxTransport(ProgressPolicy.SPIN_THEN_WAKEUP, ""));
+        client.ucxBound = client.ucx;
+        client.sw.bindProvider(client.ucxBound, Map.of("sanswitch.transport", "ucx"));
+        Eventually.until("both ends back on ucx (client " + p.client().provider() + ", server " + p.server().provider() + ")",
+                () -> "ucx".equals(p.client().provider()) && "ucx".equals(p.server().provider()));
+        assertEquals(ProviderMove.Cause.PROVIDER_RETURNED, p.client().choice().move().cause(), p.client().history().toString());
+        roundTrip(p.client(), p.server());
+        roundTrip(p.server(), p.client());
+        clientEnd.set(p.client());
+        Moved m = withdrawUcx(p, server);
+        assertEquals(ProviderMove.Cause.PROVIDER_WITHDRAWN, movedToTcp(p.server().choice(), m.before(), m.after()).cause());
+        assertEquals(ProviderMove.Cause.CONNECTION_FAILED, movedToTcp(p.client().choice(), m.before(), m.after()).cause());
+        p.client().close();
+        p.server().close();
+        p.listener().close();
+    }
+
     /** {@code spi}, whose {@code cleanup} waits (bounded, failing the caller) until {@code ready} holds. */
     private static SanServiceProvider cleanupAfter(SanServiceProvider spi, String what, BooleanSupplier ready) {
         return (SanServiceProvider) Proxy.newProxyInstance(SwitchMoveTest.class.getClassLoader(),

@@ -955,8 +955,8 @@ final class Connection implements SwitchSocket {
         // end of the old socket is dropped (the cleanup resets it). A moved session's resume socket
         // is left to fail: the peer learns of it at its reset. The withdrawal waits for the resume (a
         // forced close at the cleanup may drop a MOVE UCX has taken but not delivered).
-        boolean moveSent = framed && k.slots.postLast(new Frame.Move(), Overlapped.notifying((IoCompletion) r -> {
-        }), true);
+        boolean moveSent = framed ? k.slots.postLast(new Frame.Move(), Overlapped.notifying((IoCompletion) r -> {
+        }), true) : k.resumed.tellMove();
         // Worth the wait: the connector's own dial, or an acceptor's peer that was told.
         if (moves("the provider is withdrawn", null) && (connector() || moveSent)) {
             moveUnderWay.whenComplete((r, e) -> told.complete(null));

@@ -3,6 +3,7 @@ package io.sanswitch.core.switcher;
 
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 
 import io.sanswitch.api.SanSocketOption;
 import io.sanswitch.api.SwitchSocket;
@@ -44,6 +45,8 @@ final class ResumedStream implements ResumedSends.Owner, ResumedReceives.Sink, R
     private int peerReturnPort;
     /** docs/migration.md section 6: this side sent (or sends) MOVE and waits for the peer to end the socket. */
     private boolean leaving;
+    /** docs/rules.md SW-migrate-early: the MOVE sent ahead of a move because the provider under the socket goes. */
+    private CompletableFuture<Integer> moveTold;
 
     ResumedStream(Connection c, SwitchSocket socket, SendQueue sends, InboundBuffer inbound, ParkedSession moved) {
         this.c = c;
@@ -104,15 +107,39 @@ final class ResumedStream implements ResumedSends.Owner, ResumedReceives.Sink, R
     }
 
     /**
+     * docs/rules.md SW-migrate-early over a resume socket that runs over RDMA (a session moved back):
+     * its provider is withdrawn; MOVE goes after the batches in flight, so the peer moves at once and
+     * not only at the final cleanup's reset. The socket is reset once the MOVE is sent ({@link #moved}).
+     * Over TCP a MOVE means the connector moves back to RDMA (section 6): none is sent there.
+     *
+     * @return whether the MOVE was sent
+     */
+    boolean tellMove() {
+        if (left || leaving || moveTold != null || !overRdma()) {
+            return false;
+        }
+        // Past the limit of batches in flight: the resume socket queues it after them, in order.
+        Frame.Move move = new Frame.Move();
+        ByteBuffer frame = ByteBuffer.allocateDirect(move.size());
+        move.writeTo(frame);
+        moveTold = socket.send(frame.flip()).toCompletableFuture();
+        return true;
+    }
+
+    /**
      * The session leaves this socket for the next carrier (docs/migration.md section 6): its sends and
-     * receives still in flight are ignored from now on, the socket is reset, and the retention and
-     * counts go on.
+     * receives still in flight are ignored from now on, the socket is reset (after a MOVE told, once
+     * that is sent: a reset now would drop it), and the retention and counts go on.
      */
     ParkedSession moved() {
         left = true;
         out.ended();
         in.ended();
-        socket.abort();
+        if (moveTold != null) {
+            moveTold.whenComplete((n, e) -> socket.abort());
+        } else {
+            socket.abort();
+        }
         return new ParkedSession(identity, retention, received, ackEveryBytes);
     }
 
@@ -253,8 +280,13 @@ final class ResumedStream implements ResumedSends.Owner, ResumedReceives.Sink, R
 
     @Override
     public void peerMoves() {
-        if (!left && !c.ended()) {
-            c.peerMovesBack();
+        if (left || c.ended()) {
+            return;
+        }
+        if (overRdma()) {
+            c.peerMoves(); // docs/rules.md SW-migrate-early: the peer's RDMA provider goes
+        } else {
+            c.peerMovesBack(); // section 6: the connector comes back to RDMA
         }
     }
 
