@@ -137,6 +137,11 @@ final class Connection implements SwitchSocket {
     /** The receives lent to the peer's blocks, and the fence of a move (docs/rules.md SW-migrate-fence). */
     private final BlockLoans loans = new BlockLoans();
     private final boolean resumeSocket;
+    /**
+     * A resume socket's owner: told when the peer sends MOVE on it (docs/rules.md SW-migrate-early);
+     * set on the owner's queue, read on this one's.
+     */
+    private volatile Runnable peerMovesOwner;
 
     Connection(SwitchContext sw, BoundProvider provider, SocketHandle handle, ProviderChoice choice,
             InetSocketAddress local, InetSocketAddress remote) {
@@ -970,9 +975,48 @@ final class Connection implements SwitchSocket {
      * moves; so does this side's (the connector dials, the acceptor parks), else it ends as at a reset.
      */
     void peerMoves() {
+        if (resumeSocket) {
+            // The session over this socket moves, not the socket: its owner resets it as it leaves.
+            Runnable owner = peerMovesOwner;
+            if (owner != null) {
+                owner.run();
+            }
+            return;
+        }
         if (!moves("the peer's provider is withdrawn", null)) {
             terminate(WSAECONNRESET, WSAECONNRESET);
         }
+    }
+
+    /** Whether this is a resume socket whose peer may send MOVE for the session it carries. */
+    boolean carriesSession() {
+        return resumeSocket;
+    }
+
+    /** A resume socket's owner, run (on this queue) when the peer's MOVE arrives on it. */
+    void whenPeerMoves(Runnable owner) {
+        peerMovesOwner = owner;
+    }
+
+    /**
+     * docs/rules.md SW-migrate-early on a resume socket over RDMA (a session moved back): the session
+     * it carries moves because the provider under it goes. MOVE goes as a frame of this socket's own,
+     * behind only what its provider already has: the carried stream's bytes queued ahead of it would
+     * reach the peer's session only as fast as the peer's application reads. Any thread.
+     *
+     * @return completes once the MOVE's send is over, with whether it was posted at all
+     */
+    CompletableFuture<Boolean> tellPeerMoves() {
+        CompletableFuture<Boolean> sent = new CompletableFuture<>();
+        queue.execute(() -> {
+            Carrier k = carrier;
+            boolean posted = resumeSocket && state == State.OPEN && k.resumed == null && k.wire instanceof FramedStream
+                    && k.slots.postLast(new Frame.Move(), Overlapped.notifying((IoCompletion) r -> sent.complete(true)), true);
+            if (!posted) {
+                sent.complete(false);
+            }
+        });
+        return sent;
     }
 
     /** Whether the provider under this connection was withdrawn (a resume socket's, for one). */

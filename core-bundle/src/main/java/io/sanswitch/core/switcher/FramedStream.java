@@ -318,7 +318,7 @@ final class FramedStream implements WireFormat {
             c.peerReset();
         } else if (f instanceof Frame.Move) {
             // docs/rules.md SW-migrate-early: the peer's provider goes, the session moves now.
-            if (session == null) {
+            if (session == null && !c.carriesSession()) {
                 c.protocolError("MOVE on a connection that does not migrate");
             } else {
                 c.peerMoves();

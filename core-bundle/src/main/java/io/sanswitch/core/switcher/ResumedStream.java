@@ -46,7 +46,7 @@ final class ResumedStream implements ResumedSends.Owner, ResumedReceives.Sink, R
     /** docs/migration.md section 6: this side sent (or sends) MOVE and waits for the peer to end the socket. */
     private boolean leaving;
     /** docs/rules.md SW-migrate-early: the MOVE sent ahead of a move because the provider under the socket goes. */
-    private CompletableFuture<Integer> moveTold;
+    private CompletableFuture<Boolean> moveTold;
 
     ResumedStream(Connection c, SwitchSocket socket, SendQueue sends, InboundBuffer inbound, ParkedSession moved) {
         this.c = c;
@@ -59,6 +59,9 @@ final class ResumedStream implements ResumedSends.Owner, ResumedReceives.Sink, R
         this.out.received(received); // the first send tells the peer where this side is
         this.in = new ResumedReceives(socket, Connection.PLAIN_RECEIVE_BYTES, c::here, c::later,
                 () -> !inbound.full() && !inbound.isPeerClosed(), this);
+        if (socket instanceof Connection inner) {
+            inner.whenPeerMoves(() -> c.later(this::peerMovesOffSocket));
+        }
     }
 
     /**
@@ -108,21 +111,16 @@ final class ResumedStream implements ResumedSends.Owner, ResumedReceives.Sink, R
 
     /**
      * docs/rules.md SW-migrate-early over a resume socket that runs over RDMA (a session moved back):
-     * its provider is withdrawn; MOVE goes after the batches in flight, so the peer moves at once and
-     * not only at the final cleanup's reset. The socket is reset once the MOVE is sent ({@link #moved}).
-     * Over TCP a MOVE means the connector moves back to RDMA (section 6): none is sent there.
+     * its provider is withdrawn; the socket's own MOVE tells the peer, so it moves at once and not
+     * only at the final cleanup's reset. The socket is reset once the MOVE is sent ({@link #moved}).
      *
-     * @return whether the MOVE was sent
+     * @return whether a MOVE goes
      */
     boolean tellMove() {
-        if (left || leaving || moveTold != null || !overRdma()) {
+        if (left || leaving || moveTold != null || !(socket instanceof Connection inner) || !inner.overRdma()) {
             return false;
         }
-        // Past the limit of batches in flight: the resume socket queues it after them, in order.
-        Frame.Move move = new Frame.Move();
-        ByteBuffer frame = ByteBuffer.allocateDirect(move.size());
-        move.writeTo(frame);
-        moveTold = socket.send(frame.flip()).toCompletableFuture();
+        moveTold = inner.tellPeerMoves();
         return true;
     }
 
@@ -280,13 +278,15 @@ final class ResumedStream implements ResumedSends.Owner, ResumedReceives.Sink, R
 
     @Override
     public void peerMoves() {
-        if (left || c.ended()) {
-            return;
+        if (!left && !c.ended()) {
+            c.peerMovesBack();
         }
-        if (overRdma()) {
-            c.peerMoves(); // docs/rules.md SW-migrate-early: the peer's RDMA provider goes
-        } else {
-            c.peerMovesBack(); // section 6: the connector comes back to RDMA
+    }
+
+    /** On the queue: the peer's MOVE on the resume socket itself (docs/rules.md SW-migrate-early): its provider goes. */
+    private void peerMovesOffSocket() {
+        if (!left && !c.ended()) {
+            c.peerMoves();
         }
     }
 
