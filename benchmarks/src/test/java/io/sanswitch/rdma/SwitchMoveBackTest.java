@@ -66,10 +66,11 @@ class SwitchMoveBackTest {
         Switch sw;
         volatile ProviderEngine ucx;
         ProviderEngine tcp;
+        Duration resumeTimeout = RESUME_TIMEOUT;
 
         void start() {
             sw = new Switch(SwitchSettings.withSubnets("127.0.0.0/8").withMigration(
-                    MigrationSettings.defaults().withMigrate(true).withResumeTimeout(RESUME_TIMEOUT)));
+                    MigrationSettings.defaults().withMigrate(true).withResumeTimeout(resumeTimeout)));
             tcp = new ProviderEngine(new NioTransport(1, true));
             sw.bindProvider(tcp, Map.of("sanswitch.transport", "tcp"));
             bindUcx();
@@ -278,6 +279,66 @@ class SwitchMoveBackTest {
         assertEquals(null, upReader.get(60, TimeUnit.SECONDS), "the server reads the end of the stream");
         s.close();
         listener.close();
+    }
+
+    /**
+     * docs/migration.md section 6: the connector moving back waits for the peer's end of the TCP socket
+     * after its MOVE; an application that reads nothing must not hold that back. Its buffer is full (and
+     * the resume socket's too) when the move back begins; the socket's end is seen by reading past them,
+     * what is read so dropped (the resume sends it again). The resume timeout is longer than the wait
+     * for the move back: without the drain the connector would go only at that timeout.
+     */
+    @Test
+    @Checks({"SW-migrate-back", "SW-migrate-exactly-once"})
+    void anApplicationThatReadsNothingDoesNotHoldTheMoveBack() throws Exception {
+        assumeTrue(Ucx.isAvailable(), () -> "UCX not available: " + Ucx.unavailabilityCause());
+        client.resumeTimeout = Duration.ofSeconds(300);
+        server.resumeTimeout = client.resumeTimeout;
+        client.start();
+        server.start();
+        SwitchServerSocket listener = server.sw.listen(new InetSocketAddress(LOOPBACK, 0), 4);
+        CompletableFuture<SwitchSocket> accepted = listener.acceptAsync().toCompletableFuture();
+        SwitchSocket c = client.sw.connect(listener.localAddress(), "ucx");
+        SwitchSocket s = accepted.get(20, TimeUnit.SECONDS);
+        sessionsExchanged(c, s);
+        client.withdrawUcx();
+        awaitProvider("tcp", c, s, List.of());
+
+        Allowance down = new Allowance();
+        down.raise(48L << 20);
+        down.finish();
+        MessageDigest downSent = MessageDigest.getInstance("SHA-256");
+        CompletableFuture<long[]> writer = Async.run(() -> write(s, 2, down, downSent));
+        // No API shows what a connection holds for its application; its description does (the last inbound[...]).
+        Eventually.until("the client's buffer is full: " + c, () -> buffered(c) >= 8L << 20 || writer.isCompletedExceptionally());
+        client.bindUcx();
+        awaitProvider("ucx", c, s, List.of(writer));
+
+        AtomicLong atClient = new AtomicLong();
+        MessageDigest downRead = MessageDigest.getInstance("SHA-256");
+        CompletableFuture<byte[]> reader = Async.run(() -> read(c, 2, atClient, downRead));
+        long total = writer.get(120, TimeUnit.SECONDS)[0];
+        Eventually.until("every byte arrived", () -> atClient.get() == total || reader.isCompletedExceptionally());
+        rethrowFailure(List.of(reader));
+        assertArrayEquals(downSent.digest(), downRead.digest(), "server -> client");
+        assertEquals(ProviderMove.Cause.PROVIDER_RETURNED, c.choice().move().cause(), c.history().toString());
+        c.close();
+        s.close();
+        listener.close();
+    }
+
+    /** What {@code s} holds for its application, from its description's last {@code inbound[...]}. */
+    private static long buffered(SwitchSocket s) {
+        String d = s.toString();
+        int at = d.lastIndexOf("buffered ");
+        if (at < 0) {
+            return 0;
+        }
+        int end = at + "buffered ".length();
+        while (end < d.length() && Character.isDigit(d.charAt(end))) {
+            end++;
+        }
+        return Long.parseLong(d.substring(at + "buffered ".length(), end));
     }
 
     private static void awaitProvider(String provider, SwitchSocket c, SwitchSocket s, List<CompletableFuture<?>> workers)

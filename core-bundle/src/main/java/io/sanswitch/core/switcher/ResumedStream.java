@@ -27,6 +27,7 @@ final class ResumedStream implements ResumedSends.Owner, ResumedReceives.Sink, R
 
     private final Connection c;
     private final SwitchSocket socket;
+    private final InboundBuffer inbound;
     private final Retention retention;
     private final SessionIdentity identity;
     private final ResumedSends out;
@@ -45,20 +46,27 @@ final class ResumedStream implements ResumedSends.Owner, ResumedReceives.Sink, R
     private int peerReturnPort;
     /** docs/migration.md section 6: this side sent (or sends) MOVE and waits for the peer to end the socket. */
     private boolean leaving;
+    /**
+     * Leaving, and the application's buffer was full: what arrives is dropped unread (the resume sends
+     * it again, from what this side states it received), so the peer's end of the socket is seen at once.
+     */
+    private boolean draining;
     /** docs/rules.md SW-migrate-early: the MOVE sent ahead of a move because the provider under the socket goes. */
     private CompletableFuture<Boolean> moveTold;
 
     ResumedStream(Connection c, SwitchSocket socket, SendQueue sends, InboundBuffer inbound, ParkedSession moved) {
         this.c = c;
         this.socket = socket;
+        this.inbound = inbound;
         this.retention = moved.retention();
         this.identity = moved.identity();
         this.received = moved.received();
         this.ackEveryBytes = moved.ackEveryBytes();
         this.out = new ResumedSends(socket, sends, retention, ackEveryBytes, c::here, c::later, this);
         this.out.received(received); // the first send tells the peer where this side is
+        // Leaving, a receive stays posted whatever the application holds: the socket's end is the sign to go.
         this.in = new ResumedReceives(socket, Connection.PLAIN_RECEIVE_BYTES, c::here, c::later,
-                () -> !inbound.full() && !inbound.isPeerClosed(), this);
+                () -> (leaving || !inbound.full()) && !inbound.isPeerClosed(), this);
         if (socket instanceof Connection inner) {
             inner.whenPeerMoves(() -> c.later(this::peerMovesOffSocket));
         }
@@ -103,6 +111,7 @@ final class ResumedStream implements ResumedSends.Owner, ResumedReceives.Sink, R
         leaving = true;
         out.leave();
         pumpSend();
+        in.pump();
     }
 
     boolean leaving() {
@@ -213,6 +222,11 @@ final class ResumedStream implements ResumedSends.Owner, ResumedReceives.Sink, R
 
     @Override
     public void received(ByteBuffer bytes) {
+        if (leaving && (draining || inbound.full())) {
+            // docs/migration.md section 6: waiting for the peer's end of the socket, not for the application.
+            draining = true;
+            return;
+        }
         // Left again after the read: a MOVE just read parks the session at once.
         if (left || !frames.read(bytes, this) || c.ended() || left) {
             return;
