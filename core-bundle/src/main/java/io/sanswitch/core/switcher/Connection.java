@@ -125,10 +125,11 @@ final class Connection implements SwitchSocket {
     /**
      * docs/rules.md SW-migrate-back, the connector's side: a resume socket to the peer's RDMA resume
      * port is being connected ({@link #connectingBack}) or is connected ({@link #connectedBack}) ahead of
-     * the move back, while the session still runs over TCP; the move back then only makes the handshake.
+     * the move back with the handshake's hello and challenge done over it, while the session still runs
+     * over TCP; the move back then only proves and takes the accept.
      */
     private boolean connectingBack;
-    private SwitchSocket connectedBack;
+    private ResumeDial connectedBack;
     /** The connection ends by a graceful close whose sends are done (a resume socket closes, not resets). */
     private boolean graceful;
     private int liveRegistrations;
@@ -805,7 +806,7 @@ final class Connection implements SwitchSocket {
         registered(-liveRegistrations);
         long received = parked.received();
         InetSocketAddress tcpAt = new InetSocketAddress(remote.getAddress(), identity.peerResumePort());
-        SwitchSocket ahead = takeConnectedBack();
+        ResumeDial ahead = takeConnectedBack();
         if (ahead != null && !(back && connector)) {
             ahead.abort(); // a move of another kind came first
             ahead = null;
@@ -820,8 +821,8 @@ final class Connection implements SwitchSocket {
     }
 
     /** The resume socket connected ahead of a move back, now the move's (null: none). */
-    private SwitchSocket takeConnectedBack() {
-        SwitchSocket s = connectedBack;
+    private ResumeDial takeConnectedBack() {
+        ResumeDial s = connectedBack;
         connectedBack = null;
         return s;
     }
@@ -859,17 +860,20 @@ final class Connection implements SwitchSocket {
         if (k.resumed.leaving() || moving || state != State.OPEN || closeCalled || connectingBack) {
             return;
         }
-        // The RDMA connection first, while the stream goes on over TCP: the application waits only for
-        // the MOVE's answer and the handshake, not for the connect. One that fails leaves the session
-        // on TCP until the next RETURN or RDMA provider start.
+        // The RDMA connection first, and the handshake's first round trip, while the stream goes on over
+        // TCP: the application waits only for the MOVE's answer and the proof's, not for the connect.
+        // One that fails leaves the session on TCP until the next RETURN or RDMA provider start.
         ResumedStream leaving = k.resumed;
         connectingBack = true;
-        sw.connectBack(new InetSocketAddress(remote.getAddress(), leaving.peerReturnPort()))
+        SessionIdentity identity = leaving.identity();
+        SessionId id = SessionId.of(identity.id());
+        sw.connectBack(new InetSocketAddress(remote.getAddress(), leaving.peerReturnPort()), id,
+                SessionKey.derive(identity.ownSecret(), id, identity.peerSecret()))
                 .whenComplete((s, e) -> queue.execute(() -> connectedBack(leaving, s, e)));
     }
 
     /** On the queue: the resume socket connected ahead of the move back, or not. */
-    private void connectedBack(ResumedStream leaving, SwitchSocket s, Throwable e) {
+    private void connectedBack(ResumedStream leaving, ResumeDial s, Throwable e) {
         connectingBack = false;
         if (e != null) {
             LOG.info("{}: stays on {}: connecting to the peer's RDMA resume port failed: {}", this, leaving.provider(),
@@ -1231,7 +1235,7 @@ final class Connection implements SwitchSocket {
             parked.ended();
             parked = null;
         }
-        SwitchSocket ahead = takeConnectedBack();
+        ResumeDial ahead = takeConnectedBack();
         if (ahead != null) {
             ahead.abort();
         }

@@ -31,6 +31,8 @@ final class ResumeConversation {
     private final SwitchSocket socket;
     private final Function<byte[], ResumeHandshake.Step> side;
     private final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
+    /** Completes when the side paused for its count (a dialer ahead of a move back). */
+    private final CompletableFuture<Void> paused = new CompletableFuture<>();
 
     ResumeConversation(SwitchSocket socket, Function<byte[], ResumeHandshake.Step> side) {
         this.socket = socket;
@@ -45,6 +47,16 @@ final class ResumeConversation {
     CompletableFuture<Outcome> run(ResumeHandshake.Step first) {
         step(first);
         return outcome;
+    }
+
+    /** Completes when the side paused (docs/rules.md SW-migrate-back: a dialer ahead of the move back). */
+    CompletableFuture<Void> paused() {
+        return paused;
+    }
+
+    /** Goes on from a pause with {@code next}. */
+    void resume(ResumeHandshake.Step next) {
+        step(next);
     }
 
     /** Ends the handshake now (its time is up, or the port closes): failed with {@code reason}, socket reset. */
@@ -74,6 +86,8 @@ final class ResumeConversation {
     private void after(ResumeHandshake.Step s) {
         if (s.failed()) {
             fail(s.failure(), s.send() != null);
+        } else if (s.paused()) {
+            paused.complete(null);
         } else if (s.succeeded()) {
             outcome.complete(new Outcome(s.peerReceived(), null));
         } else {

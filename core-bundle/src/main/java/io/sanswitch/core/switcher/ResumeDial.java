@@ -41,12 +41,17 @@ final class ResumeDial {
 
     private ResumeDial(Switch sw, InetSocketAddress resumePort, SessionId id, SessionKey key, long received, boolean rdma,
             Duration timeout) {
+        this(sw, resumePort, id, new ResumeHandshake.Dialer(id, key, received, RANDOM), rdma, timeout);
+    }
+
+    private ResumeDial(Switch sw, InetSocketAddress resumePort, SessionId id, ResumeHandshake.Dialer side, boolean rdma,
+            Duration timeout) {
         this.rdma = rdma;
         this.timeout = timeout;
         this.sw = sw;
         this.resumePort = resumePort;
         this.id = id;
-        this.side = new ResumeHandshake.Dialer(id, key, received, RANDOM);
+        this.side = side;
         this.queue = sw.newQueue("resume dial " + resumePort);
     }
 
@@ -73,20 +78,51 @@ final class ResumeDial {
     }
 
     /**
-     * docs/rules.md SW-migrate-back: the handshake of {@link #dial} over {@code connected}, a resume
-     * socket connected to {@code resumePort} over the RDMA provider before the move back began, within
-     * {@code timeout}.
+     * docs/rules.md SW-migrate-back: the handshake over {@code connected}, a resume socket connected to
+     * {@code resumePort} over the RDMA provider, begun ahead of the move back: hello and challenge go
+     * now, while the session still runs over TCP; the proof with this side's count when the move back
+     * begins ({@link #prove}), so that the application waits for one round trip of it, not two.
      */
-    static CompletableFuture<Resumed> over(Switch sw, SwitchSocket connected, InetSocketAddress resumePort, SessionId id,
-            SessionKey key, long received, Duration timeout) {
-        ResumeDial d = new ResumeDial(sw, resumePort, id, key, received, true, timeout);
-        d.startTimer();
+    static ResumeDial ahead(Switch sw, SwitchSocket connected, InetSocketAddress resumePort, SessionId id, SessionKey key) {
+        ResumeDial d = new ResumeDial(sw, resumePort, id, ResumeHandshake.Dialer.ahead(id, key, RANDOM), true,
+                sw.settings().migration().resumeTimeout());
         d.queue.execute(() -> d.converse(connected));
-        return d.result;
+        return d;
+    }
+
+    /**
+     * A dial begun {@link #ahead}: the proof stating {@code received}, once hello and challenge are
+     * done; the resume within {@code within} from now, or {@code WSAECONNRESET} with the reason.
+     */
+    CompletableFuture<Resumed> prove(long received, Duration within) {
+        startTimer(within);
+        queue.execute(() -> {
+            if (result.isDone() || conversation == null) {
+                return; // failed (and reset) before its pause
+            }
+            ResumeConversation c = conversation;
+            c.paused().thenRun(() -> queue.execute(() -> c.resume(side.prove(received))));
+        });
+        return result;
+    }
+
+    /** A dial begun {@link #ahead} that no move back needs: its socket is reset. On any thread. */
+    void abort() {
+        queue.execute(() -> {
+            expired = true;
+            if (conversation != null) {
+                conversation.expire("no move back needs it");
+            }
+            fail("no move back needs it", null);
+        });
     }
 
     private void startTimer() {
-        Future<?> timer = sw.schedule(() -> queue.execute(() -> expire(timeout)), timeout);
+        startTimer(timeout);
+    }
+
+    private void startTimer(Duration within) {
+        Future<?> timer = sw.schedule(() -> queue.execute(() -> expire(within)), within);
         result.whenComplete((r, e) -> timer.cancel(false));
     }
 

@@ -44,20 +44,25 @@ final class ResumeHandshake {
 
     /**
      * What a side does next: send {@code send} (if not {@code null}), then either read exactly
-     * {@code expect} bytes, or stop: succeeded with the peer's {@code peerReceived}, or failed with
-     * {@code failure} (then close).
+     * {@code expect} bytes, or stop: succeeded with the peer's {@code peerReceived}, failed with
+     * {@code failure} (then close), or {@code paused}: a dialer that has the challenge and states its
+     * count later ({@link Dialer#prove}).
      */
-    record Step(byte[] send, int expect, long peerReceived, String failure) {
+    record Step(byte[] send, int expect, long peerReceived, String failure, boolean paused) {
         static Step next(byte[] send, int expect) {
-            return new Step(send, expect, -1, null);
+            return new Step(send, expect, -1, null, false);
         }
 
         static Step succeeded(byte[] send, long peerReceived) {
-            return new Step(send, 0, peerReceived, null);
+            return new Step(send, 0, peerReceived, null, false);
         }
 
         static Step failed(byte[] send, String reason) {
-            return new Step(send, 0, -1, reason);
+            return new Step(send, 0, -1, reason, false);
+        }
+
+        static Step pausedForCount() {
+            return new Step(null, 0, -1, null, true);
         }
 
         boolean failed() {
@@ -65,7 +70,7 @@ final class ResumeHandshake {
         }
 
         boolean succeeded() {
-            return failure == null && expect == 0;
+            return failure == null && expect == 0 && !paused;
         }
     }
 
@@ -160,7 +165,6 @@ final class ResumeHandshake {
             id = SessionId.of(Arrays.copyOfRange(m, MAGIC.length, MAGIC.length + SessionId.BYTES));
             nonceD = Arrays.copyOfRange(m, MAGIC.length + SessionId.BYTES, HELLO_BYTES);
             nonceA = nonce(random);
-            parked = directory.apply(id);
             state = State.PROOF;
             return Step.next(ByteBuffer.allocate(CHALLENGE_BYTES).put(MAGIC).put(nonceA).array(), PROOF_BYTES);
         }
@@ -169,6 +173,9 @@ final class ResumeHandshake {
             if (m == null || m.length != PROOF_BYTES) {
                 return refuse(lengthWrong("a proof", m, PROOF_BYTES));
             }
+            // Looked up at the proof, not at the hello: a dialer that began ahead of a move back proves
+            // once the session parked here (docs/rules.md SW-migrate-back).
+            parked = directory.apply(id);
             ByteBuffer b = ByteBuffer.wrap(m);
             byte[] mac = new byte[MAC_BYTES];
             b.get(mac);
@@ -204,11 +211,12 @@ final class ResumeHandshake {
 
     /** The side that dials the peer's resume port. */
     static final class Dialer {
-        private enum State { START, CHALLENGE, ACCEPT, OVER }
+        private enum State { START, CHALLENGE, READY, ACCEPT, OVER }
 
         private final SessionId id;
         private final SessionKey key;
-        private final long received;
+        /** This side's count, or -1 until {@link #prove} states it. */
+        private long received;
         private final byte[] nonceD;
         private byte[] nonceA;
         private State state = State.START;
@@ -226,6 +234,30 @@ final class ResumeHandshake {
             this.nonceD = nonce(random);
         }
 
+        /**
+         * docs/rules.md SW-migrate-back: a dialer that exchanges hello and challenge ahead, while the
+         * session still runs elsewhere, and proves with its count ({@link #prove}) once it has it: the
+         * move back then waits for one round trip of the handshake, not two.
+         */
+        static Dialer ahead(SessionId id, SessionKey key, SecureRandom random) {
+            Dialer d = new Dialer(id, key, 0, random);
+            d.received = -1;
+            return d;
+        }
+
+        /** After the pause at the challenge: the proof with {@code count}, then read the accept. */
+        Step prove(long count) {
+            if (state != State.READY) {
+                return fail("a proof out of turn");
+            }
+            if (count < 0) {
+                return fail("a negative received count " + count);
+            }
+            received = count;
+            state = State.ACCEPT;
+            return Step.next(proofMessage(mac(key, DIAL, id, nonceD, nonceA, received), received), ACCEPT_BYTES);
+        }
+
         /** The hello, then read the challenge. */
         Step start() {
             if (state != State.START) {
@@ -239,7 +271,7 @@ final class ResumeHandshake {
         /** The next message of the acceptor, exactly as long as the last step expected. */
         Step received(byte[] m) {
             return switch (state) {
-                case START, OVER -> fail("a message out of turn");
+                case START, READY, OVER -> fail("a message out of turn");
                 case CHALLENGE -> challenge(m);
                 case ACCEPT -> accept(m);
             };
@@ -256,6 +288,10 @@ final class ResumeHandshake {
                 return fail("a challenge with a wrong magic");
             }
             nonceA = Arrays.copyOfRange(m, MAGIC.length, CHALLENGE_BYTES);
+            if (received < 0) {
+                state = State.READY;
+                return Step.pausedForCount();
+            }
             state = State.ACCEPT;
             return Step.next(proofMessage(mac(key, DIAL, id, nonceD, nonceA, received), received), ACCEPT_BYTES);
         }

@@ -302,23 +302,23 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     }
 
     /**
-     * docs/rules.md SW-migrate-back: the connector's move back makes the handshake over {@code
-     * connected}, the resume socket it connected before the move began, or (none, or that handshake
+     * docs/rules.md SW-migrate-back: the connector's move back proves over {@code ahead}, the resume
+     * socket it connected (and began the handshake over) before the move began, or (none, or that handshake
      * failed) dials the peer's RDMA resume port, for half the resume timeout (again while refused: the
      * peer parks once it sees its TCP socket reset), then its TCP resume port for the other half, so
      * that a peer whose RDMA provider went meanwhile still gets the session over TCP.
      */
     @Override
     public CompletableFuture<ResumeDial.Resumed> dialBack(InetSocketAddress rdmaAt, InetSocketAddress tcpAt, SessionId id,
-            SessionKey key, long received, SwitchSocket connected) {
+            SessionKey key, long received, ResumeDial ahead) {
         CompletableFuture<ResumeDial.Resumed> result = new CompletableFuture<>();
         long half = settings().migration().resumeTimeout().toNanos() / 2;
         long deadline = System.nanoTime() + half;
         CompletableFuture<ResumeDial.Resumed> overRdma = new CompletableFuture<>();
-        if (connected == null) {
+        if (ahead == null) {
             dialUntil(overRdma, rdmaAt, true, id, key, received, deadline, REDIAL_FIRST);
         } else {
-            ResumeDial.over(this, connected, rdmaAt, id, key, received, Duration.ofNanos(half)).whenComplete((r, e) -> {
+            ahead.prove(received, Duration.ofNanos(half)).whenComplete((r, e) -> {
                 if (e == null) {
                     overRdma.complete(r);
                 } else {
@@ -718,10 +718,10 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
 
     /** A resume socket's connect, pinned to {@code provider}: it never migrates itself (docs/migration.md section 6). */
     @Override
-    public CompletableFuture<SwitchSocket> connectBack(InetSocketAddress rdmaAt) {
+    public CompletableFuture<ResumeDial> connectBack(InetSocketAddress rdmaAt, SessionId id, SessionKey key) {
         BoundProvider over = rdmaProvider();
         return over == null ? CompletableFuture.failedFuture(new WsaException(WSAENETDOWN, "no RDMA provider runs"))
-                : connectForResume(rdmaAt, over.name);
+                : connectForResume(rdmaAt, over.name).thenApply(s -> ResumeDial.ahead(this, s, rdmaAt, id, key));
     }
 
     CompletableFuture<SwitchSocket> connectForResume(InetSocketAddress remote, String provider) {

@@ -33,13 +33,14 @@ interface SwitchContext {
      * port at {@code rdmaAt}, and its TCP resume port at {@code tcpAt} if that fails.
      */
     CompletableFuture<ResumeDial.Resumed> dialBack(InetSocketAddress rdmaAt, InetSocketAddress tcpAt, SessionId id,
-            SessionKey key, long received, SwitchSocket connected);
+            SessionKey key, long received, ResumeDial ahead);
 
     /**
      * docs/rules.md SW-migrate-back: a resume socket to the peer's RDMA resume port at {@code rdmaAt},
-     * connected over this switch's RDMA provider before the move back begins (no handshake yet).
+     * connected over this switch's RDMA provider before the move back begins, with the handshake's
+     * hello and challenge for session {@code id} begun over it (the proof waits for the move back).
      */
-    CompletableFuture<SwitchSocket> connectBack(InetSocketAddress rdmaAt);
+    CompletableFuture<ResumeDial> connectBack(InetSocketAddress rdmaAt, SessionId id, SessionKey key);
 
     void opened(Connection c);
 

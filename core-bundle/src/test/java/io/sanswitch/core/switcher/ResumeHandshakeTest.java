@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -79,6 +80,55 @@ class ResumeHandshakeTest {
         assertTrue(r.dialer().succeeded(), String.valueOf(r.dialer()));
         assertEquals(7_000, r.dialer().peerReceived());
         assertNull(r.dialer().send());
+    }
+
+    /**
+     * docs/rules.md SW-migrate-back: a dialer begun ahead of a move back pauses at the challenge and
+     * proves with its count later; the acceptor answers with its count as it is at the proof (the
+     * session ran when the hello came, and parked before the proof: the connector's MOVE parked it).
+     */
+    @Test
+    @Checks({"SW-migrate-back", "SW-migrate-proof"})
+    void aDialerAheadProvesLaterAndTheAcceptorAnswersWithTheCountAtTheProof() {
+        java.util.concurrent.atomic.AtomicReference<SessionDirectory.Parked> now = new java.util.concurrent.atomic.AtomicReference<>(
+                new SessionDirectory.Parked(key, 0, () -> fail("a proven dial for a session still running here")));
+        Acceptor a = new Acceptor(x -> x.equals(id) ? now.get() : null, RANDOM);
+        Dialer d = Dialer.ahead(id, key, RANDOM);
+        Step challenge = a.received(d.start().send());
+        Step paused = d.received(challenge.send());
+        assertTrue(paused.paused(), String.valueOf(paused));
+        assertFalse(paused.succeeded());
+        assertFalse(paused.failed());
+        assertNull(paused.send());
+        now.set(new SessionDirectory.Parked(key, 9_000)); // the MOVE parked it
+        Step proof = d.prove(4_000);
+        assertEquals(ResumeHandshake.PROOF_BYTES, proof.send().length);
+        Step answer = a.received(proof.send());
+        assertTrue(answer.succeeded(), String.valueOf(answer));
+        assertEquals(4_000, answer.peerReceived());
+        Step done = d.received(answer.send());
+        assertTrue(done.succeeded(), String.valueOf(done));
+        assertEquals(9_000, done.peerReceived());
+    }
+
+    @Test
+    void aDialerAheadProvesOnlyOnceAtItsPauseAndNeverANegativeCount() {
+        Dialer early = Dialer.ahead(id, key, RANDOM);
+        early.start();
+        assertTrue(early.prove(5).failed(), "a proof before the challenge");
+        Dialer negative = Dialer.ahead(id, key, RANDOM);
+        Acceptor a = new Acceptor(parked, RANDOM);
+        negative.received(a.received(negative.start().send()).send());
+        assertTrue(negative.prove(-1).failed());
+        Dialer twice = Dialer.ahead(id, key, RANDOM);
+        twice.received(new Acceptor(parked, RANDOM).received(twice.start().send()).send());
+        assertFalse(twice.prove(5).failed());
+        assertTrue(twice.prove(5).failed(), "a second proof");
+        // A dialer that states its count at once never pauses.
+        Dialer plain = new Dialer(id, key, 5, RANDOM);
+        Step next = plain.received(new Acceptor(parked, RANDOM).received(plain.start().send()).send());
+        assertFalse(next.paused());
+        assertEquals(ResumeHandshake.PROOF_BYTES, next.send().length);
     }
 
     @Test
@@ -211,7 +261,11 @@ class ResumeHandshakeTest {
         Acceptor a = new Acceptor(x -> {
             throw new IllegalStateException("directory broken");
         }, RANDOM);
-        assertRefused(a.received(new Dialer(id, key, 5, RANDOM).start().send()), "directory broken");
+        // The directory is asked at the proof (a dialer ahead of a move back proves once the session parked).
+        Dialer d = new Dialer(id, key, 5, RANDOM);
+        Step challenge = a.received(d.start().send());
+        assertFalse(challenge.failed(), String.valueOf(challenge));
+        assertRefused(a.received(d.received(challenge.send()).send()), "directory broken");
         assertRefused(a.received(new byte[40]), "after the handshake ended");
     }
 
