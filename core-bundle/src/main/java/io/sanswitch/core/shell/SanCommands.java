@@ -63,7 +63,8 @@ public final class SanCommands implements SanConsole {
               Lists the open sockets of every provider (or of one: ucx, tcp): descriptor, switch
               handle, role, local and peer address, bytes received and sent by completed
               transfers, pending operations, and why the switch chose that provider, then each
-              move of a connection that moved (moved ucx -> tcp (provider withdrawn, paused 12 ms)).
+              move of a connection that moved (moved ucx -> tcp (provider withdrawn, paused 12 ms)):
+              the last 16, those before counted in their place (… 3,980 earlier moves …).
             """;
     static final String BENCH_USAGE = """
             Usage: san:bench [provider] [seconds]

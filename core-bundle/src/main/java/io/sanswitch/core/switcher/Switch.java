@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -997,7 +998,20 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
      * each move (docs/rules.md SW-migrate-visible); a connection that never moved reads as its choice.
      */
     static String describe(List<ProviderChoice> history, InetSocketAddress local, InetSocketAddress remote) {
+        return describe(history, 0, local, remote);
+    }
+
+    /**
+     * The same for a bounded history ({@link ProviderHistory}): {@code leftOut} moves between the first
+     * choice and the first move listed are no longer kept, and say so in their place:
+     * {@code SAN_SUBNET: ...; … 3,980 earlier moves …; moved ucx -> tcp (...); ...}.
+     */
+    static String describe(List<ProviderChoice> history, long leftOut, InetSocketAddress local, InetSocketAddress remote) {
         StringBuilder b = new StringBuilder(describe(history.get(0), local, remote));
+        if (leftOut > 0) {
+            b.append("; \u2026 ").append(String.format(Locale.ROOT, "%,d", leftOut))
+                    .append(leftOut == 1 ? " earlier move \u2026" : " earlier moves \u2026");
+        }
         for (ProviderChoice c : history.subList(1, history.size())) {
             b.append("; ").append(moved(c));
         }
