@@ -82,12 +82,24 @@ public interface SwitchSocket extends AutoCloseable {
     /**
      * The providers the connection was on, oldest first (docs/rules.md SW-migrate-visible): the choice
      * made when it was connected or accepted, then one {@link ProviderChoice.Reason#MOVED} choice per
-     * move. Never empty; an immutable snapshot, any thread.
+     * move, the last 16 moves of a connection that moved more often (bounded: a connection open across
+     * many hot swaps would otherwise grow it without end; {@link #movesLeftOut()} counts the moves
+     * between the first choice and the first move listed). Never empty; an immutable snapshot, any thread.
      *
      * @since 1.2
      */
     default List<ProviderChoice> history() {
         return List.of(choice());
+    }
+
+    /**
+     * The moves no longer listed in {@link #history()}: between its first choice and its first move
+     * listed. Every move so far is {@code history().size() - 1 + movesLeftOut()}.
+     *
+     * @since 1.4
+     */
+    default long movesLeftOut() {
+        return 0;
     }
 
     InetSocketAddress localAddress();

@@ -14,9 +14,18 @@ import io.sanswitch.transport.TransportCapabilities;
 public final class ScriptedProvider extends EngineTestSupport {
 
     public ScriptedProvider(String name) {
-        transport = new ScriptedTransport(name, new TransportCapabilities(true, false, 0, 1 << 24, 64 * 1024));
+        this(name, new TransportCapabilities(true, false, 0, 1 << 24, 64 * 1024));
+    }
+
+    private ScriptedProvider(String name, TransportCapabilities capabilities) {
+        transport = new ScriptedTransport(name, capabilities);
         upcalls = new RecordingSwitch(transport);
         engine = newEngine(transport);
+    }
+
+    /** A provider without RDMA, as the switch takes a TCP provider (its resume port listens over one). */
+    public static ScriptedProvider streamOnly(String name) {
+        return new ScriptedProvider(name, TransportCapabilities.streamOnly());
     }
 
     public ProviderEngine engine() {

@@ -22,7 +22,9 @@ import io.sanswitch.api.SwitchStatistics;
  * What a lifecycle can leave behind in this JVM, taken at one moment (docs/rules.md LC-d,
  * LC-revision): the live threads by group, the process's threads as the kernel counts them (UCX's
  * own threads are no Java threads), its open file descriptors, the JNI global and weak global
- * references, the switch's memory registrations, connections and provider sockets, and the
+ * references, the switch's memory registrations, connections and provider sockets (all of them,
+ * the switch's own resume ports among them: {@code SwitchStatistics.totalProviderSockets()}, not the
+ * application's listeners alone, docs/rules.md SW-own-sockets), and the
  * framework's service registrations and sanswitch MBeans, and the sessions the switch parked for a
  * move (docs/migration.md section 4: each must resume or be given up).
  *

@@ -65,9 +65,16 @@ final class MovingConnection implements AutoCloseable {
         assertEquals("the trip's 3 bytes", ByteBuffer.wrap(new byte[] {1, 2, 3}), three.flip());
     }
 
-    /** Moves so far of the end that moved least: the entries of its history after its first choice. */
+    /**
+     * Moves so far of the end that moved least: the entries of its history after its first choice and
+     * the moves the bounded history no longer lists (docs/rules.md SW-migrate-visible: the last 16).
+     */
     int moves() {
-        return Math.min(connector.history().size(), acceptor.history().size()) - 1;
+        return Math.toIntExact(Math.min(moves(connector), moves(acceptor)));
+    }
+
+    private static long moves(SwitchSocket end) {
+        return end.history().size() - 1 + end.movesLeftOut();
     }
 
     /**
@@ -130,7 +137,7 @@ final class MovingConnection implements AutoCloseable {
 
     private static String tail(SwitchSocket end) {
         List<ProviderChoice> h = end.history();
-        return h.size() + " choices, the last " + h.subList(Math.max(0, h.size() - 4), h.size());
+        return moves(end) + " moves, the last " + h.subList(Math.max(0, h.size() - 4), h.size());
     }
 
     @Override

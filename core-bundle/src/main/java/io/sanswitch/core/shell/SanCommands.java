@@ -57,13 +57,16 @@ public final class SanCommands implements SanConsole {
               Lists the registered SAN service providers: backend, service id, lifecycle state
               (IDLE, STARTING, RUNNING, CLEANING_UP), reference count (outstanding startups), open
               sockets, pending overlapped operations, startup generation and final cleanups run.
+              The open sockets include the switch's own, its resume ports (while migrate is on):
+              a line below the table counts them, san:switch lists them.
             """;
     static final String SOCKETS_USAGE = """
             Usage: san:sockets [provider]
               Lists the open sockets of every provider (or of one: ucx, tcp): descriptor, switch
               handle, role, local and peer address, bytes received and sent by completed
               transfers, pending operations, and why the switch chose that provider, then each
-              move of a connection that moved (moved ucx -> tcp (provider withdrawn, paused 12 ms)).
+              move of a connection that moved (moved ucx -> tcp (provider withdrawn, paused 12 ms)):
+              the last 16, those before counted in their place (… 3,980 earlier moves …).
             """;
     static final String BENCH_USAGE = """
             Usage: san:bench [provider] [seconds]
@@ -78,14 +81,17 @@ public final class SanCommands implements SanConsole {
             Usage: san:cleanup-history [provider]
               The last final cleanups (at most %d, oldest first), also of providers retired since:
               when, provider, service id, generation ended, reason, operations aborted, sockets
-              reset, duration, result (0, or the Winsock error such as 10050 WSAENETDOWN).
+              reset (the switch's own resume port among them while migrate is on), duration,
+              result (0, or the Winsock error such as 10050 WSAENETDOWN).
             """.formatted(HISTORY_SHOWN);
 
     static final String SWITCH_USAGE = """
             Usage: san:switch
               The switch's settings in force and where each came from (PID io.sanswitch.switch, the
               RDMA provider's published subnets sanswitch.san.subnets, or the default), then the
-              providers it has bound: role for new connections, capabilities, published subnets.
+              providers it has bound: role for new connections, capabilities, published subnets;
+              then the switch's own resume ports (while migrate is on; no application's listener):
+              the port announced to peers, the provider, the port it listens at, what for.
             """;
     static final String ROUTE_USAGE = """
             Usage: san:route HOST:PORT
@@ -167,7 +173,32 @@ public final class SanCommands implements SanConsole {
             t.row(s.provider(), p.serviceId(), s.state(), s.referenceCount(), s.openSockets(), s.pendingOperations(),
                     s.generation(), s.finalCleanups());
         }
-        return t.toString();
+        return t + ownSocketsLine();
+    }
+
+    /**
+     * docs/rules.md SW-own-sockets: which of the SOCKETS are the switch's own (its resume ports), so that
+     * an operator with no application listener does not read them as the application's; empty when none.
+     */
+    private String ownSocketsLine() {
+        SwitchView view = switchView;
+        Map<String, Integer> own;
+        try {
+            own = view == null ? Map.of() : view.ownSockets();
+        } catch (RuntimeException e) {
+            LOG.warn("SwitchView threw for the switch's own sockets", e);
+            return "";
+        }
+        if (own.isEmpty()) {
+            return "";
+        }
+        StringBuilder b = new StringBuilder("Of the SOCKETS, the switch's own resume ports (no application's): ");
+        String sep = "";
+        for (Map.Entry<String, Integer> e : new java.util.TreeMap<>(own).entrySet()) {
+            b.append(sep).append(e.getKey()).append(' ').append(e.getValue());
+            sep = ", ";
+        }
+        return b.append(" (san:switch lists them)\n").toString();
     }
 
     String socketsText(String... args) {
@@ -321,7 +352,18 @@ public final class SanCommands implements SanConsole {
         for (SwitchView.Provider p : view.providersBound()) {
             providers.row(p.name(), p.role(), p.capabilities(), p.subnets());
         }
-        return settings + "\n" + (providers.size() == 0 ? "No provider bound to the switch\n" : providers.toString());
+        return settings + "\n" + (providers.size() == 0 ? "No provider bound to the switch\n" : providers.toString())
+                + "\n" + resumePortsText(view);
+    }
+
+    /** docs/rules.md SW-own-sockets: the switch's own ports, apart from the application's listeners. */
+    private static String resumePortsText(SwitchView view) {
+        Table ports = new Table("RESUME PORT>", "PROVIDER", "LISTENS AT>", "FOR");
+        for (SwitchView.OwnPort p : view.resumePortsListening()) {
+            ports.row(p.port(), p.provider(), p.listensAt(), p.purpose());
+        }
+        return ports.size() == 0 ? "No resume port listening (the switch opens its own while migrate is on)\n"
+                : ports.toString();
     }
 
     /** {@code san:route HOST:PORT}. */

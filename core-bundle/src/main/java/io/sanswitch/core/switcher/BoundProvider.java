@@ -50,6 +50,8 @@ final class BoundProvider implements UpcallTable {
         private final AtomicReference<Runnable> onClosed = new AtomicReference<>();
         /** Why the socket is on this provider, for {@code san:sockets}; set by its owner. */
         private volatile String reason;
+        /** One of the switch's own sockets (a resume port's listener), not an application's (docs/rules.md SW-own-sockets). */
+        private volatile boolean switchOwn;
 
         Slot(long id, SocketHandle handle) {
             this.id = id;
@@ -84,6 +86,14 @@ final class BoundProvider implements UpcallTable {
 
         String reason() {
             return reason;
+        }
+
+        void switchOwn() {
+            switchOwn = true;
+        }
+
+        boolean isSwitchOwn() {
+            return switchOwn;
         }
 
         void closed() {
@@ -216,6 +226,17 @@ final class BoundProvider implements UpcallTable {
 
     int liveSockets() {
         return slots.size();
+    }
+
+    /** Of {@link #liveSockets()}, the switch's own (its resume port's listener; docs/rules.md SW-own-sockets). */
+    int switchSockets() {
+        int n = 0;
+        for (Slot s : slots.values()) {
+            if (s.isSwitchOwn()) {
+                n++;
+            }
+        }
+        return n;
     }
 
     // ------------------------------------------------------------------ upcalls (docs/rules.md BG-upcalls)

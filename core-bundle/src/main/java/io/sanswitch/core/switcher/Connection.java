@@ -86,10 +86,11 @@ final class Connection implements SwitchSocket {
     /** The choice made when the connection was made: says which side connected, whatever moves followed. */
     private final ProviderChoice choice;
     /**
-     * docs/rules.md SW-migrate-visible: {@link #choice}, then one choice per move. An immutable list,
-     * replaced on the connection's queue only; volatile for the readers on other threads.
+     * docs/rules.md SW-migrate-visible: {@link #choice}, then one choice per move, the last
+     * {@value ProviderHistory#MOVES_KEPT} of them kept. Immutable, replaced on the connection's queue
+     * only; volatile for the readers on other threads.
      */
-    private volatile List<ProviderChoice> history;
+    private volatile ProviderHistory history;
     private final InetSocketAddress local;
     private final InetSocketAddress remote;
     private final SerialQueue queue;
@@ -158,7 +159,7 @@ final class Connection implements SwitchSocket {
         this.resumeSocket = resumeSocket;
         this.sw = sw;
         this.choice = choice;
-        this.history = List.of(choice);
+        this.history = ProviderHistory.of(choice);
         this.local = local;
         this.remote = remote;
         this.queue = sw.newQueue("connection " + provider.name + " " + remote);
@@ -340,13 +341,17 @@ final class Connection implements SwitchSocket {
 
     @Override
     public ProviderChoice choice() {
-        List<ProviderChoice> h = history;
-        return h.get(h.size() - 1);
+        return history.last();
     }
 
     @Override
     public List<ProviderChoice> history() {
-        return history;
+        return history.choices();
+    }
+
+    @Override
+    public long movesLeftOut() {
+        return history.leftOut();
     }
 
     /**
@@ -1050,9 +1055,8 @@ final class Connection implements SwitchSocket {
         Carrier next = new Carrier(stream);
         // docs/rules.md SW-migrate-visible: the history first, so that choice() says tcp whenever provider() does.
         Duration pause = Duration.ofNanos(System.nanoTime() - began.nanos());
-        List<ProviderChoice> h = new ArrayList<>(history);
-        h.add(ProviderChoice.moved(next.name, new ProviderMove(began.from(), began.cause(), began.when(), pause), began.error()));
-        history = List.copyOf(h);
+        history = history.moved(ProviderChoice.moved(next.name,
+                new ProviderMove(began.from(), began.cause(), began.when(), pause), began.error()));
         carrier = next;
         moving = false;
         parked = null;
@@ -1067,7 +1071,7 @@ final class Connection implements SwitchSocket {
             announceReturn(sw.returnPort());
         }
         if (r.socket() instanceof Connection inner) {
-            inner.describedAs(Switch.describe(history, local, remote));
+            inner.describedAs(history.describe(local, remote));
         }
         LOG.info("{}: moved from {} to {} ({}: {}), paused {} ms", this, began.from(), next.name, began.cause(),
                 began.reason(), pause.toMillis());

@@ -94,9 +94,16 @@ final class ListenerSocket implements SwitchServerSocket {
             listening.put(p, pl);
             BoundProvider.Slot slot = p.slotOf(h);
             if (slot != null) {
-                slot.reason("LISTENING: switch listener " + local.getAddress().getHostAddress() + ":" + local.getPort()
-                        + (pinned != null ? " pinned to " + pinned : "")
-                        + (at.getPort() != local.getPort() ? " (RDMA port +" + (at.getPort() - local.getPort()) + ")" : ""));
+                String rdmaPort = at.getPort() != local.getPort() ? " (RDMA port +" + (at.getPort() - local.getPort()) + ")" : "";
+                if (resumeSockets) {
+                    // docs/rules.md SW-own-sockets: the switch's own, shown apart from the application's listeners.
+                    slot.switchOwn();
+                    slot.reason("RESUME PORT: the switch's own listener for moves " + (p.rdma() ? "back " : "") + "to "
+                            + p.name + ", port " + local.getPort() + rdmaPort);
+                } else {
+                    slot.reason("LISTENING: switch listener " + local.getAddress().getHostAddress() + ":" + local.getPort()
+                            + (pinned != null ? " pinned to " + pinned : "") + rdmaPort);
+                }
                 slot.whenClosed(() -> queue.execute(() -> stopped(pl)));
             }
             p.spi.eventSelect(h, new SwitchEvent(queue, () -> acceptAll(pl)), NetworkEvents.FD_ACCEPT);
@@ -210,12 +217,27 @@ final class ListenerSocket implements SwitchServerSocket {
         return false;
     }
 
+    /** The port it listens at over a provider that was not withdrawn (an RDMA provider's is offset), or 0. */
+    int portOnRunning() {
+        for (ProviderListener pl : listening.values()) {
+            if (!pl.provider.isRetired()) {
+                return pl.at.getPort();
+            }
+        }
+        return 0;
+    }
+
     boolean listensOn(BoundProvider p) {
         return listening.containsKey(p);
     }
 
     String pinned() {
         return pinned;
+    }
+
+    /** A resume port's listener: the switch's own, not the application's (docs/rules.md SW-own-sockets). */
+    boolean switchOwn() {
+        return resumeSockets;
     }
 
     InetSocketAddress address() {

@@ -89,6 +89,16 @@ final class ResumePort implements AutoCloseable {
         return listener.localAddress().getPort();
     }
 
+    /** The port its provider listens at: {@link #port()}, plus {@code rdmaPortOffset} over RDMA; 0 when none runs. */
+    int listensAt() {
+        return listener instanceof ListenerSocket l ? l.portOnRunning() : 0;
+    }
+
+    /** The provider it listens over, by name (it is pinned to it). */
+    String provider() {
+        return listener instanceof ListenerSocket l ? l.pinned() : "?";
+    }
+
     /** Handshakes under way now (docs/security.md SEC-11: at most {@value #MAX_HANDSHAKES}). */
     int handshakes() {
         return running.get();

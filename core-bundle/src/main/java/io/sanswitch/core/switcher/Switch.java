@@ -16,8 +16,10 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -508,7 +510,9 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
             return;
         }
         p.retire();
-        LOG.info("provider {} withdrawn from the switch", p.name);
+        // docs/rules.md SW-own-sockets: the final cleanup's count of sockets reset has the switch's own among them.
+        LOG.info("provider {} withdrawn from the switch: {} sockets open on it, {} of them the switch's own (its resume port)",
+                p.name, p.liveSockets(), p.switchSockets());
         tellMoves();
         if (p.rdma() && rdmaProvider() == null) {
             // docs/rules.md SW-migrate-back: no connector tries to come back to a port that does not listen.
@@ -920,20 +924,69 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         return names;
     }
 
+    /**
+     * docs/rules.md SW-own-sockets: the application's listeners and the switch's own resume ports apart
+     * ({@code listeners} counts the application's only); the provider sockets all together, as the leak
+     * figures compare them, and the switch's own among them apart.
+     */
     @Override
     public SwitchStatistics statistics() {
         Map<String, Integer> sockets = new HashMap<>();
+        Map<String, Integer> own = new HashMap<>();
         for (BoundProvider p : known) {
             int live = p.liveSockets();
             if (p.isRetired() && live == 0) {
                 known.remove(p);
             }
             sockets.merge(p.name, live, Integer::sum);
+            int mine = p.switchSockets();
+            if (mine > 0) {
+                own.merge(p.name, mine, Integer::sum);
+            }
+        }
+        int applications = 0;
+        for (ListenerSocket l : listeners) {
+            if (!l.switchOwn()) {
+                applications++;
+            }
         }
         Map<String, Long> byReason = new HashMap<>();
         connects.forEach((r, n) -> byReason.put(r.name(), n.get()));
-        return new SwitchStatistics(connections.size(), listeners.size(), sockets, registrations.get(),
-                eventsAfterRetirement.get(), byReason);
+        return new SwitchStatistics(connections.size(), applications, sockets, registrations.get(),
+                eventsAfterRetirement.get(), byReason, own, resumePortsByProvider());
+    }
+
+    /**
+     * The switch's resume ports listening now (docs/migration.md sections 3 and 6), by the provider each
+     * listens over, at the port SESSION or RETURN announces (an RDMA one listens at it plus
+     * {@code rdmaPortOffset}); none while {@code migrate} is off.
+     */
+    Map<String, Integer> resumePortsByProvider() {
+        Map<String, Integer> ports = new TreeMap<>();
+        for (SwitchView.OwnPort p : resumePortsListening()) {
+            ports.put(p.provider(), p.port());
+        }
+        return ports;
+    }
+
+    /** {@code san:switch}: the resume ports listening now, where each listens and what for (docs/rules.md SW-own-sockets). */
+    @Override
+    public List<SwitchView.OwnPort> resumePortsListening() {
+        List<SwitchView.OwnPort> ports = new ArrayList<>();
+        ResumePort tcp = resumePort;
+        if (tcp != null && tcp.listening()) {
+            ports.add(new SwitchView.OwnPort(tcp.provider(), tcp.port(), tcp.listensAt(), "moves to TCP"));
+        }
+        ResumePort rdma = returnPort;
+        if (rdma != null && rdma.listening()) {
+            ports.add(new SwitchView.OwnPort(rdma.provider(), rdma.port(), rdma.listensAt(), "moves back to RDMA"));
+        }
+        return ports;
+    }
+
+    @Override
+    public Map<String, Integer> ownSockets() {
+        return statistics().switchSockets();
     }
 
     /**
@@ -997,7 +1050,20 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
      * each move (docs/rules.md SW-migrate-visible); a connection that never moved reads as its choice.
      */
     static String describe(List<ProviderChoice> history, InetSocketAddress local, InetSocketAddress remote) {
+        return describe(history, 0, local, remote);
+    }
+
+    /**
+     * The same for a bounded history ({@link ProviderHistory}): {@code leftOut} moves between the first
+     * choice and the first move listed are no longer kept, and say so in their place:
+     * {@code SAN_SUBNET: ...; … 3,980 earlier moves …; moved ucx -> tcp (...); ...}.
+     */
+    static String describe(List<ProviderChoice> history, long leftOut, InetSocketAddress local, InetSocketAddress remote) {
         StringBuilder b = new StringBuilder(describe(history.get(0), local, remote));
+        if (leftOut > 0) {
+            b.append("; \u2026 ").append(String.format(Locale.ROOT, "%,d", leftOut))
+                    .append(leftOut == 1 ? " earlier move \u2026" : " earlier moves \u2026");
+        }
         for (ProviderChoice c : history.subList(1, history.size())) {
             b.append("; ").append(moved(c));
         }

@@ -30,6 +30,11 @@ final class SwitchMBeanView implements SwitchMXBean {
     }
 
     @Override
+    public Map<String, Integer> getResumePorts() {
+        return new TreeMap<>(sw.statistics().resumePorts());
+    }
+
+    @Override
     public Map<String, Long> getConnectionsByReason() {
         return new TreeMap<>(sw.statistics().connectsByReason());
     }
@@ -47,6 +52,11 @@ final class SwitchMBeanView implements SwitchMXBean {
     @Override
     public Map<String, Integer> getProviderSockets() {
         return new TreeMap<>(sw.statistics().providerSockets());
+    }
+
+    @Override
+    public Map<String, Integer> getSwitchSockets() {
+        return new TreeMap<>(sw.statistics().switchSockets());
     }
 
     @Override

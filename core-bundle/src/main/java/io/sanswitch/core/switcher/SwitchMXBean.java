@@ -16,8 +16,15 @@ public interface SwitchMXBean {
     /** Open {@code SwitchSocket}s. */
     int getConnections();
 
-    /** Open {@code SwitchServerSocket}s. */
+    /** The application's open {@code SwitchServerSocket}s, not the switch's own resume ports ({@link #getResumePorts()}). */
     int getListeners();
+
+    /**
+     * The switch's resume ports listening now (docs/migration.md sections 3 and 6), by provider, at the
+     * port announced to peers (an RDMA one listens at it plus {@code rdmaPortOffset}): ports of the
+     * switch's own, for moved connections, none of an application's. Empty while {@code migrate} is off.
+     */
+    Map<String, Integer> getResumePorts();
 
     /** Connections made so far by {@code ProviderChoice.Reason} (SAN_SUBNET, FELL_BACK, ...; MOVED counts moves), every reason listed. */
     Map<String, Long> getConnectionsByReason();
@@ -28,8 +35,11 @@ public interface SwitchMXBean {
     /** Peers whose recent RDMA failure still sends their connections to TCP (RECENT_RDMA_FAILURE). */
     int getFailuresRemembered();
 
-    /** Provider sockets alive per backend name. */
+    /** Provider sockets alive per backend name, the switch's own among them ({@link #getSwitchSockets()}). */
     Map<String, Integer> getProviderSockets();
+
+    /** Of the provider sockets, those the switch holds for itself (its resume ports' listeners), per backend name. */
+    Map<String, Integer> getSwitchSockets();
 
     /** Memory registrations the switch holds on provider sockets. */
     long getMemoryRegistrations();

@@ -2,6 +2,7 @@ package io.sanswitch.core.switcher.view;
 
 import java.net.InetSocketAddress;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What {@code san:switch} and {@code san:route} show of the switch: its effective settings with
@@ -43,6 +44,32 @@ public interface SwitchView {
      * @param detail the reason in words, with the time a remembered failure still counts
      */
     record RouteAnswer(String provider, InetSocketAddress target, String reason, String detail) {
+    }
+
+    /**
+     * A resume port of the switch's own (docs/migration.md sections 3 and 6, docs/rules.md SW-own-sockets):
+     * no application's listener, but a port an operator opens in a firewall between two switches.
+     *
+     * @param provider the provider it listens over
+     * @param port the port announced to peers (SESSION, RETURN)
+     * @param listensAt the port the provider listens at: {@code port}, or for an RDMA provider {@code port}
+     *     plus {@code rdmaPortOffset}
+     * @param purpose what comes in there, in words
+     */
+    record OwnPort(String provider, int port, int listensAt, String purpose) {
+    }
+
+    /** The switch's resume ports listening now; none while {@code migrate} is off. */
+    default List<OwnPort> resumePortsListening() {
+        return List.of();
+    }
+
+    /**
+     * Of each provider's open sockets, those the switch holds for itself (its resume ports' listeners),
+     * by provider name; a provider with none is not listed.
+     */
+    default Map<String, Integer> ownSockets() {
+        return Map.of();
     }
 
     /** The settings in force, each with its source. */
