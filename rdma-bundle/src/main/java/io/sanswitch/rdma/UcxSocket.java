@@ -1030,7 +1030,7 @@ final class UcxSocket implements TransportSocket {
         State now = state.get();
         if (ch != null && (now == State.CONNECTED || now == State.PEER_CLOSING)) {
             try {
-                long sent = worker.call(endpoint::messagesSent);
+                long sent = worker.call(endpoint::messagesDelivered);
                 Rendezvous.writeNow(ch, Rendezvous.closingNotice(sent));
             } catch (IOException | WsaException e) {
                 LOG.debug("closing notice", e);
