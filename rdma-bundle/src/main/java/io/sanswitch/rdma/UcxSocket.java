@@ -541,6 +541,18 @@ final class UcxSocket implements TransportSocket {
         pump();
     }
 
+    /**
+     * Worker thread: the peer closed in order, and UCX holds only receives of messages past its
+     * end (sends its close aborted, docs/rules.md SK-close-teardown): they never arrive, and only
+     * this side's forced close of the endpoint ends them (the peer takes nothing more).
+     */
+    void endReceivesPastTheEnd() {
+        if (!isEnded() && endpoint.isOpen()) {
+            LOG.debug("ucx: receives past the peer's end ({}): closing the endpoint", receiver);
+            endpoint.close(true);
+        }
+    }
+
     private void controlLost() {
         revocations.connectionEnded();
         SocketChannel ch = control;

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 
@@ -19,6 +21,7 @@ import io.sanswitch.spi.OverlappedResult;
 import io.sanswitch.spi.SocketHandle;
 import io.sanswitch.spi.WsaError;
 import io.sanswitch.testing.Checks;
+import io.sanswitch.testing.Eventually;
 
 /**
  * closeSocket with sends still in flight (docs/rules.md SK-close-teardown, OV-close-aborts): the
@@ -67,6 +70,62 @@ class UcxCloseWithSendsInFlightTest extends KitTestBase {
         for (int i = 0; i < 3; i++) {
             OverlappedResult end = KitProvider.await(b.recv(p.server(), LARGE, Overlapped.Mode.POLL).overlapped());
             assertTrue(end.isSuccess() && end.bytesTransferred() == 0, "receive " + i + " after the close: " + end);
+        }
+    }
+
+    /**
+     * The peer took the first aborted message (its rendezvous header had arrived) before it read
+     * the closing notice: that receive never gets its data, and once the notice says the stream
+     * ended before it, it completes as the end of the stream.
+     */
+    @Test
+    @Checks("SK-close-teardown")
+    void aMessageOfAnAbortedSendTakenBeforeTheClosingNoticeEndsAsTheEndOfTheStream() throws Exception {
+        a.startup();
+        b.startup();
+        KitSwitch.Event accepts = new KitSwitch.Event();
+        InetSocketAddress at = freeAddress();
+        SocketHandle listener = b.listen(at, 4, accepts);
+        KitProvider.Pair p = a.connectTo(b, listener, accepts, at);
+        byte[] first = "the last completed send".getBytes();
+        a.assertCompletedOnce(a.send(p.client(), first, Overlapped.Mode.NOTIFY), null);
+        assertArrayEquals(first, b.receiveExactly(p.server(), first.length, 64), "the completed send's bytes first");
+        List<Overlapped> inFlight = new ArrayList<>();
+        for (int i = 0; i < SENDS_IN_FLIGHT; i++) {
+            inFlight.add(a.send(p.client(), new byte[LARGE], Overlapped.Mode.NOTIFY));
+        }
+
+        // The peer's rendezvous thread, which reads the closing notice, is held meanwhile.
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        ((UcxTransport) b.transport).rendezvous().execute(() -> {
+            held.countDown();
+            try {
+                release.await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        KitProvider.Receive taken;
+        try {
+            assertTrue(held.await(30, TimeUnit.SECONDS), "the peer's rendezvous thread was not held");
+            a.engine.closeSocket(p.client());
+            for (Overlapped ov : inFlight) {
+                a.assertCompletedOnce(ov, WsaError.WSA_OPERATION_ABORTED);
+            }
+            int before = UcxNative.pendingRequests();
+            taken = b.recv(p.server(), LARGE, Overlapped.Mode.POLL);
+            Eventually.until("the peer took the first aborted message into its receive",
+                    () -> UcxNative.pendingRequests() > before);
+        } finally {
+            release.countDown();
+        }
+
+        OverlappedResult end = KitProvider.await(taken.overlapped());
+        assertTrue(end.isSuccess() && end.bytesTransferred() == 0, "the receive that took it: " + end);
+        for (int i = 0; i < 2; i++) {
+            OverlappedResult later = KitProvider.await(b.recv(p.server(), LARGE, Overlapped.Mode.POLL).overlapped());
+            assertTrue(later.isSuccess() && later.bytesTransferred() == 0, "receive " + i + " after it: " + later);
         }
     }
 }
