@@ -20,6 +20,7 @@ import io.sanswitch.spi.Overlapped;
 import io.sanswitch.spi.OverlappedResult;
 import io.sanswitch.spi.SocketHandle;
 import io.sanswitch.spi.WsaError;
+import io.sanswitch.spi.WsaException;
 import io.sanswitch.testing.Checks;
 import io.sanswitch.testing.Eventually;
 
@@ -94,11 +95,19 @@ class UcxCloseWithSendsInFlightTest extends KitTestBase {
         for (int i = 0; i < SENDS_IN_FLIGHT; i++) {
             inFlight.add(a.send(p.client(), new byte[LARGE], Overlapped.Mode.NOTIFY));
         }
+        UcxTransport peer = (UcxTransport) b.transport;
+        Eventually.until("the first large message's rendezvous header is at the peer", () -> {
+            try {
+                return peer.workerThread().call(() -> peer.worker().tagProbeNonBlocking(0, 0, false) != null);
+            } catch (WsaException e) {
+                throw new IllegalStateException(e);
+            }
+        });
 
         // The peer's rendezvous thread, which reads the closing notice, is held meanwhile.
         CountDownLatch held = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        ((UcxTransport) b.transport).rendezvous().execute(() -> {
+        peer.rendezvous().execute(() -> {
             held.countDown();
             try {
                 release.await(60, TimeUnit.SECONDS);
