@@ -764,10 +764,17 @@ final class UcxSocket implements TransportSocket {
         long address = UcxUtils.getAddress(buffer) + buffer.position();
         long length = buffer.remaining();
         long exposure = remote ? exposures.incrementAndGet() : 0;
-        UcxRegion region = worker.call(() -> {
+        // A mapping made after the call gave up is unmapped at once: nobody else would, and the
+        // final cleanup's ucp_cleanup aborts the process on a mapping left (docs/rules.md RG-given-up).
+        UcxRegion region = worker.callOrUndo(() -> {
             UcpMemory memory = owner.context().memoryMap(new UcpMemMapParams().setAddress(address).setLength(length));
             owner.registered(1);
             return new UcxRegion(buffer, memory, access, exposure, remote ? sealed : null);
+        }, owner.registrationWait(), late -> {
+            LOG.warn("ucx: a registration of {} bytes was made after its caller stopped waiting ({} ms): unmapped",
+                    length, owner.registrationWait().toMillis());
+            late.memory.deregister();
+            owner.registered(-1);
         });
         if (remote) {
             exposed.add(exposure);
