@@ -29,6 +29,12 @@ import io.sanswitch.spi.WsaException;
 final class UcxWorkerThread implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(UcxWorkerThread.class);
     static final Duration CALL_TIMEOUT = Duration.ofSeconds(10);
+
+    /** The stages of a {@link #callOrUndo} task: exactly one of the task and its caller owns the result. */
+    private static final int QUEUED = 0;
+    private static final int RUNNING = 1;
+    private static final int DONE = 2;
+    private static final int GIVEN_UP = 3;
     /** Worker threads started and not yet past their last act: JUCX may run on them (JucxClassReferences). */
     private static final java.util.concurrent.atomic.AtomicInteger ALIVE = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -220,12 +226,6 @@ final class UcxWorkerThread implements Runnable {
             throw new WsaException(WsaError.WSAENETDOWN, "the UCX worker did not answer in " + wait.toMillis() + " ms");
         }
     }
-
-    /** The stages of a {@link #callOrUndo} task: exactly one of the task and its caller owns the result. */
-    private static final int QUEUED = 0;
-    private static final int RUNNING = 1;
-    private static final int DONE = 2;
-    private static final int GIVEN_UP = 3;
 
     /**
      * Progresses the worker until {@code done} holds (bounded). Only on the worker thread and not
