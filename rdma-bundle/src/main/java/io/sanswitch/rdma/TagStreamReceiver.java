@@ -142,7 +142,6 @@ final class TagStreamReceiver {
             if (!endOfStream && peerSentMessages >= 0 && messagesTaken >= peerSentMessages) {
                 endOfStream = true;
             }
-
             if (endOfStream || socket.hasFailed()) {
                 if (!matched.isEmpty()) {
                     break; // messages taken before the end (or the failure) complete first
