@@ -121,8 +121,8 @@ final class TagStreamReceiver {
     boolean pump() {
         if (!endedPastTheEnd && waitsOnlyPastTheEnd()) {
             // Messages of sends the peer's close aborted, taken before its notice: their receives
-            // end with the endpoint's forced close (a peer that closed takes nothing more), and
-            // complete as the end of the stream.
+            // end only with the endpoint's failure or close (docs/toolchain.md TC-25), so it is
+            // force-closed (a peer that closed takes nothing more); they complete as the end.
             endedPastTheEnd = true;
             socket.endReceivesPastTheEnd();
         }

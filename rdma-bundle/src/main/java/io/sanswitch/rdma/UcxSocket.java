@@ -765,7 +765,8 @@ final class UcxSocket implements TransportSocket {
         long length = buffer.remaining();
         long exposure = remote ? exposures.incrementAndGet() : 0;
         // A mapping made after the call gave up is unmapped at once: nobody else would, and the
-        // final cleanup's ucp_cleanup aborts the process on a mapping left (docs/rules.md RG-given-up).
+        // final cleanup's ucp_cleanup aborts the process on a mapping left (docs/rules.md
+        // RG-given-up, docs/toolchain.md TC-24).
         UcxRegion region = worker.callOrUndo(() -> {
             UcpMemory memory = owner.context().memoryMap(new UcpMemMapParams().setAddress(address).setLength(length));
             owner.registered(1);
