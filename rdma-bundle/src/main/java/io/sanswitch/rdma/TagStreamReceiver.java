@@ -41,12 +41,16 @@ final class TagStreamReceiver {
     private boolean stagingInFlight;
     /** Its pending request, for cancelling; 0 when there is none. */
     private long stagingRequest;
+    /** The number of the message being received into the staging buffer (the first taken is 1). */
+    private long stagingMessage;
     /** The peer's last announced message was taken: receives complete with 0 bytes. */
     private boolean endOfStream;
     /** Tagged messages taken on this connection: the orderly end comes after the peer's count. */
     private long messagesTaken;
     /** How many messages the peer sent before it closed in order, or -1 while it has not. */
     private long peerSentMessages = -1;
+    /** The endpoint's close was asked for to end the receives of messages past the peer's end. */
+    private boolean endedPastTheEnd;
 
     TagStreamReceiver(UcxTransport owner, UcxSocket socket, long recvTag, UcxEndpoint endpoint) {
         this.owner = owner;
@@ -73,12 +77,55 @@ final class TagStreamReceiver {
     }
 
     /**
+     * Whether message {@code number} (the first taken is 1) comes after the end the peer announced:
+     * a message of a send its close aborted (docs/rules.md SK-close-teardown, OV-close-aborts),
+     * taken before its closing notice was read. It never arrives in full; it is not part of the
+     * stream.
+     */
+    private boolean pastTheEnd(long number) {
+        return peerSentMessages >= 0 && number > peerSentMessages;
+    }
+
+    /**
+     * Whether UCX holds receives of this stream and all of them are of messages past the peer's
+     * end: the peer aborted those sends, so only this side's endpoint's close ends the receives.
+     */
+    boolean waitsOnlyPastTheEnd() {
+        if (peerSentMessages < 0) {
+            return false;
+        }
+        boolean any = false;
+        for (Matched m : matched) {
+            if (!m.done) {
+                if (!pastTheEnd(m.number)) {
+                    return false;
+                }
+                any = true;
+            }
+        }
+        if (stagingInFlight) {
+            if (!pastTheEnd(stagingMessage)) {
+                return false;
+            }
+            any = true;
+        }
+        return any;
+    }
+
+    /**
      * After progress and whenever a receive is posted: hands what has arrived to the posted
      * receives in order.
      *
      * @return whether any receive moved
      */
     boolean pump() {
+        if (!endedPastTheEnd && waitsOnlyPastTheEnd()) {
+            // Messages of sends the peer's close aborted, taken before its notice: their receives
+            // end only with the endpoint's failure or close (docs/toolchain.md TC-25), so it is
+            // force-closed (a peer that closed takes nothing more); they complete as the end.
+            endedPastTheEnd = true;
+            socket.endReceivesPastTheEnd();
+        }
         boolean moved = false;
         while (!receives.isEmpty() && !stagingInFlight && !socket.isEnded()) {
             PostedOperation op = receives.peekFirst();
@@ -115,17 +162,17 @@ final class TagStreamReceiver {
                 break;
             }
             moved = true;
-            messagesTaken++;
+            long number = ++messagesTaken;
             long length = message.getRecvLength();
             if (op.buffers().length == 1 && length <= op.buffers()[0].remaining()) {
                 receives.pollFirst();
-                receiveDirect(op, message, length);
+                receiveDirect(op, message, length, number);
             } else if (length > UcxEndpoint.MAX_MESSAGE) {
                 socket.protocolViolation("a message of " + length + " bytes, at most " + UcxEndpoint.MAX_MESSAGE
                         + " are sent");
                 moved = true;
             } else {
-                receiveStaged(message, length);
+                receiveStaged(message, length, number);
             }
         }
         if (receives.isEmpty() || socket.isEnded()) {
@@ -138,27 +185,30 @@ final class TagStreamReceiver {
     private static final class Matched {
         final PostedOperation op;
         final long length;
+        /** Which message of the stream (the first taken is 1). */
+        final long number;
         long request;
         boolean done;
         int status;
 
-        Matched(PostedOperation op, long length) {
+        Matched(PostedOperation op, long length, long number) {
             this.op = op;
             this.length = length;
+            this.number = number;
         }
     }
 
     /** Takes a probed message into {@code op}'s own buffer (zero copy). */
-    private void receiveDirect(PostedOperation op, UcpTagMessage message, long length) {
+    private void receiveDirect(PostedOperation op, UcpTagMessage message, long length, long number) {
         ByteBuffer target = op.buffers()[0];
-        Matched m = new Matched(op, length);
+        Matched m = new Matched(op, length, number);
         matched.add(m);
         long request = UcxNative.startTagReceive(owner.workerHandle(), UcxUtils.getAddress(target) + target.position(), length,
                 message.getNativeId(), endpoint.tracked((status, ignored) -> {
                     m.done = true;
                     m.status = status;
                     m.request = 0;
-                    if (status != 0) {
+                    if (status != 0 && !pastTheEnd(number)) {
                         socket.receiveFailed();
                     }
                     completeMatched();
@@ -177,7 +227,9 @@ final class TagStreamReceiver {
             if (socket.isEnded()) {
                 continue; // the engine completes what a closed socket had posted
             }
-            if (m.status == 0) {
+            if (pastTheEnd(m.number)) {
+                owner.events().operationCompleted(m.op, 0); // not part of the stream: its end
+            } else if (m.status == 0) {
                 owner.events().operationCompleted(m.op, m.length);
             } else {
                 owner.events().operationFailed(m.op, socket.failure(), 0);
@@ -186,17 +238,22 @@ final class TagStreamReceiver {
     }
 
     /** Takes a probed message that does not fit the next receive into the staging buffer. */
-    private void receiveStaged(UcpTagMessage message, long length) {
+    private void receiveStaged(UcpTagMessage message, long length, long number) {
         if (stagingBuffer == null || stagingBuffer.capacity() < length) {
             stagingBuffer = ByteBuffer.allocateDirect((int) Math.max(length, 64 * 1024));
         }
         ByteBuffer target = stagingBuffer.clear().limit((int) length);
         stagingInFlight = true;
+        stagingMessage = number;
         long request = UcxNative.startTagReceive(owner.workerHandle(), UcxUtils.getAddress(target), length,
                 message.getNativeId(), endpoint.tracked((status, ignored) -> {
                     stagingInFlight = false;
                     stagingRequest = 0;
                     if (socket.isEnded()) {
+                        return;
+                    }
+                    if (pastTheEnd(number)) {
+                        owner.wantsData(socket); // not part of the stream: the receives see its end
                         return;
                     }
                     if (status != 0) {

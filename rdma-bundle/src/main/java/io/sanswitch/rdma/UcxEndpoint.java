@@ -58,8 +58,11 @@ final class UcxEndpoint {
     private boolean forced;
     /** A close asked for inside a callback ({@link State#CLOSE_ASKED}) is to be forced. */
     private boolean forceAsked;
-    /** Tagged messages sent: the peer learns the count at an orderly close and ends its stream after it. */
-    private long messagesSent;
+    /**
+     * Tagged messages at the peer: it learns the count at an orderly close and ends its stream
+     * after it (docs/rules.md SK-close-teardown).
+     */
+    private final DeliveredMessages messages = new DeliveredMessages();
     /**
      * Unpacked remote keys (ucp_rkey_h) of the peer's exposures used on this connection, by exposure
      * number (a sealed descriptor's number names one exposure of the peer: docs/rules.md RD-access).
@@ -105,8 +108,14 @@ final class UcxEndpoint {
         return forced;
     }
 
-    long messagesSent() {
-        return messagesSent;
+    /**
+     * The messages the peer can take before the end of the stream: those of sends that completed
+     * with success, up to the first that did not (docs/rules.md SK-close-teardown). Final once
+     * every send was called back; a send the close aborted (OV-close-aborts) is not counted, or the
+     * peer would wait for a message that never comes.
+     */
+    long messagesDelivered() {
+        return messages.count();
     }
 
     /**
@@ -191,17 +200,12 @@ final class UcxEndpoint {
      * {@code report} (tracked) is called once, when the last of them is done or the first failed.
      */
     void send(long[] addresses, long[] sizes, UcxNative.Completion report) {
-        List<long[][]> messages = MessageSplit.split(addresses, sizes, MAX_MESSAGE);
-        if (messages.size() == 1) {
-            messagesSent++;
-            if (addresses.length == 1) {
-                UcxNative.startTagSend(handle, addresses[0], sizes[0], sendTag, report);
-            } else {
-                UcxNative.startTagSend(handle, addresses, sizes, sendTag, report);
-            }
+        List<long[][]> split = MessageSplit.split(addresses, sizes, MAX_MESSAGE);
+        if (split.size() == 1) {
+            startMessage(addresses, sizes, report);
             return;
         }
-        int[] open = {messages.size()};
+        int[] open = {split.size()};
         boolean[] reported = {false};
         UcxNative.Completion part = (status, ignored) -> {
             if (reported[0]) {
@@ -212,9 +216,37 @@ final class UcxEndpoint {
                 report.completed(status, 0);
             }
         };
-        for (long[][] m : messages) {
-            messagesSent++;
-            UcxNative.startTagSend(handle, m[0], m[1], sendTag, tracked(part));
+        for (long[][] m : split) {
+            try {
+                startMessage(m[0], m[1], part);
+            } catch (RuntimeException e) {
+                reported[0] = true; // the caller fails the send; parts already started report nothing more
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * Hands one message to UCX; {@code done} (tracked) is called when UCX is done with it, after
+     * {@link #messages} noted whether it reached the peer. A start that throws leaves nothing
+     * tracked, and the message counts as lost.
+     */
+    private void startMessage(long[] addresses, long[] sizes, UcxNative.Completion done) {
+        DeliveredMessages.Message m = messages.begin();
+        UcxNative.Completion counted = tracked((status, length) -> {
+            messages.done(m, status == 0);
+            done.completed(status, length);
+        });
+        try {
+            if (addresses.length == 1) {
+                UcxNative.startTagSend(handle, addresses[0], sizes[0], sendTag, counted);
+            } else {
+                UcxNative.startTagSend(handle, addresses, sizes, sendTag, counted);
+            }
+        } catch (RuntimeException e) {
+            untrack(counted);
+            messages.done(m, false);
+            throw e;
         }
     }
 
@@ -295,6 +327,6 @@ final class UcxEndpoint {
 
     @Override
     public String toString() {
-        return state + ", inUcx=" + inUcx.size() + ", sent=" + messagesSent;
+        return state + ", inUcx=" + inUcx.size() + ", delivered=" + messages;
     }
 }

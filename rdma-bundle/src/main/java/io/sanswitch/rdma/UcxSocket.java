@@ -541,6 +541,18 @@ final class UcxSocket implements TransportSocket {
         pump();
     }
 
+    /**
+     * Worker thread: the peer closed in order, and UCX holds only receives of messages past its
+     * end (sends its close aborted, docs/rules.md SK-close-teardown): they never arrive, and only
+     * this side's forced close of the endpoint ends them (the peer takes nothing more).
+     */
+    void endReceivesPastTheEnd() {
+        if (!isEnded() && endpoint.isOpen()) {
+            LOG.debug("ucx: receives past the peer's end ({}): closing the endpoint", receiver);
+            endpoint.close(true);
+        }
+    }
+
     private void controlLost() {
         revocations.connectionEnded();
         SocketChannel ch = control;
@@ -752,10 +764,18 @@ final class UcxSocket implements TransportSocket {
         long address = UcxUtils.getAddress(buffer) + buffer.position();
         long length = buffer.remaining();
         long exposure = remote ? exposures.incrementAndGet() : 0;
-        UcxRegion region = worker.call(() -> {
+        // A mapping made after the call gave up is unmapped at once: nobody else would, and the
+        // final cleanup's ucp_cleanup aborts the process on a mapping left (docs/rules.md
+        // RG-given-up, docs/toolchain.md TC-24).
+        UcxRegion region = worker.callOrUndo(() -> {
             UcpMemory memory = owner.context().memoryMap(new UcpMemMapParams().setAddress(address).setLength(length));
             owner.registered(1);
             return new UcxRegion(buffer, memory, access, exposure, remote ? sealed : null);
+        }, owner.registrationWait(), late -> {
+            LOG.warn("ucx: a registration of {} bytes was made after its caller stopped waiting ({} ms): unmapped",
+                    length, owner.registrationWait().toMillis());
+            late.memory.deregister();
+            owner.registered(-1);
         });
         if (remote) {
             exposed.add(exposure);
@@ -1030,7 +1050,7 @@ final class UcxSocket implements TransportSocket {
         State now = state.get();
         if (ch != null && (now == State.CONNECTED || now == State.PEER_CLOSING)) {
             try {
-                long sent = worker.call(endpoint::messagesSent);
+                long sent = worker.call(endpoint::messagesDelivered);
                 Rendezvous.writeNow(ch, Rendezvous.closingNotice(sent));
             } catch (IOException | WsaException e) {
                 LOG.debug("closing notice", e);

@@ -70,6 +70,8 @@ public final class UcxTransport implements Transport {
     private final Duration handshakeTimeout;
     private volatile RendezvousKey key;
     private final Set<UcxSocket> sockets = ConcurrentHashMap.newKeySet();
+    /** See {@link #registrationWait()}. Any thread. */
+    private volatile Duration registrationWait = UcxWorkerThread.CALL_TIMEOUT;
     private final Set<InetSocketAddress> listenedOn = ConcurrentHashMap.newKeySet();
     /** Connection ids, used as the tag each connection receives with; unique per worker. */
     private final AtomicLong connectionIds = new AtomicLong();
@@ -485,6 +487,19 @@ public final class UcxTransport implements Transport {
     /** The worker's native handle (ucp_worker_h), for the calls of {@link UcxNative}. */
     long workerHandle() {
         return workerHandle;
+    }
+
+    /**
+     * How long a registration made on another thread waits for the progress thread (the call then
+     * fails and the mapping, if it comes later, is undone: docs/rules.md RG-given-up).
+     */
+    Duration registrationWait() {
+        return registrationWait;
+    }
+
+    /** Tests: a short registration wait, to make a registration give up while the progress thread is held. */
+    void registrationWait(Duration wait) {
+        registrationWait = wait;
     }
 
     void registered(int delta) {

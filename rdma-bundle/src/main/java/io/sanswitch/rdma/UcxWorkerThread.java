@@ -8,7 +8,9 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 
 import org.openucx.jucx.ucp.UcpWorker;
 import org.slf4j.Logger;
@@ -27,6 +29,12 @@ import io.sanswitch.spi.WsaException;
 final class UcxWorkerThread implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(UcxWorkerThread.class);
     static final Duration CALL_TIMEOUT = Duration.ofSeconds(10);
+
+    /** The stages of a {@link #callOrUndo} task: exactly one of the task and its caller owns the result. */
+    private static final int QUEUED = 0;
+    private static final int RUNNING = 1;
+    private static final int DONE = 2;
+    private static final int GIVEN_UP = 3;
     /** Worker threads started and not yet past their last act: JUCX may run on them (JucxClassReferences). */
     private static final java.util.concurrent.atomic.AtomicInteger ALIVE = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -161,6 +169,61 @@ final class UcxWorkerThread implements Runnable {
             throw new WsaException(WsaError.WSAENETDOWN, "interrupted waiting for the UCX worker", e);
         } catch (TimeoutException e) {
             throw new WsaException(WsaError.WSAENETDOWN, "the UCX worker did not answer in " + CALL_TIMEOUT.toSeconds() + " s");
+        }
+    }
+
+    /**
+     * {@link #call} for a task that makes something only its caller may release (a memory mapping),
+     * waiting at most {@code wait}. When the caller gives up first (the call fails), the result has
+     * one owner all the same (docs/rules.md RG-given-up): the task does not run if it has not
+     * started, and if it was running, what it made goes to {@code undo} on this thread as it
+     * returns. A result the caller got is never undone.
+     */
+    <T> T callOrUndo(Callable<T> task, Duration wait, Consumer<? super T> undo) throws WsaException {
+        if (inThread()) {
+            return call(task);
+        }
+        hops.incrementAndGet();
+        AtomicInteger stage = new AtomicInteger(QUEUED);
+        CompletableFuture<T> result = new CompletableFuture<>();
+        tasks.add(() -> {
+            if (!stage.compareAndSet(QUEUED, RUNNING)) {
+                return; // the caller gave up before it started: nothing is made
+            }
+            T made;
+            try {
+                made = task.call();
+            } catch (Throwable e) {
+                stage.set(DONE);
+                result.completeExceptionally(e);
+                return;
+            }
+            if (stage.compareAndSet(RUNNING, DONE)) {
+                result.complete(made);
+            } else {
+                undo.accept(made); // the caller gave up while it ran
+            }
+        });
+        wake();
+        try {
+            try {
+                return result.get(wait.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException | InterruptedException e) {
+                if (stage.compareAndSet(QUEUED, GIVEN_UP) || stage.compareAndSet(RUNNING, GIVEN_UP)) {
+                    throw e;
+                }
+                return result.get(); // it was done the moment the wait ended: the result is the caller's
+            }
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof WsaException w) {
+                throw w;
+            }
+            throw new WsaException(WsaError.WSAENOBUFS, "UCX: " + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new WsaException(WsaError.WSAENETDOWN, "interrupted waiting for the UCX worker", e);
+        } catch (TimeoutException e) {
+            throw new WsaException(WsaError.WSAENETDOWN, "the UCX worker did not answer in " + wait.toMillis() + " ms");
         }
     }
 

@@ -200,9 +200,8 @@ public final class CloseInUpcallChild {
                     Thread.sleep(1); // slow to take them: the sender's lane stays full
                 }
             }
-            // The peer's operations are not waited for: its sends and receives that the closing
-            // side never took end with its final cleanup below. (Its receives do not see the end of
-            // the stream: the closing notice counts the sends closeSocket aborted.)
+            // The peer's operations are not waited for: its sends that the closing side never took,
+            // and its receives, end at the latest with its final cleanup below.
             for (Posted x : posted) {
                 if (x.by() == closer && x.ov().awaitResult(20, TimeUnit.SECONDS) == null) {
                     return x.what() + " of the closing side never completed";
