@@ -965,9 +965,10 @@ final class Connection implements SwitchSocket {
             return;
         }
         // MOVE goes after what is in flight and tells the peer now, not at the cleanup's reset; its
-        // end of the old socket is dropped (the cleanup resets it). A moved session's resume socket
-        // is left to fail: the peer learns of it at its reset. The withdrawal waits for the resume (a
-        // forced close at the cleanup may drop a MOVE UCX has taken but not delivered).
+        // end of the old socket is dropped (the cleanup resets it). A moved-back session's resume
+        // socket over RDMA carries the MOVE as a frame of its own; over TCP none goes (there a MOVE is
+        // the move back). The withdrawal waits for the resume (a forced close at the cleanup may drop a
+        // MOVE UCX has taken but not delivered).
         boolean moveSent = framed ? k.slots.postLast(new Frame.Move(), Overlapped.notifying((IoCompletion) r -> {
         }), true) : k.resumed.tellMove();
         // Worth the wait: the connector's own dial, or an acceptor's peer that was told.
