@@ -159,17 +159,22 @@ final class UcxWorkerThread implements Runnable {
         wake();
         try {
             return result.get(CALL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof WsaException w) {
-                throw w;
-            }
-            throw new WsaException(WsaError.WSAENOBUFS, "UCX: " + e.getCause(), e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new WsaException(WsaError.WSAENETDOWN, "interrupted waiting for the UCX worker", e);
-        } catch (TimeoutException e) {
-            throw new WsaException(WsaError.WSAENETDOWN, "the UCX worker did not answer in " + CALL_TIMEOUT.toSeconds() + " s");
+        } catch (ExecutionException | InterruptedException | TimeoutException e) {
+            throw unanswered(e, CALL_TIMEOUT.toSeconds() + " s");
         }
+    }
+
+    /** What a caller's wait for the worker thread ended with, as the {@code WsaException} it throws. */
+    private static WsaException unanswered(Exception e, String waited) {
+        if (e instanceof ExecutionException x) {
+            return x.getCause() instanceof WsaException w ? w
+                    : new WsaException(WsaError.WSAENOBUFS, "UCX: " + x.getCause(), x.getCause());
+        }
+        if (e instanceof InterruptedException) {
+            Thread.currentThread().interrupt();
+            return new WsaException(WsaError.WSAENETDOWN, "interrupted waiting for the UCX worker", e);
+        }
+        return new WsaException(WsaError.WSAENETDOWN, "the UCX worker did not answer in " + waited);
     }
 
     /**
@@ -214,16 +219,8 @@ final class UcxWorkerThread implements Runnable {
                 }
                 return result.get(); // it was done the moment the wait ended: the result is the caller's
             }
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof WsaException w) {
-                throw w;
-            }
-            throw new WsaException(WsaError.WSAENOBUFS, "UCX: " + e.getCause(), e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new WsaException(WsaError.WSAENETDOWN, "interrupted waiting for the UCX worker", e);
-        } catch (TimeoutException e) {
-            throw new WsaException(WsaError.WSAENETDOWN, "the UCX worker did not answer in " + wait.toMillis() + " ms");
+        } catch (ExecutionException | InterruptedException | TimeoutException e) {
+            throw unanswered(e, wait.toMillis() + " ms");
         }
     }
 
