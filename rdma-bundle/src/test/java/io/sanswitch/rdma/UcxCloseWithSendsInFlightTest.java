@@ -39,18 +39,24 @@ class UcxCloseWithSendsInFlightTest extends KitTestBase {
         return UcxBackend.INSTANCE;
     }
 
-    @Test
-    @Checks("SK-close-teardown")
-    void thePeerGetsTheCompletedSendThenTheEndOfTheStreamWhenTheCloseAbortedLargeSends() throws Exception {
+    private static final byte[] FIRST = "the last completed send".getBytes();
+
+    /** Both providers up, a connection from a to b, and one small send of {@link #FIRST} completed on it. */
+    private KitProvider.Pair connectedWithOneSendDone() throws Exception {
         a.startup();
         b.startup();
         KitSwitch.Event accepts = new KitSwitch.Event();
         InetSocketAddress at = freeAddress();
         SocketHandle listener = b.listen(at, 4, accepts);
         KitProvider.Pair p = a.connectTo(b, listener, accepts, at);
+        a.assertCompletedOnce(a.send(p.client(), FIRST, Overlapped.Mode.NOTIFY), null);
+        return p;
+    }
 
-        byte[] first = "the last completed send".getBytes();
-        a.assertCompletedOnce(a.send(p.client(), first, Overlapped.Mode.NOTIFY), null);
+    @Test
+    @Checks("SK-close-teardown")
+    void thePeerGetsTheCompletedSendThenTheEndOfTheStreamWhenTheCloseAbortedLargeSends() throws Exception {
+        KitProvider.Pair p = connectedWithOneSendDone();
         // The peer posts no receive: the large sends stay in flight until the close aborts them.
         List<Overlapped> inFlight = new ArrayList<>();
         for (int i = 0; i < SENDS_IN_FLIGHT; i++) {
@@ -65,8 +71,8 @@ class UcxCloseWithSendsInFlightTest extends KitTestBase {
             a.assertCompletedOnce(ov, WsaError.WSA_OPERATION_ABORTED);
         }
 
-        byte[] got = b.receiveExactly(p.server(), first.length, 64);
-        assertArrayEquals(first, got, "the completed send's bytes first");
+        byte[] got = b.receiveExactly(p.server(), FIRST.length, 64);
+        assertArrayEquals(FIRST, got, "the completed send's bytes first");
         // Then the end of the stream, and it stays ended (each await is bounded: KitProvider.await).
         for (int i = 0; i < 3; i++) {
             OverlappedResult end = KitProvider.await(b.recv(p.server(), LARGE, Overlapped.Mode.POLL).overlapped());
@@ -82,15 +88,8 @@ class UcxCloseWithSendsInFlightTest extends KitTestBase {
     @Test
     @Checks("SK-close-teardown")
     void aMessageOfAnAbortedSendTakenBeforeTheClosingNoticeEndsAsTheEndOfTheStream() throws Exception {
-        a.startup();
-        b.startup();
-        KitSwitch.Event accepts = new KitSwitch.Event();
-        InetSocketAddress at = freeAddress();
-        SocketHandle listener = b.listen(at, 4, accepts);
-        KitProvider.Pair p = a.connectTo(b, listener, accepts, at);
-        byte[] first = "the last completed send".getBytes();
-        a.assertCompletedOnce(a.send(p.client(), first, Overlapped.Mode.NOTIFY), null);
-        assertArrayEquals(first, b.receiveExactly(p.server(), first.length, 64), "the completed send's bytes first");
+        KitProvider.Pair p = connectedWithOneSendDone();
+        assertArrayEquals(FIRST, b.receiveExactly(p.server(), FIRST.length, 64), "the completed send's bytes first");
         List<Overlapped> inFlight = new ArrayList<>();
         for (int i = 0; i < SENDS_IN_FLIGHT; i++) {
             inFlight.add(a.send(p.client(), new byte[LARGE], Overlapped.Mode.NOTIFY));
