@@ -24,14 +24,25 @@ final class InboundBuffer {
         private Runnable taken;
         /** The place of a block read straight into an application's receive: no bytes wait here. */
         private boolean lent;
+        /** {@code data} is a copy this buffer made ({@link #add}): more may be appended, and it is reused once taken. */
+        private boolean copy;
         /** A lent place whose read is done: fails its receive if the connection ends before it is next. */
         private Runnable abandoned;
     }
 
     private static final ByteBuffer NOTHING = ByteBuffer.allocate(0);
+    /**
+     * The size of the buffers copies go to: a DATA frame's payload fits one. Small pieces are appended
+     * to the last copy while it has room, so what waits costs about its bytes however the peer cut it
+     * (docs/security.md SEC-2: no allocation per piece a peer chooses).
+     */
+    static final int COPY_BYTES = Frames.MAX_FRAME;
+    /** Copy buffers kept for reuse once taken: the copies of a stream that runs ahead of its application are no garbage. */
+    static final int COPIES_KEPT = 4;
 
     private final long highWater;
     private final ArrayDeque<Chunk> chunks = new ArrayDeque<>();
+    private final ArrayDeque<ByteBuffer> freeCopies = new ArrayDeque<>();
     private long buffered;
     private boolean peerClosed;
 
@@ -43,10 +54,31 @@ final class InboundBuffer {
     /** Appends a copy of {@code bytes}' remaining bytes (the receive buffer is reused). */
     void add(ByteBuffer bytes) {
         int n = bytes.remaining();
-        Chunk c = new Chunk();
-        c.data = ByteBuffer.allocate(n).put(bytes).flip();
-        chunks.add(c);
         buffered += n;
+        Chunk last = chunks.peekLast();
+        if (last != null && last.copy && last.data.capacity() - last.data.limit() >= n) {
+            int at = last.data.limit();
+            last.data.limit(at + n);
+            last.data.put(at, bytes, bytes.position(), n);
+            bytes.position(bytes.limit());
+            return;
+        }
+        ByteBuffer copy = n <= COPY_BYTES ? (freeCopies.isEmpty() ? ByteBuffer.allocate(COPY_BYTES) : freeCopies.pop())
+                : ByteBuffer.allocate(n);
+        Chunk c = new Chunk();
+        c.data = copy.clear().put(bytes).flip();
+        c.copy = true;
+        chunks.add(c);
+    }
+
+    /** Pieces waiting (copies, blocks and places), for tests. */
+    int chunkCount() {
+        return chunks.size();
+    }
+
+    /** Copy buffers kept for reuse, for tests. */
+    int freeCopies() {
+        return freeCopies.size();
     }
 
     /** Nothing waits, not even a block still moving: bytes arriving now are next in the stream. */
@@ -160,6 +192,9 @@ final class InboundBuffer {
             chunks.poll();
             if (c.taken != null) {
                 c.taken.run();
+            }
+            if (c.copy && c.data.capacity() == COPY_BYTES && freeCopies.size() < COPIES_KEPT) {
+                freeCopies.push(c.data);
             }
         }
         buffered -= n;

@@ -10,6 +10,8 @@ import java.nio.charset.StandardCharsets;
 
 import org.junit.jupiter.api.Test;
 
+import io.sanswitch.testing.Checks;
+
 /** The received bytes of a connection wait in stream order, blocks included, and end with -1. */
 class InboundBufferTest {
     private static ByteBuffer bytes(String s) {
@@ -42,6 +44,54 @@ class InboundBufferTest {
         in.add(receiveBuffer);
         receiveBuffer.clear().put(bytes("xyz"));
         assertEquals("abc", takeAll(in, 16));
+    }
+
+    /**
+     * docs/rules.md SW-credit, docs/security.md SEC-2: a peer that cuts its stream into tiny pieces costs what it sends, not a
+     * buffer per piece: small pieces are appended to the last copy while it has room, in order.
+     */
+    @Test
+    @Checks("SW-credit")
+    void tinyPiecesShareACopyAndComeOutInOrder() {
+        InboundBuffer in = new InboundBuffer(1 << 30);
+        ByteBuffer one = ByteBuffer.allocate(1);
+        for (int i = 0; i < 300_000; i++) {
+            in.add(one.clear().put((byte) i).flip());
+        }
+        assertEquals(300_000, in.buffered());
+        assertTrue(in.chunkCount() <= 300_000 / InboundBuffer.COPY_BYTES + 1, in.chunkCount() + " pieces");
+        ByteBuffer into = ByteBuffer.allocate(7_000);
+        for (int at = 0; at < 300_000;) {
+            int n = in.take(into.clear());
+            into.flip();
+            for (int k = 0; k < n; k++) {
+                assertEquals((byte) (at + k), into.get(k), "byte " + (at + k));
+            }
+            at += n;
+        }
+        assertEquals(0, in.buffered());
+    }
+
+    /** A stream that runs ahead of its application reuses the copies it has taken instead of making garbage. */
+    @Test
+    void takenCopiesAreReused() {
+        InboundBuffer in = new InboundBuffer(1 << 30);
+        byte[] piece = new byte[InboundBuffer.COPY_BYTES];
+        in.add(ByteBuffer.wrap(piece));
+        in.add(ByteBuffer.wrap(piece));
+        assertEquals(0, in.freeCopies());
+        ByteBuffer into = ByteBuffer.allocate(InboundBuffer.COPY_BYTES);
+        assertEquals(InboundBuffer.COPY_BYTES, in.take(into.clear()));
+        assertEquals(1, in.freeCopies(), "the taken copy is kept");
+        in.add(ByteBuffer.wrap(piece));
+        assertEquals(0, in.freeCopies(), "and used for the next");
+        for (int i = 0; i < 2 * InboundBuffer.COPIES_KEPT + 2; i++) {
+            in.add(ByteBuffer.wrap(piece));
+        }
+        while (in.take(into.clear()) > 0) {
+            assertTrue(in.freeCopies() <= InboundBuffer.COPIES_KEPT, in.freeCopies() + " kept");
+        }
+        assertEquals(InboundBuffer.COPIES_KEPT, in.freeCopies());
     }
 
     @Test
