@@ -95,7 +95,7 @@ final class Connection implements SwitchSocket {
     private final SerialQueue queue;
     // The contents of these three are owned by the connection's queue, like the fields below.
     private final SendQueue sends = new SendQueue();
-    private final InboundBuffer inbound = new InboundBuffer(HIGH_WATER);
+    private final InboundBuffer inbound;
 
     // Everything below is owned by this connection's queue; state is volatile because isOpen,
     // toString and the switch's statistics read it from any thread.
@@ -162,6 +162,7 @@ final class Connection implements SwitchSocket {
         this.local = local;
         this.remote = remote;
         this.queue = sw.newQueue("connection " + provider.name + " " + remote);
+        this.inbound = new InboundBuffer(HIGH_WATER, sw.copyBuffers());
         this.carrier = carry(provider, handle);
     }
 

@@ -36,19 +36,26 @@ final class InboundBuffer {
      * to the last copy while it has room, so what waits costs about its bytes however the peer cut it
      * (docs/security.md SEC-2: no allocation per piece a peer chooses).
      */
-    static final int COPY_BYTES = Frames.MAX_FRAME;
-    /** Copy buffers kept for reuse once taken: the copies of a stream that runs ahead of its application are no garbage. */
+    static final int COPY_BYTES = CopyBuffers.BYTES;
+    /** Copy buffers kept for reuse by a buffer that has no switch's to share (a test's). */
     static final int COPIES_KEPT = 4;
 
     private final long highWater;
     private final ArrayDeque<Chunk> chunks = new ArrayDeque<>();
-    private final ArrayDeque<ByteBuffer> freeCopies = new ArrayDeque<>();
+    /** Where copies come from and go back to once taken or dropped (a switch's, shared). */
+    private final CopyBuffers copies;
     private long buffered;
     private boolean peerClosed;
 
     /** @param highWater bytes waiting above which {@link #full()} (the switch stops receiving) */
     InboundBuffer(long highWater) {
+        this(highWater, new CopyBuffers(COPIES_KEPT));
+    }
+
+    /** @param copies the copy buffers to take from and give back (the switch's, shared by its connections) */
+    InboundBuffer(long highWater, CopyBuffers copies) {
         this.highWater = highWater;
+        this.copies = copies;
     }
 
     /** Appends a copy of {@code bytes}' remaining bytes (the receive buffer is reused). */
@@ -63,8 +70,7 @@ final class InboundBuffer {
             bytes.position(bytes.limit());
             return;
         }
-        ByteBuffer copy = n <= COPY_BYTES ? (freeCopies.isEmpty() ? ByteBuffer.allocate(COPY_BYTES) : freeCopies.pop())
-                : ByteBuffer.allocate(n);
+        ByteBuffer copy = n <= COPY_BYTES ? copies.take() : ByteBuffer.allocate(n);
         Chunk c = new Chunk();
         c.data = copy.clear().put(bytes).flip();
         c.copy = true;
@@ -78,7 +84,7 @@ final class InboundBuffer {
 
     /** Copy buffers kept for reuse, for tests. */
     int freeCopies() {
-        return freeCopies.size();
+        return copies.kept();
     }
 
     /** Nothing waits, not even a block still moving: bytes arriving now are next in the stream. */
@@ -193,8 +199,8 @@ final class InboundBuffer {
             if (c.taken != null) {
                 c.taken.run();
             }
-            if (c.copy && c.data.capacity() == COPY_BYTES && freeCopies.size() < COPIES_KEPT) {
-                freeCopies.push(c.data);
+            if (c.copy) {
+                copies.give(c.data);
             }
         }
         buffered -= n;
@@ -215,6 +221,9 @@ final class InboundBuffer {
             if (dropping) {
                 if (c.data != null) {
                     buffered -= c.data.remaining();
+                }
+                if (c.copy) {
+                    copies.give(c.data);
                 }
                 i.remove();
             }
@@ -242,6 +251,9 @@ final class InboundBuffer {
         for (Chunk c : dropped) {
             if (c.abandoned != null) {
                 c.abandoned.run();
+            }
+            if (c.copy) {
+                copies.give(c.data);
             }
         }
     }

@@ -128,6 +128,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     private int resumePortOpenedFor;
     /** docs/migration.md section 4: the sessions parked by a move, waiting for their connector's dial. */
     private final ParkedSessions parked = new ParkedSessions(this::liveSession);
+    private final CopyBuffers copyBuffers = new CopyBuffers(CopyBuffers.SWITCH_KEPT);
     private volatile SessionDirectory sessions = parked;
 
     /**
@@ -1099,6 +1100,11 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     }
 
     // ------------------------------------------------------------------ for connections and listeners
+
+    @Override
+    public CopyBuffers copyBuffers() {
+        return copyBuffers;
+    }
 
     @Override
     public SerialQueue newQueue(String name) {

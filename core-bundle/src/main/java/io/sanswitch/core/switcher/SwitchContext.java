@@ -11,6 +11,9 @@ import io.sanswitch.api.SwitchSocket;
 interface SwitchContext {
     SerialQueue newQueue(String name);
 
+    /** The buffers bytes waiting for applications are copied to, shared by the connections (docs/rules.md SW-credit). */
+    CopyBuffers copyBuffers();
+
     /** Runs {@code task} once after {@code delay} on the switch's timer thread; it must only enqueue. */
     Future<?> schedule(Runnable task, Duration delay);
 
