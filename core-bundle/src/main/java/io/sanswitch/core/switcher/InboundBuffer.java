@@ -58,23 +58,27 @@ final class InboundBuffer {
         this.copies = copies;
     }
 
-    /** Appends a copy of {@code bytes}' remaining bytes (the receive buffer is reused). */
+    /**
+     * Appends a copy of {@code bytes}' remaining bytes (the receive buffer is reused): into the room
+     * the last copy has left, then into copy buffers of {@link #COPY_BYTES}, however large or small
+     * the pieces come.
+     */
     void add(ByteBuffer bytes) {
-        int n = bytes.remaining();
-        buffered += n;
+        buffered += bytes.remaining();
         Chunk last = chunks.peekLast();
-        if (last != null && last.copy && last.data.capacity() - last.data.limit() >= n) {
+        while (bytes.hasRemaining()) {
+            if (last == null || !last.copy || last.data.limit() == last.data.capacity()) {
+                last = new Chunk();
+                last.data = copies.take().flip(); // empty, the whole buffer to append to
+                last.copy = true;
+                chunks.add(last);
+            }
             int at = last.data.limit();
+            int n = Math.min(bytes.remaining(), last.data.capacity() - at);
             last.data.limit(at + n);
             last.data.put(at, bytes, bytes.position(), n);
-            bytes.position(bytes.limit());
-            return;
+            bytes.position(bytes.position() + n);
         }
-        ByteBuffer copy = n <= COPY_BYTES ? copies.take() : ByteBuffer.allocate(n);
-        Chunk c = new Chunk();
-        c.data = copy.clear().put(bytes).flip();
-        c.copy = true;
-        chunks.add(c);
     }
 
     /** Pieces waiting (copies, blocks and places), for tests. */
