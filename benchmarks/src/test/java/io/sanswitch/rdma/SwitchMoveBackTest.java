@@ -196,12 +196,10 @@ class SwitchMoveBackTest {
     @Checks({"SW-migrate-back", "SW-migrate-trigger", "SW-migrate-exactly-once"})
     void theStreamMovesToTcpAndBackToUcxWhicheverSidesProviderGoesAndReturns() throws Exception {
         assumeTrue(Ucx.isAvailable(), () -> "UCX not available: " + Ucx.unavailabilityCause());
-        client.start();
-        server.start();
-        SwitchServerSocket listener = server.sw.listen(new InetSocketAddress(LOOPBACK, 0), 4);
-        CompletableFuture<SwitchSocket> accepted = listener.acceptAsync().toCompletableFuture();
-        SwitchSocket c = client.sw.connect(listener.localAddress(), "ucx");
-        SwitchSocket s = accepted.get(20, TimeUnit.SECONDS);
+        Pair p = connectedOverUcx();
+        SwitchServerSocket listener = p.listener();
+        SwitchSocket c = p.client();
+        SwitchSocket s = p.server();
         assertEquals("ucx", s.provider());
         // Both sides have the other's SESSION first, so the session can move from the first withdrawal on.
         sessionsExchanged(c, s);
@@ -295,12 +293,10 @@ class SwitchMoveBackTest {
         assumeTrue(Ucx.isAvailable(), () -> "UCX not available: " + Ucx.unavailabilityCause());
         client.resumeTimeout = Duration.ofSeconds(300);
         server.resumeTimeout = client.resumeTimeout;
-        client.start();
-        server.start();
-        SwitchServerSocket listener = server.sw.listen(new InetSocketAddress(LOOPBACK, 0), 4);
-        CompletableFuture<SwitchSocket> accepted = listener.acceptAsync().toCompletableFuture();
-        SwitchSocket c = client.sw.connect(listener.localAddress(), "ucx");
-        SwitchSocket s = accepted.get(20, TimeUnit.SECONDS);
+        Pair p = connectedOverUcx();
+        SwitchServerSocket listener = p.listener();
+        SwitchSocket c = p.client();
+        SwitchSocket s = p.server();
         sessionsExchanged(c, s);
         client.withdrawUcx();
         awaitProvider("tcp", c, s, List.of());
@@ -326,6 +322,19 @@ class SwitchMoveBackTest {
         c.close();
         s.close();
         listener.close();
+    }
+
+    private record Pair(SwitchSocket client, SwitchSocket server, SwitchServerSocket listener) {
+    }
+
+    /** Both switches started, and a connection pinned to ucx from the client to a listener of the server. */
+    private Pair connectedOverUcx() throws Exception {
+        client.start();
+        server.start();
+        SwitchServerSocket listener = server.sw.listen(new InetSocketAddress(LOOPBACK, 0), 4);
+        CompletableFuture<SwitchSocket> accepted = listener.acceptAsync().toCompletableFuture();
+        SwitchSocket c = client.sw.connect(listener.localAddress(), "ucx");
+        return new Pair(c, accepted.get(20, TimeUnit.SECONDS), listener);
     }
 
     /** What {@code s} holds for its application, from its description's last {@code inbound[...]}. */

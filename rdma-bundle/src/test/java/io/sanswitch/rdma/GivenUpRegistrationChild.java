@@ -4,7 +4,6 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 import io.sanswitch.conformance.KitProvider;
 import io.sanswitch.conformance.KitSwitch;
@@ -56,19 +55,7 @@ public final class GivenUpRegistrationChild {
             ucx.registrationWait(SHORT);
             long before = ucx.registeredRegions();
             UcxWorkerThread worker = ucx.workerThread();
-            CountDownLatch held = new CountDownLatch(1);
-            CountDownLatch letGo = new CountDownLatch(1);
-            worker.later(() -> {
-                held.countDown();
-                try {
-                    letGo.await(60, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
-            if (!held.await(30, TimeUnit.SECONDS)) {
-                return "the progress thread did not take the holding task";
-            }
+            CountDownLatch letGo = UcxGivenUpCallTest.hold(worker);
             try {
                 a.register(s, ByteBuffer.allocateDirect(1 << 20), Winsock.MEM_READ);
                 return "the registration did not give up while the progress thread was held";
