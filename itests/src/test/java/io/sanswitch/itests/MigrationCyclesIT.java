@@ -87,7 +87,7 @@ public class MigrationCyclesIT {
     private static final int BASELINE_ROUNDS = 3;
     private static final Pattern CHILD_SOCKET = Pattern.compile(
             "(?m)^socket (\\d+) (\\S+) (\\d+) (-?\\d+) (-?\\d+) (.*)$");
-    private static final Pattern CHILD_STALL = Pattern.compile("(?m)^stall (\\d+) failures (\\d+) (.*)$");
+    private static final Pattern CHILD_STALL = Pattern.compile("(?m)^stall (\\d+) ended (\\d+) failures (\\d+) (.*)$");
     /** The revisions line of Gogo's {@code bundle ID}: {@code Revisions [bsn [12](R 12.1), ...]}. */
     private static final Pattern REVISIONS = Pattern.compile("(?m)^Revisions\\s+(.*)$");
     private static final Pattern CHILD_DIGESTS = Pattern.compile(
@@ -218,7 +218,8 @@ public class MigrationCyclesIT {
         for (int i = 0; i < BASELINE_ROUNDS; i++) {
             awaitProgress("over ucx, no move yet");
         }
-        System.out.printf("[cycle] %s baseline: longest stall over ucx with no move %s%n", side, longestStall());
+        System.out.printf("[cycle] %s baseline: longest stall over ucx with no move %s%n", side,
+                longestStall().millis());
         List<Long> stalls = new ArrayList<>();
         for (int cycle = 1; cycle <= cycles; cycle++) {
             boolean update = cycle % 2 == 0;
@@ -233,8 +234,8 @@ public class MigrationCyclesIT {
             awaitProgress(name + " on tcp");
             Stall stallOnTcp = longestStall();
             System.out.printf("[cycle] %s: rdma bundle stopped in %d ms, every connection on tcp %d ms later, "
-                    + "longest stall %s; %s%n", name, millis(start, stopped), millis(stopped, onTcp), stallOnTcp,
-                    moves(stopAt));
+                    + "longest stall %s; %s%n", name, millis(start, stopped), millis(stopped, onTcp),
+                    stallOnTcp.after("stop", stopAt), moves(stopAt));
             long restart = System.nanoTime();
             Instant restartAt = Instant.now();
             both(side, () -> startAgain(update), () -> childStartAgain(update));
@@ -243,11 +244,12 @@ public class MigrationCyclesIT {
                     + " again, the connections should be back on ucx (docs/migration.md section 6, the move back)");
             long onUcx = System.nanoTime();
             awaitProgress(name + " back on ucx");
-            Stall stall = stallOnTcp.max(longestStall());
-            stalls.add(stall.millis());
+            Stall stallOnUcx = longestStall();
+            stalls.add(Math.max(stallOnTcp.millis(), stallOnUcx.millis()));
             System.out.printf("[cycle] %s: rdma bundle %s in %d ms, every connection on ucx %d ms later, "
-                    + "longest stall of the cycle %s; %s%n", name, update ? "updated and started" : "started",
-                    millis(restart, started), millis(started, onUcx), stall, moves(restartAt));
+                    + "longest stall %s, of the cycle %d ms; %s%n", name, update ? "updated and started" : "started",
+                    millis(restart, started), millis(started, onUcx), stallOnUcx.after("start", restartAt),
+                    stalls.get(stalls.size() - 1), moves(restartAt));
         }
         finish();
         for (Connection c : connections) {
@@ -459,33 +461,37 @@ public class MigrationCyclesIT {
         return received;
     }
 
-    /** The longest stall of a receiving end on this side and in the child, in ms. */
-    private record Stall(long here, long there) {
+    /**
+     * The longest stall of a receiving end on this side and in the child, in ms, and when each ended:
+     * printed against the cycle's stop or start, it tells the move's pause from a stall of the machine.
+     */
+    private record Stall(PatternStream.Stall here, PatternStream.Stall there) {
         long millis() {
-            return Math.max(here, there);
+            return Math.max(here.millis(), there.millis());
         }
 
         Stall max(Stall other) {
-            return new Stall(Math.max(here, other.here), Math.max(there, other.there));
+            return new Stall(here.max(other.here), there.max(other.there));
         }
 
-        @Override
-        public String toString() {
-            return millis() + " ms (receivers here " + here + ", in the child " + there + ")";
+        String after(String step, Instant at) {
+            return millis() + " ms (receivers here " + here.millis() + " ending " + (here.endedAt() - at.toEpochMilli())
+                    + " ms after the " + step + ", in the child " + there.millis() + " ending "
+                    + (there.endedAt() - at.toEpochMilli()) + ")";
         }
     }
 
     /** The longest stall of any receiver on either side since the last call; also fails on an application error. */
     private Stall longestStall() throws Exception {
-        long longest = 0;
+        PatternStream.Stall longest = PatternStream.Stall.NONE;
         for (Connection c : connections) {
-            longest = Math.max(longest, c.receiver().takeLongestStallMillis());
+            longest = longest.max(c.receiver().takeLongestStall());
         }
         String there = child.run("cycles:stall");
         Matcher m = CHILD_STALL.matcher(there);
         assertTrue("the child's stall\n" + there, m.find());
-        assertEquals("no application error in the child: " + m.group(3), "0", m.group(2));
-        return new Stall(longest, Long.parseLong(m.group(1)));
+        assertEquals("no application error in the child: " + m.group(4), "0", m.group(3));
+        return new Stall(longest, new PatternStream.Stall(Long.parseLong(m.group(1)), Long.parseLong(m.group(2))));
     }
 
     private void checkNoFailure(String when) {

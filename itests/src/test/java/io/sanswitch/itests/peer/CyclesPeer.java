@@ -143,11 +143,12 @@ public final class CyclesPeer implements BundleActivator {
     }
 
     public String stall() {
-        long longest = 0;
+        PatternStream.Stall longest = PatternStream.Stall.NONE;
         for (Accepted a : accepted) {
-            longest = Math.max(longest, a.receiver().takeLongestStallMillis());
+            longest = longest.max(a.receiver().takeLongestStall());
         }
-        return "stall " + longest + " failures " + failures.list().size() + " " + failures.list();
+        return "stall " + longest.millis() + " ended " + longest.endedAt() + " failures " + failures.list().size() + " "
+                + failures.list();
     }
 
     public String finish() throws Exception {

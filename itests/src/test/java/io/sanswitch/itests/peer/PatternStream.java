@@ -121,7 +121,9 @@ public final class PatternStream {
         private final SwitchSocket from;
         private final MessageDigest digest = sha256();
         private final AtomicLong received = new AtomicLong();
-        private final AtomicLong longestStallNanos = new AtomicLong();
+        /** Guarded by this: the longest gap since the last take, and the wall-clock time it ended. */
+        private long longestStallNanos;
+        private long longestStallEndedAt;
         private final CountDownLatch ended = new CountDownLatch(1);
         private volatile long lastProgress = System.nanoTime();
         private volatile boolean done;
@@ -152,8 +154,7 @@ public final class PatternStream {
                                 + received.get() + " bytes");
                     }
                     long now = System.nanoTime();
-                    long gap = now - lastProgress;
-                    longestStallNanos.accumulateAndGet(gap, Math::max);
+                    noteGap(now - lastProgress);
                     lastProgress = now;
                     into.flip();
                     while (into.hasRemaining()) {
@@ -198,13 +199,23 @@ public final class PatternStream {
             return received.get();
         }
 
+        private synchronized void noteGap(long nanos) {
+            if (nanos > longestStallNanos) {
+                longestStallNanos = nanos;
+                longestStallEndedAt = System.currentTimeMillis();
+            }
+        }
+
         /**
          * The longest time between two receives since the last call, a stall still going on
-         * included; starts counting afresh.
+         * included (ending now), and when it ended; starts counting afresh.
          */
-        public long takeLongestStallMillis() {
+        public synchronized Stall takeLongestStall() {
             long ongoing = done ? 0 : System.nanoTime() - lastProgress;
-            return Math.max(longestStallNanos.getAndSet(0), ongoing) / 1_000_000;
+            Stall longest = ongoing > longestStallNanos ? new Stall(ongoing / 1_000_000, System.currentTimeMillis())
+                    : new Stall(longestStallNanos / 1_000_000, longestStallEndedAt);
+            longestStallNanos = 0;
+            return longest;
         }
 
         public boolean awaitEnd(long millis) throws InterruptedException {
@@ -224,6 +235,18 @@ public final class PatternStream {
         @Override
         public String toString() {
             return name + " (received " + received.get() + " bytes)";
+        }
+    }
+
+    /**
+     * A receiver's longest time without bytes, and the wall-clock time (epoch ms) it ended: where a
+     * cycle's stall sat against its stop and start (the move's pause, or the machine before it).
+     */
+    public record Stall(long millis, long endedAt) {
+        public static final Stall NONE = new Stall(0, 0);
+
+        public Stall max(Stall other) {
+            return other.millis > millis ? other : this;
         }
     }
 
