@@ -1303,6 +1303,11 @@ final class Connection implements SwitchSocket {
         }
     }
 
+    /** The switch's shared send batches, for this connection's moved session (docs/rules.md SW-migrate-buffers). */
+    SharedBuffers batchBuffers() {
+        return sw.batchBuffers();
+    }
+
     void registered(int delta) {
         liveRegistrations += delta;
         sw.registrations(delta);

@@ -36,24 +36,24 @@ final class InboundBuffer {
      * to the last copy while it has room, so what waits costs about its bytes however the peer cut it
      * (docs/security.md SEC-2: no allocation per piece a peer chooses).
      */
-    static final int COPY_BYTES = CopyBuffers.BYTES;
+    static final int COPY_BYTES = SharedBuffers.COPY_BYTES;
     /** Copy buffers kept for reuse by a buffer that has no switch's to share (a test's). */
     static final int COPIES_KEPT = 4;
 
     private final long highWater;
     private final ArrayDeque<Chunk> chunks = new ArrayDeque<>();
     /** Where copies come from and go back to once taken or dropped (a switch's, shared). */
-    private final CopyBuffers copies;
+    private final SharedBuffers copies;
     private long buffered;
     private boolean peerClosed;
 
     /** @param highWater bytes waiting above which {@link #full()} (the switch stops receiving) */
     InboundBuffer(long highWater) {
-        this(highWater, new CopyBuffers(COPIES_KEPT));
+        this(highWater, new SharedBuffers(COPY_BYTES, false, COPIES_KEPT));
     }
 
     /** @param copies the copy buffers to take from and give back (the switch's, shared by its connections) */
-    InboundBuffer(long highWater, CopyBuffers copies) {
+    InboundBuffer(long highWater, SharedBuffers copies) {
         this.highWater = highWater;
         this.copies = copies;
     }

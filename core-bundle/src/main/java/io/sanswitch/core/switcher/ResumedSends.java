@@ -20,8 +20,10 @@ import io.sanswitch.api.SwitchSocket;
  * they were made, and they are retired in that order whatever order they complete in, so an
  * application's send completes only once every batch up to its last byte was sent. The batches are
  * direct buffers (a resume socket over TCP sends large ones from where they are), at most
- * {@link #MAX_IN_FLIGHT}, allocated as the traffic needs them and reused. Owned by the connection's
- * queue.
+ * {@link #MAX_IN_FLIGHT}, taken from the switch's shared batches as the traffic needs them, reused,
+ * and given back at the end: a session moves at every provider swap, and a megabyte of native memory
+ * allocated and zeroed per batch and move cost the queue time and, once the JVM's direct memory was
+ * used up, a full collection (docs/rules.md SW-migrate-buffers). Owned by the connection's queue.
  */
 final class ResumedSends {
     /** The most bytes of one socket send: several frames (each at most {@link Frames#MAX_FRAME}). */
@@ -43,10 +45,14 @@ final class ResumedSends {
 
     /** One batch buffer and, while it is posted, what it carries. */
     private static final class Batch {
-        final ByteBuffer memory = ByteBuffer.allocateDirect(BATCH_BYTES);
+        final ByteBuffer memory;
         final List<SendQueue.Segment> segments = new ArrayList<>();
         boolean ackOnly;
         boolean done;
+
+        Batch(ByteBuffer memory) {
+            this.memory = memory;
+        }
     }
 
     private final SwitchSocket socket;
@@ -57,12 +63,15 @@ final class ResumedSends {
     /** Runs a failure on the connection's queue, never on the completing thread (a provider's cleanup). */
     private final Executor later;
     private final Owner owner;
+    private final SharedBuffers buffers;
     private final int ackEvery;
     /** What the peer had not received at the resume, still to go before the queued sends. */
     private final ArrayDeque<ByteBuffer> replay = new ArrayDeque<>();
     private final ArrayDeque<Batch> free = new ArrayDeque<>();
     private final ArrayDeque<Batch> posted = new ArrayDeque<>();
     private int batches;
+    /** {@link #ended}: a batch still in flight goes back to the shared ones once its send is over. */
+    private boolean ended;
     /** The count the next ACK states, and the last one sent (-1: none yet; the first send states it). */
     private long received;
     private long ackSent = -1;
@@ -80,15 +89,17 @@ final class ResumedSends {
      * @param ackEvery the bytes received unacknowledged from which an ACK goes alone (docs/migration.md section 5)
      * @param here runs a successful completion on the connection's queue, on the completing thread if the queue is idle
      * @param later runs a failure on the connection's queue, never on the completing thread (a provider's cleanup)
+     * @param buffers where batches come from and go back to, direct buffers of {@link #BATCH_BYTES}
      */
     ResumedSends(SwitchSocket socket, SendQueue sends, Retention retention, int ackEvery, Executor here, Executor later,
-            Owner owner) {
+            Owner owner, SharedBuffers buffers) {
         this.socket = socket;
         this.sends = sends;
         this.retention = retention;
         this.here = here;
         this.later = later;
         this.owner = owner;
+        this.buffers = buffers;
         this.ackEvery = ackEvery;
     }
 
@@ -150,7 +161,7 @@ final class ResumedSends {
         while (posted.size() < MAX_IN_FLIGHT && !owner.connectionEnded() && mayHaveWork()) {
             Batch b = free.poll();
             if (b == null) {
-                b = new Batch();
+                b = new Batch(buffers.take());
                 batches++;
             }
             if (!fill(b)) {
@@ -239,6 +250,12 @@ final class ResumedSends {
 
     /** On the connection's queue: {@code b} was sent; the batches at the head are retired in posting order. */
     private void completed(Batch b) {
+        if (ended) {
+            // The socket is done with it. A failed send's batch is not given back: the socket may
+            // still be reading it as it ends, and another session's batch must not change under it.
+            buffers.give(b.memory);
+            return;
+        }
         if (owner.connectionEnded()) {
             return;
         }
@@ -257,10 +274,20 @@ final class ResumedSends {
         owner.retired();
     }
 
-    /** The connection ended: nothing is sent again, the batches are dropped (one in flight is the socket's until it ends). */
+    /**
+     * The session left this socket or the connection ended: nothing is sent again; the idle batches
+     * go back, one in flight once its send is over (it is the socket's until then).
+     */
     void ended() {
+        if (ended) {
+            return;
+        }
+        ended = true;
         replay.clear();
         posted.clear();
+        for (Batch b : free) {
+            buffers.give(b.memory);
+        }
         free.clear();
     }
 

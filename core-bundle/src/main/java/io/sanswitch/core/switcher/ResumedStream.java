@@ -62,7 +62,7 @@ final class ResumedStream implements ResumedSends.Owner, ResumedReceives.Sink, R
         this.identity = moved.identity();
         this.received = moved.received();
         this.ackEveryBytes = moved.ackEveryBytes();
-        this.out = new ResumedSends(socket, sends, retention, ackEveryBytes, c::here, c::later, this);
+        this.out = new ResumedSends(socket, sends, retention, ackEveryBytes, c::here, c::later, this, c.batchBuffers());
         this.out.received(received); // the first send tells the peer where this side is
         // Leaving, a receive stays posted whatever the application holds: the socket's end is the sign to go.
         this.in = new ResumedReceives(socket, Connection.PLAIN_RECEIVE_BYTES, c::here, c::later,

@@ -128,7 +128,8 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     private int resumePortOpenedFor;
     /** docs/migration.md section 4: the sessions parked by a move, waiting for their connector's dial. */
     private final ParkedSessions parked = new ParkedSessions(this::liveSession);
-    private final CopyBuffers copyBuffers = new CopyBuffers(CopyBuffers.SWITCH_KEPT);
+    private final SharedBuffers copyBuffers = SharedBuffers.copies();
+    private final SharedBuffers batchBuffers = SharedBuffers.batches();
     private volatile SessionDirectory sessions = parked;
 
     /**
@@ -1102,8 +1103,13 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     // ------------------------------------------------------------------ for connections and listeners
 
     @Override
-    public CopyBuffers copyBuffers() {
+    public SharedBuffers copyBuffers() {
         return copyBuffers;
+    }
+
+    @Override
+    public SharedBuffers batchBuffers() {
+        return batchBuffers;
     }
 
     @Override

@@ -12,7 +12,10 @@ interface SwitchContext {
     SerialQueue newQueue(String name);
 
     /** The buffers bytes waiting for applications are copied to, shared by the connections (docs/rules.md SW-credit). */
-    CopyBuffers copyBuffers();
+    SharedBuffers copyBuffers();
+
+    /** The direct buffers moved sessions' sends are batched in, shared by the connections (docs/rules.md SW-migrate-buffers). */
+    SharedBuffers batchBuffers();
 
     /** Runs {@code task} once after {@code delay} on the switch's timer thread; it must only enqueue. */
     Future<?> schedule(Runnable task, Duration delay);

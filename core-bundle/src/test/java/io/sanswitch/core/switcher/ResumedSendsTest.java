@@ -11,6 +11,7 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.Test;
 
 import io.sanswitch.spi.WsaError;
 import io.sanswitch.spi.WsaException;
+import io.sanswitch.testing.Checks;
 
 /**
  * {@link ResumedSends} over a resume socket whose sends complete when the test says: several batches
@@ -32,6 +34,7 @@ class ResumedSendsTest {
     private final SendQueue queue = new SendQueue();
     private final List<Throwable> failures = new ArrayList<>();
     private final List<String> ranOn = new ArrayList<>();
+    private final SharedBuffers batches = new SharedBuffers(ResumedSends.BATCH_BYTES, true, 8);
     private ResumedSends sends;
 
     private ResumedSends over(Retention retention) {
@@ -58,7 +61,7 @@ class ResumedSendsTest {
             public boolean connectionEnded() {
                 return !failures.isEmpty();
             }
-        });
+        }, batches);
         return sends;
     }
 
@@ -118,6 +121,59 @@ class ResumedSendsTest {
         stream.writeBytes(b);
         stream.writeBytes(c);
         assertArrayEquals(stream.toByteArray(), seen.data.toByteArray(), "every byte once, in order");
+    }
+
+    /**
+     * docs/rules.md SW-migrate-buffers: a session that leaves its socket gives its idle batches back at
+     * once, one in flight once its send is over, one whose send failed never (the socket may still read
+     * it); the next session over the same switch takes them instead of allocating.
+     */
+    @Test
+    @Checks("SW-migrate-buffers")
+    void batchesGoBackWhenTheSocketIsDoneWithThemAndTheNextSessionTakesThem() {
+        over(new Retention(64 << 20));
+        send(random(5 * ResumedSends.BATCH_BYTES / 2, 9));
+        sends.received(0);
+        sends.pump();
+        assertEquals(3, socket.sends.size(), "two and a half megabytes: three batches");
+        Set<ByteBuffer> used = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        socket.sends.forEach(c -> used.add(c.buffer));
+        socket.sent(0); // retired, idle: nothing more to send
+        assertEquals(3, socket.sends.size());
+        assertEquals(0, batches.kept(), "a session keeps its batches while it runs");
+
+        sends.ended(); // the session moves on
+        assertEquals(1, batches.kept(), "the idle batch went back at once");
+        socket.sent(1);
+        assertEquals(2, batches.kept(), "a batch in flight went back once its send was over");
+        socket.sends.get(2).done.completeExceptionally(new IllegalStateException("reset"));
+        assertEquals(2, batches.kept(), "not one whose send failed: the socket may still read it as it ends");
+        sends.ended();
+        assertEquals(2, batches.kept(), "ended once");
+
+        HeldSocket next = new HeldSocket();
+        ResumedSends after = new ResumedSends(next, queue, new Retention(64 << 20), ACK_EVERY, Runnable::run, Runnable::run,
+                new ResumedSends.Owner() {
+                    @Override
+                    public void retired() {
+                    }
+
+                    @Override
+                    public void sendFailed(Throwable e) {
+                    }
+
+                    @Override
+                    public boolean connectionEnded() {
+                        return false;
+                    }
+                }, batches);
+        send(random(3 * ResumedSends.BATCH_BYTES, 10));
+        after.received(0);
+        after.pump();
+        assertEquals(ResumedSends.MAX_IN_FLIGHT, next.sends.size());
+        assertEquals(0, batches.kept(), "the next session took the two given back");
+        assertEquals(2, next.sends.stream().filter(c -> used.contains(c.buffer)).count(),
+                "and sends from them, not from new ones");
     }
 
     @Test
