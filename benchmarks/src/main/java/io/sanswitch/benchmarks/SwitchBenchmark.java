@@ -60,12 +60,12 @@ import io.sanswitch.benchmarks.UcxBenchmark.ForeignLoad;
  * round trip over tcp measured 6.9 times the provider's, after 4 s 1.3 times, in the same minute),
  * {@code --jit-settle S} (20: after the warm-up, each peer waits, at most S more seconds, until its JIT compiler
  * threads went quiet, {@link JitWarmup}; 0 turns it off), {@code --sizes a,b,...} in bytes (8, then 16 to 16 MiB in powers of 4), {@code --transports
- * tcp,ucx}, {@code --policies busy-poll,spin-then-wakeup}, {@code --depth N} (4), {@code --out DIR}, {@code --layers raw,provider,switch,switch+migrate} (all by default; the
+ * tcp,ucx}, {@code --policies busy-poll,spin-briefly-then-wakeup}, {@code --depth N} (4), {@code --out DIR}, {@code --layers raw,provider,switch,switch+migrate} (all by default; the
  * layers measured, {@code --layers switch,switch+migrate} for migration's cost alone; {@code --migrate}, which ran
  * every switch with migrate on, is replaced by the switch+migrate layer),
  * {@code --quiet-wait S} (5) / {@code --retries N} (1) / {@code --max-foreign C} (0.3) as in
  * UcxBenchmark, {@code --no-pin}, {@code --verbose}, {@code --smoke} (8 bytes and 1 MiB, one round
- * of 0.2 s, spin-then-wakeup only, no waiting, no JIT settling; every layer, switch+migrate included); {@code --replot CSV} draws the plots again from a CSV. Without UCX (libucx0, ucx-utils) only tcp is measured.
+ * of 0.2 s, spin-briefly-then-wakeup only, no waiting, no JIT settling; every layer, switch+migrate included); {@code --replot CSV} draws the plots again from a CSV. Without UCX (libucx0, ucx-utils) only tcp is measured.
  */
 public final class SwitchBenchmark {
     static final String SWITCH_PEER = "io.sanswitch.benchmarks.SwitchPeer";
@@ -126,7 +126,7 @@ public final class SwitchBenchmark {
             double warmup = 2;
             List<Integer> sizes = SIZES;
             List<String> transports = List.of(TCP, UCX);
-            List<String> policies = List.of("busy-poll", "spin-then-wakeup");
+            List<String> policies = List.of("busy-poll", "spin-briefly-then-wakeup");
             int depth = 4;
             Path out = Path.of("benchmarks", "target", "switch-bench");
             if (Files.isDirectory(Path.of("target")) && !Files.isDirectory(Path.of("benchmarks"))) {
@@ -164,7 +164,7 @@ public final class SwitchBenchmark {
                         seconds = 0.2;
                         warmup = 0.1;
                         sizes = List.of(8, MIB);
-                        policies = List.of("spin-then-wakeup"); // the default; busy-poll starves on a loaded CI machine
+                        policies = List.of("spin-briefly-then-wakeup"); // the default; busy-poll starves on a loaded CI machine
                         quietWait = 0;
                         retries = 0;
                         jitSettle = 0;

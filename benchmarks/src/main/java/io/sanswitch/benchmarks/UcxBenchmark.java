@@ -67,8 +67,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Options: {@code --seconds S} per measurement (2), {@code --rounds N} (5), {@code --tls a,b}
  * ({@code default,tcp}; {@code default} leaves {@code UCX_TLS} unset), {@code --depth N} (4),
- * {@code --policy busy-poll|wakeup|spin-then-wakeup} (the UCX progress thread's idle policy,
- * {@code spin-then-wakeup}), {@code --perftest-window N} ({@code -O}, 0 for its default),
+ * {@code --policy busy-poll|wakeup|spin-then-wakeup|spin-briefly-then-wakeup} (the UCX progress thread's idle policy,
+ * {@code spin-briefly-then-wakeup}), {@code --perftest-window N} ({@code -O}, 0 for its default),
  * {@code --diagnostics} (also {@code ucx_perftest} with {@code -e}, the peer error handling the UCX
  * transport asks for, which on UCX 1.13 rules out the shared-memory transports, and
  * {@code stream_bw}/{@code stream_lat} with {@code -e}, the data path of the transport when this
@@ -115,7 +115,7 @@ public final class UcxBenchmark {
             int rounds = 5;
             List<String> tls = List.of(DEFAULT_TLS, "tcp");
             int depth = 4;
-            String policy = "spin-then-wakeup";
+            String policy = "spin-briefly-then-wakeup";
             int window = 0;
             boolean diagnostics = false;
             String perftest = "ucx_perftest";
@@ -151,7 +151,7 @@ public final class UcxBenchmark {
                         retries = 0;
                     }
                     default -> throw new IllegalArgumentException("usage: [--seconds S] [--rounds N] [--tls a,b] [--depth N] "
-                            + "[--policy busy-poll|wakeup|spin-then-wakeup] [--perftest-window N] [--diagnostics] "
+                            + "[--policy busy-poll|wakeup|spin-then-wakeup|spin-briefly-then-wakeup] [--perftest-window N] [--diagnostics] "
                             + "[--perftest PATH] [--verbose] [--quiet-wait S] [--retries N] [--max-foreign CORES] [--warmup S] "
                             + "[--jvm-opt OPTION]... [--no-pin] "
                             + "[--smoke]; got " + args[i]);

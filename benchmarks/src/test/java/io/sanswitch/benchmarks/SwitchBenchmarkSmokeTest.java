@@ -79,7 +79,7 @@ class SwitchBenchmarkSmokeTest {
         // Per size and metric: the switch with and without migration over ucx, never over tcp.
         for (String metric : List.of("throughput", "round_trip")) {
             for (int size : List.of(8, 1 << 20)) {
-                String row = "ucx,switch+migrate,spin-then-wakeup," + size + "," + metric + ",";
+                String row = "ucx,switch+migrate,spin-briefly-then-wakeup," + size + "," + metric + ",";
                 assertTrue(csv.stream().anyMatch(l -> l.startsWith(row)), row + " in " + csv);
             }
         }
@@ -90,8 +90,8 @@ class SwitchBenchmarkSmokeTest {
             assertEquals(1, c.perRound().length);
         }
         assertTrue(text.contains("Cost of migration"), "the cost lines are printed");
-        assertTrue(text.contains("ucx spin-then-wakeup: switch+migrate ÷ provider, 1 MiB throughput"), "its target is printed");
-        assertTrue(text.contains("ucx switch+migrate spin-then-wakeup"), "the table has its column");
+        assertTrue(text.contains("ucx spin-briefly-then-wakeup: switch+migrate ÷ provider, 1 MiB throughput"), "its target is printed");
+        assertTrue(text.contains("ucx switch+migrate spin-briefly-then-wakeup"), "the table has its column");
     }
 
     @Test

@@ -34,17 +34,40 @@ enum ProgressPolicy {
             sleep(worker);
         }
     },
-    /** Poll for a while after the last event, then sleep in the event wait. */
+    /** Poll for a while after the last event ({@value #LONG_SPIN} idle rounds, milliseconds), then sleep in the event wait. */
     SPIN_THEN_WAKEUP {
         @Override
         void idle(long worker, int idleRounds) {
-            if (idleRounds < 20_000) {
-                Thread.onSpinWait();
-            } else {
-                sleep(worker);
-            }
+            spinThenSleep(worker, idleRounds, LONG_SPIN);
+        }
+    },
+    /**
+     * Poll briefly after the last event ({@value #BRIEF_SPIN} idle rounds, tens of microseconds: longer
+     * than a round trip through the switch), then sleep in the event wait. The default: on a machine
+     * whose cores are all busy a thread that keeps spinning is never woken, so it waits for its turn
+     * like any busy thread, and with it every call handed to it (a registration, an accept, a close);
+     * one that sleeps is woken by the traffic or the signal and runs at once (docs/architecture.md,
+     * threads).
+     */
+    SPIN_BRIEFLY_THEN_WAKEUP {
+        @Override
+        void idle(long worker, int idleRounds) {
+            spinThenSleep(worker, idleRounds, BRIEF_SPIN);
         }
     };
+
+    /** Idle rounds {@link #SPIN_THEN_WAKEUP} polls before it sleeps. */
+    static final int LONG_SPIN = 20_000;
+    /** Idle rounds {@link #SPIN_BRIEFLY_THEN_WAKEUP} polls before it sleeps. */
+    static final int BRIEF_SPIN = 100;
+
+    private static void spinThenSleep(long worker, int idleRounds, int spin) {
+        if (idleRounds < spin) {
+            Thread.onSpinWait();
+        } else {
+            sleep(worker);
+        }
+    }
 
     /** Called after a progress round that did nothing; {@code idleRounds} counts them. */
     abstract void idle(long worker, int idleRounds);

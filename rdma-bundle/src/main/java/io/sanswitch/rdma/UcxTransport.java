@@ -120,7 +120,7 @@ public final class UcxTransport implements Transport {
     }
 
     public UcxTransport() {
-        this(ProgressPolicy.SPIN_THEN_WAKEUP, "");
+        this(ProgressPolicy.SPIN_BRIEFLY_THEN_WAKEUP, "");
     }
 
     @Override

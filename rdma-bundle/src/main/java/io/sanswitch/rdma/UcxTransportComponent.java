@@ -71,9 +71,12 @@ public final class UcxTransportComponent {
                 options = {
                     @Option(value = "BUSY_POLL", label = "Busy poll: lowest latency, one core always busy"),
                     @Option(value = "WAKEUP", label = "Wakeup: sleep until traffic, no CPU while idle"),
-                    @Option(value = "SPIN_THEN_WAKEUP", label = "Spin a while after traffic, then sleep")
+                    @Option(value = "SPIN_THEN_WAKEUP", label = "Spin a while (milliseconds) after traffic, then sleep"),
+                    @Option(value = "SPIN_BRIEFLY_THEN_WAKEUP", label = "Spin briefly (microseconds) after traffic,"
+                            + " then sleep: the default; a busy machine's other threads get the core, and the"
+                            + " progress thread is woken at once by the next traffic")
                 })
-        String progressPolicy() default "SPIN_THEN_WAKEUP";
+        String progressPolicy() default "SPIN_BRIEFLY_THEN_WAKEUP";
 
         @AttributeDefinition(name = "SAN subnets", description = "Subnets in CIDR notation (IPv4 dotted quad or"
                 + " IPv6 literal and prefix length, for example 192.168.10.0/24), at most " + MAX_SUBNETS + ", whose"
@@ -109,7 +112,7 @@ public final class UcxTransportComponent {
     record Settings(ProgressPolicy policy, String transports, List<String> sanSubnets, String sharedKey,
             String keyFile, int handshakeTimeoutMillis) {
 
-        static final Settings DEFAULTS = new Settings(ProgressPolicy.SPIN_THEN_WAKEUP, "", List.of(), "", "",
+        static final Settings DEFAULTS = new Settings(ProgressPolicy.SPIN_BRIEFLY_THEN_WAKEUP, "", List.of(), "", "",
                 HANDSHAKE_TIMEOUT_MILLIS);
 
         Settings {

@@ -66,7 +66,7 @@ class ComponentSettingsTest {
     void missingValuesAreTheDefaults() {
         Settings empty = Settings.read(null, Settings.DEFAULTS, lines::add);
         assertEquals(Settings.DEFAULTS, empty);
-        assertEquals(ProgressPolicy.SPIN_THEN_WAKEUP, empty.policy());
+        assertEquals(ProgressPolicy.SPIN_BRIEFLY_THEN_WAKEUP, empty.policy());
         assertEquals("", empty.transports());
         assertEquals(List.of(), empty.sanSubnets());
         assertEquals("", empty.sharedKey());
@@ -85,7 +85,7 @@ class ComponentSettingsTest {
                 "keyFile", "/k", "handshakeTimeoutMillis", 900);
         assertEquals(List.of(), lines);
         Object[][] bad = {
-            {"progressPolicy", "FAST", "one of [BUSY_POLL, WAKEUP, SPIN_THEN_WAKEUP]"},
+            {"progressPolicy", "FAST", "one of [BUSY_POLL, WAKEUP, SPIN_THEN_WAKEUP, SPIN_BRIEFLY_THEN_WAKEUP]"},
             {"transports", "tcp; rm -rf /", "UCX_TLS"},
             {"transports", "x".repeat(257), "at most 256"},
             {"keyFile", "a\0b", "a file path"},

@@ -62,7 +62,7 @@ class DeclarativeServicesMetadataTest {
             assertTrue(metatype.contains("value=\"" + p.name() + "\""), p + " is no option in " + metatype);
         }
         assertTrue(metatype.contains("<AD id=\"sanSubnets\" type=\"String\" cardinality=\"2147483647\""), metatype);
-        assertTrue(metatype.contains("<AD id=\"progressPolicy\" type=\"String\"") && metatype.contains("default=\"SPIN_THEN_WAKEUP\""), metatype);
+        assertTrue(metatype.contains("<AD id=\"progressPolicy\" type=\"String\"") && metatype.contains("default=\"SPIN_BRIEFLY_THEN_WAKEUP\""), metatype);
         assertTrue(metatype.contains("<AD id=\"sharedKey\" type=\"Password\""), metatype);
         assertTrue(metatype.contains("<AD id=\"keyFile\" type=\"String\""), metatype);
         assertTrue(metatype.matches("(?s).*<AD id=\"handshakeTimeoutMillis\" type=\"Integer\"[^>]*min=\"100\" max=\"600000\" default=\"5000\".*"), metatype);

@@ -1,5 +1,6 @@
 package io.sanswitch.rdma;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
@@ -7,6 +8,8 @@ import org.openucx.jucx.ucp.UcpContext;
 import org.openucx.jucx.ucp.UcpParams;
 import org.openucx.jucx.ucp.UcpWorker;
 import org.openucx.jucx.ucp.UcpWorkerParams;
+
+import io.sanswitch.testing.Checks;
 
 /**
  * An event wait that fails does not turn a sleeping policy's idle round into a busy loop: the
@@ -23,7 +26,8 @@ class ProgressPolicyBackOffTest {
             long handle = worker.getNativeId();
             int status = UcxNative.waitForEvents(handle, 0);
             assertTrue(status < 0, "a worker without the wakeup feature cannot wait: " + status);
-            for (ProgressPolicy policy : new ProgressPolicy[] {ProgressPolicy.WAKEUP, ProgressPolicy.SPIN_THEN_WAKEUP}) {
+            for (ProgressPolicy policy : new ProgressPolicy[] {ProgressPolicy.WAKEUP, ProgressPolicy.SPIN_THEN_WAKEUP,
+                    ProgressPolicy.SPIN_BRIEFLY_THEN_WAKEUP}) {
                 long failures = ProgressPolicy.waitFailures();
                 long started = System.nanoTime();
                 policy.idle(handle, Integer.MAX_VALUE); // past any spinning
@@ -34,5 +38,37 @@ class ProgressPolicyBackOffTest {
                                 + ProgressPolicy.MAX_SLEEP_MILLIS + " ms");
             }
         }
+    }
+
+    /**
+     * docs/rules.md RD-progress-idle: where each policy stops polling and waits, counted by the waits a
+     * worker without the wakeup feature fails (each wait tried is one failure), not timed.
+     */
+    @Test
+    @Checks("RD-progress-idle")
+    void theDefaultPolicyWaitsForEventsAfterABriefSpinTheLongSpinMuchLater() {
+        assertTrue(UcxNative.isAvailable(), () -> "the JNI library: " + UcxNative.unavailabilityCause());
+        assertEquals(ProgressPolicy.SPIN_BRIEFLY_THEN_WAKEUP, UcxTransportComponent.Settings.DEFAULTS.policy(), "the default");
+        try (UcpContext context = new UcpContext(new UcpParams().requestTagFeature());
+                UcpWorker worker = context.newWorker(new UcpWorkerParams())) {
+            long handle = worker.getNativeId();
+            assertEquals(0, waitsIn(ProgressPolicy.SPIN_BRIEFLY_THEN_WAKEUP, handle, 0, ProgressPolicy.BRIEF_SPIN),
+                    "the brief spin polls its first rounds");
+            assertEquals(1, waitsIn(ProgressPolicy.SPIN_BRIEFLY_THEN_WAKEUP, handle, ProgressPolicy.BRIEF_SPIN, 1),
+                    "then waits");
+            assertEquals(0, waitsIn(ProgressPolicy.SPIN_THEN_WAKEUP, handle, ProgressPolicy.BRIEF_SPIN, 1),
+                    "where the long spin still polls");
+            assertEquals(1, waitsIn(ProgressPolicy.SPIN_THEN_WAKEUP, handle, ProgressPolicy.LONG_SPIN, 1));
+            assertEquals(0, waitsIn(ProgressPolicy.BUSY_POLL, handle, Integer.MAX_VALUE - 1, 1), "busy-poll never waits");
+        }
+    }
+
+    /** The event waits {@code policy} tried in {@code rounds} idle rounds from round {@code from}. */
+    private static long waitsIn(ProgressPolicy policy, long worker, int from, int rounds) {
+        long failures = ProgressPolicy.waitFailures();
+        for (int i = 0; i < rounds; i++) {
+            policy.idle(worker, from + i);
+        }
+        return ProgressPolicy.waitFailures() - failures;
     }
 }
