@@ -1,5 +1,6 @@
 package io.sanswitch.rdma;
 
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -18,7 +19,7 @@ enum ProgressPolicy {
      */
     BUSY_POLL {
         @Override
-        void idle(long worker, int idleRounds) {
+        void idle(long worker, int idleRounds, long idleNanos) {
             Thread.onSpinWait();
         }
 
@@ -30,20 +31,24 @@ enum ProgressPolicy {
     /** Sleep in the worker's event wait until traffic or a signal: (almost) no CPU when idle. */
     WAKEUP {
         @Override
-        void idle(long worker, int idleRounds) {
+        void idle(long worker, int idleRounds, long idleNanos) {
             sleep(worker);
         }
     },
     /** Poll for a while after the last event ({@value #LONG_SPIN} idle rounds, milliseconds), then sleep in the event wait. */
     SPIN_THEN_WAKEUP {
         @Override
-        void idle(long worker, int idleRounds) {
-            spinThenSleep(worker, idleRounds, LONG_SPIN);
+        void idle(long worker, int idleRounds, long idleNanos) {
+            if (idleRounds < LONG_SPIN) {
+                Thread.onSpinWait();
+            } else {
+                sleep(worker);
+            }
         }
     },
     /**
-     * Poll briefly after the last event ({@value #BRIEF_SPIN} idle rounds, tens of microseconds: longer
-     * than a round trip through the switch), then sleep in the event wait. The default: on a machine
+     * Poll briefly after the last event (for {@link #BRIEF_SPIN}: longer than a round trip of 1 MiB through
+     * the switch, much shorter than a time slice), then sleep in the event wait. The default: on a machine
      * whose cores are all busy a thread that keeps spinning is never woken, so it waits for its turn
      * like any busy thread, and with it every call handed to it (a registration, an accept, a close);
      * one that sleeps is woken by the traffic or the signal and runs at once (docs/architecture.md,
@@ -51,26 +56,26 @@ enum ProgressPolicy {
      */
     SPIN_BRIEFLY_THEN_WAKEUP {
         @Override
-        void idle(long worker, int idleRounds) {
-            spinThenSleep(worker, idleRounds, BRIEF_SPIN);
+        void idle(long worker, int idleRounds, long idleNanos) {
+            // Wall time, not rounds: a thread the scheduler kept off its core for a while has spun enough.
+            if (idleNanos < BRIEF_SPIN.toNanos()) {
+                Thread.onSpinWait();
+            } else {
+                sleep(worker);
+            }
         }
     };
 
     /** Idle rounds {@link #SPIN_THEN_WAKEUP} polls before it sleeps. */
     static final int LONG_SPIN = 20_000;
-    /** Idle rounds {@link #SPIN_BRIEFLY_THEN_WAKEUP} polls before it sleeps. */
-    static final int BRIEF_SPIN = 100;
+    /** How long {@link #SPIN_BRIEFLY_THEN_WAKEUP} polls after the last event before it sleeps. */
+    static final Duration BRIEF_SPIN = Duration.ofNanos(250_000);
 
-    private static void spinThenSleep(long worker, int idleRounds, int spin) {
-        if (idleRounds < spin) {
-            Thread.onSpinWait();
-        } else {
-            sleep(worker);
-        }
-    }
-
-    /** Called after a progress round that did nothing; {@code idleRounds} counts them. */
-    abstract void idle(long worker, int idleRounds);
+    /**
+     * Called after a progress round that did nothing; {@code idleRounds} counts them, {@code idleNanos}
+     * is the time since the first of them (from {@link System#nanoTime}).
+     */
+    abstract void idle(long worker, int idleRounds, long idleNanos);
 
     /**
      * The longest sleep in one event wait. UCX queues some of its own work (the purge of a

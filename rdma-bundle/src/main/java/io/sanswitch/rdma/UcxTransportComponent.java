@@ -72,7 +72,7 @@ public final class UcxTransportComponent {
                     @Option(value = "BUSY_POLL", label = "Busy poll: lowest latency, one core always busy"),
                     @Option(value = "WAKEUP", label = "Wakeup: sleep until traffic, no CPU while idle"),
                     @Option(value = "SPIN_THEN_WAKEUP", label = "Spin a while (milliseconds) after traffic, then sleep"),
-                    @Option(value = "SPIN_BRIEFLY_THEN_WAKEUP", label = "Spin briefly (microseconds) after traffic,"
+                    @Option(value = "SPIN_BRIEFLY_THEN_WAKEUP", label = "Spin briefly (250 microseconds) after traffic,"
                             + " then sleep: the default; a busy machine's other threads get the core, and the"
                             + " progress thread is woken at once by the next traffic")
                 })

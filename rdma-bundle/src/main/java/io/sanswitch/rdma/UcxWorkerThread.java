@@ -264,13 +264,18 @@ final class UcxWorkerThread implements Runnable {
 
     private void loop() {
         int idleRounds = 0;
+        long idleSince = 0;
         while (running) {
             boolean worked = runTasks() | runTimed();
             int progressed = progressOnce();
             if (pump() | progressed > 0 || worked) {
                 idleRounds = 0;
             } else if (tasks.isEmpty() && running) {
-                policy.idle(handle, idleRounds++);
+                long now = System.nanoTime();
+                if (idleRounds == 0) {
+                    idleSince = now;
+                }
+                policy.idle(handle, idleRounds++, now - idleSince);
             }
         }
         runTasks();

@@ -30,7 +30,7 @@ class ProgressPolicyBackOffTest {
                     ProgressPolicy.SPIN_BRIEFLY_THEN_WAKEUP}) {
                 long failures = ProgressPolicy.waitFailures();
                 long started = System.nanoTime();
-                policy.idle(handle, Integer.MAX_VALUE); // past any spinning
+                policy.idle(handle, Integer.MAX_VALUE, Long.MAX_VALUE); // past any spinning
                 long millis = (System.nanoTime() - started) / 1_000_000;
                 assertTrue(ProgressPolicy.waitFailures() > failures, policy + ": the failed wait is counted");
                 assertTrue(millis >= ProgressPolicy.MAX_SLEEP_MILLIS,
@@ -46,29 +46,27 @@ class ProgressPolicyBackOffTest {
      */
     @Test
     @Checks("RD-progress-idle")
-    void theDefaultPolicyWaitsForEventsAfterABriefSpinTheLongSpinMuchLater() {
+    void theDefaultPolicyWaitsForEventsAfterABriefSpinInTimeTheLongSpinAfterItsRounds() {
         assertTrue(UcxNative.isAvailable(), () -> "the JNI library: " + UcxNative.unavailabilityCause());
         assertEquals(ProgressPolicy.SPIN_BRIEFLY_THEN_WAKEUP, UcxTransportComponent.Settings.DEFAULTS.policy(), "the default");
         try (UcpContext context = new UcpContext(new UcpParams().requestTagFeature());
                 UcpWorker worker = context.newWorker(new UcpWorkerParams())) {
             long handle = worker.getNativeId();
-            assertEquals(0, waitsIn(ProgressPolicy.SPIN_BRIEFLY_THEN_WAKEUP, handle, 0, ProgressPolicy.BRIEF_SPIN),
-                    "the brief spin polls its first rounds");
-            assertEquals(1, waitsIn(ProgressPolicy.SPIN_BRIEFLY_THEN_WAKEUP, handle, ProgressPolicy.BRIEF_SPIN, 1),
-                    "then waits");
-            assertEquals(0, waitsIn(ProgressPolicy.SPIN_THEN_WAKEUP, handle, ProgressPolicy.BRIEF_SPIN, 1),
-                    "where the long spin still polls");
-            assertEquals(1, waitsIn(ProgressPolicy.SPIN_THEN_WAKEUP, handle, ProgressPolicy.LONG_SPIN, 1));
-            assertEquals(0, waitsIn(ProgressPolicy.BUSY_POLL, handle, Integer.MAX_VALUE - 1, 1), "busy-poll never waits");
+            long brief = ProgressPolicy.BRIEF_SPIN.toNanos();
+            assertEquals(0, waitsIn(ProgressPolicy.SPIN_BRIEFLY_THEN_WAKEUP, handle, 1_000_000, brief - 1),
+                    "the brief spin polls, however many rounds, until its time is up");
+            assertEquals(1, waitsIn(ProgressPolicy.SPIN_BRIEFLY_THEN_WAKEUP, handle, 1, brief), "then waits");
+            assertEquals(0, waitsIn(ProgressPolicy.SPIN_THEN_WAKEUP, handle, ProgressPolicy.LONG_SPIN - 1, Long.MAX_VALUE),
+                    "the long spin polls its rounds, however long they took");
+            assertEquals(1, waitsIn(ProgressPolicy.SPIN_THEN_WAKEUP, handle, ProgressPolicy.LONG_SPIN, 0));
+            assertEquals(0, waitsIn(ProgressPolicy.BUSY_POLL, handle, Integer.MAX_VALUE, Long.MAX_VALUE), "busy-poll never waits");
         }
     }
 
-    /** The event waits {@code policy} tried in {@code rounds} idle rounds from round {@code from}. */
-    private static long waitsIn(ProgressPolicy policy, long worker, int from, int rounds) {
+    /** The event waits {@code policy} tried in its idle round {@code round}, {@code nanos} after the first. */
+    private static long waitsIn(ProgressPolicy policy, long worker, int round, long nanos) {
         long failures = ProgressPolicy.waitFailures();
-        for (int i = 0; i < rounds; i++) {
-            policy.idle(worker, from + i);
-        }
+        policy.idle(worker, round, nanos);
         return ProgressPolicy.waitFailures() - failures;
     }
 }
