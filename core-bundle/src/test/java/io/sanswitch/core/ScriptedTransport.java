@@ -58,6 +58,8 @@ final class ScriptedTransport implements Transport {
     volatile boolean connectAtOnce = true;
     /** Runs inside every post, on the posting thread, once the operation is held (a backend busy in a post). */
     volatile java.util.function.Consumer<PostedOperation> insidePost;
+    /** Runs inside every graceful close, on the closing thread, before the socket ends (a backend that waits for its peer). */
+    volatile java.util.function.Consumer<ScriptedSocket> insideClose;
 
     private final String name;
 
@@ -332,6 +334,10 @@ final class ScriptedTransport implements Transport {
 
         @Override
         public void closeGracefully() {
+            java.util.function.Consumer<ScriptedSocket> hook = insideClose;
+            if (hook != null) {
+                hook.accept(this);
+            }
             end("closeGracefully");
         }
 

@@ -62,6 +62,8 @@ final class BlockPool {
     private final ArrayDeque<Buffer> free = new ArrayDeque<>();
     private long freeBytes;
     private long created;
+    /** {@link #forget} was called: buffers given back are dropped, with no provider call. */
+    private boolean forgotten;
 
     /**
      * @param exposed buffers are exposed to the peer ({@code registerRdmaMemory}), else registered locally
@@ -101,6 +103,12 @@ final class BlockPool {
 
     /** {@code b} is not used any more: kept for the next block, or released if enough are kept. */
     void giveBack(Buffer b) {
+        if (forgotten) {
+            // A retained or waiting block's buffer after the end or a move: the socket's close, which
+            // may not have run yet (docs/rules.md SW-close-off-io), releases it; a deregistration now
+            // would wait for the peer on the connection's queue.
+            return;
+        }
         free.add(b);
         freeBytes += b.memory.capacity();
         while (free.size() > MAX_FREE || freeBytes > maxFreeBytes) {
@@ -125,6 +133,7 @@ final class BlockPool {
 
     /** The connection ended: everything is dropped (the socket's close releases the registrations). */
     void forget() {
+        forgotten = true;
         free.clear();
         freeBytes = 0;
     }

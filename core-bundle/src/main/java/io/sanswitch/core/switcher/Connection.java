@@ -796,15 +796,11 @@ final class Connection implements SwitchSocket {
             parked = k.resumed.moved();
         } else {
             parked = ((FramedStream) k.wire).moved();
-            if (!k.retired() && !(k.slot != null && k.slot.isClosed())) {
-                try {
-                    k.spi.closeSocket(k.handle);
-                } catch (WsaException e) {
-                    LOG.trace("{}: closeSocket at the move: {}", this, e.error());
-                }
-            }
+            closeOffQueue(k, "closeSocket at the move", () -> {
+            });
         }
-        // docs/rules.md SW-migrate-fence: the receives lent to the old carrier's reads wait for them.
+        // docs/rules.md SW-migrate-fence: the receives lent to the old carrier's reads wait for them,
+        // aborted by that close or done before it.
         loans.fence();
         inbound.dropFromFirstMissing();
         sends.acknowledgeTaken();
@@ -1251,12 +1247,16 @@ final class Connection implements SwitchSocket {
             r.done().completeExceptionally(new WsaException(pending, "receive from " + remote + " ended: " + endedAt));
         }
         registered(-liveRegistrations);
-        if (closeSocket) {
-            closeSocketQuietly();
-        }
         // After the close: the provider writes no more into the lent buffers.
-        if (k.direct != null && !moving) {
-            k.direct.ended(pending, "receive from " + remote + " ended: " + endedAt);
+        WsaError lentError = pending;
+        Runnable lentEnd = k.direct != null && !moving
+                ? () -> k.direct.ended(lentError, "receive from " + remote + " ended: " + endedAt)
+                : () -> {
+                };
+        if (closeSocket) {
+            closeSocketQuietly(lentEnd);
+        } else {
+            lentEnd.run();
         }
         if (wasOpen) {
             sw.ended(this);
@@ -1282,25 +1282,59 @@ final class Connection implements SwitchSocket {
     }
 
     private void closeSocketQuietly() {
+        closeSocketQuietly(() -> {
+        });
+    }
+
+    /** Closes the socket carrying the connection; {@code then} runs on the queue once that close is over. */
+    private void closeSocketQuietly(Runnable then) {
         Carrier k = carrier;
         if (k.resumed != null) {
             k.resumed.close(graceful);
+            then.run();
+        } else if (moving) {
+            then.run(); // the old carrier's socket was handed to the close threads when the move began
+        } else {
+            closeOffQueue(k, "closeSocket", then);
+        }
+    }
+
+    /**
+     * docs/rules.md SW-close-off-io: the provider's closeSocket of {@code k}'s socket runs on the
+     * switch's close threads, not on this queue's thread: it may wait for the peer (over UCX for each
+     * exposed region's revocation, seconds from a peer that never answers), and every connection
+     * sharing the io threads would wait behind it. {@code then} runs on this queue once it returned.
+     * The provider's final cleanup may close the socket first: the close then fails, logged at trace.
+     */
+    private void closeOffQueue(Carrier k, String what, Runnable then) {
+        if (leftToCleanup(k)) {
+            then.run();
             return;
         }
-        if (moving) {
-            return; // the old carrier's socket was closed when the move began
-        }
-        if (k.slot != null && k.slot.isClosed() || k.retired()) {
-            // A withdrawn provider's final cleanup resets and releases the socket (docs/rules.md LC-c); a
-            // call now would only wait for that cleanup and hold a switch thread meanwhile.
-            return;
-        }
-        try {
-            k.spi.closeSocket(k.handle);
-        } catch (WsaException e) {
-            // WSANOTINITIALISED: the provider is being cleaned up and resets the socket itself.
-            LOG.trace("{}: closeSocket: {}", this, e.error());
-        }
+        CompletableFuture.runAsync(() -> {
+            if (leftToCleanup(k)) {
+                return;
+            }
+            try {
+                k.spi.closeSocket(k.handle);
+            } catch (WsaException e) {
+                // WSANOTINITIALISED, WSAENOTSOCK: the provider is being cleaned up and resets the socket itself.
+                LOG.trace("{}: {}: {}", this, what, e.error());
+            }
+        }, sw.closes()).whenComplete((done, e) -> {
+            if (e != null) {
+                LOG.warn("{}: {} failed", this, what, e);
+            }
+            queue.execute(then);
+        });
+    }
+
+    /**
+     * A withdrawn provider's final cleanup resets and releases the socket (docs/rules.md LC-c); a call
+     * would only wait for that cleanup and hold a switch thread meanwhile.
+     */
+    private static boolean leftToCleanup(Carrier k) {
+        return k.slot != null && k.slot.isClosed() || k.retired();
     }
 
     /** The switch's shared send batches, for this connection's moved session (docs/rules.md SW-migrate-buffers). */

@@ -25,6 +25,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
@@ -76,9 +77,10 @@ import io.sanswitch.transport.TransportProperties;
  * fail. Per connection the peer's address decides: on a SAN subnet, and an RDMA provider running,
  * RDMA; else TCP (docs/rules.md SW-subnet, SW-certain). The switch uses the SPI only, never a backend.
  *
- * <p><b>Threads and locks.</b> Connection logic runs on a fixed pool ({@code sanswitch-switch-io-*})
- * and timeouts on one timer thread ({@code sanswitch-switch-timer}), both ended by
- * {@link #deactivate}. On the fast path it runs on the thread at hand when the connection is idle
+ * <p><b>Threads and locks.</b> Connection logic runs on a fixed pool ({@code sanswitch-switch-io-*}),
+ * timeouts on one timer thread ({@code sanswitch-switch-timer}) and the providers' {@code closeSocket}
+ * calls on a pool of their own ({@code sanswitch-switch-close-*}, docs/rules.md SW-close-off-io), all
+ * ended by {@link #deactivate}. On the fast path it runs on the thread at hand when the connection is idle
  * ({@link SerialQueue#executeHere}): the application's for its send and receive, the provider's for
  * a successful completion. Bind and unbind run on the thread that registers or unregisters a provider:
  * for a stopping backend bundle, the framework thread, inside the core's unregistration and just
@@ -100,6 +102,13 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     private volatile boolean active = true;
     private final ThreadPoolExecutor io;
     private final ScheduledThreadPoolExecutor timer;
+    /**
+     * docs/rules.md SW-close-off-io: the providers' closeSocket calls, which may wait for the peer (over
+     * UCX each exposed region's revocation, up to seconds), never on {@link #io}. Threads made at the
+     * first closes.
+     */
+    private final ThreadPoolExecutor closes;
+    static final int CLOSE_THREADS = 2;
     /** The first and the longest pause between tries of a provider to listen at a port in use. */
     private static final Duration JOIN_RETRY_FIRST = Duration.ofMillis(50);
     private static final Duration JOIN_RETRY_MAX = Duration.ofSeconds(2);
@@ -156,6 +165,8 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         io = new ThreadPoolExecutor(settings.ioThreads(), settings.ioThreads(), 0, TimeUnit.MILLISECONDS,
                 new LinkedBlockingQueue<>(), threads("sanswitch-switch-io-"));
         timer = new ScheduledThreadPoolExecutor(1, threads("sanswitch-switch-timer-"));
+        closes = new ThreadPoolExecutor(CLOSE_THREADS, CLOSE_THREADS, 0, TimeUnit.MILLISECONDS,
+                new LinkedBlockingQueue<>(), threads("sanswitch-switch-close-"));
         timer.setRemoveOnCancelPolicy(true);
         LOG.info("switch active: SAN subnets {}, RDMA port offset {}, connect timeout {} ms, failure memory {} s",
                 settings.sanSubnets(), settings.rdmaPortOffset(), settings.connectTimeout().toMillis(),
@@ -428,6 +439,13 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
                 LOG.warn("switch threads still busy 5 s after the switch stopped; interrupting them");
                 io.shutdownNow();
             }
+            // After the connections' last tasks, which queued their closes; a close still waiting
+            // for its peer then is left to the providers' cleanup below, which resets the socket.
+            closes.shutdown();
+            if (!closes.awaitTermination(5, TimeUnit.SECONDS)) {
+                LOG.warn("provider closes still running 5 s after the switch stopped; interrupting them");
+                closes.shutdownNow();
+            }
             // A stopped switch leaves no thread behind (its bundle may be updated next): a pool is
             // terminated when its workers have left their loop, a moment before their threads end.
             for (Thread t : ownThreads) {
@@ -443,6 +461,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             io.shutdownNow();
+            closes.shutdownNow();
         }
         for (SanServiceProvider p : new ArrayList<>(providers.keySet())) {
             unbindProvider(p);
@@ -1118,6 +1137,18 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     }
 
     @Override
+    public Executor closes() {
+        return task -> {
+            try {
+                closes.execute(task);
+            } catch (RejectedExecutionException stopped) {
+                // The switch stopped: deactivate shut this pool after the io pool, no io thread is held here.
+                task.run();
+            }
+        };
+    }
+
+    @Override
     public Future<?> schedule(Runnable task, Duration delay) {
         try {
             return timer.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
@@ -1162,16 +1193,21 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         connects.get(reason).incrementAndGet();
     }
 
-    /** Closes a provider socket; not on a withdrawn provider, whose final cleanup resets it anyway. */
+    /**
+     * Closes a provider socket on the close threads (docs/rules.md SW-close-off-io); not on a withdrawn
+     * provider, whose final cleanup resets it anyway.
+     */
     void closeQuietly(BoundProvider p, SocketHandle h) {
-        if (p.isRetired()) {
-            return;
-        }
-        try {
-            p.spi.closeSocket(h);
-        } catch (WsaException e) {
-            LOG.trace("closeSocket on {}: {}", p.name, e.error());
-        }
+        closes().execute(() -> {
+            if (p.isRetired()) {
+                return;
+            }
+            try {
+                p.spi.closeSocket(h);
+            } catch (WsaException e) {
+                LOG.trace("closeSocket on {}: {}", p.name, e.error());
+            }
+        });
     }
 
     @Override

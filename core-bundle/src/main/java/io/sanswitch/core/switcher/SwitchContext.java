@@ -3,6 +3,7 @@ package io.sanswitch.core.switcher;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
 
 import io.sanswitch.api.SwitchSocket;
@@ -21,6 +22,12 @@ interface SwitchContext {
     Future<?> schedule(Runnable task, Duration delay);
 
     SwitchSettings settings();
+
+    /**
+     * Where a provider's closeSocket runs: the switch's close threads, never its io threads, whose other
+     * connections would wait behind a close that waits for its peer (docs/rules.md SW-close-off-io).
+     */
+    Executor closes();
 
     /** Memory registrations the switch holds on provider sockets changed by {@code delta}. */
     void registrations(long delta);
