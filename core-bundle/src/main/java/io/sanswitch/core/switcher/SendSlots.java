@@ -255,15 +255,19 @@ final class SendSlots {
      * Posts {@code last}, the last frame the connection sends over this socket (RESET, or MOVE at an
      * early move), from a free send buffer; {@code whenSent} completes it. With {@code orOwnBuffer} and
      * every buffer in flight (a stream at full speed), from a small buffer registered for it alone,
-     * which the socket's close releases with the others.
+     * which the socket's close releases with the others. The buffer is taken for good: the socket may
+     * still send after a MOVE (the DONEs of the peer's blocks it reads), and a provider may read a send's
+     * memory only when it starts the send (UCX, on its own thread); a frame framed into the same buffer
+     * would overwrite the MOVE (docs/rules.md SW-migrate-early).
      *
      * @return whether it was posted (no buffer is free, or the provider refused the send or the registration)
      */
     boolean postLast(Frame last, Overlapped whenSent, boolean orOwnBuffer) {
-        Buffer b = free.peek();
-        if (b == null && !orOwnBuffer) {
+        Buffer taken = free.poll();
+        if (taken == null && !orOwnBuffer) {
             return false;
         }
+        Buffer b = taken;
         try {
             if (b == null) {
                 ByteBuffer memory = ByteBuffer.allocateDirect(last.size());
@@ -276,6 +280,9 @@ final class SendSlots {
             return true;
         } catch (WsaException e) {
             LOG.debug("{}: no {} sent: {}", c, last, e.error());
+            if (taken != null) {
+                free.push(taken); // not posted: free again
+            }
             return false;
         }
     }
