@@ -21,7 +21,8 @@ import io.sanswitch.spi.WsaException;
  * provider always has the next bytes while the switch refills. Each goes from a registered send
  * buffer the {@link WireFormat} fills, or, where the format allows it, straight from the
  * application's own memory (registered for that send only). Buffers are registered as the traffic
- * needs them: a quiet connection keeps one.
+ * needs them: a quiet connection keeps one; the first time it needs a second, the others come with it,
+ * in one registration.
  *
  * <p>Sends are retired in posting order whatever order the provider completes them in (UCX may
  * complete a small eager send before an earlier rendezvous one): the bytes of an application's send
@@ -34,8 +35,12 @@ final class SendSlots {
     /** Provider sends a connection has posted at most; enough to keep a stream transport busy. */
     static final int MAX_IN_FLIGHT = 4;
 
-    /** A registered send buffer. */
-    private record Buffer(ByteBuffer memory, MemoryHandle registration) {
+    /** A registered send buffer: {@code memory}, at {@code offset} of {@code registration}. */
+    private record Buffer(ByteBuffer memory, MemoryHandle registration, int offset) {
+        /** The {@code length} bytes the buffer holds from its start, as the provider takes them. */
+        WsaBuf filled(int length) {
+            return new WsaBuf(registration, offset, length);
+        }
     }
 
     /** One posted provider send, until it is retired. */
@@ -81,15 +86,23 @@ final class SendSlots {
 
     /** Registers the first send buffer (the connection's start fails without it). */
     void start() throws WsaException {
-        free.add(register());
+        register(1);
     }
 
-    private Buffer register() throws WsaException {
-        ByteBuffer memory = ByteBuffer.allocateDirect(Connection.BUFFER_BYTES);
+    /**
+     * Registers {@code count} send buffers as one region, into the free ones: one provider call
+     * however many (over UCX each is a call handed to its progress thread, which the connection's
+     * queue waits for: at a move back every new resume socket grows its buffers at once).
+     */
+    private void register(int count) throws WsaException {
+        int bytes = Connection.BUFFER_BYTES;
+        ByteBuffer memory = ByteBuffer.allocateDirect(count * bytes);
         MemoryHandle registration = spi.registerMemory(handle, memory, Winsock.MEM_READ);
         c.registered(1);
-        buffers++;
-        return new Buffer(memory, registration);
+        buffers += count;
+        for (int i = 0; i < count; i++) {
+            free.add(new Buffer(memory.slice(i * bytes, bytes), registration, i * bytes));
+        }
     }
 
     /** No provider send is posted. */
@@ -124,7 +137,7 @@ final class SendSlots {
             }
             Posted p = new Posted(b, null, segments);
             p.ackOnly = wire.lastFillAckOnly();
-            if (!post(p, new WsaBuf(b.registration(), 0, out.position()))) {
+            if (!post(p, b.filled(out.position()))) {
                 free.push(b);
                 return;
             }
@@ -137,7 +150,9 @@ final class SendSlots {
             return b;
         }
         try {
-            return register();
+            // All it may still grow by: a stream that needs a second buffer soon needs the others too.
+            register(maxInFlight - buffers);
+            return free.poll();
         } catch (WsaException e) {
             // The buffers there are keep the connection going; the next call shows a dead socket.
             LOG.debug("{}: no further send buffer: {}", c, e.error());
@@ -271,12 +286,12 @@ final class SendSlots {
         try {
             if (b == null) {
                 ByteBuffer memory = ByteBuffer.allocateDirect(last.size());
-                b = new Buffer(memory, spi.registerMemory(handle, memory, Winsock.MEM_READ));
+                b = new Buffer(memory, spi.registerMemory(handle, memory, Winsock.MEM_READ), 0);
                 c.registered(1);
             }
             ByteBuffer out = b.memory().clear();
             last.writeTo(out);
-            spi.send(handle, new WsaBuf[] {new WsaBuf(b.registration(), 0, out.position())}, 0, whenSent);
+            spi.send(handle, new WsaBuf[] {b.filled(out.position())}, 0, whenSent);
             return true;
         } catch (WsaException e) {
             LOG.debug("{}: no {} sent: {}", c, last, e.error());
