@@ -113,6 +113,33 @@ class SwitchCloseOffIoTest {
         assertEquals(1, sw.statistics().connections());
     }
 
+    /**
+     * A close still running when the switch stops: the io threads are gone by the time it returns, and
+     * the application's receive lent to the provider still fails, not left waiting.
+     */
+    @Test
+    @Checks("SW-close-off-io")
+    void aReceiveLentWhenTheSwitchStopsFailsOnceTheCloseReturnedAfterTheIoThreads() throws Exception {
+        sw = new Switch(SwitchSettings.withSubnets());
+        sw.bindProvider(engine, Map.of("sanswitch.transport", "tcp"));
+        SwitchSocket s = connect();
+        ScriptedTransport.ScriptedSocket wire = tcp.sockets.get(tcp.sockets.size() - 1);
+        CompletableFuture<Integer> pending = s.receive(ByteBuffer.allocateDirect(16)).toCompletableFuture();
+        awaitHeld(wire, PostedOperation.Kind.RECV); // lent to the provider
+        tcp.insideClose = w -> {
+            try {
+                Eventually.until("the switch's io threads ended", () -> Thread.getAllStackTraces().keySet().stream()
+                        .noneMatch(t -> t.isAlive() && t.getName().startsWith("sanswitch-switch-io-")));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+
+        sw.deactivate();
+        assertInstanceOf(WsaException.class, assertThrows(ExecutionException.class,
+                () -> pending.get(10, TimeUnit.SECONDS)).getCause(), "the lent receive failed");
+    }
+
     private SwitchSocket connect() throws Exception {
         return sw.connectAsync(PEER).toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
