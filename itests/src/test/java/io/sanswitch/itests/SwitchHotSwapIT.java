@@ -19,6 +19,7 @@ import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Dictionary;
+import java.util.HashMap;
 import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
@@ -421,8 +422,17 @@ public class SwitchHotSwapIT {
     }
 
     private Snapshot snapshot() throws Exception {
-        // Connections closed just now end on the switch's threads: wait until none is left.
-        eventually("the switch's connections ended", () -> sw.statistics().connections() == 0);
+        // Connections closed just now end on the switch's threads, and their provider sockets close on its
+        // close threads (docs/rules.md SW-close-off-io): wait until none is left but the switch's own and the
+        // echo server's listener, one on each running provider.
+        eventually("the switch's connections ended and their provider sockets closed", () -> {
+            SwitchStatistics st = sw.statistics();
+            Map<String, Integer> expected = new HashMap<>(st.switchSockets());
+            for (String p : sw.providers()) {
+                expected.merge(p, 1, Integer::sum);
+            }
+            return st.connections() == 0 && st.providerSockets().equals(expected);
+        });
         return new Snapshot();
     }
 
