@@ -125,10 +125,16 @@ final class Retention {
         while (size < need) {
             size = (int) Math.min((long) size * 2, capacity);
         }
-        // The ring's sequence offsets stay; their place in the new array is offset % size.
+        // The ring's sequence offsets stay; their place in the new array is offset % size. Copied in runs
+        // where neither array wraps (at most three): a byte at a time, the first move's growth to the bound
+        // held the connection's io thread for tens of milliseconds while its stream was paused.
         byte[] rebased = new byte[size];
-        for (long i = ringHead; i < ringTail; i++) {
-            rebased[(int) (i % size)] = ring[(int) (i % ring.length)];
+        for (long i = ringHead; i < ringTail;) {
+            int from = (int) (i % ring.length);
+            int to = (int) (i % size);
+            int n = (int) Math.min(ringTail - i, Math.min(ring.length - from, size - to));
+            System.arraycopy(ring, from, rebased, to, n);
+            i += n;
         }
         ring = rebased;
     }
