@@ -2,11 +2,15 @@ package io.sanswitch.itests;
 
 import static org.junit.Assert.assertTrue;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -25,7 +29,9 @@ final class LauncherChild implements AutoCloseable {
     private final Path log;
     private final OutputStream stdin;
     private int marks;
-    private int consumed;
+    /** Bytes of the log read so far, and those of them no command's answer took yet. */
+    private long read;
+    private final ByteArrayOutputStream unread = new ByteArrayOutputStream();
 
     private LauncherChild(Process process, Path log) {
         this.process = process;
@@ -55,13 +61,18 @@ final class LauncherChild implements AutoCloseable {
         Pattern end = Pattern.compile("(?m)" + mark + "$");
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(COMMAND_MILLIS);
         while (true) {
-            // bytes, not readString: the log may end inside a multi-byte character
-            String text = new String(Files.readAllBytes(log), StandardCharsets.UTF_8);
+            readNew();
+            // bytes, not chars, are kept: the log may end inside a multi-byte character, which decodes only
+            // after the mark, never in the answer
+            String text = new String(unread.toByteArray(), StandardCharsets.UTF_8);
             Matcher m = end.matcher(text);
-            if (m.find(consumed)) {
+            if (m.find()) {
                 // the shell's prompt starts the first line of each output
-                String out = text.substring(consumed, m.start()).replaceAll("(?m)^g! ", "");
-                consumed = m.end();
+                String out = text.substring(0, m.start()).replaceAll("(?m)^g! ", "");
+                byte[] rest = unread.toByteArray();
+                int answered = text.substring(0, m.end()).getBytes(StandardCharsets.UTF_8).length;
+                unread.reset();
+                unread.write(rest, answered, rest.length - answered);
                 // how the shell and Felix's commands report a failure; the child's log lines (also here) do not fail it
                 if (FAILED.matcher(out).find()) {
                     throw new AssertionError("the child's shell failed '" + command + "':\n" + out);
@@ -70,9 +81,26 @@ final class LauncherChild implements AutoCloseable {
             }
             if (!process.isAlive() || System.nanoTime() > deadline) {
                 throw new AssertionError("no output of '" + command + "' in the child (alive: " + process.isAlive()
-                        + "):\n" + text);
+                        + "):\n" + output());
             }
             Thread.sleep(20);
+        }
+    }
+
+    /**
+     * Appends what the child wrote since the last read. Only that is read: the cycles' tests ask the shell
+     * every 20 ms for minutes, and reading the whole log each time made this JVM's collector run more often
+     * than the switch under test does.
+     */
+    private void readNew() throws IOException {
+        try (FileChannel in = FileChannel.open(log, StandardOpenOption.READ)) {
+            in.position(read);
+            ByteBuffer chunk = ByteBuffer.allocate(8192);
+            int n;
+            while ((n = in.read(chunk.clear())) > 0) {
+                unread.write(chunk.array(), 0, n);
+                read += n;
+            }
         }
     }
 

@@ -63,7 +63,9 @@ import io.sanswitch.testing.Checks;
  * {@code -Dsanswitch.it.stallBounds=true} each must be under {@value #STALL_LIMIT_MILLIS} ms and their
  * median under {@value #MEDIAN_LIMIT_MILLIS} ms. Those bounds are for a quiet machine: in a suite that
  * shares two cores with other builds, streams with no move at all stall 23 to 1067 ms (the baseline
- * line each mode prints), so the suite asserts what cannot depend on the load.
+ * line each mode prints), so the suite asserts what cannot depend on the load. After the cycles each mode
+ * prints a control line: the longest stall of the same streams with no move, over windows as long as a
+ * cycle, in the same run, so that a cycle's figure can be read against what the machine does by itself.
  * <p>
  * This framework (Pax Exam) is the connecting side; the accepting side is the launcher jar in a child
  * JVM (two frameworks in one JVM cannot both load UCX's native library), driven through its Gogo shell,
@@ -77,6 +79,11 @@ public class MigrationCyclesIT {
     static final long MEDIAN_LIMIT_MILLIS = 50;
     /** {@code -Dsanswitch.it.stallBounds=true}: hold the stalls to the bounds (a quiet machine's run). */
     static final boolean STALL_BOUNDS = Boolean.getBoolean("sanswitch.it.stallBounds");
+    /**
+     * {@code -Dsanswitch.it.streamMiBs=R}: each stream paced to R MiB/s (default 0: as fast as it goes, which
+     * keeps both cores of the machine busy with the streams themselves).
+     */
+    static final int STREAM_MIBS = Integer.getInteger("sanswitch.it.streamMiBs", 0);
     private static final String RDMA_BSN = "io.sanswitch.rdma";
     private static final String SWITCH_PID = "io.sanswitch.switch";
     private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
@@ -152,7 +159,8 @@ public class MigrationCyclesIT {
         Matcher id = Pattern.compile("Bundle ID: (\\d+)").matcher(installed);
         assertTrue("the peer bundle installed in the child\n" + installed, id.find());
         child.run("start " + id.group(1));
-        String listening = child.run("cycles:listen " + CONNECTIONS);
+        assertTrue("sanswitch.it.streamMiBs " + STREAM_MIBS + " is no rate", STREAM_MIBS >= 0);
+        String listening = child.run("cycles:listen " + CONNECTIONS + " " + STREAM_MIBS);
         Matcher port = Pattern.compile("listening (\\d+) over").matcher(listening);
         assertTrue("the child's listener\n" + listening, port.find());
         childListener = new InetSocketAddress(LOOPBACK, Integer.parseInt(port.group(1)));
@@ -218,9 +226,10 @@ public class MigrationCyclesIT {
         for (int i = 0; i < BASELINE_ROUNDS; i++) {
             awaitProgress("over ucx, no move yet");
         }
-        System.out.printf("[cycle] %s baseline: longest stall over ucx with no move %s%n", side,
-                longestStall().millis());
+        System.out.printf("[cycle] %s baseline (streams %s): longest stall over ucx with no move %s%n", side,
+                STREAM_MIBS == 0 ? "unpaced" : "paced to " + STREAM_MIBS + " MiB/s each", longestStall().millis());
         List<Long> stalls = new ArrayList<>();
+        List<Long> windows = new ArrayList<>();
         for (int cycle = 1; cycle <= cycles; cycle++) {
             boolean update = cycle % 2 == 0;
             String name = side + " " + cycle + "/" + cycles;
@@ -246,11 +255,13 @@ public class MigrationCyclesIT {
             awaitProgress(name + " back on ucx");
             Stall stallOnUcx = longestStall();
             stalls.add(Math.max(stallOnTcp.millis(), stallOnUcx.millis()));
+            windows.add(millis(start, System.nanoTime()));
             System.out.printf("[cycle] %s: rdma bundle %s in %d ms, every connection on ucx %d ms later, "
                     + "longest stall %s, of the cycle %d ms; %s%n", name, update ? "updated and started" : "started",
                     millis(restart, started), millis(started, onUcx), stallOnUcx.after("start", restartAt),
                     stalls.get(stalls.size() - 1), moves(restartAt));
         }
+        Control control = control(windows);
         finish();
         for (Connection c : connections) {
             c.socket().close();
@@ -258,12 +269,13 @@ public class MigrationCyclesIT {
         // The resume port's over tcp and the RDMA resume port's (docs/migration.md section 6).
         Eventually.eventually("no provider socket left on this side but the resume ports'",
                 () -> sw.statistics().totalProviderSockets() <= 2);
-        List<Long> sorted = stalls.stream().sorted().toList();
-        long median = sorted.size() % 2 == 1 ? sorted.get(sorted.size() / 2)
-                : (sorted.get(sorted.size() / 2 - 1) + sorted.get(sorted.size() / 2)) / 2;
-        long longest = sorted.get(sorted.size() - 1);
+        long median = median(stalls);
+        long longest = stalls.stream().mapToLong(Long::longValue).max().orElseThrow();
         System.out.printf("[cycle] %s: %d cycles, longest stall per cycle %s ms: median %d ms, longest %d ms%n", side,
                 cycles, stalls, median, longest);
+        System.out.printf("[cycle] %s control, the same streams with no move: longest stall per %d ms window (a cycle's "
+                + "median length) %s ms: median %d ms, longest %d ms%n", side, control.windowMillis(), control.stalls(),
+                median(control.stalls()), control.stalls().stream().mapToLong(Long::longValue).max().orElse(0));
         if (!STALL_BOUNDS) {
             return; // timing is judged on a quiet machine, not in a suite that shares its cores (see the class comment)
         }
@@ -271,6 +283,36 @@ public class MigrationCyclesIT {
                 longest < STALL_LIMIT_MILLIS);
         assertTrue(side + ": the median of the cycles' longest stalls under " + MEDIAN_LIMIT_MILLIS + " ms: " + stalls,
                 median < MEDIAN_LIMIT_MILLIS);
+    }
+
+    private static long median(List<Long> values) {
+        List<Long> sorted = values.stream().sorted().toList();
+        return sorted.size() % 2 == 1 ? sorted.get(sorted.size() / 2)
+                : (sorted.get(sorted.size() / 2 - 1) + sorted.get(sorted.size() / 2)) / 2;
+    }
+
+    /** The longest stalls of windows with no move, each as long as a cycle's median. */
+    private record Control(long windowMillis, List<Long> stalls) {
+    }
+
+    /**
+     * Not asserted: what the same streams stall on this machine with no move at all, over windows as long as
+     * the cycles' median, a tenth as many as the cycles (at least {@value #BASELINE_ROUNDS}). It tells what of a
+     * cycle's stall is the move's and what the machine's: on two cores the streams themselves keep both busy.
+     */
+    private Control control(List<Long> windows) throws Exception {
+        long window = median(windows);
+        List<Long> stalls = new ArrayList<>();
+        for (int i = 0; i < Math.max(BASELINE_ROUNDS, windows.size() / 10); i++) {
+            longestStall();
+            long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(window);
+            awaitProgress("with no move, control window " + (i + 1));
+            while (System.nanoTime() < end) {
+                awaitProgress("with no move, control window " + (i + 1));
+            }
+            stalls.add(longestStall().millis());
+        }
+        return new Control(window, stalls);
     }
 
     /** {@link #CONNECTIONS} connections to the child over ucx, each with its index first, then a stream each way. */
@@ -282,7 +324,8 @@ public class MigrationCyclesIT {
             while (index.hasRemaining()) {
                 s.send(index).toCompletableFuture().get(WAIT_MILLIS, TimeUnit.MILLISECONDS);
             }
-            connections.add(new Connection(i, s, new PatternStream.Sender("test " + i + " -> child", s, 2L * i, failures),
+            connections.add(new Connection(i, s, new PatternStream.Sender("test " + i + " -> child", s, 2L * i,
+                    (long) STREAM_MIBS << 20, failures),
                     new PatternStream.Receiver("child " + i + " -> test", s, failures)));
         }
         String accepted = "";

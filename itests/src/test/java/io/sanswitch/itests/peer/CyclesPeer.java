@@ -28,7 +28,8 @@ import io.sanswitch.api.SwitchSocket;
  * <ul>
  * <li>{@code cycles:listen N}: migration on (ConfigAdmin, PID io.sanswitch.switch), a listener on
  * loopback, and N connections accepted; each starts with a 4-byte index, then carries a
- * {@link PatternStream} each way. Answers {@code listening PORT}.</li>
+ * {@link PatternStream} each way. Answers {@code listening PORT}. {@code cycles:listen N R}: the same,
+ * this side's streams paced to R MiB/s each.</li>
  * <li>{@code cycles:sockets}: {@code socket INDEX PROVIDER RECEIVED MOVED_AT PAUSE HISTORY} per accepted
  * connection (the last move's start in epoch ms and its pause in ms, -1 when it never moved), then
  * {@code accepted N}.</li>
@@ -74,6 +75,14 @@ public final class CyclesPeer implements BundleActivator {
     }
 
     public String listen(int connections) throws Exception {
+        return listen(connections, 0);
+    }
+
+    /** As {@code cycles:listen N}, each of this side's streams paced to {@code mibPerSecond} MiB/s (0: unpaced). */
+    public String listen(int connections, int mibPerSecond) throws Exception {
+        if (mibPerSecond < 0) {
+            return "error: a rate of " + mibPerSecond + " MiB/s";
+        }
         if (connections < 1 || connections > MAX_CONNECTIONS) {
             return "error: connections " + connections + " out of [1, " + MAX_CONNECTIONS + "]";
         }
@@ -93,13 +102,13 @@ public final class CyclesPeer implements BundleActivator {
             l = sw.listen(loopback, 16);
         }
         listener = l;
-        Thread acceptor = new Thread(() -> acceptAll(connections), "cycles-accept");
+        Thread acceptor = new Thread(() -> acceptAll(connections, (long) mibPerSecond << 20), "cycles-accept");
         acceptor.setDaemon(true);
         acceptor.start();
         return "listening " + l.localAddress().getPort() + " over " + l.providers();
     }
 
-    private void acceptAll(int connections) {
+    private void acceptAll(int connections, long bytesPerSecond) {
         try {
             for (int i = 0; i < connections; i++) {
                 SwitchSocket s = listener.accept();
@@ -110,7 +119,7 @@ public final class CyclesPeer implements BundleActivator {
                 }
                 PatternStream.Receiver r = new PatternStream.Receiver("test " + index + " -> child", s, failures);
                 PatternStream.Sender snd = new PatternStream.Sender("child " + index + " -> test", s, 1000 + index,
-                        failures);
+                        bytesPerSecond, failures);
                 accepted.add(new Accepted(index, s, snd, r));
             }
         } catch (Throwable e) {

@@ -11,6 +11,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 import io.sanswitch.api.SwitchSocket;
 
@@ -50,12 +51,32 @@ public final class PatternStream {
         private final MessageDigest digest = sha256();
         private final AtomicLong sent = new AtomicLong();
         private final CountDownLatch ended = new CountDownLatch(1);
+        /** A paced sender's largest send: above the UCX provider's RDMA threshold (64 KiB), so blocks still go. */
+        static final int PACED_PIECE = 128 * 1024;
+        /** Bytes per second at most, or 0: as fast as the socket takes them. */
+        private final long bytesPerSecond;
+        /** Bytes the socket took, headers included; the sending thread's. */
+        private long handed;
         private volatile boolean stop;
         private volatile String hex;
 
+        /** Sends as fast as the socket takes the chunks. */
         public Sender(String name, SwitchSocket to, long seed, Failures failures) {
+            this(name, to, seed, 0, failures);
+        }
+
+        /**
+         * @param bytesPerSecond at most this many bytes per second on average (0: as fast as the socket
+         *     takes them): an application that leaves the cores room, whose stalls are the moves' and not
+         *     the machine's
+         */
+        public Sender(String name, SwitchSocket to, long seed, long bytesPerSecond, Failures failures) {
+            if (bytesPerSecond < 0) {
+                throw new IllegalArgumentException("a rate of " + bytesPerSecond + " bytes per second");
+            }
             this.name = name;
             this.to = to;
+            this.bytesPerSecond = bytesPerSecond;
             run("send " + name, () -> send(new Random(seed)), failures, ended);
         }
 
@@ -68,6 +89,7 @@ public final class PatternStream {
             }
             ByteBuffer heap = ByteBuffer.allocate(4 + MAX_CHUNK);
             ByteBuffer direct = ByteBuffer.allocateDirect(4 + MAX_CHUNK);
+            long began = System.nanoTime();
             try {
                 for (int round = 0; !stop; round++) {
                     byte[] chunk = chunks[round % CHUNKS.length];
@@ -75,19 +97,36 @@ public final class PatternStream {
                     random.nextBytes(chunk);
                     // heap and direct in turn, each size in both from one pass to the next
                     ByteBuffer frame = ((round + round / CHUNKS.length) % 2 == 0 ? heap : direct).clear();
-                    sendAll(frame.putInt(size).put(chunk).flip());
+                    sendAll(frame.putInt(size).put(chunk).flip(), began);
                     digest.update(chunk);
                     sent.addAndGet(size);
                 }
-                sendAll(ByteBuffer.allocate(4).putInt(0).flip());
+                sendAll(ByteBuffer.allocate(4).putInt(0).flip(), began);
             } finally {
                 hex = HexFormat.of().formatHex(digest.digest());
             }
         }
 
-        private void sendAll(ByteBuffer b) throws Exception {
+        /**
+         * Sends every byte of {@code b}; paced, in pieces of at most {@link #PACED_PIECE} bytes, each once the
+         * bytes before it are due at the rate: a paced application's pause is then one piece's time, not a
+         * whole chunk's (which would be a stall of its own at the receiver).
+         */
+        private void sendAll(ByteBuffer b, long began) throws Exception {
             while (b.hasRemaining()) {
-                to.send(b).toCompletableFuture().get(WAIT_MILLIS, TimeUnit.MILLISECONDS);
+                ByteBuffer piece = b;
+                if (bytesPerSecond > 0) {
+                    long due = began + (long) (handed * 1e9 / bytesPerSecond);
+                    for (long wait = due - System.nanoTime(); wait > 0 && !stop; wait = due - System.nanoTime()) {
+                        LockSupport.parkNanos(wait);
+                    }
+                    piece = b.slice(b.position(), Math.min(b.remaining(), PACED_PIECE));
+                }
+                int n = to.send(piece).toCompletableFuture().get(WAIT_MILLIS, TimeUnit.MILLISECONDS);
+                if (piece != b) {
+                    b.position(b.position() + n);
+                }
+                handed += n;
             }
         }
 
