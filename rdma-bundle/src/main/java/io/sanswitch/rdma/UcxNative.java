@@ -84,10 +84,15 @@ final class UcxNative {
                     return new UnsatisfiedLinkError(RESOURCE + " is not in this bundle or jar");
                 }
                 Path file = Files.createTempFile("lib" + LIBRARY, ".so");
-                file.toFile().deleteOnExit();
-                Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
-                System.load(file.toString());
-                return null;
+                try {
+                    Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+                    System.load(file.toString());
+                    return null;
+                } finally {
+                    // Mapped once loaded, so not needed any more; deleted on exit instead, a copy was left
+                    // behind by every JVM that ended without its exit hooks (killed, halted, crashed).
+                    Files.deleteIfExists(file);
+                }
             } catch (IOException | UnsatisfiedLinkError | SecurityException e) {
                 return e;
             }
