@@ -3,6 +3,7 @@ package io.sanswitch.core.switcher;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.Iterator;
+import java.util.concurrent.Executor;
 
 import io.sanswitch.spi.MemoryHandle;
 import io.sanswitch.spi.RdmaBufferDescriptor;
@@ -27,7 +28,8 @@ import io.sanswitch.spi.WsaException;
  * SEC-9). Buffers in use are bounded by the blocks a peer may have in flight
  * ({@link IncomingBlocks}) plus those waiting for the application (the inbound high water); free
  * ones by {@code maxFreeBytes} and {@link #MAX_FREE}: beyond them the oldest free buffer is
- * deregistered and dropped.
+ * dropped and deregistered on the connection's {@code releases} (the switch's close threads, never
+ * this queue's thread: docs/rules.md SW-close-off-io).
  *
  * <p>When the connection ends, {@link #forget} drops everything without a provider call: closing the
  * socket releases its registrations (docs/rules.md Q23) and a transfer may still be using them. Owned by the
@@ -58,6 +60,8 @@ final class BlockPool {
     private final boolean exposed;
     private final int access;
     private final long maxFreeBytes;
+    /** Where a dropped buffer is deregistered: in order, before the socket's close (docs/rules.md SW-close-off-io). */
+    private final Executor releases;
     /** Oldest first. */
     private final ArrayDeque<Buffer> free = new ArrayDeque<>();
     private long freeBytes;
@@ -68,9 +72,11 @@ final class BlockPool {
     /**
      * @param exposed buffers are exposed to the peer ({@code registerRdmaMemory}), else registered locally
      * @param access {@link Winsock#MEM_WRITE} for the peer's blocks, {@link Winsock#MEM_READ} for ours
+     * @param releases runs the deregistrations of dropped buffers, in order, off the connection's queue
      */
     BlockPool(SanServiceProvider spi, SocketHandle socket, RegistrationCache.Counter counter, boolean exposed,
-            int access, long maxFreeBytes) {
+            int access, long maxFreeBytes, Executor releases) {
+        this.releases = releases;
         this.access = access;
         this.spi = spi;
         this.socket = socket;
@@ -118,17 +124,27 @@ final class BlockPool {
         }
     }
 
+    /**
+     * Drops {@code b} for good: it never comes back to the pool, and the task holds its memory until the
+     * deregistration returned. That runs on {@link #releases}: over UCX the deregistration of an exposure
+     * waits for the peer to acknowledge its revocation (up to 5 s, docs/rules.md RD-access), and the
+     * peer picks the write flow's lengths, so on this queue's thread a peer that varies them and never
+     * answers would hold every connection sharing it (docs/rules.md SW-close-off-io). Counted off now:
+     * the connection no longer holds it.
+     */
     private void release(Buffer b) {
-        try {
-            if (b.exposed != null) {
-                spi.deregisterRdmaMemory(socket, b.exposed);
-            } else {
-                spi.deregisterMemory(socket, b.local);
+        counter.registered(-1);
+        releases.execute(() -> {
+            try {
+                if (b.exposed != null) {
+                    spi.deregisterRdmaMemory(socket, b.exposed);
+                } else {
+                    spi.deregisterMemory(socket, b.local);
+                }
+            } catch (WsaException ignored) {
+                // the socket is going; its close releases it
             }
-            counter.registered(-1);
-        } catch (WsaException ignored) {
-            // the socket is going; its close releases it
-        }
+        });
     }
 
     /** The connection ended: everything is dropped (the socket's close releases the registrations). */

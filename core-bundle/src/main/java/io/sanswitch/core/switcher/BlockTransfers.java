@@ -88,8 +88,9 @@ final class BlockTransfers {
         this.maxBlock = maxBlock;
         this.sources = new RegistrationCache(spi, handle, c::registered, Winsock.MEM_READ, CACHED_BUFFERS, CACHED_BYTES);
         this.receivers = new RegistrationCache(spi, handle, c::registered, Winsock.MEM_WRITE, CACHED_BUFFERS, CACHED_BYTES);
-        this.targets = new BlockPool(spi, handle, c::registered, !readsBlocks, Winsock.MEM_WRITE, POOLED_FREE_BYTES);
-        this.staging = new BlockPool(spi, handle, c::registered, true, Winsock.MEM_READ, POOLED_FREE_BYTES);
+        this.targets = new BlockPool(spi, handle, c::registered, !readsBlocks, Winsock.MEM_WRITE, POOLED_FREE_BYTES,
+                c.releases());
+        this.staging = new BlockPool(spi, handle, c::registered, true, Winsock.MEM_READ, POOLED_FREE_BYTES, c.releases());
     }
 
     boolean readsBlocks() {

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
 
 import org.slf4j.Logger;
@@ -93,6 +94,12 @@ final class Connection implements SwitchSocket {
     private final InetSocketAddress local;
     private final InetSocketAddress remote;
     private final SerialQueue queue;
+    /**
+     * docs/rules.md SW-close-off-io: the provider calls that may wait for the peer, on the switch's close
+     * threads: the deregistrations of dropped block buffers ({@link BlockPool}), then the closeSocket of
+     * each carrier, in the order asked (a socket is closed after what was deregistered on it).
+     */
+    private final SerialQueue releases;
     // The contents of these three are owned by the connection's queue, like the fields below.
     private final SendQueue sends = new SendQueue();
     private final InboundBuffer inbound;
@@ -162,6 +169,7 @@ final class Connection implements SwitchSocket {
         this.local = local;
         this.remote = remote;
         this.queue = sw.newQueue("connection " + provider.name + " " + remote);
+        this.releases = new SerialQueue(sw.closes(), "releases " + provider.name + " " + remote);
         this.inbound = new InboundBuffer(HIGH_WATER, sw.copyBuffers());
         this.carrier = carry(provider, handle);
     }
@@ -1303,7 +1311,8 @@ final class Connection implements SwitchSocket {
      * docs/rules.md SW-close-off-io: the provider's closeSocket of {@code k}'s socket runs on the
      * switch's close threads, not on this queue's thread: it may wait for the peer (over UCX for each
      * exposed region's revocation, seconds from a peer that never answers), and every connection
-     * sharing the io threads would wait behind it. {@code then} runs on this queue once it returned.
+     * sharing the io threads would wait behind it. It follows the deregistrations asked for before it
+     * ({@link #releases}). {@code then} runs on this queue once it returned.
      * The provider's final cleanup may close the socket first: the close then fails, logged at trace.
      */
     private void closeOffQueue(Carrier k, String what, Runnable then) {
@@ -1321,7 +1330,7 @@ final class Connection implements SwitchSocket {
                 // WSANOTINITIALISED, WSAENOTSOCK: the provider is being cleaned up and resets the socket itself.
                 LOG.trace("{}: {}: {}", this, what, e.error());
             }
-        }, sw.closes()).whenComplete((done, e) -> {
+        }, releases).whenComplete((done, e) -> {
             if (e != null) {
                 LOG.warn("{}: {} failed", this, what, e);
             }
@@ -1335,6 +1344,11 @@ final class Connection implements SwitchSocket {
      */
     private static boolean leftToCleanup(Carrier k) {
         return k.slot != null && k.slot.isClosed() || k.retired();
+    }
+
+    /** Where the provider calls that may wait for the peer run, in order, off this queue (docs/rules.md SW-close-off-io). */
+    Executor releases() {
+        return releases;
     }
 
     /** The switch's shared send batches, for this connection's moved session (docs/rules.md SW-migrate-buffers). */
