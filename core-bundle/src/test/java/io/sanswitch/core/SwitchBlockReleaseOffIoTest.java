@@ -144,6 +144,37 @@ class SwitchBlockReleaseOffIoTest {
         assertTrue(deregisteredAt < closedAt, "deregistered, then closed");
     }
 
+    /**
+     * The buffers a peer that never acknowledges has waiting for their deregistration are bounded as the
+     * pool's free ones: at 8 the connection posts no receive for the peer's frames, and once they
+     * returned it reads again.
+     */
+    @Test
+    @Checks("SW-close-off-io")
+    void droppedBuffersWaitingForTheirDeregistrationHoldThePeersFramesBackAtThePoolsBound() throws Exception {
+        start();
+        SwitchSocket s = connect();
+        ScriptedTransport.ScriptedSocket wire = lastWire();
+        List<CompletableFuture<Integer>> taken = peerMakesThePoolDrop(s, wire, 2 * 8); // 8 kept, 8 dropped
+        Eventually.until("the first dropped buffer waits for its peer", () -> waitingOn.size() == 1);
+        for (CompletableFuture<Integer> t : taken) {
+            assertTrue(t.get(10, TimeUnit.SECONDS) > 0, "the application took every block");
+        }
+
+        for (int i = 0; i < 4 && !receivesPosted(wire).isEmpty(); i++) {
+            PostedOperation more = filled(wire, new byte[] {1, 0, 0, 0, 1, 42}); // DATA
+            rdma.events.operationCompleted(more, 6);
+        }
+        Eventually.until("the switch reads no more of the peer's frames", () -> receivesPosted(wire).isEmpty());
+
+        peerAcknowledges.countDown();
+        Eventually.until("the switch reads again once the deregistrations returned", () -> !receivesPosted(wire).isEmpty());
+    }
+
+    private static List<PostedOperation> receivesPosted(ScriptedTransport.ScriptedSocket wire) {
+        return wire.held.stream().filter(op -> op.kind() == PostedOperation.Kind.RECV).toList();
+    }
+
     private void start() {
         sw = new Switch(MigrationOff.withSubnets("127.0.0.0/8"));
         sw.bindProvider(engine, Map.of("sanswitch.transport", "ucx"));
@@ -170,17 +201,23 @@ class SwitchBlockReleaseOffIoTest {
      */
     private List<CompletableFuture<Integer>> peerMakesThePoolDropABuffer(SwitchSocket s, ScriptedTransport.ScriptedSocket wire)
             throws InterruptedException {
+        return peerMakesThePoolDrop(s, wire, BLOCKS);
+    }
+
+    /** As {@link #peerMakesThePoolDropABuffer} with {@code blocks} blocks of 1, 2, … bytes. */
+    private List<CompletableFuture<Integer>> peerMakesThePoolDrop(SwitchSocket s, ScriptedTransport.ScriptedSocket wire,
+            int blocks) throws InterruptedException {
         completeSend(wire); // our HELLO
         List<CompletableFuture<Integer>> taken = new ArrayList<>();
-        for (int b = 0; b < BLOCKS; b++) {
+        for (int b = 0; b < blocks; b++) {
             taken.add(s.receive(ByteBuffer.allocate(64)).toCompletableFuture());
         }
         ByteArrayOutputStream frames = new ByteArrayOutputStream();
         frames.writeBytes(PEER_HELLO);
-        for (int id = 1; id <= BLOCKS; id++) {
+        for (int id = 1; id <= blocks; id++) {
             frames.writeBytes(writeReq(id, id));
         }
-        for (int id = 1; id <= BLOCKS; id++) {
+        for (int id = 1; id <= blocks; id++) {
             frames.writeBytes(idFrame(8, id)); // WRITE_DONE
         }
         // The blocks' buffers go back to the pool on whichever thread runs the connection's queue:

@@ -89,8 +89,8 @@ final class BlockTransfers {
         this.sources = new RegistrationCache(spi, handle, c::registered, Winsock.MEM_READ, CACHED_BUFFERS, CACHED_BYTES);
         this.receivers = new RegistrationCache(spi, handle, c::registered, Winsock.MEM_WRITE, CACHED_BUFFERS, CACHED_BYTES);
         this.targets = new BlockPool(spi, handle, c::registered, !readsBlocks, Winsock.MEM_WRITE, POOLED_FREE_BYTES,
-                c.releases());
-        this.staging = new BlockPool(spi, handle, c::registered, true, Winsock.MEM_READ, POOLED_FREE_BYTES, c.releases());
+                c::offQueue);
+        this.staging = new BlockPool(spi, handle, c::registered, true, Winsock.MEM_READ, POOLED_FREE_BYTES, c::offQueue);
     }
 
     boolean readsBlocks() {
@@ -383,6 +383,11 @@ final class BlockTransfers {
         receivers.forget();
         targets.forget();
         staging.forget();
+    }
+
+    /** A pool's dropped buffers waiting for their deregistration are at its bound (docs/rules.md SW-close-off-io). */
+    boolean releasesFull() {
+        return targets.releasesFull() || staging.releasesFull();
     }
 
     RegistrationCache sources() {

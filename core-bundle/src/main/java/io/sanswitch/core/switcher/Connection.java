@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
 
 import org.slf4j.Logger;
@@ -457,12 +456,14 @@ final class Connection implements SwitchSocket {
     /**
      * Whether the switch reads ahead into its ring: open, the peer has not closed, the application
      * keeps up or the peer keeps to our window (docs/rules.md SW-credit: the control frames behind the
-     * data are read whatever waits), and no application buffer is (to be) lent, whose bytes a ring
-     * receive would take.
+     * data are read whatever waits), no application buffer is (to be) lent, whose bytes a ring
+     * receive would take, and no block pool has as many dropped buffers waiting for their
+     * deregistration as it keeps free (docs/rules.md SW-close-off-io: a peer that never acknowledges).
      */
     private boolean wantsBytes() {
         return !inbound.isPeerClosed() && (!inbound.full() || windowed()) && (state == State.OPEN || state == State.CLOSING)
-                && !moving && carrier.direct != null && !carrier.direct.holdsStream();
+                && !moving && carrier.direct != null && !carrier.direct.holdsStream()
+                && !(carrier.wire instanceof FramedStream f && f.releasesFull());
     }
 
     private boolean windowed() {
@@ -1346,9 +1347,23 @@ final class Connection implements SwitchSocket {
         return k.slot != null && k.slot.isClosed() || k.retired();
     }
 
-    /** Where the provider calls that may wait for the peer run, in order, off this queue (docs/rules.md SW-close-off-io). */
-    Executor releases() {
-        return releases;
+    /**
+     * docs/rules.md SW-close-off-io: runs {@code call}, a provider call that may wait for the peer, on
+     * {@link #releases}, then {@code after} on this queue; the receives then go on if they waited for it
+     * ({@link #wantsBytes}).
+     */
+    void offQueue(Runnable call, Runnable after) {
+        CompletableFuture.runAsync(call, releases).whenComplete((done, e) -> {
+            if (e != null) {
+                LOG.warn("{}: a deregistration failed", this, e);
+            }
+            queue.execute(() -> {
+                after.run();
+                if (!state.terminal()) {
+                    pumpReceive();
+                }
+            });
+        });
     }
 
     /** The switch's shared send batches, for this connection's moved session (docs/rules.md SW-migrate-buffers). */
