@@ -37,7 +37,9 @@ import io.sanswitch.transport.PostedOperation;
  * revocation (up to 5 s, RD-access). Here one hostile peer per io thread varies its lengths until its
  * connection's pool drops a buffer, and never acknowledges (the scripted provider's deregistration
  * waits on a latch): a connection made meanwhile still connects, sends and receives, the hostile
- * connections still take blocks, and the buffer being deregistered is never exposed again.
+ * connections still take blocks, and the buffer being deregistered is never exposed again. A
+ * connection's close waits behind its own deregistrations on one close thread, and the buffers
+ * waiting for theirs are bounded: at the pool's bound the connection reads none of the peer's frames.
  */
 @Timeout(60)
 class SwitchBlockReleaseOffIoTest {
