@@ -60,6 +60,8 @@ final class ScriptedTransport implements Transport {
     volatile java.util.function.Consumer<PostedOperation> insidePost;
     /** Runs inside every graceful close, on the closing thread, before the socket ends (a backend that waits for its peer). */
     volatile java.util.function.Consumer<ScriptedSocket> insideClose;
+    /** Runs inside every deregistration, on the deregistering thread, before the region is released (UCX's waits for its peer). */
+    volatile java.util.function.Consumer<Region> insideDeregister;
 
     private final String name;
 
@@ -306,6 +308,10 @@ final class ScriptedTransport implements Transport {
 
         @Override
         public void deregister(TransportRegion region) {
+            java.util.function.Consumer<Region> hook = insideDeregister;
+            if (hook != null) {
+                hook.accept((Region) region);
+            }
             liveRegions.decrementAndGet();
             log("deregister", region);
         }

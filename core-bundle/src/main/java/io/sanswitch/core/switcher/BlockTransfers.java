@@ -88,8 +88,9 @@ final class BlockTransfers {
         this.maxBlock = maxBlock;
         this.sources = new RegistrationCache(spi, handle, c::registered, Winsock.MEM_READ, CACHED_BUFFERS, CACHED_BYTES);
         this.receivers = new RegistrationCache(spi, handle, c::registered, Winsock.MEM_WRITE, CACHED_BUFFERS, CACHED_BYTES);
-        this.targets = new BlockPool(spi, handle, c::registered, !readsBlocks, Winsock.MEM_WRITE, POOLED_FREE_BYTES);
-        this.staging = new BlockPool(spi, handle, c::registered, true, Winsock.MEM_READ, POOLED_FREE_BYTES);
+        this.targets = new BlockPool(spi, handle, c::registered, !readsBlocks, Winsock.MEM_WRITE, POOLED_FREE_BYTES,
+                c::offQueue);
+        this.staging = new BlockPool(spi, handle, c::registered, true, Winsock.MEM_READ, POOLED_FREE_BYTES, c::offQueue);
     }
 
     boolean readsBlocks() {
@@ -382,6 +383,11 @@ final class BlockTransfers {
         receivers.forget();
         targets.forget();
         staging.forget();
+    }
+
+    /** A pool's dropped buffers waiting for their deregistration are at its bound (docs/rules.md SW-close-off-io). */
+    boolean releasesFull() {
+        return targets.releasesFull() || staging.releasesFull();
     }
 
     RegistrationCache sources() {

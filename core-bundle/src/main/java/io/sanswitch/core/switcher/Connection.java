@@ -93,6 +93,12 @@ final class Connection implements SwitchSocket {
     private final InetSocketAddress local;
     private final InetSocketAddress remote;
     private final SerialQueue queue;
+    /**
+     * docs/rules.md SW-close-off-io: the provider calls that may wait for the peer, on the switch's close
+     * threads: the deregistrations of dropped block buffers ({@link BlockPool}), then the closeSocket of
+     * each carrier, in the order asked (a socket is closed after what was deregistered on it).
+     */
+    private final SerialQueue releases;
     // The contents of these three are owned by the connection's queue, like the fields below.
     private final SendQueue sends = new SendQueue();
     private final InboundBuffer inbound;
@@ -162,6 +168,7 @@ final class Connection implements SwitchSocket {
         this.local = local;
         this.remote = remote;
         this.queue = sw.newQueue("connection " + provider.name + " " + remote);
+        this.releases = new SerialQueue(sw.closes(), "releases " + provider.name + " " + remote);
         this.inbound = new InboundBuffer(HIGH_WATER, sw.copyBuffers());
         this.carrier = carry(provider, handle);
     }
@@ -449,12 +456,14 @@ final class Connection implements SwitchSocket {
     /**
      * Whether the switch reads ahead into its ring: open, the peer has not closed, the application
      * keeps up or the peer keeps to our window (docs/rules.md SW-credit: the control frames behind the
-     * data are read whatever waits), and no application buffer is (to be) lent, whose bytes a ring
-     * receive would take.
+     * data are read whatever waits), no application buffer is (to be) lent, whose bytes a ring
+     * receive would take, and no block pool has as many dropped buffers waiting for their
+     * deregistration as it keeps free (docs/rules.md SW-close-off-io: a peer that never acknowledges).
      */
     private boolean wantsBytes() {
         return !inbound.isPeerClosed() && (!inbound.full() || windowed()) && (state == State.OPEN || state == State.CLOSING)
-                && !moving && carrier.direct != null && !carrier.direct.holdsStream();
+                && !moving && carrier.direct != null && !carrier.direct.holdsStream()
+                && !(carrier.wire instanceof FramedStream f && f.releasesFull());
     }
 
     private boolean windowed() {
@@ -1303,7 +1312,8 @@ final class Connection implements SwitchSocket {
      * docs/rules.md SW-close-off-io: the provider's closeSocket of {@code k}'s socket runs on the
      * switch's close threads, not on this queue's thread: it may wait for the peer (over UCX for each
      * exposed region's revocation, seconds from a peer that never answers), and every connection
-     * sharing the io threads would wait behind it. {@code then} runs on this queue once it returned.
+     * sharing the io threads would wait behind it. It follows the deregistrations asked for before it
+     * ({@link #releases}). {@code then} runs on this queue once it returned.
      * The provider's final cleanup may close the socket first: the close then fails, logged at trace.
      */
     private void closeOffQueue(Carrier k, String what, Runnable then) {
@@ -1321,7 +1331,7 @@ final class Connection implements SwitchSocket {
                 // WSANOTINITIALISED, WSAENOTSOCK: the provider is being cleaned up and resets the socket itself.
                 LOG.trace("{}: {}: {}", this, what, e.error());
             }
-        }, sw.closes()).whenComplete((done, e) -> {
+        }, releases).whenComplete((done, e) -> {
             if (e != null) {
                 LOG.warn("{}: {} failed", this, what, e);
             }
@@ -1335,6 +1345,25 @@ final class Connection implements SwitchSocket {
      */
     private static boolean leftToCleanup(Carrier k) {
         return k.slot != null && k.slot.isClosed() || k.retired();
+    }
+
+    /**
+     * docs/rules.md SW-close-off-io: runs {@code call}, a provider call that may wait for the peer, on
+     * {@link #releases}, then {@code after} on this queue; the receives then go on if they waited for it
+     * ({@link #wantsBytes}).
+     */
+    void offQueue(Runnable call, Runnable after) {
+        CompletableFuture.runAsync(call, releases).whenComplete((done, e) -> {
+            if (e != null) {
+                LOG.warn("{}: a deregistration failed", this, e);
+            }
+            queue.execute(() -> {
+                after.run();
+                if (!state.terminal()) {
+                    pumpReceive();
+                }
+            });
+        });
     }
 
     /** The switch's shared send batches, for this connection's moved session (docs/rules.md SW-migrate-buffers). */

@@ -64,6 +64,11 @@ final class FramedStream implements WireFormat {
         }
     }
 
+    /** docs/rules.md SW-close-off-io: the peer's frames wait while a pool's deregistrations are at its bound. */
+    boolean releasesFull() {
+        return blocks.releasesFull();
+    }
+
     /** The block of {@code place} is in place: its bytes count as received once nothing before them is missing. */
     void blockReceived(InboundBuffer.Chunk place) {
         if (session != null) {

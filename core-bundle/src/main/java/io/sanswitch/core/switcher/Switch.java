@@ -79,7 +79,7 @@ import io.sanswitch.transport.TransportProperties;
  *
  * <p><b>Threads and locks.</b> Connection logic runs on a fixed pool ({@code sanswitch-switch-io-*}),
  * timeouts on one timer thread ({@code sanswitch-switch-timer}) and the providers' {@code closeSocket}
- * calls on a pool of their own ({@code sanswitch-switch-close-*}, docs/rules.md SW-close-off-io), all
+ * calls and block buffers' deregistrations on a pool of their own ({@code sanswitch-switch-close-*}, docs/rules.md SW-close-off-io), all
  * ended by {@link #deactivate}. On the fast path it runs on the thread at hand when the connection is idle
  * ({@link SerialQueue#executeHere}): the application's for its send and receive, the provider's for
  * a successful completion. Bind and unbind run on the thread that registers or unregisters a provider:
@@ -103,11 +103,13 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     private final ThreadPoolExecutor io;
     private final ScheduledThreadPoolExecutor timer;
     /**
-     * docs/rules.md SW-close-off-io: the providers' closeSocket calls, which may wait for the peer (over
-     * UCX each exposed region's revocation, up to seconds), never on {@link #io}. Threads made at the
-     * first closes.
+     * docs/rules.md SW-close-off-io: the providers' closeSocket calls and the deregistrations of dropped
+     * block buffers, which may wait for the peer (over UCX each exposed region's revocation, up to
+     * seconds), never on {@link #io}. Threads made at the first closes.
      */
     private final ThreadPoolExecutor closes;
+    /** {@link #closes} as connections use it ({@link #closes()}): one executor, not one per call. */
+    private final Executor closeThreads = this::onCloseThreads;
     static final int CLOSE_THREADS = 2;
     /** The first and the longest pause between tries of a provider to listen at a port in use. */
     private static final Duration JOIN_RETRY_FIRST = Duration.ofMillis(50);
@@ -1138,14 +1140,16 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
 
     @Override
     public Executor closes() {
-        return task -> {
-            try {
-                closes.execute(task);
-            } catch (RejectedExecutionException stopped) {
-                // The switch stopped: deactivate shut this pool after the io pool, no io thread is held here.
-                task.run();
-            }
-        };
+        return closeThreads;
+    }
+
+    private void onCloseThreads(Runnable task) {
+        try {
+            closes.execute(task);
+        } catch (RejectedExecutionException stopped) {
+            // The switch stopped: deactivate shut this pool after the io pool, no io thread is held here.
+            task.run();
+        }
     }
 
     @Override

@@ -15,6 +15,15 @@ public final class SwitchInternals {
         return sw.connectForResume(remote, provider);
     }
 
+    /**
+     * Runs {@code task} on one of the switch's io threads, as the pool runs a connection's queue (a
+     * completion that came while the queue was busy): a test's provider completion made there runs the
+     * connection's work on that thread, not on the test's.
+     */
+    public static void onIoThread(Switch sw, Runnable task) {
+        sw.newQueue("test task").execute(task);
+    }
+
     /** The MOVE a resume socket sends for the session it carries (docs/rules.md SW-migrate-early). */
     public static CompletableFuture<Boolean> tellPeerMoves(SwitchSocket resumeSocket) {
         return ((Connection) resumeSocket).tellPeerMoves();
