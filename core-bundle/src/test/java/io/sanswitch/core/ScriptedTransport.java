@@ -60,6 +60,8 @@ final class ScriptedTransport implements Transport {
     volatile java.util.function.Consumer<PostedOperation> insidePost;
     /** Runs inside every graceful close, on the closing thread, before the socket ends (a backend that waits for its peer). */
     volatile java.util.function.Consumer<ScriptedSocket> insideClose;
+    /** Runs inside every registration, on the registering thread, with the buffer registered. */
+    volatile java.util.function.Consumer<ByteBuffer> insideRegister;
     /** Runs inside every deregistration, on the deregistering thread, before the region is released (UCX's waits for its peer). */
     volatile java.util.function.Consumer<Region> insideDeregister;
 
@@ -299,6 +301,10 @@ final class ScriptedTransport implements Transport {
         @Override
         public TransportRegion register(ByteBuffer buffer, int access, boolean remote) throws WsaException {
             maybeFail(Primitive.REGISTER);
+            java.util.function.Consumer<ByteBuffer> hook = insideRegister;
+            if (hook != null) {
+                hook.accept(buffer);
+            }
             liveRegions.incrementAndGet();
             Region r = new Region(buffer, remote ? RdmaBufferDescriptor.of(new byte[] {1, (byte) liveRegions.get(),
                     (byte) System.identityHashCode(buffer)}) : null);

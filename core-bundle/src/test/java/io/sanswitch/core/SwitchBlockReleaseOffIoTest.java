@@ -117,6 +117,35 @@ class SwitchBlockReleaseOffIoTest {
     }
 
     /**
+     * docs/rules.md SW-migrate-back: a resume socket connected ahead of a move back registers its first blocks'
+     * buffers before the move, on the threads this class is about, not on an io thread; the peer's first block
+     * of that length then takes the buffer, and the connection's queue registers nothing for it.
+     */
+    @Test
+    @Checks("SW-migrate-back")
+    void aBufferRegisteredAheadIsRegisteredOffTheIoThreadsAndTheFirstBlockOfItsLengthTakesIt() throws Exception {
+        start();
+        List<String> registeredOn = new CopyOnWriteArrayList<>();
+        rdma.insideRegister = b -> registeredOn.add(Thread.currentThread().getName() + " " + b.capacity());
+        SwitchSocket s = connect();
+        ScriptedTransport.ScriptedSocket wire = lastWire();
+        completeSend(wire); // our HELLO
+        int exposedBefore = exposures().size();
+        SwitchInternals.prepareBlocks(s, 4096);
+        Eventually.until("a target for the peer's blocks registered ahead", () -> exposures().size() == exposedBefore + 1);
+        ByteBuffer prepared = exposures().get(exposedBefore);
+        assertEquals(4096, prepared.capacity());
+        assertTrue(registeredOn.stream().filter(r -> r.endsWith(" 4096"))
+                .allMatch(r -> r.startsWith("sanswitch-switch-close-")), "registered on " + registeredOn);
+
+        PostedOperation recv = filled(wire, join(PEER_HELLO, writeReq(1, 4096)));
+        rdma.events.operationCompleted(recv, PEER_HELLO.length + 9);
+        byte[] writeTarget = completeSend(wire);
+        assertEquals(7, writeTarget[0], "WRITE_TARGET for the peer's block");
+        assertEquals(exposedBefore + 1, exposures().size(), "the block took the buffer registered ahead: " + registeredOn);
+    }
+
+    /**
      * A hostile connection holds at most one close thread: its close waits behind its deregistration
      * (the provider's close would wait for the peer too: over UCX it revokes each exposure left), and
      * another connection's close goes on meanwhile on the other close thread.

@@ -61,7 +61,7 @@ final class BlockPool {
     private final int access;
     private final long maxFreeBytes;
     /** Where a dropped buffer is deregistered: in order, before the socket's close (docs/rules.md SW-close-off-io). */
-    private final Releases releases;
+    private final OffQueue releases;
     /** Dropped buffers whose deregistration has not returned yet, and their bytes. */
     private int releasing;
     private long releasingBytes;
@@ -78,7 +78,7 @@ final class BlockPool {
      * @param releases runs the deregistrations of dropped buffers, in order, off the connection's queue
      */
     BlockPool(SanServiceProvider spi, SocketHandle socket, RegistrationCache.Counter counter, boolean exposed,
-            int access, long maxFreeBytes, Releases releases) {
+            int access, long maxFreeBytes, OffQueue releases) {
         this.releases = releases;
         this.access = access;
         this.spi = spi;
@@ -98,16 +98,43 @@ final class BlockPool {
                 return b;
             }
         }
-        ByteBuffer memory = ByteBuffer.allocateDirect(length);
         created++;
-        if (exposed) {
-            RdmaBufferDescriptor d = spi.registerRdmaMemory(socket, memory, access);
-            counter.registered(1);
-            return new Buffer(memory, null, d);
-        }
-        MemoryHandle m = spi.registerMemory(socket, memory, access);
+        Buffer b = register(ByteBuffer.allocateDirect(length));
         counter.registered(1);
-        return new Buffer(memory, m, null);
+        return b;
+    }
+
+    private Buffer register(ByteBuffer memory) throws WsaException {
+        if (exposed) {
+            return new Buffer(memory, null, spi.registerRdmaMemory(socket, memory, access));
+        }
+        return new Buffer(memory, spi.registerMemory(socket, memory, access), null);
+    }
+
+    /**
+     * docs/rules.md SW-migrate-back: registers a buffer for a block of {@code length} bytes ahead, off this
+     * queue (a registration is a call to the provider, over UCX one to its progress thread, which the queue
+     * would wait for), and keeps it among the free ones: the first block of that length then costs the
+     * queue no registration. Nothing is kept if the registration fails (that block registers its own) or
+     * the pool was forgotten meanwhile (the socket's close, which runs after this call on the same
+     * {@link OffQueue}, releases it).
+     */
+    void prepare(int length) {
+        ByteBuffer memory = ByteBuffer.allocateDirect(length);
+        Buffer[] made = new Buffer[1];
+        releases.run(() -> {
+            try {
+                made[0] = register(memory);
+            } catch (WsaException e) {
+                // the first block of that length registers its own
+            }
+        }, () -> {
+            if (made[0] != null && !forgotten) {
+                created++;
+                counter.registered(1);
+                giveBack(made[0]);
+            }
+        });
     }
 
     /** {@code b} is not used any more: kept for the next block, or released if enough are kept. */
@@ -140,7 +167,7 @@ final class BlockPool {
         int length = b.memory.capacity();
         releasing++;
         releasingBytes += length;
-        releases.release(() -> {
+        releases.run(() -> {
             try {
                 if (b.exposed != null) {
                     spi.deregisterRdmaMemory(socket, b.exposed);
@@ -165,10 +192,13 @@ final class BlockPool {
         return releasing >= MAX_FREE || releasingBytes >= maxFreeBytes;
     }
 
-    /** Where a pool's dropped buffers are deregistered (the connection's, docs/rules.md SW-close-off-io). */
-    interface Releases {
+    /**
+     * Where a pool's provider calls that may wait run: the deregistrations of dropped buffers and the
+     * registrations made ahead (the connection's, docs/rules.md SW-close-off-io).
+     */
+    interface OffQueue {
         /** Runs {@code call} off the connection's queue, in order, then {@code after} on the queue. */
-        void release(Runnable call, Runnable after);
+        void run(Runnable call, Runnable after);
     }
 
     /** The connection ended: everything is dropped (the socket's close releases the registrations). */

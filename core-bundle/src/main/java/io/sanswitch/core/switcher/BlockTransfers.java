@@ -93,6 +93,19 @@ final class BlockTransfers {
         this.staging = new BlockPool(spi, handle, c::registered, true, Winsock.MEM_READ, POOLED_FREE_BYTES, c::offQueue);
     }
 
+    /**
+     * docs/rules.md SW-migrate-back: buffers for a block of {@code length} bytes (at most the largest block)
+     * each way, registered ahead off the connection's queue ({@link BlockPool#prepare}): one for the peer's
+     * blocks, and one our blocks are copied into if the peer reads them.
+     */
+    void prepare(int length, boolean peerReadsBlocks) {
+        int n = (int) Math.min(length, maxBlock);
+        targets.prepare(n);
+        if (peerReadsBlocks) {
+            staging.prepare(n);
+        }
+    }
+
     boolean readsBlocks() {
         return readsBlocks;
     }

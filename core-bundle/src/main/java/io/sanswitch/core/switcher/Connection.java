@@ -1366,6 +1366,18 @@ final class Connection implements SwitchSocket {
         });
     }
 
+    /**
+     * docs/rules.md SW-migrate-back: a resume socket connected ahead of a move back registers the buffers of its
+     * first blocks of {@code length} bytes before the move, off the io threads ({@link FramedStream#prepareBlocks}).
+     */
+    void prepareBlocks(int length) {
+        queue.execute(() -> {
+            if (!state.terminal() && carrier != null && carrier.wire instanceof FramedStream f) {
+                f.prepareBlocks(length);
+            }
+        });
+    }
+
     /** The switch's shared send batches, for this connection's moved session (docs/rules.md SW-migrate-buffers). */
     SharedBuffers batchBuffers() {
         return sw.batchBuffers();

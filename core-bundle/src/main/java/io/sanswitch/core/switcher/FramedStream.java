@@ -64,6 +64,15 @@ final class FramedStream implements WireFormat {
         }
     }
 
+    /**
+     * docs/rules.md SW-migrate-back: buffers for the first blocks of {@code length} bytes registered ahead.
+     * Before the peer's HELLO its flow is not known: a switch's peers are switches, set up alike, so this
+     * side's own stands for it (a guess that is wrong costs one buffer kept unused until the close).
+     */
+    void prepareBlocks(int length) {
+        blocks.prepare(length, peer == PeerHello.AWAITED ? blocks.readsBlocks() : peer == PeerHello.READS_BLOCKS);
+    }
+
     /** docs/rules.md SW-close-off-io: the peer's frames wait while a pool's deregistrations are at its bound. */
     boolean releasesFull() {
         return blocks.releasesFull();

@@ -86,6 +86,10 @@ final class ResumeDial {
     static ResumeDial ahead(Switch sw, SwitchSocket connected, InetSocketAddress resumePort, SessionId id, SessionKey key) {
         ResumeDial d = new ResumeDial(sw, resumePort, id, ResumeHandshake.Dialer.ahead(id, key, RANDOM), true,
                 sw.settings().migration().resumeTimeout());
+        if (connected instanceof Connection resumeSocket) {
+            // The session's batches go as blocks of this size: their first ones then register nothing.
+            resumeSocket.prepareBlocks(ResumedSends.BATCH_BYTES);
+        }
         d.queue.execute(() -> d.converse(connected));
         return d;
     }

@@ -28,4 +28,9 @@ public final class SwitchInternals {
     public static CompletableFuture<Boolean> tellPeerMoves(SwitchSocket resumeSocket) {
         return ((Connection) resumeSocket).tellPeerMoves();
     }
+
+    /** Registers the buffers of a connection's first blocks of {@code length} bytes ahead, as a resume socket connected ahead does. */
+    public static void prepareBlocks(SwitchSocket s, int length) {
+        ((Connection) s).prepareBlocks(length);
+    }
 }
