@@ -110,12 +110,17 @@ final class EngineEvents implements TransportEvents {
             LOG.trace("dropped event bit {} on {}: notification gate closed", bit, s);
             return;
         }
+        // Counted on the socket too: a backend thread reports outside its own lock (NIO's selector
+        // loop), so closeSocket may begin between the record and the setEvent; it waits for this
+        // delivery (docs/rules.md SK-no-events-after-close).
+        s.deliveryBegins();
         try {
             EventHandle toSet = s.record(bit, error);
             if (toSet != null) {
                 upcalls.setEvent(toSet);
             }
         } finally {
+            s.deliveryDone();
             gate.exit();
         }
     }

@@ -1,6 +1,7 @@
 package io.sanswitch.core;
 
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -41,6 +42,8 @@ final class EngineSocket {
     private final TransportSocket transport;
     private final AtomicReference<Life> life = new AtomicReference<>(Life.OPEN);
     private final InFlight calls;
+    /** Deliveries of this socket's FD_* events in progress: record and setEvent (docs/rules.md SK-no-events-after-close). */
+    private final InFlight deliveries;
     /** Pending operations with the order they were posted in, so they are aborted in that order. */
     private final ConcurrentHashMap<PendingOperation, Long> pending = new ConcurrentHashMap<>();
     private final AtomicLong posted = new AtomicLong();
@@ -67,6 +70,7 @@ final class EngineSocket {
         this.transport = transport;
         this.role = role;
         this.calls = new InFlight("calls on " + handle);
+        this.deliveries = new InFlight("event deliveries on " + handle);
     }
 
     EngineSocketHandle handle() {
@@ -193,6 +197,31 @@ final class EngineSocket {
     }
 
     // ---- network events (docs/rules.md BG-events) ----
+
+    /**
+     * Counts one delivery of an FD_* event, from before {@link #record} reads the socket's life to
+     * after the switch's setEvent returned; the caller must {@link #deliveryDone()}. Entered before
+     * the life is read, so a closer that wins {@link #beginClose()} and then
+     * {@linkplain #awaitEventDeliveries waits} sees every delivery that saw the socket open.
+     */
+    void deliveryBegins() {
+        deliveries.enter();
+    }
+
+    void deliveryDone() {
+        deliveries.exit();
+    }
+
+    /**
+     * docs/rules.md SK-no-events-after-close: closeSocket returns only once the deliveries on other threads
+     * that saw the socket open are over. The calling thread's own delivery is not waited for: a
+     * closeSocket inside the setEvent upcall of this socket would wait for itself.
+     *
+     * @return {@code false} if they did not end within {@code timeout}
+     */
+    boolean awaitEventDeliveries(Duration timeout) {
+        return deliveries.awaitQuiescent(timeout);
+    }
 
     /** {@code eventSelect}: new association, recorded events cleared. */
     synchronized void select(EventHandle newEvent, int mask) {

@@ -330,6 +330,12 @@ public final class ProviderEngine implements SanServiceProvider, EngineDiagnosti
                 LOG.warn("{}: calls on {} still in progress after {} ms; closing anyway. {}", name, s,
                         config.drainTimeout().toMillis(), Diagnostics.threadDump());
             }
+            // docs/rules.md SK-no-events-after-close: an event that saw the socket open before beginClose is
+            // signalled before closeSocket returns, never after (the kit saw an FD_ACCEPT set after the return).
+            if (!s.awaitEventDeliveries(config.drainTimeout())) {
+                LOG.warn("{}: event deliveries on {} still in progress after {} ms; closing anyway. {}", name, s,
+                        config.drainTimeout().toMillis(), Diagnostics.threadDump());
+            }
             teardown.abortPending(s, config.drainTimeout());
             teardown.release(s, SocketTeardown.Kind.CLOSE);
             return null;

@@ -28,6 +28,8 @@ final class RecordingSwitch implements UpcallTable {
     final AtomicInteger eventsReset = new AtomicInteger();
     private final AtomicLong handles = new AtomicLong(1000);
     volatile Consumer<Overlapped> insideCompletion = ov -> { };
+    /** Runs inside the setEvent upcall, on the delivering thread, once the signal is journalled. */
+    volatile Consumer<EventHandle> insideSetEvent = e -> { };
 
     RecordingSwitch(ScriptedTransport journal) {
         this.journal = journal;
@@ -61,6 +63,7 @@ final class RecordingSwitch implements UpcallTable {
     public void setEvent(EventHandle event) {
         eventsSet.add(ScriptedTransport.SEQUENCE.incrementAndGet());
         journal.log("setEvent", event);
+        insideSetEvent.accept(event);
     }
 
     @Override
