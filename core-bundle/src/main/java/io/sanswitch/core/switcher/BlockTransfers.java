@@ -273,7 +273,7 @@ final class BlockTransfers {
         }
         int id = f.id();
         int length = f.length();
-        BlockLoans.Loan waiting = c.receiveForBlock(length);
+        BlockLoans.Loan waiting = c.receiving.receiveForBlock(length);
         if (waiting != null && readInto(waiting, f)) {
             return;
         }
@@ -307,7 +307,7 @@ final class BlockTransfers {
         try {
             target = receivers.lease(into, into.duplicate().limit(at + f.length()));
         } catch (WsaException e) {
-            c.receiveNotLent(loan);
+            c.receiving.receiveNotLent(loan);
             return false;
         }
         InboundBuffer.Chunk place = inbound.lend();
@@ -316,15 +316,15 @@ final class BlockTransfers {
             spi.rdmaRead(handle, new WsaBuf[] {new WsaBuf(target.handle(), target.offset(), f.length())}, f.descriptor(),
                     0, 0, c.whenDoneSeeing(r -> {
                         target.release();
-                        c.lentReadOver(loan, r.isSuccess());
+                        c.receiving.lentReadOver(loan, r.isSuccess());
                     }, r -> {
                         into.position(at + f.length());
-                        inbound.lentRead(place, () -> c.receiveFilled(loan, f.length()), () -> c.receiveEnded(loan));
+                        inbound.lentRead(place, () -> c.receiving.receiveFilled(loan, f.length()), () -> c.receiving.receiveEnded(loan));
                         read(f.id(), f.length(), place);
                     }));
         } catch (WsaException e) {
             target.release();
-            c.receiveNotLent(loan); // never posted: it fails with the others if the connection ends
+            c.receiving.receiveNotLent(loan); // never posted: it fails with the others if the connection ends
             refusedWithDescriptor(e, "BLOCK " + f.id());
         }
         return true;

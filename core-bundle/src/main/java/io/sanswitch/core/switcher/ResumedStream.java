@@ -105,7 +105,7 @@ final class ResumedStream implements ResumedSends.Owner, ResumedReceives.Sink, R
     /**
      * docs/rules.md SW-migrate-back, the connector's side: sends MOVE (after what is in flight, nothing of
      * the stream after it) and goes on receiving until the peer, which parks at the MOVE, ends the
-     * socket; then the connection moves ({@link Connection#returnReady}).
+     * socket; then the connection moves ({@link ConnectionMoves#returnReady}).
      */
     void leave() {
         leaving = true;
@@ -207,9 +207,9 @@ final class ResumedStream implements ResumedSends.Owner, ResumedReceives.Sink, R
     @Override
     public void sendFailed(Throwable e) {
         if (!left && !c.ended() && leaving) {
-            c.returnReady();
+            c.moves.returnReady();
         } else if (!left && !c.ended()) {
-            c.resumeSocketFailed("the resumed socket's send failed: " + e);
+            c.moves.resumeSocketFailed("the resumed socket's send failed: " + e);
         }
     }
 
@@ -250,7 +250,7 @@ final class ResumedStream implements ResumedSends.Owner, ResumedReceives.Sink, R
     @Override
     public void peerEnded() {
         if (!left && leaving) {
-            c.returnReady(); // the peer parked: its end of the socket is the sign (docs/migration.md section 6)
+            c.moves.returnReady(); // the peer parked: its end of the socket is the sign (docs/migration.md section 6)
         } else if (!left) {
             c.peerEnded();
         }
@@ -259,9 +259,9 @@ final class ResumedStream implements ResumedSends.Owner, ResumedReceives.Sink, R
     @Override
     public void receiveFailed(Throwable e) {
         if (!left && !c.ended() && leaving) {
-            c.returnReady();
+            c.moves.returnReady();
         } else if (!left && !c.ended()) {
-            c.resumeSocketFailed("the resumed socket's receive failed: " + e);
+            c.moves.resumeSocketFailed("the resumed socket's receive failed: " + e);
         }
     }
 
@@ -293,7 +293,7 @@ final class ResumedStream implements ResumedSends.Owner, ResumedReceives.Sink, R
     @Override
     public void peerMoves() {
         if (!left && !c.ended()) {
-            c.peerMovesBack();
+            c.moves.peerMovesBack();
         }
     }
 

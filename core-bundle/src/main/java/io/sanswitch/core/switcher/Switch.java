@@ -1,16 +1,13 @@
 package io.sanswitch.core.switcher;
 
-import static io.sanswitch.spi.WsaError.WSAEADDRINUSE;
 import static io.sanswitch.spi.WsaError.WSAEFAULT;
 import static io.sanswitch.spi.WsaError.WSAEINTR;
 import static io.sanswitch.spi.WsaError.WSAEINVAL;
 import static io.sanswitch.spi.WsaError.WSAENETDOWN;
 import static io.sanswitch.spi.WsaError.WSAETIMEDOUT;
 
-import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -21,7 +18,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -99,7 +95,8 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     private volatile SwitchSettings settings;
     /** The settings with each value's source, for {@code san:switch}. */
     private volatile ConfiguredSettings configured;
-    private volatile boolean active = true;
+    /** Cleared by deactivate; read from any thread. */
+    volatile boolean active = true;
     private final ThreadPoolExecutor io;
     private final ScheduledThreadPoolExecutor timer;
     /**
@@ -111,37 +108,28 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     /** {@link #closes} as connections use it ({@link #closes()}): one executor, not one per call. */
     private final Executor closeThreads = this::onCloseThreads;
     static final int CLOSE_THREADS = 2;
-    /** The first and the longest pause between tries of a provider to listen at a port in use. */
-    private static final Duration JOIN_RETRY_FIRST = Duration.ofMillis(50);
-    private static final Duration JOIN_RETRY_MAX = Duration.ofSeconds(2);
-    private final Map<SanServiceProvider, BoundProvider> providers = new ConcurrentHashMap<>();
+    final Map<SanServiceProvider, BoundProvider> providers = new ConcurrentHashMap<>();
     /**
      * Every provider started, also withdrawn ones until their last socket is gone (statistics); then
      * it leaves (BoundProvider's onGone), so that no retired bundle revision stays reachable from here.
      */
-    private final Set<BoundProvider> known = ConcurrentHashMap.newKeySet();
+    final Set<BoundProvider> known = ConcurrentHashMap.newKeySet();
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
-    private final Set<ListenerSocket> listeners = ConcurrentHashMap.newKeySet();
+    final Set<ListenerSocket> listeners = ConcurrentHashMap.newKeySet();
+    /** Listening over the providers (docs/rules.md SW-subnet, SW-join). */
+    private final SwitchListeners listening = new SwitchListeners(this);
+    /** The connector's dials at a move (docs/rules.md SW-migrate-connector-dials, SW-migrate-back). */
+    private final ResumeDials dials = new ResumeDials(this);
     private final AtomicLong registrations = new AtomicLong();
     private final AtomicLong eventsAfterRetirement = new AtomicLong();
     private final Map<ProviderChoice.Reason, AtomicLong> connects = new EnumMap<>(ProviderChoice.Reason.class);
     private final FailureMemory failures = new FailureMemory(System::nanoTime);
-    /** Guards opening and closing the resume port (never held while waiting for anything else). */
-    private final Object resumeLock = new Object();
-    /** docs/migration.md section 3: open while migrate is on and a TCP provider runs; else {@code null}. */
-    private volatile ResumePort resumePort;
-    /**
-     * docs/migration.md section 6: the resume port over the RDMA provider, for moves back; null: none.
-     * Its listener is pinned to the provider's name, so it rejoins a provider that comes back (SW-join).
-     */
-    private volatile ResumePort returnPort;
-    /** The {@code resumePort} setting the open resume port was opened for. */
-    private int resumePortOpenedFor;
     /** docs/migration.md section 4: the sessions parked by a move, waiting for their connector's dial. */
     private final ParkedSessions parked = new ParkedSessions(this::liveSession);
     private final SharedBuffers copyBuffers = SharedBuffers.copies();
     private final SharedBuffers batchBuffers = SharedBuffers.batches();
-    private volatile SessionDirectory sessions = parked;
+    /** The resume port and the RDMA resume port (docs/rules.md SW-migrate-port, SW-migrate-back). */
+    private final ResumePorts resumePorts = new ResumePorts(this, parked);
 
     /**
      * Declarative Services: the configuration of PID {@value #PID}, read raw so that a bad value is
@@ -213,78 +201,12 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     }
 
     /**
-     * docs/migration.md section 3, docs/rules.md SW-migrate-port: the resume port is open while
-     * {@code migrate} is on, the switch active and a TCP provider running (it comes at activation, when
-     * {@code modified} turns migrate on, or when the TCP provider binds); it closes when migrate goes
-     * off and at deactivation, and opens again elsewhere when {@code resumePort} changes. A port in use is one WARN line, and
-     * migration goes on without a resume port (no session can be resumed here; SESSION announces 0).
-     */
-    private void resumePortFollowsSettings() {
-        synchronized (resumeLock) {
-            MigrationSettings m = settings.migration();
-            ResumePort open = resumePort;
-            if (open != null && (!active || !m.migrate() || m.resumePort() != resumePortOpenedFor)) {
-                resumePort = null;
-                open.close();
-                open = null;
-            }
-            returnPortFollowsSettings();
-            if (open != null || !active || !m.migrate() || tcpProvider() == null) {
-                return;
-            }
-            try {
-                resumePort = ResumePort.open(this, m.resumePort(), sessions);
-                resumePortOpenedFor = m.resumePort();
-            } catch (WsaException e) {
-                if (e.error() == WSAEADDRINUSE) {
-                    LOG.warn("resume port {} is in use: migration goes on without a resume port, no session can "
-                            + "resume here ({})", m.resumePort(), e.getMessage());
-                } else {
-                    LOG.warn("no resume port on {}: {}; migration goes on without one", m.resumePort(), e.getMessage());
-                }
-            } catch (RuntimeException e) {
-                // A provider that breaks the SPI (a null socket, say) must not fail its own bind.
-                LOG.warn("no resume port on {}: the TCP provider failed ({}); migration goes on without one",
-                        m.resumePort(), e.toString());
-            }
-        }
-    }
-
-    /**
-     * docs/rules.md SW-migrate-back: the RDMA resume port is open while {@code migrate} and {@code moveBack}
-     * are on, the switch active and an RDMA provider has run; it closes with either setting and at
-     * deactivation. On the resume lock.
-     */
-    private void returnPortFollowsSettings() {
-        MigrationSettings m = settings.migration();
-        ResumePort open = returnPort;
-        if (open != null && (!active || !m.migrate() || !m.moveBack())) {
-            returnPort = null;
-            open.close();
-            open = null;
-        }
-        BoundProvider rdma = rdmaProvider();
-        if (open != null || !active || !m.migrate() || !m.moveBack() || rdma == null) {
-            return;
-        }
-        try {
-            returnPort = ResumePort.open(this, rdma, 0, sessions);
-        } catch (WsaException e) {
-            LOG.warn("no RDMA resume port over {}: {}; moved sessions stay on TCP", rdma.name, e.getMessage());
-        } catch (RuntimeException e) {
-            LOG.warn("no RDMA resume port over {}: the provider failed ({}); moved sessions stay on TCP", rdma.name,
-                    e.toString());
-        }
-    }
-
-    /**
      * The RDMA resume port a moved session's RETURN announces (docs/migration.md section 6); 0 while
      * none listens over a running RDMA provider.
      */
     @Override
     public int returnPort() {
-        ResumePort p = returnPort;
-        return p != null && p.listening() ? p.port() : 0;
+        return resumePorts.returnPort();
     }
 
     /** Whether an RDMA provider runs here for a move back. */
@@ -296,13 +218,14 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     /** The port of the resume port, for the SESSION frame (docs/migration.md section 2); 0 when none is open. */
     @Override
     public int resumePort() {
-        ResumePort p = resumePort;
-        return p == null ? 0 : p.port();
+        return resumePorts.resumePort();
     }
 
-    /** How long the connector waits before it dials a resume port again that refused it or could not be reached. */
-    static final Duration REDIAL_FIRST = Duration.ofMillis(2);
-    static final Duration REDIAL_MAX = Duration.ofMillis(50);
+    /** Opens and closes the resume ports as the settings, the switch's activity and the providers say. */
+    private void resumePortFollowsSettings() {
+        resumePorts.resumePortFollowsSettings();
+    }
+
     /**
      * How long a withdrawal waits for the moves of its sessions before the provider's cleanup
      * (docs/rules.md SW-migrate-early): a move takes milliseconds; a peer that does not answer, or a
@@ -310,84 +233,17 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
      */
     static final Duration MOVE_NOTICE_WAIT = Duration.ofMillis(100);
 
+    /** docs/rules.md SW-migrate-connector-dials: see {@link ResumeDials#dialResume}. */
     @Override
     public CompletableFuture<ResumeDial.Resumed> dialResume(InetSocketAddress at, SessionId id, SessionKey key, long received) {
-        CompletableFuture<ResumeDial.Resumed> result = new CompletableFuture<>();
-        long deadline = System.nanoTime() + settings().migration().resumeTimeout().toNanos();
-        dialUntil(result, at, false, id, key, received, deadline, REDIAL_FIRST);
-        return result;
+        return dials.dialResume(at, id, key, received);
     }
 
-    /**
-     * docs/rules.md SW-migrate-back: the connector's move back proves over {@code ahead}, the resume
-     * socket it connected (and began the handshake over) before the move began, or (none, or that handshake
-     * failed) dials the peer's RDMA resume port, for half the resume timeout (again while refused: the
-     * peer parks once it sees its TCP socket reset), then its TCP resume port for the other half, so
-     * that a peer whose RDMA provider went meanwhile still gets the session over TCP.
-     */
+    /** docs/rules.md SW-migrate-back: see {@link ResumeDials#dialBack}. */
     @Override
     public CompletableFuture<ResumeDial.Resumed> dialBack(InetSocketAddress rdmaAt, InetSocketAddress tcpAt, SessionId id,
             SessionKey key, long received, ResumeDial ahead) {
-        CompletableFuture<ResumeDial.Resumed> result = new CompletableFuture<>();
-        long half = settings().migration().resumeTimeout().toNanos() / 2;
-        long deadline = System.nanoTime() + half;
-        CompletableFuture<ResumeDial.Resumed> overRdma = new CompletableFuture<>();
-        if (ahead == null) {
-            dialUntil(overRdma, rdmaAt, true, id, key, received, deadline, REDIAL_FIRST);
-        } else {
-            ahead.prove(received, Duration.ofNanos(half)).whenComplete((r, e) -> {
-                if (e == null) {
-                    overRdma.complete(r);
-                } else {
-                    LOG.debug("session {}: the handshake over the socket connected ahead failed ({}); dialing {}", id,
-                            ResumedStream.reason(e), rdmaAt);
-                    dialUntil(overRdma, rdmaAt, true, id, key, received, deadline, REDIAL_FIRST);
-                }
-            });
-        }
-        overRdma.whenComplete((r, e) -> {
-            if (e == null) {
-                if (!result.complete(r)) {
-                    r.socket().abort();
-                }
-                return;
-            }
-            LOG.info("session {}: the move back to {} failed ({}); resuming over TCP at {}", id, rdmaAt,
-                    ResumedStream.reason(e), tcpAt);
-            CompletableFuture<ResumeDial.Resumed> overTcp = new CompletableFuture<>();
-            dialUntil(overTcp, tcpAt, false, id, key, received, System.nanoTime() + half, REDIAL_FIRST);
-            overTcp.whenComplete((t, f) -> {
-                if (f != null) {
-                    result.completeExceptionally(f);
-                } else if (!result.complete(t)) {
-                    t.socket().abort();
-                }
-            });
-        });
-        return result;
-    }
-
-    /**
-     * Dials until the resume succeeds or {@code deadline}: a refusal mostly means the peer has not
-     * parked yet (it parks when its own carrier fails, a moment after ours), so the first dials again
-     * follow quickly, then back off to {@link #REDIAL_MAX} (docs/rules.md SW-migrate-connector-dials).
-     */
-    private void dialUntil(CompletableFuture<ResumeDial.Resumed> result, InetSocketAddress at, boolean rdma, SessionId id,
-            SessionKey key, long received, long deadline, Duration redial) {
-        Duration left = Duration.ofNanos(Math.max(1, Math.min(deadline - System.nanoTime(),
-                settings().migration().resumeTimeout().toNanos())));
-        ResumeDial.dial(this, at, id, key, received, rdma, left).whenComplete((r, e) -> {
-            if (e == null) {
-                if (!result.complete(r)) {
-                    r.socket().abort();
-                }
-            } else if (!active || System.nanoTime() + redial.toNanos() >= deadline) {
-                result.completeExceptionally(e instanceof CompletionException && e.getCause() != null ? e.getCause() : e);
-            } else {
-                Duration next = redial.multipliedBy(2).compareTo(REDIAL_MAX) > 0 ? REDIAL_MAX : redial.multipliedBy(2);
-                schedule(() -> dialUntil(result, at, rdma, id, key, received, deadline, next), redial);
-            }
-        });
+        return dials.dialBack(rdmaAt, tcpAt, id, key, received, ahead);
     }
 
     @Override
@@ -417,7 +273,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
 
     /** Where the resume port looks sessions up (the move's parked sessions); takes effect at its next opening. */
     void sessions(SessionDirectory directory) {
-        sessions = directory;
+        resumePorts.sessions(directory);
     }
 
     /**
@@ -502,7 +358,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         }
         known.add(p);
         for (ListenerSocket l : listeners) {
-            join(l, p);
+            listening.join(l, p);
         }
         providers.put(spi, p);
         LOG.info("provider {} started for the switch: {}", name, p.capabilities());
@@ -782,160 +638,12 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
 
     @Override
     public SwitchServerSocket listen(InetSocketAddress local, int backlog, String provider) throws WsaException {
-        return listen(local, backlog, provider, false);
+        return listening.listen(local, backlog, provider, false);
     }
 
     /** A resume port's listener, pinned to {@code provider}: its connections never migrate themselves (docs/migration.md section 6). */
     SwitchServerSocket listenForResumes(InetSocketAddress local, int backlog, String provider) throws WsaException {
-        return listen(local, backlog, provider, true);
-    }
-
-    private SwitchServerSocket listen(InetSocketAddress local, int backlog, String provider, boolean resumeSockets)
-            throws WsaException {
-        if (local == null || local.isUnresolved()) {
-            throw new WsaException(WSAEFAULT, "not a resolved local address: " + local);
-        }
-        if (backlog < 1) {
-            throw new WsaException(WSAEINVAL, "backlog must be at least 1: " + backlog);
-        }
-        if (!active || providers.isEmpty()) {
-            throw new WsaException(WSAENETDOWN, "no provider is running");
-        }
-        if (provider != null && providerNamed(provider) == null) {
-            throw new WsaException(WSAENETDOWN, "no provider '" + provider + "' is running; running: " + providers());
-        }
-        for (int tries = 1;; tries++) {
-            InetSocketAddress at = local.getPort() != 0 ? local : freePort(local.getAddress());
-            ListenerSocket l = new ListenerSocket(this, at, backlog, provider, resumeSockets);
-            listeners.add(l);
-            try {
-                listenEverywhere(l);
-                return l;
-            } catch (WsaException e) {
-                l.close();
-                if (local.getPort() == 0 && e.error() == WSAEADDRINUSE && tries < 5) {
-                    continue; // the free port was taken meanwhile
-                }
-                throw e;
-            }
-        }
-    }
-
-    /** TCP first, then the rest; only a TCP failure (or having no TCP) fails the listen (docs/rules.md SW-subnet). */
-    private void listenEverywhere(ListenerSocket l) throws WsaException {
-        if (l.pinned() != null) {
-            BoundProvider p = providerNamed(l.pinned());
-            if (p == null) {
-                throw new WsaException(WSAENETDOWN, "no provider '" + l.pinned() + "' is running");
-            }
-            listenOn(l, p);
-            if (l.providers().isEmpty()) {
-                throw new WsaException(WSAENETDOWN, l.pinned() + " cannot listen on " + l.address());
-            }
-            return;
-        }
-        BoundProvider tcp = tcpProvider();
-        if (tcp != null) {
-            l.listenOn(tcp, l.address());
-        }
-        WsaException firstFailure = null;
-        for (BoundProvider p : providers.values()) {
-            if (p == tcp) {
-                continue;
-            }
-            try {
-                listenOn(l, p);
-            } catch (WsaException e) {
-                firstFailure = firstFailure == null ? e : firstFailure;
-            }
-        }
-        if (l.providers().isEmpty()) {
-            throw firstFailure != null ? firstFailure : new WsaException(WSAENETDOWN, "no provider can listen on " + l.address());
-        }
-    }
-
-    /** A provider that started later joins an open listener (docs/rules.md SW-join); its failure is logged. */
-    private void join(ListenerSocket l, BoundProvider p) {
-        join(l, p, null);
-    }
-
-    /**
-     * One try of {@link #join(ListenerSocket, BoundProvider)}. A port in use is retried (docs/rules.md SW-join):
-     * the RDMA listener's port is the TCP port plus the offset, which any socket (an outgoing
-     * connection's ephemeral port) may hold for a while when the provider comes back, and giving up
-     * would leave the listener off RDMA for good. Retries back off to {@link #JOIN_RETRY_MAX} and end
-     * when the listener closes, the provider leaves or listens there.
-     */
-    private void join(ListenerSocket l, BoundProvider p, Duration retry) {
-        if (l.pinned() != null && !l.pinned().equals(p.name)) {
-            return;
-        }
-        // By identity (SW-join): the listener may still list the provider that left, of the same name.
-        if (l.isClosed() || p.isRetired() || (retry != null && !known.contains(p)) || l.listensOn(p)) {
-            return;
-        }
-        try {
-            listenOn(l, p);
-            if (retry != null && l.listensOn(p)) {
-                LOG.info("{} listens for {} now that its port is free", p.name, l);
-            }
-        } catch (WsaException e) {
-            if (e.error() != WSAEADDRINUSE) {
-                LOG.warn("{} cannot listen for {}: {}", p.name, l, e.getMessage());
-                return;
-            }
-            Duration next = retry == null ? JOIN_RETRY_FIRST
-                    : (retry.multipliedBy(2).compareTo(JOIN_RETRY_MAX) > 0 ? JOIN_RETRY_MAX : retry.multipliedBy(2));
-            if (retry == null) {
-                LOG.warn("{} cannot listen for {}: {}; trying again while the port is in use", p.name, l, e.getMessage());
-            }
-            schedule(() -> join(l, p, next), next);
-        }
-    }
-
-    private void listenOn(ListenerSocket l, BoundProvider p) throws WsaException {
-        if (l.isClosed()) {
-            return;
-        }
-        InetSocketAddress at = l.address();
-        if (!p.rdma()) {
-            l.listenOn(p, at);
-            return;
-        }
-        // docs/rules.md SW-subnet: a SAN listener only for SAN (or wildcard) addresses. The RDMA provider's rendezvous
-        // takes a TCP port, so it listens beside the TCP listener, at the configured offset.
-        if (l.pinned() == null && !at.getAddress().isAnyLocalAddress() && !onSanSubnet(at.getAddress(), p)) {
-            return;
-        }
-        int port = at.getPort() + settings.rdmaPortOffset();
-        if (port > 0xFFFF) {
-            LOG.warn("no RDMA listener for {}: port {} + offset {} is out of range", at, at.getPort(),
-                    settings.rdmaPortOffset());
-            return;
-        }
-        l.listenOn(p, new InetSocketAddress(at.getAddress(), port));
-    }
-
-    /** A port free on {@code address} together with its RDMA companion port. */
-    private InetSocketAddress freePort(InetAddress address) throws WsaException {
-        for (int i = 0; i < 20; i++) {
-            int port;
-            try (ServerSocket probe = new ServerSocket(0, 1, address)) {
-                port = probe.getLocalPort();
-            } catch (IOException e) {
-                throw new WsaException(WsaError.WSAEADDRNOTAVAIL, "cannot listen on " + address + ": " + e.getMessage(), e);
-            }
-            int companion = port + settings.rdmaPortOffset();
-            if (companion > 0xFFFF) {
-                continue;
-            }
-            try (ServerSocket probe = new ServerSocket(companion, 1, address)) {
-                return new InetSocketAddress(address, port);
-            } catch (IOException busy) {
-                // try another
-            }
-        }
-        throw new WsaException(WSAEADDRINUSE, "no free port pair on " + address);
+        return listening.listen(local, backlog, provider, true);
     }
 
     @Override
@@ -995,16 +703,7 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
     /** {@code san:switch}: the resume ports listening now, where each listens and what for (docs/rules.md SW-own-sockets). */
     @Override
     public List<SwitchView.OwnPort> resumePortsListening() {
-        List<SwitchView.OwnPort> ports = new ArrayList<>();
-        ResumePort tcp = resumePort;
-        if (tcp != null && tcp.listening()) {
-            ports.add(new SwitchView.OwnPort(tcp.provider(), tcp.port(), tcp.listensAt(), "moves to TCP"));
-        }
-        ResumePort rdma = returnPort;
-        if (rdma != null && rdma.listening()) {
-            ports.add(new SwitchView.OwnPort(rdma.provider(), rdma.port(), rdma.listensAt(), "moves back to RDMA"));
-        }
-        return ports;
+        return resumePorts.listening();
     }
 
     @Override
