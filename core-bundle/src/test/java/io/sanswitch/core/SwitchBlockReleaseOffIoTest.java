@@ -1,5 +1,8 @@
 package io.sanswitch.core;
 
+import static io.sanswitch.core.ScriptedWire.idFrame;
+import static io.sanswitch.core.ScriptedWire.join;
+import static io.sanswitch.core.ScriptedWire.writeReq;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -280,16 +283,7 @@ class SwitchBlockReleaseOffIoTest {
 
     /** Completes the switch's next send on {@code wire} and returns its bytes. */
     private byte[] completeSend(ScriptedTransport.ScriptedSocket wire) throws InterruptedException {
-        PostedOperation op = awaitHeld(wire, PostedOperation.Kind.SEND);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (ByteBuffer b : op.buffers()) {
-            byte[] part = new byte[b.remaining()];
-            b.duplicate().get(part);
-            out.writeBytes(part);
-        }
-        wire.held.remove(op);
-        rdma.events.operationCompleted(op, op.length());
-        return out.toByteArray();
+        return ScriptedWire.completeSend(rdma, wire, awaitHeld(wire, PostedOperation.Kind.SEND));
     }
 
     /** The switch's next receive on {@code wire}, filled with the peer's {@code bytes}, for the test to complete. */
@@ -302,19 +296,6 @@ class SwitchBlockReleaseOffIoTest {
         return op;
     }
 
-    private static byte[] writeReq(int id, int length) {
-        return ByteBuffer.allocate(9).put((byte) 6).putInt(id).putInt(length).array();
-    }
 
-    private static byte[] idFrame(int type, int id) {
-        return ByteBuffer.allocate(5).put((byte) type).putInt(id).array();
-    }
 
-    private static byte[] join(byte[]... parts) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (byte[] p : parts) {
-            out.writeBytes(p);
-        }
-        return out.toByteArray();
-    }
 }

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -211,16 +210,7 @@ class SwitchCreditWindowTest {
 
     /** Completes the switch's next send and returns its bytes. */
     private byte[] completeSend() throws InterruptedException {
-        PostedOperation op = awaitHeld(PostedOperation.Kind.SEND);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (ByteBuffer b : op.buffers()) {
-            byte[] part = new byte[b.remaining()];
-            b.duplicate().get(part);
-            out.writeBytes(part);
-        }
-        wire.held.remove(op);
-        rdma.events.operationCompleted(op, op.length());
-        return out.toByteArray();
+        return ScriptedWire.completeSend(rdma, wire, awaitHeld(PostedOperation.Kind.SEND));
     }
 
     /** Fills the switch's posted receive with {@code bytes} and completes it. */

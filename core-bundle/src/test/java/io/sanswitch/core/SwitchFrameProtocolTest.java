@@ -1,5 +1,8 @@
 package io.sanswitch.core;
 
+import static io.sanswitch.core.ScriptedWire.idFrame;
+import static io.sanswitch.core.ScriptedWire.join;
+import static io.sanswitch.core.ScriptedWire.writeReq;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -203,16 +206,7 @@ class SwitchFrameProtocolTest {
 
     /** Completes the switch's next send and returns its bytes. */
     private byte[] completeSend() throws InterruptedException {
-        PostedOperation op = awaitHeld(PostedOperation.Kind.SEND);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (ByteBuffer b : op.buffers()) {
-            byte[] part = new byte[b.remaining()];
-            b.duplicate().get(part);
-            out.writeBytes(part);
-        }
-        wire.held.remove(op);
-        rdma.events.operationCompleted(op, op.length());
-        return out.toByteArray();
+        return ScriptedWire.completeSend(rdma, wire, awaitHeld(PostedOperation.Kind.SEND));
     }
 
     /** Fills the switch's posted receive with {@code bytes} and completes it. */
@@ -239,19 +233,6 @@ class SwitchFrameProtocolTest {
         return ByteBuffer.allocate(5 + payload.length).put((byte) 1).putInt(length).put(payload).array();
     }
 
-    private static byte[] writeReq(int id, int length) {
-        return ByteBuffer.allocate(9).put((byte) 6).putInt(id).putInt(length).array();
-    }
 
-    private static byte[] idFrame(int type, int id) {
-        return ByteBuffer.allocate(5).put((byte) type).putInt(id).array();
-    }
 
-    private static byte[] join(byte[]... parts) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (byte[] p : parts) {
-            out.writeBytes(p);
-        }
-        return out.toByteArray();
-    }
 }
