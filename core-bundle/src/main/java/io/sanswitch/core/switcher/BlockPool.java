@@ -27,7 +27,7 @@ import io.sanswitch.spi.WsaException;
  * SEC-9). Buffers in use are bounded by the blocks a peer may have in flight
  * ({@link IncomingBlocks}) plus those waiting for the application (the inbound high water); free
  * ones by {@code maxFreeBytes} and {@link #MAX_FREE}: beyond them the oldest free buffer is
- * dropped and deregistered on the connection's {@code releases} (the switch's close threads, never
+ * dropped and deregistered off the connection's queue (on the switch's close threads, never
  * this queue's thread: docs/rules.md SW-close-off-io). Those being deregistered are bounded as the
  * free ones: at the bound the connection takes none of the peer's frames until one returned.
  *
@@ -60,8 +60,11 @@ final class BlockPool {
     private final boolean exposed;
     private final int access;
     private final long maxFreeBytes;
-    /** Where a dropped buffer is deregistered: in order, before the socket's close (docs/rules.md SW-close-off-io). */
-    private final OffQueue releases;
+    /**
+     * Where a dropped buffer is deregistered and a buffer made ahead registered: in order, before the socket's
+     * close (docs/rules.md SW-close-off-io).
+     */
+    private final OffQueue offQueue;
     /** Dropped buffers whose deregistration has not returned yet, and their bytes. */
     private int releasing;
     private long releasingBytes;
@@ -75,11 +78,12 @@ final class BlockPool {
     /**
      * @param exposed buffers are exposed to the peer ({@code registerRdmaMemory}), else registered locally
      * @param access {@link Winsock#MEM_WRITE} for the peer's blocks, {@link Winsock#MEM_READ} for ours
-     * @param releases runs the deregistrations of dropped buffers, in order, off the connection's queue
+     * @param offQueue runs the deregistrations of dropped buffers and the registrations made ahead, in order,
+     *     off the connection's queue
      */
     BlockPool(SanServiceProvider spi, SocketHandle socket, RegistrationCache.Counter counter, boolean exposed,
-            int access, long maxFreeBytes, OffQueue releases) {
-        this.releases = releases;
+            int access, long maxFreeBytes, OffQueue offQueue) {
+        this.offQueue = offQueue;
         this.access = access;
         this.spi = spi;
         this.socket = socket;
@@ -120,11 +124,11 @@ final class BlockPool {
      * {@link OffQueue}, releases it).
      */
     void prepare(int length) {
-        ByteBuffer memory = ByteBuffer.allocateDirect(length);
         Buffer[] made = new Buffer[1];
-        releases.run(() -> {
+        offQueue.run(() -> {
             try {
-                made[0] = register(memory);
+                // allocated there too: a direct buffer is zeroed as it is allocated
+                made[0] = register(ByteBuffer.allocateDirect(length));
             } catch (WsaException e) {
                 // the first block of that length registers its own
             }
@@ -156,7 +160,7 @@ final class BlockPool {
 
     /**
      * Drops {@code b} for good: it never comes back to the pool, and the task holds its memory until the
-     * deregistration returned. That runs on {@link #releases}: over UCX the deregistration of an exposure
+     * deregistration returned. That runs on {@link #offQueue}: over UCX the deregistration of an exposure
      * waits for the peer to acknowledge its revocation (up to 5 s, docs/rules.md RD-access), and the
      * peer picks the write flow's lengths, so on this queue's thread a peer that varies them and never
      * answers would hold every connection sharing it (docs/rules.md SW-close-off-io). Counted off now:
@@ -167,7 +171,7 @@ final class BlockPool {
         int length = b.memory.capacity();
         releasing++;
         releasingBytes += length;
-        releases.run(() -> {
+        offQueue.run(() -> {
             try {
                 if (b.exposed != null) {
                     spi.deregisterRdmaMemory(socket, b.exposed);

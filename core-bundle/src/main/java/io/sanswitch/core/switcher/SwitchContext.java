@@ -24,9 +24,9 @@ interface SwitchContext {
     SwitchSettings settings();
 
     /**
-     * Where a provider's closeSocket and the deregistration of a dropped block buffer run: the switch's
-     * close threads, never its io threads, whose other connections would wait behind a call that waits
-     * for its peer (docs/rules.md SW-close-off-io). The same executor at every call.
+     * Where a provider's closeSocket, the deregistration of a dropped block buffer and a registration made
+     * ahead run: the switch's close threads, never its io threads, whose other connections would wait
+     * behind a call that waits for its peer (docs/rules.md SW-close-off-io). The same executor at every call.
      */
     Executor closes();
 
