@@ -65,7 +65,11 @@ import io.sanswitch.testing.Checks;
  * shares two cores with other builds, streams with no move at all stall 23 to 1067 ms (the baseline
  * line each mode prints), so the suite asserts what cannot depend on the load. After the cycles each mode
  * prints a control line: the longest stall of the same streams with no move, over windows as long as a
- * cycle, in the same run, so that a cycle's figure can be read against what the machine does by itself.
+ * cycle, in the same run, so that a cycle's figure can be read against what the machine does by itself,
+ * and a line with the moves' own pauses (park to resume, as {@link ProviderMove#pause()} reports them).
+ * On a 2-core machine streams at full speed keep both cores busy and stall longer than the median bound
+ * with no move at all; the bounds are for streams that leave the cores room
+ * ({@code -Dsanswitch.it.streamMiBs=16}, docs/migration.md section 4, the cycles' figures).
  * <p>
  * This framework (Pax Exam) is the connecting side; the accepting side is the launcher jar in a child
  * JVM (two frameworks in one JVM cannot both load UCX's native library), driven through its Gogo shell,
@@ -124,6 +128,8 @@ public class MigrationCyclesIT {
     private InetSocketAddress childListener;
     private final List<Connection> connections = new ArrayList<>();
     private final PatternStream.Failures failures = new PatternStream.Failures();
+    /** The longest pause of the last moves {@link #moves} reported since it was set to 0, on either side. */
+    private long longestPause;
 
     /** One connection as this side sees it. */
     private record Connection(int index, SwitchSocket socket, PatternStream.Sender sender, PatternStream.Receiver receiver) {
@@ -229,6 +235,7 @@ public class MigrationCyclesIT {
         System.out.printf("[cycle] %s baseline (streams %s): longest stall over ucx with no move %s%n", side,
                 STREAM_MIBS == 0 ? "unpaced" : "paced to " + STREAM_MIBS + " MiB/s each", longestStall().millis());
         List<Long> stalls = new ArrayList<>();
+        List<Long> pauses = new ArrayList<>();
         List<Long> windows = new ArrayList<>();
         for (int cycle = 1; cycle <= cycles; cycle++) {
             boolean update = cycle % 2 == 0;
@@ -242,9 +249,11 @@ public class MigrationCyclesIT {
             long onTcp = System.nanoTime();
             awaitProgress(name + " on tcp");
             Stall stallOnTcp = longestStall();
+            longestPause = 0;
             System.out.printf("[cycle] %s: rdma bundle stopped in %d ms, every connection on tcp %d ms later, "
                     + "longest stall %s; %s%n", name, millis(start, stopped), millis(stopped, onTcp),
                     stallOnTcp.after("stop", stopAt), moves(stopAt));
+            long pauseToTcp = longestPause;
             long restart = System.nanoTime();
             Instant restartAt = Instant.now();
             both(side, () -> startAgain(update), () -> childStartAgain(update));
@@ -256,10 +265,12 @@ public class MigrationCyclesIT {
             Stall stallOnUcx = longestStall();
             stalls.add(Math.max(stallOnTcp.millis(), stallOnUcx.millis()));
             windows.add(millis(start, System.nanoTime()));
+            longestPause = 0;
             System.out.printf("[cycle] %s: rdma bundle %s in %d ms, every connection on ucx %d ms later, "
                     + "longest stall %s, of the cycle %d ms; %s%n", name, update ? "updated and started" : "started",
                     millis(restart, started), millis(started, onUcx), stallOnUcx.after("start", restartAt),
                     stalls.get(stalls.size() - 1), moves(restartAt));
+            pauses.add(Math.max(pauseToTcp, longestPause));
         }
         Control control = control(windows);
         finish();
@@ -273,6 +284,8 @@ public class MigrationCyclesIT {
         long longest = stalls.stream().mapToLong(Long::longValue).max().orElseThrow();
         System.out.printf("[cycle] %s: %d cycles, longest stall per cycle %s ms: median %d ms, longest %d ms%n", side,
                 cycles, stalls, median, longest);
+        System.out.printf("[cycle] %s: the moves' own pauses (park to resume, ProviderMove.pause), longest per cycle: median %d ms, "
+                + "longest %d ms%n", side, median(pauses), pauses.stream().mapToLong(Long::longValue).max().orElseThrow());
         System.out.printf("[cycle] %s control, the same streams with no move: longest stall per %d ms window (a cycle's "
                 + "median length) %s ms: median %d ms, longest %d ms%n", side, control.windowMillis(), control.stalls(),
                 median(control.stalls()), control.stalls().stream().mapToLong(Long::longValue).max().orElse(0));
@@ -483,6 +496,9 @@ public class MigrationCyclesIT {
         List<String> here = new ArrayList<>();
         for (Connection c : connections) {
             ProviderMove m = c.socket().choice().move();
+            if (m != null) {
+                longestPause = Math.max(longestPause, m.pause().toMillis());
+            }
             here.add(m == null ? "-" : Duration.between(step, m.when()).toMillis() + "+" + m.pause().toMillis());
         }
         List<String> there = new ArrayList<>();
@@ -490,6 +506,9 @@ public class MigrationCyclesIT {
         while (m.find()) {
             long at = Long.parseLong(m.group(4));
             there.add(at < 0 ? "-" : (at - step.toEpochMilli()) + "+" + m.group(5));
+            if (at >= 0) {
+                longestPause = Math.max(longestPause, Long.parseLong(m.group(5)));
+            }
         }
         return "last moves began+paused ms after the step: here " + here + ", in the child " + there;
     }
