@@ -9,7 +9,7 @@
  * {@link io.sanswitch.spi.WsaException}s with the SPI's Winsock codes.
  */
 @Export
-@Version("1.4.0")
+@Version("1.5.0")
 package io.sanswitch.api;
 
 import org.osgi.annotation.bundle.Export;

@@ -43,6 +43,7 @@ import io.sanswitch.api.ProviderChoice.Reason;
 import io.sanswitch.api.ProviderMove;
 import io.sanswitch.api.SwitchServerSocket;
 import io.sanswitch.api.SwitchSocket;
+import io.sanswitch.api.SwitchStatistics;
 import io.sanswitch.core.ProviderEngine;
 import io.sanswitch.core.switcher.MigrationSettings;
 import io.sanswitch.core.switcher.Switch;
@@ -288,7 +289,7 @@ class SwitchMoveTest {
      * after the client's UCX provider is withdrawn.
      */
     @Test
-    @Checks({"SW-migrate-visible", "SW-migrate-trigger", "SW-migrate-connector-dials"})
+    @Checks({"SW-migrate-visible", "SW-migrate-trigger", "SW-migrate-connector-dials", "SW-own-sockets"})
     void aMovedConnectionShowsEachProviderItWasOnAndWhyItMoved() throws Exception {
         Pair p = connect(true);
         sessionsExchanged(p.client(), p.server());
@@ -322,6 +323,13 @@ class SwitchMoveTest {
         assertTrue(serverReason.endsWith(", paused " + serverMove.pause().toMillis() + " ms)"), serverReason);
         assertEquals(1L, client.sw.statistics().connectsByReason().get("MOVED"));
         assertEquals(1L, server.sw.statistics().connectsByReason().get("MOVED"));
+        // docs/rules.md SW-own-sockets: the resume socket that carries the session now is the switch's
+        // own, counted among the connections and apart.
+        for (Side side : List.of(client, server)) {
+            SwitchStatistics s = side.sw.statistics();
+            assertEquals(1, s.switchConnections(), s.toString());
+            assertEquals(2, s.connections(), "the application's and the resume socket: " + s);
+        }
         p.client().close();
         p.server().close();
         p.listener().close();

@@ -170,6 +170,7 @@ public class ManagementBeansIT {
             assertEquals(accepted + 1, (long) byReason().get(Reason.ACCEPTED.name()));
             SwitchStatistics stats = sw.statistics();
             assertEquals(stats.connections(), attribute(SWITCH, "Connections"));
+            assertEquals(stats.switchConnections(), attribute(SWITCH, "SwitchConnections"));
             assertEquals(stats.listeners(), attribute(SWITCH, "Listeners"));
             assertEquals(2, attribute(SWITCH, "Connections"));
             assertEquals("the application's listener alone", 1, attribute(SWITCH, "Listeners"));

@@ -657,8 +657,8 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
 
     /**
      * docs/rules.md SW-own-sockets: the application's listeners and the switch's own resume ports apart
-     * ({@code listeners} counts the application's only); the provider sockets all together, as the leak
-     * figures compare them, and the switch's own among them apart.
+     * ({@code listeners} counts the application's only); the provider sockets and the connections all
+     * together, as the leak figures compare them, and the switch's own among them apart.
      */
     @Override
     public SwitchStatistics statistics() {
@@ -683,8 +683,16 @@ public final class Switch implements SocketSwitch, SocketReasons, SwitchView, Sw
         }
         Map<String, Long> byReason = new HashMap<>();
         connects.forEach((r, n) -> byReason.put(r.name(), n.get()));
-        return new SwitchStatistics(connections.size(), applications, sockets, registrations.get(),
-                eventsAfterRetirement.get(), byReason, own, resumePortsByProvider());
+        int all = 0;
+        int resumeSockets = 0;
+        for (Connection c : connections) {
+            all++;
+            if (c.carriesSession()) {
+                resumeSockets++;
+            }
+        }
+        return new SwitchStatistics(all, applications, sockets, registrations.get(),
+                eventsAfterRetirement.get(), byReason, own, resumePortsByProvider(), resumeSockets);
     }
 
     /**

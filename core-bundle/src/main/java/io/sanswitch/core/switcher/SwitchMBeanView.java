@@ -25,6 +25,11 @@ final class SwitchMBeanView implements SwitchMXBean {
     }
 
     @Override
+    public int getSwitchConnections() {
+        return sw.statistics().switchConnections();
+    }
+
+    @Override
     public int getListeners() {
         return sw.statistics().listeners();
     }

@@ -13,8 +13,11 @@ public interface SwitchMXBean {
     /** The providers the switch runs now, by backend name. */
     List<String> getProviders();
 
-    /** Open {@code SwitchSocket}s. */
+    /** Open {@code SwitchSocket}s, the switch's own among them ({@link #getSwitchConnections()}). */
     int getConnections();
+
+    /** Of {@link #getConnections()}, the switch's own: the resume sockets of moved sessions (docs/rules.md SW-own-sockets). */
+    int getSwitchConnections();
 
     /** The application's open {@code SwitchServerSocket}s, not the switch's own resume ports ({@link #getResumePorts()}). */
     int getListeners();

@@ -41,6 +41,7 @@ class SwitchMBeanViewTest {
             }
             assertEquals(0L, server.getAttribute(name, "Fallbacks"));
             assertEquals(0, server.getAttribute(name, "Connections"));
+            assertEquals(0, server.getAttribute(name, "SwitchConnections"));
             assertArrayEquals(new String[0], (String[]) server.getAttribute(name, "Providers"));
             assertEquals(0, server.getAttribute(name, "FailuresRemembered"));
 
