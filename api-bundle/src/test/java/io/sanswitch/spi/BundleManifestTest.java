@@ -23,7 +23,7 @@ class BundleManifestTest {
         String exports = manifest.getMainAttributes().getValue("Export-Package");
         assertTrue(exports != null && exports.contains("io.sanswitch.spi;version=\"2.1.0\""), exports);
         assertTrue(exports.contains("io.sanswitch.transport;version=\"1.5.0\""), exports);
-        assertTrue(exports.contains("io.sanswitch.api;version=\"1.4.0\""), exports);
+        assertTrue(exports.contains("io.sanswitch.api;version=\"1.5.0\""), exports);
         assertTrue(exports.contains("io.sanswitch.config;version=\"1.0.0\""), exports);
         assertTrue("io.sanswitch.api".equals(manifest.getMainAttributes().getValue("Bundle-SymbolicName")));
     }
