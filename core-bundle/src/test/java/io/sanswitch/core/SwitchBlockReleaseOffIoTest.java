@@ -295,7 +295,4 @@ class SwitchBlockReleaseOffIoTest {
         wire.held.remove(op);
         return op;
     }
-
-
-
 }

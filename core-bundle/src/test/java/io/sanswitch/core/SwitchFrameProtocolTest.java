@@ -232,7 +232,4 @@ class SwitchFrameProtocolTest {
     private static byte[] data(int length, byte... payload) {
         return ByteBuffer.allocate(5 + payload.length).put((byte) 1).putInt(length).put(payload).array();
     }
-
-
-
 }

@@ -128,8 +128,6 @@ public class MigrationCyclesIT {
     private InetSocketAddress childListener;
     private final List<Connection> connections = new ArrayList<>();
     private final PatternStream.Failures failures = new PatternStream.Failures();
-    /** The longest pause of the last moves {@link #moves} reported since it was set to 0, on either side. */
-    private long longestPause;
 
     /** One connection as this side sees it. */
     private record Connection(int index, SwitchSocket socket, PatternStream.Sender sender, PatternStream.Receiver receiver) {
@@ -249,11 +247,10 @@ public class MigrationCyclesIT {
             long onTcp = System.nanoTime();
             awaitProgress(name + " on tcp");
             Stall stallOnTcp = longestStall();
-            longestPause = 0;
+            Moves toTcp = moves(stopAt);
             System.out.printf("[cycle] %s: rdma bundle stopped in %d ms, every connection on tcp %d ms later, "
                     + "longest stall %s; %s%n", name, millis(start, stopped), millis(stopped, onTcp),
-                    stallOnTcp.after("stop", stopAt), moves(stopAt));
-            long pauseToTcp = longestPause;
+                    stallOnTcp.after("stop", stopAt), toTcp.text());
             long restart = System.nanoTime();
             Instant restartAt = Instant.now();
             both(side, () -> startAgain(update), () -> childStartAgain(update));
@@ -265,12 +262,12 @@ public class MigrationCyclesIT {
             Stall stallOnUcx = longestStall();
             stalls.add(Math.max(stallOnTcp.millis(), stallOnUcx.millis()));
             windows.add(millis(start, System.nanoTime()));
-            longestPause = 0;
+            Moves back = moves(restartAt);
             System.out.printf("[cycle] %s: rdma bundle %s in %d ms, every connection on ucx %d ms later, "
                     + "longest stall %s, of the cycle %d ms; %s%n", name, update ? "updated and started" : "started",
                     millis(restart, started), millis(started, onUcx), stallOnUcx.after("start", restartAt),
-                    stalls.get(stalls.size() - 1), moves(restartAt));
-            pauses.add(Math.max(pauseToTcp, longestPause));
+                    stalls.get(stalls.size() - 1), back.text());
+            pauses.add(Math.max(toTcp.longestPause(), back.longestPause()));
         }
         Control control = control(windows);
         finish();
@@ -492,7 +489,8 @@ public class MigrationCyclesIT {
      * paused, on both sides: what of a stall is the move's pause and what came before it (the failure
      * noticed).
      */
-    private String moves(Instant step) throws Exception {
+    private Moves moves(Instant step) throws Exception {
+        long longestPause = 0;
         List<String> here = new ArrayList<>();
         for (Connection c : connections) {
             ProviderMove m = c.socket().choice().move();
@@ -510,7 +508,12 @@ public class MigrationCyclesIT {
                 longestPause = Math.max(longestPause, Long.parseLong(m.group(5)));
             }
         }
-        return "last moves began+paused ms after the step: here " + here + ", in the child " + there;
+        return new Moves("last moves began+paused ms after the step: here " + here + ", in the child " + there,
+                longestPause);
+    }
+
+    /** The last moves of every connection on both sides, as printed, and the longest of their pauses in ms. */
+    private record Moves(String text, long longestPause) {
     }
 
     private Map<Integer, Long> childReceived() throws Exception {
