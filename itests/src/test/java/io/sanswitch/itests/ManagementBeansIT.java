@@ -184,7 +184,8 @@ public class ManagementBeansIT {
         }
         eventually("the sockets are gone from the provider",
                 () -> (Integer) attribute(TCP, "OpenSockets") == socketsBefore);
-        assertEquals(0, attribute(SWITCH, "Connections"));
+        // The switch forgets a connection after handing its socket to the close threads, which may close it first.
+        eventually("the switch counts no connection", () -> (Integer) attribute(SWITCH, "Connections") == 0);
         assertEquals("closed sockets keep their bytes in the totals", sentBefore + payload.length,
                 attribute(TCP, "BytesSent"));
     }
