@@ -2,20 +2,30 @@ package io.sanswitch.core.switcher;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Consumer;
 
 /**
  * What this side of a migratable connection framed and the peer has not acknowledged, in the
  * order of the stream (docs/migration.md section 5, docs/rules.md SW-migrate-exactly-once): DATA
- * payloads as copies in one ring of bytes (grown by doubling up to the bound, never per send),
- * blocks by reference to the memory they went from, which goes back to its owner (pool, cache) only
+ * payloads as copies in a ring of {@value #CHUNK}-byte chunks (taken as the bytes come, kept for
+ * reuse once acknowledged), blocks by reference to the memory they went from, which goes back to its owner (pool, cache) only
  * once acknowledged. Bounded by {@code capacity} bytes: a sender asks {@link #room} first, and a full
  * retention holds the next sends back until an ACK frees some. Offsets count the application's
  * bytes this side sent on the connection, from 0. Owned by the connection's queue; {@link #held} may
  * be read from any thread.
  */
 final class Retention {
-    private static final int FIRST_RING = 64 * 1024;
+    /**
+     * Bytes per chunk of the ring. A ring of one array grown by doubling allocated arrays of up to the
+     * bound (16 MiB) at a session's first move, which G1 places as humongous objects: in a traced first
+     * cycle of {@code MigrationCyclesIT} they started collections, one a pause of 151 ms. A chunk is below every G1 region's
+     * humongous size (half of 1 MiB at least), and a growing ring copies nothing. Acknowledged chunks are
+     * kept for the tail, not given up: the retention fills during a move's pause, and chunks taken anew
+     * each time would be live young objects that a collection in that pause copies.
+     */
+    static final int CHUNK = 64 * 1024;
 
     /** One run of the stream: {@code length} bytes from stream offset {@code start}. */
     private static final class Segment {
@@ -42,7 +52,10 @@ final class Retention {
 
     private final int capacity;
     private final ArrayDeque<Segment> segments = new ArrayDeque<>();
-    private byte[] ring = new byte[0];
+    /** The ring: chunk i holds the sequence offsets from {@code chunksStart + i * CHUNK} on. */
+    private final List<byte[]> chunks = new ArrayList<>();
+    private final ArrayDeque<byte[]> spares = new ArrayDeque<>();
+    private long chunksStart;
     /** The ring's bytes, as offsets in the sequence of every DATA byte retained: [ringHead, ringTail). */
     private long ringHead;
     private long ringTail;
@@ -85,13 +98,20 @@ final class Retention {
     void data(ByteBuffer payload) {
         int n = payload.remaining();
         check(n);
-        ensureRing(ringTail - ringHead + n);
-        int at = (int) (ringTail % ring.length);
-        int first = Math.min(n, ring.length - at);
-        payload.get(payload.position(), ring, at, first);
-        payload.get(payload.position() + first, ring, 0, n - first);
-        segments.add(new Segment(sent, n, ringTail, null, null));
-        ringTail += n;
+        long at = ringTail;
+        for (int copied = 0; copied < n;) {
+            long index = (ringTail - chunksStart) / CHUNK;
+            if (index == chunks.size()) {
+                byte[] spare = spares.poll();
+                chunks.add(spare != null ? spare : new byte[CHUNK]);
+            }
+            int in = (int) ((ringTail - chunksStart) % CHUNK);
+            int k = Math.min(n - copied, CHUNK - in);
+            payload.get(payload.position() + copied, chunks.get((int) index), in, k);
+            copied += k;
+            ringTail += k;
+        }
+        segments.add(new Segment(sent, n, at, null, null));
         advance(n);
     }
 
@@ -115,28 +135,6 @@ final class Retention {
     private void advance(int n) {
         sent += n;
         held = sent - acknowledged;
-    }
-
-    private void ensureRing(long need) {
-        if (need <= ring.length) {
-            return;
-        }
-        int size = Math.max(FIRST_RING, ring.length);
-        while (size < need) {
-            size = (int) Math.min((long) size * 2, capacity);
-        }
-        // The ring's sequence offsets stay; their place in the new array is offset % size. Copied in runs
-        // where neither array wraps (at most three): a byte at a time, the first move's growth to the bound
-        // held the connection's io thread for tens of milliseconds while its stream was paused.
-        byte[] rebased = new byte[size];
-        for (long i = ringHead; i < ringTail;) {
-            int from = (int) (i % ring.length);
-            int to = (int) (i % size);
-            int n = (int) Math.min(ringTail - i, Math.min(ring.length - from, size - to));
-            System.arraycopy(ring, from, rebased, to, n);
-            i += n;
-        }
-        ring = rebased;
     }
 
     /**
@@ -166,13 +164,22 @@ final class Retention {
                 s.release.run();
             }
         }
+        while (ringHead - chunksStart >= CHUNK) {
+            spares.push(chunks.remove(0));
+            chunksStart += CHUNK;
+        }
         held = sent - acknowledged;
         return null;
     }
 
+    /** The heap the ring holds now, spares included. */
+    long ringBytes() {
+        return (long) (chunks.size() + spares.size()) * CHUNK;
+    }
+
     /**
      * Hands the bytes kept from stream offset {@code from} to {@code out}, in order, as read-only
-     * buffers (a segment's bytes in one or two); what a resume sends again.
+     * buffers (a segment's bytes in one per chunk it spans); what a resume sends again.
      *
      * @throws IllegalArgumentException if {@code from} is below what is kept or beyond what was sent
      */
@@ -189,12 +196,12 @@ final class Retention {
             if (s.block != null) {
                 out.accept(s.block.duplicate().position(skip).slice().asReadOnlyBuffer());
             } else {
-                long at = s.ringAt + skip;
-                int index = (int) (at % ring.length);
-                int first = Math.min(n, ring.length - index);
-                out.accept(ByteBuffer.wrap(ring, index, first).slice().asReadOnlyBuffer());
-                if (first < n) {
-                    out.accept(ByteBuffer.wrap(ring, 0, n - first).slice().asReadOnlyBuffer());
+                for (long at = s.ringAt + skip, end = at + n; at < end;) {
+                    int in = (int) ((at - chunksStart) % CHUNK);
+                    int k = (int) Math.min(end - at, CHUNK - in);
+                    out.accept(ByteBuffer.wrap(chunks.get((int) ((at - chunksStart) / CHUNK)), in, k).slice()
+                            .asReadOnlyBuffer());
+                    at += k;
                 }
             }
         }
@@ -208,8 +215,10 @@ final class Retention {
             }
         }
         segments.clear();
-        ring = new byte[0];
+        chunks.clear();
+        spares.clear();
         ringHead = ringTail;
+        chunksStart = ringTail;
         acknowledged = sent;
         held = 0;
     }

@@ -103,7 +103,7 @@ class RetentionTest {
     }
 
     @Test
-    void theRingWrapsAndGrowsWithoutLosingBytes() {
+    void theRingWrapsAcrossChunksWithoutLosingBytes() {
         Retention r = new Retention(1 << 20);
         Random random = new Random(6);
         byte[] kept = new byte[0]; // the bytes from r.acknowledged() on
@@ -118,6 +118,33 @@ class RetentionTest {
             int skip = random.nextInt(kept.length + 1);
             assertArrayEquals(Arrays.copyOfRange(kept, skip, kept.length), replay(r, ack + skip), "from " + (ack + skip));
         }
+    }
+
+    /**
+     * The ring is taken in chunks as the bytes come, and a steady stream after a burst takes no more:
+     * one array grown by doubling allocated arrays up to the bound (humongous for G1) and copied its
+     * bytes at each growth.
+     */
+    @Test
+    void theRingGrowsByChunksAndAStreamReusesThem() {
+        int bound = 16 << 20;
+        Retention r = new Retention(bound);
+        byte[] piece = bytes(100_000, 8);
+        while (r.room() >= piece.length) {
+            r.data(ByteBuffer.wrap(piece));
+            assertTrue(r.ringBytes() <= r.held() + Retention.CHUNK, "taken as the bytes come: " + r.ringBytes());
+        }
+        assertTrue(r.held() > bound - piece.length);
+        long highWater = r.ringBytes();
+        assertNull(r.acknowledge(r.sentOffset() - 10));
+        assertArrayEquals(Arrays.copyOfRange(piece, piece.length - 10, piece.length), replay(r, r.acknowledged()));
+        for (int i = 0; i < 400; i++) {
+            r.data(ByteBuffer.wrap(piece));
+            assertNull(r.acknowledge(r.sentOffset() - 10));
+        }
+        assertEquals(highWater, r.ringBytes(), "a steady stream reuses the chunks");
+        r.clear();
+        assertEquals(0, r.ringBytes());
     }
 
     @Test
