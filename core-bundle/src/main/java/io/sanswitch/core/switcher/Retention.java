@@ -10,20 +10,21 @@ import java.util.function.Consumer;
  * What this side of a migratable connection framed and the peer has not acknowledged, in the
  * order of the stream (docs/migration.md section 5, docs/rules.md SW-migrate-exactly-once): DATA
  * payloads as copies in a ring of {@value #CHUNK}-byte chunks (taken as the bytes come, kept for
- * reuse once acknowledged), blocks by reference to the memory they went from, which goes back to its owner (pool, cache) only
- * once acknowledged. Bounded by {@code capacity} bytes: a sender asks {@link #room} first, and a full
- * retention holds the next sends back until an ACK frees some. Offsets count the application's
- * bytes this side sent on the connection, from 0. Owned by the connection's queue; {@link #held} may
- * be read from any thread.
+ * reuse once acknowledged), blocks by reference to the memory they went from, which goes back to
+ * its owner (pool, cache) only once acknowledged. Bounded by {@code capacity} bytes: a sender asks
+ * {@link #room} first, and a full retention holds the next sends back until an ACK frees some.
+ * Offsets count the application's bytes this side sent on the connection, from 0. Owned by the
+ * connection's queue; {@link #held} may be read from any thread.
  */
 final class Retention {
     /**
      * Bytes per chunk of the ring. A ring of one array grown by doubling allocated arrays of up to the
-     * bound (16 MiB) at a session's first move, which G1 places as humongous objects: in a traced first
-     * cycle of {@code MigrationCyclesIT} they started collections, one a pause of 151 ms. A chunk is below every G1 region's
-     * humongous size (half of 1 MiB at least), and a growing ring copies nothing. Acknowledged chunks are
-     * kept for the tail, not given up: the retention fills during a move's pause, and chunks taken anew
-     * each time would be live young objects that a collection in that pause copies.
+     * bound (16 MiB) at a session's first move, which G1 places as humongous objects: in a traced
+     * first cycle of {@code MigrationCyclesIT} they started collections, one a pause of 151 ms. A
+     * chunk is below every G1 region's humongous size (half of 1 MiB at least), and a growing ring
+     * copies nothing. Acknowledged chunks are kept for the tail, not given up: the retention fills
+     * during a move's pause, and chunks taken anew each time would be live young objects that a
+     * collection in that pause copies.
      */
     static final int CHUNK = 64 * 1024;
 
