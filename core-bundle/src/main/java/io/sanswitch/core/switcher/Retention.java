@@ -19,12 +19,12 @@ import java.util.function.Consumer;
 final class Retention {
     /**
      * Bytes per chunk of the ring. A ring of one array grown by doubling allocated arrays of up to the
-     * bound (16 MiB) at a session's first move, which G1 places as humongous objects: in a traced
-     * first cycle of {@code MigrationCyclesIT} they started collections, one a pause of 151 ms. A
-     * chunk is below every G1 region's humongous size (half of 1 MiB at least), and a growing ring
-     * copies nothing. Acknowledged chunks are kept for the tail, not given up: the retention fills
-     * during a move's pause, and chunks taken anew each time would be live young objects that a
-     * collection in that pause copies.
+     * bound (16 MiB) at a session's first move, which G1 places as humongous objects (collections
+     * with that cause in a traced first cycle of {@code MigrationCyclesIT}). A chunk is below every
+     * G1 region's humongous size (half of 1 MiB at least), and a growing ring copies nothing.
+     * Acknowledged chunks are kept for the tail, not given up: the retention fills during a move's
+     * pause, and chunks taken anew each time would be live young objects that a collection in that
+     * pause copies.
      */
     static final int CHUNK = 64 * 1024;
 
