@@ -48,6 +48,7 @@ import io.sanswitch.api.ProviderMove;
 import io.sanswitch.api.SocketSwitch;
 import io.sanswitch.api.SwitchServerSocket;
 import io.sanswitch.api.SwitchSocket;
+import io.sanswitch.itests.peer.GcTime;
 import io.sanswitch.itests.peer.PatternStream;
 import io.sanswitch.spi.WsaException;
 import io.sanswitch.testing.Checks;
@@ -66,7 +67,9 @@ import io.sanswitch.testing.Checks;
  * line each mode prints), so the suite asserts what cannot depend on the load. After the cycles each mode
  * prints a control line: the longest stall of the same streams with no move, over windows as long as a
  * cycle, in the same run, so that a cycle's figure can be read against what the machine does by itself,
- * and a line with the moves' own pauses (park to resume, as {@link ProviderMove#pause()} reports them).
+ * a line with the moves' own pauses (park to resume, as {@link ProviderMove#pause()} reports them), and
+ * one with the cycles whose longest stall's window held {@value #GC_NOTED_MILLIS} ms or more of
+ * collection in either JVM set apart from the others (each cycle line shows both JVMs' collection time).
  * On a 2-core machine streams at full speed keep both cores busy and stall longer than the median bound
  * with no move at all; the bounds are for streams that leave the cores room
  * ({@code -Dsanswitch.it.streamMiBs=16}, docs/migration.md section 4, the cycles' figures).
@@ -81,6 +84,8 @@ public class MigrationCyclesIT {
     static final int DEFAULT_CYCLES = 3;
     static final long STALL_LIMIT_MILLIS = 500;
     static final long MEDIAN_LIMIT_MILLIS = 50;
+    /** Collection time in a window (either JVM) from which the summary counts a cycle as collected in. */
+    static final long GC_NOTED_MILLIS = 20;
     /** {@code -Dsanswitch.it.stallBounds=true}: hold the stalls to the bounds (a quiet machine's run). */
     static final boolean STALL_BOUNDS = Boolean.getBoolean("sanswitch.it.stallBounds");
     /**
@@ -98,7 +103,8 @@ public class MigrationCyclesIT {
     private static final int BASELINE_ROUNDS = 3;
     private static final Pattern CHILD_SOCKET = Pattern.compile(
             "(?m)^socket (\\d+) (\\S+) (\\d+) (-?\\d+) (-?\\d+) (.*)$");
-    private static final Pattern CHILD_STALL = Pattern.compile("(?m)^stall (\\d+) ended (\\d+) failures (\\d+) (.*)$");
+    private static final Pattern CHILD_STALL = Pattern.compile(
+            "(?m)^stall (\\d+) ended (\\d+) gc (\\d+) failures (\\d+) (.*)$");
     /** The revisions line of Gogo's {@code bundle ID}: {@code Revisions [bsn [12](R 12.1), ...]}. */
     private static final Pattern REVISIONS = Pattern.compile("(?m)^Revisions\\s+(.*)$");
     private static final Pattern CHILD_DIGESTS = Pattern.compile(
@@ -128,6 +134,7 @@ public class MigrationCyclesIT {
     private InetSocketAddress childListener;
     private final List<Connection> connections = new ArrayList<>();
     private final PatternStream.Failures failures = new PatternStream.Failures();
+    private final GcTime gc = new GcTime();
 
     /** One connection as this side sees it. */
     private record Connection(int index, SwitchSocket socket, PatternStream.Sender sender, PatternStream.Receiver receiver) {
@@ -235,6 +242,7 @@ public class MigrationCyclesIT {
         List<Long> stalls = new ArrayList<>();
         List<Long> pauses = new ArrayList<>();
         List<Long> windows = new ArrayList<>();
+        List<Boolean> collected = new ArrayList<>();
         for (int cycle = 1; cycle <= cycles; cycle++) {
             boolean update = cycle % 2 == 0;
             String name = side + " " + cycle + "/" + cycles;
@@ -260,7 +268,9 @@ public class MigrationCyclesIT {
             long onUcx = System.nanoTime();
             awaitProgress(name + " back on ucx");
             Stall stallOnUcx = longestStall();
-            stalls.add(Math.max(stallOnTcp.millis(), stallOnUcx.millis()));
+            Stall longer = stallOnTcp.millis() >= stallOnUcx.millis() ? stallOnTcp : stallOnUcx;
+            stalls.add(longer.millis());
+            collected.add(longer.gcHere() >= GC_NOTED_MILLIS || longer.gcThere() >= GC_NOTED_MILLIS);
             windows.add(millis(start, System.nanoTime()));
             Moves back = moves(restartAt);
             System.out.printf("[cycle] %s: rdma bundle %s in %d ms, every connection on ucx %d ms later, "
@@ -283,6 +293,14 @@ public class MigrationCyclesIT {
                 cycles, stalls, median, longest);
         System.out.printf("[cycle] %s: the moves' own pauses (park to resume, ProviderMove.pause), longest per cycle: median %d ms, "
                 + "longest %d ms%n", side, median(pauses), pauses.stream().mapToLong(Long::longValue).max().orElseThrow());
+        List<Long> withGc = new ArrayList<>();
+        List<Long> withoutGc = new ArrayList<>();
+        for (int i = 0; i < stalls.size(); i++) {
+            (collected.get(i) ? withGc : withoutGc).add(stalls.get(i));
+        }
+        System.out.printf("[cycle] %s: cycles whose longest stall's window had %d ms or more of collection in a JVM: %d, "
+                + "median %s ms; the others %d, median %s ms%n", side, GC_NOTED_MILLIS, withGc.size(),
+                withGc.isEmpty() ? "-" : median(withGc), withoutGc.size(), withoutGc.isEmpty() ? "-" : median(withoutGc));
         System.out.printf("[cycle] %s control, the same streams with no move: longest stall per %d ms window (a cycle's "
                 + "median length) %s ms: median %d ms, longest %d ms%n", side, control.windowMillis(), control.stalls(),
                 median(control.stalls()), control.stalls().stream().mapToLong(Long::longValue).max().orElse(0));
@@ -528,21 +546,19 @@ public class MigrationCyclesIT {
 
     /**
      * The longest stall of a receiving end on this side and in the child, in ms, and when each ended:
-     * printed against the cycle's stop or start, it tells the move's pause from a stall of the machine.
+     * printed against the cycle's stop or start, it tells the move's pause from a stall of the machine;
+     * and the time each JVM's collectors took in the same window, which tells the collector's share.
      */
-    private record Stall(PatternStream.Stall here, PatternStream.Stall there) {
+    private record Stall(PatternStream.Stall here, PatternStream.Stall there, long gcHere, long gcThere) {
         long millis() {
             return Math.max(here.millis(), there.millis());
-        }
-
-        Stall max(Stall other) {
-            return new Stall(here.max(other.here), there.max(other.there));
         }
 
         String after(String step, Instant at) {
             return millis() + " ms (receivers here " + here.millis() + " ending " + (here.endedAt() - at.toEpochMilli())
                     + " ms after the " + step + ", in the child " + there.millis() + " ending "
-                    + (there.endedAt() - at.toEpochMilli()) + ")";
+                    + (there.endedAt() - at.toEpochMilli()) + "; collectors here " + gcHere + " ms, in the child "
+                    + gcThere + " ms)";
         }
     }
 
@@ -552,11 +568,13 @@ public class MigrationCyclesIT {
         for (Connection c : connections) {
             longest = longest.max(c.receiver().takeLongestStall());
         }
+        long gcHere = gc.take();
         String there = child.run("cycles:stall");
         Matcher m = CHILD_STALL.matcher(there);
         assertTrue("the child's stall\n" + there, m.find());
-        assertEquals("no application error in the child: " + m.group(4), "0", m.group(3));
-        return new Stall(longest, new PatternStream.Stall(Long.parseLong(m.group(1)), Long.parseLong(m.group(2))));
+        assertEquals("no application error in the child: " + m.group(5), "0", m.group(4));
+        return new Stall(longest, new PatternStream.Stall(Long.parseLong(m.group(1)), Long.parseLong(m.group(2))), gcHere,
+                Long.parseLong(m.group(3)));
     }
 
     private void checkNoFailure(String when) {

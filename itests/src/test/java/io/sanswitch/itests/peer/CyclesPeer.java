@@ -33,8 +33,9 @@ import io.sanswitch.api.SwitchSocket;
  * <li>{@code cycles:sockets}: {@code socket INDEX PROVIDER RECEIVED MOVED_AT PAUSE HISTORY} per accepted
  * connection (the last move's start in epoch ms and its pause in ms, -1 when it never moved), then
  * {@code accepted N}.</li>
- * <li>{@code cycles:stall}: {@code stall MS failures N [...]}, the longest stall of any receiver since
- * the last call, and what went wrong so far.</li>
+ * <li>{@code cycles:stall}: {@code stall MS ended EPOCH_MS gc MS failures N [...]}, the longest stall of
+ * any receiver since the last call and when it ended, the time this JVM's collectors took since the
+ * last call, and what went wrong so far.</li>
  * <li>{@code cycles:finish}: ends this side's streams, waits for the test's ends, and answers
  * {@code connection INDEX sent BYTES SHA received BYTES SHA} and {@code failures N ...}.</li>
  * </ul>
@@ -45,6 +46,7 @@ public final class CyclesPeer implements BundleActivator {
     private static final long WAIT_MILLIS = PatternStream.WAIT_MILLIS;
 
     private final PatternStream.Failures failures = new PatternStream.Failures();
+    private final GcTime gc = new GcTime();
     private final List<Accepted> accepted = new java.util.concurrent.CopyOnWriteArrayList<>();
     private BundleContext context;
     private ServiceRegistration<?> commands;
@@ -156,8 +158,8 @@ public final class CyclesPeer implements BundleActivator {
         for (Accepted a : accepted) {
             longest = longest.max(a.receiver().takeLongestStall());
         }
-        return "stall " + longest.millis() + " ended " + longest.endedAt() + " failures " + failures.list().size() + " "
-                + failures.list();
+        return "stall " + longest.millis() + " ended " + longest.endedAt() + " gc " + gc.take() + " failures "
+                + failures.list().size() + " " + failures.list();
     }
 
     public String finish() throws Exception {
