@@ -812,13 +812,26 @@ public final class UcxBenchmark {
             String[] tokens = lines[i].trim().split("\\s+");
             if (tokens.length == 8) {
                 try {
-                    return Arrays.stream(tokens).mapToDouble(Double::parseDouble).toArray();
+                    return Arrays.stream(tokens).mapToDouble(UcxBenchmark::perftestNumber).toArray();
                 } catch (NumberFormatException e) {
                     // not the result line
                 }
             }
         }
         throw new IllegalStateException("no result line in ucx_perftest's output: " + output.strip());
+    }
+
+    /**
+     * A number as ucx_perftest prints it (C's {@code %f}): its averages over a report interval in which no
+     * iteration ended are {@code inf} (seen on a loaded machine), which {@link Double#parseDouble} refuses.
+     */
+    private static double perftestNumber(String token) {
+        return switch (token) {
+            case "inf", "+inf" -> Double.POSITIVE_INFINITY;
+            case "-inf" -> Double.NEGATIVE_INFINITY;
+            case "nan", "-nan" -> Double.NaN;
+            default -> Double.parseDouble(token);
+        };
     }
 
     private static String command(String tls, List<String> command) {

@@ -58,4 +58,24 @@ class UcxBenchmarkSmokeTest {
         assertEquals(0.178, n[3], 1e-9, "overall latency, µs one way");
         assertEquals(43.20, n[5], 1e-9, "overall bandwidth, MB/s = MiB/s");
     }
+
+    /** On a loaded machine the averages of a report interval in which no iteration ended are "inf". */
+    @Test
+    void aFinalLineWithInfiniteAveragesIsParsed() {
+        String out = """
+                +--------------+--------------+------------------------------+---------------------+-----------------------+
+                |              |              |       overhead (usec)        |   bandwidth (MB/s)  |  message rate (msg/s) |
+                +--------------+--------------+----------+---------+---------+----------+----------+-----------+-----------+
+                |     Test     | # iterations | 50.0%ile | average | overall |  average |  overall |  average  |  overall  |
+                +--------------+--------------+----------+---------+---------+----------+----------+-----------+-----------+
+                                        1000      0.080       inf  2913.891        0.00     343.18           0         343
+                0m0.000s 0m0.010s
+                0m0.893s 0m0.977s
+                """;
+        double[] n = UcxBenchmark.finalLine(out);
+        assertEquals(1000, n[0]);
+        assertEquals(Double.POSITIVE_INFINITY, n[2], "the interval's average latency");
+        assertEquals(2913.891, n[3], 1e-9, "overall latency, µs one way");
+        assertEquals(343.18, n[5], 1e-9, "overall bandwidth, MB/s = MiB/s");
+    }
 }
